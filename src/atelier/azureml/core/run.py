@@ -1,0 +1,5 @@
+"""``azureml.core.run``: Run."""
+
+from atelier.sdk import Run
+
+__all__ = ["Run"]

@@ -1,0 +1,20 @@
+"""``azureml.exceptions``: azureml's exception names, as aliases of Atelier's error tree."""
+
+from atelier.core.errors import AtelierError, NotFoundError, ValidationError
+
+#: azureml raised these; Atelier's errors are their subclasses or aliases.
+AzureMLException = AtelierError
+UserErrorException = ValidationError
+WorkspaceException = AtelierError
+ExperimentExecutionException = AtelierError
+RunEnvironmentException = AtelierError
+ProjectSystemException = NotFoundError
+
+__all__ = [
+    "AzureMLException",
+    "ExperimentExecutionException",
+    "ProjectSystemException",
+    "RunEnvironmentException",
+    "UserErrorException",
+    "WorkspaceException",
+]

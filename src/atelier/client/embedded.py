@@ -1,0 +1,178 @@
+"""The in-process backend: each call is one transaction through the services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Any
+
+from atelier.client.backend import ScalarBatch
+from atelier.core.records import (
+    ArtifactRecord,
+    ExperimentRecord,
+    RunQuery,
+    RunRecord,
+    WorkspaceRecord,
+)
+from atelier.core.settings import Settings
+from atelier.core.status import RunStatus
+from atelier.services import artifacts, experiments, metrics, runs, workspaces
+from atelier.storage.blobstore import BlobStore
+from atelier.store.database import Database
+
+
+class _Part:
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self.db = db
+        self.blobs = blobs
+
+
+class EmbeddedWorkspaces(_Part):
+    def create(
+        self, name: str, *, description: str, location: str, tags: dict[str, str], exist_ok: bool
+    ) -> WorkspaceRecord:
+        with self.db.session() as session:
+            return workspaces.create(
+                session, name, description=description, location=location, tags=tags,
+                exist_ok=exist_ok,
+            )
+
+    def get(self, name: str) -> WorkspaceRecord:
+        with self.db.session() as session:
+            return workspaces.get(session, name)
+
+    def list(self) -> list[WorkspaceRecord]:
+        with self.db.session() as session:
+            return workspaces.list_all(session)
+
+    def delete(self, name: str) -> None:
+        with self.db.session() as session:
+            digests = workspaces.delete(session, name)
+        with self.db.session() as session:
+            orphans = artifacts.unreferenced(session, digests)
+        for digest in orphans:
+            self.blobs.delete(digest)
+
+
+class EmbeddedExperiments(_Part):
+    def get_or_create(self, workspace: str, name: str) -> ExperimentRecord:
+        with self.db.session() as session:
+            return experiments.get_or_create(session, workspace, name)
+
+    def get(self, workspace: str, name: str) -> ExperimentRecord:
+        with self.db.session() as session:
+            return experiments.get(session, workspace, name)
+
+    def list(self, workspace: str, view_type: str, name: str | None = None) -> list[ExperimentRecord]:
+        with self.db.session() as session:
+            return experiments.list_all(session, workspace, view_type, name)  # type: ignore[arg-type]
+
+    def set_archived(self, workspace: str, name: str, archived: bool) -> ExperimentRecord:
+        with self.db.session() as session:
+            return experiments.set_archived(session, workspace, name, archived)
+
+    def set_tags(self, workspace: str, name: str, tags: dict[str, str | None]) -> ExperimentRecord:
+        with self.db.session() as session:
+            return experiments.set_tags(session, workspace, name, tags)
+
+
+class EmbeddedRuns(_Part):
+    def create(self, workspace: str, experiment: str, **fields: Any) -> RunRecord:
+        with self.db.session() as session:
+            return runs.create(session, workspace, experiment, **fields)
+
+    def get(self, workspace: str, run_id: str) -> RunRecord:
+        with self.db.session() as session:
+            return runs.get(session, workspace, run_id)
+
+    def list(self, workspace: str, experiment: str | None, query: RunQuery) -> list[RunRecord]:
+        with self.db.session() as session:
+            return runs.list_runs(session, workspace, experiment, query)
+
+    def children(self, workspace: str, run_id: str, recursive: bool) -> list[RunRecord]:
+        with self.db.session() as session:
+            return runs.descendants(session, workspace, run_id, recursive)
+
+    def transition(
+        self, workspace: str, run_id: str, status: RunStatus, error: dict[str, Any] | None = None
+    ) -> RunRecord:
+        with self.db.session() as session:
+            return runs.transition(session, workspace, run_id, status, error)
+
+    def cancel(self, workspace: str, run_id: str) -> RunRecord:
+        with self.db.session() as session:
+            return runs.cancel(session, workspace, run_id)
+
+    def set_tags(self, workspace: str, run_id: str, tags: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            runs.set_tags(session, workspace, run_id, tags)
+
+    def remove_tags(self, workspace: str, run_id: str, keys: list[str]) -> None:
+        with self.db.session() as session:
+            runs.remove_tags(session, workspace, run_id, keys)
+
+    def add_properties(self, workspace: str, run_id: str, properties: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            runs.add_properties(session, workspace, run_id, properties)
+
+    def locate(self, run_id: str) -> str:
+        with self.db.session() as session:
+            return runs.workspace_of(session, run_id)
+
+
+class EmbeddedMetrics(_Part):
+    def log_scalars(self, workspace: str, run_id: str, series: dict[str, ScalarBatch]) -> int:
+        with self.db.session() as session:
+            return metrics.log_scalars(session, workspace, run_id, series)
+
+    def log_documents(self, workspace: str, run_id: str, entries: list[tuple[str, str, Any]]) -> None:
+        with self.db.session() as session:
+            metrics.log_documents(session, workspace, run_id, entries)
+
+    def get(
+        self, workspace: str, run_ids: list[str], name: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        with self.db.session() as session:
+            return metrics.get_metrics(session, workspace, run_ids, name)
+
+    def history(self, workspace: str, run_id: str, name: str) -> dict[str, list[Any]]:
+        with self.db.session() as session:
+            return metrics.get_history(session, workspace, run_id, name)
+
+
+class EmbeddedArtifacts(_Part):
+    def upload(self, workspace: str, run_id: str, path: str, source: IO[bytes]) -> ArtifactRecord:
+        with self.db.session() as session:
+            return artifacts.upload(session, self.blobs, workspace, run_id, path, source)
+
+    def upload_files(
+        self, workspace: str, run_id: str, files: list[tuple[str, Path]]
+    ) -> list[ArtifactRecord]:
+        with self.db.session() as session:
+            return artifacts.upload_files(session, self.blobs, workspace, run_id, files)
+
+    def list(self, workspace: str, run_id: str, prefix: str | None = None) -> list[ArtifactRecord]:
+        with self.db.session() as session:
+            return artifacts.list_files(session, workspace, run_id, prefix)
+
+    def download(self, workspace: str, run_id: str, path: str, destination: Path) -> None:
+        with self.db.session() as session:
+            record = artifacts.get(session, workspace, run_id, path)
+        self.blobs.copy_to(record.digest, destination)
+
+
+class EmbeddedBackend:
+    """Services in this process over a SQLite or PostgreSQL database and an fsspec blob store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tracking_uri = f"file://{settings.home.expanduser().resolve()}"
+        self.db = Database(settings.resolved_database_url)
+        self.blobs = BlobStore(settings.resolved_blob_url)
+        self.workspaces = EmbeddedWorkspaces(self.db, self.blobs)
+        self.experiments = EmbeddedExperiments(self.db, self.blobs)
+        self.runs = EmbeddedRuns(self.db, self.blobs)
+        self.metrics = EmbeddedMetrics(self.db, self.blobs)
+        self.artifacts = EmbeddedArtifacts(self.db, self.blobs)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,111 @@
+"""The naming rules, each stated in the error it raises."""
+
+from __future__ import annotations
+
+import math
+import re
+from numbers import Real
+from pathlib import PurePosixPath
+
+from atelier.core.errors import ValidationError
+
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}")
+_EXPERIMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
+_METRIC = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-. /:]{0,249}")
+_KEY_MAX = 255
+_VALUE_MAX = 5000
+
+WORKSPACE_RULE = "2-63 characters: letters, digits, '-' and '_', starting with a letter or digit"
+EXPERIMENT_RULE = "1-255 characters: letters, digits, '-' and '_', starting with a letter or digit"
+METRIC_RULE = (
+    "1-250 characters: letters, digits, '_', '-', '.', '/', ':' and spaces, "
+    "not starting with '/', '.', '-' or a space"
+)
+
+
+def check_workspace_name(name: object) -> str:
+    if not isinstance(name, str) or not _WORKSPACE.fullmatch(name):
+        raise ValidationError(f"invalid workspace name {name!r}: use {WORKSPACE_RULE}")
+    return name
+
+
+def check_experiment_name(name: object) -> str:
+    if not isinstance(name, str) or not _EXPERIMENT.fullmatch(name):
+        raise ValidationError(f"invalid experiment name {name!r}: use {EXPERIMENT_RULE}")
+    return name
+
+
+def check_metric_name(name: object) -> str:
+    if not isinstance(name, str) or not _METRIC.fullmatch(name) or ".." in name:
+        raise ValidationError(f"invalid metric name {name!r}: use {METRIC_RULE}")
+    return name
+
+
+def check_key(kind: str, key: object) -> str:
+    """A tag or property key: a non-empty string of at most 255 characters."""
+    if not isinstance(key, str) or not key or len(key) > _KEY_MAX or key != key.strip():
+        raise ValidationError(
+            f"invalid {kind} key {key!r}: use a non-empty string of at most {_KEY_MAX} "
+            "characters without leading or trailing spaces"
+        )
+    return key
+
+
+def check_text_value(kind: str, key: str, value: object) -> str:
+    """Tag and property values are stored as text; None becomes the empty string."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | str):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"{kind} {key!r} has a non-finite value {value!r}")
+        text = str(value)
+        if len(text) > _VALUE_MAX:
+            raise ValidationError(
+                f"{kind} {key!r} is {len(text)} characters long; the limit is {_VALUE_MAX}"
+            )
+        return text
+    raise ValidationError(
+        f"{kind} {key!r} must be a string, number or bool, not {type(value).__name__}"
+    )
+
+
+def check_number(name: str, value: object) -> float:
+    """A metric value: a finite real number (bool is refused as ambiguous)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValidationError(
+            f"metric {name!r} must be a finite number, not {type(value).__name__} {value!r}; "
+            "log text with run.tag() or run.log_list()"
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(
+            f"metric {name!r} is {number!r}; only finite numbers can be logged "
+            "(check for a diverged loss or a division by zero)"
+        )
+    return number
+
+
+def check_relative_path(path: object, *, what: str = "file name") -> str:
+    """A path inside a root: relative, no '..', no empty parts; returned in POSIX form."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValidationError(f"{what} must be a non-empty relative path, got {path!r}")
+    text = path.replace("\\", "/")
+    pure = PurePosixPath(text)
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", text):
+        raise ValidationError(f"{what} {path!r} is absolute; give a path relative to the run")
+    parts = [p for p in pure.parts if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        raise ValidationError(f"{what} {path!r} escapes its root; remove '..' from it")
+    if any("\x00" in p for p in parts):
+        raise ValidationError(f"{what} {path!r} contains a NUL character")
+    return "/".join(parts)
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+RUN_ID_RULE = "1-255 characters: letters, digits, '.', '-' and '_', starting with a letter or digit"
+
+
+def check_run_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise ValidationError(f"invalid run id {run_id!r}: use {RUN_ID_RULE}")
+    return run_id

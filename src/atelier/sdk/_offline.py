@@ -1,0 +1,88 @@
+"""The run ``Run.get_context()`` returns outside Atelier: it prints and keeps what is logged."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from atelier.core.metric_values import check_list, check_row, check_table
+from atelier.core.names import check_metric_name, check_number
+
+
+class OfflineRun:
+    """Logs to standard output and memory, so a script runs unchanged outside the platform."""
+
+    def __init__(self) -> None:
+        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self._metrics: dict[str, Any] = {}
+        self._tags: dict[str, str] = {}
+        self._properties: dict[str, str] = {}
+
+    def _say(self, what: str) -> None:
+        print(f"[atelier offline run] {what}", flush=True)
+
+    def log(self, name: str, value: float, description: str = "", step: int | None = None) -> None:
+        number = check_number(check_metric_name(name), value)
+        self._say(f"log {name} = {number}" + (f" (step {step})" if step is not None else ""))
+        previous = self._metrics.get(name)
+        if previous is None:
+            self._metrics[name] = number
+        elif isinstance(previous, list):
+            previous.append(number)
+        else:
+            self._metrics[name] = [previous, number]
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        self._metrics[check_metric_name(name)] = check_list(name, value)
+        self._say(f"log_list {name} = {self._metrics[name]}")
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        row = check_row(check_metric_name(name), kwargs)
+        table = self._metrics.setdefault(name, {})
+        for column, cell in row.items():
+            table.setdefault(column, []).append(cell)
+        self._say(f"log_row {name} {row}")
+
+    def log_table(self, name: str, value: dict[str, Any], description: str = "") -> None:
+        self._metrics[check_metric_name(name)] = check_table(name, value)
+        self._say(f"log_table {name} with columns {list(value)}")
+
+    def log_image(self, name: str, path: Any = None, plot: Any = None, description: str = "") -> None:
+        self._say(f"log_image {name} (not stored offline)")
+
+    def tag(self, key: str, value: Any = None) -> None:
+        self._tags[key] = "" if value is None else str(value)
+        self._say(f"tag {key} = {self._tags[key]}")
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.tag(key, value)
+
+    def get_tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        self._properties.update({k: str(v) for k, v in properties.items()})
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._properties)
+
+    def get_metrics(self, name: str | None = None, recursive: bool = False) -> dict[str, Any]:
+        if name is not None:
+            return {name: self._metrics[name]} if name in self._metrics else {}
+        return dict(self._metrics)
+
+    def upload_file(self, name: str, path_or_stream: Any) -> None:
+        self._say(f"upload_file {name} (not stored offline)")
+
+    def flush(self) -> None:
+        """Nothing is buffered offline."""
+
+    def complete(self) -> None:
+        self._say("complete")
+
+    def fail(self, error_details: Any = None, error_code: str | None = None) -> None:
+        self._say(f"fail: {error_details}")
+
+    def get_status(self) -> str:
+        return "Running"

@@ -1,0 +1,218 @@
+"""``Workspace``: the top-level container, with azureml-core's names and shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atelier.client.backend import Backend
+from atelier.client.registry import backend_for
+from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.records import WorkspaceRecord
+from atelier.core.timeutil import ms_to_iso
+
+if TYPE_CHECKING:
+    from atelier.sdk.experiment import Experiment
+
+CONFIG_DIR = ".atelier"
+CONFIG_FILE = "config.json"
+
+
+class Workspace:
+    """A workspace: experiments, runs and (later) models, data and endpoints.
+
+    ``Workspace.create("demo")`` keeps everything under ``ATELIER_HOME`` (default
+    ``~/.atelier``) in embedded mode. ``Workspace(workspace_name="demo")`` and
+    ``Workspace.get("demo")`` open an existing one and raise ``NotFoundError`` if absent.
+    """
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        auth: object = None,
+        *,
+        home: str | Path | None = None,
+        tracking_uri: str | None = None,
+        _backend: Backend | None = None,
+        _record: WorkspaceRecord | None = None,
+    ) -> None:
+        del subscription_id, resource_group, auth  # accepted so azureml code ports unchanged
+        self._backend = _backend or backend_for(tracking_uri, home)
+        if _record is None:
+            if workspace_name is None:
+                raise ValidationError("give workspace_name, e.g. Workspace(workspace_name='demo')")
+            _record = self._backend.workspaces.get(workspace_name)
+        self._record = _record
+
+    # --- construction -------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        create_resource_group: bool = True,
+        sku: str = "basic",
+        tags: dict[str, str] | None = None,
+        friendly_name: str | None = None,
+        description: str = "",
+        exist_ok: bool = False,
+        show_output: bool = False,
+        *,
+        home: str | Path | None = None,
+    ) -> Workspace:
+        """Create a workspace; ``AlreadyExistsError`` unless ``exist_ok`` is set."""
+        del auth, subscription_id, resource_group, create_resource_group, sku, friendly_name
+        backend = backend_for(None, home)
+        record = backend.workspaces.create(
+            name, description=description, location=location or "local", tags=tags or {},
+            exist_ok=exist_ok,
+        )
+        if show_output:
+            print(f"Workspace {record.name!r} ready at {backend.tracking_uri}")
+        return cls(_backend=backend, _record=record)
+
+    @classmethod
+    def get(
+        cls,
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        *,
+        home: str | Path | None = None,
+        url: str | None = None,
+    ) -> Workspace:
+        """Open an existing workspace (``NotFoundError`` if there is none of that name)."""
+        del auth, subscription_id, resource_group
+        backend = backend_for(url, home)
+        return cls(_backend=backend, _record=backend.workspaces.get(name))
+
+    @classmethod
+    def list(
+        cls,
+        subscription_id: str | None = None,
+        auth: object = None,
+        resource_group: str | None = None,
+        *,
+        home: str | Path | None = None,
+    ) -> dict[str, list[Workspace]]:
+        """Every workspace, as azureml returns them: name -> [Workspace]."""
+        del subscription_id, auth, resource_group
+        backend = backend_for(None, home)
+        return {r.name: [cls(_backend=backend, _record=r)] for r in backend.workspaces.list()}
+
+    @classmethod
+    def from_config(
+        cls, path: str | Path | None = None, auth: object = None, _file_name: str | None = None
+    ) -> Workspace:
+        """The workspace named by the nearest ``.atelier/config.json`` or ``config.json``.
+
+        ``path`` may be the file itself or a folder to start from (default: the current
+        folder); each parent is searched in turn.
+        """
+        del auth
+        config_path = find_config(Path(path) if path is not None else Path.cwd(), _file_name)
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"cannot read workspace config {config_path}: {exc}") from exc
+        name = config.get("workspace_name") if isinstance(config, dict) else None
+        if not isinstance(name, str):
+            raise ValidationError(f"{config_path} has no 'workspace_name'; rewrite it with "
+                                  "ws.write_config()")
+        return cls.get(name, url=config.get("tracking_uri"))
+
+    def write_config(self, path: str | Path | None = None, file_name: str | None = None) -> Path:
+        """Write ``<path>/.atelier/config.json`` so ``Workspace.from_config()`` finds this one."""
+        folder = Path(path) if path is not None else Path.cwd()
+        target = folder / CONFIG_DIR / (file_name or CONFIG_FILE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = {"workspace_name": self.name, "tracking_uri": self._backend.tracking_uri}
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)
+        return target
+
+    # --- what it is -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def location(self) -> str:
+        return self._record.location
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._record.tags)
+
+    @property
+    def experiments(self) -> dict[str, Experiment]:
+        """Active experiments by name."""
+        from atelier.sdk.experiment import Experiment
+
+        return {e.name: Experiment(self, e.name) for e in Experiment.list(self)}
+
+    def get_mlflow_tracking_uri(self) -> str:
+        return self._backend.tracking_uri
+
+    def get_details(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "location": self.location,
+            "description": self._record.description,
+            "tags": self.tags,
+            "creationTime": ms_to_iso(self._record.created_ms),
+            "trackingUri": self._backend.tracking_uri,
+            "mode": "embedded" if self._backend.tracking_uri.startswith("file://") else "server",
+        }
+
+    def delete(self, delete_dependent_resources: bool = False, no_wait: bool = False) -> None:
+        """Delete the workspace with all its experiments, runs, metrics and files."""
+        del delete_dependent_resources, no_wait
+        self._backend.workspaces.delete(self.name)
+
+    def __repr__(self) -> str:
+        return f"Workspace.get(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def find_config(start: Path, file_name: str | None = None) -> Path:
+    """The config file at ``start`` or nearest above it; ``NotFoundError`` if none."""
+    if start.is_file():
+        return start
+    names = [file_name] if file_name else [f"{CONFIG_DIR}/{CONFIG_FILE}", CONFIG_FILE]
+    folder = start.resolve()
+    for candidate_dir in (folder, *folder.parents):
+        for relative in names:
+            candidate = candidate_dir / relative
+            if candidate.is_file() and _is_atelier_config(candidate):
+                return candidate
+    raise NotFoundError(
+        f"no {CONFIG_DIR}/{CONFIG_FILE} or {CONFIG_FILE} naming a workspace in {folder} or its "
+        "parents; write one with ws.write_config()"
+    )
+
+
+def _is_atelier_config(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return path.parent.name == CONFIG_DIR  # ours but broken: report it, don't skip it
+    return isinstance(data, dict) and "workspace_name" in data

@@ -1,0 +1,1 @@
+"""Business rules, one module per resource. Each function takes an explicit session."""

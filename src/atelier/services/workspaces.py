@@ -1,0 +1,82 @@
+"""Workspaces: create, look up, list, delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atelier.core.errors import AlreadyExistsError, NotFoundError
+from atelier.core.ids import new_id
+from atelier.core.names import check_key, check_text_value, check_workspace_name
+from atelier.core.records import WorkspaceRecord
+from atelier.core.timeutil import now_ms
+from atelier.services._convert import workspace_record
+from atelier.store.models import ArtifactRow, ExperimentRow, RunRow, WorkspaceRow
+
+
+def get_row(session: Session, name: str) -> WorkspaceRow:
+    row = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
+    if row is None:
+        check_workspace_name(name)
+        raise NotFoundError(
+            f"workspace {name!r} not found; create it with 'atelier workspace create {name}' "
+            "or Workspace.create(name)"
+        )
+    return row
+
+
+def create(
+    session: Session,
+    name: str,
+    *,
+    description: str = "",
+    location: str = "local",
+    tags: dict[str, str] | None = None,
+    exist_ok: bool = False,
+) -> WorkspaceRecord:
+    """Create a workspace; with ``exist_ok`` return the existing one of that name."""
+    check_workspace_name(name)
+    clean_tags = {check_key("tag", k): check_text_value("tag", k, v) for k, v in (tags or {}).items()}
+    existing = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
+    if existing is not None:
+        if exist_ok:
+            return workspace_record(existing)
+        raise AlreadyExistsError(
+            f"workspace {name!r} already exists; use Workspace.get({name!r}) or pass exist_ok=True"
+        )
+    row = WorkspaceRow(
+        id=new_id(),
+        name=name,
+        description=description,
+        location=location,
+        tags=clean_tags,
+        created_ms=now_ms(),
+    )
+    session.add(row)
+    session.flush()
+    return workspace_record(row)
+
+
+def get(session: Session, name: str) -> WorkspaceRecord:
+    return workspace_record(get_row(session, name))
+
+
+def list_all(session: Session) -> list[WorkspaceRecord]:
+    rows = session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.name))
+    return [workspace_record(row) for row in rows]
+
+
+def delete(session: Session, name: str) -> set[str]:
+    """Delete the workspace and everything in it; return the blob digests it referenced."""
+    row = get_row(session, name)
+    digests = set(
+        session.scalars(
+            select(ArtifactRow.digest)
+            .join(RunRow, RunRow.run_id == ArtifactRow.run_id)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+            .where(ExperimentRow.workspace_id == row.id)
+        )
+    )
+    session.delete(row)
+    session.flush()
+    return digests

@@ -1,0 +1,1 @@
+"""fsspec-backed blob storage: content-addressed objects, atomic writes, safe paths."""

@@ -1,0 +1,116 @@
+"""Content-addressed objects on any fsspec filesystem.
+
+An object is stored once under ``objects/<sha256[:2]>/<sha256[2:]>`` however many runs
+hold it. Writes go to ``tmp/<random>`` first and are renamed into place, so a crash
+never leaves a partial object under a real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import fsspec
+
+from atelier.core.errors import NotFoundError, StorageError
+
+_CHUNK = 1024 * 1024
+
+
+class BlobStore:
+    """Objects addressed by the SHA-256 of their bytes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            fs, root = fsspec.core.url_to_fs(url)
+        except (ImportError, ValueError) as exc:
+            raise StorageError(f"cannot open blob store {url!r}: {exc}") from exc
+        self.fs: Any = fs
+        self.root: str = root.rstrip("/")
+        self.is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        try:
+            self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+            self.fs.makedirs(f"{self.root}/objects", exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create blob store at {url!r}: {exc}") from exc
+
+    def _object_path(self, digest: str) -> str:
+        return f"{self.root}/objects/{digest[:2]}/{digest[2:]}"
+
+    def put(self, source: IO[bytes]) -> tuple[str, int]:
+        """Store the bytes read from ``source``; return their digest and size."""
+        tmp = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            with self.fs.open(tmp, "wb") as sink:
+                while chunk := source.read(_CHUNK):
+                    hasher.update(chunk)
+                    sink.write(chunk)
+                    size += len(chunk)
+            digest = hasher.hexdigest()
+            final = self._object_path(digest)
+            if self.fs.exists(final):
+                self.fs.rm(tmp)
+            else:
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.mv(tmp, final)
+        except OSError as exc:
+            self._discard(tmp)
+            raise StorageError(f"writing to the blob store {self.url!r} failed: {exc}") from exc
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return digest, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        import io
+
+        return self.put(io.BytesIO(data))
+
+    def open(self, digest: str) -> IO[bytes]:
+        """A readable stream of the object; ``NotFoundError`` if it is missing."""
+        try:
+            handle: IO[bytes] = self.fs.open(self._object_path(digest), "rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"blob {digest} is missing from {self.url!r}") from exc
+        except OSError as exc:
+            raise StorageError(f"reading blob {digest} failed: {exc}") from exc
+        return handle
+
+    def iter_bytes(self, digest: str) -> Iterator[bytes]:
+        with self.open(digest) as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+
+    def copy_to(self, digest: str, destination: Path) -> None:
+        """Write the object to a local file atomically (temporary name, then rename)."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        tmp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            with self.open(digest) as source, tmp.open("wb") as sink:
+                shutil.copyfileobj(source, sink, _CHUNK)
+            tmp.replace(destination)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"writing {destination} failed: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def delete(self, digest: str) -> None:
+        self._discard(self._object_path(digest))
+
+    def exists(self, digest: str) -> bool:
+        return bool(self.fs.exists(self._object_path(digest)))
+
+    def _discard(self, path: str) -> None:
+        try:
+            if self.fs.exists(path):
+                self.fs.rm(path)
+        except OSError:
+            pass  # best effort: an orphan temporary file holds no name anyone reads

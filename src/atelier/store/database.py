@@ -1,0 +1,156 @@
+"""The database handle: one engine per URL, transactional sessions, schema at head.
+
+SQLite (embedded) and PostgreSQL (shared servers) differ only here and in ``dialect.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from atelier.core.errors import AtelierError, StoreError
+
+#: The newest migration; ``tests/store`` checks it equals Alembic's head.
+HEAD_REVISION = "0001"
+
+_MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def normalize_url(url: str) -> str:
+    """Pick the drivers we ship for: psycopg 3 for PostgreSQL, the stdlib for SQLite."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets a run's script write metrics while others read; NORMAL is durable across
+    # process crashes (only an OS crash can lose the last transactions).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """An engine, a session factory and the migration check for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        try:
+            if self.is_sqlite:
+                database = parsed.database or ""
+                if database and database != ":memory:":
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine: Engine = create_engine(
+                    self.url, connect_args={"timeout": 30, "check_same_thread": False}
+                )
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5)
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"no driver for {parsed.get_backend_name()}: pip install 'atelier-ml[postgres]'"
+            ) from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._schema_ready = False
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        self.ensure_schema()
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except AtelierError:
+            session.rollback()
+            raise
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError(f"database error on {self.safe_url}: {exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0]}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot reach the database {self.safe_url}: {exc}") from exc
+
+    def ensure_schema(self) -> None:
+        """Bring the schema to head once per process; cheap when it already is."""
+        if self._schema_ready:
+            return
+        with self._lock:
+            if self._schema_ready:
+                return
+            if self.current_revision() != HEAD_REVISION:
+                with self._migration_lock():
+                    if self.current_revision() != HEAD_REVISION:
+                        self.upgrade()
+            self._schema_ready = True
+
+    def upgrade(self, revision: str = "head") -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+        config.attributes["engine"] = self.engine
+        try:
+            command.upgrade(config, revision)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"migrating {self.safe_url} failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Only one process migrates at a time: a file lock for SQLite, an advisory lock else."""
+        if self.is_sqlite:
+            database = make_url(self.url).database or ""
+            if not database or database == ":memory:":
+                yield
+                return
+            lock_path = Path(database).with_suffix(".migrate.lock")
+            with lock_path.open("w") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(727274)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(727274)"))
+                conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,165 @@
+"""Typed ORM models: the metadata schema (migrations in ``store/migrations``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, int: BigInteger}
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(64), default="local")
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_ms: Mapped[int]
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_count: Mapped[int] = mapped_column(default=0)
+    created_ms: Mapped[int]
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_experiment_created", "experiment_id", "created_ms"),
+        Index("ix_runs_parent", "parent_run_id"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    parent_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), default=None
+    )
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    run_type: Mapped[str] = mapped_column(String(64), default="interactive")
+    target: Mapped[str] = mapped_column(String(255), default="local")
+    status: Mapped[str] = mapped_column(String(32))
+    created_ms: Mapped[int]
+    started_ms: Mapped[int | None] = mapped_column(default=None)
+    ended_ms: Mapped[int | None] = mapped_column(default=None)
+    heartbeat_ms: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+
+class RunTagRow(Base):
+    __tablename__ = "run_tags"
+    __table_args__ = (Index("ix_run_tags_key", "key"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class RunPropertyRow(Base):
+    __tablename__ = "run_properties"
+    __table_args__ = (Index("ix_run_properties_key", "key"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class MetricChunkRow(Base):
+    """A batch of one scalar series, packed as little-endian arrays (steps, values, times)."""
+
+    __tablename__ = "metric_chunks"
+    __table_args__ = (Index("ix_metric_chunks_run_name", "run_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(250))
+    count: Mapped[int]
+    steps: Mapped[bytes] = mapped_column(LargeBinary)
+    values: Mapped[bytes] = mapped_column(LargeBinary)
+    timestamps: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MetricLatestRow(Base):
+    """The last point of each series, kept beside the chunks for fast listing and ordering."""
+
+    __tablename__ = "metric_latest"
+    __table_args__ = (Index("ix_metric_latest_name_value", "name", "value"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    step: Mapped[int]
+    timestamp_ms: Mapped[int]
+    count: Mapped[int]
+    min_value: Mapped[float] = mapped_column(Float)
+    max_value: Mapped[float] = mapped_column(Float)
+
+
+class MetricDocumentRow(Base):
+    """A JSON-typed metric entry: a list, a row, a table or an image reference."""
+
+    __tablename__ = "metric_documents"
+    __table_args__ = (Index("ix_metric_documents_run_name", "run_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]]
+    created_ms: Mapped[int]
+
+
+class ArtifactRow(Base):
+    """A run's file: its path inside the run and the content-addressed object holding it."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (Index("ix_artifacts_digest", "digest"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    created_ms: Mapped[int]
