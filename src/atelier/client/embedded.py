@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +34,11 @@ class EmbeddedWorkspaces(_Part):
     ) -> WorkspaceRecord:
         with self.db.session() as session:
             return workspaces.create(
-                session, name, description=description, location=location, tags=tags,
+                session,
+                name,
+                description=description,
+                location=location,
+                tags=tags,
                 exist_ok=exist_ok,
             )
 
@@ -40,7 +46,7 @@ class EmbeddedWorkspaces(_Part):
         with self.db.session() as session:
             return workspaces.get(session, name)
 
-    def list(self) -> list[WorkspaceRecord]:
+    def list(self) -> builtins.list[WorkspaceRecord]:
         with self.db.session() as session:
             return workspaces.list_all(session)
 
@@ -62,7 +68,9 @@ class EmbeddedExperiments(_Part):
         with self.db.session() as session:
             return experiments.get(session, workspace, name)
 
-    def list(self, workspace: str, view_type: str, name: str | None = None) -> list[ExperimentRecord]:
+    def list(
+        self, workspace: str, view_type: str, name: str | None = None
+    ) -> builtins.list[ExperimentRecord]:
         with self.db.session() as session:
             return experiments.list_all(session, workspace, view_type, name)  # type: ignore[arg-type]
 
@@ -80,15 +88,17 @@ class EmbeddedRuns(_Part):
         with self.db.session() as session:
             return runs.create(session, workspace, experiment, **fields)
 
-    def get(self, workspace: str, run_id: str) -> RunRecord:
+    def get(self, workspace: str, run_id: str, with_latest_metrics: bool = False) -> RunRecord:
         with self.db.session() as session:
-            return runs.get(session, workspace, run_id)
+            return runs.get(session, workspace, run_id, with_latest_metrics)
 
-    def list(self, workspace: str, experiment: str | None, query: RunQuery) -> list[RunRecord]:
+    def list(
+        self, workspace: str, experiment: str | None, query: RunQuery
+    ) -> builtins.list[RunRecord]:
         with self.db.session() as session:
             return runs.list_runs(session, workspace, experiment, query)
 
-    def children(self, workspace: str, run_id: str, recursive: bool) -> list[RunRecord]:
+    def children(self, workspace: str, run_id: str, recursive: bool) -> builtins.list[RunRecord]:
         with self.db.session() as session:
             return runs.descendants(session, workspace, run_id, recursive)
 
@@ -106,7 +116,7 @@ class EmbeddedRuns(_Part):
         with self.db.session() as session:
             runs.set_tags(session, workspace, run_id, tags)
 
-    def remove_tags(self, workspace: str, run_id: str, keys: list[str]) -> None:
+    def remove_tags(self, workspace: str, run_id: str, keys: builtins.list[str]) -> None:
         with self.db.session() as session:
             runs.remove_tags(session, workspace, run_id, keys)
 
@@ -124,17 +134,19 @@ class EmbeddedMetrics(_Part):
         with self.db.session() as session:
             return metrics.log_scalars(session, workspace, run_id, series)
 
-    def log_documents(self, workspace: str, run_id: str, entries: list[tuple[str, str, Any]]) -> None:
+    def log_documents(
+        self, workspace: str, run_id: str, entries: builtins.list[tuple[str, str, Any]]
+    ) -> None:
         with self.db.session() as session:
             metrics.log_documents(session, workspace, run_id, entries)
 
     def get(
-        self, workspace: str, run_ids: list[str], name: str | None = None
+        self, workspace: str, run_ids: builtins.list[str], name: str | None = None
     ) -> dict[str, dict[str, Any]]:
         with self.db.session() as session:
             return metrics.get_metrics(session, workspace, run_ids, name)
 
-    def history(self, workspace: str, run_id: str, name: str) -> dict[str, list[Any]]:
+    def history(self, workspace: str, run_id: str, name: str) -> dict[str, builtins.list[Any]]:
         with self.db.session() as session:
             return metrics.get_history(session, workspace, run_id, name)
 
@@ -145,12 +157,14 @@ class EmbeddedArtifacts(_Part):
             return artifacts.upload(session, self.blobs, workspace, run_id, path, source)
 
     def upload_files(
-        self, workspace: str, run_id: str, files: list[tuple[str, Path]]
-    ) -> list[ArtifactRecord]:
+        self, workspace: str, run_id: str, files: builtins.list[tuple[str, Path]]
+    ) -> builtins.list[ArtifactRecord]:
         with self.db.session() as session:
             return artifacts.upload_files(session, self.blobs, workspace, run_id, files)
 
-    def list(self, workspace: str, run_id: str, prefix: str | None = None) -> list[ArtifactRecord]:
+    def list(
+        self, workspace: str, run_id: str, prefix: str | None = None
+    ) -> builtins.list[ArtifactRecord]:
         with self.db.session() as session:
             return artifacts.list_files(session, workspace, run_id, prefix)
 

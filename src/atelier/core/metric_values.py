@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
@@ -29,9 +30,9 @@ def _cell(name: str, value: object) -> Cell:
 
 
 def check_list(name: str, values: object) -> list[Cell]:
-    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise ValidationError(f"log_list({name!r}) needs a list of values, not {values!r}")
-    cells = [_cell(name, v) for v in values]  # type: ignore[attr-defined]
+    cells = [_cell(name, v) for v in values]
     if len(cells) > MAX_CELLS:
         raise ValidationError(f"log_list({name!r}) has {len(cells)} values; limit {MAX_CELLS}")
     return cells

@@ -24,7 +24,9 @@ class FilesMixin:
         raise NotImplementedError
 
     def upload_file(
-        self, name: str, path_or_stream: str | os.PathLike[str] | IO[bytes],
+        self,
+        name: str,
+        path_or_stream: str | os.PathLike[str] | IO[bytes],
         datastore_name: str | None = None,
     ) -> ArtifactRecord:
         """Store a local file or a binary stream as the run's file ``name`` (write-once)."""
@@ -53,7 +55,9 @@ class FilesMixin:
             files.append((name, local))
         return self._backend.artifacts.upload_files(self._workspace_name, self.id, files)
 
-    def upload_folder(self, name: str, path: str | os.PathLike[str], **kwargs: Any) -> list[ArtifactRecord]:
+    def upload_folder(
+        self, name: str, path: str | os.PathLike[str], **kwargs: Any
+    ) -> list[ArtifactRecord]:
         """Upload every file below ``path`` under the prefix ``name`` (all or nothing).
 
         A link pointing outside the folder is refused with ``ValidationError``."""
@@ -94,7 +98,7 @@ class FilesMixin:
         for record in self._backend.artifacts.list(self._workspace_name, self.id, clean_prefix):
             relative = record.path
             if not append_prefix and clean_prefix:
-                relative = relative[len(clean_prefix):].lstrip("/") or relative.rsplit("/", 1)[-1]
+                relative = relative[len(clean_prefix) :].lstrip("/") or relative.rsplit("/", 1)[-1]
             target = safe_join(root, relative)
             self._backend.artifacts.download(self._workspace_name, self.id, record.path, target)
             written.append(target)

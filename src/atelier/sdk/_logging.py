@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from math import isfinite
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ class LoggingMixin:
         """Log a number; logging a name again extends its series (``step`` defaults to the
         next index). Raises ``ValidationError`` for text, NaN or infinity."""
         self._require_open()
-        if type(value) is not float or value != value or value in (_INF, _NEG_INF):
+        if type(value) is not float or not isfinite(value):
             value = check_number(name, value)
         if step is not None and (type(step) is not int or step < 0):
             raise ValidationError(f"step of {name!r} must be a whole number >= 0, not {step!r}")
@@ -115,7 +116,10 @@ class LoggingMixin:
         self._writer.flush()
 
     def get_metrics(
-        self, name: str | None = None, recursive: bool = False, run_type: str | None = None,
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
         populate: bool = False,
     ) -> dict[str, Any]:
         """Metrics by name: a number, a list for a series or list, a dict of columns for rows
@@ -126,7 +130,8 @@ class LoggingMixin:
         if not recursive:
             return self._backend.metrics.get(self._workspace_name, [self.id], name)[self.id]
         ids = [self.id] + [
-            r.run_id for r in self._backend.runs.children(self._workspace_name, self.id, True)
+            r.run_id
+            for r in self._backend.runs.children(self._workspace_name, self.id, True)
             if run_type is None or r.run_type == run_type
         ]
         return self._backend.metrics.get(self._workspace_name, ids, name)
@@ -135,7 +140,3 @@ class LoggingMixin:
         """A scalar series as columns ``steps``, ``values`` and ``timestamps_ms``."""
         self._writer.flush()
         return self._backend.metrics.history(self._workspace_name, self.id, name)
-
-
-_INF = float("inf")
-_NEG_INF = float("-inf")

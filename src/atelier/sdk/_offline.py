@@ -47,7 +47,9 @@ class OfflineRun:
         self._metrics[check_metric_name(name)] = check_table(name, value)
         self._say(f"log_table {name} with columns {list(value)}")
 
-    def log_image(self, name: str, path: Any = None, plot: Any = None, description: str = "") -> None:
+    def log_image(
+        self, name: str, path: Any = None, plot: Any = None, description: str = ""
+    ) -> None:
         self._say(f"log_image {name} (not stored offline)")
 
     def tag(self, key: str, value: Any = None) -> None:

@@ -13,7 +13,7 @@ import threading
 import weakref
 from typing import Any
 
-from atelier.client.backend import Backend
+from atelier.client.backend import Backend, ScalarBatch
 from atelier.core.errors import AtelierError
 from atelier.core.timeutil import now_ms
 
@@ -87,7 +87,7 @@ class MetricWriter:
             self._wake.clear()
             try:
                 self.flush(raise_error=False)
-            except Exception:  # noqa: BLE001 - kept in self.error, raised to the caller's thread
+            except Exception:
                 continue
 
     def flush(self, raise_error: bool = True) -> None:
@@ -99,7 +99,8 @@ class MetricWriter:
                 self._pending = 0
             try:
                 if series:
-                    self._backend.metrics.log_scalars(self._workspace, self._run_id, series)
+                    batches: dict[str, ScalarBatch] = dict(series)
+                    self._backend.metrics.log_scalars(self._workspace, self._run_id, batches)
                 if documents:
                     self._backend.metrics.log_documents(self._workspace, self._run_id, documents)
             except AtelierError as exc:
@@ -126,5 +127,5 @@ def flush_all() -> None:
 @atexit.register
 def _flush_at_exit() -> None:
     for writer in list(_live):
-        writer._closed = True  # noqa: SLF001 - the module owns its writers
+        writer._closed = True
         writer.flush(raise_error=False)

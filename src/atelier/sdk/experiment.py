@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,11 @@ class Experiment:
     """``Experiment(ws, "iris")`` opens the experiment, creating it if it does not exist."""
 
     def __init__(
-        self, workspace: Workspace, name: str, *, _record: ExperimentRecord | None = None,
+        self,
+        workspace: Workspace,
+        name: str,
+        *,
+        _record: ExperimentRecord | None = None,
         **kwargs: Any,
     ) -> None:
         del kwargs  # azureml's private flags (_skip_name_validation, _id, ...) are accepted
@@ -50,14 +56,15 @@ class Experiment:
         experiment_name: str | None = None,
         view_type: str = "ActiveOnly",
         tags: Any = None,
-    ) -> list[Experiment]:
+    ) -> builtins.list[Experiment]:
         """Experiments of the workspace: ``view_type`` is ActiveOnly, ArchivedOnly or All."""
         records = workspace._backend.experiments.list(workspace.name, view_type, experiment_name)
         wanted = _query.key_filter("tags", tags)
         found = []
         for record in records:
-            if all(k in record.tags and (v is None or record.tags[k] == v)
-                   for k, v in wanted.items()):
+            if all(
+                k in record.tags and (v is None or record.tags[k] == v) for k, v in wanted.items()
+            ):
                 found.append(cls(workspace, record.name, _record=record))
         return found
 
@@ -71,7 +78,9 @@ class Experiment:
         self._record = self._backend.experiments.set_archived(self.workspace.name, self.name, False)
 
     def tag(self, key: str, value: str | None = None) -> None:
-        self._record = self._backend.experiments.set_tags(self.workspace.name, self.name, {key: value})
+        self._record = self._backend.experiments.set_tags(
+            self.workspace.name, self.name, {key: value}
+        )
 
     def set_tags(self, tags: dict[str, str | None]) -> None:
         self._record = self._backend.experiments.set_tags(self.workspace.name, self.name, tags)
@@ -94,13 +103,15 @@ class Experiment:
         from atelier.sdk.run import Run
 
         return Run._start(
-            self, display_name=display_name, tags=tags,
+            self,
+            display_name=display_name,
+            tags=tags,
             source_directory=Path(snapshot_directory) if snapshot_directory else Path.cwd(),
         )
 
     def get_runs(
         self,
-        type: str | None = None,  # noqa: A002 - azureml's parameter name
+        type: str | None = None,
         tags: Any = None,
         properties: Any = None,
         include_children: bool = False,
@@ -108,8 +119,9 @@ class Experiment:
         """Runs newest first; children only with ``include_children``."""
         from atelier.sdk.run import Run
 
-        yield from Run.list(self, type=type, tags=tags, properties=properties,
-                            include_children=include_children)
+        yield from Run.list(
+            self, type=type, tags=tags, properties=properties, include_children=include_children
+        )
 
     def get_best_run(
         self, metric: str, goal: str = "maximize", include_children: bool = False
@@ -120,7 +132,9 @@ class Experiment:
         if goal not in ("maximize", "minimize"):
             raise ValidationError(f"goal {goal!r} must be 'maximize' or 'minimize'")
         direction = "desc" if goal == "maximize" else "asc"
-        best = Run.list(self, order_by=(metric, direction), top=1, include_children=include_children)
+        best = Run.list(
+            self, order_by=(metric, direction), top=1, include_children=include_children
+        )
         return best[0] if best else None
 
     def __repr__(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import os
 import traceback
 from pathlib import Path
@@ -36,8 +38,13 @@ class Run(LoggingMixin, FilesMixin):
     """A run of an experiment. ``Run(experiment, run_id)`` opens an existing run."""
 
     def __init__(
-        self, experiment: Experiment, run_id: str, outputs: str | None = None, *,
-        _record: RunRecord | None = None, **kwargs: Any,
+        self,
+        experiment: Experiment,
+        run_id: str,
+        outputs: str | None = None,
+        *,
+        _record: RunRecord | None = None,
+        **kwargs: Any,
     ) -> None:
         del outputs, kwargs
         self.experiment = experiment
@@ -82,14 +89,26 @@ class Run(LoggingMixin, FilesMixin):
         return self.get_properties()
 
     @property
+    def latest_metrics(self) -> dict[str, float]:
+        """The last value of each scalar series (loaded with ``Run.list``, else fetched)."""
+        if self._record.latest_metrics is None:
+            self._writer.flush()
+            self._record = self._backend.runs.get(
+                self._workspace_name, self.id, with_latest_metrics=True
+            )
+        return dict(self._record.latest_metrics or {})
+
+    @property
     def parent(self) -> Run | None:
         if self._record.parent_run_id is None:
             return None
         return Run(self.experiment, self._record.parent_run_id)
 
     def __repr__(self) -> str:
-        return (f"Run(Experiment: {self.experiment.name}, Id: {self.id}, "
-                f"Type: {self.type}, Status: {self._record.status.value})")
+        return (
+            f"Run(Experiment: {self.experiment.name}, Id: {self.id}, "
+            f"Type: {self.type}, Status: {self._record.status.value})"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Run) and other.id == self.id
@@ -100,13 +119,21 @@ class Run(LoggingMixin, FilesMixin):
     # --- construction -------------------------------------------------------------
     @classmethod
     def _start(
-        cls, experiment: Experiment, *, display_name: str | None, tags: dict[str, Any] | None,
+        cls,
+        experiment: Experiment,
+        *,
+        display_name: str | None,
+        tags: dict[str, Any] | None,
         source_directory: Path | None,
     ) -> Run:
         properties = git_properties(source_directory) if source_directory else {}
         record = experiment._backend.runs.create(
-            experiment.workspace.name, experiment.name, display_name=display_name or "",
-            tags=tags, properties=properties, status=RunStatus.RUNNING,
+            experiment.workspace.name,
+            experiment.name,
+            display_name=display_name or "",
+            tags=tags,
+            properties=properties,
+            status=RunStatus.RUNNING,
         )
         return cls(experiment, record.run_id, _record=record)
 
@@ -115,7 +142,8 @@ class Run(LoggingMixin, FilesMixin):
         from atelier.sdk.experiment import Experiment
 
         experiment = Experiment(
-            workspace, record.experiment_name,
+            workspace,
+            record.experiment_name,
             _record=workspace._backend.experiments.get(workspace.name, record.experiment_name),
         )
         return cls(experiment, record.run_id, _record=record)
@@ -152,21 +180,28 @@ class Run(LoggingMixin, FilesMixin):
     def list(
         cls,
         experiment: Experiment,
-        type: str | None = None,  # noqa: A002 - azureml's parameter name
+        type: str | None = None,
         tags: Any = None,
         properties: Any = None,
-        status: str | list[str] | None = None,
+        status: str | builtins.list[str] | None = None,
         include_children: bool = False,
         _rehydrate_runs: bool = True,
         *,
         order_by: str | tuple[str, str] | None = None,
         top: int | None = None,
-    ) -> list[Run]:
+    ) -> builtins.list[Run]:
         """Runs of the experiment, newest first, or ordered by a metric's latest value
         (``order_by="accuracy desc"``; runs without it come last, or are left out with ``top``)."""
-        query = _query.build(tags=tags, properties=properties, status=status,
-                             include_children=include_children, order_by=order_by, top=top,
-                             run_type=type)
+        query = _query.build(
+            tags=tags,
+            properties=properties,
+            status=status,
+            include_children=include_children,
+            order_by=order_by,
+            top=top,
+            run_type=type,
+            with_latest_metrics=True,
+        )
         records = experiment._backend.runs.list(experiment.workspace.name, experiment.name, query)
         return [cls(experiment, r.run_id, _record=r) for r in records]
 
@@ -177,19 +212,25 @@ class Run(LoggingMixin, FilesMixin):
         """A running child run; use it as a context manager to complete or fail it."""
         del outputs
         record = self._backend.runs.create(
-            self._workspace_name, self.experiment.name, parent_run_id=self.id,
-            display_name=name or "", run_id=run_id, status=RunStatus.RUNNING,
+            self._workspace_name,
+            self.experiment.name,
+            parent_run_id=self.id,
+            display_name=name or "",
+            run_id=run_id,
+            status=RunStatus.RUNNING,
             run_type=self.type,
         )
         return Run(self.experiment, record.run_id, _record=record)
 
     def create_children(
-        self, count: int | None = None, tag_key: str | None = None,
-        tag_values: list[str] | None = None,
-    ) -> list[Run]:
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: builtins.list[str] | None = None,
+    ) -> builtins.list[Run]:
         """``count`` children in NotStarted (or one per tag value, tagged ``tag_key``)."""
         if tag_key is not None and tag_values is not None:
-            plan: list[dict[str, Any] | None] = [{tag_key: v} for v in tag_values]
+            plan: builtins.list[dict[str, Any] | None] = [{tag_key: v} for v in tag_values]
         elif isinstance(count, int) and count > 0:
             plan = [None] * count
         else:
@@ -197,26 +238,37 @@ class Run(LoggingMixin, FilesMixin):
         children = []
         for tags in plan:
             record = self._backend.runs.create(
-                self._workspace_name, self.experiment.name, parent_run_id=self.id, tags=tags,
-                status=RunStatus.NOT_STARTED, run_type=self.type,
+                self._workspace_name,
+                self.experiment.name,
+                parent_run_id=self.id,
+                tags=tags,
+                status=RunStatus.NOT_STARTED,
+                run_type=self.type,
             )
             children.append(Run(self.experiment, record.run_id, _record=record))
         return children
 
     def get_children(
-        self, recursive: bool = False, tags: Any = None, properties: Any = None,
-        type: str | None = None,  # noqa: A002 - azureml's parameter name
-        status: str | list[str] | None = None, _rehydrate_runs: bool = True,
-    ) -> list[Run]:
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: str | None = None,
+        status: str | builtins.list[str] | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> builtins.list[Run]:
         """Child runs in creation order; with ``recursive``, all descendants."""
         wanted_tags = _query.key_filter("tags", tags)
         wanted_props = _query.key_filter("properties", properties)
         wanted_status = set(_query.statuses(status))
         found = []
         for record in self._backend.runs.children(self._workspace_name, self.id, recursive):
-            if (_matches(record.tags, wanted_tags) and _matches(record.properties, wanted_props)
-                    and (not wanted_status or record.status in wanted_status)
-                    and (type is None or record.run_type == type)):
+            if (
+                _matches(record.tags, wanted_tags)
+                and _matches(record.properties, wanted_props)
+                and (not wanted_status or record.status in wanted_status)
+                and (type is None or record.run_type == type)
+            ):
                 found.append(Run(self.experiment, record.run_id, _record=record))
         return found
 
@@ -230,7 +282,7 @@ class Run(LoggingMixin, FilesMixin):
     def get_tags(self) -> dict[str, str]:
         return dict(self._refresh().tags)
 
-    def remove_tags(self, tags: str | list[str]) -> None:
+    def remove_tags(self, tags: str | builtins.list[str]) -> None:
         keys = [tags] if isinstance(tags, str) else list(tags)
         self._backend.runs.remove_tags(self._workspace_name, self.id, keys)
 
@@ -288,12 +340,13 @@ class Run(LoggingMixin, FilesMixin):
         self._move(RunStatus.COMPLETED)
 
     def fail(
-        self, error_details: BaseException | str | None = None, error_code: str | None = None,
+        self,
+        error_details: BaseException | str | None = None,
+        error_code: str | None = None,
         _set_status: bool = True,
     ) -> None:
         """Write buffered metrics and mark the run Failed with the error's code and message."""
-        error: dict[str, Any] = {"code": error_code or "UserError",
-                                 "message": "the run failed"}
+        error: dict[str, Any] = {"code": error_code or "UserError", "message": "the run failed"}
         if isinstance(error_details, BaseException):
             error["message"] = f"{type(error_details).__name__}: {error_details}"
             error["details"] = "".join(traceback.format_exception(error_details))[-8000:]
@@ -320,7 +373,9 @@ class Run(LoggingMixin, FilesMixin):
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._refresh().status in TERMINAL_STATUSES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +72,10 @@ class Workspace:
         del auth, subscription_id, resource_group, create_resource_group, sku, friendly_name
         backend = backend_for(None, home)
         record = backend.workspaces.create(
-            name, description=description, location=location or "local", tags=tags or {},
+            name,
+            description=description,
+            location=location or "local",
+            tags=tags or {},
             exist_ok=exist_ok,
         )
         if show_output:
@@ -101,7 +106,7 @@ class Workspace:
         resource_group: str | None = None,
         *,
         home: str | Path | None = None,
-    ) -> dict[str, list[Workspace]]:
+    ) -> dict[str, builtins.list[Workspace]]:
         """Every workspace, as azureml returns them: name -> [Workspace]."""
         del subscription_id, auth, resource_group
         backend = backend_for(None, home)
@@ -124,8 +129,9 @@ class Workspace:
             raise ValidationError(f"cannot read workspace config {config_path}: {exc}") from exc
         name = config.get("workspace_name") if isinstance(config, dict) else None
         if not isinstance(name, str):
-            raise ValidationError(f"{config_path} has no 'workspace_name'; rewrite it with "
-                                  "ws.write_config()")
+            raise ValidationError(
+                f"{config_path} has no 'workspace_name'; rewrite it with ws.write_config()"
+            )
         return cls.get(name, url=config.get("tracking_uri"))
 
     def write_config(self, path: str | Path | None = None, file_name: str | None = None) -> Path:

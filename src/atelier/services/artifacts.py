@@ -19,7 +19,9 @@ from atelier.store.models import ArtifactRow
 
 
 def _record(row: ArtifactRow) -> ArtifactRecord:
-    return ArtifactRecord(path=row.path, digest=row.digest, size=row.size, created_ms=row.created_ms)
+    return ArtifactRecord(
+        path=row.path, digest=row.digest, size=row.size, created_ms=row.created_ms
+    )
 
 
 def check_new_paths(session: Session, workspace: str, run_id: str, paths: list[str]) -> list[str]:
@@ -28,7 +30,9 @@ def check_new_paths(session: Session, workspace: str, run_id: str, paths: list[s
     clean = [check_relative_path(p) for p in paths]
     taken = set(
         session.scalars(
-            select(ArtifactRow.path).where(ArtifactRow.run_id == run_id, ArtifactRow.path.in_(clean))
+            select(ArtifactRow.path).where(
+                ArtifactRow.run_id == run_id, ArtifactRow.path.in_(clean)
+            )
         )
     )
     if taken:

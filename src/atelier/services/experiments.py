@@ -44,8 +44,13 @@ def get_or_create(session: Session, workspace: str, name: str) -> ExperimentReco
     row = session.scalar(query)
     if row is None:
         row = ExperimentRow(
-            id=new_id(), workspace_id=ws.id, name=name, archived=False, tags={},
-            run_count=0, created_ms=now_ms(),
+            id=new_id(),
+            workspace_id=ws.id,
+            name=name,
+            archived=False,
+            tags={},
+            run_count=0,
+            created_ms=now_ms(),
         )
         try:
             with session.begin_nested():

@@ -55,13 +55,28 @@ def log_scalars(
         if not np.isfinite(value_array).all():
             raise ValidationError(f"metric {name!r} contains NaN or infinity; log finite numbers")
         packed = _pack(steps, value_array, stamps)
-        chunks.append({"run_id": run_id, "name": name, "count": count, "steps": packed[0],
-                       "values": packed[1], "timestamps": packed[2]})
-        latest.append({
-            "run_id": run_id, "name": name, "value": float(value_array[-1]),
-            "step": int(steps[-1]), "timestamp_ms": int(stamps[-1]), "count": count,
-            "min_value": float(value_array.min()), "max_value": float(value_array.max()),
-        })
+        chunks.append(
+            {
+                "run_id": run_id,
+                "name": name,
+                "count": count,
+                "steps": packed[0],
+                "values": packed[1],
+                "timestamps": packed[2],
+            }
+        )
+        latest.append(
+            {
+                "run_id": run_id,
+                "name": name,
+                "value": float(value_array[-1]),
+                "step": int(steps[-1]),
+                "timestamp_ms": int(stamps[-1]),
+                "count": count,
+                "min_value": float(value_array.min()),
+                "max_value": float(value_array.max()),
+            }
+        )
         total += count
     if chunks:
         session.execute(insert(MetricChunkRow), chunks)
@@ -88,8 +103,9 @@ def log_documents(
             payload = {"value": str(value)}
         else:
             raise ValidationError(f"metric kind {kind!r} is not one of {DOCUMENT_KINDS}")
-        rows.append({"run_id": run_id, "name": name, "kind": kind, "payload": payload,
-                     "created_ms": stamp})
+        rows.append(
+            {"run_id": run_id, "name": name, "kind": kind, "payload": payload, "created_ms": stamp}
+        )
     if rows:
         session.execute(insert(MetricDocumentRow), rows)
 
@@ -98,8 +114,11 @@ def _series_arrays(
     session: Session, run_ids: list[str], name: str | None
 ) -> dict[tuple[str, str], list[tuple[bytes, bytes, bytes]]]:
     query = select(
-        MetricChunkRow.run_id, MetricChunkRow.name, MetricChunkRow.steps,
-        MetricChunkRow.values, MetricChunkRow.timestamps,
+        MetricChunkRow.run_id,
+        MetricChunkRow.name,
+        MetricChunkRow.steps,
+        MetricChunkRow.values,
+        MetricChunkRow.timestamps,
     ).where(MetricChunkRow.run_id.in_(run_ids))
     if name is not None:
         query = query.where(MetricChunkRow.name == name)
@@ -115,7 +134,7 @@ def _documents_value(kind: str, payloads: list[Any]) -> Any:
         for index, row in enumerate(payloads):
             for col, cell in row.items():
                 columns.setdefault(col, [None] * index).append(cell)
-            for col, cells in columns.items():
+            for cells in columns.values():
                 if len(cells) < index + 1:
                     cells.append(None)
         return columns
@@ -136,7 +155,9 @@ def get_metrics(
         values = np.concatenate([np.frombuffer(part[1], dtype="<f8") for part in parts])
         result[run_id][metric] = float(values[0]) if len(values) == 1 else values.tolist()
     query = select(
-        MetricDocumentRow.run_id, MetricDocumentRow.name, MetricDocumentRow.kind,
+        MetricDocumentRow.run_id,
+        MetricDocumentRow.name,
+        MetricDocumentRow.kind,
         MetricDocumentRow.payload,
     ).where(MetricDocumentRow.run_id.in_(run_ids))
     if name is not None:
@@ -149,9 +170,7 @@ def get_metrics(
     return result
 
 
-def get_history(
-    session: Session, workspace: str, run_id: str, name: str
-) -> dict[str, list[Any]]:
+def get_history(session: Session, workspace: str, run_id: str, name: str) -> dict[str, list[Any]]:
     """A scalar series in logged order as columns: ``steps``, ``values``, ``timestamps_ms``."""
     check_metric_name(name)
     runs.get_rows(session, workspace, run_id)

@@ -77,7 +77,9 @@ def require_writable(session: Session, workspace: str, run_id: str) -> RunRow:
 
 
 def _records(
-    session: Session, rows: Sequence[tuple[RunRow, ExperimentRow]], workspace: str,
+    session: Session,
+    rows: Sequence[tuple[RunRow, ExperimentRow]],
+    workspace: str,
     with_latest_metrics: bool = False,
 ) -> list[RunRecord]:
     ids = [run.run_id for run, _ in rows]
@@ -94,7 +96,11 @@ def _records(
                 latest[run_id][name] = value
     return [
         run_record(
-            run, exp, workspace, tags.get(run.run_id, {}), props.get(run.run_id, {}),
+            run,
+            exp,
+            workspace,
+            tags.get(run.run_id, {}),
+            props.get(run.run_id, {}),
             latest.get(run.run_id) if latest is not None else None,
         )
         for run, exp in rows
@@ -153,9 +159,15 @@ def create(
     ).scalar_one()
     created = now_ms()
     row = RunRow(
-        run_id=run_id, experiment_id=exp.id, number=number, parent_run_id=parent_run_id,
-        display_name=display_name or run_id, run_type=run_type, target=target,
-        status=status.value, created_ms=created,
+        run_id=run_id,
+        experiment_id=exp.id,
+        number=number,
+        parent_run_id=parent_run_id,
+        display_name=display_name or run_id,
+        run_type=run_type,
+        target=target,
+        status=status.value,
+        created_ms=created,
         started_ms=created if status == RunStatus.RUNNING else None,
     )
     session.add(row)
@@ -176,11 +188,16 @@ def _clean(kind: str, values: dict[str, Any] | None) -> dict[str, str]:
     return {check_key(kind, k): check_text_value(kind, k, v) for k, v in values.items()}
 
 
-def get(session: Session, workspace: str, run_id: str) -> RunRecord:
-    return _records(session, [get_rows(session, workspace, run_id)], workspace)[0]
+def get(
+    session: Session, workspace: str, run_id: str, with_latest_metrics: bool = False
+) -> RunRecord:
+    rows = [get_rows(session, workspace, run_id)]
+    return _records(session, rows, workspace, with_latest_metrics)[0]
 
 
-def _filtered(query: Select[Any], spec: RunQuery) -> Select[Any]:
+def _filtered(
+    query: Select[RunRow, ExperimentRow], spec: RunQuery
+) -> Select[RunRow, ExperimentRow]:
     if spec.status:
         query = query.where(RunRow.status.in_([s.value for s in spec.status]))
     if spec.run_type:
@@ -199,7 +216,7 @@ def list_runs(
 ) -> list[RunRecord]:
     """Runs of one experiment (or the whole workspace), filtered and ordered as ``spec`` says."""
     ws = workspaces.get_row(session, workspace)
-    query = (
+    query: Select[RunRow, ExperimentRow] = (
         select(RunRow, ExperimentRow)
         .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
         .where(ExperimentRow.workspace_id == ws.id)
@@ -227,7 +244,7 @@ def list_runs(
         query = query.order_by(RunRow.created_ms.desc(), RunRow.number.desc())
     if spec.limit is not None:
         query = query.limit(spec.limit)
-    rows = [(run, exp) for run, exp in session.execute(query)]
+    rows: list[tuple[RunRow, ExperimentRow]] = [(r[0], r[1]) for r in session.execute(query)]
     return _records(session, rows, workspace, spec.with_latest_metrics)
 
 
@@ -297,9 +314,7 @@ def cancel(session: Session, workspace: str, run_id: str) -> RunRecord:
         if child.status not in TERMINAL_STATUSES:
             cancel(session, workspace, child.run_id)
     immediate = run.run_type == "interactive" or current in (S.NOT_STARTED, S.QUEUED)
-    return transition(
-        session, workspace, run_id, S.CANCELED if immediate else S.CANCEL_REQUESTED
-    )
+    return transition(session, workspace, run_id, S.CANCELED if immediate else S.CANCEL_REQUESTED)
 
 
 def set_tags(session: Session, workspace: str, run_id: str, tags: dict[str, Any]) -> None:

@@ -36,7 +36,9 @@ def create(
 ) -> WorkspaceRecord:
     """Create a workspace; with ``exist_ok`` return the existing one of that name."""
     check_workspace_name(name)
-    clean_tags = {check_key("tag", k): check_text_value("tag", k, v) for k, v in (tags or {}).items()}
+    clean_tags = {
+        check_key("tag", k): check_text_value("tag", k, v) for k, v in (tags or {}).items()
+    }
     existing = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
     if existing is not None:
         if exist_ok:

@@ -32,7 +32,9 @@ class BlobStore:
             raise StorageError(f"cannot open blob store {url!r}: {exc}") from exc
         self.fs: Any = fs
         self.root: str = root.rstrip("/")
-        self.is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        self.is_local = "file" in (
+            fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        )
         try:
             self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
             self.fs.makedirs(f"{self.root}/objects", exist_ok=True)

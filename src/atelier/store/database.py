@@ -82,8 +82,10 @@ class Database:
             raise
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"database error on {self.safe_url}: {exc.__class__.__name__}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+            raise StoreError(
+                f"database error on {self.safe_url}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
         except BaseException:
             session.rollback()
             raise

@@ -1,0 +1,70 @@
+"""The user's journey so far, on a throwaway embedded workspace.
+
+Create a workspace, log a run with child runs, metrics, an image and a file, then
+query it back the way a data scientist would. Run it with ``make demo``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+
+def main() -> None:
+    home = Path(os.environ.get("ATELIER_DEMO_HOME") or tempfile.mkdtemp(prefix="atelier-demo-"))
+    os.environ["ATELIER_HOME"] = str(home)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from atelier import Experiment, Run, Workspace
+
+    ws = Workspace.create("demo", exist_ok=True)
+    print(f"1. workspace {ws.name!r} at {ws.get_mlflow_tracking_uri()}")
+    exp = Experiment(ws, "iris")
+
+    rng = random.Random(7)
+    for reg in (0.1, 0.5, 1.0):
+        with exp.start_logging(display_name=f"reg={reg}", tags={"model": "logreg"}) as run:
+            run.add_properties({"regularization": reg})
+            losses = []
+            for epoch in range(2_000):
+                loss = 1.0 / (1 + epoch * reg) + rng.random() * 0.01
+                losses.append(loss)
+                run.log("loss", loss, step=epoch)
+            for fold in range(3):
+                with run.child_run(f"fold-{fold}") as child:
+                    child.log("accuracy", 0.80 + reg * 0.1 + fold * 0.01)
+            run.log("accuracy", 0.85 + reg * 0.1)
+            run.log_row("summary", reg=reg, final_loss=losses[-1])
+            figure, axes = plt.subplots()
+            axes.plot(losses)
+            axes.set_title(f"loss, reg={reg}")
+            run.log_image("loss_curve", plot=figure)
+            plt.close(figure)
+            model = home / "model.txt"
+            model.write_text(f"weights for reg={reg}\n")
+            run.upload_file("outputs/model.txt", model)
+        print(f"2. logged run {run.id} ({run.get_status()})")
+
+    print("3. runs ordered by accuracy:")
+    for listed in Run.list(exp, order_by="accuracy desc"):
+        print(f"   {listed.display_name:<8} accuracy={listed.latest_metrics['accuracy']:.3f}")
+    best = exp.get_best_run("accuracy")
+    assert best is not None
+    metrics = best.get_metrics()
+    print(f"4. best run {best.display_name}: {len(metrics['loss'])} loss points, "
+          f"last {metrics['loss'][-1]:.4f}; image {metrics['loss_curve']}")
+    print(f"   child runs: {[c.display_name for c in best.get_children()]}")
+    print(f"   files: {best.get_file_names()}")
+    target = best.download_file("outputs/model.txt", home / "downloaded-model.txt")
+    print(f"5. downloaded {target.name}: {target.read_text().strip()!r}")
+    print(f"   try: ATELIER_HOME={home} atelier run list -w demo -e iris --order-by 'accuracy desc'")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Shared fixtures: every workspace test runs on SQLite and on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from atelier import Workspace
+from atelier.client.registry import reset_backends
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ATELIER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _missing(component: str, reason: str) -> None:
+    """Skip with a visible reason on a user's machine; fail in CI, which must run everything."""
+    message = f"{component} unavailable: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: every variant must run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL for this test session, dropped after."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        _missing("PostgreSQL driver", str(exc))
+    name = f"atelier_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        _missing("PostgreSQL", str(exc).strip().splitlines()[0])
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    reset_backends()
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """The database kind of this test variant."""
+    return str(request.param)
+
+
+@pytest.fixture
+def home(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """An ``ATELIER_HOME`` for one test; with PostgreSQL its metadata goes to the session DB."""
+    folder = tmp_path / "atelier-home"
+    monkeypatch.setenv("ATELIER_HOME", str(folder))
+    monkeypatch.delenv("ATELIER_BLOB_URL", raising=False)
+    monkeypatch.delenv("ATELIER_RUN_ID", raising=False)
+    if database == "postgresql":
+        monkeypatch.setenv("ATELIER_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("ATELIER_DATABASE_URL", raising=False)
+    reset_backends()
+    yield folder
+    reset_backends()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def ws(home: Path) -> Workspace:
+    """A new workspace with a unique name."""
+    return Workspace.create(unique("ws"))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from atelier import Experiment, InvalidStateError, ValidationError, Workspace
+
+
+def test_experiment_is_created_on_first_use(ws: Workspace) -> None:
+    first = Experiment(ws, "iris")
+    again = Experiment(ws, "iris")
+    assert first == again
+    assert [e.name for e in Experiment.list(ws)] == ["iris"]
+    assert set(ws.experiments) == {"iris"}
+
+
+def test_archive_hides_and_blocks_new_runs(ws: Workspace) -> None:
+    exp = Experiment(ws, "old")
+    Experiment(ws, "new")
+    exp.archive()
+    assert [e.name for e in Experiment.list(ws)] == ["new"]
+    assert [e.name for e in Experiment.list(ws, view_type="ArchivedOnly")] == ["old"]
+    assert {e.name for e in Experiment.list(ws, view_type="All")} == {"old", "new"}
+    with pytest.raises(InvalidStateError, match="reactivate"):
+        exp.start_logging()
+    exp.reactivate()
+    with exp.start_logging() as run:
+        run.log("x", 1)
+    assert run.get_status() == "Completed"
+
+
+def test_tags(ws: Workspace) -> None:
+    exp = Experiment(ws, "tagged")
+    exp.tag("owner", "ana")
+    exp.tag("flag")
+    assert Experiment(ws, "tagged").tags == {"owner": "ana", "flag": ""}
+    assert [e.name for e in Experiment.list(ws, tags={"owner": "ana"})] == ["tagged"]
+    assert Experiment.list(ws, tags={"owner": "bo"}) == []
+
+
+def test_bad_view_type_and_name(ws: Workspace) -> None:
+    with pytest.raises(ValidationError, match="view_type"):
+        Experiment.list(ws, view_type="Everything")
+    with pytest.raises(ValidationError, match="experiment name"):
+        Experiment(ws, "bad name")

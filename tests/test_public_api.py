@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import atelier
+import atelier.azureml.core
+import atelier.sdk
+
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "ray", "numpy")
+
+
+def test_exported_names() -> None:
+    assert set(atelier.__all__) == {
+        "AlreadyExistsError",
+        "AtelierError",
+        "ConflictError",
+        "Experiment",
+        "InvalidStateError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "Run",
+        "RunStatus",
+        "StorageError",
+        "StoreError",
+        "ValidationError",
+        "Workspace",
+        "__version__",
+    }
+    for name in atelier.__all__:
+        assert hasattr(atelier, name), name
+
+
+def test_azureml_core_exports_the_same_classes() -> None:
+    from atelier.azureml.core import Experiment, Run, Workspace
+    from atelier.azureml.core.run import Run as RunFromModule
+    from atelier.azureml.exceptions import UserErrorException
+
+    assert (Workspace, Experiment, Run) == (atelier.Workspace, atelier.Experiment, atelier.Run)
+    assert RunFromModule is atelier.Run
+    assert issubclass(atelier.ValidationError, UserErrorException)
+
+
+def test_error_tree_is_rooted_and_typed() -> None:
+    assert issubclass(atelier.NotFoundError, LookupError)
+    assert issubclass(atelier.ValidationError, ValueError)
+    for name in (
+        "NotFoundError",
+        "ValidationError",
+        "ConflictError",
+        "InvalidStateError",
+        "AlreadyExistsError",
+        "StoreError",
+        "StorageError",
+        "PermissionDeniedError",
+    ):
+        assert issubclass(getattr(atelier, name), atelier.AtelierError)
+
+
+def test_import_atelier_loads_no_heavy_dependency() -> None:
+    code = (
+        "import sys, atelier, atelier.azureml.core;"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_package_ships_type_information() -> None:
+    from importlib.resources import files
+
+    assert files("atelier").joinpath("py.typed").is_file()
