@@ -7,16 +7,19 @@ the HTTP backend calls a server. The SDK sees only these protocols.
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from atelier.core.records import (
     ArtifactRecord,
+    ComputeRecord,
+    EnvironmentRecord,
     ExperimentRecord,
     RunQuery,
     RunRecord,
+    SnapshotFile,
+    SnapshotRecord,
     WorkspaceRecord,
 )
 from atelier.core.status import RunStatus
@@ -56,8 +59,19 @@ class RunAPI(Protocol):
         self, workspace: str, run_id: str, recursive: bool
     ) -> builtins.list[RunRecord]: ...
     def transition(
-        self, workspace: str, run_id: str, status: RunStatus, error: dict[str, Any] | None = None
+        self,
+        workspace: str,
+        run_id: str,
+        status: RunStatus,
+        error: dict[str, Any] | None = None,
+        exit_code: int | None = None,
     ) -> RunRecord: ...
+    def heartbeat(
+        self, workspace: str, run_id: str, supervisor: dict[str, Any] | None = None
+    ) -> RunStatus: ...
+    def queue_state(self, workspace: str, run_id: str) -> tuple[int, int]: ...
+    def stale_runs(self, workspace: str, older_than_ms: int) -> builtins.list[RunRecord]: ...
+    def read_log(self, workspace: str, run_id: str, offset: int) -> tuple[bytes, bool]: ...
     def cancel(self, workspace: str, run_id: str) -> RunRecord: ...
     def set_tags(self, workspace: str, run_id: str, tags: dict[str, Any]) -> None: ...
     def remove_tags(self, workspace: str, run_id: str, keys: builtins.list[str]) -> None: ...
@@ -89,6 +103,38 @@ class ArtifactAPI(Protocol):
     def download(self, workspace: str, run_id: str, path: str, destination: Path) -> None: ...
 
 
+class EnvironmentAPI(Protocol):
+    def register(self, workspace: str, name: str, spec: dict[str, Any]) -> EnvironmentRecord: ...
+    def get(self, workspace: str, name: str, version: int | None = None) -> EnvironmentRecord: ...
+    def list(self, workspace: str) -> builtins.list[EnvironmentRecord]: ...
+
+
+class SnapshotAPI(Protocol):
+    def create(
+        self, workspace: str, files: builtins.list[tuple[str, Path, int]]
+    ) -> SnapshotRecord: ...
+    def files(self, workspace: str, snapshot_id: str) -> builtins.list[SnapshotFile]: ...
+    def restore(self, workspace: str, snapshot_id: str, destination: Path) -> Path: ...
+
+
+class ComputeAPI(Protocol):
+    def create(
+        self, workspace: str, name: str, kind: str, config: dict[str, Any]
+    ) -> ComputeRecord: ...
+    def get(self, workspace: str, name: str) -> ComputeRecord: ...
+    def list(self, workspace: str) -> builtins.list[ComputeRecord]: ...
+    def update(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        state: str | None = None,
+        config: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> ComputeRecord: ...
+    def delete(self, workspace: str, name: str) -> None: ...
+
+
 class Backend(Protocol):
     """Where a workspace lives; ``tracking_uri`` tells a child process how to reach it."""
 
@@ -98,3 +144,6 @@ class Backend(Protocol):
     runs: RunAPI
     metrics: MetricAPI
     artifacts: ArtifactAPI
+    environments: EnvironmentAPI
+    snapshots: SnapshotAPI
+    compute: ComputeAPI

@@ -3,29 +3,49 @@
 from __future__ import annotations
 
 import builtins
-
 from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.backend import ScalarBatch
+from atelier.core.errors import NotFoundError
 from atelier.core.records import (
     ArtifactRecord,
+    ComputeRecord,
     ExperimentRecord,
     RunQuery,
     RunRecord,
+    SnapshotFile,
+    SnapshotRecord,
     WorkspaceRecord,
 )
 from atelier.core.settings import Settings
-from atelier.core.status import RunStatus
-from atelier.services import artifacts, experiments, metrics, runs, workspaces
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.services import (
+    artifacts,
+    compute,
+    experiments,
+    metrics,
+    runs,
+    snapshots,
+    workspaces,
+)
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
 
+#: where a run's script output is stored, live and after the run
+LOG_NAME = "user_logs/std_log.txt"
+
+
+def live_run_dir(settings: Settings, run_id: str) -> Path:
+    """The folder where this machine's supervisor keeps a run's working files."""
+    return settings.home.expanduser().resolve() / "runs" / run_id
+
 
 class _Part:
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
         self.db = db
         self.blobs = blobs
+        self.settings = settings
 
 
 class EmbeddedWorkspaces(_Part):
@@ -103,10 +123,53 @@ class EmbeddedRuns(_Part):
             return runs.descendants(session, workspace, run_id, recursive)
 
     def transition(
-        self, workspace: str, run_id: str, status: RunStatus, error: dict[str, Any] | None = None
+        self,
+        workspace: str,
+        run_id: str,
+        status: RunStatus,
+        error: dict[str, Any] | None = None,
+        exit_code: int | None = None,
     ) -> RunRecord:
         with self.db.session() as session:
-            return runs.transition(session, workspace, run_id, status, error)
+            return runs.transition(session, workspace, run_id, status, error, exit_code)
+
+    def heartbeat(
+        self, workspace: str, run_id: str, supervisor: dict[str, Any] | None = None
+    ) -> RunStatus:
+        with self.db.session() as session:
+            return runs.heartbeat(session, workspace, run_id, supervisor)
+
+    def queue_state(self, workspace: str, run_id: str) -> tuple[int, int]:
+        with self.db.session() as session:
+            return runs.queue_state(session, workspace, run_id)
+
+    def stale_runs(self, workspace: str, older_than_ms: int) -> builtins.list[RunRecord]:
+        with self.db.session() as session:
+            return runs.stale_runs(session, workspace, older_than_ms)
+
+    def read_log(self, workspace: str, run_id: str, offset: int) -> tuple[bytes, bool]:
+        """Script output from ``offset``: the live file while the run is on this machine,
+        else the uploaded ``user_logs/std_log.txt``. The flag says the run has ended."""
+        with self.db.session() as session:
+            record = runs.get(session, workspace, run_id)
+            ended = record.status in TERMINAL_STATUSES
+            stored = None
+            if ended:
+                try:
+                    stored = artifacts.get(session, workspace, run_id, LOG_NAME)
+                except NotFoundError:
+                    stored = None
+        if stored is not None:
+            with self.blobs.open(stored.digest) as handle:
+                handle.seek(offset)
+                return handle.read(), True
+        live = live_run_dir(self.settings, run_id) / LOG_NAME
+        try:
+            with live.open("rb") as handle:
+                handle.seek(offset)
+                return handle.read(), ended
+        except FileNotFoundError:
+            return b"", ended
 
     def cancel(self, workspace: str, run_id: str) -> RunRecord:
         with self.db.session() as session:
@@ -174,6 +237,49 @@ class EmbeddedArtifacts(_Part):
         self.blobs.copy_to(record.digest, destination)
 
 
+class EmbeddedSnapshots(_Part):
+    def create(self, workspace: str, files: list[tuple[str, Path, int]]) -> SnapshotRecord:
+        with self.db.session() as session:
+            return snapshots.create(session, self.blobs, workspace, files)
+
+    def files(self, workspace: str, snapshot_id: str) -> list[SnapshotFile]:
+        with self.db.session() as session:
+            return snapshots.files(session, self.blobs, workspace, snapshot_id)
+
+    def restore(self, workspace: str, snapshot_id: str, destination: Path) -> Path:
+        return snapshots.restore(self.blobs, self.files(workspace, snapshot_id), destination)
+
+
+class EmbeddedCompute(_Part):
+    def create(self, workspace: str, name: str, kind: str, config: dict[str, Any]) -> ComputeRecord:
+        with self.db.session() as session:
+            return compute.create(session, workspace, name, kind, config)
+
+    def get(self, workspace: str, name: str) -> ComputeRecord:
+        with self.db.session() as session:
+            return compute.get(session, workspace, name)
+
+    def list(self, workspace: str) -> list[ComputeRecord]:
+        with self.db.session() as session:
+            return compute.list_all(session, workspace)
+
+    def update(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        state: str | None = None,
+        config: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> ComputeRecord:
+        with self.db.session() as session:
+            return compute.update(session, workspace, name, state=state, config=config, error=error)
+
+    def delete(self, workspace: str, name: str) -> None:
+        with self.db.session() as session:
+            compute.delete(session, workspace, name)
+
+
 class EmbeddedBackend:
     """Services in this process over a SQLite or PostgreSQL database and an fsspec blob store."""
 
@@ -182,11 +288,13 @@ class EmbeddedBackend:
         self.tracking_uri = f"file://{settings.home.expanduser().resolve()}"
         self.db = Database(settings.resolved_database_url)
         self.blobs = BlobStore(settings.resolved_blob_url)
-        self.workspaces = EmbeddedWorkspaces(self.db, self.blobs)
-        self.experiments = EmbeddedExperiments(self.db, self.blobs)
-        self.runs = EmbeddedRuns(self.db, self.blobs)
-        self.metrics = EmbeddedMetrics(self.db, self.blobs)
-        self.artifacts = EmbeddedArtifacts(self.db, self.blobs)
+        self.workspaces = EmbeddedWorkspaces(self.db, self.blobs, settings)
+        self.experiments = EmbeddedExperiments(self.db, self.blobs, settings)
+        self.runs = EmbeddedRuns(self.db, self.blobs, settings)
+        self.metrics = EmbeddedMetrics(self.db, self.blobs, settings)
+        self.artifacts = EmbeddedArtifacts(self.db, self.blobs, settings)
+        self.snapshots = EmbeddedSnapshots(self.db, self.blobs, settings)
+        self.compute = EmbeddedCompute(self.db, self.blobs, settings)
 
     def close(self) -> None:
         self.db.dispose()

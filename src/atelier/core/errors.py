@@ -11,7 +11,10 @@ SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
      │    └── InvalidStateError            e.g. logging to a completed run
      ├── PermissionDeniedError             the caller may not do this
      ├── StoreError                        the metadata database failed
-     └── StorageError                      the blob store failed
+     ├── StorageError                      the blob store failed
+     ├── RunFailedError                    a waited-for run ended Failed or Canceled
+     └── ComputeTargetException            a compute target is missing or failed
+          └── ComputeTargetNotFoundError (NotFoundError)
 
 Each class carries a stable ``code`` (for the REST API) and an ``exit_code`` (for the CLI).
 """
@@ -84,13 +87,36 @@ class StorageError(AtelierError):
     exit_code = 6
 
 
+class RunFailedError(AtelierError):
+    """A run ended Failed (or Canceled) while the caller waited for it."""
+
+    code = "run_failed"
+    exit_code = 7
+
+
+class ComputeTargetException(AtelierError):  # noqa: N818 - azureml's public name
+    """A compute target could not be created, reached or used (azureml's name)."""
+
+    code = "compute_target_error"
+
+
+class ComputeTargetNotFoundError(ComputeTargetException, NotFoundError):
+    """No compute target of that name in the workspace."""
+
+    code = "compute_target_not_found"
+    exit_code = 3
+
+
 __all__ = [
     "AlreadyExistsError",
     "AtelierError",
+    "ComputeTargetException",
+    "ComputeTargetNotFoundError",
     "ConflictError",
     "InvalidStateError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RunFailedError",
     "StorageError",
     "StoreError",
     "ValidationError",

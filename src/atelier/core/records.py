@@ -49,6 +49,11 @@ class RunRecord(_Record):
     properties: dict[str, str] = Field(default_factory=dict)
     error: dict[str, Any] | None = None
     latest_metrics: dict[str, float] | None = None
+    definition: dict[str, Any] | None = None
+    snapshot_id: str | None = None
+    exit_code: int | None = None
+    heartbeat_ms: int | None = None
+    supervisor: dict[str, Any] | None = None
 
 
 class MetricPoint(_Record):
@@ -79,3 +84,40 @@ class RunQuery(_Record):
     descending: bool = True
     limit: int | None = None
     with_latest_metrics: bool = False
+
+
+class EnvironmentRecord(_Record):
+    """A registered environment version. ``spec`` is ``Environment.to_spec()``'s dict."""
+
+    id: str
+    name: str
+    version: int
+    spec_hash: str
+    spec: dict[str, Any]
+    created_ms: int
+
+
+class SnapshotRecord(_Record):
+    id: str
+    file_count: int
+    total_size: int
+    created_ms: int
+
+
+class SnapshotFile(_Record):
+    path: str
+    digest: str
+    size: int
+    mode: int = 0o644
+
+
+class ComputeRecord(_Record):
+    """A compute target: ``kind`` is local, ray or ssh; ``state`` azureml's provisioning state."""
+
+    id: str
+    name: str
+    kind: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    state: str = "Succeeded"
+    error: dict[str, Any] | None = None
+    created_ms: int

@@ -55,4 +55,9 @@ def run_record(
         properties=properties,
         error=row.error,
         latest_metrics=latest_metrics,
+        definition=row.definition,
+        snapshot_id=row.snapshot_id,
+        exit_code=row.exit_code,
+        heartbeat_ms=row.heartbeat_ms,
+        supervisor=row.supervisor,
     )

@@ -136,6 +136,8 @@ def create(
     tags: dict[str, Any] | None = None,
     properties: dict[str, Any] | None = None,
     run_id: str | None = None,
+    definition: dict[str, Any] | None = None,
+    snapshot_id: str | None = None,
 ) -> RunRecord:
     """Create a run (and its experiment if needed) in the given initial status."""
     experiments.get_or_create(session, workspace, experiment)
@@ -169,6 +171,8 @@ def create(
         status=status.value,
         created_ms=created,
         started_ms=created if status == RunStatus.RUNNING else None,
+        definition=definition,
+        snapshot_id=snapshot_id,
     )
     session.add(row)
     session.flush()
@@ -271,6 +275,7 @@ def transition(
     run_id: str,
     status: RunStatus,
     error: dict[str, Any] | None = None,
+    exit_code: int | None = None,
 ) -> RunRecord:
     """Move the run to ``status``; repeating the current status is a no-op."""
     try:
@@ -296,6 +301,8 @@ def transition(
         run.ended_ms = stamp
     if error is not None:
         run.error = error
+    if exit_code is not None:
+        run.exit_code = exit_code
     session.flush()
     return get(session, workspace, run_id)
 
@@ -381,3 +388,60 @@ def require_in_workspace(session: Session, workspace: str, run_ids: list[str]) -
     missing = sorted(wanted - found)
     if missing:
         raise NotFoundError(f"run {missing[0]!r} not found in workspace {workspace!r}")
+
+
+ACTIVE_STATUSES = (S.PREPARING, S.RUNNING, S.FINALIZING, S.CANCEL_REQUESTED)
+
+
+def heartbeat(
+    session: Session, workspace: str, run_id: str, supervisor: dict[str, Any] | None = None
+) -> RunStatus:
+    """Record that the run's supervisor is alive; return the run's current status."""
+    run, _ = get_rows(session, workspace, run_id)
+    run.heartbeat_ms = now_ms()
+    if supervisor is not None:
+        run.supervisor = supervisor
+    session.flush()
+    return RunStatus(run.status)
+
+
+def queue_state(session: Session, workspace: str, run_id: str) -> tuple[int, int]:
+    """For a queued run: (queued runs ahead of it, active runs) on the same compute target."""
+    run, exp = get_rows(session, workspace, run_id)
+    on_target = (
+        select(RunRow.run_id)
+        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+        .where(ExperimentRow.workspace_id == exp.workspace_id, RunRow.target == run.target)
+    )
+    ahead = len(
+        session.scalars(
+            on_target.where(
+                RunRow.status == S.QUEUED.value,
+                (RunRow.created_ms < run.created_ms)
+                | ((RunRow.created_ms == run.created_ms) & (RunRow.run_id < run.run_id)),
+            )
+        ).all()
+    )
+    active = len(
+        session.scalars(
+            on_target.where(RunRow.status.in_([s.value for s in ACTIVE_STATUSES]))
+        ).all()
+    )
+    return ahead, active
+
+
+def stale_runs(session: Session, workspace: str, older_than_ms: int) -> list[RunRecord]:
+    """Unfinished supervised runs whose last heartbeat is before ``older_than_ms``."""
+    ws = workspaces.get_row(session, workspace)
+    rows = session.execute(
+        select(RunRow, ExperimentRow)
+        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+        .where(
+            ExperimentRow.workspace_id == ws.id,
+            RunRow.status.not_in([s.value for s in TERMINAL_STATUSES]),
+        )
+    ).all()
+    found = [
+        (r[0], r[1]) for r in rows if r[0].supervisor and (r[0].heartbeat_ms or 0) < older_than_ms
+    ]
+    return _records(session, found, workspace)

@@ -70,6 +70,23 @@ class BlobStore:
             raise
         return digest, size
 
+    def put_file(self, path: Path) -> tuple[str, int]:
+        """Store a local file, reading it only once more if its content is not stored yet."""
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    hasher.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc}") from exc
+        digest = hasher.hexdigest()
+        if self.exists(digest):
+            return digest, size
+        with path.open("rb") as handle:
+            return self.put(handle)
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         import io
 

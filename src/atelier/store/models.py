@@ -79,6 +79,10 @@ class RunRow(Base):
     ended_ms: Mapped[int | None] = mapped_column(default=None)
     heartbeat_ms: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    snapshot_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    supervisor: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    exit_code: Mapped[int | None] = mapped_column(default=None)
 
 
 class RunTagRow(Base):
@@ -162,4 +166,49 @@ class ArtifactRow(Base):
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
+    created_ms: Mapped[int]
+
+
+class SnapshotRow(Base):
+    """A source directory as submitted: a manifest blob listing (path, digest, size, mode)."""
+
+    __tablename__ = "snapshots"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_count: Mapped[int]
+    total_size: Mapped[int]
+    created_ms: Mapped[int]
+
+
+class EnvironmentRow(Base):
+    """A registered environment version: its spec and the hash that keys its build."""
+
+    __tablename__ = "environments"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int]
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]
+    created_ms: Mapped[int]
+
+
+class ComputeTargetRow(Base):
+    """A place runs execute: ``local``, a Ray cluster, or a machine attached over SSH."""
+
+    __tablename__ = "compute_targets"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(32))
+    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_ms: Mapped[int]

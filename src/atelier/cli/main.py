@@ -1,0 +1,54 @@
+"""The root ``atelier`` command: one sub-command per noun, errors mapped in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from atelier.cli import experiment, run, workspace
+from atelier.cli._errors import AtelierGroup
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"atelier {version('atelier-ml')}")
+        raise typer.Exit
+
+
+app = typer.Typer(
+    name="atelier",
+    cls=AtelierGroup,
+    help="Atelier: a self-hosted machine-learning workspace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(workspace.app, name="workspace")
+app.add_typer(experiment.app, name="experiment")
+app.add_typer(run.app, name="run")
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Atelier: a self-hosted machine-learning workspace.
+
+    Errors print one line, 'error: <message>', on stderr and exit with 2 (bad input),
+    3 (not found), 4 (conflict), 5 (permission) or 6 (store or storage).
+    """
+
+
+def main() -> None:
+    """Run the CLI (the ``atelier`` console script)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

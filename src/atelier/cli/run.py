@@ -1,0 +1,209 @@
+"""``atelier run``: list runs and read their details, metrics and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from atelier.cli._options import WorkspaceOption, open_workspace
+from atelier.cli._output import (
+    OutputFormat,
+    OutputOption,
+    print_fields,
+    print_json,
+    print_table,
+    short_time,
+)
+from atelier.cli._run_views import (
+    MAX_METRIC_COLUMNS,
+    detail_fields,
+    metric_columns,
+    metric_row,
+    parse_statuses,
+    parse_tags,
+    run_summary,
+)
+from atelier.core.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from atelier.sdk.experiment import Experiment
+    from atelier.sdk.workspace import Workspace
+
+app = typer.Typer(help="List runs and read their details, metrics and files.", no_args_is_help=True)
+
+RunIdArgument = Annotated[
+    str, typer.Argument(help="Run id, as 'atelier run list' shows it.", show_default=False)
+]
+
+
+def _find_experiment(ws: Workspace, name: str) -> Experiment:
+    """The experiment, archived or not; unlike ``Experiment(ws, name)`` it never creates one."""
+    from atelier.sdk.experiment import Experiment
+
+    found = Experiment.list(ws, experiment_name=name, view_type="All")
+    if not found:
+        raise NotFoundError(
+            f"experiment {name!r} not found in workspace {ws.name!r}; "
+            f"list them with 'atelier experiment list -w {ws.name} --view all'"
+        )
+    return found[0]
+
+
+@app.command("list")
+def list_(
+    experiment: Annotated[
+        str, typer.Option("--experiment", "-e", help="Experiment name.", show_default=False)
+    ],
+    workspace: WorkspaceOption = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", help="Only runs in this status: Running, Completed, Failed... (repeat)."
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Only runs tagged KEY=VALUE, or carrying KEY (repeat)."),
+    ] = None,
+    order_by: Annotated[
+        str | None,
+        typer.Option("--order-by", help="Order by a metric's latest value: 'accuracy desc'."),
+    ] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Show at most N runs.")] = None,
+    include_children: Annotated[
+        bool, typer.Option("--include-children", help="Also list child runs.")
+    ] = False,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List the runs of an experiment, newest first, with their latest metrics.
+
+    With --order-by, runs that never logged the metric come last (or are left out with --top).
+    """
+    from atelier.sdk.run import Run
+
+    ws = open_workspace(workspace)
+    runs = Run.list(
+        _find_experiment(ws, experiment),
+        tags=parse_tags(tag or []),
+        status=parse_statuses(status) if status else None,
+        include_children=include_children,
+        order_by=order_by,
+        top=top,
+    )
+    summaries = [run_summary(run) for run in runs]
+    if output is OutputFormat.JSON:
+        print_json(summaries)
+        return
+    order_metric = order_by.rsplit(" ", 1)[0] if order_by else None
+    names = metric_columns(summaries, order_metric)
+    shown = names[:MAX_METRIC_COLUMNS]
+    hidden = len(names) - len(shown)
+    columns = ["run id", "#", "status", "started", "ended"]
+    columns += ["parent"] if include_children else []
+    print_table(
+        f"Runs of {experiment} in {ws.name}",
+        [*columns, *shown],
+        (
+            [
+                s["runId"],
+                s["number"],
+                s["status"],
+                short_time(s["startTimeUtc"]),
+                short_time(s["endTimeUtc"]),
+                *([s["parentRunId"]] if include_children else []),
+                *(s["latestMetrics"].get(name) for name in shown),
+            ]
+            for s in summaries
+        ),
+        caption=f"{hidden} more metrics not shown; see them with -o json" if hidden else None,
+        no_wrap=("run id", "parent"),
+    )
+
+
+@app.command("show")
+def show(
+    run_id: RunIdArgument,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Show a run: status, times, tags, properties, error, latest metrics, children and files."""
+    from atelier.sdk.run import Run
+
+    run = Run.get(open_workspace(workspace), run_id)
+    details = run.get_details()
+    details["latestMetrics"] = run.latest_metrics
+    details["children"] = [child.id for child in run.get_children()]
+    details["files"] = run.get_file_names()
+    if output is OutputFormat.JSON:
+        print_json(details)
+        return
+    print_fields(f"Run {run_id}", detail_fields(details))
+    for title, section in (
+        ("Tags", "tags"),
+        ("Properties", "properties"),
+        ("Latest metrics", "latestMetrics"),
+    ):
+        if details[section]:
+            print_table(title, ("name", "value"), details[section].items(), no_wrap=("name",))
+
+
+@app.command("metrics")
+def metrics(
+    run_id: RunIdArgument,
+    workspace: WorkspaceOption = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this metric.")] = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Show a run's metrics: a summary per metric in a table, every value with -o json."""
+    from atelier.sdk.run import Run
+
+    ws = open_workspace(workspace)
+    values = Run.get(ws, run_id).get_metrics(name)
+    if name is not None and not values:
+        raise NotFoundError(
+            f"run {run_id!r} has no metric {name!r}; "
+            f"list its metrics with 'atelier run metrics {run_id} -w {ws.name}'"
+        )
+    if output is OutputFormat.JSON:
+        print_json(values)
+        return
+    print_table(
+        f"Metrics of {run_id}",
+        ("name", "kind", "count", "last", "min", "max"),
+        (metric_row(metric, value) for metric, value in sorted(values.items())),
+        no_wrap=("name",),
+    )
+
+
+@app.command("download")
+def download(
+    run_id: RunIdArgument,
+    workspace: WorkspaceOption = None,
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="Only files under this path, e.g. outputs.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-d", file_okay=False, help="Where to write [default: .]"),
+    ] = None,
+) -> None:
+    """Download a run's files, keeping their paths; print each written path.
+
+    Exits with code 3 when no file matches, so a script never goes on with nothing.
+    """
+    from atelier.sdk.run import Run
+
+    ws = open_workspace(workspace)
+    root = output_dir if output_dir is not None else Path.cwd()
+    written = Run.get(ws, run_id).download_files(prefix=prefix, output_directory=root)
+    if not written:
+        where = f" under {prefix!r}" if prefix else ""
+        raise NotFoundError(
+            f"run {run_id!r} has no files{where}; "
+            f"list them with 'atelier run show {run_id} -w {ws.name}'"
+        )
+    for path in written:
+        typer.echo(str(path))
+    typer.echo(f"downloaded {len(written)} file(s) to {root}", err=True)

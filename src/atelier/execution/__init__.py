@@ -1,0 +1,1 @@
+"""Running submitted scripts: environment builds, the run supervisor, compute backends."""
