@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,13 +59,19 @@ def main() -> None:
     best = exp.get_best_run("accuracy")
     assert best is not None
     metrics = best.get_metrics()
-    print(f"4. best run {best.display_name}: {len(metrics['loss'])} loss points, "
-          f"last {metrics['loss'][-1]:.4f}; image {metrics['loss_curve']}")
+    print(
+        f"4. best run {best.display_name}: {len(metrics['loss'])} loss points, "
+        f"last {metrics['loss'][-1]:.4f}; image {metrics['loss_curve']}"
+    )
     print(f"   child runs: {[c.display_name for c in best.get_children()]}")
     print(f"   files: {best.get_file_names()}")
     target = best.download_file("outputs/model.txt", home / "downloaded-model.txt")
     print(f"5. downloaded {target.name}: {target.read_text().strip()!r}")
-    print(f"   try: ATELIER_HOME={home} atelier run list -w demo -e iris --order-by 'accuracy desc'")
+    print("6. the same runs from the command line:")
+    cli = [sys.executable, "-m", "atelier.cli.main"]
+    listing = ["run", "list", "-w", "demo", "-e", "iris", "--order-by", "accuracy desc"]
+    subprocess.run([*cli, *listing], check=True)
+    subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
 
 
 if __name__ == "__main__":

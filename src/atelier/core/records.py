@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from atelier.core.status import RunStatus
 
+# Frozen, slotted dataclasses: listing thousands of runs builds thousands of these, and a
+# dataclass costs a microsecond where a validating model costs ten.
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
-
-class WorkspaceRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkspaceRecord:
     id: str
     name: str
     description: str = ""
     location: str = "local"
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     created_ms: int
 
 
-class ExperimentRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExperimentRecord:
     id: str
     workspace_id: str
     name: str
     archived: bool = False
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     created_ms: int
 
 
-class RunRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
     run_id: str
     experiment_id: str
     experiment_name: str
@@ -45,8 +46,8 @@ class RunRecord(_Record):
     created_ms: int
     started_ms: int | None = None
     ended_ms: int | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     latest_metrics: dict[str, float] | None = None
     definition: dict[str, Any] | None = None
@@ -56,7 +57,8 @@ class RunRecord(_Record):
     supervisor: dict[str, Any] | None = None
 
 
-class MetricPoint(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricPoint:
     """One scalar point: the value logged at a step and when."""
 
     step: int
@@ -64,20 +66,22 @@ class MetricPoint(_Record):
     timestamp_ms: int
 
 
-class ArtifactRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactRecord:
     path: str
     digest: str
     size: int
     created_ms: int
 
 
-class RunQuery(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunQuery:
     """What ``Run.list`` and ``Experiment.get_runs`` filter and order by."""
 
     status: tuple[RunStatus, ...] = ()
     run_type: str | None = None
-    tags: dict[str, str | None] = Field(default_factory=dict)
-    properties: dict[str, str | None] = Field(default_factory=dict)
+    tags: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, str | None] = field(default_factory=dict)
     include_children: bool = False
     parent_run_id: str | None = None
     order_by_metric: str | None = None
@@ -86,7 +90,8 @@ class RunQuery(_Record):
     with_latest_metrics: bool = False
 
 
-class EnvironmentRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentRecord:
     """A registered environment version. ``spec`` is ``Environment.to_spec()``'s dict."""
 
     id: str
@@ -97,27 +102,30 @@ class EnvironmentRecord(_Record):
     created_ms: int
 
 
-class SnapshotRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotRecord:
     id: str
     file_count: int
     total_size: int
     created_ms: int
 
 
-class SnapshotFile(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotFile:
     path: str
     digest: str
     size: int
     mode: int = 0o644
 
 
-class ComputeRecord(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComputeRecord:
     """A compute target: ``kind`` is local, ray or ssh; ``state`` azureml's provisioning state."""
 
     id: str
     name: str
     kind: str
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
     state: str = "Succeeded"
     error: dict[str, Any] | None = None
     created_ms: int

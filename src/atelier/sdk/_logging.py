@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import AlreadyExistsError, InvalidStateError, ValidationError
 from atelier.core.metric_values import check_list, check_row, check_table
 from atelier.core.names import check_metric_name, check_number
-from atelier.sdk import _writer
+from atelier.sdk._writer import MetricWriter, flush_all
 
 if TYPE_CHECKING:
     from atelier.client.backend import Backend
@@ -23,12 +23,15 @@ class LoggingMixin:
 
     _backend: Backend
     _workspace_name: str
-    _writer: _writer.MetricWriter
     _ended: bool
     _checked_names: set[str]
 
     @property
     def id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def _writer(self) -> MetricWriter:
         raise NotImplementedError
 
     def _require_open(self) -> None:
@@ -125,7 +128,7 @@ class LoggingMixin:
         """Metrics by name: a number, a list for a series or list, a dict of columns for rows
         and tables, a file name for images. With ``recursive``: ``{run_id: {name: value}}``
         for this run and all its descendants."""
-        _writer.flush_all()
+        flush_all()
         self._writer.flush()
         if not recursive:
             return self._backend.metrics.get(self._workspace_name, [self.id], name)[self.id]

@@ -51,8 +51,15 @@ class Run(LoggingMixin, FilesMixin):
         self._workspace_name = experiment.workspace.name
         self._record = _record or self._backend.runs.get(self._workspace_name, run_id)
         self._ended = self._record.status in TERMINAL_STATUSES
-        self._writer = MetricWriter(self._backend, self._workspace_name, self._record.run_id)
+        self._metric_writer: MetricWriter | None = None
         self._checked_names: set[str] = set()
+
+    @property
+    def _writer(self) -> MetricWriter:
+        """Created on first use: runs that are only listed or read start no thread."""
+        if self._metric_writer is None:
+            self._metric_writer = MetricWriter(self._backend, self._workspace_name, self.id)
+        return self._metric_writer
 
     # --- identity -----------------------------------------------------------------
     @property

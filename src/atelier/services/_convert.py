@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from atelier.core.records import ExperimentRecord, RunRecord, WorkspaceRecord
 from atelier.core.status import RunStatus
 from atelier.store.models import ExperimentRow, RunRow, WorkspaceRow
@@ -30,8 +32,8 @@ def experiment_record(row: ExperimentRow) -> ExperimentRecord:
 
 
 def run_record(
-    row: RunRow,
-    experiment: ExperimentRow,
+    row: RunRow | Any,
+    experiment_name: str,
     workspace_name: str,
     tags: dict[str, str],
     properties: dict[str, str],
@@ -40,7 +42,7 @@ def run_record(
     return RunRecord(
         run_id=row.run_id,
         experiment_id=row.experiment_id,
-        experiment_name=experiment.name,
+        experiment_name=experiment_name,
         workspace_name=workspace_name,
         number=row.number,
         parent_run_id=row.parent_run_id,

@@ -78,21 +78,22 @@ def require_writable(session: Session, workspace: str, run_id: str) -> RunRow:
 
 def _records(
     session: Session,
-    rows: Sequence[tuple[RunRow, ExperimentRow]],
+    rows: Sequence[tuple[Any, str]],
     workspace: str,
     with_latest_metrics: bool = False,
+    experiment_id: str | None = None,
 ) -> list[RunRecord]:
+    """Records for (run row, experiment name) pairs, with tags, properties and, when asked,
+    latest metrics loaded in a few set-wise queries (by experiment when there are many)."""
     ids = [run.run_id for run, _ in rows]
-    tags = _key_values(session, RunTagRow, ids)
-    props = _key_values(session, RunPropertyRow, ids)
+    tags = _key_values(session, RunTagRow, ids, experiment_id)
+    props = _key_values(session, RunPropertyRow, ids, experiment_id)
     latest: dict[str, dict[str, float]] | None = None
     if with_latest_metrics:
         latest = {run_id: {} for run_id in ids}
-        for chunk in _chunks(ids):
-            query = select(MetricLatestRow.run_id, MetricLatestRow.name, MetricLatestRow.value)
-            for run_id, name, value in session.execute(
-                query.where(MetricLatestRow.run_id.in_(chunk))
-            ):
+        columns = (MetricLatestRow.run_id, MetricLatestRow.name, MetricLatestRow.value)
+        for run_id, name, value in _by_runs(session, columns, MetricLatestRow, ids, experiment_id):
+            if run_id in latest:
                 latest[run_id][name] = value
     return [
         run_record(
@@ -112,13 +113,37 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[start : start + _IN_CHUNK]
 
 
-def _key_values(
-    session: Session, model: type[RunTagRow] | type[RunPropertyRow], ids: list[str]
-) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
+def _by_runs(
+    session: Session,
+    columns: tuple[Any, ...],
+    model: Any,
+    ids: list[str],
+    experiment_id: str | None,
+) -> Iterable[Any]:
+    """Rows of ``model`` for the runs ``ids``: by id in chunks, or (for many runs of one
+    experiment) in one query joined on the experiment, filtered by the caller."""
+    if experiment_id is not None and len(ids) > _IN_CHUNK:
+        yield from session.execute(
+            select(*columns)
+            .join(RunRow, RunRow.run_id == model.run_id)
+            .where(RunRow.experiment_id == experiment_id)
+        )
+        return
     for chunk in _chunks(ids):
-        query = select(model.run_id, model.key, model.value).where(model.run_id.in_(chunk))
-        for run_id, key, value in session.execute(query):
+        yield from session.execute(select(*columns).where(model.run_id.in_(chunk)))
+
+
+def _key_values(
+    session: Session,
+    model: type[RunTagRow] | type[RunPropertyRow],
+    ids: list[str],
+    experiment_id: str | None = None,
+) -> dict[str, dict[str, str]]:
+    wanted = set(ids)
+    found: dict[str, dict[str, str]] = {}
+    columns = (model.run_id, model.key, model.value)
+    for run_id, key, value in _by_runs(session, columns, model, ids, experiment_id):
+        if run_id in wanted:
             found.setdefault(run_id, {})[key] = value
     return found
 
@@ -181,7 +206,7 @@ def create(
     session.add_all(RunTagRow(run_id=run_id, key=k, value=v) for k, v in clean_tags.items())
     session.add_all(RunPropertyRow(run_id=run_id, key=k, value=v) for k, v in clean_props.items())
     session.flush()
-    return run_record(row, exp, workspace, clean_tags, clean_props)
+    return run_record(row, exp.name, workspace, clean_tags, clean_props)
 
 
 def _clean(kind: str, values: dict[str, Any] | None) -> dict[str, str]:
@@ -195,13 +220,11 @@ def _clean(kind: str, values: dict[str, Any] | None) -> dict[str, str]:
 def get(
     session: Session, workspace: str, run_id: str, with_latest_metrics: bool = False
 ) -> RunRecord:
-    rows = [get_rows(session, workspace, run_id)]
-    return _records(session, rows, workspace, with_latest_metrics)[0]
+    run, exp = get_rows(session, workspace, run_id)
+    return _records(session, [(run, exp.name)], workspace, with_latest_metrics)[0]
 
 
-def _filtered(
-    query: Select[RunRow, ExperimentRow], spec: RunQuery
-) -> Select[RunRow, ExperimentRow]:
+def _filtered(query: Select[Any], spec: RunQuery) -> Select[Any]:
     if spec.status:
         query = query.where(RunRow.status.in_([s.value for s in spec.status]))
     if spec.run_type:
@@ -220,14 +243,15 @@ def list_runs(
 ) -> list[RunRecord]:
     """Runs of one experiment (or the whole workspace), filtered and ordered as ``spec`` says."""
     ws = workspaces.get_row(session, workspace)
-    query: Select[RunRow, ExperimentRow] = (
-        select(RunRow, ExperimentRow)
+    query: Select[Any] = (
+        select(*RunRow.__table__.c, ExperimentRow.name.label("experiment_name"))
         .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
         .where(ExperimentRow.workspace_id == ws.id)
     )
+    experiment_id = None
     if experiment is not None:
-        exp = experiments.get_row(session, workspace, experiment)
-        query = query.where(RunRow.experiment_id == exp.id)
+        experiment_id = experiments.get_row(session, workspace, experiment).id
+        query = query.where(RunRow.experiment_id == experiment_id)
     if spec.parent_run_id is not None:
         query = query.where(RunRow.parent_run_id == spec.parent_run_id)
     elif not spec.include_children:
@@ -248,14 +272,14 @@ def list_runs(
         query = query.order_by(RunRow.created_ms.desc(), RunRow.number.desc())
     if spec.limit is not None:
         query = query.limit(spec.limit)
-    rows: list[tuple[RunRow, ExperimentRow]] = [(r[0], r[1]) for r in session.execute(query)]
-    return _records(session, rows, workspace, spec.with_latest_metrics)
+    rows = [(row, row.experiment_name) for row in session.execute(query)]
+    return _records(session, rows, workspace, spec.with_latest_metrics, experiment_id)
 
 
 def descendants(session: Session, workspace: str, run_id: str, recursive: bool) -> list[RunRecord]:
     """Child runs in creation order; with ``recursive`` their children too, depth first."""
     get_rows(session, workspace, run_id)
-    found: list[tuple[RunRow, ExperimentRow]] = []
+    found: list[tuple[Any, str]] = []
     frontier = [run_id]
     while frontier:
         rows = session.execute(
@@ -264,7 +288,7 @@ def descendants(session: Session, workspace: str, run_id: str, recursive: bool) 
             .where(RunRow.parent_run_id.in_(frontier))
             .order_by(RunRow.created_ms, RunRow.number)
         ).all()
-        found.extend((run, exp) for run, exp in rows)
+        found.extend((run, exp.name) for run, exp in rows)
         frontier = [run.run_id for run, _ in rows] if recursive else []
     return _records(session, found, workspace)
 
@@ -442,6 +466,8 @@ def stale_runs(session: Session, workspace: str, older_than_ms: int) -> list[Run
         )
     ).all()
     found = [
-        (r[0], r[1]) for r in rows if r[0].supervisor and (r[0].heartbeat_ms or 0) < older_than_ms
+        (r[0], r[1].name)
+        for r in rows
+        if r[0].supervisor and (r[0].heartbeat_ms or 0) < older_than_ms
     ]
     return _records(session, found, workspace)
