@@ -13,14 +13,24 @@ HEAVY = ("sqlalchemy", "alembic", "fastapi", "ray", "numpy")
 def test_exported_names() -> None:
     assert set(atelier.__all__) == {
         "AlreadyExistsError",
+        "AmlCompute",
         "AtelierError",
+        "ComputeTarget",
+        "ComputeTargetException",
+        "ComputeTargetNotFoundError",
+        "CondaDependencies",
         "ConflictError",
+        "Environment",
         "Experiment",
         "InvalidStateError",
         "NotFoundError",
         "PermissionDeniedError",
+        "RemoteCompute",
         "Run",
+        "RunConfiguration",
+        "RunFailedError",
         "RunStatus",
+        "ScriptRunConfig",
         "StorageError",
         "StoreError",
         "ValidationError",
@@ -32,7 +42,32 @@ def test_exported_names() -> None:
 
 
 def test_azureml_core_exports_the_same_classes() -> None:
-    from atelier.azureml.core import Experiment, Run, Workspace
+    from atelier.azureml.core import (
+        ComputeTarget,
+        Environment,
+        Experiment,
+        Run,
+        RunConfiguration,
+        ScriptRunConfig,
+        Workspace,
+    )
+    from atelier.azureml.core.compute import AmlCompute, RemoteCompute
+    from atelier.azureml.core.compute_target import ComputeTargetException
+    from atelier.azureml.core.conda_dependencies import CondaDependencies
+    from atelier.azureml.core.runconfig import RunConfiguration as RunConfigurationFromModule
+
+    assert (ComputeTarget, Environment, ScriptRunConfig) == (
+        atelier.ComputeTarget,
+        atelier.Environment,
+        atelier.ScriptRunConfig,
+    )
+    assert (AmlCompute, RemoteCompute, CondaDependencies) == (
+        atelier.AmlCompute,
+        atelier.RemoteCompute,
+        atelier.CondaDependencies,
+    )
+    assert RunConfigurationFromModule is RunConfiguration is atelier.RunConfiguration
+    assert ComputeTargetException is atelier.ComputeTargetException
     from atelier.azureml.core.run import Run as RunFromModule
     from atelier.azureml.exceptions import UserErrorException
 

@@ -9,29 +9,46 @@ with Experiment(ws, "iris").start_logging() as run:
 from atelier.core.errors import (
     AlreadyExistsError,
     AtelierError,
+    ComputeTargetException,
+    ComputeTargetNotFoundError,
     ConflictError,
     InvalidStateError,
     NotFoundError,
     PermissionDeniedError,
+    RunFailedError,
     StorageError,
     StoreError,
     ValidationError,
 )
 from atelier.core.status import RunStatus
 from atelier.sdk import Experiment, Run, Workspace
+from atelier.sdk.compute import AmlCompute, ComputeTarget, RemoteCompute
+from atelier.sdk.conda_dependencies import CondaDependencies
+from atelier.sdk.environment import Environment
+from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
+    "AmlCompute",
     "AtelierError",
+    "ComputeTarget",
+    "ComputeTargetException",
+    "ComputeTargetNotFoundError",
+    "CondaDependencies",
     "ConflictError",
+    "Environment",
     "Experiment",
     "InvalidStateError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RemoteCompute",
     "Run",
+    "RunConfiguration",
+    "RunFailedError",
     "RunStatus",
+    "ScriptRunConfig",
     "StorageError",
     "StoreError",
     "ValidationError",

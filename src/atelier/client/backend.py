@@ -24,6 +24,8 @@ from atelier.core.records import (
 )
 from atelier.core.status import RunStatus
 
+#: where a run's script output is stored, live and after the run
+LOG_NAME = "user_logs/std_log.txt"
 #: one scalar series in one batch: steps, values, timestamps in ms
 ScalarBatch = tuple[Sequence[int], Sequence[float], Sequence[int]]
 
@@ -147,3 +149,7 @@ class Backend(Protocol):
     environments: EnvironmentAPI
     snapshots: SnapshotAPI
     compute: ComputeAPI
+
+    def child_environment(self) -> dict[str, str]:
+        """Variables a process started for a run needs to reach this backend."""
+        ...

@@ -6,8 +6,10 @@ import builtins
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import ScalarBatch
+from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.core.errors import NotFoundError
+from atelier.core.paths import run_work_dir
 from atelier.core.records import (
     ArtifactRecord,
     ComputeRecord,
@@ -31,14 +33,6 @@ from atelier.services import (
 )
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
-
-#: where a run's script output is stored, live and after the run
-LOG_NAME = "user_logs/std_log.txt"
-
-
-def live_run_dir(settings: Settings, run_id: str) -> Path:
-    """The folder where this machine's supervisor keeps a run's working files."""
-    return settings.home.expanduser().resolve() / "runs" / run_id
 
 
 class _Part:
@@ -163,7 +157,7 @@ class EmbeddedRuns(_Part):
             with self.blobs.open(stored.digest) as handle:
                 handle.seek(offset)
                 return handle.read(), True
-        live = live_run_dir(self.settings, run_id) / LOG_NAME
+        live = run_work_dir(self.settings.home, run_id) / LOG_NAME
         try:
             with live.open("rb") as handle:
                 handle.seek(offset)
@@ -295,6 +289,16 @@ class EmbeddedBackend:
         self.artifacts = EmbeddedArtifacts(self.db, self.blobs, settings)
         self.snapshots = EmbeddedSnapshots(self.db, self.blobs, settings)
         self.compute = EmbeddedCompute(self.db, self.blobs, settings)
+        self.environments = EmbeddedEnvironments(self.db, self.blobs)
+
+    def child_environment(self) -> dict[str, str]:
+        """Variables a process started for a run needs to reach this same store."""
+        return {
+            "ATELIER_TRACKING_URI": self.tracking_uri,
+            "ATELIER_HOME": str(self.settings.home.expanduser().resolve()),
+            "ATELIER_DATABASE_URL": self.settings.resolved_database_url,
+            "ATELIER_BLOB_URL": self.settings.resolved_blob_url,
+        }
 
     def close(self) -> None:
         self.db.dispose()

@@ -66,6 +66,17 @@ def backend_for(tracking_uri: str | None = None, home: str | Path | None = None)
     )
 
 
+_left_behind: list[Backend] = []
+
+
+def forget_backends_after_fork() -> None:
+    """In a forked child: drop (never close) the parent's backends, whose connections are
+    shared with the parent, so the child opens its own."""
+    with _lock:
+        _left_behind.extend(_cache.values())
+        _cache.clear()
+
+
 def reset_backends() -> None:
     """Forget cached backends (tests, and after ``ATELIER_*`` variables change)."""
     with _lock:

@@ -39,3 +39,8 @@ def folder_files(folder: Path) -> list[tuple[str, Path]]:
         if path.is_file():
             found.append((path.relative_to(base).as_posix(), path))
     return found
+
+
+def run_work_dir(home: Path, run_id: str) -> Path:
+    """Where this machine's supervisor keeps a run's working copy and live logs."""
+    return home.expanduser().resolve() / "runs" / run_id

@@ -123,7 +123,9 @@ class CondaDependencies:
             raise ValidationError("'channels' and 'dependencies' of a conda file must be lists")
         variables = data.get("variables") or {}
         if not isinstance(variables, dict):
-            raise ValidationError("'variables' of a conda file must be a mapping of names to values")
+            raise ValidationError(
+                "'variables' of a conda file must be a mapping of names to values"
+            )
         self._variables = {str(k): str(v) for k, v in variables.items()}
         for channel in channels:
             self.add_channel(str(channel))
@@ -169,7 +171,7 @@ class CondaDependencies:
         return self._python_version
 
     def add_pip_package(self, pip_package: str) -> None:
-        """Add a requirement (``"scikit-learn>=1.4"``) or pip option line; duplicates are kept once."""
+        """Add a requirement (``"scikit-learn>=1.4"``) or a pip option line, once."""
         package = _check_package("pip", pip_package)
         if package not in self._pip:
             self._pip.append(package)

@@ -108,6 +108,14 @@ class Experiment:
             source_directory=Path(snapshot_directory) if snapshot_directory else Path.cwd(),
         )
 
+    def submit(self, config: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Run:
+        """Submit a ``ScriptRunConfig``: its source directory is snapshotted, the run is
+        Queued on its compute target and a supervisor takes it from there."""
+        del kwargs
+        from atelier.sdk._submit import submit
+
+        return submit(self, config, tags)
+
     def get_runs(
         self,
         type: str | None = None,

@@ -19,6 +19,7 @@ from atelier.sdk._files import FilesMixin
 from atelier.sdk._git import git_properties
 from atelier.sdk._logging import LoggingMixin
 from atelier.sdk._offline import OfflineRun
+from atelier.sdk._waiting import WaitingMixin
 from atelier.sdk._writer import MetricWriter
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ ENV_WORKSPACE = "ATELIER_WORKSPACE"
 _context_run: Run | None = None
 
 
-class Run(LoggingMixin, FilesMixin):
+class Run(LoggingMixin, FilesMixin, WaitingMixin):
     """A run of an experiment. ``Run(experiment, run_id)`` opens an existing run."""
 
     def __init__(
@@ -329,6 +330,9 @@ class Run(LoggingMixin, FilesMixin):
             "inputDatasets": [],
             "outputDatasets": [],
             "logFiles": {},
+            "exitCode": record.exit_code,
+            "snapshotId": record.snapshot_id,
+            "runDefinition": record.definition or {},
         }
         if record.error is not None:
             details["error"] = record.error

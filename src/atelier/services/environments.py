@@ -19,9 +19,7 @@ from atelier.services import workspaces
 from atelier.store.models import EnvironmentRow
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
-NAME_RULE = (
-    "1-255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
-)
+NAME_RULE = "1-255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
 
 #: keys of ``Environment.to_spec()`` and the JSON types each may hold
 _SPEC_TYPES: dict[str, tuple[type, ...]] = {
@@ -128,17 +126,16 @@ def register(
             # another process registered a version between our read and write; look again
             continue
         return _record(row)
-    raise StoreError(
-        f"environment {name!r} kept changing while registering it; try again"
-    )
+    raise StoreError(f"environment {name!r} kept changing while registering it; try again")
 
 
 def get(
     session: Session, workspace: str, name: str, version: int | None = None
 ) -> EnvironmentRecord:
     """The named environment: its latest version, or ``version``; ``NotFoundError`` if absent."""
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
-                                or version < 1):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
         raise ValidationError(f"environment version must be a positive integer, not {version!r}")
     ws = workspaces.get_row(session, workspace)
     latest = _latest_row(session, ws.id, name)

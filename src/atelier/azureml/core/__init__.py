@@ -1,5 +1,16 @@
-"""``azureml.core``: Workspace, Experiment, Run."""
+"""``azureml.core``: Workspace, Experiment, Run, ScriptRunConfig, Environment, ComputeTarget."""
 
 from atelier.sdk import Experiment, Run, Workspace
+from atelier.sdk.compute import ComputeTarget
+from atelier.sdk.environment import Environment
+from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
-__all__ = ["Experiment", "Run", "Workspace"]
+__all__ = [
+    "ComputeTarget",
+    "Environment",
+    "Experiment",
+    "Run",
+    "RunConfiguration",
+    "ScriptRunConfig",
+    "Workspace",
+]

@@ -1,0 +1,5 @@
+"""``azureml.core.compute_target``: ComputeTargetException."""
+
+from atelier.core.errors import ComputeTargetException
+
+__all__ = ["ComputeTargetException"]

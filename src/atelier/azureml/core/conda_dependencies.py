@@ -1,0 +1,5 @@
+"""``azureml.core.conda_dependencies``: CondaDependencies."""
+
+from atelier.sdk.conda_dependencies import CondaDependencies
+
+__all__ = ["CondaDependencies"]

@@ -1,0 +1,5 @@
+"""``azureml.core.runconfig``: RunConfiguration."""
+
+from atelier.sdk.runconfig import RunConfiguration
+
+__all__ = ["RunConfiguration"]

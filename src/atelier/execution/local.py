@@ -1,0 +1,105 @@
+"""The ``local`` compute backend: scripts run as process groups on this machine."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from atelier.execution.environments import ensure_environment
+
+_KILL_GRACE_SECONDS = 5.0
+
+
+class LocalProcess:
+    """A running script: its process group and the threads copying its output."""
+
+    def __init__(
+        self,
+        command: list[str],
+        workdir: Path,
+        env: dict[str, str],
+        out: IO[bytes],
+        stderr_tail: collections.deque[str],
+    ) -> None:
+        self.proc = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        lock = threading.Lock()
+        self.readers = [
+            threading.Thread(target=pump, args=(self.proc.stdout, out, lock, None), daemon=True),
+            threading.Thread(
+                target=pump, args=(self.proc.stderr, out, lock, stderr_tail), daemon=True
+            ),
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code, or None if the script is still running after ``timeout`` seconds."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """Stop the script and everything it started: SIGTERM to its group, then SIGKILL."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=_KILL_GRACE_SECONDS)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.join(timeout=5)
+
+
+class LocalExecutor:
+    """Builds (or finds) the environment here and runs the script as a local process."""
+
+    def __init__(self, config: dict[str, Any], home: Path) -> None:
+        self.config = config
+        self.home = home
+
+    def prepare(self, spec: dict[str, Any], log: IO[str]) -> Path:
+        return ensure_environment(spec, self.home / "envs", log)
+
+    def start(
+        self,
+        command: list[str],
+        workdir: Path,
+        env: dict[str, str],
+        out: IO[bytes],
+        stderr_tail: collections.deque[str],
+    ) -> LocalProcess:
+        return LocalProcess(command, workdir, env, out, stderr_tail)
+
+
+def pump(
+    stream: IO[bytes] | None,
+    out: IO[bytes],
+    lock: threading.Lock,
+    tail: collections.deque[str] | None,
+) -> None:
+    """Copy a stream line by line into ``out``, keeping the last lines in ``tail``."""
+    if stream is None:
+        return
+    for line in iter(stream.readline, b""):
+        with lock:
+            out.write(line)
+        if tail is not None:
+            tail.append(line.decode("utf-8", errors="replace"))
+    stream.close()

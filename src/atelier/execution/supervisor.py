@@ -1,0 +1,394 @@
+"""The run supervisor: one per submitted run (DESIGN.md section 5).
+
+It waits for a slot on the compute target (first in, first out), restores the snapshot,
+gets the environment (a cached build), starts the script with the run's variables,
+streams its output to the run's log, heartbeats, enforces the time limit, obeys cancel,
+uploads ``./outputs`` and ``./logs`` and sets the final status with the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import fcntl
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from atelier.client.backend import LOG_NAME, Backend
+from atelier.client.registry import backend_for
+from atelier.core.errors import AtelierError
+from atelier.core.paths import run_work_dir
+from atelier.core.settings import load_settings
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.timeutil import now_ms
+from atelier.execution.compute import Executor, executor
+
+HEARTBEAT_SECONDS = 1.0
+SUPERVISOR_LOG = "system_logs/supervisor.log"
+_KILL_GRACE_SECONDS = 5.0
+_TAIL_LINES = 30
+
+
+class _StopError(Exception):
+    """The run was canceled (or ended elsewhere) while the supervisor was working."""
+
+
+class Supervisor:
+    def __init__(self, backend: Backend, workspace: str, run_id: str, home: Path) -> None:
+        self.backend = backend
+        self.workspace = workspace
+        self.run_id = run_id
+        self.home = home
+        self.run_dir = run_work_dir(home, run_id)
+        self.status = RunStatus.QUEUED
+        self.cancel = threading.Event()
+        self.done = threading.Event()
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self.timed_out = False
+
+    # --- heartbeat ---------------------------------------------------------------
+    def _heartbeat_loop(self, info: dict[str, Any]) -> None:
+        while not self.done.is_set():
+            # a missed beat is retried; the reaper waits several beats
+            with contextlib.suppress(AtelierError):
+                self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, info)
+            if self.status in (RunStatus.CANCEL_REQUESTED, *TERMINAL_STATUSES):
+                self.cancel.set()
+            self.done.wait(HEARTBEAT_SECONDS)
+
+    def _move(self, status: RunStatus, **extra: Any) -> None:
+        record = self.backend.runs.transition(self.workspace, self.run_id, status, **extra)
+        self.status = record.status
+
+    # --- the whole life ----------------------------------------------------------
+    def run(self) -> int:
+        (self.run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
+        record = self.backend.runs.get(self.workspace, self.run_id)
+        definition = record.definition or {}
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_ms": now_ms()}
+        self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, info)
+        beat = threading.Thread(target=self._heartbeat_loop, args=(info,), daemon=True)
+        beat.start()
+        with (self.run_dir / SUPERVISOR_LOG).open("a", encoding="utf-8") as log:
+            try:
+                return self._lifecycle(record.target, record.snapshot_id, definition, log)
+            finally:
+                self.done.set()
+                beat.join(timeout=5)
+
+    def _lifecycle(
+        self, target: str, snapshot_id: str | None, definition: dict[str, Any], log: IO[str]
+    ) -> int:
+        exit_code: int | None = None
+        error: dict[str, Any] | None = None
+        slot = None
+        try:
+            compute = self.backend.compute.get(self.workspace, target)
+            runner = executor(compute.kind, compute.config, self.home)
+            slot = self._wait_for_slot(
+                target, int(compute.config.get("max_concurrent_runs") or 1), log
+            )
+            self._move(RunStatus.PREPARING)
+            workdir = self.run_dir / "wd"
+            if snapshot_id:
+                self.backend.snapshots.restore(self.workspace, snapshot_id, workdir)
+            else:
+                workdir.mkdir(parents=True, exist_ok=True)
+            _say(log, "getting the environment")
+            spec = (definition.get("environment") or {}).get("spec") or {"user_managed": True}
+            python = runner.prepare(spec, log)
+            self._check_cancel()
+            self._move(RunStatus.RUNNING)
+            exit_code = self._execute(runner, python, workdir, definition, log)
+            if exit_code != 0 and not self.cancel.is_set():
+                error = self._script_error(exit_code, definition)
+        except _StopError:
+            _say(log, "canceled")
+        except AtelierError as exc:
+            _say(log, f"failed: {exc.message}")
+            error = {"code": getattr(exc, "code", "SystemError"), "message": exc.message}
+        except Exception as exc:  # any failure must still end the run truthfully
+            _say(log, traceback.format_exc())
+            error = {"code": "SystemError", "message": f"{type(exc).__name__}: {exc}"}
+        try:
+            return self._finish(exit_code, error, log)
+        finally:
+            # the slot is held until the run has ended, so the next one starts after it
+            if slot is not None:
+                slot.close()
+
+    def _finish(self, exit_code: int | None, error: dict[str, Any] | None, log: IO[str]) -> int:
+        current = self.backend.runs.get(self.workspace, self.run_id).status
+        if current in TERMINAL_STATUSES:
+            return exit_code or 0
+        canceled = self.cancel.is_set() and not self.timed_out and error is None
+        with contextlib.suppress(AtelierError):
+            self._move(RunStatus.FINALIZING)
+        upload_error = self._upload_outputs(log)
+        if upload_error is not None and error is None and not canceled:
+            error = upload_error
+        if canceled:
+            self._move(RunStatus.CANCELED, exit_code=exit_code)
+        elif error is not None:
+            self._move(RunStatus.FAILED, error=error, exit_code=exit_code)
+        else:
+            self._move(RunStatus.COMPLETED, exit_code=exit_code)
+        if os.environ.get("ATELIER_KEEP_RUN_DIRS") != "1":
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        return exit_code or 0
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise _StopError
+
+    # --- queueing ------------------------------------------------------------------
+    def _wait_for_slot(self, target: str, limit: int, log: IO[str]) -> IO[str]:
+        """Hold one of the target's ``max_concurrent_runs`` slot locks, first come first served."""
+        slots = self.home / "compute" / self.workspace / target
+        slots.mkdir(parents=True, exist_ok=True)
+        last_reap = 0.0
+        announced = False
+        while True:
+            self._check_cancel()
+            ahead, _ = self.backend.runs.queue_state(self.workspace, self.run_id)
+            if ahead == 0:
+                for index in range(limit):
+                    handle = (slots / f"slot-{index}.lock").open("w")
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        handle.close()
+                        continue
+                    return handle
+            if not announced:
+                _say(log, f"queued on {target!r}: {ahead} run(s) ahead, {limit} slot(s)")
+                announced = True
+            if time.monotonic() - last_reap > 2:
+                reap(self.backend, self.workspace)
+                last_reap = time.monotonic()
+            time.sleep(0.05)
+
+    # --- running the script ----------------------------------------------------------
+    def _command(self, python: Path, workdir: Path, definition: dict[str, Any]) -> list[str]:
+        command = definition.get("command")
+        if command:
+            return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+        script = definition.get("script") or ""
+        return [
+            str(python),
+            "-u",
+            str(workdir / script),
+            *map(str, definition.get("arguments") or []),
+        ]
+
+    def _environment(self, python: Path, definition: dict[str, Any]) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.backend.child_environment())
+        spec = (definition.get("environment") or {}).get("spec") or {}
+        env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
+        env.update(
+            {str(k): str(v) for k, v in (definition.get("environment_variables") or {}).items()}
+        )
+        env.update(
+            {
+                "ATELIER_RUN_ID": self.run_id,
+                "ATELIER_WORKSPACE": self.workspace,
+                "AZUREML_RUN_ID": self.run_id,
+                "PYTHONUNBUFFERED": "1",
+                "PATH": f"{python.parent}{os.pathsep}{env.get('PATH', '')}",
+            }
+        )
+        return env
+
+    def _execute(
+        self,
+        runner: Executor,
+        python: Path,
+        workdir: Path,
+        definition: dict[str, Any],
+        log: IO[str],
+    ) -> int:
+        limit = float(definition.get("max_run_duration_seconds") or 0) or None
+        command = self._command(python, workdir, definition)
+        _say(log, f"starting {command!r} in {workdir}")
+        with (self.run_dir / LOG_NAME).open("ab", buffering=0) as out:
+            script = runner.start(
+                command, workdir, self._environment(python, definition), out, self.stderr_tail
+            )
+            deadline = time.monotonic() + limit if limit else None
+            while (code := script.wait(0.1)) is None:
+                if deadline is not None and time.monotonic() > deadline:
+                    self.timed_out = True
+                    _say(log, f"time limit of {limit:g} s reached; stopping the script")
+                    script.stop()
+                elif self.cancel.is_set():
+                    _say(log, "cancel requested; stopping the script")
+                    script.stop()
+            script.close()
+        _say(log, f"script exited with code {code}")
+        return code
+
+    def _script_error(self, exit_code: int, definition: dict[str, Any]) -> dict[str, Any]:
+        tail = "".join(self.stderr_tail).strip()
+        if self.timed_out:
+            return {
+                "code": "RunTimeout",
+                "message": "the run exceeded max_run_duration_seconds="
+                f"{definition.get('max_run_duration_seconds')} and was stopped",
+                "stderr_tail": tail,
+            }
+        last = tail.splitlines()[-1] if tail else "no output on stderr"
+        return {
+            "code": "ScriptExecutionError",
+            "message": f"the script exited with code {exit_code}: {last}",
+            "stderr_tail": tail,
+        }
+
+    # --- outputs ----------------------------------------------------------------------
+    def _upload_outputs(self, log: IO[str]) -> dict[str, Any] | None:
+        """Upload ./outputs, ./logs and the run's logs in one all-or-nothing step."""
+        workdir = self.run_dir / "wd"
+        files: list[tuple[str, Path]] = []
+        for folder in ("outputs", "logs"):
+            root = workdir / folder
+            if root.is_dir() and not root.is_symlink():
+                files += [
+                    (f"{folder}/{p.relative_to(root).as_posix()}", p)
+                    for p in sorted(root.rglob("*"))
+                    if p.is_file() and not p.is_symlink()
+                ]
+        log.flush()
+        for name in (LOG_NAME, SUPERVISOR_LOG):
+            if (self.run_dir / name).is_file():
+                files.append((name, self.run_dir / name))
+        try:
+            present = {r.path for r in self.backend.artifacts.list(self.workspace, self.run_id)}
+            files = [(name, path) for name, path in files if name not in present]
+            if files:
+                self.backend.artifacts.upload_files(self.workspace, self.run_id, files)
+        except (AtelierError, OSError) as exc:
+            message = getattr(exc, "message", str(exc))
+            _say(log, f"uploading outputs failed: {message}")
+            return {"code": "OutputUploadFailed", "message": f"uploading outputs failed: {message}"}
+        return None
+
+
+def _say(log: IO[str], message: str) -> None:
+    log.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+    log.flush()
+
+
+def reap(backend: Backend, workspace: str, timeout_seconds: float | None = None) -> list[str]:
+    """Fail unfinished runs whose supervisor is gone: its process is dead on this host, or it
+    has not heartbeaten for ``timeout_seconds`` (``ATELIER_HEARTBEAT_TIMEOUT``, default 15)."""
+    timeout = timeout_seconds or float(os.environ.get("ATELIER_HEARTBEAT_TIMEOUT", "15"))
+    host = socket.gethostname()
+    recent = now_ms() - int(3 * HEARTBEAT_SECONDS * 1000)
+    reaped = []
+    for record in backend.runs.stale_runs(workspace, recent):
+        info = record.supervisor or {}
+        dead_here = info.get("host") == host and not _alive(int(info.get("pid") or 0))
+        silent = (record.heartbeat_ms or 0) < now_ms() - int(timeout * 1000)
+        if not (dead_here or silent):
+            continue
+        reason = (
+            "its supervisor process died"
+            if dead_here
+            else (f"its supervisor stopped heartbeating for more than {timeout:g} s")
+        )
+        with contextlib.suppress(AtelierError):
+            backend.runs.transition(
+                workspace,
+                record.run_id,
+                RunStatus.FAILED,
+                error={
+                    "code": "SupervisorLost",
+                    "message": f"the run was marked Failed because {reason}",
+                },
+            )
+            reaped.append(record.run_id)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours counts as dead
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+#: supervisors this process started; kept so they are reaped (not left as zombies) here
+_launched: list[subprocess.Popen[bytes]] = []
+
+
+def launch(backend: Backend, workspace: str, run_id: str) -> None:
+    """Start the run's supervisor as a detached process that outlives the caller."""
+    _launched[:] = [proc for proc in _launched if proc.poll() is None]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "atelier.execution.supervisor",
+            "--workspace",
+            workspace,
+            "--run-id",
+            run_id,
+        ],
+        env={**os.environ, **backend.child_environment()},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _launched.append(proc)
+
+
+def _record_crash(run_id: str) -> None:
+    """Leave the supervisor's own failure where ``supervisor.log`` would be."""
+    with contextlib.suppress(Exception):
+        folder = run_work_dir(load_settings().home, run_id) / "system_logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "supervisor-crash.log").open("a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc())
+
+
+def _supervise(workspace: str, run_id: str) -> int:
+    backend = backend_for(os.environ.get("ATELIER_TRACKING_URI"))
+    home = load_settings().home.expanduser().resolve()
+    return Supervisor(backend, workspace, run_id, home).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Supervise one Atelier run.")
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--run-id", required=True)
+    args = parser.parse_args(argv)
+    try:
+        return _supervise(args.workspace, args.run_id)
+    except BaseException:
+        _record_crash(args.run_id)
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

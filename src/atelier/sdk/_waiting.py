@@ -1,0 +1,99 @@
+"""The submitted-run half of ``Run``: follow its output, wait for it, get its snapshot."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from atelier.core.errors import NotFoundError, RunFailedError
+from atelier.core.records import RunRecord
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.execution.supervisor import reap
+
+if TYPE_CHECKING:
+    from atelier.client.backend import Backend
+
+_POLL_SECONDS = 0.1
+_REAP_SECONDS = 2.0
+
+
+class WaitingMixin:
+    _backend: Backend
+    _workspace_name: str
+
+    @property
+    def id(self) -> str:
+        raise NotImplementedError
+
+    def _refresh(self) -> RunRecord:
+        raise NotImplementedError
+
+    def get_details(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream_logs(self, out: TextIO | None = None, follow: bool = True) -> RunRecord:
+        """Write the script's output to ``out`` (default stdout) as it appears; with
+        ``follow``, until the run ends. Returns the run's final record."""
+        sink = out or sys.stdout
+        offset = 0
+        last_reap = time.monotonic()
+        while True:
+            chunk, ended = self._backend.runs.read_log(self._workspace_name, self.id, offset)
+            if chunk:
+                offset += len(chunk)
+                sink.write(chunk.decode("utf-8", errors="replace"))
+                sink.flush()
+            if ended or not follow:
+                record = self._refresh()
+                if ended or not follow:
+                    return record
+            if time.monotonic() - last_reap > _REAP_SECONDS:
+                reap(self._backend, self._workspace_name)
+                last_reap = time.monotonic()
+            if not chunk:
+                time.sleep(_POLL_SECONDS)
+
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+        timeout_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        """Block until the run ends; print its output live with ``show_output``. Raises
+        ``RunFailedError`` (with the run's error) if it failed or was canceled, unless
+        ``raise_on_error`` is False. Returns ``get_details()``."""
+        del wait_post_processing
+        deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
+        if show_output:
+            record = self.stream_logs()
+        else:
+            last_reap = time.monotonic()
+            while (record := self._refresh()).status not in TERMINAL_STATUSES:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"run {self.id} still {record.status} after waiting")
+                if time.monotonic() - last_reap > _REAP_SECONDS:
+                    reap(self._backend, self._workspace_name)
+                    last_reap = time.monotonic()
+                time.sleep(_POLL_SECONDS)
+        if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CANCELED):
+            message = (record.error or {}).get("message", "no error recorded")
+            raise RunFailedError(f"run {self.id} ended {record.status.value}: {message}")
+        return self.get_details()
+
+    def get_snapshot_id(self) -> str | None:
+        """The id of the source snapshot a submitted run ran from (None for interactive runs)."""
+        return self._refresh().snapshot_id
+
+    def restore_snapshot(
+        self, snapshot_id: str | None = None, path: str | Path | None = None
+    ) -> Path:
+        """Write the run's snapshot (or ``snapshot_id``) into ``path`` (default: a folder named
+        after the snapshot in the current folder); returns that folder."""
+        wanted = snapshot_id or self.get_snapshot_id()
+        if wanted is None:
+            raise NotFoundError(f"run {self.id} has no snapshot; only submitted runs have one")
+        target = Path(path) if path is not None else Path.cwd() / f"snapshot-{wanted[:12]}"
+        return self._backend.snapshots.restore(self._workspace_name, wanted, target)
