@@ -1,7 +1,8 @@
 """The user's journey so far, on a throwaway embedded workspace.
 
-Create a workspace, log a run with child runs, metrics, an image and a file, then
-query it back the way a data scientist would. Run it with ``make demo``.
+Create a workspace, log a run with child runs, metrics, an image and a file, query it
+back; then submit a real training script to ``local`` compute with a registered
+environment, stream its output and read its metrics. Run it with ``make demo``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from atelier import Workspace
 
 
 def main() -> None:
@@ -72,6 +77,32 @@ def main() -> None:
     listing = ["run", "list", "-w", "demo", "-e", "iris", "--order-by", "accuracy desc"]
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
+    submit_training(ws)
+
+
+def submit_training(ws: Workspace) -> None:
+    """Submit examples/train/train.py to local compute in a registered environment."""
+    from atelier import Environment, Experiment, ScriptRunConfig
+
+    here = Path(__file__).parent / "train"
+    env = Environment.from_pip_requirements("sklearn", here / "requirements.txt").register(ws)
+    print(f"7. environment {env.name!r} version {env.version} (built once, then reused)")
+    config = ScriptRunConfig(
+        source_directory=here,
+        script="train.py",
+        arguments=["--reg", 0.5],
+        compute_target="local",
+        environment=env,
+    )
+    run = Experiment(ws, "iris-train").submit(config)
+    print(f"8. submitted {run.id}; its output:")
+    run.wait_for_completion(show_output=True)
+    metrics = run.get_metrics()
+    print(
+        f"9. {run.get_status()}: accuracy={metrics['accuracy']:.3f}, "
+        f"cv_accuracy={[round(v, 3) for v in metrics['cv_accuracy']]}"
+    )
+    print(f"   files: {run.get_file_names()}")
 
 
 if __name__ == "__main__":
