@@ -61,6 +61,8 @@ def home(
     monkeypatch.setenv("ATELIER_HOME", str(folder))
     monkeypatch.delenv("ATELIER_BLOB_URL", raising=False)
     monkeypatch.delenv("ATELIER_RUN_ID", raising=False)
+    # each test has its own home and so its own supervisor agent: let it go soon after
+    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", "10")
     if database == "postgresql":
         monkeypatch.setenv("ATELIER_DATABASE_URL", request.getfixturevalue("postgres_url"))
     else:

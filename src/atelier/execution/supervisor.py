@@ -30,6 +30,7 @@ from atelier.core.paths import run_work_dir
 from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
+from atelier.execution import agent
 from atelier.execution.compute import Executor, executor
 
 HEARTBEAT_SECONDS = 1.0
@@ -342,7 +343,16 @@ _launched: list[subprocess.Popen[bytes]] = []
 
 
 def launch(backend: Backend, workspace: str, run_id: str) -> None:
-    """Start the run's supervisor as a detached process that outlives the caller."""
+    """Start the run's supervisor as a detached process that outlives the caller: forked by
+    the home's warm agent when one answers, else a fresh interpreter (and an agent is
+    started for the next submissions). ``ATELIER_AGENT=0`` turns the agent off."""
+    child_env = {**os.environ, **backend.child_environment()}
+    if os.environ.get("ATELIER_AGENT", "1") != "0":
+        home = Path(child_env["ATELIER_HOME"])
+        payload = {"workspace": workspace, "run_id": run_id, "env": child_env}
+        if agent.request_launch(home, payload):
+            return
+        agent.start_agent(home, child_env)
     _launched[:] = [proc for proc in _launched if proc.poll() is None]
     proc = subprocess.Popen(
         [
@@ -354,7 +364,7 @@ def launch(backend: Backend, workspace: str, run_id: str) -> None:
             "--run-id",
             run_id,
         ],
-        env={**os.environ, **backend.child_environment()},
+        env=child_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -370,6 +380,21 @@ def _record_crash(run_id: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / "supervisor-crash.log").open("a", encoding="utf-8") as handle:
             handle.write(traceback.format_exc())
+
+
+def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
+    """The supervisor in a process forked by the agent: take the submitter's variables,
+    leave the agent's standard streams, supervise."""
+    os.environ.clear()
+    os.environ.update(env)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    try:
+        return _supervise(workspace, run_id)
+    except BaseException:
+        _record_crash(run_id)
+        return 1
 
 
 def _supervise(workspace: str, run_id: str) -> int:

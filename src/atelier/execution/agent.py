@@ -1,0 +1,139 @@
+"""A warm launcher for supervisors, so a submitted script starts in well under a second.
+
+Starting a supervisor as a fresh interpreter costs the import of the whole stack (about a
+second on a small machine). The agent is a background process per Atelier home that has
+imported it once and forks a supervisor per run on request, over a Unix socket. It never
+opens a database itself, so its forked children start clean. It exits after
+``ATELIER_AGENT_IDLE_SECONDS`` (default 300) without requests; ``launch`` falls back to a
+fresh interpreter whenever the agent cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_REQUEST_LIMIT = 1 << 20
+#: agents this process started (kept so their handles are not collected while they run)
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def socket_path(home: Path) -> Path:
+    """Short and unique per home (Unix socket paths are limited to about 100 bytes)."""
+    digest = hashlib.sha1(str(home.resolve()).encode(), usedforsecurity=False).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"atelier-agent-{os.getuid()}-{digest}.sock"
+
+
+def request_launch(home: Path, payload: dict[str, Any], timeout: float = 2.0) -> bool:
+    """Ask the home's agent to start a supervisor; False if there is no agent to ask."""
+    path = socket_path(home)
+    if not path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(timeout)
+            client.connect(str(path))
+            client.sendall(json.dumps(payload).encode() + b"\n")
+            return client.recv(16) == b"ok"
+    except OSError:
+        return False
+
+
+def start_agent(home: Path, env: dict[str, str]) -> None:
+    """Start the home's agent in the background unless one is starting or running."""
+    lock_path = socket_path(home).with_suffix(".lock")
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another process is starting it
+        if request_launch(home, {"ping": True}, timeout=0.5):
+            return
+        _started.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "atelier.execution.agent", "--home", str(home)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+
+
+def _serve(home: Path, idle_seconds: float) -> None:
+    # the stack a supervisor needs, imported once here and shared by every fork
+    import atelier.client.embedded  # noqa: F401 - imported for its cost, not its names
+    from atelier.execution import supervisor
+
+    path = socket_path(home)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    path.chmod(0o600)
+    server.listen(16)
+    server.settimeout(idle_seconds)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                return
+            with connection:
+                connection.settimeout(5)
+                data = b""
+                while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                request = json.loads(data or b"{}")
+                if not request.get("ping"):
+                    _fork_supervisor(server, request, supervisor.run_forked)
+                connection.sendall(b"ok")
+    finally:
+        server.close()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _fork_supervisor(server: socket.socket, request: dict[str, Any], run: Any) -> None:
+    first = os.fork()
+    if first:
+        os.waitpid(first, 0)
+        return
+    code = 1
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        server.close()
+        code = run(request["workspace"], request["run_id"], request.get("env") or {})
+    finally:
+        os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Atelier's supervisor launcher for one home.")
+    parser.add_argument("--home", required=True)
+    args = parser.parse_args(argv)
+    idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))
+    _serve(Path(args.home), idle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
