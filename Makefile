@@ -31,6 +31,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
 	$(BIN)/python bench/bench_tracking.py
+	$(BIN)/python bench/bench_environments.py
+	$(BIN)/python bench/bench_execution.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
