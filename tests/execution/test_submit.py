@@ -248,3 +248,33 @@ def test_run_configuration_round_trip(tmp_path: Path) -> None:
     assert loaded.to_dict() == config.to_dict()
     with pytest.raises(NotFoundError, match=r"RunConfiguration\.save"):
         RunConfiguration.load(tmp_path, "absent")
+
+
+def test_activity_follows_the_phases(ws: Workspace, tmp_path: Path) -> None:
+    folder = _source(tmp_path, "import time\nprint('x', flush=True)\ntime.sleep(3)\n")
+    run = _submit(ws, folder)
+    _wait_for(run, "Running")
+    deadline = time.monotonic() + 30
+    while run.get_activity()["phase"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert "starting" in run.get_activity()["message"]
+    run.wait_for_completion()
+    assert run.get_activity()["status"] == "Completed"
+    assert run.get_activity()["phase"] in ("running", "finalizing")
+
+
+def test_an_environment_that_does_not_resolve_fails_the_run(ws: Workspace, tmp_path: Path) -> None:
+    from atelier import Environment
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("atelier-no-such-package-zz==9.9\n")
+    env = Environment.from_pip_requirements("broken", requirements)
+    folder = _source(tmp_path, "print('never runs')\n")
+    run = _submit(ws, folder, environment=env)
+    details = run.wait_for_completion(raise_on_error=False, timeout_seconds=120)
+    assert details["status"] == "Failed"
+    assert "atelier-no-such-package-zz" in details["error"]["message"]
+    assert "system_logs/supervisor.log" in run.get_file_names()
+    log = run.download_file("system_logs/supervisor.log", tmp_path / "sup.log").read_text()
+    assert "atelier-no-such-package-zz" in log

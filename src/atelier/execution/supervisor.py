@@ -55,13 +55,20 @@ class Supervisor:
         self.done = threading.Event()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.timed_out = False
+        #: what the heartbeat reports: the supervisor's process and the run's current phase
+        self.info: dict[str, Any] = {}
+
+    def _phase(self, log: IO[str], phase: str, message: str) -> None:
+        """Say what the run is doing now, in its log and (with the next heartbeat) its record."""
+        _say(log, message)
+        self.info.update(phase=phase, message=message, updated_ms=now_ms())
 
     # --- heartbeat ---------------------------------------------------------------
     def _heartbeat_loop(self, info: dict[str, Any]) -> None:
         while not self.done.is_set():
             # a missed beat is retried; the reaper waits several beats
             with contextlib.suppress(AtelierError):
-                self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, info)
+                self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, dict(info))
             if self.status in (RunStatus.CANCEL_REQUESTED, *TERMINAL_STATUSES):
                 self.cancel.set()
             self.done.wait(HEARTBEAT_SECONDS)
@@ -76,8 +83,9 @@ class Supervisor:
         (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
         record = self.backend.runs.get(self.workspace, self.run_id)
         definition = record.definition or {}
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_ms": now_ms()}
-        self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, info)
+        info = self.info
+        info.update(pid=os.getpid(), host=socket.gethostname(), started_ms=now_ms())
+        self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, dict(info))
         beat = threading.Thread(target=self._heartbeat_loop, args=(info,), daemon=True)
         beat.start()
         with (self.run_dir / SUPERVISOR_LOG).open("a", encoding="utf-8") as log:
@@ -105,7 +113,7 @@ class Supervisor:
                 self.backend.snapshots.restore(self.workspace, snapshot_id, workdir)
             else:
                 workdir.mkdir(parents=True, exist_ok=True)
-            _say(log, "getting the environment")
+            self._phase(log, "environment", "getting the environment (cached builds are reused)")
             spec = (definition.get("environment") or {}).get("spec") or {"user_managed": True}
             python = runner.prepare(spec, log)
             self._check_cancel()
@@ -172,7 +180,9 @@ class Supervisor:
                         continue
                     return handle
             if not announced:
-                _say(log, f"queued on {target!r}: {ahead} run(s) ahead, {limit} slot(s)")
+                self._phase(
+                    log, "queued", f"queued on {target!r}: {ahead} run(s) ahead, {limit} slot(s)"
+                )
                 announced = True
             if time.monotonic() - last_reap > 2:
                 reap(self.backend, self.workspace)
@@ -221,7 +231,7 @@ class Supervisor:
     ) -> int:
         limit = float(definition.get("max_run_duration_seconds") or 0) or None
         command = self._command(python, workdir, definition)
-        _say(log, f"starting {command!r} in {workdir}")
+        self._phase(log, "running", f"starting {command!r} in {workdir}")
         with (self.run_dir / LOG_NAME).open("ab", buffering=0) as out:
             script = runner.start(
                 command, workdir, self._environment(python, definition), out, self.stderr_tail
@@ -276,6 +286,7 @@ class Supervisor:
             present = {r.path for r in self.backend.artifacts.list(self.workspace, self.run_id)}
             files = [(name, path) for name, path in files if name not in present]
             if files:
+                self._phase(log, "finalizing", f"uploading {len(files)} output and log files")
                 self.backend.artifacts.upload_files(self.workspace, self.run_id, files)
         except (AtelierError, OSError) as exc:
             message = getattr(exc, "message", str(exc))

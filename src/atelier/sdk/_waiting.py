@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from atelier.core.errors import NotFoundError, RunFailedError
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.timeutil import ms_to_iso
 from atelier.execution.supervisor import reap
 
 if TYPE_CHECKING:
@@ -82,6 +83,18 @@ class WaitingMixin:
             message = (record.error or {}).get("message", "no error recorded")
             raise RunFailedError(f"run {self.id} ended {record.status.value}: {message}")
         return self.get_details()
+
+    def get_activity(self) -> dict[str, Any]:
+        """What the run is doing now: its status, and for a submitted run the supervisor's
+        current phase (queued, environment, running, finalizing) and message."""
+        record = self._refresh()
+        supervisor = record.supervisor or {}
+        return {
+            "status": record.status.value,
+            "phase": supervisor.get("phase"),
+            "message": supervisor.get("message"),
+            "updated": ms_to_iso(supervisor.get("updated_ms") or record.heartbeat_ms),
+        }
 
     def get_snapshot_id(self) -> str | None:
         """The id of the source snapshot a submitted run ran from (None for interactive runs)."""
