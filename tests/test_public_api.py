@@ -23,6 +23,7 @@ def test_exported_names() -> None:
         "Environment",
         "Experiment",
         "InvalidStateError",
+        "Model",
         "NotFoundError",
         "PermissionDeniedError",
         "RemoteCompute",
@@ -73,6 +74,10 @@ def test_azureml_core_exports_the_same_classes() -> None:
 
     assert (Workspace, Experiment, Run) == (atelier.Workspace, atelier.Experiment, atelier.Run)
     assert RunFromModule is atelier.Run
+    from atelier.azureml.core import Model
+    from atelier.azureml.core.model import Model as ModelFromModule
+
+    assert ModelFromModule is Model is atelier.Model
     assert issubclass(atelier.ValidationError, UserErrorException)
 
 

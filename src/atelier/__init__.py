@@ -25,6 +25,7 @@ from atelier.sdk import Experiment, Run, Workspace
 from atelier.sdk.compute import AmlCompute, ComputeTarget, RemoteCompute
 from atelier.sdk.conda_dependencies import CondaDependencies
 from atelier.sdk.environment import Environment
+from atelier.sdk.model import Model
 from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "Environment",
     "Experiment",
     "InvalidStateError",
+    "Model",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteCompute",

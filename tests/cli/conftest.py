@@ -28,6 +28,8 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "COLUMNS",
     ):
         monkeypatch.delenv(name, raising=False)
+    # each test has its own home and so its own supervisor agent: let it go soon after
+    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", "10")
     reset_backends()
     yield folder
     reset_backends()

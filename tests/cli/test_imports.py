@@ -46,7 +46,10 @@ def test_importing_the_cli_loads_no_heavy_module() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--help"], ["workspace", "experiment", "run"]),
+        (["--help"], ["workspace", "experiment", "run", "environment", "compute"]),
+        (["run", "submit", "--help"], ["--source-dir", "--no-follow", "--runconfig"]),
+        (["environment", "--help"], ["register", "build"]),
+        (["compute", "--help"], ["create", "attach", "update"]),
         (["workspace", "--help"], ["create", "list", "show", "delete"]),
         (["run", "list", "--help"], ["--experiment", "--order-by", "--include-children"]),
     ],

@@ -9,12 +9,16 @@ WorkspaceException = AtelierError
 ExperimentExecutionException = AtelierError
 RunEnvironmentException = AtelierError
 ProjectSystemException = NotFoundError
+WebserviceException = AtelierError
+ModelNotFoundException = NotFoundError
 
 __all__ = [
     "AzureMLException",
     "ExperimentExecutionException",
+    "ModelNotFoundException",
     "ProjectSystemException",
     "RunEnvironmentException",
     "UserErrorException",
+    "WebserviceException",
     "WorkspaceException",
 ]

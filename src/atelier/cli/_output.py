@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -76,3 +76,32 @@ def print_table(
 def print_fields(title: str, fields: Mapping[str, Any]) -> None:
     """One ``field | value`` row per entry, for ``show`` commands."""
     print_table(title, ("field", "value"), fields.items(), no_wrap=("field",))
+
+
+class Passthrough:
+    """Writes through to a stream, remembering whether anything was written and whether
+    the text ended a line (so a status line after a script's output starts on its own)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.written = False
+        self.at_line_start = True
+
+    def write(self, chunk: str) -> int:
+        if chunk:
+            self.written = True
+            self.at_line_start = chunk.endswith("\n")
+        return self.stream.write(chunk)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def end_line(self) -> None:
+        """Finish a partly written line."""
+        if not self.at_line_start:
+            self.write("\n")
+            self.flush()
+
+    def as_text_io(self) -> TextIO:
+        """This writer where a ``TextIO`` is expected (only ``write`` and ``flush`` are used)."""
+        return cast("TextIO", self)

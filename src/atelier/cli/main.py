@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from atelier.cli import experiment, run, workspace
+from atelier.cli import compute, environment, experiment, model, run, workspace
 from atelier.cli._errors import AtelierGroup
 
 
@@ -29,6 +29,9 @@ app = typer.Typer(
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(run.app, name="run")
+app.add_typer(environment.app, name="environment")
+app.add_typer(compute.app, name="compute")
+app.add_typer(model.app, name="model")
 
 
 @app.callback()
@@ -41,7 +44,8 @@ def root(
     """Atelier: a self-hosted machine-learning workspace.
 
     Errors print one line, 'error: <message>', on stderr and exit with 2 (bad input),
-    3 (not found), 4 (conflict), 5 (permission) or 6 (store or storage).
+    3 (not found), 4 (conflict), 5 (permission), 6 (store or storage), 7 (the run
+    failed or was canceled) or 1 (anything else, e.g. a compute target failed).
     """
 
 

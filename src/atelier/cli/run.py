@@ -1,7 +1,8 @@
-"""``atelier run``: list runs and read their details, metrics and files."""
+"""``atelier run``: submit scripts, follow and cancel runs, read their details and files."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +12,7 @@ from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
     OutputOption,
+    Passthrough,
     print_fields,
     print_json,
     print_table,
@@ -25,13 +27,18 @@ from atelier.cli._run_views import (
     parse_tags,
     run_summary,
 )
+from atelier.cli.run_submit import ENDED_BADLY, failure, stop_following, submit
 from atelier.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from atelier.sdk.experiment import Experiment
     from atelier.sdk.workspace import Workspace
 
-app = typer.Typer(help="List runs and read their details, metrics and files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Submit scripts, follow and cancel runs, read their details, metrics and files.",
+    no_args_is_help=True,
+)
+app.command("submit")(submit)
 
 RunIdArgument = Annotated[
     str, typer.Argument(help="Run id, as 'atelier run list' shows it.", show_default=False)
@@ -186,7 +193,12 @@ def download(
     ] = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", "-d", file_okay=False, help="Where to write [default: .]"),
+        typer.Option(
+            "--output-dir",
+            "-d",
+            file_okay=False,
+            help="Where to write (default: the current folder).",
+        ),
     ] = None,
 ) -> None:
     """Download a run's files, keeping their paths; print each written path.
@@ -207,3 +219,50 @@ def download(
     for path in written:
         typer.echo(str(path))
     typer.echo(f"downloaded {len(written)} file(s) to {root}", err=True)
+
+
+@app.command("logs")
+def logs(
+    run_id: RunIdArgument,
+    workspace: WorkspaceOption = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", help="Keep printing until the run ends; exit 7 if it failed."),
+    ] = False,
+) -> None:
+    """Print a submitted run's output (what its script wrote to stdout and stderr) so far."""
+    from atelier.sdk.run import Run
+
+    ws = open_workspace(workspace)
+    run = Run.get(ws, run_id)
+    sink = Passthrough(sys.stdout)
+    try:
+        record = run.stream_logs(sink.as_text_io(), follow=follow)
+    except KeyboardInterrupt:
+        sink.end_line()
+        raise stop_following(run_id, ws.name) from None
+    sink.end_line()
+    if not sink.written and record.snapshot_id is None:  # only submitted runs have a snapshot
+        raise NotFoundError(
+            f"run {run_id!r} was not submitted, so it has no script output; "
+            f"see its files with 'atelier run show {run_id} -w {ws.name}'"
+        )
+    if follow and record.status.value in ENDED_BADLY:
+        raise failure(run_id, run.get_details())
+
+
+@app.command("cancel")
+def cancel(run_id: RunIdArgument, workspace: WorkspaceOption = None) -> None:
+    """Cancel a run and its unfinished children (exit code 4 if it already ended).
+
+    A running script is asked to stop; its supervisor ends the run Canceled.
+    """
+    from atelier.sdk.run import Run
+
+    run = Run.get(open_workspace(workspace), run_id)
+    run.cancel()
+    status = run.get_status()
+    if status == "Canceled":
+        typer.echo(f"canceled run {run_id}")
+    else:
+        typer.echo(f"cancel requested for run {run_id} ({status}); its script is being stopped")

@@ -16,6 +16,10 @@ from atelier.core.records import (
     ComputeRecord,
     EnvironmentRecord,
     ExperimentRecord,
+    ModelFileRecord,
+    ModelQuery,
+    ModelRecord,
+    ModelSpec,
     RunQuery,
     RunRecord,
     SnapshotFile,
@@ -137,6 +141,44 @@ class ComputeAPI(Protocol):
     def delete(self, workspace: str, name: str) -> None: ...
 
 
+class ModelAPI(Protocol):
+    """The model registry. ``version`` None means the latest version of the name."""
+
+    def register(
+        self, workspace: str, name: str, files: builtins.list[tuple[str, Path]], spec: ModelSpec
+    ) -> ModelRecord: ...
+    def register_from_run(
+        self, workspace: str, name: str, run_id: str, path: str, spec: ModelSpec
+    ) -> ModelRecord: ...
+    def get(self, workspace: str, name: str, version: int | None = None) -> ModelRecord: ...
+    def list(self, workspace: str, query: ModelQuery) -> builtins.list[ModelRecord]: ...
+    def files(
+        self, workspace: str, name: str, version: int | None = None
+    ) -> builtins.list[ModelFileRecord]: ...
+    def set_tags(
+        self, workspace: str, name: str, version: int, tags: dict[str, Any]
+    ) -> ModelRecord: ...
+    def remove_tags(
+        self, workspace: str, name: str, version: int, keys: builtins.list[str]
+    ) -> ModelRecord: ...
+    def add_properties(
+        self, workspace: str, name: str, version: int, properties: dict[str, Any]
+    ) -> ModelRecord: ...
+    def update(
+        self,
+        workspace: str,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> ModelRecord: ...
+    def delete(self, workspace: str, name: str, version: int) -> None: ...
+    def download(
+        self, workspace: str, name: str, version: int, target_dir: Path, exist_ok: bool
+    ) -> Path: ...
+
+
 class Backend(Protocol):
     """Where a workspace lives; ``tracking_uri`` tells a child process how to reach it."""
 
@@ -149,6 +191,7 @@ class Backend(Protocol):
     environments: EnvironmentAPI
     snapshots: SnapshotAPI
     compute: ComputeAPI
+    models: ModelAPI
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.embedded_environments import EmbeddedEnvironments
+from atelier.client.embedded_models import EmbeddedModels
 from atelier.core.errors import NotFoundError
 from atelier.core.paths import run_work_dir
 from atelier.core.records import (
@@ -290,6 +291,7 @@ class EmbeddedBackend:
         self.snapshots = EmbeddedSnapshots(self.db, self.blobs, settings)
         self.compute = EmbeddedCompute(self.db, self.blobs, settings)
         self.environments = EmbeddedEnvironments(self.db, self.blobs)
+        self.models = EmbeddedModels(self.db, self.blobs)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""

@@ -109,3 +109,24 @@ def check_run_id(run_id: object) -> str:
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
         raise ValidationError(f"invalid run id {run_id!r}: use {RUN_ID_RULE}")
     return run_id
+
+
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+MODEL_RULE = "1-255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
+
+
+def check_model_name(name: object) -> str:
+    if not isinstance(name, str) or not _MODEL.fullmatch(name):
+        raise ValidationError(f"invalid model name {name!r}: use {MODEL_RULE}")
+    return name
+
+
+def check_version(kind: str, version: object) -> int:
+    """A registered version: a whole number from 1 (``"2"`` is accepted for azureml's strings)."""
+    text = str(version)
+    if isinstance(version, bool) or not isinstance(version, int | str) or not text.isdigit():
+        raise ValidationError(f"{kind} version must be a positive whole number, not {version!r}")
+    number = int(text)
+    if number < 1:
+        raise ValidationError(f"{kind} version must be a positive whole number, not {version!r}")
+    return number

@@ -129,3 +129,54 @@ class ComputeRecord:
     state: str = "Succeeded"
     error: dict[str, Any] | None = None
     created_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelSpec:
+    """What a registration says about a model besides its name and files."""
+
+    description: str = ""
+    framework: str | None = None
+    framework_version: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRecord:
+    """A registered model version; ``run_id`` is the run it came from, if any."""
+
+    id: str
+    name: str
+    version: int
+    description: str = ""
+    framework: str | None = None
+    framework_version: str | None = None
+    run_id: str | None = None
+    created_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelFileRecord:
+    """One file of a model: its path inside the model and the blob holding it.
+
+    Every path starts with the model's asset name: the registered file's name, or the
+    registered folder's name followed by the path inside that folder."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelQuery:
+    """What ``Model.list`` filters by; ``latest`` keeps the newest matching version per name."""
+
+    name: str | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, str | None] = field(default_factory=dict)
+    run_id: str | None = None
+    framework: str | None = None
+    latest: bool = False

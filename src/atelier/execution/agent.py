@@ -18,15 +18,29 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 _REQUEST_LIMIT = 1 << 20
-#: agents this process started (kept so their handles are not collected while they run)
-_started: list[subprocess.Popen[bytes]] = []
+#: detached processes this process started, reaped here once they end (no zombies)
+_spawned: set[int] = set()
+
+
+def spawn_detached(args: list[str], env: dict[str, str]) -> int:
+    """Start ``args`` in a new session with its standard streams on /dev/null; return its pid.
+
+    No ``Popen`` handle is kept: such a process outlives the caller by design."""
+    for pid in list(_spawned):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue
+        _spawned.discard(pid)
+    actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    pid = os.posix_spawn(args[0], args, env, file_actions=actions, setsid=True)
+    _spawned.add(pid)
+    return pid
 
 
 def socket_path(home: Path) -> Path:
@@ -60,16 +74,7 @@ def start_agent(home: Path, env: dict[str, str]) -> None:
             return  # another process is starting it
         if request_launch(home, {"ping": True}, timeout=0.5):
             return
-        _started.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "atelier.execution.agent", "--home", str(home)],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
+        spawn_detached([sys.executable, "-m", "atelier.execution.agent", "--home", str(home)], env)
 
 
 def _serve(home: Path, idle_seconds: float) -> None:

@@ -15,7 +15,6 @@ import fcntl
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -349,10 +348,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-#: supervisors this process started; kept so they are reaped (not left as zombies) here
-_launched: list[subprocess.Popen[bytes]] = []
-
-
 def launch(backend: Backend, workspace: str, run_id: str) -> None:
     """Start the run's supervisor as a detached process that outlives the caller: forked by
     the home's warm agent when one answers, else a fresh interpreter (and an agent is
@@ -364,8 +359,7 @@ def launch(backend: Backend, workspace: str, run_id: str) -> None:
         if agent.request_launch(home, payload):
             return
         agent.start_agent(home, child_env)
-    _launched[:] = [proc for proc in _launched if proc.poll() is None]
-    proc = subprocess.Popen(
+    agent.spawn_detached(
         [
             sys.executable,
             "-m",
@@ -375,13 +369,8 @@ def launch(backend: Backend, workspace: str, run_id: str) -> None:
             "--run-id",
             run_id,
         ],
-        env=child_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        child_env,
     )
-    _launched.append(proc)
 
 
 def _record_crash(run_id: str) -> None:

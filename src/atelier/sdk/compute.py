@@ -40,6 +40,8 @@ class RemoteComputeAttachConfiguration:
     username: str = ""
     private_key_file: str | None = None
     password: str | None = None
+    python: str | None = None
+    work_root: str | None = None
     kind: str = "ssh"
 
 
@@ -85,7 +87,12 @@ class ComputeTarget:
                 "give AmlCompute.provisioning_configuration(...) or "
                 "RemoteCompute.attach_configuration(...)"
             )
-        settings = {k: v for k, v in asdict(configuration).items() if k != "kind"}
+        # a password is never stored: only key authentication is used
+        settings = {k: v for k, v in asdict(configuration).items() if k not in ("kind", "password")}
+        if getattr(configuration, "password", None) and not settings.get("private_key_file"):
+            raise ComputeTargetException(
+                "SSH targets need a private_key_file; password logins are not supported"
+            )
         from atelier.execution.compute import provision
 
         backend = workspace._backend
@@ -97,7 +104,16 @@ class ComputeTarget:
                 workspace.name, name, state="Failed", error={"message": exc.message}
             )
             raise
-        record = backend.compute.update(workspace.name, name, state="Succeeded", config=provisioned)
+        try:
+            record = backend.compute.update(
+                workspace.name, name, state="Succeeded", config=provisioned
+            )
+        except BaseException:
+            if kind == "ray" and provisioned.get("started_head"):
+                from atelier.execution.ray_compute import stop_local_head
+
+                stop_local_head(provisioned)  # nothing would remember to stop it
+            raise
         return ComputeTarget(workspace, name, _record=record)
 
     @classmethod
@@ -133,7 +149,13 @@ class ComputeTarget:
         )
 
     def delete(self) -> None:
+        """Delete the target (refused while it has unfinished runs); a Ray head this
+        machine started for it is stopped."""
         self.workspace._backend.compute.delete(self.workspace.name, self.name)
+        if self._record.kind == "ray" and self._record.config.get("started_head"):
+            from atelier.execution.ray_compute import stop_local_head
+
+            stop_local_head(self._record.config)
 
     def __repr__(self) -> str:
         return (
@@ -174,8 +196,12 @@ class RemoteCompute(ComputeTarget):
         password: str | None = None,
         private_key_file: str | None = None,
         private_key_passphrase: str | None = None,
+        python: str | None = None,
+        work_root: str | None = None,
         **kwargs: Any,
     ) -> RemoteComputeAttachConfiguration:
+        """An SSH-reachable machine with Atelier installed (``python`` names its interpreter
+        when it is not ``python3``); key authentication only."""
         del private_key_passphrase, kwargs
         if not address:
             raise ValidationError("give the machine's address")
@@ -185,4 +211,6 @@ class RemoteCompute(ComputeTarget):
             username=username,
             private_key_file=private_key_file,
             password=password,
+            python=python,
+            work_root=work_root,
         )

@@ -24,6 +24,7 @@ from atelier.sdk._writer import MetricWriter
 
 if TYPE_CHECKING:
     from atelier.sdk.experiment import Experiment
+    from atelier.sdk.model import Model
     from atelier.sdk.workspace import Workspace
 
 #: variables a compute target sets for the script of a platform-started run
@@ -299,6 +300,40 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
 
     def get_properties(self) -> dict[str, str]:
         return dict(self._refresh().properties)
+
+    # --- models -------------------------------------------------------------------------
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: builtins.list[Any] | None = None,
+        **kwargs: Any,
+    ) -> Model:
+        """Register the run's file or folder ``model_path`` (default: ``model_name``), e.g.
+        ``"outputs/model.pkl"``, as the next version of ``model_name``.
+
+        The model shares the run's stored files (nothing is copied) and records this run as
+        its lineage. Raises ``NotFoundError`` if the run has no such file or folder.
+        """
+        from atelier.sdk.model import Model
+
+        return Model._register_from_run(
+            self,
+            model_name,
+            model_name if model_path is None else model_path,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            description=description,
+            datasets=datasets,
+            **kwargs,
+        )
 
     # --- lifecycle ------------------------------------------------------------------
     def _refresh(self) -> RunRecord:

@@ -15,13 +15,14 @@ from atelier.core.timeutil import ms_to_iso
 
 if TYPE_CHECKING:
     from atelier.sdk.experiment import Experiment
+    from atelier.sdk.model import Model
 
 CONFIG_DIR = ".atelier"
 CONFIG_FILE = "config.json"
 
 
 class Workspace:
-    """A workspace: experiments, runs and (later) models, data and endpoints.
+    """A workspace: experiments, runs, models and (later) data and endpoints.
 
     ``Workspace.create("demo")`` keeps everything under ``ATELIER_HOME`` (default
     ``~/.atelier``) in embedded mode. ``Workspace(workspace_name="demo")`` and
@@ -167,6 +168,13 @@ class Workspace:
         from atelier.sdk.experiment import Experiment
 
         return {e.name: Experiment(self, e.name) for e in Experiment.list(self)}
+
+    @property
+    def models(self) -> dict[str, Model]:
+        """The latest version of each registered model, by name."""
+        from atelier.sdk.model import Model
+
+        return {model.name: model for model in Model.list(self, latest=True)}
 
     def get_mlflow_tracking_uri(self) -> str:
         return self._backend.tracking_uri

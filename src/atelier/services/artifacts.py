@@ -15,7 +15,7 @@ from atelier.core.records import ArtifactRecord
 from atelier.core.timeutil import now_ms
 from atelier.services import runs
 from atelier.storage.blobstore import BlobStore
-from atelier.store.models import ArtifactRow
+from atelier.store.models import ArtifactRow, ModelFileRow
 
 
 def _record(row: ArtifactRow) -> ArtifactRecord:
@@ -104,10 +104,11 @@ def get(session: Session, workspace: str, run_id: str, path: str) -> ArtifactRec
 
 
 def unreferenced(session: Session, digests: set[str]) -> set[str]:
-    """The digests among ``digests`` that no artifact points at any more."""
+    """The digests among ``digests`` that no run file and no model file points at any more
+    (a model registered from a run shares the run's blobs)."""
     if not digests:
         return set()
-    used = set(
-        session.scalars(select(ArtifactRow.digest).where(ArtifactRow.digest.in_(sorted(digests))))
-    )
+    wanted = sorted(digests)
+    used = set(session.scalars(select(ArtifactRow.digest).where(ArtifactRow.digest.in_(wanted))))
+    used.update(session.scalars(select(ModelFileRow.digest).where(ModelFileRow.digest.in_(wanted))))
     return digests - used

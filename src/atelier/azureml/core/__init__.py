@@ -1,14 +1,17 @@
-"""``azureml.core``: Workspace, Experiment, Run, ScriptRunConfig, Environment, ComputeTarget."""
+"""``azureml.core``: Workspace, Experiment, Run, ScriptRunConfig, Environment, ComputeTarget,
+Model."""
 
 from atelier.sdk import Experiment, Run, Workspace
 from atelier.sdk.compute import ComputeTarget
 from atelier.sdk.environment import Environment
+from atelier.sdk.model import Model
 from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
 __all__ = [
     "ComputeTarget",
     "Environment",
     "Experiment",
+    "Model",
     "Run",
     "RunConfiguration",
     "ScriptRunConfig",

@@ -1,0 +1,525 @@
+"""``Model``: registered model files with a name and an auto-incremented version.
+
+The names and shapes follow ``azureml.core.model.Model``. A model holds one *asset*: the
+file or the folder that was registered, under its own name. ``model.download(d)`` writes
+``d/<asset>`` and returns that path; inside a scoring or training script
+``Model.get_model_path(name)`` finds the asset without being told where it is.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
+from atelier.core.names import check_model_name, check_relative_path, check_version
+from atelier.core.paths import folder_files
+from atelier.core.records import ModelQuery, ModelRecord, ModelSpec
+from atelier.core.settings import load_settings
+from atelier.core.timeutil import ms_to_iso
+from atelier.sdk.run import ENV_RUN_ID, Run
+
+if TYPE_CHECKING:
+    from atelier.sdk.workspace import Workspace
+
+#: a folder laid out as ``<name>/<version>/<asset>``, set for scripts that serve models
+ENV_MODEL_DIR = "ATELIER_MODEL_DIR"
+#: azureml's variable: that same layout, or one model's ``<name>/<version>`` folder itself
+ENV_AZUREML_MODEL_DIR = "AZUREML_MODEL_DIR"
+#: hidden entries in a model folder (downloads being assembled) that are not the asset
+_HIDDEN_PREFIX = ".atelier-"
+
+
+class Model:
+    """A registered model version. ``Model(ws, "iris-clf")`` opens its latest version,
+    ``Model(ws, "iris-clf", version=2)`` or ``Model(ws, id="iris-clf:2")`` a given one.
+
+    With ``tags``, ``properties``, ``run_id`` or ``model_framework`` the newest matching
+    version is opened. Raises ``NotFoundError`` if nothing matches.
+    """
+
+    class Framework:
+        """azureml's framework names, for ``model_framework``."""
+
+        CUSTOM = "Custom"
+        MULTI = "Multi"
+        ONNX = "Onnx"
+        PYTORCH = "Pytorch"
+        SCIKITLEARN = "ScikitLearn"
+        TENSORFLOW = "TensorFlow"
+        TFKERAS = "TfKeras"
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | str | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        *,
+        _record: ModelRecord | None = None,
+        **kwargs: Any,
+    ) -> None:
+        del expand, kwargs  # azureml's loading flags: everything is always loaded here
+        self.workspace = workspace
+        self._backend = workspace._backend
+        if _record is None:
+            _record = _find(workspace, name, id, tags, properties, version, run_id, model_framework)
+        self._record = _record
+
+    # --- what it is -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def version(self) -> int:
+        return self._record.version
+
+    @property
+    def id(self) -> str:
+        """azureml's model id: ``<name>:<version>``."""
+        return f"{self._record.name}:{self._record.version}"
+
+    @property
+    def description(self) -> str:
+        return self._record.description
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._record.tags)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return dict(self._record.properties)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run the model was registered from, if any (its lineage)."""
+        return self._record.run_id
+
+    @property
+    def run(self) -> Run | None:
+        return None if self.run_id is None else Run.get(self.workspace, self.run_id)
+
+    @property
+    def model_framework(self) -> str | None:
+        return self._record.framework
+
+    @property
+    def model_framework_version(self) -> str | None:
+        return self._record.framework_version
+
+    @property
+    def created_time(self) -> datetime:
+        return datetime.fromtimestamp(self._record.created_ms / 1000, tz=UTC)
+
+    def serialize(self) -> dict[str, Any]:
+        """The model as a JSON-ready dict with azureml's keys."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "createdTime": ms_to_iso(self._record.created_ms),
+            "framework": self.model_framework,
+            "frameworkVersion": self.model_framework_version,
+            "runId": self.run_id,
+            "tags": self.tags,
+            "properties": self.properties,
+        }
+
+    def get_file_names(self) -> builtins.list[str]:
+        """The model's file paths, each starting with the asset's name."""
+        files = self._backend.models.files(self.workspace.name, self.name, self.version)
+        return [entry.path for entry in files]
+
+    def __repr__(self) -> str:
+        return (
+            f"Model(workspace={self.workspace!r}, name={self.name!r}, id={self.id!r}, "
+            f"version={self.version}, tags={self.tags}, properties={self.properties})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and other._record.id == self._record.id
+
+    def __hash__(self) -> int:
+        return hash(self._record.id)
+
+    # --- registering and finding -------------------------------------------------------
+    @classmethod
+    def register(
+        cls,
+        workspace: Workspace,
+        model_path: str | os.PathLike[str],
+        model_name: str,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        description: str | None = None,
+        datasets: builtins.list[Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        child_paths: builtins.list[str] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> Model:
+        """Upload a local file or folder as the next version of ``model_name``.
+
+        The first registration of a name is version 1, each later one the latest + 1.
+        For a folder, ``child_paths`` (files or sub-folders relative to it) limits what is
+        uploaded. All files are stored or none. Raises ``ValidationError`` for a bad name
+        (letters, digits, '-', '_', '.'), ``NotFoundError`` if ``model_path`` or a child
+        path does not exist.
+        """
+        _refuse_unsupported(datasets, sample_input_dataset, sample_output_dataset)
+        del resource_configuration  # a sizing hint for deployments; nothing uses it yet
+        check_model_name(model_name)
+        files = _local_files(Path(model_path), child_paths)
+        spec = _spec(tags, properties, description, model_framework, model_framework_version)
+        record = workspace._backend.models.register(workspace.name, model_name, files, spec)
+        return cls(workspace, _record=record)
+
+    @classmethod
+    def _register_from_run(
+        cls,
+        run: Run,
+        model_name: str,
+        model_path: str,
+        *,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: builtins.list[Any] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> Model:
+        """``Run.register_model``: the run's file or folder, its blobs reused, not copied."""
+        _refuse_unsupported(datasets, sample_input_dataset, sample_output_dataset)
+        del resource_configuration  # a sizing hint for deployments; nothing uses it yet
+        spec = _spec(tags, properties, description, model_framework, model_framework_version)
+        workspace = run.experiment.workspace
+        record = workspace._backend.models.register_from_run(
+            workspace.name, model_name, run.id, model_path, spec
+        )
+        return cls(workspace, _record=record)
+
+    @classmethod
+    def list(
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> builtins.list[Model]:
+        """Registered models, by name and newest version first.
+
+        ``tags`` and ``properties`` filter as in azureml: ``['key', ['key2', 'value']]``
+        (a dict ``{'key2': 'value'}`` works too). With ``latest`` only the newest matching
+        version of each name is returned.
+        """
+        del expand, page_count
+        if dataset_id is not None:
+            raise ValidationError("filtering models by dataset is not supported yet")
+        query = ModelQuery(
+            name=name,
+            tags=_key_filter("tags", tags),
+            properties=_key_filter("properties", properties),
+            run_id=run_id,
+            framework=model_framework,
+            latest=bool(latest),
+        )
+        records = workspace._backend.models.list(workspace.name, query)
+        return [cls(workspace, _record=record) for record in records]
+
+    # --- changing -------------------------------------------------------------------------
+    def add_tags(self, tags: dict[str, Any]) -> None:
+        """Add tags; an existing key gets the new value."""
+        self._record = self._backend.models.set_tags(
+            self.workspace.name, self.name, self.version, tags
+        )
+
+    def remove_tags(self, tags: str | builtins.list[str]) -> None:
+        """Remove the tags with these keys (keys the model lacks are ignored)."""
+        keys = [tags] if isinstance(tags, str) else builtins.list(tags)
+        self._record = self._backend.models.remove_tags(
+            self.workspace.name, self.name, self.version, keys
+        )
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        """Add properties; they are immutable, so another value for a key raises
+        ``ConflictError``."""
+        self._record = self._backend.models.add_properties(
+            self.workspace.name, self.name, self.version, properties
+        )
+
+    def update(
+        self,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> None:
+        """Replace the tags (all of them) and/or the description; None leaves either as is."""
+        _refuse_unsupported(None, sample_input_dataset, sample_output_dataset)
+        del resource_configuration
+        self._record = self._backend.models.update(
+            self.workspace.name, self.name, self.version, description=description, tags=tags
+        )
+
+    def delete(self) -> None:
+        """Delete this model version (other versions of the name stay)."""
+        self._backend.models.delete(self.workspace.name, self.name, self.version)
+
+    # --- files ------------------------------------------------------------------------------
+    def download(
+        self,
+        target_dir: str | os.PathLike[str] = ".",
+        exist_ok: bool = False,
+        exists_ok: bool | None = None,
+    ) -> str:
+        """Write the model's file or folder into ``target_dir``; return its path.
+
+        The asset appears whole or not at all. If it already exists there, raises
+        ``AlreadyExistsError`` unless ``exist_ok`` (then it is replaced).
+        """
+        if exists_ok is not None:  # azureml's deprecated spelling
+            exist_ok = exists_ok
+        written = self._backend.models.download(
+            self.workspace.name, self.name, self.version, Path(target_dir), bool(exist_ok)
+        )
+        return str(written)
+
+    @staticmethod
+    def get_model_path(
+        model_name: str, version: int | str | None = None, _workspace: Workspace | None = None
+    ) -> str:
+        """The local path of the model's file or folder (latest version unless given).
+
+        Looked up, in order: ``$ATELIER_MODEL_DIR/<name>/<version>/`` and
+        ``$AZUREML_MODEL_DIR`` (what a serving process sets), then a download from
+        ``_workspace`` (or, inside a run, the run's workspace) into a cache under
+        ``$ATELIER_HOME/models``. Raises ``NotFoundError`` if none has the model.
+        """
+        check_model_name(model_name)
+        number = None if version is None else check_version("model", version)
+        searched = []
+        for variable in (ENV_MODEL_DIR, ENV_AZUREML_MODEL_DIR):
+            root = os.environ.get(variable)
+            if root:
+                searched.append(f"${variable}={root}")
+                found = _in_model_dir(Path(root), model_name, number)
+                if found is not None:
+                    return str(found)
+        workspace = _workspace or _context_workspace()
+        if workspace is None:
+            where = ", ".join(searched) or f"no ${ENV_MODEL_DIR} is set"
+            raise NotFoundError(
+                f"model {model_name!r} version {number or 'latest'} is not on this machine "
+                f"({where}); pass _workspace=ws to download it from a workspace"
+            )
+        return str(_cached_copy(workspace, model_name, number))
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _find(
+    workspace: Workspace,
+    name: str | None,
+    model_id: str | None,
+    tags: Any,
+    properties: Any,
+    version: int | str | None,
+    run_id: str | None,
+    framework: str | None,
+) -> ModelRecord:
+    if model_id is not None:
+        id_name, sep, id_version = model_id.rpartition(":")
+        if not sep or (name is not None and name != id_name):
+            raise ValidationError(f"model id {model_id!r} must look like '<name>:<version>'")
+        name, version = id_name, id_version
+    if name is None:
+        raise ValidationError("give the model's name or id, e.g. Model(ws, 'iris-clf')")
+    number = None if version is None else check_version("model", version)
+    filters = (tags, properties, run_id, framework)
+    if all(value is None for value in filters):
+        return workspace._backend.models.get(workspace.name, name, number)
+    query = ModelQuery(
+        name=name,
+        tags=_key_filter("tags", tags),
+        properties=_key_filter("properties", properties),
+        run_id=run_id,
+        framework=framework,
+    )
+    matches = [
+        record
+        for record in workspace._backend.models.list(workspace.name, query)
+        if number is None or record.version == number
+    ]
+    if not matches:
+        workspace._backend.models.get(workspace.name, name, number)  # says if it is absent
+        raise NotFoundError(f"no version of model {name!r} matches the given filters")
+    return max(matches, key=lambda record: record.version)
+
+
+def _key_filter(kind: str, value: Any) -> dict[str, str | None]:
+    """azureml's filters: ``'key'``, ``['key', ['key2', 'value']]`` or ``{'key': 'value'}``."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {value: None}
+    if isinstance(value, dict):
+        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
+    wanted: dict[str, str | None] = {}
+    if isinstance(value, builtins.list | tuple):
+        for item in value:
+            if isinstance(item, str):
+                wanted[item] = None
+            elif isinstance(item, builtins.list | tuple) and len(item) == 2:
+                wanted[str(item[0])] = str(item[1])
+            else:
+                break
+        else:
+            return wanted
+    raise ValidationError(
+        f"{kind} filter must be 'key', a list of 'key' and ['key', 'value'] items, "
+        f"or a dict; not {value!r}"
+    )
+
+
+def _spec(
+    tags: dict[str, Any] | None,
+    properties: dict[str, Any] | None,
+    description: str | None,
+    framework: str | None,
+    framework_version: str | None,
+) -> ModelSpec:
+    for kind, values in (("tags", tags), ("properties", properties)):
+        if values is not None and not isinstance(values, dict):
+            raise ValidationError(f"{kind} must be a dict of names to values, not {values!r}")
+    return ModelSpec(
+        description=description or "",
+        framework=framework,
+        framework_version=framework_version,
+        tags=dict(tags or {}),
+        properties=dict(properties or {}),
+    )
+
+
+def _refuse_unsupported(datasets: Any, sample_input: Any, sample_output: Any) -> None:
+    if datasets or sample_input is not None or sample_output is not None:
+        raise ValidationError(
+            "dataset lineage (datasets, sample_input_dataset, sample_output_dataset) is not "
+            "supported yet; register the model without it"
+        )
+
+
+def _local_files(
+    path: Path, child_paths: builtins.list[str] | None
+) -> builtins.list[tuple[str, Path]]:
+    """``(path inside the model, local path)`` for a file or a folder, named by its base name."""
+    if not path.exists():
+        raise NotFoundError(f"model_path {str(path)!r} does not exist; give a file or a folder")
+    # the name as given, with '.' and '..' folded; the name of a link, not of its target
+    asset = Path(os.path.abspath(path)).name  # noqa: PTH100 - Path.resolve() follows links
+    if path.is_file():
+        if child_paths:
+            raise ValidationError("child_paths only applies when model_path is a folder")
+        return [(asset, path)]
+    found = folder_files(path)
+    if child_paths is not None:
+        found = _only_children(path, found, child_paths)
+    if not found:
+        raise ValidationError(f"the folder {path} has no files to register")
+    return [(f"{asset}/{relative}", local) for relative, local in found]
+
+
+def _only_children(
+    folder: Path, found: builtins.list[tuple[str, Path]], child_paths: builtins.list[str]
+) -> builtins.list[tuple[str, Path]]:
+    kept: dict[str, Path] = {}
+    for child in child_paths:
+        clean = check_relative_path(child, what="child path")
+        below = [(r, p) for r, p in found if r == clean or r.startswith(clean + "/")]
+        if not below:
+            raise NotFoundError(f"child path {child!r} is not a file or folder in {folder}")
+        kept.update(below)
+    return sorted(kept.items())
+
+
+def _in_model_dir(root: Path, name: str, version: int | None) -> Path | None:
+    """The asset in a ``<name>/<version>/<asset>`` folder, or in azureml's single-model
+    folder (``root`` is ``.../<name>/<version>`` itself); None if it is not there."""
+    if (root / name).is_dir():
+        chosen = version if version is not None else _latest_version(root / name)
+        return None if chosen is None else _single_entry(root / name / str(chosen))
+    single = root.parent.name == name and root.name.isdigit()
+    if single and (version is None or int(root.name) == version):
+        return _single_entry(root)
+    return None
+
+
+def _latest_version(folder: Path) -> int | None:
+    versions = [int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=None)
+
+
+def _single_entry(folder: Path) -> Path | None:
+    """The one file or folder a model version's folder holds (azureml's rule)."""
+    if not folder.is_dir():
+        return None
+    entries = [p for p in folder.iterdir() if not p.name.startswith(_HIDDEN_PREFIX)]
+    if not entries:
+        return None
+    if len(entries) > 1:
+        raise ValidationError(
+            f"{folder} must hold exactly one file or folder, the model; it holds "
+            f"{sorted(p.name for p in entries)}"
+        )
+    return entries[0]
+
+
+def _context_workspace() -> Workspace | None:
+    """The workspace of the run this process was started for, if any."""
+    if not os.environ.get(ENV_RUN_ID):
+        return None
+    context = Run.get_context(allow_offline=False)
+    return context.experiment.workspace if isinstance(context, Run) else None
+
+
+def _cached_copy(workspace: Workspace, name: str, version: int | None) -> Path:
+    """The model downloaded once into ``$ATELIER_HOME/models``; later calls reuse it.
+
+    The folder carries the model's unique id as well as its version, because deleting a
+    name's latest version frees that number for the next registration."""
+    record = workspace._backend.models.get(workspace.name, name, version)
+    home = load_settings().home.expanduser().resolve()
+    folder = home / "models" / workspace.name / name / f"{record.version}-{record.id[:12]}"
+    cached = _single_entry(folder)
+    if cached is not None:
+        return cached
+    try:
+        return workspace._backend.models.download(
+            workspace.name, name, record.version, folder, exist_ok=False
+        )
+    except AlreadyExistsError:  # another process finished the same download first
+        found = _single_entry(folder)
+        if found is None:
+            raise
+        return found
