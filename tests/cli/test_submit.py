@@ -98,6 +98,11 @@ def test_submit_follows_the_script_then_show_and_logs_read_it(
         "arguments: ['--lr', '0.5', 'two words']",
     ]
 
+    restored = atelier("run", "snapshot", run_id, "-w", "lab", "-d", str(source.parent / "back"))
+    assert restored.code == 0, restored.stderr
+    folder = Path(restored.stdout.strip())
+    assert (folder / "train.py").read_text() == (source / "train.py").read_text()
+
 
 def test_a_failing_script_exits_7_with_its_message(atelier: Atelier, source: Path) -> None:
     result = _submit(atelier, source, "--script", "fail.py")

@@ -221,6 +221,22 @@ def download(
     typer.echo(f"downloaded {len(written)} file(s) to {root}", err=True)
 
 
+@app.command("snapshot")
+def snapshot(
+    run_id: RunIdArgument,
+    workspace: WorkspaceOption = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-d", file_okay=False, help="Where to restore the files."),
+    ] = None,
+) -> None:
+    """Restore the source snapshot a submitted run ran from; print the folder."""
+    from atelier.sdk.run import Run
+
+    ws = open_workspace(workspace)
+    typer.echo(str(Run.get(ws, run_id).restore_snapshot(path=output_dir)))
+
+
 @app.command("logs")
 def logs(
     run_id: RunIdArgument,
