@@ -1,0 +1,1 @@
+"""Serving models: the scoring runtime that hosts an entry script, and (later) endpoints."""
