@@ -103,6 +103,11 @@ def submit_training(ws: Workspace) -> None:
         f"cv_accuracy={[round(v, 3) for v in metrics['cv_accuracy']]}"
     )
     print(f"   files: {run.get_file_names()}")
+    from atelier import Model
+
+    model = run.register_model("iris-clf", "outputs/model.joblib", tags={"area": "demo"})
+    print(f"10. registered model {model.id} from run {model.run_id}")
+    print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
 
 
 if __name__ == "__main__":
