@@ -36,15 +36,7 @@ class LocalProcess:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        lock = threading.Lock()
-        self.readers = [
-            threading.Thread(target=pump, args=(self.proc.stdout, out, lock, None), daemon=True),
-            threading.Thread(
-                target=pump, args=(self.proc.stderr, out, lock, stderr_tail), daemon=True
-            ),
-        ]
-        for reader in self.readers:
-            reader.start()
+        self.readers = start_pumps(self.proc, out, stderr_tail)
 
     def wait(self, timeout: float) -> int | None:
         """The exit code, or None if the script is still running after ``timeout`` seconds."""
@@ -86,6 +78,21 @@ class LocalExecutor:
         stderr_tail: collections.deque[str],
     ) -> LocalProcess:
         return LocalProcess(command, workdir, env, out, stderr_tail)
+
+
+def start_pumps(
+    proc: subprocess.Popen[bytes], out: IO[bytes], stderr_tail: collections.deque[str]
+) -> list[threading.Thread]:
+    """Copy a process's stdout and stderr into ``out`` (stderr's last lines also into
+    ``stderr_tail``) on two daemon threads; return them so the caller can join."""
+    lock = threading.Lock()
+    readers = [
+        threading.Thread(target=pump, args=(proc.stdout, out, lock, None), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, out, lock, stderr_tail), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    return readers
 
 
 def pump(

@@ -44,7 +44,6 @@ import signal
 import subprocess
 import tarfile
 import tempfile
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,7 @@ from typing import IO, Any
 from atelier.core.errors import ComputeTargetException, ValidationError
 from atelier.core.settings import load_settings
 from atelier.execution.environments import EnvironmentBuildError
-from atelier.execution.local import pump
+from atelier.execution.local import start_pumps
 
 DEFAULT_WORK_ROOT = "~/.atelier-remote"
 #: how long ``ssh`` may take to connect, and a quick remote command to answer
@@ -545,15 +544,7 @@ class SshProcess:
             start_new_session=True,
         )
         self.remote_pid = self._read_pid()
-        lock = threading.Lock()
-        self.readers = [
-            threading.Thread(target=pump, args=(self.proc.stdout, out, lock, None), daemon=True),
-            threading.Thread(
-                target=pump, args=(self.proc.stderr, out, lock, stderr_tail), daemon=True
-            ),
-        ]
-        for reader in self.readers:
-            reader.start()
+        self.readers = start_pumps(self.proc, out, stderr_tail)
 
     def _read_pid(self) -> int:
         """The remote group's pid from the script's first line (earlier lines, such as a
