@@ -81,6 +81,14 @@ def test_azureml_core_exports_the_same_classes() -> None:
     assert issubclass(atelier.ValidationError, UserErrorException)
 
 
+def test_azureml_model_module_exports_inference_config() -> None:
+    from atelier.azureml.core.model import InferenceConfig, Model
+    from atelier.sdk.inference import InferenceConfig as Direct
+
+    assert InferenceConfig is Direct
+    assert Model is atelier.Model
+
+
 def test_error_tree_is_rooted_and_typed() -> None:
     assert issubclass(atelier.NotFoundError, LookupError)
     assert issubclass(atelier.ValidationError, ValueError)
