@@ -121,3 +121,12 @@ def test_package_ships_type_information() -> None:
     from importlib.resources import files
 
     assert files("atelier").joinpath("py.typed").is_file()
+
+
+def test_azureml_webservice_module() -> None:
+    from atelier.azureml.core.webservice import LocalWebservice, Webservice
+    from atelier.sdk.webservice import LocalWebservice as SdkLocalWebservice
+
+    assert LocalWebservice is SdkLocalWebservice
+    assert issubclass(LocalWebservice, Webservice)
+    assert callable(atelier.Model.deploy)
