@@ -11,7 +11,8 @@ from atelier.core.status import RunStatus
 
 
 def key_filter(kind: str, value: Any) -> dict[str, str | None]:
-    """``'key'``, ``['k1', 'k2']`` (presence) or ``{'k': 'v'}`` (equality, None = presence)."""
+    """azureml's filters: ``'key'``, a list of ``'key'`` (presence) and ``['key', 'value']``
+    (equality) items, or ``{'key': 'value'}`` (None = presence)."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -19,8 +20,20 @@ def key_filter(kind: str, value: Any) -> dict[str, str | None]:
     if isinstance(value, dict):
         return {str(k): (None if v is None else str(v)) for k, v in value.items()}
     if isinstance(value, Iterable):
-        return {str(k): None for k in value}
-    raise ValidationError(f"{kind} filter must be a key, a list of keys or a dict, not {value!r}")
+        wanted: dict[str, str | None] = {}
+        for item in value:
+            if isinstance(item, str):
+                wanted[item] = None
+            elif isinstance(item, list | tuple) and len(item) == 2:
+                wanted[str(item[0])] = str(item[1])
+            else:
+                break
+        else:
+            return wanted
+    raise ValidationError(
+        f"{kind} filter must be 'key', a list of 'key' and ['key', 'value'] items, "
+        f"or a dict; not {value!r}"
+    )
 
 
 def statuses(value: str | Iterable[str] | None) -> tuple[RunStatus, ...]:

@@ -20,6 +20,7 @@ from atelier.core.paths import folder_files
 from atelier.core.records import ModelQuery, ModelRecord, ModelSpec
 from atelier.core.settings import load_settings
 from atelier.core.timeutil import ms_to_iso
+from atelier.sdk._query import key_filter
 from atelier.sdk.run import ENV_RUN_ID, Run
 
 if TYPE_CHECKING:
@@ -241,8 +242,8 @@ class Model:
             raise ValidationError("filtering models by dataset is not supported yet")
         query = ModelQuery(
             name=name,
-            tags=_key_filter("tags", tags),
-            properties=_key_filter("properties", properties),
+            tags=key_filter("tags", tags),
+            properties=key_filter("properties", properties),
             run_id=run_id,
             framework=model_framework,
             latest=bool(latest),
@@ -406,8 +407,8 @@ def _find(
         return workspace._backend.models.get(workspace.name, name, number)
     query = ModelQuery(
         name=name,
-        tags=_key_filter("tags", tags),
-        properties=_key_filter("properties", properties),
+        tags=key_filter("tags", tags),
+        properties=key_filter("properties", properties),
         run_id=run_id,
         framework=framework,
     )
@@ -420,31 +421,6 @@ def _find(
         workspace._backend.models.get(workspace.name, name, number)  # says if it is absent
         raise NotFoundError(f"no version of model {name!r} matches the given filters")
     return max(matches, key=lambda record: record.version)
-
-
-def _key_filter(kind: str, value: Any) -> dict[str, str | None]:
-    """azureml's filters: ``'key'``, ``['key', ['key2', 'value']]`` or ``{'key': 'value'}``."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        return {value: None}
-    if isinstance(value, dict):
-        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
-    wanted: dict[str, str | None] = {}
-    if isinstance(value, builtins.list | tuple):
-        for item in value:
-            if isinstance(item, str):
-                wanted[item] = None
-            elif isinstance(item, builtins.list | tuple) and len(item) == 2:
-                wanted[str(item[0])] = str(item[1])
-            else:
-                break
-        else:
-            return wanted
-    raise ValidationError(
-        f"{kind} filter must be 'key', a list of 'key' and ['key', 'value'] items, "
-        f"or a dict; not {value!r}"
-    )
 
 
 def _spec(
