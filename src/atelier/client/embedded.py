@@ -9,6 +9,7 @@ from typing import IO, Any
 from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
+from atelier.client.embedded_secrets import EmbeddedSecrets
 from atelier.core.errors import NotFoundError
 from atelier.core.paths import run_work_dir
 from atelier.core.records import (
@@ -292,6 +293,7 @@ class EmbeddedBackend:
         self.compute = EmbeddedCompute(self.db, self.blobs, settings)
         self.environments = EmbeddedEnvironments(self.db, self.blobs)
         self.models = EmbeddedModels(self.db, self.blobs)
+        self.secrets = EmbeddedSecrets(self.db, settings)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""
