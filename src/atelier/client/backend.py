@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.core.records import (
     ArtifactRecord,
     ComputeRecord,
@@ -194,6 +195,7 @@ class Backend(Protocol):
     compute: ComputeAPI
     models: ModelAPI
     secrets: SecretAPI
+    packages: PackageAPI
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""
@@ -208,3 +210,24 @@ class SecretAPI(Protocol):
     def get(self, workspace: str, names: builtins.list[str]) -> dict[str, str]: ...
     def list(self, workspace: str) -> builtins.list[SecretRecord]: ...
     def delete(self, workspace: str, name: str) -> None: ...
+
+
+class PackageAPI(Protocol):
+    """The image registry: immutable model packages. ``version`` None means the latest."""
+
+    def create(
+        self,
+        workspace: str,
+        name: str,
+        label: str | None,
+        models: builtins.list[tuple[str, int]],
+        files: builtins.list[tuple[str, Path]],
+        manifest: dict[str, Any],
+        log: str,
+    ) -> PackageRecord: ...
+    def get(self, workspace: str, name: str, version: int | None = None) -> PackageRecord: ...
+    def list(self, workspace: str, name: str | None = None) -> builtins.list[PackageRecord]: ...
+    def files(
+        self, workspace: str, name: str, version: int
+    ) -> builtins.list[PackageFileRecord]: ...
+    def extract(self, workspace: str, name: str, version: int, target_dir: Path) -> Path: ...

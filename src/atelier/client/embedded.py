@@ -9,6 +9,7 @@ from typing import IO, Any
 from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
+from atelier.client.embedded_packages import EmbeddedPackages
 from atelier.client.embedded_secrets import EmbeddedSecrets
 from atelier.core.errors import NotFoundError
 from atelier.core.paths import run_work_dir
@@ -294,6 +295,7 @@ class EmbeddedBackend:
         self.environments = EmbeddedEnvironments(self.db, self.blobs)
         self.models = EmbeddedModels(self.db, self.blobs)
         self.secrets = EmbeddedSecrets(self.db, settings)
+        self.packages = EmbeddedPackages(self.db, self.blobs)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""

@@ -25,6 +25,7 @@ from atelier.sdk.run import ENV_RUN_ID, Run
 
 if TYPE_CHECKING:
     from atelier.sdk.inference import InferenceConfig
+    from atelier.sdk.package import ModelPackage
     from atelier.sdk.webservice import LocalWebservice, LocalWebserviceDeploymentConfiguration
     from atelier.sdk.workspace import Workspace
 
@@ -332,6 +333,24 @@ class Model:
         if show_output:
             service.wait_for_deployment(show_output=True)
         return service
+
+    @staticmethod
+    def package(
+        workspace: Workspace,
+        models: builtins.list[Model],
+        inference_config: InferenceConfig,
+        generate_dockerfile: bool = False,
+        image_name: str | None = None,
+        image_label: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> ModelPackage:
+        """Store ``models`` with the entry script, its source and locked environment as the
+        next version of an image (see :mod:`atelier.sdk.package`); a Dockerfile is always
+        generated, so ``generate_dockerfile`` changes nothing."""
+        from atelier.sdk.package import create_package
+
+        del generate_dockerfile
+        return create_package(workspace, models, inference_config, image_name, image_label, tags)
 
     # --- files ------------------------------------------------------------------------------
     def download(

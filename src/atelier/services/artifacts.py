@@ -16,6 +16,7 @@ from atelier.core.timeutil import now_ms
 from atelier.services import runs
 from atelier.storage.blobstore import BlobStore
 from atelier.store.models import ArtifactRow, ModelFileRow
+from atelier.store.models_packages import PackageFileRow
 
 
 def _record(row: ArtifactRow) -> ArtifactRecord:
@@ -104,11 +105,14 @@ def get(session: Session, workspace: str, run_id: str, path: str) -> ArtifactRec
 
 
 def unreferenced(session: Session, digests: set[str]) -> set[str]:
-    """The digests among ``digests`` that no run file and no model file points at any more
-    (a model registered from a run shares the run's blobs)."""
+    """The digests among ``digests`` that no run file, model file or package file points at
+    any more (a model registered from a run shares the run's blobs)."""
     if not digests:
         return set()
     wanted = sorted(digests)
     used = set(session.scalars(select(ArtifactRow.digest).where(ArtifactRow.digest.in_(wanted))))
     used.update(session.scalars(select(ModelFileRow.digest).where(ModelFileRow.digest.in_(wanted))))
+    used.update(
+        session.scalars(select(PackageFileRow.digest).where(PackageFileRow.digest.in_(wanted)))
+    )
     return digests - used

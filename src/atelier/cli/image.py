@@ -1,0 +1,151 @@
+"""``atelier image``: list, show, save, build and run model packages (images).
+
+``run`` serves a package on this machine from its stored files and locked environment,
+without building an image. Its keys come from ``ATELIER_SCORING_KEYS`` (a JSON list), so
+they stay off the command line; without it one random key is made and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from atelier.cli._options import WorkspaceOption, open_workspace
+from atelier.cli._output import (
+    OutputFormat,
+    OutputOption,
+    print_fields,
+    print_json,
+    print_table,
+    short_time,
+)
+from atelier.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from atelier.sdk.package import ModelPackage
+    from atelier.sdk.workspace import Workspace
+
+app = typer.Typer(
+    help="List, show, save, build and run model packages (images).", no_args_is_help=True
+)
+
+NameArgument = Annotated[
+    str, typer.Argument(help="Image name, or NAME:VERSION.", show_default=False)
+]
+VersionOption = Annotated[
+    int | None,
+    typer.Option("--version", "-v", min=1, help="Package version [default: the latest]."),
+]
+KEYS_VARIABLE = "ATELIER_SCORING_KEYS"
+
+
+def _open(ws: Workspace, name: str, version: int | None) -> ModelPackage:
+    from atelier.sdk.package import ModelPackage
+
+    image, sep, suffix = name.partition(":")
+    if sep:
+        if version is not None or not suffix.isdigit():
+            raise ValidationError(
+                f"{name!r}: give NAME:VERSION with a whole version number, or NAME --version N"
+            )
+        version = int(suffix)
+    return ModelPackage.get(ws, image, version)
+
+
+@app.command("list")
+def list_(
+    workspace: WorkspaceOption = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this image.")] = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """The workspace's packages, newest version first within each image."""
+    from atelier.sdk.package import ModelPackage
+
+    ws = open_workspace(workspace)
+    found = [package.serialize() for package in ModelPackage.list(ws, name)]
+    if output is OutputFormat.JSON:
+        print_json(found)
+        return
+    print_table(
+        f"Images in {ws.name}",
+        ("image", "version", "label", "models", "created", "digest"),
+        (
+            (
+                p["imageName"],
+                p["version"],
+                p["label"],
+                ", ".join(p["models"]),
+                short_time(p["createdTime"]),
+                p["digest"][:12],
+            )
+            for p in found
+        ),
+        no_wrap=("image", "digest"),
+    )
+
+
+@app.command("show")
+def show(
+    name: NameArgument,
+    workspace: WorkspaceOption = None,
+    version: VersionOption = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """One package: what it holds, its digest and where it came from."""
+    package = _open(open_workspace(workspace), name, version)
+    if output is OutputFormat.JSON:
+        print_json({**package.serialize(), "manifest": package.manifest})
+        return
+    print_fields(f"Image {package.image_name}:{package.version}", package.serialize())
+
+
+@app.command("save")
+def save(
+    name: NameArgument,
+    output_dir: Annotated[str, typer.Argument(help="A new or empty folder.")],
+    workspace: WorkspaceOption = None,
+    version: VersionOption = None,
+) -> None:
+    """Write the package's build context (Dockerfile, models, source, lock, manifest)."""
+    package = _open(open_workspace(workspace), name, version)
+    typer.echo(package.save(output_dir))
+
+
+@app.command("build")
+def build(
+    name: NameArgument, workspace: WorkspaceOption = None, version: VersionOption = None
+) -> None:
+    """Build an OCI image with docker, podman or buildah (whichever works here)."""
+    package = _open(open_workspace(workspace), name, version)
+    typer.echo(package.build())
+
+
+@app.command("run")
+def run(
+    name: NameArgument,
+    workspace: WorkspaceOption = None,
+    version: VersionOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535)] = 5001,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the package here, from its files and locked environment (no image build)."""
+    package = _open(open_workspace(workspace), name, version)
+    command = package.serving_command(host, port, workers, log=sys.stderr)
+    env = dict(os.environ)
+    if not env.get(KEYS_VARIABLE):
+        key = secrets.token_urlsafe(32)
+        env[KEYS_VARIABLE] = json.dumps([key])
+        sys.stderr.write(f"scoring key (set {KEYS_VARIABLE} to choose your own): {key}\n")
+    sys.stderr.write(
+        f"serving {package.location} at http://{host}:{port}/score (digest {package.digest[:12]})\n"
+    )
+    sys.stderr.flush()
+    sys.stdout.flush()
+    # the server takes this process's place: signals reach it directly
+    os.execve(command[0], command, env)

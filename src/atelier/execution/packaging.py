@@ -1,0 +1,277 @@
+"""What turns models and an entry script into a package, and a package into a running
+server or an OCI image: the environment lock, the Atelier runtime, the Dockerfile, the
+image builders, and the command that serves an extracted package.
+
+The lock is the built environment's ``uv pip freeze`` (what scripts were really run
+with), not a fresh resolution: a run and its package then use the same versions. The
+image carries the Atelier runtime's source (``runtime/atelier``) rather than installing
+Atelier from an index, so it builds wherever the base image's pip reaches PyPI.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from atelier.core.errors import ValidationError
+from atelier.core.packages import ImageBuildError
+from atelier.execution.environments import (
+    EnvironmentBuildError,
+    ensure_environment,
+    find_uv,
+    host_python_version,
+)
+
+#: paths inside a package's build context
+LOCK_FILE = "requirements.lock"
+RUNTIME_REQUIREMENTS_FILE = "runtime-requirements.txt"
+DOCKERFILE = "Dockerfile"
+SOURCE_DIR = "source"
+RUNTIME_DIR = "runtime"
+APP_ROOT = "/opt/atelier"
+IMAGE_PORT = 5001
+#: the image builders tried in turn, each with the command that proves it works here
+BUILDERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("docker", ("info",)),
+    ("podman", ("info",)),
+    ("buildah", ("info",)),
+)
+_PROBE_TIMEOUT = 30
+_PACKAGE = "atelier-ml"
+_ATELIER_DIR = Path(__file__).resolve().parents[1]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+# --- the entry script ---------------------------------------------------------------------
+def check_entry_script(path: Path) -> None:
+    """Refuse a script that does not parse or does not define ``init`` and ``run`` at its
+    top level (read, not imported: importing could need the model's packages)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except FileNotFoundError:
+        raise ValidationError(f"entry script {path} does not exist") from None
+    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(f"entry script {path} does not parse: {exc}") from None
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    missing = [name for name in ("init", "run") if name not in defined]
+    if missing:
+        raise ValidationError(
+            f"entry script {path} does not define {' and '.join(f'{m}()' for m in missing)}; "
+            "a scoring script defines init() (load the model) and run(data) (score a request)"
+        )
+
+
+# --- the environment ----------------------------------------------------------------------
+def lock_environment(spec: dict[str, Any] | None, cache_root: Path, log: IO[str]) -> list[str]:
+    """The pinned requirements of the environment: its build's ``pip freeze``.
+
+    No environment locks nothing (the runtime requirements still go into the image); a
+    user-managed one freezes its interpreter. Editable and local-path installs cannot be
+    reproduced elsewhere and are left out (and said so in ``log``).
+    """
+    if spec is None:
+        log.write("[atelier] no environment: the package pins only Atelier's runtime\n")
+        return []
+    python = ensure_environment(spec, cache_root, log)
+    uv = find_uv()
+    command = (
+        [uv, "pip", "freeze", "--python", str(python)]
+        if uv is not None
+        else [str(python), "-m", "pip", "freeze", "--disable-pip-version-check"]
+    )
+    log.write("[atelier] $ " + " ".join(command) + "\n")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentBuildError(f"could not list the environment's packages: {exc}") from exc
+    if done.returncode != 0:
+        raise EnvironmentBuildError(
+            f"listing the environment's packages failed: {done.stderr.strip()[-2000:]}"
+        )
+    options = [p for p in spec.get("pip") or [] if p.startswith("--") and "index-url" in p]
+    pins: list[str] = []
+    for raw in done.stdout.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-e") or " @ file:" in line or line.startswith("file:"):
+            log.write(f"[atelier] left out of the lock (a local install): {line}\n")
+            continue
+        pins.append(line)
+    return [*options, *sorted(pins, key=str.lower)]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_names(lock: list[str]) -> set[str]:
+    found = set()
+    for line in lock:
+        match = _NAME.match(line)
+        if match and not line.startswith("-"):
+            found.add(_normalized(match.group(0)))
+    return found
+
+
+def runtime_requirements(lock: list[str]) -> list[str]:
+    """What the scoring server itself needs (Atelier's dependencies and its ``serve``
+    extra), pinned at the versions installed here; the lock's own pins win."""
+    already = locked_names(lock)
+    pins: list[str] = []
+    for requirement in importlib.metadata.requires(_PACKAGE) or []:
+        spec, _, marker = requirement.partition(";")
+        if marker.strip() and marker.replace(" ", "") != 'extra=="serve"':
+            continue
+        match = _NAME.match(spec.strip())
+        if match is None or _normalized(match.group(0)) in already:
+            continue
+        name = match.group(0)
+        extras = re.search(r"\[[^\]]*\]", spec)
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pins.append(spec.strip())
+            continue
+        pins.append(f"{name}{extras.group(0) if extras else ''}=={version}")
+    return sorted(pins, key=str.lower)
+
+
+def runtime_files() -> list[tuple[str, Path]]:
+    """The Atelier runtime's source as (path in the build context, local file)."""
+    found = []
+    for path in sorted(_ATELIER_DIR.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
+        if path.suffix in (".py", ".typed", ".ini", ".mako"):
+            relative = path.relative_to(_ATELIER_DIR.parent).as_posix()
+            found.append((f"{RUNTIME_DIR}/{relative}", path))
+    return found
+
+
+def python_version_of(spec: dict[str, Any] | None) -> str:
+    version = (spec or {}).get("python_version")
+    if isinstance(version, str) and version:
+        return ".".join(version.split(".")[:2])
+    return host_python_version()
+
+
+# --- the Dockerfile -----------------------------------------------------------------------
+def serve_arguments(manifest: dict[str, Any], root: str, host: str, port: int) -> list[str]:
+    """``python -m atelier.serving.server`` and its arguments for a package under ``root``."""
+    return [
+        "-m", "atelier.serving.server",
+        "--entry-script", f"{root}/{SOURCE_DIR}/{manifest['entryScript']}",
+        "--source-dir", f"{root}/{SOURCE_DIR}",
+        "--model-dir", f"{root}/{manifest['modelDir']}",
+        "--host", host,
+        "--port", str(port),
+    ]  # fmt: skip
+
+
+def render_dockerfile(manifest: dict[str, Any]) -> str:
+    """The Dockerfile of a package: a slim Python base, the locked packages, the runtime,
+    the models and the source, and the scoring server as the command."""
+    command = ["python", *serve_arguments(manifest, APP_ROOT, "0.0.0.0", IMAGE_PORT)]
+    quoted = ", ".join(f'"{part}"' for part in command)
+    return (
+        "# Generated by Atelier: the scoring server for this package's models.\n"
+        "# Run with keys:  docker run -p 5001:5001 "
+        '-e ATELIER_SCORING_KEYS=\'["<primary>", "<secondary>"]\' IMAGE\n'
+        f"FROM {manifest['baseImage']}\n"
+        "ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 \\\n"
+        f"    PYTHONPATH={APP_ROOT}/{RUNTIME_DIR}\n"
+        f"WORKDIR {APP_ROOT}\n"
+        f"COPY {LOCK_FILE} {RUNTIME_REQUIREMENTS_FILE} ./\n"
+        f"RUN python -m pip install --disable-pip-version-check -r {LOCK_FILE} "
+        f"-r {RUNTIME_REQUIREMENTS_FILE}\n"
+        f"COPY {RUNTIME_DIR}/ {RUNTIME_DIR}/\n"
+        "COPY models/ models/\n"
+        f"COPY {SOURCE_DIR}/ {SOURCE_DIR}/\n"
+        f"EXPOSE {IMAGE_PORT}\n"
+        f"CMD [{quoted}]\n"
+    )
+
+
+# --- building images ----------------------------------------------------------------------
+def find_builder() -> str:
+    """The first of docker, podman and buildah that is installed AND works here.
+
+    Raises ``ImageBuildError`` saying, for each, whether it is missing or why it failed,
+    and what to install."""
+    problems = []
+    for name, probe in BUILDERS:
+        path = shutil.which(name)
+        if path is None:
+            problems.append(f"{name}: not installed")
+            continue
+        try:
+            done = subprocess.run(
+                [path, *probe], capture_output=True, text=True, timeout=_PROBE_TIMEOUT, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"{name}: found at {path} but '{name} {' '.join(probe)}' failed: {exc}")
+            continue
+        if done.returncode == 0:
+            return path
+        said = (done.stderr or done.stdout).strip().splitlines()
+        reason = said[-1] if said else f"exit code {done.returncode}"
+        problems.append(f"{name}: found at {path} but '{name} {' '.join(probe)}' failed: {reason}")
+    raise ImageBuildError(
+        "no working image builder was found (" + "; ".join(problems) + "). Install and start "
+        "Docker Engine (https://docs.docker.com/engine/install/), or install podman or buildah, "
+        "which need no daemon. Meanwhile package.save(folder) writes the build context, which "
+        "'docker build folder' builds on any machine with a builder"
+    )
+
+
+def build_image(builder: str, context: Path, tags: list[str], log: IO[str]) -> None:
+    """Build ``context`` with ``builder``, tagging it with each of ``tags``."""
+    verb = ["bud"] if Path(builder).name == "buildah" else ["build"]
+    command = [builder, *verb]
+    for tag in tags:
+        command += ["-t", tag]
+    command.append(str(context))
+    log.write("[atelier] $ " + " ".join(command) + "\n")
+    log.flush()
+    try:
+        done = subprocess.run(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+        )
+    except OSError as exc:
+        raise ImageBuildError(f"could not start {builder}: {exc}") from exc
+    if done.returncode != 0:
+        raise ImageBuildError(
+            f"'{Path(builder).name} build' exited with code {done.returncode}; see "
+            "package.get_logs() for its output"
+        )
+
+
+# --- serving an extracted package ---------------------------------------------------------
+def serving_python(
+    manifest: dict[str, Any], lock: list[str], cache_root: Path, log: IO[str]
+) -> Path:
+    """The Python to serve a package with: its locked environment (built once, cached),
+    the user-managed interpreter it named, or this Python when it had no environment."""
+    environment = manifest.get("environment")
+    if not environment:
+        return Path(sys.executable)
+    spec = environment.get("spec") or {}
+    if spec.get("user_managed") or spec.get("conda_packages"):
+        return ensure_environment(spec, cache_root, log)  # conda builds are not pip-locked
+    pins = [line for line in lock if line.strip()]
+    locked = {"python_version": spec.get("python_version"), "pip": pins, "conda_packages": []}
+    return ensure_environment(locked, cache_root, log)
