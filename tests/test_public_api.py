@@ -139,3 +139,10 @@ def test_azureml_keyvault_module_exports_keyvault() -> None:
 
     assert Keyvault is KeyvaultFromModule is Direct
     assert issubclass(atelier.core.errors.SecretKeyError, atelier.AtelierError)
+
+
+def test_azureml_model_module_exports_model_package() -> None:
+    from atelier.azureml.core.model import ModelPackage
+    from atelier.sdk.package import ModelPackage as Direct
+
+    assert ModelPackage is Direct
