@@ -221,3 +221,14 @@ def test_a_submitted_run_uses_a_secret_that_leaks_nowhere(
         if path.is_file():
             data = path.read_bytes()
             assert value.encode() not in data and token.encode() not in data, path
+
+
+def test_concurrent_sets_of_a_new_name_all_succeed(ws: Workspace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    vault = ws.get_default_keyvault()
+    values = [f"v{i}" for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda value: vault.set_secret("raced", value), values))
+    assert vault.get_secret("raced") in values
+    assert [entry["name"] for entry in vault.list_secrets()] == ["raced"]

@@ -212,3 +212,17 @@ def test_the_lock_pins_the_built_environment(ws: Workspace, tmp_path: Path) -> N
     assert python != Path(sys.executable) and python.exists()
     assert command[1:3] == ["-m", "atelier.serving.server"]
     assert "--model-dir" in command and command[-2:] == ["--workers", "1"]
+
+
+def test_concurrent_packages_of_one_image_get_distinct_versions(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = _model(ws, tmp_path)
+    config = _config(tmp_path)
+    with ThreadPoolExecutor(4) as pool:
+        made = list(
+            pool.map(lambda _: Model.package(ws, [model], config, image_name="raced"), range(4))
+        )
+    assert sorted(p.version for p in made) == [1, 2, 3, 4]
