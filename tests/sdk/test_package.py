@@ -141,6 +141,10 @@ def test_bad_input_is_refused_and_creates_nothing(ws: Workspace, tmp_path: Path)
     broken = _config(tmp_path / "broken", "def init(:\n")
     with pytest.raises(ValidationError, match="does not parse"):
         Model.package(ws, [model], broken, image_name="ok")
+    (config.source_directory / ".amlignore").write_text("score.py\n")
+    with pytest.raises(ValidationError, match="left out by the ignore file"):
+        Model.package(ws, [model], config, image_name="ok")
+    (config.source_directory / ".amlignore").unlink()
     (config.source_directory / "score.py").unlink()
     with pytest.raises(NotFoundError, match=r"entry script 'score\.py' not found"):
         Model.package(ws, [model], config, image_name="ok")

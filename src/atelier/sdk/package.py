@@ -324,6 +324,12 @@ def create_package(
         (f"{packaging.SOURCE_DIR}/{relative}", local)
         for relative, local, _ in collect(inference_config.source_directory)
     ]
+    if f"{packaging.SOURCE_DIR}/{inference_config.entry_script}" not in dict(sources):
+        raise ValidationError(
+            f"entry script {inference_config.entry_script!r} is left out by the ignore file "
+            f"(.amlignore or .gitignore) in {str(inference_config.source_directory)!r}; "
+            "remove the pattern that matches it"
+        )
     environment, base_image = _environment_part(inference_config)
     lock = packaging.lock_environment(
         environment["spec"] if environment else None, _home() / "envs", log
