@@ -292,6 +292,44 @@ def _environment_part(config: InferenceConfig) -> tuple[dict[str, Any] | None, s
     return {"name": env.name, "version": env.version, "spec": spec}, base
 
 
+def _sources(config: InferenceConfig) -> builtins.list[tuple[str, Path]]:
+    """The source directory's files under ``source/``, checked to hold a usable entry script."""
+    script = config.entry_script_path
+    if not script.is_file():
+        raise NotFoundError(
+            f"entry script {config.entry_script!r} not found in "
+            f"{str(config.source_directory)!r}; check the file name or the folder"
+        )
+    packaging.check_entry_script(script)
+    sources = [
+        (f"{packaging.SOURCE_DIR}/{relative}", local)
+        for relative, local, _ in collect(config.source_directory)
+    ]
+    if f"{packaging.SOURCE_DIR}/{config.entry_script}" not in dict(sources):
+        raise ValidationError(
+            f"entry script {config.entry_script!r} is left out by the ignore file "
+            f"(.amlignore or .gitignore) in {str(config.source_directory)!r}; "
+            "remove the pattern that matches it"
+        )
+    return sources
+
+
+def _generated_files(
+    folder: Path, lock: builtins.list[str], manifest: dict[str, Any]
+) -> builtins.list[tuple[str, Path]]:
+    """Write the lock, the runtime requirements and the Dockerfile into ``folder``."""
+    written = {
+        packaging.LOCK_FILE: "".join(f"{line}\n" for line in lock),
+        packaging.RUNTIME_REQUIREMENTS_FILE: "".join(
+            f"{line}\n" for line in packaging.runtime_requirements(lock)
+        ),
+        packaging.DOCKERFILE: packaging.render_dockerfile(manifest),
+    }
+    for file_name, text in written.items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+    return [(file_name, folder / file_name) for file_name in written]
+
+
 def create_package(
     workspace: Workspace,
     models: builtins.list[Model],
@@ -311,25 +349,9 @@ def create_package(
     )
     label = check_image_label(image_label)
     clean_tags = _checked_tags(tags)
-    script = inference_config.entry_script_path
-    if not script.is_file():
-        raise NotFoundError(
-            f"entry script {inference_config.entry_script!r} not found in "
-            f"{str(inference_config.source_directory)!r}; check the file name or the folder"
-        )
-    packaging.check_entry_script(script)
+    sources = _sources(inference_config)
     log = io.StringIO()
     log.write(f"[atelier] packaging {', '.join(m.id for m in chosen)} as image {name!r}\n")
-    sources = [
-        (f"{packaging.SOURCE_DIR}/{relative}", local)
-        for relative, local, _ in collect(inference_config.source_directory)
-    ]
-    if f"{packaging.SOURCE_DIR}/{inference_config.entry_script}" not in dict(sources):
-        raise ValidationError(
-            f"entry script {inference_config.entry_script!r} is left out by the ignore file "
-            f"(.amlignore or .gitignore) in {str(inference_config.source_directory)!r}; "
-            "remove the pattern that matches it"
-        )
     environment, base_image = _environment_part(inference_config)
     lock = packaging.lock_environment(
         environment["spec"] if environment else None, _home() / "envs", log
@@ -345,29 +367,18 @@ def create_package(
         "port": packaging.IMAGE_PORT,
         "tags": clean_tags,
     }
+    log.write(
+        f"[atelier] {len(sources)} source files, {len(lock)} locked requirements, "
+        f"base image {base_image}\n"
+    )
     with tempfile.TemporaryDirectory(prefix="atelier-package-") as scratch:
-        folder = Path(scratch)
-        written = {
-            packaging.LOCK_FILE: "".join(f"{line}\n" for line in lock),
-            packaging.RUNTIME_REQUIREMENTS_FILE: "".join(
-                f"{line}\n" for line in packaging.runtime_requirements(lock)
-            ),
-            packaging.DOCKERFILE: packaging.render_dockerfile(manifest),
-        }
-        for file_name, text in written.items():
-            (folder / file_name).write_text(text, encoding="utf-8")
-        generated = [(file_name, folder / file_name) for file_name in written]
-        files = [*generated, *sources, *packaging.runtime_files()]
-        log.write(
-            f"[atelier] {len(sources)} source files, {len(lock)} locked requirements, "
-            f"base image {base_image}\n"
-        )
+        generated = _generated_files(Path(scratch), lock, manifest)
         record = workspace._backend.packages.create(
             workspace.name,
             name,
             label,
             [(m.name, m.version) for m in chosen],
-            files,
+            [*generated, *sources, *packaging.runtime_files()],
             manifest,
             log.getvalue(),
         )
