@@ -1,0 +1,63 @@
+"""``/api/2.0/mlflow-artifacts/artifacts``: MLflow's artifact proxy over Atelier's blob store.
+
+Uploads stream into a spooled temporary file (memory up to 8 MiB, disk beyond) and then
+into the content-addressed store, so a large file never sits whole in memory and a broken
+upload leaves no file behind. Downloads stream the blob back in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from atelier.server.mlflow._common import MlflowRoute, begin, query, reply, text
+from atelier.services import mlflow_artifacts
+
+router = APIRouter(route_class=MlflowRoute)
+ROOT = "/api/2.0/mlflow-artifacts/artifacts"
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@router.put(ROOT + "/{path:path}")
+async def upload(request: Request, path: str) -> Response:
+    ctx = await begin(request, "write")
+    await ctx.call(mlflow_artifacts.locate, path)  # refuse before reading the body
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(spool.write, chunk)
+        spool.seek(0)
+        await ctx.call(mlflow_artifacts.upload, ctx.blobs, path, spool)
+    return reply({})
+
+
+@router.get(ROOT + "/{path:path}")
+async def download(request: Request, path: str) -> Response:
+    ctx = await begin(request, "read")
+    digest, size = await ctx.call(mlflow_artifacts.find_file, path)
+    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return StreamingResponse(
+        ctx.blobs.iter_bytes(digest),
+        media_type=media,
+        headers={"Content-Length": str(size), "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get(ROOT)
+async def list_artifacts(request: Request) -> Response:
+    ctx = await begin(request, "read")
+    path = text(query(request), "path", required=False).rstrip("/")
+    if not path:
+        return reply({})
+    entries = await ctx.call(mlflow_artifacts.list_dir, path)
+    files = []
+    for entry in entries:
+        item: dict[str, object] = {"path": entry.name, "is_dir": entry.is_dir}
+        if entry.size is not None:
+            item["file_size"] = entry.size
+        files.append(item)
+    return reply({"files": files})

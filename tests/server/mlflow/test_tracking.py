@@ -1,0 +1,63 @@
+"""The real ``mlflow`` client logs to Atelier; the SDK sees ordinary runs and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atelier import Run, Workspace
+
+from .conftest import Served
+
+mlflow = pytest.importorskip("mlflow")
+
+
+def _sdk_workspace(served: Served, name: str, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("ATELIER_DATABASE_URL", served.database.url)
+    return Workspace.get(name)
+
+
+def test_params_metrics_tags_and_files_become_an_atelier_run(
+    tracking: str, mlflow_server: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment_id = mlflow.set_experiment("mlflow-demo").experiment_id
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello from mlflow", encoding="utf-8")
+    with mlflow.start_run(run_name="first") as active:
+        mlflow.log_param("alpha", 0.5)
+        mlflow.log_params({"l1_ratio": "0.1", "solver": "saga"})
+        for step in range(5):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        mlflow.log_metrics({"rmse": 0.25, "r2": 0.9})
+        mlflow.set_tag("team", "vision")
+        mlflow.set_tags({"stage": "dev", "temp": "x"})
+        mlflow.delete_tag("temp")
+        mlflow.log_artifact(str(notes))
+        mlflow.log_artifact(str(notes), artifact_path="docs/deep")
+        run_id = active.info.run_id
+    run = mlflow.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.info.experiment_id == experiment_id
+    assert run.info.run_name == "first"
+    assert run.data.params == {"alpha": "0.5", "l1_ratio": "0.1", "solver": "saga"}
+    assert run.data.metrics == {"loss": 0.2, "rmse": 0.25, "r2": 0.9}
+    assert run.data.tags["team"] == "vision"
+    assert "temp" not in run.data.tags
+    history = mlflow.MlflowClient().get_metric_history(run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1)) for s in range(5)]
+    listed = mlflow.MlflowClient().list_artifacts(run_id)
+    assert sorted((f.path, f.is_dir) for f in listed) == [("docs", True), ("notes.txt", False)]
+    fetched = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="docs/deep/notes.txt", dst_path=str(tmp_path / "out")
+    )
+    assert Path(fetched).read_text(encoding="utf-8") == "hello from mlflow"
+
+    ws = _sdk_workspace(mlflow_server, tracking, monkeypatch)
+    same = Run.get(ws, run_id)
+    assert same.get_status() == "Completed"
+    assert same.get_metrics()["loss"] == [1.0, 0.5, 1.0 / 3, 0.25, 0.2]
+    assert same.get_metrics()["rmse"] == 0.25
+    assert same.get_tags()["team"] == "vision"
+    assert same.get_properties()["alpha"] == "0.5"
+    assert sorted(same.get_file_names()) == ["docs/deep/notes.txt", "notes.txt"]
