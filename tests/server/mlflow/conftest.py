@@ -138,3 +138,17 @@ def tracking(mlflow_server: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield workspace
     while mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+#: Warnings the mlflow client raises about its own internals, not about what we serve.
+MLFLOW_CLIENT_WARNINGS = [
+    pytest.mark.filterwarnings("ignore:.*type hint is inferred as AnyType:UserWarning"),
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            for mark in MLFLOW_CLIENT_WARNINGS:
+                item.add_marker(mark)

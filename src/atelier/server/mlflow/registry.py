@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.mlflow_records import LoggedModelRecord, RegisteredModelRecord
 from atelier.core.records import ModelRecord
 from atelier.server.mlflow._common import (
@@ -256,8 +256,6 @@ async def get_by_alias(request: Request) -> Response:
     name, alias = text(params, "name"), text(params, "alias")
     aliases = await ctx.call(registry.aliases_of, name)
     if alias not in aliases:
-        from atelier.core.errors import NotFoundError
-
         raise NotFoundError(f"registered model {name!r} has no alias {alias!r}")
     return await _version_reply(ctx, name, aliases[alias])
 

@@ -361,3 +361,9 @@ async def get_metric_history(request: Request) -> Response:
         for p in page
     ]
     return reply({"metrics": metrics, **_page_token(following)})
+
+
+@router.get("/api/3.0/mlflow/server-info")
+async def server_info(request: Request) -> Response:
+    await begin(request, "read")
+    return reply({"multipart_uploads_enabled": False, "multipart_downloads_enabled": False})

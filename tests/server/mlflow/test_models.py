@@ -1,0 +1,84 @@
+"""Models logged by the mlflow client land in Atelier's registry and load back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atelier import Model, Run, Workspace
+
+from .conftest import Served
+
+mlflow = pytest.importorskip("mlflow")
+pytest.importorskip("sklearn")
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 3))
+    return features, features @ np.array([1.5, -2.0, 0.5]) + 0.1
+
+
+def test_sklearn_model_registered_then_loaded_with_pyfunc(
+    tracking: str, mlflow_server: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    features, target = _data()
+    mlflow.set_experiment("models")
+    with mlflow.start_run() as active:
+        model = LinearRegression().fit(features, target)
+        info = mlflow.sklearn.log_model(
+            model, name="regressor", registered_model_name="house-prices"
+        )
+    assert str(info.registered_model_version) == "1"
+    loaded = mlflow.pyfunc.load_model("models:/house-prices/1")
+    assert np.allclose(loaded.predict(features), model.predict(features))
+    by_id = mlflow.pyfunc.load_model(info.model_uri)
+    assert np.allclose(by_id.predict(features[:5]), model.predict(features[:5]))
+
+    client = mlflow.MlflowClient()
+    version = client.get_model_version("house-prices", "1")
+    assert version.run_id == active.info.run_id
+    assert client.get_registered_model("house-prices").latest_versions[0].version == "1"
+
+    monkeypatch.setenv("ATELIER_DATABASE_URL", mlflow_server.database.url)
+    registered = Model(Workspace.get(tracking), "house-prices")
+    assert registered.version == 1
+    assert registered.run_id == active.info.run_id
+    assert "regressor/MLmodel" in registered.get_file_names()
+
+
+def test_autolog_records_params_metrics_and_model_of_a_fit(
+    tracking: str, mlflow_server: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    features, target = _data()
+    mlflow.set_experiment("autolog")
+    mlflow.sklearn.autolog()
+    try:
+        Ridge(alpha=0.3).fit(features, target)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    run = mlflow.last_active_run()
+    assert run is not None
+    fetched = mlflow.get_run(run.info.run_id)
+    assert fetched.info.status == "FINISHED"
+    assert fetched.data.params["alpha"] == "0.3"
+    assert "training_score" in fetched.data.metrics
+    assert fetched.data.tags["estimator_name"] == "Ridge"
+    logged = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id], output_format="list"
+    )
+    assert len(logged) == 1
+    reloaded = mlflow.pyfunc.load_model(logged[0].model_uri)
+    assert reloaded.predict(features[:3]).shape == (3,)
+
+    monkeypatch.setenv("ATELIER_DATABASE_URL", mlflow_server.database.url)
+    same = Run.get(Workspace.get(tracking), run.info.run_id)
+    assert same.get_metrics()["training_score"] == fetched.data.metrics["training_score"]
+    assert same.get_properties()["alpha"] == "0.3"
+    assert any(name.endswith("/MLmodel") for name in same.get_file_names())

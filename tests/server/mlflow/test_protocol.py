@@ -1,0 +1,219 @@
+"""Search, refusals and path attacks, through the real client and raw HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from atelier.services import artifacts
+
+from .conftest import Served
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow.exceptions import MlflowException  # noqa: E402
+
+
+def raw(url: str, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+    """Send ``path`` exactly as written (no client-side normalization of '..' or '%')."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, parts.path + path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(data)
+    except ValueError:
+        return response.status, data
+
+
+def _runs(count: int) -> list[str]:
+    ids = []
+    for index in range(count):
+        with mlflow.start_run(run_name=f"trial-{index}") as active:
+            mlflow.log_param("alpha", str(index % 2))
+            mlflow.log_metric("rmse", 1.0 + index)
+            mlflow.set_tag("team", "vision" if index < 2 else "speech")
+            ids.append(active.info.run_id)
+    return ids
+
+
+def test_search_runs_filters_orders_and_pages(tracking: str) -> None:
+    experiment_id = mlflow.set_experiment("search").experiment_id
+    ids = _runs(4)
+    client = mlflow.MlflowClient()
+
+    def found(filter_string: str, order_by: list[str] | None = None) -> list[str]:
+        runs = client.search_runs([experiment_id], filter_string, order_by=order_by)
+        return [run.info.run_id for run in runs]
+
+    assert found("metrics.rmse < 3") == [ids[1], ids[0]]
+    assert found("metrics.rmse >= 2 and params.alpha = '1'") == [ids[3], ids[1]]
+    assert found("tags.team = 'speech'", ["metrics.rmse ASC"]) == [ids[2], ids[3]]
+    assert found("attributes.status = 'FINISHED'", ["metrics.rmse DESC"]) == ids[::-1]
+    assert found("attributes.run_name LIKE 'trial-%' and tags.team != 'vision'") == [
+        ids[3],
+        ids[2],
+    ]
+    assert found("params.alpha IN ('0')", ["attributes.start_time ASC"]) == [ids[0], ids[2]]
+    first = client.search_runs([experiment_id], max_results=3, order_by=["metrics.rmse ASC"])
+    assert [r.info.run_id for r in first] == ids[:3]
+    assert first.token
+    rest = client.search_runs(
+        [experiment_id], max_results=3, order_by=["metrics.rmse ASC"], page_token=first.token
+    )
+    assert [r.info.run_id for r in rest] == ids[3:]
+    assert not rest.token
+    frame = mlflow.search_runs([experiment_id], filter_string="metrics.rmse > 3.5")
+    assert list(frame["run_id"]) == [ids[3]]
+
+    with pytest.raises(MlflowException) as bad:
+        client.search_runs([experiment_id], "metrics.rmse ~ 1")
+    assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_unknown_run_is_resource_does_not_exist_404(tracking: str, mlflow_server: Served) -> None:
+    with pytest.raises(MlflowException) as missing:
+        mlflow.MlflowClient().get_run("no-such-run")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    status, payload = raw(
+        mlflow_server.uri_for(tracking), "GET", "/api/2.0/mlflow/runs/get?run_id=no-such-run"
+    )
+    assert status == 404
+    assert payload["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert "no-such-run" in payload["message"]
+
+
+def test_bad_parameters_are_400_and_store_nothing(tracking: str, mlflow_server: Served) -> None:
+    mlflow.set_experiment("bad-input")
+    with mlflow.start_run() as active:
+        run_id = active.info.run_id
+        mlflow.log_param("alpha", "0.5")
+        with pytest.raises(MlflowException) as changed:
+            mlflow.log_param("alpha", "0.7")
+        assert changed.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert changed.value.get_http_status_code() == 400
+    url = mlflow_server.uri_for(tracking)
+    batch = {
+        "run_id": run_id,
+        "metrics": [
+            {"key": "ok", "value": 1.0, "timestamp": 1, "step": 0},
+            {"key": "broken", "value": "not a number", "timestamp": 1, "step": 0},
+        ],
+    }
+    status, payload = raw(url, "POST", "/api/2.0/mlflow/runs/log-batch", json.dumps(batch).encode())
+    assert (status, payload["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, payload = raw(url, "POST", "/api/2.0/mlflow/runs/log-metric", b"{not json")
+    assert (status, payload["error_code"]) == (400, "MALFORMED_REQUEST")
+    status, payload = raw(url, "POST", "/api/2.0/mlflow/runs/create", b'{"experiment_id": "nope"}')
+    assert (status, payload["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, payload = raw(url, "POST", "/api/2.0/mlflow/experiments/create", b'{"name": "a b/c"}')
+    assert (status, payload["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, payload = raw(url, "GET", "/api/2.0/mlflow/not-an-endpoint")
+    assert (status, payload["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+    run = mlflow.get_run(run_id)
+    assert run.data.metrics == {}
+    assert run.data.params == {"alpha": "0.5"}
+
+
+def test_refused_writes_are_permission_denied_403(read_only_server: Served) -> None:
+    workspace = read_only_server.workspace()
+    url = read_only_server.uri_for(workspace)
+    mlflow.set_tracking_uri(url)
+    try:
+        with pytest.raises(MlflowException) as refused:
+            mlflow.MlflowClient().create_experiment("not-allowed")
+        assert refused.value.error_code == "PERMISSION_DENIED"
+        status, payload = raw(url, "POST", "/api/2.0/mlflow/runs/create", b"{}")
+        assert status == 403
+        assert "Reader" in payload["message"]
+        status, payload = raw(
+            url, "PUT", "/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/x", b"x"
+        )
+        assert status == 403
+        status, payload = raw(url, "POST", "/api/2.0/mlflow/experiments/search", b"{}")
+        assert status == 200
+        assert payload == {"experiments": []}
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+ATTACKS = [
+    "../../../../etc/passwd",
+    "{exp}/{run}/artifacts/../../../escape.txt",
+    "{exp}/{run}/artifacts/%2e%2e/%2e%2e/escape.txt",
+    "{exp}/{run}/artifacts/%252e%252e/escape.txt",
+    "{exp}/{run}/artifacts/..%5c..%5cescape.txt",
+    "{exp}/{run}/artifacts/sub\\..\\..\\escape.txt",
+    "/etc/passwd",
+    "{exp}/{run}/artifacts//etc/passwd",
+    "{exp}/{run}/artifacts/C:/Windows/escape.txt",
+    "{exp}/{run}/artifacts/a/./b.txt",
+    "{exp}/{run}/artifacts/x%00.txt",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_artifact_path_attacks_are_refused(
+    tracking: str, mlflow_server: Served, tmp_path: Path, attack: str
+) -> None:
+    mlflow.set_experiment("attacks")
+    with mlflow.start_run() as active:
+        run_id, experiment_id = active.info.run_id, active.info.experiment_id
+    url = mlflow_server.uri_for(tracking)
+    path = attack.format(exp=experiment_id, run=run_id)
+    for method, target, body in (
+        ("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{path}", b"evil"),
+        ("GET", f"/api/2.0/mlflow-artifacts/artifacts/{path}", None),
+        ("GET", f"/api/2.0/mlflow-artifacts/artifacts?path={path}", None),
+    ):
+        status, said = raw(url, method, target, body)
+        assert status == 400, (method, target, said)
+        assert said["error_code"] == "INVALID_PARAMETER_VALUE"
+    with mlflow_server.database.session() as session:
+        assert artifacts.list_files(session, tracking, run_id) == []
+    assert not Path("/escape.txt").exists()
+
+
+def test_files_of_another_experiment_path_are_not_found(
+    tracking: str, mlflow_server: Served
+) -> None:
+    mlflow.set_experiment("owner")
+    with mlflow.start_run() as active:
+        mlflow.log_text("secret", "secret.txt")
+    other = mlflow.set_experiment("other").experiment_id
+    url = mlflow_server.uri_for(tracking)
+    good = f"{active.info.experiment_id}/{active.info.run_id}/artifacts/secret.txt"
+    status, body = raw(url, "GET", f"/api/2.0/mlflow-artifacts/artifacts/{good}")
+    assert (status, body) == (200, b"secret")
+    wrong = f"{other}/{active.info.run_id}/artifacts/secret.txt"
+    status, _ = raw(url, "GET", f"/api/2.0/mlflow-artifacts/artifacts/{wrong}")
+    assert status == 404
+    elsewhere = mlflow_server.workspace()
+    status, _ = raw(
+        mlflow_server.uri_for(elsewhere), "GET", f"/api/2.0/mlflow-artifacts/artifacts/{good}"
+    )
+    assert status == 404
+
+
+def test_default_workspace_is_created_on_first_use(mlflow_server: Served) -> None:
+    mlflow.set_tracking_uri(mlflow_server.url)
+    try:
+        experiment_id = mlflow.set_experiment("default-ws").experiment_id
+        with mlflow.start_run() as active:
+            mlflow.log_metric("x", 1.0)
+        assert mlflow.get_run(active.info.run_id).info.experiment_id == experiment_id
+    finally:
+        mlflow.set_tracking_uri(None)
+    with mlflow_server.database.session() as session:
+        from atelier.services import runs
+
+        assert runs.get(session, mlflow_server.default_workspace, active.info.run_id).run_id
