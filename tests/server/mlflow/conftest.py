@@ -134,6 +134,10 @@ def tracking(mlflow_server: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator
     workspace = mlflow_server.workspace()
     uri = mlflow_server.uri_for(workspace)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    # the client remembers the last set_experiment process-wide; each test starts afresh
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     mlflow.set_tracking_uri(uri)
     yield workspace
     while mlflow.active_run() is not None:

@@ -61,3 +61,46 @@ def test_params_metrics_tags_and_files_become_an_atelier_run(
     assert same.get_tags()["team"] == "vision"
     assert same.get_properties()["alpha"] == "0.5"
     assert sorted(same.get_file_names()) == ["docs/deep/notes.txt", "notes.txt"]
+
+
+def test_experiments_create_get_search_delete_and_restore(tracking: str) -> None:
+    client = mlflow.MlflowClient()
+    assert client.get_experiment_by_name("absent") is None
+    experiment_id = client.create_experiment("exp-a", tags={"owner": "ana"})
+    client.create_experiment("exp-b")
+    with pytest.raises(mlflow.exceptions.MlflowException) as taken:
+        client.create_experiment("exp-a")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    found = client.get_experiment(experiment_id)
+    assert (found.name, found.tags["owner"], found.lifecycle_stage) == ("exp-a", "ana", "active")
+    client.set_experiment_tag(experiment_id, "stage", "dev")
+    assert client.get_experiment_by_name("exp-a").tags["stage"] == "dev"
+    names = {e.name for e in client.search_experiments(filter_string="name LIKE 'exp-%'")}
+    assert names == {"exp-a", "exp-b"}
+    client.delete_experiment(experiment_id)
+    assert "exp-a" not in {e.name for e in client.search_experiments()}
+    assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
+    client.restore_experiment(experiment_id)
+    assert client.get_experiment(experiment_id).lifecycle_stage == "active"
+
+
+def test_default_experiment_nested_runs_and_failed_status(tracking: str) -> None:
+    with mlflow.start_run() as parent:
+        assert parent.info.experiment_id  # MLflow's default experiment "0" maps to Default
+        with mlflow.start_run(nested=True) as child:
+            mlflow.log_metric("inner", 1.0)
+    client = mlflow.MlflowClient()
+    fetched = client.get_run(child.info.run_id)
+    assert fetched.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert client.get_experiment(parent.info.experiment_id).name == "Default"
+    with pytest.raises(ZeroDivisionError), mlflow.start_run() as failing:
+        _ = 1 / 0
+    assert client.get_run(failing.info.run_id).info.status == "FAILED"
+    run = client.create_run(parent.info.experiment_id)
+    client.set_terminated(run.info.run_id, status="KILLED")
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    client.update_run(run.info.run_id, name="renamed")
+    assert client.get_run(run.info.run_id).info.run_name == "renamed"
+    with pytest.raises(mlflow.exceptions.MlflowException) as ended:
+        client.log_metric(run.info.run_id, "late", 1.0)
+    assert ended.value.error_code == "INVALID_STATE"
