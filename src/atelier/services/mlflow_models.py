@@ -168,7 +168,7 @@ def search_logged_models(
             raise ValidationError(f"logged models cannot be searched by {entity}.{key}")
         return known[key]
 
-    chosen = mlflow_search.keep(found, clauses, value)
+    chosen = mlflow_search.keep(found, clauses, value, absent_differs=True)
     return sorted(chosen, key=lambda r: -r.created_ms)
 
 
@@ -314,7 +314,7 @@ def search_registered_models(
             return record.name
         raise ValidationError(f"registered models can be searched by name and tags, not {key}")
 
-    return mlflow_search.keep(found, clauses, value)
+    return mlflow_search.keep(found, clauses, value, absent_differs=True)
 
 
 # --- model versions -------------------------------------------------------------------
@@ -372,7 +372,7 @@ def search_model_versions(
             raise ValidationError(f"model versions cannot be searched by {entity}.{key}")
         return known[key]
 
-    return mlflow_search.keep(found, clauses, value)
+    return mlflow_search.keep(found, clauses, value, absent_differs=True)
 
 
 def download_path(session: Session, workspace: str, name: str, version: int) -> str:

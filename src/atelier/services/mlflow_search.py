@@ -205,40 +205,39 @@ def _like(pattern: str, value: str, fold: bool) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if fold else re.DOTALL) is not None
 
 
-def _compare(op: str, actual: Any, wanted: Any) -> bool:
-    result: bool
+_ORDERED = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "IN": lambda a, b: a in b,
+    "NOT IN": lambda a, b: a not in b,
+}
+
+
+def _compare(op: str, actual: Any, wanted: Any, absent_differs: bool) -> bool:
     if op == "IS NULL":
-        result = actual is None
-    elif op == "IS NOT NULL":
-        result = actual is not None
-    elif actual is None:
-        result = False
-    elif op == "=":
-        result = actual == wanted
-    elif op == "!=":
-        result = actual != wanted
-    elif op == "<":
-        result = actual < wanted
-    elif op == "<=":
-        result = actual <= wanted
-    elif op == ">":
-        result = actual > wanted
-    elif op == ">=":
-        result = actual >= wanted
-    elif op in ("LIKE", "ILIKE"):
-        result = _like(wanted, str(actual), op == "ILIKE")
-    elif op == "IN":
-        result = actual in wanted
-    else:
-        result = actual not in wanted
-    return result
+        return actual is None
+    if op == "IS NOT NULL":
+        return actual is not None
+    if actual is None:
+        return absent_differs and op in ("!=", "NOT IN")
+    if op in ("LIKE", "ILIKE"):
+        return _like(wanted, str(actual), op == "ILIKE")
+    return bool(_ORDERED[op](actual, wanted))
 
 
 Getter = Callable[[str, str], Any]
 
 
-def matches(clauses: list[Clause], get: Getter) -> bool:
-    """Whether every clause holds for the object whose values ``get(entity, key)`` returns."""
+def matches(clauses: list[Clause], get: Getter, absent_differs: bool = False) -> bool:
+    """Whether every clause holds for the object whose values ``get(entity, key)`` returns.
+
+    A missing value fails every comparison, except ``!=``/``NOT IN`` when ``absent_differs``
+    (MLflow's registry treats a missing tag as different from any value; its run search
+    does not)."""
     for clause in clauses:
         actual = get(clause.entity, clause.key)
         if isinstance(clause.value, float) and actual is not None:
@@ -248,16 +247,21 @@ def matches(clauses: list[Clause], get: Getter) -> bool:
                 return False
             if math.isnan(actual):
                 return False
-        if not _compare(clause.op, actual, clause.value):
+        if not _compare(clause.op, actual, clause.value, absent_differs):
             return False
     return True
 
 
-def keep(items: list[T], clauses: list[Clause], get: Callable[[T, str, str], Any]) -> list[T]:
+def keep(
+    items: list[T],
+    clauses: list[Clause],
+    get: Callable[[T, str, str], Any],
+    absent_differs: bool = False,
+) -> list[T]:
     """The items for which every clause holds, ``get(item, entity, key)`` giving values."""
     if not clauses:
         return list(items)
-    return [item for item in items if matches(clauses, partial(get, item))]
+    return [item for item in items if matches(clauses, partial(get, item), absent_differs)]
 
 
 def parse_order_by(items: list[str] | None) -> list[OrderKey]:

@@ -82,3 +82,31 @@ def test_autolog_records_params_metrics_and_model_of_a_fit(
     assert same.get_metrics()["training_score"] == fetched.data.metrics["training_score"]
     assert same.get_properties()["alpha"] == "0.3"
     assert any(name.endswith("/MLmodel") for name in same.get_file_names())
+
+
+def test_register_from_runs_uri_alias_and_search(tracking: str) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    features, target = _data()
+    mlflow.set_experiment("registry")
+    with mlflow.start_run() as active:
+        model = LinearRegression().fit(features, target)
+        mlflow.sklearn.log_model(model, name="lr", pip_requirements=["scikit-learn"])
+    first = mlflow.register_model(f"runs:/{active.info.run_id}/lr", "by-run-uri")
+    second = mlflow.register_model(f"runs:/{active.info.run_id}/lr", "by-run-uri")
+    assert (first.version, second.version) == ("1", "2")
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("by-run-uri", "champion", "1")
+    assert client.get_model_version_by_alias("by-run-uri", "champion").version == "1"
+    by_alias = mlflow.pyfunc.load_model("models:/by-run-uri@champion")
+    assert np.allclose(by_alias.predict(features[:2]), model.predict(features[:2]))
+    client.set_model_version_tag("by-run-uri", "2", "validated", "yes")
+    found = client.search_model_versions("name = 'by-run-uri'")
+    assert sorted(v.version for v in found) == ["1", "2"]
+    assert [m.name for m in client.search_registered_models("name LIKE 'by-%'")] == ["by-run-uri"]
+    with pytest.raises(mlflow.exceptions.MlflowException) as missing:
+        client.get_model_version("by-run-uri", "9")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(mlflow.exceptions.MlflowException) as bad_source:
+        client.create_model_version("by-run-uri", "file:///etc", run_id=active.info.run_id)
+    assert bad_source.value.error_code == "INVALID_PARAMETER_VALUE"
