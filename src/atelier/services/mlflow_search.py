@@ -205,7 +205,7 @@ def _like(pattern: str, value: str, fold: bool) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if fold else re.DOTALL) is not None
 
 
-_ORDERED = {
+_ORDERED: dict[str, Callable[[Any, Any], Any]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b,
