@@ -217,3 +217,35 @@ def test_default_workspace_is_created_on_first_use(mlflow_server: Served) -> Non
         from atelier.services import runs
 
         assert runs.get(session, mlflow_server.default_workspace, active.info.run_id).run_id
+
+
+def test_large_file_round_trips_and_an_interrupted_upload_leaves_nothing(
+    tracking: str, mlflow_server: Served, tmp_path: Path
+) -> None:
+    import hashlib
+    import os
+    import socket
+
+    big = tmp_path / "weights.bin"
+    big.write_bytes(os.urandom(12 * 1024 * 1024))  # past the 8 MiB in-memory spool
+    mlflow.set_experiment("large")
+    with mlflow.start_run() as active:
+        mlflow.log_artifact(str(big), artifact_path="model")
+    back = mlflow.artifacts.download_artifacts(
+        run_id=active.info.run_id, artifact_path="model/weights.bin", dst_path=str(tmp_path / "o")
+    )
+    digest = hashlib.sha256(Path(back).read_bytes()).hexdigest()
+    assert digest == hashlib.sha256(big.read_bytes()).hexdigest()
+
+    parts = urlsplit(mlflow_server.uri_for(tracking))
+    target = (
+        f"{parts.path}/api/2.0/mlflow-artifacts/artifacts/"
+        f"{active.info.experiment_id}/{active.info.run_id}/artifacts/partial.bin"
+    )
+    with socket.create_connection((parts.hostname or "", parts.port or 80)) as sock:
+        head = f"PUT {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+        sock.sendall(head.encode() + b"only a little")
+    listed = mlflow.MlflowClient().list_artifacts(active.info.run_id)
+    assert sorted(f.path for f in listed) == ["model"]
+    status, _ = raw(mlflow_server.uri_for(tracking), "GET", target.split(parts.path, 1)[1])
+    assert status == 404

@@ -13,8 +13,9 @@ import tempfile
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
-from atelier.server.mlflow._common import MlflowRoute, begin, query, reply, text
+from atelier.server.mlflow._common import MlflowError, MlflowRoute, begin, query, reply, text
 from atelier.services import mlflow_artifacts
 
 router = APIRouter(route_class=MlflowRoute)
@@ -27,9 +28,14 @@ async def upload(request: Request, path: str) -> Response:
     ctx = await begin(request, "write")
     await ctx.call(mlflow_artifacts.locate, path)  # refuse before reading the body
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-        async for chunk in request.stream():
-            if chunk:
-                await run_in_threadpool(spool.write, chunk)
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    await run_in_threadpool(spool.write, chunk)
+        except ClientDisconnect:
+            raise MlflowError(
+                "INVALID_PARAMETER_VALUE", 400, f"the upload of {path!r} was interrupted"
+            ) from None
         spool.seek(0)
         await ctx.call(mlflow_artifacts.upload, ctx.blobs, path, spool)
     return reply({})
