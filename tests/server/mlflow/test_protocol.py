@@ -249,3 +249,58 @@ def test_large_file_round_trips_and_an_interrupted_upload_leaves_nothing(
     assert sorted(f.path for f in listed) == ["model"]
     status, _ = raw(mlflow_server.uri_for(tracking), "GET", target.split(parts.path, 1)[1])
     assert status == 404
+
+
+def test_concurrent_writers_to_one_run_lose_nothing(tracking: str, mlflow_server: Served) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    mlflow.set_experiment("concurrent")
+    with mlflow.start_run() as active:
+        run_id = active.info.run_id
+        url = mlflow_server.uri_for(tracking) + "/api/2.0/mlflow/runs/log-metric"
+
+        def writer(worker: int) -> None:
+            with requests.Session() as session:
+                for step in range(25):
+                    point = {
+                        "run_id": run_id,
+                        "key": "shared",
+                        "value": float(worker),
+                        "timestamp": 1,
+                        "step": worker * 100 + step,
+                    }
+                    session.post(url, json=point, timeout=60).raise_for_status()
+                    tag = {"run_id": run_id, "key": f"worker-{worker}", "value": str(step)}
+                    session.post(url.replace("log-metric", "set-tag"), json=tag, timeout=60)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(writer, range(4)))
+    history = mlflow.MlflowClient().get_metric_history(run_id, "shared")
+    assert sorted(m.step for m in history) == sorted(
+        w * 100 + s for w in range(4) for s in range(25)
+    )
+    tags = mlflow.get_run(run_id).data.tags
+    assert all(tags[f"worker-{w}"] == "24" for w in range(4))
+
+
+def test_a_model_cannot_be_registered_from_another_workspace(
+    tracking: str, mlflow_server: Served
+) -> None:
+    mlflow.set_experiment("mine")
+    with mlflow.start_run() as active:
+        mlflow.log_text("weights", "model/weights.txt")
+    other = mlflow_server.workspace()
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server.uri_for(other))
+    for source in (
+        f"runs:/{active.info.run_id}/model",
+        f"mlflow-artifacts:/{active.info.experiment_id}/{active.info.run_id}/artifacts/model",
+    ):
+        with pytest.raises(MlflowException) as refused:
+            client.create_model_version("stolen", source, run_id=active.info.run_id)
+        assert refused.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    own = mlflow.MlflowClient().create_model_version(
+        "kept", f"runs:/{active.info.run_id}/model", run_id=active.info.run_id
+    )
+    assert own.version == "1"

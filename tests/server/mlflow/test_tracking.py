@@ -35,6 +35,12 @@ def test_params_metrics_tags_and_files_become_an_atelier_run(
         mlflow.delete_tag("temp")
         mlflow.log_artifact(str(notes))
         mlflow.log_artifact(str(notes), artifact_path="docs/deep")
+        folder = tmp_path / "plots"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "a.csv").write_text("x,y\n1,2\n", encoding="utf-8")
+        (folder / "sub" / "b.json").write_text("{}", encoding="utf-8")
+        mlflow.log_artifacts(str(folder), artifact_path="plots")
+        mlflow.log_dict({"k": 1}, "config/settings.json")
         run_id = active.info.run_id
     run = mlflow.get_run(run_id)
     assert run.info.status == "FINISHED"
@@ -47,7 +53,16 @@ def test_params_metrics_tags_and_files_become_an_atelier_run(
     history = mlflow.MlflowClient().get_metric_history(run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1)) for s in range(5)]
     listed = mlflow.MlflowClient().list_artifacts(run_id)
-    assert sorted((f.path, f.is_dir) for f in listed) == [("docs", True), ("notes.txt", False)]
+    assert sorted((f.path, f.is_dir) for f in listed) == [
+        ("config", True),
+        ("docs", True),
+        ("notes.txt", False),
+        ("plots", True),
+    ]
+    copied = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="plots", dst_path=str(tmp_path / "copy")
+    )
+    assert (Path(copied) / "sub" / "b.json").read_text(encoding="utf-8") == "{}"
     fetched = mlflow.artifacts.download_artifacts(
         run_id=run_id, artifact_path="docs/deep/notes.txt", dst_path=str(tmp_path / "out")
     )
@@ -60,7 +75,13 @@ def test_params_metrics_tags_and_files_become_an_atelier_run(
     assert same.get_metrics()["rmse"] == 0.25
     assert same.get_tags()["team"] == "vision"
     assert same.get_properties()["alpha"] == "0.5"
-    assert sorted(same.get_file_names()) == ["docs/deep/notes.txt", "notes.txt"]
+    assert sorted(same.get_file_names()) == [
+        "config/settings.json",
+        "docs/deep/notes.txt",
+        "notes.txt",
+        "plots/a.csv",
+        "plots/sub/b.json",
+    ]
 
 
 def test_experiments_create_get_search_delete_and_restore(tracking: str) -> None:
