@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, Request
 
+from atelier import Workspace
 from atelier.core.errors import PermissionDeniedError
 from atelier.server.mlflow_api import Authorize, mount_mlflow
 from atelier.services import workspaces
@@ -56,6 +57,7 @@ def make_mlflow_app(
 class Served:
     url: str
     database: Database
+    blobs: BlobStore
     default_workspace: str
 
     def workspace(self) -> str:
@@ -114,7 +116,7 @@ def mlflow_server(
     default = f"default-{uuid.uuid4().hex[:8]}"
     app = make_mlflow_app(_database_url(request.param, tmp, request), str(tmp / "blobs"), default)
     for url in serve(app):
-        yield Served(url, app.state.database, default)
+        yield Served(url, app.state.database, app.state.blobs, default)
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +125,7 @@ def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     tmp = tmp_path_factory.mktemp("mlflow-read-only")
     app = make_mlflow_app(f"sqlite:///{tmp / 'ro.db'}", str(tmp / "blobs"), "ro-default", read_only)
     for url in serve(app):
-        yield Served(url, app.state.database, "ro-default")
+        yield Served(url, app.state.database, app.state.blobs, "ro-default")
 
 
 @pytest.fixture
@@ -142,6 +144,22 @@ def tracking(mlflow_server: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield workspace
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture
+def sdk(
+    tracking: str, mlflow_server: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """The test's workspace through Atelier's own SDK, over the server's database and blobs."""
+    from atelier.client.registry import reset_backends
+
+    monkeypatch.setenv("ATELIER_HOME", str(tmp_path / "sdk-home"))
+    monkeypatch.setenv("ATELIER_DATABASE_URL", mlflow_server.database.url)
+    monkeypatch.setenv("ATELIER_BLOB_URL", mlflow_server.blobs.url)
+    reset_backends()
+    yield Workspace.get(tracking)
+    reset_backends()
 
 
 #: Warnings the mlflow client raises about its own internals, not about what we serve.

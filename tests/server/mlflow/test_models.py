@@ -9,8 +9,6 @@ import pytest
 
 from atelier import Model, Run, Workspace
 
-from .conftest import Served
-
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")
 
@@ -21,9 +19,7 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     return features, features @ np.array([1.5, -2.0, 0.5]) + 0.1
 
 
-def test_sklearn_model_registered_then_loaded_with_pyfunc(
-    tracking: str, mlflow_server: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sklearn_model_registered_then_loaded_with_pyfunc(sdk: Workspace) -> None:
     from sklearn.linear_model import LinearRegression
 
     features, target = _data()
@@ -44,16 +40,13 @@ def test_sklearn_model_registered_then_loaded_with_pyfunc(
     assert version.run_id == active.info.run_id
     assert client.get_registered_model("house-prices").latest_versions[0].version == "1"
 
-    monkeypatch.setenv("ATELIER_DATABASE_URL", mlflow_server.database.url)
-    registered = Model(Workspace.get(tracking), "house-prices")
+    registered = Model(sdk, "house-prices")
     assert registered.version == 1
     assert registered.run_id == active.info.run_id
     assert "regressor/MLmodel" in registered.get_file_names()
 
 
-def test_autolog_records_params_metrics_and_model_of_a_fit(
-    tracking: str, mlflow_server: Served, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_autolog_records_params_metrics_and_model_of_a_fit(sdk: Workspace) -> None:
     from sklearn.linear_model import Ridge
 
     features, target = _data()
@@ -77,8 +70,7 @@ def test_autolog_records_params_metrics_and_model_of_a_fit(
     reloaded = mlflow.pyfunc.load_model(logged[0].model_uri)
     assert reloaded.predict(features[:3]).shape == (3,)
 
-    monkeypatch.setenv("ATELIER_DATABASE_URL", mlflow_server.database.url)
-    same = Run.get(Workspace.get(tracking), run.info.run_id)
+    same = Run.get(sdk, run.info.run_id)
     assert same.get_metrics()["training_score"] == fetched.data.metrics["training_score"]
     assert same.get_properties()["alpha"] == "0.3"
     assert any(name.endswith("/MLmodel") for name in same.get_file_names())
@@ -110,3 +102,18 @@ def test_register_from_runs_uri_alias_and_search(tracking: str) -> None:
     with pytest.raises(mlflow.exceptions.MlflowException) as bad_source:
         client.create_model_version("by-run-uri", "file:///etc", run_id=active.info.run_id)
     assert bad_source.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_model_registered_with_the_sdk_loads_with_pyfunc(sdk: Workspace, tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    features, target = _data()
+    model = LinearRegression().fit(features, target)
+    folder = tmp_path / "saved"
+    mlflow.sklearn.save_model(model, str(folder), pip_requirements=["scikit-learn"])
+    Model.register(sdk, str(folder), "from-sdk")
+    client = mlflow.MlflowClient()
+    assert client.get_registered_model("from-sdk").latest_versions[0].version == "1"
+    assert client.get_model_version_download_uri("from-sdk", "1").endswith("/from-sdk/1/saved")
+    loaded = mlflow.pyfunc.load_model("models:/from-sdk/1")
+    assert np.allclose(loaded.predict(features[:4]), model.predict(features[:4]))

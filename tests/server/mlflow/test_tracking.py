@@ -8,18 +8,11 @@ import pytest
 
 from atelier import Run, Workspace
 
-from .conftest import Served
-
 mlflow = pytest.importorskip("mlflow")
 
 
-def _sdk_workspace(served: Served, name: str, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setenv("ATELIER_DATABASE_URL", served.database.url)
-    return Workspace.get(name)
-
-
 def test_params_metrics_tags_and_files_become_an_atelier_run(
-    tracking: str, mlflow_server: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sdk: Workspace, tmp_path: Path
 ) -> None:
     experiment_id = mlflow.set_experiment("mlflow-demo").experiment_id
     notes = tmp_path / "notes.txt"
@@ -68,8 +61,7 @@ def test_params_metrics_tags_and_files_become_an_atelier_run(
     )
     assert Path(fetched).read_text(encoding="utf-8") == "hello from mlflow"
 
-    ws = _sdk_workspace(mlflow_server, tracking, monkeypatch)
-    same = Run.get(ws, run_id)
+    same = Run.get(sdk, run_id)
     assert same.get_status() == "Completed"
     assert same.get_metrics()["loss"] == [1.0, 0.5, 1.0 / 3, 0.25, 0.2]
     assert same.get_metrics()["rmse"] == 0.25

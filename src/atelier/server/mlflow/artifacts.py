@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import mimetypes
 import tempfile
+from collections.abc import Iterator
+from typing import IO
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -21,6 +23,7 @@ from atelier.services import mlflow_artifacts
 router = APIRouter(route_class=MlflowRoute)
 ROOT = "/api/2.0/mlflow-artifacts/artifacts"
 _SPOOL_BYTES = 8 * 1024 * 1024
+_CHUNK = 1024 * 1024
 
 
 @router.put(ROOT + "/{path:path}")
@@ -45,12 +48,21 @@ async def upload(request: Request, path: str) -> Response:
 async def download(request: Request, path: str) -> Response:
     ctx = await begin(request, "read")
     digest, size = await ctx.call(mlflow_artifacts.find_file, path)
+    handle = await run_in_threadpool(ctx.blobs.open, digest)  # a missing blob is a 404 here
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return StreamingResponse(
-        ctx.blobs.iter_bytes(digest),
+        _chunks(handle),
         media_type=media,
         headers={"Content-Length": str(size), "X-Content-Type-Options": "nosniff"},
     )
+
+
+def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+    finally:
+        handle.close()
 
 
 @router.get(ROOT)
