@@ -41,6 +41,11 @@ async def read_only(request: Request, workspace: str, access: str) -> None:
         )
 
 
+async def deny_all(request: Request, workspace: str, access: str) -> None:
+    """Nobody may do anything; the message names the access the route asked for."""
+    raise PermissionDeniedError(f"denied {access} on {workspace}")
+
+
 def make_mlflow_app(
     database_url: str, blob_url: str, default_workspace: str, authorize: Authorize = allow_all
 ) -> FastAPI:
@@ -126,6 +131,15 @@ def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     app = make_mlflow_app(f"sqlite:///{tmp / 'ro.db'}", str(tmp / "blobs"), "ro-default", read_only)
     for url in serve(app):
         yield Served(url, app.state.database, app.state.blobs, "ro-default")
+
+
+@pytest.fixture(scope="session")
+def denying_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """An endpoint whose authorize refuses everything (SQLite)."""
+    tmp = tmp_path_factory.mktemp("mlflow-deny")
+    app = make_mlflow_app(f"sqlite:///{tmp / 'no.db'}", str(tmp / "blobs"), "no-default", deny_all)
+    for url in serve(app):
+        yield Served(url, app.state.database, app.state.blobs, "no-default")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from atelier.server.mlflow._common import (
     Authorize,
     MlflowError,
     MlflowRoute,
+    begin,
     logger,
 )
 
@@ -32,6 +33,7 @@ _METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
 @_fallback.api_route("/api/3.0/mlflow/{rest:path}", methods=_METHODS)
 @_fallback.api_route("/api/2.0/mlflow-artifacts/{rest:path}", methods=_METHODS)
 async def unknown_endpoint(request: Request, rest: str) -> Response:
+    await begin(request, "read")  # even a miss says nothing to whom may not read
     logger.info("no MLflow endpoint %s %s", request.method, request.url.path)
     raise MlflowError(
         "ENDPOINT_NOT_FOUND",

@@ -96,8 +96,8 @@ async def _version_reply(ctx: Context, name: str, version: int) -> Response:
 # --- logged models --------------------------------------------------------------------
 @router.post(f"{API}/logged-models")
 async def create_logged_model(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     record = await ctx.call(
         registry.create_logged_model,
         text(params, "experiment_id"),
@@ -112,8 +112,8 @@ async def create_logged_model(request: Request) -> Response:
 
 @router.post(f"{API}/logged-models/search")
 async def search_logged_models(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "read")
+    params = await body(request)
     ids = params.get("experiment_ids") or []
     if not isinstance(ids, list) or not ids:
         raise ValidationError("experiment_ids must name at least one experiment")
@@ -133,8 +133,8 @@ async def get_logged_model(request: Request, model_id: str) -> Response:
 
 @router.patch(API + "/logged-models/{model_id}")
 async def finalize_logged_model(request: Request, model_id: str) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     status = params.get("status")
     names = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY", 3: "LOGGED_MODEL_UPLOAD_FAILED"}
     status = names.get(status, status) if isinstance(status, int) else status
@@ -144,8 +144,8 @@ async def finalize_logged_model(request: Request, model_id: str) -> Response:
 
 @router.patch(API + "/logged-models/{model_id}/tags")
 async def set_logged_model_tags(request: Request, model_id: str) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     tags = key_values(params.get("tags"), "tags")
     await ctx.call(registry.update_logged_model, model_id, tags)
     return reply({})
@@ -160,8 +160,8 @@ async def delete_logged_model_tag(request: Request, model_id: str, tag_key: str)
 
 @router.post(API + "/logged-models/{model_id}/params")
 async def log_logged_model_params(request: Request, model_id: str) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(
         registry.update_logged_model, model_id, None, key_values(params.get("params"), "params")
     )
@@ -171,8 +171,8 @@ async def log_logged_model_params(request: Request, model_id: str) -> Response:
 # --- registered models ----------------------------------------------------------------
 @router.post(f"{API}/registered-models/create")
 async def create_registered_model(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     record = await ctx.call(
         registry.create_registered_model,
         text(params, "name"),
@@ -191,8 +191,8 @@ async def get_registered_model(request: Request) -> Response:
 
 @router.api_route(f"{API}/registered-models/search", methods=["GET", "POST"])
 async def search_registered_models(request: Request) -> Response:
-    params = await body(request) if request.method == "POST" else query(request)
     ctx = await begin(request, "read")
+    params = await body(request) if request.method == "POST" else query(request)
     found = await ctx.call(
         registry.search_registered_models, text(params, "filter", required=False)
     )
@@ -202,8 +202,8 @@ async def search_registered_models(request: Request) -> Response:
 
 @router.api_route(f"{API}/registered-models/update", methods=["POST", "PATCH"])
 async def update_registered_model(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     record = await ctx.call(
         registry.update_registered_model,
         text(params, "name"),
@@ -214,8 +214,8 @@ async def update_registered_model(request: Request) -> Response:
 
 @router.post(f"{API}/registered-models/set-tag")
 async def set_registered_model_tag(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     tags = {text(params, "key"): text(params, "value", required=False)}
     await ctx.call(registry.update_registered_model, text(params, "name"), tags=tags)
     return reply({})
@@ -223,8 +223,8 @@ async def set_registered_model_tag(request: Request) -> Response:
 
 @router.delete(f"{API}/registered-models/delete-tag")
 async def delete_registered_model_tag(request: Request) -> Response:
-    params = query(request) or await body(request)
     ctx = await begin(request, "write")
+    params = query(request) or await body(request)
     await ctx.call(
         registry.update_registered_model, text(params, "name"), remove_tag=text(params, "key")
     )
@@ -233,8 +233,8 @@ async def delete_registered_model_tag(request: Request) -> Response:
 
 @router.post(f"{API}/registered-models/alias")
 async def set_alias(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     alias = (text(params, "alias"), _version(params))
     await ctx.call(registry.update_registered_model, text(params, "name"), alias=alias)
     return reply({})
@@ -242,8 +242,8 @@ async def set_alias(request: Request) -> Response:
 
 @router.delete(f"{API}/registered-models/alias")
 async def delete_alias(request: Request) -> Response:
-    params = query(request) or await body(request)
     ctx = await begin(request, "write")
+    params = query(request) or await body(request)
     alias = (text(params, "alias"), None)
     await ctx.call(registry.update_registered_model, text(params, "name"), alias=alias)
     return reply({})
@@ -251,8 +251,8 @@ async def delete_alias(request: Request) -> Response:
 
 @router.get(f"{API}/registered-models/alias")
 async def get_by_alias(request: Request) -> Response:
-    params = query(request)
     ctx = await begin(request, "read")
+    params = query(request)
     name, alias = text(params, "name"), text(params, "alias")
     aliases = await ctx.call(registry.aliases_of, name)
     if alias not in aliases:
@@ -262,8 +262,8 @@ async def get_by_alias(request: Request) -> Response:
 
 @router.post(f"{API}/registered-models/get-latest-versions")
 async def get_latest_versions(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "read")
+    params = await body(request)
     record = await ctx.call(registry.get_registered_model, text(params, "name"))
     versions = [version_json(record.latest, record.aliases)] if record.latest else []
     return reply({"model_versions": versions})
@@ -272,8 +272,8 @@ async def get_latest_versions(request: Request) -> Response:
 # --- model versions -------------------------------------------------------------------
 @router.post(f"{API}/model-versions/create")
 async def create_model_version(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     record = await ctx.call(
         registry.create_model_version,
         text(params, "name"),
@@ -286,23 +286,23 @@ async def create_model_version(request: Request) -> Response:
 
 @router.get(f"{API}/model-versions/get")
 async def get_model_version(request: Request) -> Response:
-    params = query(request)
     ctx = await begin(request, "read")
+    params = query(request)
     return await _version_reply(ctx, text(params, "name"), _version(params))
 
 
 @router.get(f"{API}/model-versions/get-download-uri")
 async def get_download_uri(request: Request) -> Response:
-    params = query(request)
     ctx = await begin(request, "read")
+    params = query(request)
     path = await ctx.call(registry.download_path, text(params, "name"), _version(params))
     return reply({"artifact_uri": f"mlflow-artifacts:/{path}"})
 
 
 @router.api_route(f"{API}/model-versions/search", methods=["GET", "POST"])
 async def search_model_versions(request: Request) -> Response:
-    params = await body(request) if request.method == "POST" else query(request)
     ctx = await begin(request, "read")
+    params = await body(request) if request.method == "POST" else query(request)
     found = await ctx.call(registry.search_model_versions, text(params, "filter", required=False))
     count = integer(params, "max_results", 10_000) or 10_000
     return reply({"model_versions": [version_json(r) for r in found[:count]]})
@@ -310,8 +310,8 @@ async def search_model_versions(request: Request) -> Response:
 
 @router.post(f"{API}/model-versions/set-tag")
 async def set_model_version_tag(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     tags = {text(params, "key"): text(params, "value", required=False)}
     await ctx.call(models.set_tags, text(params, "name"), _version(params), tags)
     return reply({})
@@ -319,8 +319,8 @@ async def set_model_version_tag(request: Request) -> Response:
 
 @router.delete(f"{API}/model-versions/delete-tag")
 async def delete_model_version_tag(request: Request) -> Response:
-    params = query(request) or await body(request)
     ctx = await begin(request, "write")
+    params = query(request) or await body(request)
     await ctx.call(
         models.remove_tags, text(params, "name"), _version(params), [text(params, "key")]
     )

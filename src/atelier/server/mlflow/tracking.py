@@ -122,8 +122,8 @@ def _run_id(params: dict[str, Any]) -> str:
 # --- experiments ----------------------------------------------------------------------
 @router.post(f"{API}/experiments/create")
 async def create_experiment(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     record = await ctx.call(
         tracking.create_experiment, text(params, "name"), key_values(params.get("tags"), "tags")
     )
@@ -139,16 +139,16 @@ async def get_experiment(request: Request) -> Response:
 
 @router.get(f"{API}/experiments/get-by-name")
 async def get_experiment_by_name(request: Request) -> Response:
-    name = text(query(request), "experiment_name")
     ctx = await begin(request, "read")
+    name = text(query(request), "experiment_name")
     record = await ctx.call(tracking.experiment_by_name, name)
     return reply({"experiment": experiment_json(record)})
 
 
 @router.api_route(f"{API}/experiments/search", methods=["GET", "POST"])
 async def search_experiments(request: Request) -> Response:
-    params = await body(request) if request.method == "POST" else query(request)
     ctx = await begin(request, "read")
+    params = await body(request) if request.method == "POST" else query(request)
     view = text(params, "view_type", required=False, default="ACTIVE_ONLY")
     found = await ctx.call(
         tracking.search_experiments, view, text(params, "filter", required=False)
@@ -162,24 +162,24 @@ async def search_experiments(request: Request) -> Response:
 
 @router.post(f"{API}/experiments/delete")
 async def delete_experiment(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(tracking.set_experiment_deleted, text(params, "experiment_id"), True)
     return reply({})
 
 
 @router.post(f"{API}/experiments/restore")
 async def restore_experiment(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(tracking.set_experiment_deleted, text(params, "experiment_id"), False)
     return reply({})
 
 
 @router.post(f"{API}/experiments/set-experiment-tag")
 async def set_experiment_tag(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(
         tracking.set_experiment_tag,
         text(params, "experiment_id"),
@@ -192,8 +192,8 @@ async def set_experiment_tag(request: Request) -> Response:
 # --- runs -----------------------------------------------------------------------------
 @router.post(f"{API}/runs/create")
 async def create_run(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     tags = key_values(params.get("tags"), "tags")
     view = await ctx.call(
         tracking.create_run,
@@ -206,15 +206,15 @@ async def create_run(request: Request) -> Response:
 
 @router.get(f"{API}/runs/get")
 async def get_run(request: Request) -> Response:
-    run_id = _run_id(query(request))
     ctx = await begin(request, "read")
+    run_id = _run_id(query(request))
     return reply({"run": run_json(await ctx.call(tracking.get_run, run_id))})
 
 
 @router.post(f"{API}/runs/update")
 async def update_run(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     view = await ctx.call(
         tracking.update_run,
         _run_id(params),
@@ -226,8 +226,8 @@ async def update_run(request: Request) -> Response:
 
 @router.post(f"{API}/runs/log-metric")
 async def log_metric(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     point = (
         text(params, "key"),
         number(params, "value"),
@@ -240,8 +240,8 @@ async def log_metric(request: Request) -> Response:
 
 @router.post(f"{API}/runs/log-parameter")
 async def log_param(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     param = {text(params, "key"): text(params, "value", required=False)}
     await ctx.call(runs.add_properties, _run_id(params), param)
     return reply({})
@@ -249,8 +249,8 @@ async def log_param(request: Request) -> Response:
 
 @router.post(f"{API}/runs/set-tag")
 async def set_tag(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     tag = {text(params, "key"): text(params, "value", required=False)}
     await ctx.call(tracking.set_tags, _run_id(params), tag)
     return reply({})
@@ -258,8 +258,8 @@ async def set_tag(request: Request) -> Response:
 
 @router.post(f"{API}/runs/delete-tag")
 async def delete_tag(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(tracking.delete_tag, text(params, "run_id"), text(params, "key"))
     return reply({})
 
@@ -286,8 +286,8 @@ def _batch_metrics(items: Any) -> list[tracking.MetricInput]:
 
 @router.post(f"{API}/runs/log-batch")
 async def log_batch(request: Request) -> Response:
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     points = _batch_metrics(params.get("metrics"))
     batch_params = key_values(params.get("params"), "params")
     tags = key_values(params.get("tags"), "tags")
@@ -301,8 +301,8 @@ async def log_batch(request: Request) -> Response:
 async def log_inputs(request: Request) -> Response:
     # Datasets and model inputs are accepted and not kept: Atelier has no dataset
     # lineage yet, and refusing would make autologging fail.
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(tracking.require_run_rows, text(params, "run_id"))
     return reply({})
 
@@ -310,16 +310,16 @@ async def log_inputs(request: Request) -> Response:
 @router.post(f"{API}/runs/outputs")
 async def log_outputs(request: Request) -> Response:
     # A run's model outputs are its logged models (each records its source run).
-    params = await body(request)
     ctx = await begin(request, "write")
+    params = await body(request)
     await ctx.call(tracking.require_run_rows, text(params, "run_id"))
     return reply({})
 
 
 @router.api_route(f"{API}/runs/search", methods=["GET", "POST"])
 async def search_runs(request: Request) -> Response:
-    params = await body(request) if request.method == "POST" else query(request)
     ctx = await begin(request, "read")
+    params = await body(request) if request.method == "POST" else query(request)
     experiment_ids = params.get("experiment_ids") or []
     if isinstance(experiment_ids, str):
         experiment_ids = [experiment_ids]
@@ -341,8 +341,8 @@ async def search_runs(request: Request) -> Response:
 
 @router.get(f"{API}/metrics/get-history")
 async def get_metric_history(request: Request) -> Response:
-    params = query(request)
     ctx = await begin(request, "read")
+    params = query(request)
     run_id = _run_id(params)
     key = text(params, "metric_key")
     points = await ctx.call(tracking.metric_history, run_id, key)
