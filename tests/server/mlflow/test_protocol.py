@@ -304,3 +304,21 @@ def test_a_model_cannot_be_registered_from_another_workspace(
         "kept", f"runs:/{active.info.run_id}/model", run_id=active.info.run_id
     )
     assert own.version == "1"
+
+
+def test_a_failing_store_answers_500_without_details(
+    tracking: str, mlflow_server: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atelier.core.errors import StoreError
+    from atelier.services import mlflow_tracking
+
+    def broken(*args: object) -> None:
+        raise StoreError("database error on postgresql://admin@db.internal/atelier: boom")
+
+    monkeypatch.setattr(mlflow_tracking, "get_run", broken)
+    status, payload = raw(
+        mlflow_server.uri_for(tracking), "GET", "/api/2.0/mlflow/runs/get?run_id=x"
+    )
+    assert (status, payload["error_code"]) == (500, "INTERNAL_ERROR")
+    assert "db.internal" not in payload["message"]
+    assert "request id" in payload["message"]

@@ -74,12 +74,23 @@ def error_response(code: str, status: int, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def translate(exc: AtelierError) -> Response:
+def _internal(context: str) -> Response:
+    """A 500 whose details (a database URL, an SQL error) stay in the server's log."""
+    request_id = uuid.uuid4().hex[:12]
+    logger.exception("MLflow request %s failed [%s]", context, request_id)
+    return error_response(
+        "INTERNAL_ERROR", 500, f"the server failed; quote request id {request_id}"
+    )
+
+
+def translate(exc: AtelierError, context: str) -> Response:
     for kind, code, status in _ERROR_TABLE:
         if isinstance(exc, kind):
             return error_response(code, status, exc.message)
-    code, status = _BY_CODE.get(exc.code, ("INTERNAL_ERROR", 500))
-    return error_response(code, status, exc.message)
+    if exc.code in _BY_CODE:
+        code, status = _BY_CODE[exc.code]
+        return error_response(code, status, exc.message)
+    return _internal(context)
 
 
 class MlflowRoute(APIRoute):
@@ -94,15 +105,9 @@ class MlflowRoute(APIRoute):
             except MlflowError as exc:
                 return error_response(exc.code, exc.status, exc.message)
             except AtelierError as exc:
-                return translate(exc)
+                return translate(exc, f"{request.method} {request.url.path}")
             except Exception:
-                request_id = uuid.uuid4().hex[:12]
-                logger.exception(
-                    "MLflow request %s %s failed [%s]", request.method, request.url.path, request_id
-                )
-                return error_response(
-                    "INTERNAL_ERROR", 500, f"the server failed; quote request id {request_id}"
-                )
+                return _internal(f"{request.method} {request.url.path}")
 
         return guarded
 
