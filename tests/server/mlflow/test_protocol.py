@@ -322,3 +322,37 @@ def test_a_failing_store_answers_500_without_details(
     assert (status, payload["error_code"]) == (500, "INTERNAL_ERROR")
     assert "db.internal" not in payload["message"]
     assert "request id" in payload["message"]
+
+
+def test_mlflow_workspace_header_selects_the_workspace(
+    mlflow_server: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = mlflow_server.workspace()
+    monkeypatch.setenv("MLFLOW_WORKSPACE", workspace)
+    mlflow.set_tracking_uri(mlflow_server.url)
+    try:
+        mlflow.set_experiment("by-header")
+        with mlflow.start_run() as active:
+            mlflow.log_text("in the named workspace", "where.txt")
+    finally:
+        mlflow.set_tracking_uri(None)
+    with mlflow_server.database.session() as session:
+        from atelier.services import runs
+
+        assert runs.get(session, workspace, active.info.run_id).experiment_name == "by-header"
+        files = artifacts.list_files(session, workspace, active.info.run_id)
+        assert [f.path for f in files] == ["where.txt"]
+    clash = mlflow_server.uri_for(mlflow_server.workspace())
+    parts = urlsplit(clash)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(
+            "GET",
+            parts.path + "/api/2.0/mlflow/experiments/search",
+            headers={"X-MLflow-Workspace": workspace},
+        )
+        response = connection.getresponse()
+        payload = json.loads(response.read())
+    finally:
+        connection.close()
+    assert (response.status, payload["error_code"]) == (400, "INVALID_PARAMETER_VALUE")

@@ -41,6 +41,8 @@ T = TypeVar("T")
 AUTHORIZE_STATE = "mlflow_authorize"
 DEFAULT_WORKSPACE_STATE = "mlflow_default_workspace"
 _READY_STATE = "mlflow_default_workspace_ready"
+#: what MLflow 3 clients send when ``MLFLOW_WORKSPACE`` or ``mlflow.set_workspace`` is set
+WORKSPACE_HEADER = "X-MLflow-Workspace"
 
 # (MLflow error code, HTTP status) per error class, most specific first; errors from the
 # server's own auth layer that carry code "unauthenticated" map to 401 by their code.
@@ -136,23 +138,40 @@ def _ensure_default(database: Database, name: str) -> None:
         workspaces.create(session, name, description="MLflow clients' default", exist_ok=True)
 
 
+def _workspace_of(request: Request) -> tuple[str, bool]:
+    """(workspace, is the default one): the path's, else the ``X-MLflow-Workspace``
+    header's (``MLFLOW_WORKSPACE`` / ``mlflow.set_workspace`` on the client), else the
+    app's default MLflow workspace."""
+    from_path: str | None = request.path_params.get("workspace")
+    from_header = request.headers.get(WORKSPACE_HEADER, "").strip() or None
+    if from_path is not None and from_header is not None and from_header != from_path:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            400,
+            f"the tracking URI names workspace {from_path!r} but MLFLOW_WORKSPACE says "
+            f"{from_header!r}; unset one of them",
+        )
+    if from_path is not None or from_header is not None:
+        return str(from_path or from_header), False
+    default = getattr(request.app.state, DEFAULT_WORKSPACE_STATE, None)
+    if not default or not isinstance(default, str):
+        raise MlflowError(
+            "RESOURCE_DOES_NOT_EXIST",
+            404,
+            "this server has no default MLflow workspace; use the tracking URI "
+            "http://<host>:<port>/mlflow/<workspace> or set MLFLOW_WORKSPACE",
+        )
+    return default, True
+
+
 async def begin(request: Request, access: str) -> Context:
     """Authorize ``access`` ("read" or "write") on the request's workspace.
 
-    The workspace is the ``{workspace}`` of ``/mlflow/{workspace}/...``; without it, the
-    app's ``mlflow_default_workspace``, created on first authorized use."""
+    The workspace is the ``{workspace}`` of ``/mlflow/{workspace}/...``, or the one the
+    client's ``X-MLflow-Workspace`` header names; without either, the app's
+    ``mlflow_default_workspace``, created on first authorized use."""
     state = request.app.state
-    workspace: str | None = request.path_params.get("workspace")
-    default = workspace is None
-    if workspace is None:
-        workspace = getattr(state, DEFAULT_WORKSPACE_STATE, None)
-        if not workspace or not isinstance(workspace, str):
-            raise MlflowError(
-                "RESOURCE_DOES_NOT_EXIST",
-                404,
-                "this server has no default MLflow workspace; use the tracking URI "
-                "http://<host>:<port>/mlflow/<workspace>",
-            )
+    workspace, default = _workspace_of(request)
     authorize: Authorize = getattr(state, AUTHORIZE_STATE)
     await authorize(request, workspace, access)
     context = Context(request, workspace)

@@ -366,4 +366,11 @@ async def get_metric_history(request: Request) -> Response:
 @router.get("/api/3.0/mlflow/server-info")
 async def server_info(request: Request) -> Response:
     await begin(request, "read")
-    return reply({"multipart_uploads_enabled": False, "multipart_downloads_enabled": False})
+    # workspaces_enabled: MLflow 3 clients send MLFLOW_WORKSPACE as a header only then
+    return reply(
+        {
+            "multipart_uploads_enabled": False,
+            "multipart_downloads_enabled": False,
+            "workspaces_enabled": True,
+        }
+    )
