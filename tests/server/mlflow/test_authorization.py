@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
-from atelier.server.mlflow import artifacts, registry, tracking
+from atelier.server.mlflow import artifacts, registry, tracking, workspaces
 
 from .conftest import Served
 from .test_protocol import raw
@@ -23,7 +23,7 @@ READING_POSTS = {
 }
 ROUTES = [
     (method, route.path)
-    for router in (tracking.router, registry.router, artifacts.router)
+    for router in (tracking.router, registry.router, artifacts.router, workspaces.router)
     for route in router.routes
     if isinstance(route, APIRoute)
     for method in sorted(route.methods)
@@ -43,8 +43,14 @@ def test_every_route_is_refused_before_it_reads_anything(
 ) -> None:
     concrete = re.sub(r"\{[^}]+\}", "x", path)
     status, payload = raw(denying_server.url + prefix, method, concrete, b"{not even json")
+    if path == workspaces.ROOT:
+        assert (status, payload) == (200, {"workspaces": []})
+        return
     assert status == 403, payload
     assert payload["error_code"] == "PERMISSION_DENIED"
+    if path.startswith(workspaces.ROOT):
+        assert payload["message"] == "denied read on x"  # the workspace the path names
+        return
     workspace = "some-ws" if prefix else "no-default"
     assert payload["message"] == f"denied {_expected_access(method, path)} on {workspace}"
 

@@ -356,3 +356,22 @@ def test_mlflow_workspace_header_selects_the_workspace(
     finally:
         connection.close()
     assert (response.status, payload["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_workspaces_are_listed_to_whom_may_read_them(
+    mlflow_server: Served, read_only_server: Served
+) -> None:
+    mine = mlflow_server.workspace()
+    mlflow.set_tracking_uri(mlflow_server.url)
+    try:
+        assert mine in {w.name for w in mlflow.list_workspaces()}
+        assert mlflow.get_workspace(mine).name == mine
+        with pytest.raises(MlflowException) as absent:
+            mlflow.get_workspace("absent-ws")
+        assert absent.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    finally:
+        mlflow.set_tracking_uri(None)
+    readable = read_only_server.workspace()
+    status, payload = raw(read_only_server.url, "GET", "/api/3.0/mlflow/workspaces")
+    assert status == 200
+    assert readable in {w["name"] for w in payload["workspaces"]}

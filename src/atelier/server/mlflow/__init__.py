@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from atelier.server.mlflow import artifacts, registry, tracking
+from atelier.server.mlflow import artifacts, registry, tracking, workspaces
 from atelier.server.mlflow._common import (
     AUTHORIZE_STATE,
     Authorize,
@@ -46,7 +46,7 @@ def mount_mlflow(app: FastAPI, authorize: Authorize) -> None:
     """Add the MLflow routes to ``app``; ``authorize`` is awaited before every operation."""
     setattr(app.state, AUTHORIZE_STATE, authorize)
     for prefix in (PREFIX, ""):
-        for part in (tracking.router, registry.router, artifacts.router):
+        for part in (tracking.router, registry.router, artifacts.router, workspaces.router):
             app.include_router(part, prefix=prefix, include_in_schema=False)
     # last, so that only paths no route above answers reach it
     for prefix in (PREFIX, ""):
