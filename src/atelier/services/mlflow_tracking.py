@@ -348,7 +348,7 @@ def search_runs(
         records.extend(runs.list_runs(session, workspace, exp.name, query))
     views = _views(session, records)
     chosen = mlflow_search.keep(views, clauses, _run_value)
-    chosen.sort(key=lambda v: (-(v.run.started_ms or v.run.created_ms), v.run.run_id))
+    chosen.sort(key=lambda v: (-(v.run.started_ms or v.run.created_ms), -v.run.number))
     mlflow_search.sort(chosen, keys, _run_value)
     page = chosen[offset : offset + max_results]
     following = offset + max_results if offset + max_results < len(chosen) else None
