@@ -1,0 +1,1 @@
+"""The workspace server: FastAPI routes over the services."""
