@@ -133,7 +133,7 @@ def test_deploy_score_keys_and_delete(
     with pytest.raises(ConflictError, match="already exists"):
         Model.deploy(ws, "coef-svc", [model], _source(tmp_path, SCORE))
 
-    pid = int(service._state["pid"])
+    pid = service._record.manager_pid
     service.delete()
     with pytest.raises(NotFoundError):
         Webservice(ws, "coef-svc")

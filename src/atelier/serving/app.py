@@ -205,6 +205,8 @@ class _Scorer:
                 f"run() took longer than {self.timeout_seconds:g} seconds",
                 request_id,
             )
+        except InputError as exc:  # run() itself may reject its input, as no-code scripts do
+            return problem(400, "Bad Request", exc.message, request_id)
         except Exception:
             self.metrics.errors.labels("run").inc()
             logger.exception("run() failed (request id %s)", request_id)
