@@ -1,0 +1,256 @@
+"""Endpoints end to end: a real router process and replica processes on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atelier import ConflictError, Model, ValidationError, Workspace
+from atelier.azureml.core.model import InferenceConfig
+from atelier.azureml.core.webservice import LocalWebservice, Webservice
+from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, WebserviceError
+
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+SCORE = """
+import json
+from atelier import Model
+
+coefficient = None
+
+def init():
+    global coefficient
+    with open(Model.get_model_path("coef")) as handle:
+        coefficient = json.load(handle)["coefficient"]
+
+def run(raw_data):
+    return [value * coefficient for value in json.loads(raw_data)["data"]]
+"""
+
+BROKEN = """
+def init():
+    raise RuntimeError("the coefficient file is corrupt")
+
+def run(data):
+    return data
+"""
+
+
+def _config(tmp_path: Path, script: str, folder: str = "src") -> InferenceConfig:
+    source = tmp_path / folder
+    source.mkdir(exist_ok=True)
+    (source / "score.py").write_text(script)
+    return InferenceConfig(entry_script="score.py", source_directory=source)
+
+
+def _model(ws: Workspace, tmp_path: Path, coefficient: int) -> Model:
+    path = tmp_path / f"v{coefficient}" / "coef.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"coefficient": coefficient}))
+    return Model.register(ws, path, "coef")
+
+
+@pytest.fixture
+def service(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
+    model = _model(ws, tmp_path, 3)
+    config = LocalWebserviceDeploymentConfiguration(port=0, max_request_bytes=10_000)
+    svc = Model.deploy(ws, "coef-ep", [model], _config(tmp_path, SCORE), config)
+    try:
+        svc.wait_for_deployment(timeout_sec=60)
+        yield svc
+    finally:
+        svc.delete()
+
+
+class _Load:
+    """Requests one after another from a thread, counting failures."""
+
+    def __init__(self, service: Webservice) -> None:
+        self.url = service.scoring_uri
+        self.key = service.get_keys()[0]
+        self.ok = 0
+        self.failed: list[str] = []
+        self.answers: set[str] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(headers=headers, timeout=30) as client:
+            while not self.stop.is_set():
+                try:
+                    response = client.post(self.url, json={"data": [1]})
+                except httpx.HTTPError as exc:
+                    self.failed.append(repr(exc))
+                    continue
+                if response.status_code == 200:
+                    self.ok += 1
+                    self.answers.add(response.text)
+                else:
+                    self.failed.append(f"{response.status_code} {response.text}")
+                time.sleep(0.005)
+
+    def __enter__(self) -> _Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
+    primary, _ = service.get_keys()
+    auth = {"Authorization": f"Bearer {primary}"}
+    assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
+    wrong = httpx.post(
+        service.scoring_uri, json={"data": [1]}, headers={"Authorization": "Bearer wrong"}
+    )
+    assert wrong.status_code == 401
+    assert "Bearer" in wrong.json()["detail"]
+    big = httpx.post(service.scoring_uri, content=b"x" * 20_000, headers=auth)
+    assert big.status_code == 413
+    broken = httpx.post(service.scoring_uri, content=b"{not json", headers=auth)
+    assert broken.status_code == 400
+    assert "Traceback" not in broken.text
+    assert httpx.get(service.swagger_uri).json()["openapi"].startswith("3.")
+    assert httpx.get(service.scoring_uri.replace("/score", "/readyz")).status_code == 200
+    metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
+    assert 'atelier_scoring_requests_total{method="POST",path="/score",status="401"} 2.0' in metrics
+
+
+def test_rolling_update_drops_no_request_and_a_failed_init_keeps_the_old(
+    ws: Workspace, service: Webservice, tmp_path: Path
+) -> None:
+    assert service.run({"data": [1]}) == [3]
+    newer = _model(ws, tmp_path, 5)
+    with _Load(service) as load:
+        time.sleep(0.3)
+        service.update(models=[newer])
+        time.sleep(0.3)
+    assert load.failed == []
+    assert load.ok > 10
+    assert load.answers == {"[3]", "[5]"}
+    assert service.run({"data": [1]}) == [5]
+    assert service.models == ["coef:2"]
+    with pytest.raises(ConflictError, match="coef-ep/default"):
+        newer.delete()
+
+    with (
+        _Load(service) as load,
+        pytest.raises(WebserviceError, match="the coefficient file is corrupt"),
+    ):
+        service.update(inference_config=_config(tmp_path, BROKEN, "broken"))
+    assert load.failed == []
+    assert service.run({"data": [2]}) == [10]
+    assert service.state == "Healthy"
+    assert service.models == ["coef:2"]
+    assert "RuntimeError: the coefficient file is corrupt" in service.get_logs()
+
+
+def test_blue_green_traffic_and_a_crashed_replica(
+    ws: Workspace, service: Webservice, tmp_path: Path
+) -> None:
+    older = Model(ws, "coef", version=1)
+    newer = _model(ws, tmp_path, 7)
+    service.create_deployment("green", [newer], _config(tmp_path, SCORE, "green"))
+    assert service.traffic == {"default": 100}
+    assert service.run({"data": [1]}) == [3]
+    key = service.get_keys()[0]
+    headers = {"Authorization": f"Bearer {key}", "azureml-model-deployment": "green"}
+    routed = httpx.post(service.scoring_uri, json={"data": [1]}, headers=headers)
+    assert routed.json() == [7]
+    assert routed.headers["azureml-model-deployment"] == "green"
+
+    with pytest.raises(ValidationError, match="add up to 100"):
+        service.set_traffic({"default": 50, "green": 20})
+    service.set_traffic({"default": 50, "green": 50})
+    seen = {json.dumps(service.run({"data": [1]})) for _ in range(40)}
+    assert seen == {"[3]", "[7]"}
+    with pytest.raises(ConflictError, match="traffic"):
+        service.delete_deployment("default")
+
+    replica = service.deployments["green"]["replicas"][0]["pid"]
+    os.kill(replica, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replicas = service.deployments["green"]["replicas"]
+        pids = [r["pid"] for r in replicas if r["state"] == "Ready"]
+        if pids and replica not in pids:
+            break
+        time.sleep(0.1)
+    assert pids and replica not in pids
+    assert "exited with code -9; restarting it" in service.get_logs()
+    routed = httpx.post(service.scoring_uri, json={"data": [2]}, headers=headers)
+    assert routed.json() == [14]
+
+    service.set_traffic({"green": 100})
+    service.delete_deployment("default")
+    assert {json.dumps(service.run({"data": [1]})) for _ in range(5)} == {"[7]"}
+    older.delete()  # nothing serves version 1 any more
+
+
+def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    linear = pytest.importorskip("sklearn.linear_model")
+    classifier = linear.LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0]] * 5, [0, 1] * 5)
+    joblib.dump(classifier, tmp_path / "model.joblib")
+    model = Model.register(ws, tmp_path / "model.joblib", "clf")
+    service = Model.deploy(ws, "clf-ep", [model])
+    try:
+        service.wait_for_deployment(timeout_sec=60)
+        assert service.run({"data": [[0, 0], [1, 1]]}) == [0, 1]
+        auth = {"Authorization": f"Bearer {service.get_keys()[0]}"}
+        malformed = httpx.post(service.scoring_uri, content=b'{"data": [[0,', headers=auth)
+        assert malformed.status_code == 400
+        assert "not valid JSON" in malformed.json()["detail"]
+        short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
+        assert short.status_code == 400
+    finally:
+        service.delete()
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValidationError, match="needs an entry script"):
+        Model.deploy(ws, "txt-ep", [Model.register(ws, text, "notes")])
+    with contextlib.suppress(Exception):
+        Webservice(ws, "txt-ep").delete()
+
+
+def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> None:
+    slow = SCORE.replace("def run(raw_data):", "def run(raw_data):\n    time.sleep(0.2)")
+    slow = "import time\n" + slow
+    config = LocalWebservice.deploy_configuration(
+        autoscale_enabled=True,
+        autoscale_min_replicas=1,
+        autoscale_max_replicas=2,
+        autoscale_target_in_flight=1,
+    )
+    service = Model.deploy(
+        ws, "auto-ep", [_model(ws, tmp_path, 2)], _config(tmp_path, slow), config
+    )
+    try:
+        service.wait_for_deployment(timeout_sec=60)
+        assert len(service.deployments["default"]["replicas"]) == 1
+        loads = [_Load(service) for _ in range(4)]
+        with contextlib.ExitStack() as stack:
+            for load in loads:
+                stack.enter_context(load)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if len(service.deployments["default"]["replicas"]) == 2:
+                    break
+                time.sleep(0.2)
+        assert len(service.deployments["default"]["replicas"]) == 2
+        assert all(load.failed == [] for load in loads)
+        assert "autoscale:" in service.get_logs()
+    finally:
+        service.delete()
