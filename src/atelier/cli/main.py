@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from atelier.cli import compute, environment, experiment, model, run, workspace
+from atelier.cli import compute, endpoint, environment, experiment, model, run, workspace
 from atelier.cli._errors import AtelierGroup
 
 
@@ -32,6 +32,7 @@ app.add_typer(run.app, name="run")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
+app.add_typer(endpoint.app, name="endpoint")
 
 
 @app.callback()
