@@ -62,7 +62,9 @@ def _model(ws: Workspace, tmp_path: Path, coefficient: int) -> Model:
 @pytest.fixture
 def service(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
     model = _model(ws, tmp_path, 3)
-    config = LocalWebserviceDeploymentConfiguration(port=0, max_request_bytes=10_000)
+    config = LocalWebserviceDeploymentConfiguration(
+        port=0, max_request_bytes=10_000, collect_model_data=True
+    )
     svc = Model.deploy(ws, "coef-ep", [model], _config(tmp_path, SCORE), config)
     try:
         svc.wait_for_deployment(timeout_sec=60)
@@ -126,6 +128,18 @@ def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
     assert httpx.get(service.scoring_uri.replace("/score", "/readyz")).status_code == 200
     metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
     assert 'atelier_scoring_requests_total{method="POST",path="/score",status="401"} 2.0' in metrics
+
+    assert service.run({"data": [2, 4]}) == [6, 12]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(collected := service.get_model_data()) < 2:
+        time.sleep(0.2)
+    by_input = {row["input"]: row for row in collected}
+    assert by_input['{"data": [2, 4]}']["prediction"] == "[6, 12]"
+    assert by_input['{"data": [2, 4]}']["status"] == 200
+    assert by_input["{not json"]["status"] == 400
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"/modeldata/coef-ep/default/date={day}/part-" in collected[0]["path"]
+    assert collected[0]["path"].endswith(".parquet")
 
 
 def test_rolling_update_drops_no_request_and_a_failed_init_keeps_the_old(

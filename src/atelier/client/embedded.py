@@ -293,7 +293,7 @@ class EmbeddedBackend:
         self.compute = EmbeddedCompute(self.db, self.blobs, settings)
         self.environments = EmbeddedEnvironments(self.db, self.blobs)
         self.models = EmbeddedModels(self.db, self.blobs)
-        self.endpoints = EmbeddedEndpoints(self.db, settings)
+        self.endpoints = EmbeddedEndpoints(self.db, self.blobs, settings)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""

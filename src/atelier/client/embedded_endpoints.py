@@ -15,13 +15,17 @@ import contextlib
 import hashlib
 import os
 import secrets
+import uuid
 from pathlib import Path
 from typing import Any
 
-from atelier.core.endpoints import EndpointRecord, ReplicaReport
+from atelier.core.endpoints import EndpointRecord, ReplicaReport, model_data_prefix
 from atelier.core.errors import StoreError, ValidationError
 from atelier.core.settings import Settings
+from atelier.core.timeutil import now_ms
 from atelier.services import endpoints
+from atelier.storage.blobstore import BlobStore
+from atelier.storage.named import NamedFiles
 from atelier.store.database import Database
 
 SECRET_ENV = "ATELIER_SECRET_KEY"
@@ -84,8 +88,9 @@ class _Cipher:
 class EmbeddedEndpoints:
     """``EndpointAPI`` over this process's database."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
         self.db = db
+        self.files = NamedFiles(blobs)
         self.cipher = _Cipher(settings)
 
     def _sealed(self, key: str) -> tuple[str, str]:
@@ -181,3 +186,19 @@ class EmbeddedEndpoints:
     def mark_failed(self, workspace: str, name: str, error: str) -> EndpointRecord:
         with self.db.session() as session:
             return endpoints.mark_failed(session, workspace, name, error)
+
+    def write_model_data(
+        self, workspace: str, endpoint: str, deployment: str, day: str, data: bytes
+    ) -> str:
+        """Store one Parquet batch in the day's partition; return where it went."""
+        prefix = model_data_prefix(workspace, endpoint, deployment, day)
+        name = f"part-{now_ms()}-{uuid.uuid4().hex[:8]}.parquet"
+        return self.files.write(f"{prefix}/{name}", data)
+
+    def model_data(
+        self, workspace: str, endpoint: str, deployment: str | None = None
+    ) -> builtins.list[tuple[str, bytes]]:
+        """Every stored batch of the endpoint (or one deployment): (path, bytes), oldest
+        day first."""
+        prefix = model_data_prefix(workspace, endpoint, deployment)
+        return [(path, self.files.read(path)) for path in self.files.list(prefix)]

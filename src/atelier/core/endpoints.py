@@ -132,3 +132,22 @@ class ReplicaReport:
     served_generation: int
     error: str | None = None
     replicas: tuple[ReplicaRecord, ...] = ()
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def model_data_prefix(
+    workspace: str, endpoint: str, deployment: str | None = None, day: str | None = None
+) -> str:
+    """Where an endpoint's collected model data lives in the workspace's storage:
+    ``workspaces/<ws>/modeldata/<endpoint>/<deployment>/date=YYYY-MM-DD``."""
+    check_endpoint_name(endpoint)
+    parts = ["workspaces", workspace, "modeldata", endpoint]
+    if deployment is not None:
+        parts.append(check_deployment_name(deployment))
+        if day is not None:
+            if not _DAY.fullmatch(day):
+                raise ValidationError(f"day {day!r} must be YYYY-MM-DD")
+            parts.append(f"date={day}")
+    return "/".join(parts)

@@ -332,6 +332,25 @@ class Webservice:
         """The last ``num_lines`` lines of the router's and replicas' output."""
         return proc.tail(self._folder / LOG_FILE, num_lines)
 
+    def get_model_data(self, deployment: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The collected model data (``collect_model_data=True``): one dict per scored
+        request with ``timestamp``, ``request_id``, ``status``, ``input``, ``prediction``,
+        ``deployment`` and ``path`` (the Parquet file under
+        ``modeldata/<endpoint>/<deployment>/date=YYYY-MM-DD/``). Batches are written every
+        few seconds, so the latest requests may not be there yet."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        rows: builtins.list[dict[str, Any]] = []
+        for path, data in self._backend.endpoints.model_data(
+            self.workspace.name, self.name, deployment
+        ):
+            name = path.split("/modeldata/", 1)[-1].split("/")[1]
+            for row in pq.read_table(io.BytesIO(data)).to_pylist():
+                rows.append({**row, "deployment": name, "path": path})
+        return rows
+
     def delete(self) -> None:
         """Stop the endpoint (router and replicas), forget it, and remove its files."""
         proc.stop_manager(self._record.manager_pid)

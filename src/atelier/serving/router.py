@@ -19,6 +19,7 @@ The router checks keys by their SHA-256 digests: it never holds the keys themsel
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -31,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from atelier.serving.collector import ModelDataCollector
 from atelier.serving.manager import EndpointManager
 from atelier.serving.metrics import ScoringMetrics
 
@@ -55,7 +57,10 @@ class Router:
     def __init__(self, manager: EndpointManager) -> None:
         self.manager = manager
         self.metrics = ScoringMetrics()
-        self.collect: Callable[[str, bytes, bytes, int], None] | None = None
+        self.collector = ModelDataCollector(
+            manager.backend, manager.workspace, manager.name, manager.say
+        )
+        self._collecting: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -102,8 +107,12 @@ class Router:
                     logger.exception("the endpoint manager could not start")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                self._collecting = asyncio.ensure_future(self.collector.run())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._collecting is not None:
+                    self._collecting.cancel()
+                await self.collector.flush()
                 await self.manager.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -168,8 +177,8 @@ class Router:
         finally:
             replica.in_flight -= 1
         content = response.content
-        if self.collect is not None and deployment.spec.get("collect_model_data"):
-            self.collect(deployment.name, body, content, response.status_code)
+        if deployment.spec.get("collect_model_data"):
+            self.collector.add(deployment.name, request_id, response.status_code, body, content)
         await _send(
             send,
             response.status_code,
