@@ -130,3 +130,12 @@ def test_azureml_webservice_module() -> None:
     assert LocalWebservice is SdkLocalWebservice
     assert issubclass(LocalWebservice, Webservice)
     assert callable(atelier.Model.deploy)
+
+
+def test_azureml_webservice_module_has_aci() -> None:
+    from atelier.azureml.core import webservice
+    from atelier.sdk.container import AciWebservice
+
+    assert webservice.AciWebservice is AciWebservice
+    assert issubclass(AciWebservice, webservice.Webservice)
+    assert "AciWebservice" in webservice.__all__

@@ -24,8 +24,9 @@ from atelier.sdk._query import key_filter
 from atelier.sdk.run import ENV_RUN_ID, Run
 
 if TYPE_CHECKING:
+    from atelier.sdk.container import AciWebserviceDeploymentConfiguration
     from atelier.sdk.inference import InferenceConfig
-    from atelier.sdk.webservice import LocalWebservice, LocalWebserviceDeploymentConfiguration
+    from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, Webservice
     from atelier.sdk.workspace import Workspace
 
 #: a folder laid out as ``<name>/<version>/<asset>``, set for scripts that serve models
@@ -301,11 +302,13 @@ class Model:
         name: str,
         models: builtins.list[Model],
         inference_config: InferenceConfig | None = None,
-        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration
+        | AciWebserviceDeploymentConfiguration
+        | None = None,
         deployment_target: Any = None,
         overwrite: bool = False,
         show_output: bool = False,
-    ) -> LocalWebservice:
+    ) -> Webservice:
         """Serve ``models`` with ``inference_config``'s entry script as the local web
         service ``name`` (see :mod:`atelier.sdk.webservice`); returns without waiting.
 
@@ -315,13 +318,20 @@ class Model:
         An existing service of that name raises ``AlreadyExistsError`` unless
         ``overwrite``; a port in use raises ``ConflictError``.
         """
+        from atelier.sdk.container import AciWebserviceDeploymentConfiguration, deploy_container
         from atelier.sdk.webservice import deploy_local
 
         if deployment_target is not None:
             raise ValidationError("only local deployments are supported: leave deployment_target")
-        service = deploy_local(
-            workspace, name, models, inference_config, deployment_config, overwrite=overwrite
-        )
+        service: Webservice
+        if isinstance(deployment_config, AciWebserviceDeploymentConfiguration):
+            service = deploy_container(
+                workspace, name, models, inference_config, deployment_config, overwrite
+            )
+        else:
+            service = deploy_local(
+                workspace, name, models, inference_config, deployment_config, overwrite=overwrite
+            )
         if show_output:
             service.wait_for_deployment(show_output=True)
         return service

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.endpoints import (
+    CONTAINER,
     FAILED,
     HEALTHY,
     LOCAL,
@@ -576,7 +577,13 @@ class LocalWebservice(Webservice):
 
 
 def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
-    service: Webservice = LocalWebservice.__new__(LocalWebservice)
+    service: Webservice
+    if record.kind == CONTAINER:
+        from atelier.sdk.container import AciWebservice
+
+        service = AciWebservice.__new__(AciWebservice)
+    else:
+        service = LocalWebservice.__new__(LocalWebservice)
     service.workspace = workspace
     service.name = record.name
     service._backend = workspace._backend
