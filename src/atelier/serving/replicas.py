@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
 from atelier.core.endpoints import FAILED, HEALTHY, TRANSITIONING, ReplicaRecord
+from atelier.serving.upstream import Upstream, UpstreamError
 
 __all__ = ["Deployment", "Replica", "ReplicaStartError", "spec_key"]
 
@@ -59,7 +58,7 @@ class Replica:
     generation: int
     port: int
     process: subprocess.Popen[bytes]
-    client: httpx.AsyncClient
+    client: Upstream
     restarts: int = 0
     state: str = STARTING
     in_flight: int = 0
@@ -182,12 +181,7 @@ def start_replica(
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
     )
-    client = httpx.AsyncClient(
-        base_url=f"http://{HOST}:{port}",
-        headers={"authorization": f"Bearer {internal_key}"},
-        timeout=httpx.Timeout(float(spec.get("timeout_seconds") or 60) + 5, connect=5),
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-    )
+    client = Upstream(HOST, port, internal_key, float(spec.get("timeout_seconds") or 60) + 5)
     return Replica(
         deployment=deployment,
         index=index,
@@ -213,11 +207,11 @@ async def wait_ready(replica: Replica, timeout: float, log_path: Path) -> None:
                 f"the log:\n{log_tail(log_path)}"
             )
         try:
-            response = await replica.client.get("/readyz", timeout=2)
-        except httpx.HTTPError:
+            response = await replica.client.request("GET", "/readyz")
+        except UpstreamError:
             response = None  # not listening yet
         if response is not None:
-            if response.status_code == 200:
+            if response.status == 200:
                 replica.state = READY
                 return
             raise ReplicaStartError(

@@ -11,8 +11,8 @@ Routes::
 A request goes to a deployment by the traffic split, or to the one named in the
 ``azureml-model-deployment`` header (as Azure ML's online endpoints do), then to that
 deployment's replica with the fewest requests in flight, over a pool of keep-alive
-connections. A replica that dies while handling a request makes the router answer 502
-with a message saying so (the manager restarts the replica).
+connections (:mod:`atelier.serving.upstream`). A replica that dies while handling a
+request makes the router answer 502 with a message saying so (the manager restarts it).
 
 The router checks keys by their SHA-256 digests: it never holds the keys themselves.
 """
@@ -30,11 +30,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
-
 from atelier.serving.collector import ModelDataCollector
 from atelier.serving.manager import EndpointManager
 from atelier.serving.metrics import ScoringMetrics
+from atelier.serving.upstream import UpstreamError
 
 __all__ = ["Router"]
 
@@ -157,50 +156,50 @@ class Router:
             headers.get(b"x-request-id") or headers.get(b"x-ms-request-id") or b""
         ).decode("latin-1")[:200] or str(uuid.uuid4())
         forward = {
-            "content-type": headers.get(b"content-type", b"application/json").decode("latin-1"),
+            "Content-Type": headers.get(b"content-type", b"application/json").decode("latin-1"),
             "x-request-id": request_id,
         }
         replica.in_flight += 1
         try:
-            response = await replica.client.post("/score", content=body, headers=forward)
-        except httpx.HTTPError as exc:
+            response = await replica.client.request("POST", "/score", body, forward)
+        except UpstreamError as exc:
             self.metrics.errors.labels("replica").inc()
             logger.warning("replica %s failed a request: %r", replica.label, exc)
             return await _problem(
                 send,
                 502,
                 "Bad Gateway",
-                f"the replica handling this request stopped ({type(exc).__name__}); it is "
-                "being restarted: retry the request",
+                f"the replica handling this request stopped ({exc}); it is being "
+                "restarted: retry the request",
                 request_id=request_id,
             )
         finally:
             replica.in_flight -= 1
-        content = response.content
+        content = response.body
         if deployment.spec.get("collect_model_data"):
-            self.collector.add(deployment.name, request_id, response.status_code, body, content)
+            self.collector.add(deployment.name, request_id, response.status, body, content)
         await _send(
             send,
-            response.status_code,
+            response.status,
             content,
-            response.headers.get("content-type", "application/json").encode("latin-1"),
+            response.content_type,
             extra=[
                 (b"x-request-id", request_id.encode("latin-1")),
                 (b"azureml-model-deployment", deployment.name.encode("latin-1")),
             ],
         )
-        return response.status_code
+        return response.status
 
     async def _swagger(self, send: Send) -> int:
         replica = self.manager.any_replica()
         if replica is None:
             return await _problem(send, 503, "Service Unavailable", "no replica is ready")
         try:
-            response = await replica.client.get("/swagger.json")
-        except httpx.HTTPError:
+            response = await replica.client.request("GET", "/swagger.json")
+        except UpstreamError:
             return await _problem(send, 502, "Bad Gateway", "the replica did not answer; retry")
-        await _send(send, response.status_code, response.content, b"application/json")
-        return response.status_code
+        await _send(send, response.status, response.body, b"application/json")
+        return response.status
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
