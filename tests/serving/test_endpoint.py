@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atelier import ConflictError, Model, ValidationError, Workspace
+from atelier import ConflictError, Environment, Model, ValidationError, Workspace
 from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
 from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, WebserviceError
@@ -34,6 +35,21 @@ def init():
 
 def run(raw_data):
     return [value * coefficient for value in json.loads(raw_data)["data"]]
+"""
+
+GREEN = """
+import json
+import os
+import time
+
+def init():
+    global coefficient
+    coefficient = int(os.environ["GREEN_COEFFICIENT"])
+
+def run(raw_data):
+    payload = json.loads(raw_data)
+    time.sleep(payload.get("sleep", 0))
+    return [value * coefficient for value in payload["data"]]
 """
 
 BROKEN = """
@@ -176,7 +192,14 @@ def test_blue_green_traffic_and_a_crashed_replica(
 ) -> None:
     older = Model(ws, "coef", version=1)
     newer = _model(ws, tmp_path, 7)
-    service.create_deployment("green", [newer], _config(tmp_path, SCORE, "green"))
+    # the environment is honoured: its interpreter runs the replicas, its variables reach them
+    env = Environment("green-env")
+    env.python.user_managed_dependencies = True
+    env.python.interpreter_path = sys.executable
+    env.environment_variables = {"GREEN_COEFFICIENT": "7"}
+    green = _config(tmp_path, GREEN, "green")
+    green.environment = env
+    service.create_deployment("green", [newer], green)
     assert service.traffic == {"default": 100}
     assert service.run({"data": [1]}) == [3]
     key = service.get_keys()[0]
@@ -193,8 +216,22 @@ def test_blue_green_traffic_and_a_crashed_replica(
     with pytest.raises(ConflictError, match="traffic"):
         service.delete_deployment("default")
 
+    answers: list[httpx.Response] = []
+    slow = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                service.scoring_uri, json={"data": [1], "sleep": 5}, headers=headers, timeout=30
+            )
+        )
+    )
+    slow.start()
+    time.sleep(1)
     replica = service.deployments["green"]["replicas"][0]["pid"]
     os.kill(replica, signal.SIGKILL)
+    slow.join()
+    assert answers[0].status_code == 502
+    assert "stopped" in answers[0].json()["detail"]
+    assert "retry" in answers[0].json()["detail"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         replicas = service.deployments["green"]["replicas"]
