@@ -89,6 +89,21 @@ def service(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
         svc.delete()
 
 
+def _gone(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with contextlib.suppress(FileNotFoundError):  # a zombie awaiting its reaper is gone
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rpartition(")")[2].split()[:1] == ["Z"]:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 class _Load:
     """Requests one after another from a thread, counting failures."""
 
@@ -266,6 +281,14 @@ def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
         assert "not valid JSON" in malformed.json()["detail"]
         short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
         assert short.status_code == 400
+
+        # the router's process dies: its replicas follow, and the state says Failed
+        replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
+        os.kill(service._record.manager_pid, signal.SIGKILL)
+        assert all(_gone(pid) for pid in replicas)
+        assert service.state == "Failed"
+        with pytest.raises(WebserviceError, match="not running"):
+            service.wait_for_deployment(timeout_sec=5)
     finally:
         service.delete()
     text = tmp_path / "notes.txt"

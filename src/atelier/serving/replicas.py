@@ -173,6 +173,7 @@ def start_replica(
     env["ATELIER_SCORING_KEYS"] = json.dumps([internal_key])
     env["PYTHONUNBUFFERED"] = "1"
     env["ATELIER_DEPLOYMENT"] = deployment
+    env["ATELIER_SCORING_PARENT_PID"] = str(os.getpid())
     log.write(
         f"[manager] starting replica {deployment}#{index} generation {generation} "
         f"on port {port}\n".encode()
