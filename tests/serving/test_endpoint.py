@@ -282,6 +282,20 @@ def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
         short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
         assert short.status_code == 400
 
+        # a replica that stops answering (frozen) misses its health checks and is replaced
+        frozen = service.deployments["default"]["replicas"][0]["pid"]
+        os.kill(frozen, signal.SIGSTOP)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = [r["pid"] for r in service.deployments["default"]["replicas"]]
+            states = [r["state"] for r in service.deployments["default"]["replicas"]]
+            if ready and frozen not in ready and states == ["Ready"]:
+                break
+            time.sleep(0.2)
+        assert frozen not in ready and states == ["Ready"]
+        assert "missed 3 health checks in a row" in service.get_logs()
+        assert service.run({"data": [[1, 1]]}) == [1]
+
         # the router's process dies: its replicas follow, and the state says Failed
         replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
         os.kill(service._record.manager_pid, signal.SIGKILL)

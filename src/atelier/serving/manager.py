@@ -7,7 +7,8 @@ It reads the endpoint from the backend twice a second and acts on changes:
   they take the traffic, and the old replicas stop once their requests in flight are
   answered. When a new replica fails to start, the rollout is abandoned, the old
   replicas keep serving, and the deployment reports ``Failed`` with the log's end;
-- a replica that exits is replaced (its requests in flight get a 502 from the router);
+- a replica that exits is replaced (its requests in flight get a 502 from the router),
+  and one that misses three ``/healthz`` checks in a row is killed, then replaced;
 - with autoscaling, a deployment grows while its replicas average more than
   ``autoscale_target_in_flight`` requests in flight, and shrinks after a quiet spell;
 - key and traffic changes apply at once (the router reads them from here).
@@ -35,6 +36,7 @@ from atelier.core.endpoints import (
 )
 from atelier.core.errors import AtelierError
 from atelier.serving.replicas import (
+    HOST,
     READY,
     Deployment,
     Replica,
@@ -43,12 +45,17 @@ from atelier.serving.replicas import (
     start_replica,
     wait_ready,
 )
+from atelier.serving.upstream import Upstream, UpstreamError
 
 __all__ = ["EndpointManager"]
 
 RECONCILE_SECONDS = 0.5
 MONITOR_SECONDS = 0.2
 AUTOSCALE_SECONDS = 1.0
+#: a ready replica is asked for /healthz this often; this many misses in a row restart it
+HEALTH_SECONDS = 2.0
+HEALTH_TIMEOUT_SECONDS = 2.0
+HEALTH_MISSES = 3
 #: below a quarter of the target for this long, an autoscaled deployment shrinks by one
 SCALE_DOWN_AFTER_SECONDS = 10.0
 _MAX_BACKOFF_SECONDS = 30.0
@@ -82,7 +89,8 @@ class EndpointManager:
     async def start(self) -> None:
         """Read the record, start the deployments' replicas, and the loops."""
         await self.reconcile()
-        for loop in (self._reconcile_loop, self._monitor_loop, self._autoscale_loop):
+        loops = (self._reconcile_loop, self._monitor_loop, self._autoscale_loop, self._health_loop)
+        for loop in loops:
             self._spawn(loop())
 
     async def stop(self) -> None:
@@ -118,6 +126,42 @@ class EndpointManager:
                 self._check_replicas(deployment)
                 load = sum(replica.in_flight for replica in deployment.active)
                 deployment.samples = [*deployment.samples[-24:], float(load)]
+
+    async def _health_loop(self) -> None:
+        misses: dict[int, int] = {}
+        while True:
+            await asyncio.sleep(HEALTH_SECONDS)
+            replicas = [
+                replica
+                for deployment in list(self.deployments.values())
+                for replica in deployment.active
+                if replica.state == READY and replica.exited() is None
+            ]
+            answers = await asyncio.gather(*(self._healthy(replica) for replica in replicas))
+            alive = {replica.process.pid for replica in replicas}
+            misses = {pid: count for pid, count in misses.items() if pid in alive}
+            for replica, healthy in zip(replicas, answers, strict=True):
+                pid = replica.process.pid
+                misses[pid] = 0 if healthy else misses.get(pid, 0) + 1
+                if misses[pid] >= HEALTH_MISSES:
+                    self.say(
+                        f"replica {replica.label} missed {HEALTH_MISSES} health checks in a "
+                        "row; killing it (it will be restarted)"
+                    )
+                    with contextlib.suppress(ProcessLookupError):
+                        replica.process.kill()
+
+    async def _healthy(self, replica: Replica) -> bool:
+        probe = Upstream(HOST, replica.port, self.internal_key, HEALTH_TIMEOUT_SECONDS)
+        try:
+            answer = await asyncio.wait_for(
+                probe.request("GET", "/healthz"), HEALTH_TIMEOUT_SECONDS
+            )
+        except (UpstreamError, TimeoutError):
+            return False
+        finally:
+            await probe.aclose()
+        return answer.status == 200
 
     async def _autoscale_loop(self) -> None:
         while True:
