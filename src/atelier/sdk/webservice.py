@@ -39,7 +39,6 @@ from atelier.core.endpoints import (
     FAILED,
     HEALTHY,
     LOCAL,
-    TRANSITIONING,
     EndpointRecord,
     check_endpoint_name,
 )
@@ -671,7 +670,3 @@ def _detail(response: Any) -> str:
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or body)
     return str(body)
-
-
-#: states a caller may see
-STATES = (TRANSITIONING, HEALTHY, FAILED)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from atelier.core.endpoints import (
     FAILED,
-    HEALTHY,
     KINDS,
     STATES,
     TRANSITIONING,
@@ -104,19 +103,12 @@ def _deployment_row(session: Session, endpoint: EndpointRow, name: str) -> Deplo
     return row
 
 
-def _records(session: Session, workspace: str, rows: Sequence[EndpointRow]) -> list[EndpointRecord]:
-    ids = [row.id for row in rows]
-    if not ids:
-        return []
-    deployments = session.scalars(
-        select(DeploymentRow)
-        .where(DeploymentRow.endpoint_id.in_(ids))
-        .order_by(DeploymentRow.created_ms, DeploymentRow.name)
-    ).all()
-    deployment_ids = [d.id for d in deployments]
+def _children(
+    session: Session, deployment_ids: list[str]
+) -> tuple[dict[str, list[str]], dict[str, list[ReplicaRecord]]]:
+    """The model ids and replicas of these deployments, by deployment id."""
     models: dict[str, list[str]] = {}
     replicas: dict[str, list[ReplicaRecord]] = {}
-    digests: dict[str, dict[str, str]] = {}
     if deployment_ids:
         query = (
             select(DeploymentModelRow.deployment_id, ModelRow.name, ModelRow.version)
@@ -142,6 +134,20 @@ def _records(session: Session, workspace: str, rows: Sequence[EndpointRow]) -> l
                     started_ms=replica.started_ms,
                 )
             )
+    return models, replicas
+
+
+def _records(session: Session, workspace: str, rows: Sequence[EndpointRow]) -> list[EndpointRecord]:
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    deployments = session.scalars(
+        select(DeploymentRow)
+        .where(DeploymentRow.endpoint_id.in_(ids))
+        .order_by(DeploymentRow.created_ms, DeploymentRow.name)
+    ).all()
+    models, replicas = _children(session, [d.id for d in deployments])
+    digests: dict[str, dict[str, str]] = {}
     for key in session.scalars(select(EndpointKeyRow).where(EndpointKeyRow.endpoint_id.in_(ids))):
         digests.setdefault(key.endpoint_id, {})[key.slot] = key.digest
     by_endpoint: dict[str, list[DeploymentRecord]] = {}
@@ -548,7 +554,3 @@ def delete(session: Session, workspace: str, name: str) -> None:
     row = _row(session, workspace, name)
     session.delete(row)
     session.flush()
-
-
-#: states a deployment can report
-REPORTABLE = (TRANSITIONING, HEALTHY, FAILED)

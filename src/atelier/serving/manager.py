@@ -253,6 +253,10 @@ class EndpointManager:
 
     async def _rollout(self, deployment: Deployment, generation: int, spec: dict[str, Any]) -> None:
         count = max(1, Deployment(name="", spec=spec).desired())
+        if spec.get("autoscale_enabled"):
+            # keep the capacity autoscaling reached: a rollout must not shrink it under load
+            high = int(spec.get("autoscale_max_replicas") or count)
+            count = min(max(count, len(deployment.active)), high)
         self.say(
             f"rolling out deployment {deployment.name!r} generation {generation} "
             f"with {count} replica(s)"

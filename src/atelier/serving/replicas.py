@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.core.endpoints import FAILED, HEALTHY, TRANSITIONING, ReplicaRecord
+from atelier.core.endpoints import TRANSITIONING, ReplicaRecord
 from atelier.serving.upstream import Upstream, UpstreamError
 
 __all__ = ["Deployment", "Replica", "ReplicaStartError", "spec_key"]
@@ -236,7 +236,3 @@ def log_tail(path: Path, characters: int = _LOG_TAIL_CHARACTERS) -> str:
             return handle.read().decode(errors="replace")
     except OSError:
         return "(no log)"
-
-
-#: deployment states a manager reports
-REPORTED = (TRANSITIONING, HEALTHY, FAILED)
