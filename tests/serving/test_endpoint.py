@@ -342,3 +342,36 @@ def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> N
         assert "autoscale:" in service.get_logs()
     finally:
         service.delete()
+
+
+def test_no_code_mlflow_format_is_detected_and_loaded(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MLflow folder (MLmodel with the sklearn flavour) gets the generated script,
+    which loads and scores it; checked in this process, without starting a server."""
+    import pickle
+
+    from atelier.sdk.nocode import MLFLOW, detect_framework, no_code_script
+    from atelier.serving.entry import InputError, load_entry_script
+
+    linear = pytest.importorskip("sklearn.linear_model")
+    folder = tmp_path / "iris-mlflow"
+    folder.mkdir()
+    classifier = linear.LogisticRegression().fit([[0.0], [1.0]] * 5, [0, 1] * 5)
+    (folder / "model.pkl").write_bytes(pickle.dumps(classifier))
+    (folder / "MLmodel").write_text(
+        "flavors:\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: pickle\n"
+    )
+    model = Model.register(ws, folder, "flow")
+    assert detect_framework(model) == MLFLOW
+    target = tmp_path / "served"
+    model.download(target)
+    script = no_code_script([model], tmp_path / "generated")
+    entry = load_entry_script(script, script.parent)
+    for variable in ("AZUREML_MODEL_DIR", "ATELIER_MODEL_DIR"):  # restored after the test
+        monkeypatch.setenv(variable, str(target))
+    entry.call_init(target)
+    args, kwargs = entry.arguments(b'{"input_data": [[0], [1]]}')
+    assert entry.run(*args, **kwargs) == [0, 1]
+    with pytest.raises(InputError, match="list of rows"):
+        entry.run('{"rows": 1}')
