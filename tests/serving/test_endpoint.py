@@ -20,7 +20,9 @@ from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
 from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, WebserviceError
 
-pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+#: the rolling update, the most database-heavy path, runs on both databases
+BOTH = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
 SCORE = """
 import json
@@ -141,6 +143,7 @@ class _Load:
         self.thread.join()
 
 
+@SQLITE
 def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
     primary, _ = service.get_keys()
     auth = {"Authorization": f"Bearer {primary}"}
@@ -173,6 +176,7 @@ def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
     assert collected[0]["path"].endswith(".parquet")
 
 
+@BOTH
 def test_rolling_update_drops_no_request_and_a_failed_init_keeps_the_old(
     ws: Workspace, service: Webservice, tmp_path: Path
 ) -> None:
@@ -202,6 +206,7 @@ def test_rolling_update_drops_no_request_and_a_failed_init_keeps_the_old(
     assert "RuntimeError: the coefficient file is corrupt" in service.get_logs()
 
 
+@SQLITE
 def test_blue_green_traffic_and_a_crashed_replica(
     ws: Workspace, service: Webservice, tmp_path: Path
 ) -> None:
@@ -265,6 +270,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
     older.delete()  # nothing serves version 1 any more
 
 
+@SQLITE
 def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
     joblib = pytest.importorskip("joblib")
     linear = pytest.importorskip("sklearn.linear_model")
@@ -313,6 +319,7 @@ def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
         Webservice(ws, "txt-ep").delete()
 
 
+@SQLITE
 def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> None:
     slow = SCORE.replace("def run(raw_data):", "def run(raw_data):\n    time.sleep(0.2)")
     slow = "import time\n" + slow
@@ -344,6 +351,7 @@ def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> N
         service.delete()
 
 
+@SQLITE
 def test_no_code_mlflow_format_is_detected_and_loaded(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
