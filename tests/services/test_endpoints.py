@@ -94,6 +94,18 @@ def test_reports_move_state_and_revision(ws: Workspace, tmp_path: Path) -> None:
         deployment="blue", generation=1, state=HEALTHY, served_generation=1, replicas=(replica,)
     )
     healthy = _endpoints(ws).report(ws.name, "svc-a", record.revision, [report])
+    # mid-rollout, old and new replicas share an index
+    successor = ReplicaRecord(index=0, pid=9, port=3, generation=2, state="Starting", started_ms=1)
+    both = ReplicaReport(
+        deployment="blue",
+        generation=1,
+        state=HEALTHY,
+        served_generation=1,
+        replicas=(replica, successor),
+    )
+    rolling = _endpoints(ws).report(ws.name, "svc-a", record.revision, [both])
+    assert len(rolling.deployment("blue").replicas) == 2  # type: ignore[union-attr]
+    healthy = _endpoints(ws).report(ws.name, "svc-a", record.revision, [report])
     assert healthy.state == HEALTHY
     assert healthy.deployment("blue").replicas == (replica,)  # type: ignore[union-attr]
     newer = _endpoints(ws).put_deployment(ws.name, "svc-a", "blue", {"v": 2}, [("m", 1)])

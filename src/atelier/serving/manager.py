@@ -84,7 +84,8 @@ class EndpointManager:
 
     # --- lifecycle --------------------------------------------------------------------------
     def say(self, message: str) -> None:
-        self.log.write(f"[manager] {message}\n".encode())
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        self.log.write(f"{stamp} [manager] {message}\n".encode())
 
     async def start(self) -> None:
         """Read the record, start the deployments' replicas, and the loops."""
@@ -117,7 +118,7 @@ class EndpointManager:
             try:
                 await self.reconcile()
             except AtelierError as exc:
-                self.say(f"could not read the endpoint: {exc}")
+                self.say(f"could not read or report the endpoint's state: {exc}")
 
     async def _monitor_loop(self) -> None:
         while True:

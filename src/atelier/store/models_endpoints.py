@@ -88,8 +88,9 @@ class ReplicaRow(Base):
     deployment_id: Mapped[str] = mapped_column(
         ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True
     )
-    index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    pid: Mapped[int] = mapped_column(Integer)
+    # the pid, not the index, is the key: during a rollout old and new replicas share indexes
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    index: Mapped[int] = mapped_column(Integer)
     port: Mapped[int] = mapped_column(Integer)
     generation: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(32))

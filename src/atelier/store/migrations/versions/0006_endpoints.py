@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-23 11:14:01.930415
+Create Date: 2026-11-23 12:06:25.710637
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def upgrade() -> None:
     op.create_table(
         "endpoint_replicas",
         sa.Column("deployment_id", sa.String(length=32), nullable=False),
-        sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("port", sa.Integer(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
@@ -93,7 +93,7 @@ def upgrade() -> None:
             name=op.f("fk_endpoint_replicas_deployment_id_deployments"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("deployment_id", "index", name=op.f("pk_endpoint_replicas")),
+        sa.PrimaryKeyConstraint("deployment_id", "pid", name=op.f("pk_endpoint_replicas")),
     )
     op.create_table(
         "deployment_models",
