@@ -166,6 +166,7 @@ def test_port_in_use_and_bad_names(ws: Workspace, tmp_path: Path) -> None:
             )
     with pytest.raises(NotFoundError):
         Webservice(ws, "port-svc")
+    assert not (Path(os.environ["ATELIER_HOME"]) / "services" / ws.name / "port-svc").exists()
     for bad in ("1abc", "ab", "a_b-c", "x" * 33):
         with pytest.raises(ValidationError):
             Model.deploy(ws, bad, [model], config)
