@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_environments.py
 	$(BIN)/python bench/bench_execution.py
 	$(BIN)/python bench/bench_mlflow_protocol.py
+	$(BIN)/python bench/bench_serving.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 Create a workspace, log a run with child runs, metrics, an image and a file, query it
 back; then submit a real training script to ``local`` compute with a registered
-environment, stream its output and read its metrics. Run it with ``make demo``.
+environment, stream its output and read its metrics; register the trained model, deploy
+it behind an endpoint, score it with its key, roll it to a new version under load
+without a failed request, and read the endpoint's metrics. Run it with ``make demo``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from atelier import Workspace
+    from atelier import Model, Run, Workspace
 
 
 def main() -> None:
@@ -108,6 +110,74 @@ def submit_training(ws: Workspace) -> None:
     model = run.register_model("iris-clf", "outputs/model.joblib", tags={"area": "demo"})
     print(f"10. registered model {model.id} from run {model.run_id}")
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
+    deploy_and_update(ws, run, model)
+
+
+def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
+    """Deploy the model (no entry script: it is a scikit-learn joblib file), score it over
+    HTTP with the key, roll it to a new version under load, and read its metrics."""
+    import threading
+    import time
+
+    import httpx
+
+    from atelier import Model
+    from atelier.azureml.core.webservice import LocalWebservice
+
+    config = LocalWebservice.deploy_configuration(port=0, num_replicas=2)
+    service = Model.deploy(ws, "iris-svc", [model], deployment_config=config, overwrite=True)
+    service.wait_for_deployment(show_output=True)
+    primary, _ = service.get_keys()
+    headers = {"Authorization": f"Bearer {primary}"}
+    flower = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}
+    answer = httpx.post(service.scoring_uri, json=flower, headers=headers)
+    print(f"11. {service.scoring_uri} answered {answer.status_code}: {answer.json()}")
+
+    counts = {"ok": 0, "failed": 0}
+    stop = threading.Event()
+
+    def light_load() -> None:
+        with httpx.Client(headers=headers, timeout=30) as client:
+            while not stop.is_set():
+                try:
+                    ok = client.post(service.scoring_uri, json=flower).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                counts["ok" if ok else "failed"] += 1
+                time.sleep(0.01)
+
+    newer = run.register_model("iris-clf", "outputs/model.joblib", tags={"area": "demo"})
+    load = threading.Thread(target=light_load)
+    load.start()
+    started = time.perf_counter()
+    service.update(models=[newer])
+    elapsed = time.perf_counter() - started
+    time.sleep(0.5)
+    stop.set()
+    load.join()
+    print(
+        f"12. rolled {model.id} -> {newer.id} in {elapsed:.1f} s under load: "
+        f"{counts['ok']} requests answered, {counts['failed']} failed"
+    )
+    metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
+    requests, seconds = _score_totals(metrics)
+    print(
+        f"13. /metrics: {requests:.0f} scoring requests, mean latency "
+        f"{1000 * seconds / max(requests, 1):.2f} ms"
+    )
+    service.delete()
+    print("14. deleted the endpoint")
+
+
+def _score_totals(metrics: str) -> tuple[float, float]:
+    """(requests, seconds) of /score from the router's Prometheus text."""
+    count = total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith('atelier_scoring_request_duration_seconds_count{path="/score"}'):
+            count = float(line.rsplit(" ", 1)[1])
+        if line.startswith('atelier_scoring_request_duration_seconds_sum{path="/score"}'):
+            total = float(line.rsplit(" ", 1)[1])
+    return count, total
 
 
 if __name__ == "__main__":

@@ -146,3 +146,12 @@ def test_azureml_model_module_exports_model_package() -> None:
     from atelier.sdk.package import ModelPackage as Direct
 
     assert ModelPackage is Direct
+
+
+def test_azureml_webservice_module_has_aci() -> None:
+    from atelier.azureml.core import webservice
+    from atelier.sdk.container import AciWebservice
+
+    assert webservice.AciWebservice is AciWebservice
+    assert issubclass(AciWebservice, webservice.Webservice)
+    assert "AciWebservice" in webservice.__all__

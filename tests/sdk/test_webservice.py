@@ -133,7 +133,7 @@ def test_deploy_score_keys_and_delete(
     with pytest.raises(ConflictError, match="already exists"):
         Model.deploy(ws, "coef-svc", [model], _source(tmp_path, SCORE))
 
-    pid = int(service._state["pid"])
+    pid = service._record.manager_pid
     service.delete()
     with pytest.raises(NotFoundError):
         Webservice(ws, "coef-svc")
@@ -166,6 +166,7 @@ def test_port_in_use_and_bad_names(ws: Workspace, tmp_path: Path) -> None:
             )
     with pytest.raises(NotFoundError):
         Webservice(ws, "port-svc")
+    assert not (Path(os.environ["ATELIER_HOME"]) / "services" / ws.name / "port-svc").exists()
     for bad in ("1abc", "ab", "a_b-c", "x" * 33):
         with pytest.raises(ValidationError):
             Model.deploy(ws, bad, [model], config)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from atelier.cli import compute, environment, experiment, model, run, workspace
+from atelier.cli import compute, endpoint, environment, experiment, model, run, workspace
 from atelier.cli import image as image_cli
 from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup
@@ -36,6 +36,7 @@ app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
 app.add_typer(secret_cli.app, name="secret")
 app.add_typer(image_cli.app, name="image")
+app.add_typer(endpoint.app, name="endpoint")
 
 
 @app.callback()

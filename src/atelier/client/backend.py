@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from atelier.core.endpoints import EndpointRecord, ReplicaReport
 from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.core.records import (
     ArtifactRecord,
@@ -196,6 +197,7 @@ class Backend(Protocol):
     models: ModelAPI
     secrets: SecretAPI
     packages: PackageAPI
+    endpoints: EndpointAPI
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""
@@ -231,3 +233,55 @@ class PackageAPI(Protocol):
         self, workspace: str, name: str, version: int
     ) -> builtins.list[PackageFileRecord]: ...
     def extract(self, workspace: str, name: str, version: int, target_dir: Path) -> Path: ...
+
+
+class EndpointAPI(Protocol):
+    """Endpoints and their deployments (``atelier.core.endpoints``). Keys are generated,
+    encrypted and decrypted by the backend; records carry only their digests."""
+
+    def create(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        kind: str,
+        port: int,
+        auth_enabled: bool,
+        config: dict[str, Any],
+    ) -> EndpointRecord: ...
+    def get(self, workspace: str, name: str) -> EndpointRecord: ...
+    def list(
+        self, workspace: str, model: tuple[str, int | None] | None = None
+    ) -> builtins.list[EndpointRecord]: ...
+    def delete(self, workspace: str, name: str) -> None: ...
+    def put_deployment(
+        self,
+        workspace: str,
+        endpoint: str,
+        name: str,
+        spec: dict[str, Any],
+        models: builtins.list[tuple[str, int]],
+    ) -> EndpointRecord: ...
+    def delete_deployment(self, workspace: str, endpoint: str, name: str) -> EndpointRecord: ...
+    def set_traffic(
+        self, workspace: str, endpoint: str, traffic: dict[str, int]
+    ) -> EndpointRecord: ...
+    def get_keys(self, workspace: str, name: str) -> tuple[str, str]: ...
+    def regen_key(
+        self, workspace: str, name: str, slot: str, value: str | None = None
+    ) -> EndpointRecord: ...
+    def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord: ...
+    def report(
+        self,
+        workspace: str,
+        name: str,
+        applied_revision: int,
+        reports: builtins.list[ReplicaReport],
+    ) -> EndpointRecord: ...
+    def mark_failed(self, workspace: str, name: str, error: str) -> EndpointRecord: ...
+    def write_model_data(
+        self, workspace: str, endpoint: str, deployment: str, day: str, data: bytes
+    ) -> str: ...
+    def model_data(
+        self, workspace: str, endpoint: str, deployment: str | None = None
+    ) -> builtins.list[tuple[str, bytes]]: ...

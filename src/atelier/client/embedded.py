@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.embedded_endpoints import EmbeddedEndpoints
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
 from atelier.client.embedded_packages import EmbeddedPackages
@@ -296,6 +297,7 @@ class EmbeddedBackend:
         self.models = EmbeddedModels(self.db, self.blobs)
         self.secrets = EmbeddedSecrets(self.db, settings)
         self.packages = EmbeddedPackages(self.db, self.blobs)
+        self.endpoints = EmbeddedEndpoints(self.db, self.blobs, settings)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""

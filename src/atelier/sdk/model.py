@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
+from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from atelier.core.names import check_model_name, check_relative_path, check_version
 from atelier.core.paths import folder_files
 from atelier.core.records import ModelQuery, ModelRecord, ModelSpec
@@ -24,9 +24,10 @@ from atelier.sdk._query import key_filter
 from atelier.sdk.run import ENV_RUN_ID, Run
 
 if TYPE_CHECKING:
+    from atelier.sdk.container import AciWebserviceDeploymentConfiguration
     from atelier.sdk.inference import InferenceConfig
     from atelier.sdk.package import ModelPackage
-    from atelier.sdk.webservice import LocalWebservice, LocalWebserviceDeploymentConfiguration
+    from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, Webservice
     from atelier.sdk.workspace import Workspace
 
 #: a folder laid out as ``<name>/<version>/<asset>``, set for scripts that serve models
@@ -291,17 +292,8 @@ class Model:
     def delete(self) -> None:
         """Delete this model version (other versions of the name stay).
 
-        Raises ``ConflictError`` while a running local web service on this machine serves
-        it (delete the service first)."""
-        from atelier.sdk.webservice import live_services_using
-
-        # local deployments live in JSON files the services layer cannot see: check here
-        using = live_services_using(self.workspace, self.name, self.version)
-        if using:
-            raise ConflictError(
-                f"model {self.id} is deployed by the running service(s) {', '.join(using)}; "
-                "delete them first (Webservice(ws, name).delete())"
-            )
+        Raises ``ConflictError`` while a deployment serves it (update or delete that
+        endpoint first)."""
         self._backend.models.delete(self.workspace.name, self.name, self.version)
 
     # --- deploying --------------------------------------------------------------------------
@@ -310,26 +302,37 @@ class Model:
         workspace: Workspace,
         name: str,
         models: builtins.list[Model],
-        inference_config: InferenceConfig,
-        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        inference_config: InferenceConfig | None = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration
+        | AciWebserviceDeploymentConfiguration
+        | None = None,
         deployment_target: Any = None,
         overwrite: bool = False,
         show_output: bool = False,
-    ) -> LocalWebservice:
+    ) -> Webservice:
         """Serve ``models`` with ``inference_config``'s entry script as the local web
         service ``name`` (see :mod:`atelier.sdk.webservice`); returns without waiting.
 
         ``deployment_config`` comes from ``LocalWebservice.deploy_configuration()``
-        (default: a free port, one worker). An existing service of that name raises
-        ``AlreadyExistsError`` unless ``overwrite``; a port in use raises ``ConflictError``.
+        (default: a free port, one replica). Without ``inference_config`` a scikit-learn
+        or MLflow model is served with a generated entry script (no-code deployment).
+        An existing service of that name raises ``AlreadyExistsError`` unless
+        ``overwrite``; a port in use raises ``ConflictError``.
         """
+        from atelier.sdk.container import AciWebserviceDeploymentConfiguration, deploy_container
         from atelier.sdk.webservice import deploy_local
 
         if deployment_target is not None:
             raise ValidationError("only local deployments are supported: leave deployment_target")
-        service = deploy_local(
-            workspace, name, models, inference_config, deployment_config, overwrite=overwrite
-        )
+        service: Webservice
+        if isinstance(deployment_config, AciWebserviceDeploymentConfiguration):
+            service = deploy_container(
+                workspace, name, models, inference_config, deployment_config, overwrite
+            )
+        else:
+            service = deploy_local(
+                workspace, name, models, inference_config, deployment_config, overwrite=overwrite
+            )
         if show_output:
             service.wait_for_deployment(show_output=True)
         return service

@@ -1,22 +1,27 @@
-"""Local web services: ``Model.deploy`` starts a scoring server on this machine.
+"""Web services: ``Model.deploy`` puts models behind a scoring endpoint on this machine.
 
 The names follow ``azureml.core.webservice``::
 
-    config = LocalWebservice.deploy_configuration(port=8890)
+    config = LocalWebservice.deploy_configuration(port=8890, num_replicas=2)
     service = Model.deploy(ws, "iris-svc", [model], inference_config, config)
     service.wait_for_deployment(show_output=True)
-    service.run(json.dumps({"data": [[1, 2, 3, 4]]}))
+    service.run({"data": [[1, 2, 3, 4]]})
+    service.update(models=[new_model])              # rolling: no request fails
 
-A deployment is a detached ``python -m atelier.serving.server`` process listening on
-127.0.0.1. Its folder, ``<ATELIER_HOME>/services/<workspace>/<name>/``, holds the
-downloaded models (``models/<name>/<version>/<asset>``), the server's output
-(``service.log``) and the deployment's state (``service.json``: pid, port, keys, models),
-written atomically. The state lives in that file, not in the metadata database, so only
-processes on this machine with the same ``ATELIER_HOME`` see the service; a later change
-should move it into the database (then ``Model.delete``'s check can move to the services).
+An endpoint is a router process that owns the port and checks the keys, in front of
+replica processes (one scoring server each) run by the router's manager; see
+:mod:`atelier.serving.manager`. Its state — deployments, keys (encrypted), traffic split,
+replicas — lives in the workspace's database; its files (models, ``service.log``) under
+``<ATELIER_HOME>/services/<workspace>/<name>/``.
 
-Keys are handed to the server when it starts, so :meth:`Webservice.regen_key` restarts
-the process (same port, same models) with the new key.
+Blue/green: an endpoint can hold several named deployments and split requests between
+them (Azure ML v2's shape)::
+
+    service.create_deployment("green", [new_model], inference_config)   # takes 0 % at first
+    service.set_traffic({"default": 90, "green": 10})
+    service.set_traffic({"green": 100}); service.delete_deployment("default")
+
+A request can also name its deployment with the ``azureml-model-deployment`` header.
 """
 
 from __future__ import annotations
@@ -24,28 +29,26 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
-import os
-import re
-import secrets
 import shutil
-import signal
-import socket
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from atelier.core.endpoints import (
+    CONTAINER,
+    FAILED,
+    HEALTHY,
+    LOCAL,
+    EndpointRecord,
+    check_endpoint_name,
+)
 from atelier.core.errors import (
     AlreadyExistsError,
     AtelierError,
-    ConflictError,
     NotFoundError,
     ValidationError,
 )
-from atelier.core.settings import load_settings
-from atelier.core.timeutil import now_ms
-from atelier.execution.agent import spawn_detached
+from atelier.sdk import _endpoint_process as proc
 from atelier.sdk.inference import InferenceConfig
 
 if TYPE_CHECKING:
@@ -60,17 +63,11 @@ __all__ = [
     "deploy_local",
 ]
 
-HOST = "127.0.0.1"
-STATE_FILE = "service.json"
-LOG_FILE = "service.log"
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{2,31}")
-_SERVER_MODULE = "atelier.serving.server"
+HOST = proc.HOST
+LOG_FILE = proc.LOG_FILE
+DEFAULT_DEPLOYMENT = "default"
 _LOG_TAIL_LINES = 40
-_STOP_GRACE_SECONDS = 10.0
-
-TRANSITIONING = "Transitioning"
-HEALTHY = "Healthy"
-FAILED = "Failed"
+_APPLY_TIMEOUT_SECONDS = 300.0
 
 
 class WebserviceError(AtelierError):
@@ -80,21 +77,76 @@ class WebserviceError(AtelierError):
     exit_code = 7
 
 
-class LocalWebserviceDeploymentConfiguration:
-    """Where and how a local service runs: its port (0 = any free one) and worker count."""
+def _whole(name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValidationError(f"{name} must be a whole number >= {low}; got {value!r}")
+    return value
 
-    def __init__(self, port: int | None = None, workers: int = 1) -> None:
+
+class LocalWebserviceDeploymentConfiguration:
+    """How a local endpoint runs: its port (0 = any free one), replicas, autoscaling, keys
+    and model data collection.
+
+    ``workers`` is the number of replicas when ``num_replicas`` is not given (each replica
+    is one scoring process). With ``autoscale_enabled`` the replicas vary between
+    ``autoscale_min_replicas`` and ``autoscale_max_replicas`` to keep about
+    ``autoscale_target_in_flight`` requests in flight per replica."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        workers: int = 1,
+        num_replicas: int | None = None,
+        autoscale_enabled: bool = False,
+        autoscale_min_replicas: int = 1,
+        autoscale_max_replicas: int = 4,
+        autoscale_target_in_flight: float = 4.0,
+        auth_enabled: bool = True,
+        collect_model_data: bool = False,
+        max_request_bytes: int = 10 * 1024 * 1024,
+        scoring_timeout_ms: int = 60_000,
+    ) -> None:
         if port is not None and (
             isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
         ):
             raise ValidationError(f"port must be 0-65535, or None for a free port; got {port!r}")
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValidationError(f"workers must be a whole number >= 1; got {workers!r}")
         self.port = port or 0
-        self.workers = workers
+        self.workers = _whole("workers", workers, 1)
+        self.num_replicas = _whole("num_replicas", num_replicas or workers, 1)
+        self.autoscale_enabled = bool(autoscale_enabled)
+        self.autoscale_min_replicas = _whole("autoscale_min_replicas", autoscale_min_replicas, 1)
+        self.autoscale_max_replicas = _whole("autoscale_max_replicas", autoscale_max_replicas, 1)
+        if self.autoscale_max_replicas < self.autoscale_min_replicas:
+            raise ValidationError("autoscale_max_replicas must be >= autoscale_min_replicas")
+        if (
+            not isinstance(autoscale_target_in_flight, int | float)
+            or autoscale_target_in_flight <= 0
+        ):
+            raise ValidationError("autoscale_target_in_flight must be a number > 0")
+        self.autoscale_target_in_flight = float(autoscale_target_in_flight)
+        self.auth_enabled = bool(auth_enabled)
+        self.collect_model_data = bool(collect_model_data)
+        self.max_request_bytes = _whole("max_request_bytes", max_request_bytes, 1)
+        self.scoring_timeout_ms = _whole("scoring_timeout_ms", scoring_timeout_ms, 1)
+
+    def deployment_settings(self) -> dict[str, Any]:
+        """What each replica of a deployment needs (part of its spec)."""
+        return {
+            "num_replicas": self.num_replicas,
+            "autoscale_enabled": self.autoscale_enabled,
+            "autoscale_min_replicas": self.autoscale_min_replicas,
+            "autoscale_max_replicas": self.autoscale_max_replicas,
+            "autoscale_target_in_flight": self.autoscale_target_in_flight,
+            "collect_model_data": self.collect_model_data,
+            "max_body_bytes": self.max_request_bytes,
+            "timeout_seconds": self.scoring_timeout_ms / 1000,
+        }
 
     def __repr__(self) -> str:
-        return f"LocalWebserviceDeploymentConfiguration(port={self.port}, workers={self.workers})"
+        return (
+            f"LocalWebserviceDeploymentConfiguration(port={self.port}, "
+            f"num_replicas={self.num_replicas}, autoscale_enabled={self.autoscale_enabled})"
+        )
 
 
 class Webservice:
@@ -106,13 +158,14 @@ class Webservice:
     def __init__(self, workspace: Workspace, name: str) -> None:
         self.workspace = workspace
         self.name = name
-        self._folder = _service_dir(workspace.name, name)
-        self._state = _read_state(self._folder, name)
+        self._backend = workspace._backend
+        self._record: EndpointRecord = self._backend.endpoints.get(workspace.name, name)
+        self._folder = proc.endpoint_dir(workspace.name, name)
 
     # --- what it is -------------------------------------------------------------------
     @property
     def port(self) -> int:
-        return int(self._state["port"])
+        return self._record.port
 
     @property
     def scoring_uri(self) -> str:
@@ -124,13 +177,35 @@ class Webservice:
 
     @property
     def models(self) -> builtins.list[str]:
-        """The deployed models' ids (``<name>:<version>``)."""
-        return [f"{m['name']}:{m['version']}" for m in self._state["models"]]
+        """The deployed models' ids (``<name>:<version>``), over all deployments."""
+        return sorted({m for d in self._record.deployments for m in d.models})
+
+    @property
+    def deployments(self) -> dict[str, dict[str, Any]]:
+        """Each deployment's state, generation, models, replicas and traffic share."""
+        self.reload()
+        return {
+            d.name: {
+                "state": d.state,
+                "generation": d.generation,
+                "servedGeneration": d.served_generation,
+                "models": list(d.models),
+                "replicas": [{"pid": r.pid, "port": r.port, "state": r.state} for r in d.replicas],
+                "traffic": self._record.traffic.get(d.name, 0),
+                "error": d.error,
+            }
+            for d in self._record.deployments
+        }
+
+    @property
+    def traffic(self) -> dict[str, int]:
+        return dict(self._record.traffic)
 
     @property
     def state(self) -> str:
-        """``Transitioning`` while starting, ``Healthy`` once ``init()`` ran and the process
-        is alive, ``Failed`` when the process died or ``init()`` raised."""
+        """``Transitioning`` while starting or rolling out, ``Healthy`` once every
+        deployment serves, ``Failed`` when the endpoint's process died or a deployment
+        failed to start (its error is in ``deployments`` and the logs)."""
         return self._probe()
 
     def serialize(self) -> dict[str, Any]:
@@ -143,11 +218,16 @@ class Webservice:
             "swaggerUri": self.swagger_uri,
             "models": self.models,
             "port": self.port,
-            "workers": self._state["workers"],
+            "traffic": self.traffic,
+            "deployments": self.deployments,
         }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(workspace={self.workspace.name!r}, name={self.name!r})"
+
+    def reload(self) -> None:
+        """Read the service's state again."""
+        self._record = self._backend.endpoints.get(self.workspace.name, self.name)
 
     # --- listing --------------------------------------------------------------------------
     @classmethod
@@ -163,36 +243,31 @@ class Webservice:
         properties: Any = None,
         image_digest: str | None = None,
     ) -> builtins.list[Webservice]:
-        """The workspace's local services by name; ``model_name``/``model_id`` filter."""
+        """The workspace's services by name; ``model_name``/``model_id`` filter."""
         del image_name, image_id, tags, properties, image_digest  # azureml's image-era filters
-        if compute_type is not None and compute_type.lower() != "local":
-            return []
-        root = _workspace_dir(workspace.name)
+        model: tuple[str, int | None] | None = None
+        if model_id is not None:
+            name, _, version = model_id.partition(":")
+            if not version.isdigit():
+                return []
+            model = (name, int(version))
+        elif model_name is not None:
+            model = (model_name, None)
         found: builtins.list[Webservice] = []
-        if not root.is_dir():
-            return found
-        for folder in sorted(root.iterdir()):
-            if not (folder / STATE_FILE).is_file():
+        for record in workspace._backend.endpoints.list(workspace.name, model):
+            kind = "Local" if record.kind == LOCAL else "ACI"
+            if compute_type is not None and compute_type.lower() != kind.lower():
                 continue
-            try:
-                service = LocalWebservice(workspace, folder.name)
-            except NotFoundError:  # deleted meanwhile
-                continue
-            if model_name is not None and all(
-                m.split(":")[0] != model_name for m in service.models
-            ):
-                continue
-            if model_id is not None and model_id not in service.models:
-                continue
-            found.append(service)
+            with contextlib.suppress(NotFoundError):  # deleted meanwhile
+                found.append(_open(workspace, record))
         return found
 
     # --- using it -------------------------------------------------------------------------
     def wait_for_deployment(self, show_output: bool = False, timeout_sec: float = 60) -> None:
         """Block until the service is ``Healthy``.
 
-        Raises :class:`WebserviceError` with the last lines of ``service.log`` when the
-        process exits or ``init()`` fails, or when ``timeout_sec`` passes first."""
+        Raises :class:`WebserviceError` with the error and the log's end when the
+        endpoint's process exits or a deployment fails, or when ``timeout_sec`` passes."""
         deadline = time.monotonic() + timeout_sec
         shown = ""
         while True:
@@ -204,7 +279,7 @@ class Webservice:
                 return
             if state == FAILED:
                 raise WebserviceError(
-                    f"service {self.name!r} failed to start; the end of its log "
+                    f"service {self.name!r} failed: {self._failure()}\nthe end of its log "
                     f"({self._folder / LOG_FILE}):\n{self._log_tail()}"
                 )
             if time.monotonic() >= deadline:
@@ -221,10 +296,9 @@ class Webservice:
         import httpx
 
         body = input_data if isinstance(input_data, str | bytes) else json.dumps(input_data)
-        headers = {
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {self._state['primary_key']}",
-        }
+        headers = {"Content-Type": "application/json"}
+        if self._record.auth_enabled:
+            headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
         try:
             response = httpx.post(self.scoring_uri, content=body, headers=headers, timeout=120)
         except httpx.HTTPError as exc:
@@ -243,306 +317,349 @@ class Webservice:
 
     def get_keys(self) -> tuple[str, str]:
         """The (primary, secondary) bearer keys; either is accepted by ``/score``."""
-        return str(self._state["primary_key"]), str(self._state["secondary_key"])
+        return self._backend.endpoints.get_keys(self.workspace.name, self.name)
 
     def regen_key(self, key: str, set_key: str | None = None) -> None:
         """Replace the ``'Primary'`` or ``'Secondary'`` key with a new random one (or
-        ``set_key``). The server reads its keys at start, so this restarts the process on
-        the same port and waits until it is ready again; the old key stops working."""
-        field = {"primary": "primary_key", "secondary": "secondary_key"}.get(str(key).lower())
-        if field is None:
+        ``set_key``); returns once the endpoint accepts only the new one."""
+        slot = {"primary": "primary", "secondary": "secondary"}.get(str(key).lower())
+        if slot is None:
             raise ValidationError(f"key must be 'Primary' or 'Secondary'; got {key!r}")
-        if set_key is not None and (not isinstance(set_key, str) or len(set_key) < 16):
-            raise ValidationError("set_key must be a string of at least 16 characters")
-        _stop(self._state)
-        self._state[field] = set_key if set_key is not None else secrets.token_urlsafe(32)
-        self._state = _start(self._folder, self._state)
-        self.wait_for_deployment()
+        record = self._backend.endpoints.regen_key(self.workspace.name, self.name, slot, set_key)
+        self._wait_applied(record.revision)
 
     def get_logs(self, num_lines: int = 5000) -> str:
-        """The last ``num_lines`` lines of the server's output."""
-        return _tail(self._folder / LOG_FILE, num_lines)
+        """The last ``num_lines`` lines of the router's and replicas' output."""
+        return proc.tail(self._folder / LOG_FILE, num_lines)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported for local services yet: delete and deploy again."""
-        del args, kwargs
-        raise ValidationError(
-            "updating a local service is not supported yet; "
-            "use Model.deploy(..., overwrite=True) to replace it"
-        )
+    def get_model_data(self, deployment: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The collected model data (``collect_model_data=True``): one dict per scored
+        request with ``timestamp``, ``request_id``, ``status``, ``input``, ``prediction``,
+        ``deployment`` and ``path`` (the Parquet file under
+        ``modeldata/<endpoint>/<deployment>/date=YYYY-MM-DD/``). Batches are written every
+        few seconds, so the latest requests may not be there yet."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        rows: builtins.list[dict[str, Any]] = []
+        for path, data in self._backend.endpoints.model_data(
+            self.workspace.name, self.name, deployment
+        ):
+            name = path.split("/modeldata/", 1)[-1].split("/")[1]
+            for row in pq.read_table(io.BytesIO(data)).to_pylist():
+                rows.append({**row, "deployment": name, "path": path})
+        return rows
 
     def delete(self) -> None:
-        """Stop the server (its whole process group) and remove the service's folder."""
-        _stop(self._state)
+        """Stop the endpoint (router and replicas), forget it, and remove its files."""
+        proc.stop_manager(self._record.manager_pid)
+        with contextlib.suppress(NotFoundError):
+            self._backend.endpoints.delete(self.workspace.name, self.name)
         shutil.rmtree(self._folder, ignore_errors=True)
 
+    # --- changing it ---------------------------------------------------------------------------
+    def update(
+        self,
+        models: builtins.list[Model] | None = None,
+        inference_config: InferenceConfig | None = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        deployment_name: str | None = None,
+        timeout_sec: float = _APPLY_TIMEOUT_SECONDS,
+        **azureml_arguments: Any,
+    ) -> None:
+        """Roll a deployment (the only one, or ``deployment_name``) to new models, entry
+        script/environment and/or replica settings, with no failed request: the new
+        replicas start beside the old ones and take over once all are ready.
+
+        When a new replica fails (``init()`` raises, the process exits), raises
+        :class:`WebserviceError` with the traceback from the log; the old replicas keep
+        serving and the deployment keeps its previous models."""
+        del azureml_arguments  # image, tags, properties…: the container era's arguments
+        self.reload()
+        target = self._deployment_name(deployment_name)
+        current = self._record.deployment(target)
+        assert current is not None  # _deployment_name checked it
+        from atelier.sdk.model import Model as ModelClass
+
+        old_models = [_model_ref(m) for m in current.models]
+        chosen = (
+            models
+            if models is not None
+            else [ModelClass(self.workspace, name, version=version) for name, version in old_models]
+        )
+        spec = self._new_spec(target, current.spec, chosen, inference_config, deployment_config)
+        record = self._backend.endpoints.put_deployment(
+            self.workspace.name, self.name, target, spec, [(m.name, m.version) for m in chosen]
+        )
+        self._record = self._wait_applied(record.revision, timeout_sec)
+        deployment = self._record.deployment(target)
+        if deployment is not None and deployment.state == FAILED:
+            error = deployment.error or "the new replicas did not start"
+            back = self._backend.endpoints.put_deployment(
+                self.workspace.name, self.name, target, current.spec, old_models
+            )
+            with contextlib.suppress(WebserviceError):
+                self._record = self._wait_applied(back.revision, 30)
+            raise WebserviceError(
+                f"the update of {self.name!r} failed; it still serves the previous "
+                f"version ({', '.join(current.models)}). {error}"
+            )
+
+    def create_deployment(
+        self,
+        name: str,
+        models: builtins.list[Model],
+        inference_config: InferenceConfig | None = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        timeout_sec: float = _APPLY_TIMEOUT_SECONDS,
+    ) -> None:
+        """Add deployment ``name`` (taking no traffic until :meth:`set_traffic`); returns
+        once its replicas are ready, or raises :class:`WebserviceError` with the log."""
+        self.reload()
+        if self._record.deployment(name) is not None:
+            raise AlreadyExistsError(
+                f"service {self.name!r} already has a deployment {name!r}; update it with "
+                f"service.update(..., deployment_name={name!r})"
+            )
+        config = deployment_config or LocalWebserviceDeploymentConfiguration()
+        spec = proc.deployment_spec(
+            self._folder, name, list(models), inference_config, config.deployment_settings()
+        )
+        record = self._backend.endpoints.put_deployment(
+            self.workspace.name, self.name, name, spec, [(m.name, m.version) for m in models]
+        )
+        self._record = self._wait_applied(record.revision, timeout_sec)
+        deployment = self._record.deployment(name)
+        if deployment is not None and deployment.state == FAILED:
+            self._record = self._backend.endpoints.delete_deployment(
+                self.workspace.name, self.name, name
+            )
+            raise WebserviceError(f"deployment {name!r} failed to start. {deployment.error}")
+
+    def set_traffic(self, traffic: dict[str, int]) -> None:
+        """Split requests between deployments, e.g. ``{"blue": 90, "green": 10}`` (whole
+        percentages adding up to 100); applies at once."""
+        record = self._backend.endpoints.set_traffic(self.workspace.name, self.name, traffic)
+        self._record = self._wait_applied(record.revision)
+
+    def delete_deployment(self, name: str) -> None:
+        """Stop and remove a deployment that takes no traffic."""
+        record = self._backend.endpoints.delete_deployment(self.workspace.name, self.name, name)
+        self._record = self._wait_applied(record.revision)
+
     # --- helpers --------------------------------------------------------------------------
+    def _deployment_name(self, name: str | None) -> str:
+        names = [d.name for d in self._record.deployments]
+        if name is None:
+            if len(names) == 1:
+                return names[0]
+            raise ValidationError(
+                f"service {self.name!r} has deployments {', '.join(names)}; pass "
+                "deployment_name= to say which one to update"
+            )
+        if name not in names:
+            raise NotFoundError(
+                f"service {self.name!r} has no deployment {name!r}; it has {', '.join(names)}"
+            )
+        return name
+
+    def _new_spec(
+        self,
+        deployment: str,
+        old: dict[str, Any],
+        models: builtins.list[Model],
+        inference_config: InferenceConfig | None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None,
+    ) -> dict[str, Any]:
+        settings = {k: old[k] for k in _SETTING_KEYS if k in old}
+        if deployment_config is not None:
+            settings = deployment_config.deployment_settings()
+        if inference_config is None and not old.get("no_code"):
+            inference_config = InferenceConfig(
+                entry_script=Path(old["entry_script"]).relative_to(old["source_directory"]),
+                source_directory=old["source_directory"],
+            )
+            spec = proc.deployment_spec(
+                self._folder, deployment, models, inference_config, settings
+            )
+            for key in ("python", "environment", "environment_variables"):
+                if key in old:
+                    spec[key] = old[key]
+            return spec
+        return proc.deployment_spec(self._folder, deployment, models, inference_config, settings)
+
+    def _wait_applied(
+        self, revision: int, timeout_sec: float = _APPLY_TIMEOUT_SECONDS
+    ) -> EndpointRecord:
+        """Wait until the endpoint's manager has acted on ``revision``."""
+        deadline = time.monotonic() + timeout_sec
+        while True:
+            record = self._backend.endpoints.get(self.workspace.name, self.name)
+            if record.applied_revision >= revision:
+                return record
+            if not proc.alive(record.manager_pid):
+                self._record = record
+                raise WebserviceError(
+                    f"service {self.name!r} is not running; the end of its log:\n{self._log_tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise WebserviceError(
+                    f"service {self.name!r} did not apply the change within {timeout_sec} s; "
+                    f"the end of its log:\n{self._log_tail()}"
+                )
+            time.sleep(0.05)
+
     def _probe(self) -> str:
-        import httpx
+        self.reload()
+        if not proc.alive(self._record.manager_pid):
+            if self._record.manager_pid and any(
+                d.state != FAILED for d in self._record.deployments
+            ):
+                self._record = self._backend.endpoints.mark_failed(
+                    self.workspace.name,
+                    self.name,
+                    "the endpoint's process is not running (it could not bind its port, or "
+                    "was stopped); see service.get_logs()",
+                )
+            return FAILED
+        return self._record.state
 
-        self._state = _read_state(self._folder, self.name)
-        if not _alive(int(self._state["pid"])):
-            return self._record(FAILED)
-        try:
-            response = httpx.get(f"http://{HOST}:{self.port}/readyz", timeout=2)
-        except httpx.HTTPError:
-            return TRANSITIONING  # not listening yet
-        if response.status_code == 200:
-            return self._record(HEALTHY)
-        # uvicorn answers only after the app's startup (init()) finished: it failed
-        return self._record(FAILED)
-
-    def _record(self, state: str) -> str:
-        if self._state.get("state") != state:
-            self._state["state"] = state
-            _write_state(self._folder, self._state)
-        return state
+    def _failure(self) -> str:
+        errors = [f"{d.name}: {d.error}" for d in self._record.deployments if d.error]
+        return "; ".join(errors) or "see the log"
 
     def _log_tail(self) -> str:
-        return _tail(self._folder / LOG_FILE, _LOG_TAIL_LINES) or "(the log is empty)"
+        return proc.tail(self._folder / LOG_FILE, _LOG_TAIL_LINES) or "(the log is empty)"
+
+
+_SETTING_KEYS = (
+    "num_replicas",
+    "autoscale_enabled",
+    "autoscale_min_replicas",
+    "autoscale_max_replicas",
+    "autoscale_target_in_flight",
+    "collect_model_data",
+    "max_body_bytes",
+    "timeout_seconds",
+)
 
 
 class LocalWebservice(Webservice):
-    """A service running on this machine (the only kind Atelier has yet)."""
+    """A service running on this machine."""
 
     @staticmethod
     def deploy_configuration(
-        port: int | None = None, workers: int = 1
+        port: int | None = None,
+        workers: int = 1,
+        num_replicas: int | None = None,
+        autoscale_enabled: bool = False,
+        autoscale_min_replicas: int = 1,
+        autoscale_max_replicas: int = 4,
+        autoscale_target_in_flight: float = 4.0,
+        auth_enabled: bool = True,
+        collect_model_data: bool = False,
     ) -> LocalWebserviceDeploymentConfiguration:
-        """Its configuration: ``port`` (None or 0 = a free port) and ``workers``."""
-        return LocalWebserviceDeploymentConfiguration(port=port, workers=workers)
+        """Its configuration: ``port`` (None or 0 = a free port), replicas, autoscaling,
+        key auth and model data collection."""
+        return LocalWebserviceDeploymentConfiguration(
+            port=port,
+            workers=workers,
+            num_replicas=num_replicas,
+            autoscale_enabled=autoscale_enabled,
+            autoscale_min_replicas=autoscale_min_replicas,
+            autoscale_max_replicas=autoscale_max_replicas,
+            autoscale_target_in_flight=autoscale_target_in_flight,
+            auth_enabled=auth_enabled,
+            collect_model_data=collect_model_data,
+        )
+
+
+def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
+    service: Webservice
+    if record.kind == CONTAINER:
+        from atelier.sdk.container import AciWebservice
+
+        service = AciWebservice.__new__(AciWebservice)
+    else:
+        service = LocalWebservice.__new__(LocalWebservice)
+    service.workspace = workspace
+    service.name = record.name
+    service._backend = workspace._backend
+    service._record = record
+    service._folder = proc.endpoint_dir(workspace.name, record.name)
+    return service
+
+
+def _model_ref(model_id: str) -> tuple[str, int]:
+    name, _, version = model_id.rpartition(":")
+    return name, int(version)
 
 
 def deploy_local(
     workspace: Workspace,
     name: str,
     models: builtins.list[Model],
-    inference_config: InferenceConfig,
+    inference_config: InferenceConfig | None,
     deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
     overwrite: bool = False,
 ) -> LocalWebservice:
-    """``Model.deploy``: download ``models``, start the server, return the service.
+    """``Model.deploy``: create the endpoint with one deployment (``default``), start its
+    router, return the service at once (``wait_for_deployment()`` waits until ready).
 
-    Returns at once; call ``wait_for_deployment()`` to wait until it is ready.
-    """
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValidationError(
-            f"service name {name!r} must be 3-32 letters, digits or '-', starting with a letter"
-        )
+    Nothing is left behind when it fails: no record, no folder, no process."""
+    check_endpoint_name(name)
     models = builtins.list(models or ())
     if not models:
         raise ValidationError("give at least one model to deploy")
-    if len({(m.name, m.version) for m in models}) != len(models):
-        raise ValidationError("the same model version is listed twice")
-    if not isinstance(inference_config, InferenceConfig):
+    if inference_config is not None and not isinstance(inference_config, InferenceConfig):
         raise ValidationError("inference_config must be an InferenceConfig")
     config = deployment_config or LocalWebserviceDeploymentConfiguration()
     if not isinstance(config, LocalWebserviceDeploymentConfiguration):
         raise ValidationError(
-            "only local deployments are supported: pass LocalWebservice.deploy_configuration()"
+            "pass LocalWebservice.deploy_configuration() (or AciWebservice's) as deployment_config"
         )
-    folder = _service_dir(workspace.name, name)
-    if (folder / STATE_FILE).is_file():
+    backend = workspace._backend
+    with contextlib.suppress(NotFoundError):
+        existing = Webservice(workspace, name)
         if not overwrite:
             raise AlreadyExistsError(
                 f"service {name!r} already exists; pass overwrite=True to replace it "
                 "or delete it first"
             )
-        LocalWebservice(workspace, name).delete()
-    port = _free_port(config.port)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+        existing.delete()
+    port = proc.free_port(config.port)
+    folder = proc.endpoint_dir(workspace.name, name)
+    shutil.rmtree(folder, ignore_errors=True)  # files of an endpoint deleted half-way
+    folder.mkdir(parents=True, mode=0o700)
+    created = False
+    pid = 0
     try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        raise ConflictError(
-            f"service {name!r} is being deployed by another process; try again later"
-        ) from None
-    try:
-        root = folder / "models"
-        for model in models:
-            model.download(root / model.name / str(model.version))
-        model_dir = root / models[0].name / str(models[0].version) if len(models) == 1 else root
-        source = inference_config.source_directory.resolve()
-        state: dict[str, Any] = {
-            "name": name,
-            "workspace": workspace.name,
-            "port": port,
-            "workers": config.workers,
-            "entry_script": str(source / inference_config.entry_script),
-            "source_directory": str(source),
-            "model_dir": str(model_dir),
-            "models": [{"name": m.name, "version": m.version} for m in models],
-            "primary_key": secrets.token_urlsafe(32),
-            "secondary_key": secrets.token_urlsafe(32),
-            "created_ms": now_ms(),
-            "pid": 0,
-            "state": TRANSITIONING,
-        }
-        _start(folder, state)
+        spec = proc.deployment_spec(
+            folder, DEFAULT_DEPLOYMENT, models, inference_config, config.deployment_settings()
+        )
+        backend.endpoints.create(
+            workspace.name,
+            name,
+            kind=LOCAL,
+            port=port,
+            auth_enabled=config.auth_enabled,
+            config={"host": HOST, "max_body_bytes": config.max_request_bytes},
+        )
+        created = True
+        backend.endpoints.put_deployment(
+            workspace.name, name, DEFAULT_DEPLOYMENT, spec, [(m.name, m.version) for m in models]
+        )
+        pid = proc.start_manager(backend.tracking_uri, workspace.name, name, folder)
+        backend.endpoints.set_manager(workspace.name, name, pid)
     except BaseException:
+        proc.stop_manager(pid)
+        if created:
+            with contextlib.suppress(AtelierError):
+                backend.endpoints.delete(workspace.name, name)
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return LocalWebservice(workspace, name)
-
-
-def live_services_using(workspace: Workspace, model_name: str, version: int) -> list[str]:
-    """Names of the workspace's running local services that serve this model version."""
-    model_id = f"{model_name}:{version}"
-    return [
-        service.name
-        for service in Webservice.list(workspace, model_id=model_id)
-        if _alive(int(service._state["pid"]))
-    ]
-
-
-# --- processes ----------------------------------------------------------------------------
-def _start(folder: Path, state: dict[str, Any]) -> dict[str, Any]:
-    """Start the server for ``state`` (a free port is checked first); record its pid."""
-    _check_port_free(int(state["port"]))
-    log = folder / LOG_FILE
-    with log.open("a") as handle:
-        handle.write(f"--- starting {_SERVER_MODULE} on {HOST}:{state['port']} ---\n")
-    command = [
-        sys.executable,
-        "-m",
-        _SERVER_MODULE,
-        "--entry-script",
-        state["entry_script"],
-        "--source-dir",
-        state["source_directory"],
-        "--model-dir",
-        state["model_dir"],
-        "--host",
-        HOST,
-        "--port",
-        str(state["port"]),
-        "--workers",
-        str(state["workers"]),
-    ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ATELIER_SCORING")}
-    # keys travel in the environment, off the command line that other users can read
-    env["ATELIER_SCORING_KEYS"] = json.dumps([state["primary_key"], state["secondary_key"]])
-    env["PYTHONUNBUFFERED"] = "1"
-    shell = 'log=$1; shift; exec "$@" >> "$log" 2>&1'
-    state["pid"] = spawn_detached(["/bin/sh", "-c", shell, "sh", str(log), *command], env)
-    state["state"] = TRANSITIONING
-    try:
-        _write_state(folder, state)
-    except BaseException:
-        _stop(state)
-        raise
-    return state
-
-
-def _stop(state: dict[str, Any]) -> None:
-    """Terminate the server's process group: SIGTERM, then SIGKILL after a grace period."""
-    pid = int(state.get("pid") or 0)
-    if not _alive(pid):
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + _STOP_GRACE_SECONDS
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)  # stragglers of the group, or the leader itself
-    while _alive(pid) and time.monotonic() < deadline + 5:
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a running (not zombie) scoring server."""
-    if pid <= 0:
-        return False
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False  # our own child, just reaped
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False  # someone else's process: the pid was reused
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():  # Linux: rule out zombies and reused pids
-        try:
-            stat = (proc / "stat").read_text()
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            return False
-        if stat.rpartition(")")[2].split()[:1] == ["Z"]:
-            return False
-        return _SERVER_MODULE.encode() in cmdline
-    return True
-
-
-def _free_port(port: int) -> int:
-    """``port`` if it is free, or (for 0) a port the system picks."""
-    if port == 0:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((HOST, 0))
-            return int(probe.getsockname()[1])
-    _check_port_free(port)
-    return port
-
-
-def _check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # as uvicorn does: a port in TIME_WAIT after a stop is still usable
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as exc:
-            raise ConflictError(
-                f"port {port} on {HOST} is in use ({exc.strerror}); choose another port "
-                "or pass port=0 for a free one"
-            ) from None
-
-
-# --- files --------------------------------------------------------------------------------
-def _workspace_dir(workspace: str) -> Path:
-    return load_settings().home.expanduser().resolve() / "services" / workspace
-
-
-def _service_dir(workspace: str, name: str) -> Path:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise NotFoundError(f"there is no service {name!r} in workspace {workspace!r}")
-    return _workspace_dir(workspace) / name
-
-
-def _read_state(folder: Path, name: str) -> dict[str, Any]:
-    try:
-        state: dict[str, Any] = json.loads((folder / STATE_FILE).read_text())
-    except FileNotFoundError:
-        raise NotFoundError(
-            f"there is no service {name!r} in workspace {folder.parent.name!r}; "
-            "Webservice.list(ws) shows the deployed ones"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise WebserviceError(f"the state of service {name!r} is unreadable: {exc}") from None
-    return state
-
-
-def _write_state(folder: Path, state: dict[str, Any]) -> None:
-    """Write ``service.json`` whole or not at all (a temporary file, then a rename)."""
-    fd, temporary = tempfile.mkstemp(prefix=".service-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as handle:  # mkstemp made it 0600: the keys stay private
-            json.dump(state, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).replace(folder / STATE_FILE)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _tail(path: Path, lines: int) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _detail(response: Any) -> str:

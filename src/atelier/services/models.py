@@ -28,7 +28,7 @@ from atelier.core.names import (
 )
 from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, ModelSpec
 from atelier.core.timeutil import now_ms
-from atelier.services import artifacts, workspaces
+from atelier.services import artifacts, endpoints, workspaces
 from atelier.storage.blobstore import BlobStore
 from atelier.store.models import (
     ModelFileRow,
@@ -401,14 +401,18 @@ def update(
 
 
 def _check_not_deployed(session: Session, workspace: str, name: str, version: int) -> ModelRow:
-    """The model version, if nothing stops deleting it.
-
-    Hook for the endpoints issue: a model used by a live deployment must not be deleted
-    (DESIGN.md section 3). Deployments do not exist yet, so today this checks nothing
-    beyond the model's existence; that issue adds the query and a ``ConflictError``
-    naming the deployment.
-    """
-    return _get_row(session, workspace, name, version)
+    """The model version, if nothing stops deleting it: ``ConflictError`` naming the
+    deployments that serve it (DESIGN.md section 3: a model used by a live deployment
+    cannot be deleted)."""
+    row = _get_row(session, workspace, name, version)
+    using = endpoints.deployments_using(session, row.id)
+    if using:
+        raise ConflictError(
+            f"model {name}:{row.version} is served by deployment(s) {', '.join(using)} "
+            f"(endpoint/deployment); update or delete them first, e.g. "
+            f"'atelier endpoint delete -w {workspace} {using[0].split('/')[0]}'"
+        )
+    return row
 
 
 def delete_version(session: Session, workspace: str, name: str, version: int) -> set[str]:

@@ -17,6 +17,8 @@ import argparse
 import importlib.util
 import json
 import os
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +35,7 @@ MODEL_DIR = "ATELIER_SCORING_MODEL_DIR"
 KEYS = "ATELIER_SCORING_KEYS"
 MAX_BODY_BYTES = "ATELIER_SCORING_MAX_BODY_BYTES"
 TIMEOUT_SECONDS = "ATELIER_SCORING_TIMEOUT_SECONDS"
+PARENT_PID = "ATELIER_SCORING_PARENT_PID"
 
 
 def app_from_environment() -> Starlette:
@@ -102,6 +105,7 @@ def serve(
     if workers > 1:
         # Fail here, once, on a script without init/run: uvicorn would restart failing workers.
         app_from_environment()
+    _exit_with_parent()
     uvicorn.run(
         "atelier.serving.server:app_from_environment",
         factory=True,
@@ -111,6 +115,22 @@ def serve(
         loop="uvloop" if importlib.util.find_spec("uvloop") is not None else "auto",
         log_level="info",
     )
+
+
+def _exit_with_parent() -> None:
+    """With ``ATELIER_SCORING_PARENT_PID`` (set by an endpoint's manager), exit when that
+    process is gone, so a replica never outlives the manager that routes to it."""
+    raw = os.environ.get(PARENT_PID, "")
+    if not raw.isdigit():
+        return
+    parent = int(raw)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="atelier-parent-watch", daemon=True).start()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

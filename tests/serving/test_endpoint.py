@@ -1,0 +1,385 @@
+"""Endpoints end to end: a real router process and replica processes on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atelier import ConflictError, Environment, Model, ValidationError, Workspace
+from atelier.azureml.core.model import InferenceConfig
+from atelier.azureml.core.webservice import LocalWebservice, Webservice
+from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, WebserviceError
+
+SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+#: the rolling update, the most database-heavy path, runs on both databases
+BOTH = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+SCORE = """
+import json
+from atelier import Model
+
+coefficient = None
+
+def init():
+    global coefficient
+    with open(Model.get_model_path("coef")) as handle:
+        coefficient = json.load(handle)["coefficient"]
+
+def run(raw_data):
+    return [value * coefficient for value in json.loads(raw_data)["data"]]
+"""
+
+GREEN = """
+import json
+import os
+import time
+
+def init():
+    global coefficient
+    coefficient = int(os.environ["GREEN_COEFFICIENT"])
+
+def run(raw_data):
+    payload = json.loads(raw_data)
+    time.sleep(payload.get("sleep", 0))
+    return [value * coefficient for value in payload["data"]]
+"""
+
+BROKEN = """
+def init():
+    raise RuntimeError("the coefficient file is corrupt")
+
+def run(data):
+    return data
+"""
+
+
+def _config(tmp_path: Path, script: str, folder: str = "src") -> InferenceConfig:
+    source = tmp_path / folder
+    source.mkdir(exist_ok=True)
+    (source / "score.py").write_text(script)
+    return InferenceConfig(entry_script="score.py", source_directory=source)
+
+
+def _model(ws: Workspace, tmp_path: Path, coefficient: int) -> Model:
+    path = tmp_path / f"v{coefficient}" / "coef.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"coefficient": coefficient}))
+    return Model.register(ws, path, "coef")
+
+
+@pytest.fixture
+def service(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
+    model = _model(ws, tmp_path, 3)
+    config = LocalWebserviceDeploymentConfiguration(
+        port=0, max_request_bytes=10_000, collect_model_data=True
+    )
+    svc = Model.deploy(ws, "coef-ep", [model], _config(tmp_path, SCORE), config)
+    try:
+        svc.wait_for_deployment(timeout_sec=60)
+        yield svc
+    finally:
+        svc.delete()
+
+
+def _gone(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with contextlib.suppress(FileNotFoundError):  # a zombie awaiting its reaper is gone
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rpartition(")")[2].split()[:1] == ["Z"]:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+class _Load:
+    """Requests one after another from a thread, counting failures."""
+
+    def __init__(self, service: Webservice) -> None:
+        self.url = service.scoring_uri
+        self.key = service.get_keys()[0]
+        self.ok = 0
+        self.failed: list[str] = []
+        self.answers: set[str] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(headers=headers, timeout=30) as client:
+            while not self.stop.is_set():
+                try:
+                    response = client.post(self.url, json={"data": [1]})
+                except httpx.HTTPError as exc:
+                    self.failed.append(repr(exc))
+                    continue
+                if response.status_code == 200:
+                    self.ok += 1
+                    self.answers.add(response.text)
+                else:
+                    self.failed.append(f"{response.status_code} {response.text}")
+                time.sleep(0.005)
+
+    def __enter__(self) -> _Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+@SQLITE
+def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
+    primary, _ = service.get_keys()
+    auth = {"Authorization": f"Bearer {primary}"}
+    assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
+    wrong = httpx.post(
+        service.scoring_uri, json={"data": [1]}, headers={"Authorization": "Bearer wrong"}
+    )
+    assert wrong.status_code == 401
+    assert "Bearer" in wrong.json()["detail"]
+    big = httpx.post(service.scoring_uri, content=b"x" * 20_000, headers=auth)
+    assert big.status_code == 413
+    broken = httpx.post(service.scoring_uri, content=b"{not json", headers=auth)
+    assert broken.status_code == 400
+    assert "Traceback" not in broken.text
+    assert httpx.get(service.swagger_uri).json()["openapi"].startswith("3.")
+    assert httpx.get(service.scoring_uri.replace("/score", "/readyz")).status_code == 200
+    metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
+    assert 'atelier_scoring_requests_total{method="POST",path="/score",status="401"} 2.0' in metrics
+
+    assert service.run({"data": [2, 4]}) == [6, 12]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(collected := service.get_model_data()) < 2:
+        time.sleep(0.2)
+    by_input = {row["input"]: row for row in collected}
+    assert by_input['{"data": [2, 4]}']["prediction"] == "[6, 12]"
+    assert by_input['{"data": [2, 4]}']["status"] == 200
+    assert by_input["{not json"]["status"] == 400
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"/modeldata/coef-ep/default/date={day}/part-" in collected[0]["path"]
+    assert collected[0]["path"].endswith(".parquet")
+
+
+@BOTH
+def test_rolling_update_drops_no_request_and_a_failed_init_keeps_the_old(
+    ws: Workspace, service: Webservice, tmp_path: Path
+) -> None:
+    assert service.run({"data": [1]}) == [3]
+    newer = _model(ws, tmp_path, 5)
+    with _Load(service) as load:
+        time.sleep(0.3)
+        service.update(models=[newer])
+        time.sleep(0.3)
+    assert load.failed == []
+    assert load.ok > 10
+    assert load.answers == {"[3]", "[5]"}
+    assert service.run({"data": [1]}) == [5]
+    assert service.models == ["coef:2"]
+    with pytest.raises(ConflictError, match="coef-ep/default"):
+        newer.delete()
+
+    with (
+        _Load(service) as load,
+        pytest.raises(WebserviceError, match="the coefficient file is corrupt"),
+    ):
+        service.update(inference_config=_config(tmp_path, BROKEN, "broken"))
+    assert load.failed == []
+    assert service.run({"data": [2]}) == [10]
+    assert service.state == "Healthy"
+    assert service.models == ["coef:2"]
+    assert "RuntimeError: the coefficient file is corrupt" in service.get_logs()
+
+
+@SQLITE
+def test_blue_green_traffic_and_a_crashed_replica(
+    ws: Workspace, service: Webservice, tmp_path: Path
+) -> None:
+    older = Model(ws, "coef", version=1)
+    newer = _model(ws, tmp_path, 7)
+    # the environment is honoured: its interpreter runs the replicas, its variables reach them
+    env = Environment("green-env")
+    env.python.user_managed_dependencies = True
+    env.python.interpreter_path = sys.executable
+    env.environment_variables = {"GREEN_COEFFICIENT": "7"}
+    green = _config(tmp_path, GREEN, "green")
+    green.environment = env
+    service.create_deployment("green", [newer], green)
+    assert service.traffic == {"default": 100}
+    assert service.run({"data": [1]}) == [3]
+    key = service.get_keys()[0]
+    headers = {"Authorization": f"Bearer {key}", "azureml-model-deployment": "green"}
+    routed = httpx.post(service.scoring_uri, json={"data": [1]}, headers=headers)
+    assert routed.json() == [7]
+    assert routed.headers["azureml-model-deployment"] == "green"
+
+    with pytest.raises(ValidationError, match="add up to 100"):
+        service.set_traffic({"default": 50, "green": 20})
+    service.set_traffic({"default": 50, "green": 50})
+    seen = {json.dumps(service.run({"data": [1]})) for _ in range(40)}
+    assert seen == {"[3]", "[7]"}
+    with pytest.raises(ConflictError, match="traffic"):
+        service.delete_deployment("default")
+
+    answers: list[httpx.Response] = []
+    slow = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                service.scoring_uri, json={"data": [1], "sleep": 5}, headers=headers, timeout=30
+            )
+        )
+    )
+    slow.start()
+    time.sleep(1)
+    replica = service.deployments["green"]["replicas"][0]["pid"]
+    os.kill(replica, signal.SIGKILL)
+    slow.join()
+    assert answers[0].status_code == 502
+    assert "stopped" in answers[0].json()["detail"]
+    assert "retry" in answers[0].json()["detail"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replicas = service.deployments["green"]["replicas"]
+        pids = [r["pid"] for r in replicas if r["state"] == "Ready"]
+        if pids and replica not in pids:
+            break
+        time.sleep(0.1)
+    assert pids and replica not in pids
+    assert "exited with code -9; restarting it" in service.get_logs()
+    routed = httpx.post(service.scoring_uri, json={"data": [2]}, headers=headers)
+    assert routed.json() == [14]
+
+    service.set_traffic({"green": 100})
+    service.delete_deployment("default")
+    assert {json.dumps(service.run({"data": [1]})) for _ in range(5)} == {"[7]"}
+    older.delete()  # nothing serves version 1 any more
+
+
+@SQLITE
+def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    linear = pytest.importorskip("sklearn.linear_model")
+    classifier = linear.LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0]] * 5, [0, 1] * 5)
+    joblib.dump(classifier, tmp_path / "model.joblib")
+    model = Model.register(ws, tmp_path / "model.joblib", "clf")
+    service = Model.deploy(ws, "clf-ep", [model])
+    try:
+        service.wait_for_deployment(timeout_sec=60)
+        assert service.run({"data": [[0, 0], [1, 1]]}) == [0, 1]
+        auth = {"Authorization": f"Bearer {service.get_keys()[0]}"}
+        malformed = httpx.post(service.scoring_uri, content=b'{"data": [[0,', headers=auth)
+        assert malformed.status_code == 400
+        assert "not valid JSON" in malformed.json()["detail"]
+        short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
+        assert short.status_code == 400
+
+        # a replica that stops answering (frozen) misses its health checks and is replaced
+        frozen = service.deployments["default"]["replicas"][0]["pid"]
+        os.kill(frozen, signal.SIGSTOP)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = [r["pid"] for r in service.deployments["default"]["replicas"]]
+            states = [r["state"] for r in service.deployments["default"]["replicas"]]
+            if ready and frozen not in ready and states == ["Ready"]:
+                break
+            time.sleep(0.2)
+        assert frozen not in ready and states == ["Ready"]
+        assert "missed 3 health checks in a row" in service.get_logs()
+        assert service.run({"data": [[1, 1]]}) == [1]
+
+        # the router's process dies: its replicas follow, and the state says Failed
+        replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
+        os.kill(service._record.manager_pid, signal.SIGKILL)
+        assert all(_gone(pid) for pid in replicas)
+        assert service.state == "Failed"
+        with pytest.raises(WebserviceError, match="not running"):
+            service.wait_for_deployment(timeout_sec=5)
+    finally:
+        service.delete()
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValidationError, match="needs an entry script"):
+        Model.deploy(ws, "txt-ep", [Model.register(ws, text, "notes")])
+    with contextlib.suppress(Exception):
+        Webservice(ws, "txt-ep").delete()
+
+
+@SQLITE
+def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> None:
+    slow = SCORE.replace("def run(raw_data):", "def run(raw_data):\n    time.sleep(0.2)")
+    slow = "import time\n" + slow
+    config = LocalWebservice.deploy_configuration(
+        autoscale_enabled=True,
+        autoscale_min_replicas=1,
+        autoscale_max_replicas=2,
+        autoscale_target_in_flight=1,
+    )
+    service = Model.deploy(
+        ws, "auto-ep", [_model(ws, tmp_path, 2)], _config(tmp_path, slow), config
+    )
+    try:
+        service.wait_for_deployment(timeout_sec=60)
+        assert len(service.deployments["default"]["replicas"]) == 1
+        loads = [_Load(service) for _ in range(4)]
+        with contextlib.ExitStack() as stack:
+            for load in loads:
+                stack.enter_context(load)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if len(service.deployments["default"]["replicas"]) == 2:
+                    break
+                time.sleep(0.2)
+        assert len(service.deployments["default"]["replicas"]) == 2
+        assert all(load.failed == [] for load in loads)
+        assert "autoscale:" in service.get_logs()
+    finally:
+        service.delete()
+
+
+@SQLITE
+def test_no_code_mlflow_format_is_detected_and_loaded(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MLflow folder (MLmodel with the sklearn flavour) gets the generated script,
+    which loads and scores it; checked in this process, without starting a server."""
+    import pickle
+
+    from atelier.sdk.nocode import MLFLOW, detect_framework, no_code_script
+    from atelier.serving.entry import InputError, load_entry_script
+
+    linear = pytest.importorskip("sklearn.linear_model")
+    folder = tmp_path / "iris-mlflow"
+    folder.mkdir()
+    classifier = linear.LogisticRegression().fit([[0.0], [1.0]] * 5, [0, 1] * 5)
+    (folder / "model.pkl").write_bytes(pickle.dumps(classifier))
+    (folder / "MLmodel").write_text(
+        "flavors:\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: pickle\n"
+    )
+    model = Model.register(ws, folder, "flow")
+    assert detect_framework(model) == MLFLOW
+    target = tmp_path / "served"
+    model.download(target)
+    script = no_code_script([model], tmp_path / "generated")
+    entry = load_entry_script(script, script.parent)
+    for variable in ("AZUREML_MODEL_DIR", "ATELIER_MODEL_DIR"):  # restored after the test
+        monkeypatch.setenv(variable, str(target))
+    entry.call_init(target)
+    args, kwargs = entry.arguments(b'{"input_data": [[0], [1]]}')
+    assert entry.run(*args, **kwargs) == [0, 1]
+    with pytest.raises(InputError, match="list of rows"):
+        entry.run('{"rows": 1}')
