@@ -8,6 +8,7 @@ import typer
 
 from atelier.cli import compute, environment, experiment, model, run, workspace
 from atelier.cli._errors import AtelierGroup
+from atelier.cli.datastore import app as datastore_app
 
 
 def _version(value: bool) -> None:
@@ -32,6 +33,7 @@ app.add_typer(run.app, name="run")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
+app.add_typer(datastore_app, name="datastore")
 
 
 @app.callback()
