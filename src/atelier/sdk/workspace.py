@@ -14,6 +14,7 @@ from atelier.core.records import WorkspaceRecord
 from atelier.core.timeutil import ms_to_iso
 
 if TYPE_CHECKING:
+    from atelier.sdk._dataset_base import AbstractDataset
     from atelier.sdk.datastore import Datastore
     from atelier.sdk.experiment import Experiment
     from atelier.sdk.model import Model
@@ -195,6 +196,13 @@ class Workspace:
     def set_default_datastore(self, name: str) -> None:
         """Make the datastore ``name`` the default; ``NotFoundError`` if it is not registered."""
         self._backend.datastores.set_default(self.name, name)
+
+    @property
+    def datasets(self) -> dict[str, AbstractDataset]:
+        """The latest version of each registered dataset, by name."""
+        from atelier.sdk.dataset import Dataset
+
+        return Dataset.get_all(self)
 
     def get_mlflow_tracking_uri(self) -> str:
         return self._backend.tracking_uri
