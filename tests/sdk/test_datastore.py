@@ -10,12 +10,14 @@ import pytest
 from atelier import (
     AlreadyExistsError,
     ConflictError,
+    InvalidStateError,
     NotFoundError,
     PermissionDeniedError,
     StorageError,
     ValidationError,
     Workspace,
 )
+from atelier.sdk.dataset import Dataset
 from atelier.sdk.datastore import Datastore
 from tests.data_services import AZURITE_ACCOUNT, AZURITE_KEY, Endpoint, azurite, free_port, moto_s3
 
@@ -110,6 +112,25 @@ class DatastoreContract:
             store.download(tmp_path / "x", prefix="nothing", show_progress=False)
         with pytest.raises(ValidationError, match="escapes"):
             store.list_files("../outside")
+
+    def test_datasets_read_and_version_the_datastore_files(
+        self, store: Datastore, ws: Workspace, tmp_path: Path
+    ) -> None:
+        store.upload(_tree(tmp_path / "src"), "data", show_progress=False)
+        table = Dataset.Tabular.from_delimited_files((store, "data/**/*.csv"), include_path=True)
+        frame = table.to_pandas_dataframe()
+        assert frame["x"].tolist() == [1, 3, 5]
+        assert frame["Path"].tolist() == ["a.csv", "sub/c.csv", "sub/deeper/d.csv"]
+        files = Dataset.File.from_files(store.path("data/sub"))
+        assert files.to_path() == ["/c.csv", "/deeper/d.csv"]
+        version = files.register(ws, f"sub-{store.name}")
+        written = version.download(tmp_path / "dl")
+        assert Path(written[1]).read_text() == "x,y\n5,6\n"
+        changed = tmp_path / "c.csv"
+        changed.write_text("x,y\n30,40\n")
+        store.upload_files([changed], target_path="data/sub", overwrite=True, show_progress=False)
+        with pytest.raises(InvalidStateError, match=r"changed since it was registered"):
+            version.to_path()
 
     def test_listing_and_errors_never_show_credentials(self, store: Datastore) -> None:
         text = repr(store.serialize()) + repr(store)
