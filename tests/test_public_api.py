@@ -130,3 +130,12 @@ def test_azureml_webservice_module() -> None:
     assert LocalWebservice is SdkLocalWebservice
     assert issubclass(LocalWebservice, Webservice)
     assert callable(atelier.Model.deploy)
+
+
+def test_azureml_keyvault_module_exports_keyvault() -> None:
+    from atelier.azureml.core import Keyvault
+    from atelier.azureml.core.keyvault import Keyvault as KeyvaultFromModule
+    from atelier.sdk.keyvault import Keyvault as Direct
+
+    assert Keyvault is KeyvaultFromModule is Direct
+    assert issubclass(atelier.core.errors.SecretKeyError, atelier.AtelierError)

@@ -270,3 +270,17 @@ def test_server_mode_refuses_local_datastores() -> None:
         check_location("s3", "s3://srv/blobs/x", server_mode=True, protected=["s3://srv/blobs"])
     check_location("s3", "s3://other/x", server_mode=True, protected=["s3://srv/blobs"])
     check_location("local", "/anywhere", server_mode=False, protected=[])
+
+
+def test_credentials_live_in_the_key_vault_and_leave_with_the_datastore(ws: Workspace) -> None:
+    key = '{"type": "service_account", "private_key": "very-private"}'
+    store = Datastore.register_gcs(
+        ws, "gcs", "bucket", project="p", service_account_json=key, validate=False
+    )
+    assert store.serialize()["hasCredentials"] is True
+    assert "very-private" not in repr(store.serialize())
+    vault = ws._backend.secrets
+    assert [s.name for s in vault.list(ws.name)] == ["datastore-gcs"]
+    assert "very-private" in vault.get(ws.name, ["datastore-gcs"])["datastore-gcs"]
+    store.unregister()
+    assert vault.list(ws.name) == []

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier.cli import compute, environment, experiment, model, run, workspace
+from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup
 from atelier.cli.datastore import app as datastore_app
 
@@ -34,6 +35,7 @@ app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
 app.add_typer(datastore_app, name="datastore")
+app.add_typer(secret_cli.app, name="secret")
 
 
 @app.callback()

@@ -26,6 +26,7 @@ from atelier.core.records import (
     SnapshotRecord,
     WorkspaceRecord,
 )
+from atelier.core.secrets import SecretRecord
 from atelier.core.status import RunStatus
 
 #: where a run's script output is stored, live and after the run
@@ -194,6 +195,7 @@ class Backend(Protocol):
     models: ModelAPI
     datastores: DatastoreAPI
     datasets: DatasetAPI
+    secrets: SecretAPI
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""
@@ -306,3 +308,13 @@ class DatasetAPI(Protocol):
     def models_using(
         self, workspace: str, dataset_id: str
     ) -> builtins.list[ModelDatasetRecord]: ...
+
+
+class SecretAPI(Protocol):
+    """The workspace key vault. Values go in and out only through ``set*`` and ``get*``;
+    listings carry names and times. See ``services/secrets.py`` for the rules."""
+
+    def set(self, workspace: str, values: dict[str, str]) -> builtins.list[SecretRecord]: ...
+    def get(self, workspace: str, names: builtins.list[str]) -> dict[str, str]: ...
+    def list(self, workspace: str) -> builtins.list[SecretRecord]: ...
+    def delete(self, workspace: str, name: str) -> None: ...

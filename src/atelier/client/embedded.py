@@ -10,6 +10,7 @@ from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.embedded_data import EmbeddedDatasets, EmbeddedDatastores
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
+from atelier.client.embedded_secrets import EmbeddedSecrets
 from atelier.core.errors import NotFoundError
 from atelier.core.paths import run_work_dir
 from atelier.core.records import (
@@ -295,6 +296,7 @@ class EmbeddedBackend:
         self.models = EmbeddedModels(self.db, self.blobs)
         self.datastores = EmbeddedDatastores(self.db, settings)
         self.datasets = EmbeddedDatasets(self.db)
+        self.secrets = EmbeddedSecrets(self.db, settings)
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this same store."""

@@ -16,9 +16,9 @@ from atelier.core.data_records import (
 )
 from atelier.core.settings import Settings
 from atelier.services import datasets as dataset_service
-from atelier.services import datastore_secrets, datastores
+from atelier.services import datastores
 from atelier.storage.datastores import DatastoreFiles, require_driver
-from atelier.storage.secret_key import load_or_create_key
+from atelier.storage.secretbox import SecretBox, load_secret_box
 from atelier.store.database import Database
 
 
@@ -30,13 +30,13 @@ class EmbeddedDatastores:
         self.db = db
         self.settings = settings
         self.server_mode = server_mode
-        self._key: bytes | None = None
+        self._box: SecretBox | None = None
 
-    @property
-    def key(self) -> bytes:
-        if self._key is None:
-            self._key = load_or_create_key(self.settings.home)
-        return self._key
+    def box(self) -> SecretBox:
+        """The key vault's key, loaded on first use (only credentials need it)."""
+        if self._box is None:
+            self._box = load_secret_box(self.settings)
+        return self._box
 
     def _default_location(self, workspace: str) -> tuple[str, str]:
         blob_url = self.settings.resolved_blob_url.rstrip("/")
@@ -65,7 +65,7 @@ class EmbeddedDatastores:
             DatastoreFiles(name, kind, url, config, credentials).probe(
                 create=bool(config.get("create_if_not_exists"))
             )
-        sealed = datastore_secrets.seal(credentials, self.key)
+        box = self.box() if credentials else None
         with self.db.session() as session:
             return datastores.register(
                 session,
@@ -74,7 +74,8 @@ class EmbeddedDatastores:
                 kind=kind,
                 url=url,
                 config=config,
-                sealed=sealed,
+                credentials=credentials,
+                box=box,
                 overwrite=overwrite,
             )
 
@@ -106,8 +107,11 @@ class EmbeddedDatastores:
         self.get_default(workspace)
         with self.db.session() as session:
             record = datastores.get(session, workspace, name)
-            sealed = datastores.sealed_secret(session, workspace, name)
-        credentials = datastore_secrets.unseal(sealed, self.key, name)
+            credentials = (
+                datastores.credentials(session, self.box(), workspace, name)
+                if record.has_credentials
+                else {}
+            )
         return DatastoreFiles(record.name, record.kind, record.url, record.config, credentials)
 
 

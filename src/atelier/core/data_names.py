@@ -6,11 +6,11 @@ import re
 
 from atelier.core.errors import ValidationError
 
-_DATASTORE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,254}")
+_DATASTORE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,99}")
 _DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 _INPUT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
-DATASTORE_RULE = "1-255 characters: letters, digits and '_', starting with a letter or digit"
+DATASTORE_RULE = "1-100 characters: letters, digits and '_', starting with a letter or digit"
 DATASET_RULE = (
     "1-255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
 )

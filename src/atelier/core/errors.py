@@ -107,6 +107,14 @@ class ComputeTargetNotFoundError(ComputeTargetException, NotFoundError):
     exit_code = 3
 
 
+class SecretKeyError(AtelierError):
+    """The secret key is unusable: malformed, in a file others can read, or not the key
+    the secrets were encrypted with (a direct child of AtelierError)."""
+
+    code = "secret_key_error"
+    exit_code = 5
+
+
 __all__ = [
     "AlreadyExistsError",
     "AtelierError",
@@ -117,6 +125,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RunFailedError",
+    "SecretKeyError",
     "StorageError",
     "StoreError",
     "ValidationError",

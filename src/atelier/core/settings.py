@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
     blob_url: str | None = None
+    #: the key that encrypts workspace secrets (urlsafe base64 of 32 bytes); when unset,
+    #: a key file ``<home>/secret.key`` (mode 0600) is generated and used
+    secret_key: SecretStr | None = None
 
     @property
     def resolved_database_url(self) -> str:

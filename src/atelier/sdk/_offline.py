@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
+from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.metric_values import check_list, check_row, check_table
 from atelier.core.names import check_metric_name, check_number
+from atelier.core.secrets import check_secret_name
 
 
 class OfflineRun:
@@ -88,3 +91,21 @@ class OfflineRun:
 
     def get_status(self) -> str:
         return "Running"
+
+    def get_secret(self, name: str) -> str:
+        """Outside Atelier there is no key vault: the secret is read from the environment
+        variable of exactly that name, so ``DB_PASSWORD=... python train.py`` works."""
+        value = os.environ.get(check_secret_name(name))
+        if value is None:
+            raise NotFoundError(
+                f"secret {name!r} is not available: this is an offline run (not started by "
+                f"Atelier), which reads secrets from environment variables; set {name} in the "
+                "environment or submit the script as a run"
+            )
+        return value
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str]:
+        """Each secret from the environment variable of that name (see ``get_secret``)."""
+        if isinstance(secrets, str):
+            raise ValidationError("get_secrets takes a list of names; use get_secret for one")
+        return {name: self.get_secret(name) for name in secrets}

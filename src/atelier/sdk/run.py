@@ -335,6 +335,17 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
             **kwargs,
         )
 
+    # --- secrets --------------------------------------------------------------------
+    def get_secret(self, name: str) -> str:
+        """The value of the workspace secret ``name`` (set with the workspace's key vault)."""
+        return self._backend.secrets.get(self._workspace_name, [name])[name]
+
+    def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
+        """The values of several workspace secrets, by name."""
+        if isinstance(secrets, str):
+            raise ValidationError("get_secrets takes a list of names; use get_secret for one")
+        return self._backend.secrets.get(self._workspace_name, list(secrets))
+
     # --- lifecycle ------------------------------------------------------------------
     def _refresh(self) -> RunRecord:
         self._record = self._backend.runs.get(self._workspace_name, self.id)

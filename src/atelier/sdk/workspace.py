@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from atelier.sdk._dataset_base import AbstractDataset
     from atelier.sdk.datastore import Datastore
     from atelier.sdk.experiment import Experiment
+    from atelier.sdk.keyvault import Keyvault
     from atelier.sdk.model import Model
 
 CONFIG_DIR = ".atelier"
@@ -223,6 +224,12 @@ class Workspace:
         """Delete the workspace with all its experiments, runs, metrics and files."""
         del delete_dependent_resources, no_wait
         self._backend.workspaces.delete(self.name)
+
+    def get_default_keyvault(self) -> Keyvault:
+        """The workspace's key vault: secrets encrypted at rest (see ``Keyvault``)."""
+        from atelier.sdk.keyvault import Keyvault
+
+        return Keyvault(self)
 
     def __repr__(self) -> str:
         return f"Workspace.get(name={self.name!r})"

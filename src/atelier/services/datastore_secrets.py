@@ -1,34 +1,62 @@
-"""Where a datastore's credentials are kept: the one place to change when the workspace
-key vault arrives. Until then they are encrypted (Fernet) into the datastore's row."""
+"""Where a datastore's credentials are kept: in the workspace key vault, as one secret
+(``datastore-<name>``, a JSON object) written in the same transaction as the datastore.
+This is the only module that reads or writes them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
-from atelier.core.errors import StorageError
+from sqlalchemy.orm import Session
+
+from atelier.core.errors import NotFoundError, StorageError
+from atelier.services import secrets
+from atelier.storage.secretbox import SecretBox
+
+PREFIX = "datastore-"
 
 
-def seal(credentials: dict[str, str], key: bytes) -> bytes | None:
-    """The credentials encrypted for storage (None when there are none)."""
+def secret_name(datastore: str) -> str:
+    return f"{PREFIX}{datastore}"
+
+
+def store(
+    session: Session,
+    box: SecretBox | None,
+    workspace: str,
+    datastore: str,
+    credentials: dict[str, str],
+) -> str | None:
+    """Keep the credentials in the key vault; return the secret's name (None if there are
+    none, in which case an older secret of the datastore is removed)."""
+    name = secret_name(datastore)
     if not credentials:
+        forget(session, workspace, name)
         return None
-    from cryptography.fernet import Fernet
+    if box is None:
+        raise StorageError("storing credentials needs the key vault's key; none was loaded")
+    secrets.set_secret(session, box, workspace, name, json.dumps(credentials, sort_keys=True))
+    return name
 
-    return Fernet(key).encrypt(json.dumps(credentials, sort_keys=True).encode())
 
-
-def unseal(sealed: bytes | None, key: bytes, datastore: str) -> dict[str, str]:
-    """The stored credentials; a wrong key says what to do, never what was stored."""
-    if not sealed:
+def load(
+    session: Session, box: SecretBox, workspace: str, datastore: str, name: str | None
+) -> dict[str, str]:
+    """The credentials; a missing secret says what to do, never what was stored."""
+    if not name:
         return {}
-    from cryptography.fernet import Fernet, InvalidToken
-
     try:
-        data = json.loads(Fernet(key).decrypt(sealed))
-    except (InvalidToken, ValueError) as exc:
+        data = json.loads(secrets.get_secret(session, box, workspace, name))
+    except NotFoundError:
         raise StorageError(
-            f"the credentials of datastore {datastore!r} cannot be decrypted with this "
-            "machine's key (ATELIER_SECRET_KEY or <home>/keys/datastores.key); register the "
-            "datastore again with overwrite=True"
-        ) from exc
+            f"the credentials of datastore {datastore!r} (key vault secret {name!r}) are "
+            "gone; register the datastore again with overwrite=True"
+        ) from None
     return {str(k): str(v) for k, v in data.items()}
+
+
+def forget(session: Session, workspace: str, name: str | None) -> None:
+    if not name:
+        return
+    with contextlib.suppress(NotFoundError):  # already gone: nothing to forget
+        secrets.delete_secret(session, workspace, name)

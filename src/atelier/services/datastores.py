@@ -1,7 +1,7 @@
 """Datastores: named storage locations of a workspace, one of them the default.
 
-Credentials are sealed by the caller (``datastore_secrets``) before they reach this
-module and are never returned in a record.
+Credentials go to the workspace key vault through ``datastore_secrets`` in the same
+transaction as the datastore, and are never returned in a record.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from atelier.core.errors import (
 )
 from atelier.core.ids import new_id
 from atelier.core.timeutil import now_ms
-from atelier.services import workspaces
+from atelier.services import datastore_secrets, workspaces
 from atelier.storage.datastores import KNOWN_KINDS, is_inside
+from atelier.storage.secretbox import SecretBox
 from atelier.store.models_data import DatasetRow, DatastoreRow
 
 
@@ -33,7 +34,7 @@ def _record(row: DatastoreRow) -> DatastoreRecord:
         kind=row.kind,
         url=row.url,
         config=dict(row.config or {}),
-        has_credentials=row.secret is not None,
+        has_credentials=row.credentials_secret is not None,
         is_default=row.is_default,
         created_ms=row.created_ms,
     )
@@ -98,7 +99,7 @@ def ensure_default(session: Session, workspace: str, kind: str, url: str) -> Dat
             kind=kind,
             url=url,
             config={"managed": True},
-            secret=None,
+            credentials_secret=None,
             is_default=True,
             created_ms=now_ms(),
         )
@@ -116,7 +117,8 @@ def register(
     kind: str,
     url: str,
     config: dict[str, Any],
-    sealed: bytes | None,
+    credentials: dict[str, str],
+    box: SecretBox | None,
     overwrite: bool,
 ) -> DatastoreRecord:
     """Register (or with ``overwrite`` replace) a datastore; ``AlreadyExistsError`` else."""
@@ -140,7 +142,7 @@ def register(
     row.kind = kind
     row.url = url
     row.config = dict(config)
-    row.secret = sealed
+    row.credentials_secret = datastore_secrets.store(session, box, workspace, name, credentials)
     session.flush()
     return _record(row)
 
@@ -149,9 +151,10 @@ def get(session: Session, workspace: str, name: str) -> DatastoreRecord:
     return _record(_row(session, workspace, name))
 
 
-def sealed_secret(session: Session, workspace: str, name: str) -> bytes | None:
-    """The sealed credentials, for the backend that opens the datastore (never listed)."""
-    return _row(session, workspace, name).secret
+def credentials(session: Session, box: SecretBox, workspace: str, name: str) -> dict[str, str]:
+    """The datastore's credentials, for the backend that opens it (never listed)."""
+    row = _row(session, workspace, name)
+    return datastore_secrets.load(session, box, workspace, name, row.credentials_secret)
 
 
 def list_all(session: Session, workspace: str) -> list[DatastoreRecord]:
@@ -195,5 +198,6 @@ def unregister(session: Session, workspace: str, name: str) -> None:
             f"datastore {name!r} is read by the registered dataset(s) {', '.join(users[:5])}; "
             "it cannot be unregistered while they exist"
         )
+    datastore_secrets.forget(session, workspace, row.credentials_secret)
     session.delete(row)
     session.flush()

@@ -274,3 +274,4 @@ class ModelFileRow(Base):
 
 
 from atelier.store import models_data  # noqa: E402, F401 - registers the data tables
+from atelier.store import models_secrets as _models_secrets  # noqa: E402, F401 - registers the secrets table

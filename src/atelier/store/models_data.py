@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atelier.store.models import Base
 
 
 class DatastoreRow(Base):
-    """A named storage location; ``secret`` holds its credentials, encrypted."""
+    """A named storage location; ``credentials_secret`` names the key vault secret that
+    holds its credentials (None when it needs none)."""
 
     __tablename__ = "datastores"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
@@ -22,7 +23,7 @@ class DatastoreRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     url: Mapped[str] = mapped_column(Text)
     config: Mapped[dict[str, Any]]
-    secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    credentials_secret: Mapped[str | None] = mapped_column(String(127), default=None)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_ms: Mapped[int]
 

@@ -4,6 +4,7 @@ Model."""
 from atelier.sdk import Experiment, Run, Workspace
 from atelier.sdk.compute import ComputeTarget
 from atelier.sdk.environment import Environment
+from atelier.sdk.keyvault import Keyvault
 from atelier.sdk.model import Model
 from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
@@ -11,6 +12,7 @@ __all__ = [
     "ComputeTarget",
     "Environment",
     "Experiment",
+    "Keyvault",
     "Model",
     "Run",
     "RunConfiguration",

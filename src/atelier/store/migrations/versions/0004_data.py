@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("config", sa.JSON(), nullable=False),
-        sa.Column("secret", sa.LargeBinary(), nullable=True),
+        sa.Column("credentials_secret", sa.String(length=127), nullable=True),
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(

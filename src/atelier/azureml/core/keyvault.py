@@ -1,0 +1,5 @@
+"""``azureml.core.keyvault``: Keyvault."""
+
+from atelier.sdk.keyvault import Keyvault
+
+__all__ = ["Keyvault"]
