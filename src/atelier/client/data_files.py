@@ -304,3 +304,27 @@ def populate_cache(files: list[ResolvedFile], folder: Path) -> Path:
     except OSError:
         shutil.rmtree(work, ignore_errors=True)  # another process filled it first
     return folder / "files"
+
+
+def mount_view(home: Path, files: list[ResolvedFile], mount_point: Path) -> None:
+    """A read-only view of the files at ``mount_point``: links into a cache folder filled
+    once per exact set of files (no FUSE driver is used)."""
+    cache = populate_cache(files, cache_folder(home, files))
+    mount_point.mkdir(parents=True, exist_ok=True)
+    if any(mount_point.iterdir()):
+        raise ValidationError(f"mount point {mount_point} is not empty")
+    for item in files:
+        link = mount_point / item.relative
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(cache / item.relative)
+
+
+def dataset_files(
+    backend: Backend, workspace: str, definition: dict[str, Any], dataset_id: str | None, label: str
+) -> list[ResolvedFile]:
+    """A file dataset's files as its definition selects them (a registered version's
+    recorded files, checked), with its steps applied."""
+    found = resolve(backend, workspace, definition.get("sources", []))
+    if dataset_id is not None:
+        found = select_recorded(label, found, backend.datasets.files(workspace, dataset_id))
+    return apply_file_steps(found, definition.get("steps", []))

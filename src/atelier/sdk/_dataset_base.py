@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from atelier.client.backend import Backend
     from atelier.client.data_files import ResolvedFile
     from atelier.sdk._data_inputs import DatasetConsumptionConfig
+    from atelier.sdk.model import Model
+    from atelier.sdk.run import Run
     from atelier.sdk.workspace import Workspace
 
 
@@ -219,3 +221,16 @@ class AbstractDataset:
         from atelier.sdk._data_inputs import DatasetConsumptionConfig
 
         return DatasetConsumptionConfig(name, self)
+
+    # --- lineage -------------------------------------------------------------------------
+    def get_models(self) -> list[Model]:
+        """The model versions registered with this dataset version among their datasets."""
+        from atelier.sdk._lineage import models_using
+
+        return models_using(self)
+
+    def get_runs(self) -> list[Run]:
+        """The runs that consumed this dataset version as an input."""
+        from atelier.sdk._lineage import runs_using
+
+        return runs_using(self)

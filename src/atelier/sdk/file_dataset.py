@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from atelier.client import data_files
-from atelier.core.errors import ValidationError
 from atelier.core.settings import load_settings
 from atelier.sdk._dataset_base import AbstractDataset, sources_from
 from atelier.sdk.tabular_dataset import _check_count, _check_fraction, _seed
@@ -39,16 +38,7 @@ class MountContext:
         self.method = MOUNT_METHOD
 
     def start(self) -> None:
-        files = self._dataset._files()
-        home = load_settings().home
-        cache = data_files.populate_cache(files, data_files.cache_folder(home, files))
-        self.mount_point.mkdir(parents=True, exist_ok=True)
-        if any(self.mount_point.iterdir()):
-            raise ValidationError(f"mount point {self.mount_point} is not empty")
-        for item in files:
-            link = self.mount_point / item.relative
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(cache / item.relative)
+        data_files.mount_view(load_settings().home, self._dataset._files(), self.mount_point)
 
     def stop(self) -> None:
         if self._owned:
