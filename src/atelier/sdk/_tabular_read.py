@@ -111,10 +111,11 @@ def _read_delimited(
     has_header = header in ("all_files_same_headers", "combine_all_files_headers") or (
         header == "only_first_file_has_headers" and index == 0
     )
+    encoding = str(fmt.get("encoding") or "utf8")
     read = pcsv.ReadOptions(
         use_threads=True,
-        block_size=16 << 20,
-        encoding=str(fmt.get("encoding") or "utf8"),
+        # pyarrow's own UTF-8 path skips a transcoding step
+        encoding="utf8" if encoding.lower().replace("-", "") == "utf8" else encoding,
         autogenerate_column_names=not has_header and first_header is None,
         column_names=None if has_header or first_header is None else first_header,
     )

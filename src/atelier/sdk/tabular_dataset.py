@@ -94,9 +94,13 @@ class TabularDataset(AbstractDataset):
         and column."""
         del out_of_range_datetime
         table = self.to_arrow(on_error=on_error)
-        # the Arrow buffers are released column by column as pandas takes them over
+        # the Arrow buffers are released column by column as pandas takes them over, and
+        # text stays in Arrow memory (pandas' own string dtype), so nothing is copied twice
         frame: pd.DataFrame = table.to_pandas(
-            self_destruct=True, split_blocks=True, timestamp_as_object=False
+            self_destruct=True,
+            split_blocks=True,
+            date_as_object=False,
+            types_mapper=_string_dtypes(),
         )
         return frame
 
@@ -265,6 +269,19 @@ class TabularDataset(AbstractDataset):
         folder_path.mkdir(parents=True, exist_ok=True)
         (folder_path / name).write_bytes(buffer.getvalue())
         return FileDataset._from_sources([{"local": str(folder_path.resolve())}], None)
+
+
+def _string_dtypes() -> Any:
+    """Map Arrow text to pandas' Arrow-backed string dtype: the default ``str`` dtype of
+    pandas 3, the opt-in ``string[pyarrow]`` before it."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        dtype = pd.StringDtype("pyarrow", na_value=float("nan"))
+    else:
+        dtype = pd.StringDtype("pyarrow")
+    return {pa.string(): dtype, pa.large_string(): dtype}.get
 
 
 class _SqlLabel:
