@@ -2,7 +2,9 @@
 
 Create a workspace, log a run with child runs, metrics, an image and a file, query it
 back; then submit a real training script to ``local`` compute with a registered
-environment, stream its output and read its metrics. Run it with ``make demo``.
+environment, stream its output and read its metrics; register the iris data as a dataset,
+pass it to the training run as a named input and follow the model's lineage back to the
+dataset version. Run it with ``make demo``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from atelier import Workspace
+    from atelier import Model, Workspace
+    from atelier.sdk.tabular_dataset import TabularDataset
 
 
 def main() -> None:
@@ -87,10 +90,11 @@ def submit_training(ws: Workspace) -> None:
     here = Path(__file__).parent / "train"
     env = Environment.from_pip_requirements("sklearn", here / "requirements.txt").register(ws)
     print(f"7. environment {env.name!r} version {env.version} (built once, then reused)")
+    iris = register_training_data(ws)
     config = ScriptRunConfig(
         source_directory=here,
         script="train.py",
-        arguments=["--reg", 0.5],
+        arguments=["--reg", 0.5, "--data", iris.as_named_input("iris")],
         compute_target="local",
         environment=env,
     )
@@ -105,9 +109,41 @@ def submit_training(ws: Workspace) -> None:
     print(f"   files: {run.get_file_names()}")
     from atelier import Model
 
-    model = run.register_model("iris-clf", "outputs/model.joblib", tags={"area": "demo"})
+    model = run.register_model(
+        "iris-clf",
+        "outputs/model.joblib",
+        tags={"area": "demo"},
+        datasets=[("training data", iris)],
+    )
     print(f"10. registered model {model.id} from run {model.run_id}")
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
+    show_lineage(ws, model)
+
+
+def register_training_data(ws: Workspace) -> TabularDataset:
+    """Upload examples/data/iris.csv to the default datastore and register it as 'iris'."""
+    from atelier import Dataset
+
+    store = ws.get_default_datastore()
+    store.upload(Path(__file__).parent / "data", "iris", overwrite=True, show_progress=False)
+    table = Dataset.Tabular.from_delimited_files((store, "iris/iris.csv"))
+    iris = table.register(ws, "iris", description="Fisher's iris", create_new_version=True)
+    profile = iris.profile()
+    print(
+        f"7b. dataset 'iris' version {iris.version} on datastore {store.name!r}: "
+        f"{profile.row_count} rows, species {[v for v, _ in profile['species'].top_values]}"
+    )
+    return iris
+
+
+def show_lineage(ws: Workspace, model: Model) -> None:
+    """Walk from the model back to the data it was trained on, and from the data forward."""
+    for scenario, datasets in model.datasets.items():
+        for dataset in datasets:
+            print(f"11. model {model.id} <- {scenario}: dataset {dataset.name}:{dataset.version}")
+            runs = [r.id for r in dataset.get_runs()]
+            models = [m.id for m in dataset.get_models()]
+            print(f"    dataset {dataset.name}:{dataset.version} -> runs {runs}, models {models}")
 
 
 if __name__ == "__main__":
