@@ -14,6 +14,7 @@ import fnmatch
 import hashlib
 import importlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -104,7 +105,7 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
     if kind == "s3":
         import s3fs
 
-        return s3fs.S3FileSystem(
+        fs = s3fs.S3FileSystem(
             key=credentials.get("access_key_id") or None,
             secret=credentials.get("secret_access_key") or None,
             token=credentials.get("session_token") or None,
@@ -115,6 +116,10 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
             config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 2}},
             skip_instance_cache=True,
         )
+        # s3fs retries five times with growing pauses; an endpoint that refuses connections
+        # should be reported within seconds
+        fs.retries = 2
+        return fs
     if kind == "azure_blob":
         import adlfs
 
@@ -154,9 +159,11 @@ class _Secrets:
     values: tuple[str, ...]
 
     def scrub(self, text: str) -> str:
+        """The text with every credential value (as a whole token) replaced by ``***``."""
         for value in self.values:
             if value:
-                text = text.replace(value, "***")
+                token = rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"
+                text = re.sub(token, "***", text)
         return text
 
 
