@@ -59,3 +59,30 @@ def test_s3_credentials_come_from_the_environment_and_never_show(
     assert failed.code == 6
     assert "datastore 's3'" in failed.stderr
     assert secret not in failed.stderr
+
+
+def test_dataset_commands(atelier: Atelier, tmp_path: Path) -> None:
+    assert atelier("workspace", "create", "lab").code == 0
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.csv").write_text("x,y\n1,2\n3,4\n")
+    store = tmp_path / "store"
+    assert atelier("datastore", "register", "files", "--url", str(store), "-w", "lab").code == 0
+    assert (
+        atelier("datastore", "upload", "files", "-s", str(source), "-t", "t", "-w", "lab").code == 0
+    )
+    done = atelier(
+        "dataset", "register", "table", "-d", "files", "-p", "t/*.csv", "-w", "lab", "-o", "json"
+    )
+    assert done.json()["version"] == 1
+    again = atelier("dataset", "register", "table", "-d", "files", "-p", "t/*.csv", "-w", "lab")
+    assert_one_line_error(again, 4, "create_new_version")
+    listed = atelier("dataset", "list", "-w", "lab", "-o", "json").json()
+    assert [(d["name"], d["fileCount"]) for d in listed] == [("table", 1)]
+    shown = atelier("dataset", "show", "table", "-w", "lab", "-o", "json").json()
+    assert (shown["kind"], shown["models"], shown["runs"]) == ("tabular", [], [])
+    down = atelier("dataset", "download", "table", "-t", str(tmp_path / "out"), "-w", "lab")
+    assert down.code == 0, down.stderr
+    assert (tmp_path / "out" / "part-00000.csv").read_text().startswith('"x","y"')
+    missing = atelier("dataset", "show", "table", "-v", "9", "-w", "lab")
+    assert_one_line_error(missing, 3, "no version 9")

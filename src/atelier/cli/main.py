@@ -9,6 +9,7 @@ import typer
 from atelier.cli import compute, environment, experiment, model, run, workspace
 from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup
+from atelier.cli.dataset import app as dataset_app
 from atelier.cli.datastore import app as datastore_app
 
 
@@ -35,6 +36,7 @@ app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
 app.add_typer(datastore_app, name="datastore")
+app.add_typer(dataset_app, name="dataset")
 app.add_typer(secret_cli.app, name="secret")
 
 
