@@ -78,6 +78,7 @@ def test_inputs_reach_the_script_and_lineage_is_recorded(
     assert "['one.txt', 'two.txt']" in text
     assert f"argv ['{iris.id}', " in text
     # the run's inputs, and the registered output
+    assert {d["name"]: d["datasetId"] for d in details["inputDatasets"]}["iris"] == iris.id
     inputs = run.input_datasets
     assert (inputs["iris"].name, inputs["iris"].version) == ("iris", 1)
     assert [r.id for r in iris.get_runs()] == [run.id]

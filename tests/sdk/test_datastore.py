@@ -284,3 +284,41 @@ def test_credentials_live_in_the_key_vault_and_leave_with_the_datastore(ws: Work
     assert "very-private" in vault.get(ws.name, ["datastore-gcs"])["datastore-gcs"]
     store.unregister()
     assert vault.list(ws.name) == []
+
+
+KILLED_UPLOAD = """
+import os, sys, time
+from atelier import Workspace
+from atelier.sdk.datastore import Datastore
+ws = Workspace.get(sys.argv[1])
+store = Datastore.get(ws, "killme")
+files = [(f"big/{i}.bin", __import__("pathlib").Path(sys.argv[2]) / f"{i}.bin") for i in range(4)]
+def slow(done, total, current):
+    if current.endswith("2.bin"):
+        print("half-way", flush=True)
+        time.sleep(60)
+store._files().upload_files(files, progress=slow)
+"""
+
+
+def test_a_killed_upload_leaves_nothing_visible(ws: Workspace, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = Datastore.register_local(ws, "killme", tmp_path / "store")
+    source = tmp_path / "src"
+    source.mkdir()
+    for index in range(4):
+        (source / f"{index}.bin").write_bytes(bytes([index]) * 100_000)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_UPLOAD, ws.name, str(source)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "half-way"
+    child.kill()
+    child.wait(timeout=30)
+    child.stdout.close()
+    assert store.list_files("**") == []  # staged files stay hidden
+    assert any((tmp_path / "store" / ".atelier-staging").rglob("*.bin"))

@@ -391,6 +391,10 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
         }
         if record.error is not None:
             details["error"] = record.error
+        details["inputDatasets"] = [
+            {"name": i["name"], "mode": i["mode"], "datasetId": i.get("dataset_id")}
+            for i in (record.definition or {}).get("inputs") or []
+        ]
         return details
 
     def start(self) -> None:
