@@ -7,6 +7,7 @@ the reason; under CI=true it fails them.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -100,20 +101,17 @@ def _azurite_binary() -> Path | None:
     if npm is None or shutil.which("node") is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            npm,
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(folder),
-            f"azurite@{AZURITE_VERSION}",
-        ],
-        check=False,
-        capture_output=True,
-        timeout=600,
-    )
+    # test workers (pytest -n) share the cache: one installs while the others wait
+    with (folder / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            command = ["install", "--no-audit", "--no-fund", "--prefix", str(folder)]
+            subprocess.run(
+                [npm, *command, f"azurite@{AZURITE_VERSION}"],
+                check=False,
+                capture_output=True,
+                timeout=600,
+            )
     return binary if binary.exists() else None
 
 
