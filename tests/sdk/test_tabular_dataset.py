@@ -223,3 +223,13 @@ def test_register_pandas_dataframe(ws: Workspace) -> None:
     again = Dataset.Tabular.register_pandas_dataframe(frame.head(1), store.path("frames"), "frame")
     assert again.version == 2
     assert again.to_pandas_dataframe().equals(frame.head(1))
+
+
+def test_a_type_that_changes_after_the_first_block_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    rows = "".join(f"{i},{i}\n" for i in range(300_000))  # well past the first 1 MB block
+    path.write_text("a,b\n" + rows + "300000,late text\n")
+    frame = Dataset.Tabular.from_delimited_files(str(path)).to_pandas_dataframe()
+    assert len(frame) == 300_001
+    assert frame["b"].iloc[-1] == "late text"
+    assert frame["a"].dtype.kind == "i"

@@ -7,9 +7,11 @@ Errors name the file, and for CSV the line and column, so the user can fix the d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import AtelierError, ValidationError
@@ -26,6 +28,8 @@ HEADER_MODES = (
     "no_headers",
     "combine_all_files_headers",
 )
+#: Arrow's jemalloc decay time, restored after ``lean_memory``
+_DEFAULT_DECAY_MS = 1000
 #: the column ``include_path=True`` adds (azureml's name)
 PATH_COLUMN = "Path"
 _TYPE_NAMES = {
@@ -131,18 +135,64 @@ def _read_delimited(
         strings_can_be_null=not fmt.get("empty_as_string"),
         quoted_strings_can_be_null=False,
     )
+    options = {"read_options": read, "parse_options": parse, "convert_options": convert}
+    try:
+        table = _read_csv_streaming(item, options)
+    except pa.ArrowInvalid:
+        # the streaming reader infers types from the first block only; a later block that
+        # does not fit is read again with inference over the whole file
+        source = _source(item)
+        try:
+            table = pcsv.read_csv(source, **options)
+        except pa.ArrowInvalid as exc:
+            raise _csv_error(item, str(exc), separator, has_header) from None
+        finally:
+            if hasattr(source, "close"):
+                source.close()
+    names = table.column_names if first_header is None else first_header
+    return table, names
+
+
+def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
+    """Block by block, so only a few blocks of raw text are in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
     source = _source(item)
     try:
-        table = pcsv.read_csv(
-            source, read_options=read, parse_options=parse, convert_options=convert
-        )
-    except pa.ArrowInvalid as exc:
-        raise _csv_error(item, str(exc), separator, has_header) from None
+        reader = pcsv.open_csv(source, memory_pool=lean_pool(), **options)
+        return pa.Table.from_batches(list(reader), schema=reader.schema)
     finally:
         if hasattr(source, "close"):
             source.close()
-    names = table.column_names if first_header is None else first_header
-    return table, names
+
+
+def lean_pool() -> Any:
+    """Arrow's jemalloc pool where Arrow has it (``lean_memory`` makes it return freed
+    memory at once), else the default pool."""
+    import pyarrow as pa
+
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+@contextlib.contextmanager
+def lean_memory() -> Iterator[None]:
+    """While converting a table to pandas, give memory back as soon as Arrow frees it, so
+    the table and the frame are not both held in full (peak close to the frame's size)."""
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        pa.jemalloc_set_decay_ms(_DEFAULT_DECAY_MS)
 
 
 def _csv_error(

@@ -93,15 +93,17 @@ class TabularDataset(AbstractDataset):
         parse as their column's type into nulls; ``'fail'`` raises, naming the file, line
         and column."""
         del out_of_range_datetime
-        table = self.to_arrow(on_error=on_error)
-        # the Arrow buffers are released column by column as pandas takes them over, and
-        # text stays in Arrow memory (pandas' own string dtype), so nothing is copied twice
-        frame: pd.DataFrame = table.to_pandas(
-            self_destruct=True,
-            split_blocks=True,
-            date_as_object=False,
-            types_mapper=_string_dtypes(),
-        )
+        with _tabular_read.lean_memory():
+            table = self.to_arrow(on_error=on_error)
+            # the Arrow buffers are released column by column as pandas takes them over,
+            # and text stays in Arrow memory (pandas' own string dtype): nothing is held twice
+            frame: pd.DataFrame = table.to_pandas(
+                self_destruct=True,
+                split_blocks=True,
+                date_as_object=False,
+                types_mapper=_string_dtypes(),
+            )
+            del table
         return frame
 
     def _apply_steps(self, table: pa.Table) -> pa.Table:
