@@ -167,6 +167,20 @@ class TestS3Datastore(DatastoreContract):
             create_if_not_exists=True,
         )
 
+    def test_the_generic_register_takes_a_url(
+        self, store: Datastore, ws: Workspace, moto_s3: Endpoint, tmp_path: Path
+    ) -> None:
+        store.upload(_tree(tmp_path / "src"), "shared", show_progress=False)
+        same = Datastore.register(
+            ws,
+            "by_url",
+            f"s3://{store.container_name}/root/shared",
+            credentials={"access_key_id": "testing", "secret_access_key": "secret-key"},
+            endpoint_url=moto_s3.url,
+        )
+        assert same.datastore_type == "S3"
+        assert same.list_files("*.csv") == ["a.csv"]
+
 
 class TestAzureBlobDatastore(DatastoreContract):
     @pytest.fixture
