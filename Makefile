@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_execution.py
 	$(BIN)/python bench/bench_mlflow_protocol.py
 	$(BIN)/python bench/bench_serving.py
+	$(BIN)/python bench/bench_data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

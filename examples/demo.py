@@ -2,9 +2,11 @@
 
 Create a workspace, log a run with child runs, metrics, an image and a file, query it
 back; then submit a real training script to ``local`` compute with a registered
-environment, stream its output and read its metrics; register the trained model, deploy
-it behind an endpoint, score it with its key, roll it to a new version under load
-without a failed request, and read the endpoint's metrics. Run it with ``make demo``.
+environment, stream its output and read its metrics; register the iris data as a dataset,
+pass it to the training run as a named input and follow the model's lineage back to the
+dataset version; deploy the model behind an endpoint, score it with its key, roll it to a
+new version under load without a failed request, and read the endpoint's metrics. Run it
+with ``make demo``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from atelier import Model, Run, Workspace
+    from atelier.sdk.tabular_dataset import TabularDataset
 
 
 def main() -> None:
@@ -89,10 +92,11 @@ def submit_training(ws: Workspace) -> None:
     here = Path(__file__).parent / "train"
     env = Environment.from_pip_requirements("sklearn", here / "requirements.txt").register(ws)
     print(f"7. environment {env.name!r} version {env.version} (built once, then reused)")
+    iris = register_training_data(ws)
     config = ScriptRunConfig(
         source_directory=here,
         script="train.py",
-        arguments=["--reg", 0.5],
+        arguments=["--reg", 0.5, "--data", iris.as_named_input("iris")],
         compute_target="local",
         environment=env,
     )
@@ -107,10 +111,42 @@ def submit_training(ws: Workspace) -> None:
     print(f"   files: {run.get_file_names()}")
     from atelier import Model
 
-    model = run.register_model("iris-clf", "outputs/model.joblib", tags={"area": "demo"})
+    model = run.register_model(
+        "iris-clf",
+        "outputs/model.joblib",
+        tags={"area": "demo"},
+        datasets=[("training data", iris)],
+    )
     print(f"10. registered model {model.id} from run {model.run_id}")
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
+    show_lineage(ws, model)
     deploy_and_update(ws, run, model)
+
+
+def register_training_data(ws: Workspace) -> TabularDataset:
+    """Upload examples/data/iris.csv to the default datastore and register it as 'iris'."""
+    from atelier import Dataset
+
+    store = ws.get_default_datastore()
+    store.upload(Path(__file__).parent / "data", "iris", overwrite=True, show_progress=False)
+    table = Dataset.Tabular.from_delimited_files((store, "iris/iris.csv"))
+    iris = table.register(ws, "iris", description="Fisher's iris", create_new_version=True)
+    profile = iris.profile()
+    print(
+        f"7b. dataset 'iris' version {iris.version} on datastore {store.name!r}: "
+        f"{profile.row_count} rows, species {[v for v, _ in profile['species'].top_values]}"
+    )
+    return iris
+
+
+def show_lineage(ws: Workspace, model: Model) -> None:
+    """Walk from the model back to the data it was trained on, and from the data forward."""
+    for scenario, datasets in model.datasets.items():
+        for dataset in datasets:
+            print(f"11. model {model.id} <- {scenario}: dataset {dataset.name}:{dataset.version}")
+            runs = [r.id for r in dataset.get_runs()]
+            models = [m.id for m in dataset.get_models()]
+            print(f"    dataset {dataset.name}:{dataset.version} -> runs {runs}, models {models}")
 
 
 def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
@@ -131,7 +167,7 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
     headers = {"Authorization": f"Bearer {primary}"}
     flower = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}
     answer = httpx.post(service.scoring_uri, json=flower, headers=headers)
-    print(f"11. {service.scoring_uri} answered {answer.status_code}: {answer.json()}")
+    print(f"12. {service.scoring_uri} answered {answer.status_code}: {answer.json()}")
 
     counts = {"ok": 0, "failed": 0}
     stop = threading.Event()
@@ -156,17 +192,17 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
     stop.set()
     load.join()
     print(
-        f"12. rolled {model.id} -> {newer.id} in {elapsed:.1f} s under load: "
+        f"13. rolled {model.id} -> {newer.id} in {elapsed:.1f} s under load: "
         f"{counts['ok']} requests answered, {counts['failed']} failed"
     )
     metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
     requests, seconds = _score_totals(metrics)
     print(
-        f"13. /metrics: {requests:.0f} scoring requests, mean latency "
+        f"14. /metrics: {requests:.0f} scoring requests, mean latency "
         f"{1000 * seconds / max(requests, 1):.2f} ms"
     )
     service.delete()
-    print("14. deleted the endpoint")
+    print("15. deleted the endpoint")
 
 
 def _score_totals(metrics: str) -> tuple[float, float]:

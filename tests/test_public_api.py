@@ -20,6 +20,8 @@ def test_exported_names() -> None:
         "ComputeTargetNotFoundError",
         "CondaDependencies",
         "ConflictError",
+        "Dataset",
+        "Datastore",
         "Environment",
         "Experiment",
         "InvalidStateError",
@@ -155,3 +157,21 @@ def test_azureml_webservice_module_has_aci() -> None:
     assert webservice.AciWebservice is AciWebservice
     assert issubclass(AciWebservice, webservice.Webservice)
     assert "AciWebservice" in webservice.__all__
+
+
+def test_azureml_data_modules() -> None:
+    from atelier.azureml.core import Dataset, Datastore
+    from atelier.azureml.core.dataset import Dataset as DatasetFromModule
+    from atelier.azureml.core.datastore import Datastore as DatastoreFromModule
+    from atelier.azureml.data import FileDataset, OutputFileDatasetConfig, TabularDataset
+    from atelier.azureml.data.datapath import DataPath
+    from atelier.azureml.data.dataset_factory import DataType
+    from atelier.sdk.datastore import DataPath as SdkDataPath
+
+    assert Dataset is DatasetFromModule is atelier.Dataset
+    assert Datastore is DatastoreFromModule is atelier.Datastore
+    assert Dataset.Tabular.from_delimited_files is not None
+    assert issubclass(TabularDataset, object) and issubclass(FileDataset, object)
+    assert OutputFileDatasetConfig(name="out").name == "out"
+    assert DataPath is SdkDataPath
+    assert DataType.to_long().name == "long"

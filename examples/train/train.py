@@ -1,4 +1,5 @@
-"""Train a logistic regression on iris (the data set scikit-learn ships) and log to Atelier."""
+"""Train a logistic regression on iris and log to Atelier: the dataset input ``iris`` when the
+run has one, else the copy scikit-learn ships."""
 
 import argparse
 from pathlib import Path
@@ -12,11 +13,18 @@ from atelier import Run
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--reg", type=float, default=1.0, help="regularization strength")
+parser.add_argument("--data", help="the id of the 'iris' dataset input (set by Atelier)")
 args = parser.parse_args()
 print(f"training with reg={args.reg}", flush=True)
 
 run = Run.get_context()
-X, y = load_iris(return_X_y=True)
+inputs = getattr(run, "input_datasets", {})  # an offline run has no inputs
+if "iris" in inputs:  # the registered dataset, passed as a named input
+    frame = inputs["iris"].to_pandas_dataframe()
+    print(f"training on dataset input 'iris': {len(frame)} rows", flush=True)
+    X, y = frame.drop(columns=["species"]).to_numpy(), frame["species"].to_numpy()
+else:
+    X, y = load_iris(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
 model = LogisticRegression(C=1.0 / args.reg, max_iter=500)
 for fold, score in enumerate(cross_val_score(model, X_train, y_train, cv=5)):

@@ -24,6 +24,8 @@ from atelier.core.status import RunStatus
 from atelier.sdk import Experiment, Run, Workspace
 from atelier.sdk.compute import AmlCompute, ComputeTarget, RemoteCompute
 from atelier.sdk.conda_dependencies import CondaDependencies
+from atelier.sdk.dataset import Dataset
+from atelier.sdk.datastore import Datastore
 from atelier.sdk.environment import Environment
 from atelier.sdk.model import Model
 from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
@@ -39,6 +41,8 @@ __all__ = [
     "ComputeTargetNotFoundError",
     "CondaDependencies",
     "ConflictError",
+    "Dataset",
+    "Datastore",
     "Environment",
     "Experiment",
     "InvalidStateError",

@@ -10,6 +10,8 @@ from atelier.cli import compute, endpoint, environment, experiment, model, run, 
 from atelier.cli import image as image_cli
 from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup
+from atelier.cli.dataset import app as dataset_app
+from atelier.cli.datastore import app as datastore_app
 
 
 def _version(value: bool) -> None:
@@ -34,6 +36,8 @@ app.add_typer(run.app, name="run")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
+app.add_typer(datastore_app, name="datastore")
+app.add_typer(dataset_app, name="dataset")
 app.add_typer(secret_cli.app, name="secret")
 app.add_typer(image_cli.app, name="image")
 app.add_typer(endpoint.app, name="endpoint")

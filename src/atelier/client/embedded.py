@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.embedded_data import EmbeddedDatasets, EmbeddedDatastores
 from atelier.client.embedded_endpoints import EmbeddedEndpoints
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
@@ -295,6 +296,8 @@ class EmbeddedBackend:
         self.compute = EmbeddedCompute(self.db, self.blobs, settings)
         self.environments = EmbeddedEnvironments(self.db, self.blobs)
         self.models = EmbeddedModels(self.db, self.blobs)
+        self.datastores = EmbeddedDatastores(self.db, settings)
+        self.datasets = EmbeddedDatasets(self.db)
         self.secrets = EmbeddedSecrets(self.db, settings)
         self.packages = EmbeddedPackages(self.db, self.blobs)
         self.endpoints = EmbeddedEndpoints(self.db, self.blobs, settings)

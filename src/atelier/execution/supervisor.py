@@ -29,7 +29,7 @@ from atelier.core.paths import run_work_dir
 from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
-from atelier.execution import agent
+from atelier.execution import agent, run_data
 from atelier.execution.compute import Executor, executor
 
 HEARTBEAT_SECONDS = 1.0
@@ -56,6 +56,8 @@ class Supervisor:
         self.timed_out = False
         #: what the heartbeat reports: the supervisor's process and the run's current phase
         self.info: dict[str, Any] = {}
+        #: the run's output datasets, uploaded (and registered) when the script succeeded
+        self.data_outputs: list[dict[str, Any]] = []
 
     def _phase(self, log: IO[str], phase: str, message: str) -> None:
         """Say what the run is doing now, in its log and (with the next heartbeat) its record."""
@@ -116,6 +118,10 @@ class Supervisor:
             spec = (definition.get("environment") or {}).get("spec") or {"user_managed": True}
             python = runner.prepare(spec, log)
             self._check_cancel()
+            definition = run_data.prepare(
+                self.backend, self.workspace, self.home, workdir, definition, log
+            )
+            self.data_outputs = definition.get("outputs") or []
             self._move(RunStatus.RUNNING)
             exit_code = self._execute(runner, python, workdir, definition, log)
             if exit_code != 0 and not self.cancel.is_set():
@@ -142,6 +148,11 @@ class Supervisor:
         canceled = self.cancel.is_set() and not self.timed_out and error is None
         with contextlib.suppress(AtelierError):
             self._move(RunStatus.FINALIZING)
+        if self.data_outputs and error is None and not canceled:
+            error = run_data.publish_outputs(
+                self.backend, self.workspace, self.run_id, self.run_dir / "wd",
+                {"outputs": self.data_outputs}, log,
+            )  # fmt: skip
         upload_error = self._upload_outputs(log)
         if upload_error is not None and error is None and not canceled:
             error = upload_error

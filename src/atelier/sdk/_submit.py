@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.errors import AtelierError, NotFoundError, ValidationError
 from atelier.core.names import check_relative_path
 from atelier.core.paths import safe_join
 from atelier.core.status import RunStatus
 from atelier.execution.supervisor import launch
-from atelier.sdk import _snapshot
+from atelier.sdk import _data_inputs, _snapshot
 from atelier.sdk._git import git_properties
 from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
@@ -34,6 +34,9 @@ def _definition(config: ScriptRunConfig, experiment: Experiment) -> dict[str, An
             raise NotFoundError(f"script {script!r} not found in source_directory {source}")
     # an unregistered environment travels inline with the run, as in azureml
     definition = run_config.to_dict()
+    inputs, outputs = _data_inputs.collect(run_config.arguments)
+    if inputs or outputs:
+        definition.update(inputs=inputs, outputs=outputs)
     experiment._backend.compute.get(experiment.workspace.name, definition["target"])
     return definition
 
@@ -60,5 +63,18 @@ def submit(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, Any]
         definition=definition,
         snapshot_id=snapshot.id,
     )
+    if definition.get("inputs"):
+        try:
+            backend.datasets.record_run_inputs(
+                experiment.workspace.name, record.run_id, definition["inputs"]
+            )
+        except AtelierError as exc:  # the run never starts: say why in its record too
+            backend.runs.transition(
+                experiment.workspace.name,
+                record.run_id,
+                RunStatus.FAILED,
+                error={"code": "InputDatasetError", "message": exc.message},
+            )
+            raise
     launch(backend, experiment.workspace.name, record.run_id)
     return Run(experiment, record.run_id, _record=record)

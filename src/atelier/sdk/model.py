@@ -20,10 +20,12 @@ from atelier.core.paths import folder_files
 from atelier.core.records import ModelQuery, ModelRecord, ModelSpec
 from atelier.core.settings import load_settings
 from atelier.core.timeutil import ms_to_iso
+from atelier.sdk._lineage import datasets_argument, model_datasets
 from atelier.sdk._query import key_filter
 from atelier.sdk.run import ENV_RUN_ID, Run
 
 if TYPE_CHECKING:
+    from atelier.sdk._dataset_base import AbstractDataset
     from atelier.sdk.container import AciWebserviceDeploymentConfiguration
     from atelier.sdk.inference import InferenceConfig
     from atelier.sdk.package import ModelPackage
@@ -184,13 +186,14 @@ class Model:
         (letters, digits, '-', '_', '.'), ``NotFoundError`` if ``model_path`` or a child
         path does not exist.
         """
-        _refuse_unsupported(datasets, sample_input_dataset, sample_output_dataset)
+        _refuse_unsupported(None, sample_input_dataset, sample_output_dataset)
         del resource_configuration  # a sizing hint for deployments; nothing uses it yet
         check_model_name(model_name)
+        links = datasets_argument(datasets)
         files = _local_files(Path(model_path), child_paths)
         spec = _spec(tags, properties, description, model_framework, model_framework_version)
         record = workspace._backend.models.register(workspace.name, model_name, files, spec)
-        return cls(workspace, _record=record)
+        return cls(workspace, _record=record)._with_datasets(links)
 
     @classmethod
     def _register_from_run(
@@ -210,14 +213,25 @@ class Model:
         resource_configuration: Any = None,
     ) -> Model:
         """``Run.register_model``: the run's file or folder, its blobs reused, not copied."""
-        _refuse_unsupported(datasets, sample_input_dataset, sample_output_dataset)
+        _refuse_unsupported(None, sample_input_dataset, sample_output_dataset)
         del resource_configuration  # a sizing hint for deployments; nothing uses it yet
+        links = datasets_argument(datasets)
         spec = _spec(tags, properties, description, model_framework, model_framework_version)
         workspace = run.experiment.workspace
         record = workspace._backend.models.register_from_run(
             workspace.name, model_name, run.id, model_path, spec
         )
-        return cls(workspace, _record=record)
+        return cls(workspace, _record=record)._with_datasets(links)
+
+    def _with_datasets(self, links: builtins.list[tuple[str, str]]) -> Model:
+        if links:
+            self._backend.datasets.link_model(self.workspace.name, self.name, self.version, links)
+        return self
+
+    @property
+    def datasets(self) -> dict[str, builtins.list[AbstractDataset]]:
+        """The dataset versions behind this model, by scenario (``'training data'`` ...)."""
+        return model_datasets(self)
 
     @classmethod
     def list(
@@ -240,8 +254,10 @@ class Model:
         version of each name is returned.
         """
         del expand, page_count
+        using: set[tuple[str, int]] | None = None
         if dataset_id is not None:
-            raise ValidationError("filtering models by dataset is not supported yet")
+            links = workspace._backend.datasets.models_using(workspace.name, dataset_id)
+            using = {(link.model_name, link.model_version) for link in links}
         query = ModelQuery(
             name=name,
             tags=key_filter("tags", tags),
@@ -251,6 +267,8 @@ class Model:
             latest=bool(latest),
         )
         records = workspace._backend.models.list(workspace.name, query)
+        if using is not None:
+            records = [r for r in records if (r.name, r.version) in using]
         return [cls(workspace, _record=record) for record in records]
 
     # --- changing -------------------------------------------------------------------------

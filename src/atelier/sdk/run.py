@@ -301,6 +301,15 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
     def get_properties(self) -> dict[str, str]:
         return dict(self._refresh().properties)
 
+    # --- datasets -------------------------------------------------------------------------
+    @property
+    def input_datasets(self) -> dict[str, Any]:
+        """The run's named inputs: inside its script a tabular input is the dataset and a
+        file input the local path it was downloaded or mounted to; elsewhere, datasets."""
+        from atelier.sdk._lineage import input_datasets
+
+        return input_datasets(self)
+
     # --- models -------------------------------------------------------------------------
     def register_model(
         self,
@@ -382,6 +391,10 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
         }
         if record.error is not None:
             details["error"] = record.error
+        details["inputDatasets"] = [
+            {"name": i["name"], "mode": i["mode"], "datasetId": i.get("dataset_id")}
+            for i in (record.definition or {}).get("inputs") or []
+        ]
         return details
 
     def start(self) -> None:

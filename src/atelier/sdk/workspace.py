@@ -14,6 +14,8 @@ from atelier.core.records import WorkspaceRecord
 from atelier.core.timeutil import ms_to_iso
 
 if TYPE_CHECKING:
+    from atelier.sdk._dataset_base import AbstractDataset
+    from atelier.sdk.datastore import Datastore
     from atelier.sdk.experiment import Experiment
     from atelier.sdk.keyvault import Keyvault
     from atelier.sdk.model import Model
@@ -176,6 +178,32 @@ class Workspace:
         from atelier.sdk.model import Model
 
         return {model.name: model for model in Model.list(self, latest=True)}
+
+    # --- data: datastores and datasets ------------------------------------------------
+    @property
+    def datastores(self) -> dict[str, Datastore]:
+        """Every registered datastore by name (the default one included)."""
+        from atelier.sdk.datastore import Datastore
+
+        return {store.name: store for store in Datastore.list(self)}
+
+    def get_default_datastore(self) -> Datastore:
+        """The default datastore (``workspaceblobstore`` on the workspace's blob storage,
+        unless another one was made the default)."""
+        from atelier.sdk.datastore import Datastore
+
+        return Datastore.get_default(self)
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make the datastore ``name`` the default; ``NotFoundError`` if it is not registered."""
+        self._backend.datastores.set_default(self.name, name)
+
+    @property
+    def datasets(self) -> dict[str, AbstractDataset]:
+        """The latest version of each registered dataset, by name."""
+        from atelier.sdk.dataset import Dataset
+
+        return Dataset.get_all(self)
 
     def get_mlflow_tracking_uri(self) -> str:
         return self._backend.tracking_uri

@@ -273,6 +273,7 @@ class ModelFileRow(Base):
     size: Mapped[int]
 
 
+from atelier.store import models_data  # noqa: E402, F401 - registers the data tables
 from atelier.store import models_endpoints as _models_endpoints  # noqa: E402, F401 - registers the endpoint tables on Base.metadata
 from atelier.store import models_mlflow as _models_mlflow  # noqa: E402, F401 - registers the MLflow tables on Base.metadata
 from atelier.store import models_packages as _models_packages  # noqa: E402, F401 - registers the image registry tables

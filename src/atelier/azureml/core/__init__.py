@@ -3,6 +3,8 @@ Model."""
 
 from atelier.sdk import Experiment, Run, Workspace
 from atelier.sdk.compute import ComputeTarget
+from atelier.sdk.dataset import Dataset
+from atelier.sdk.datastore import Datastore
 from atelier.sdk.environment import Environment
 from atelier.sdk.keyvault import Keyvault
 from atelier.sdk.model import Model
@@ -10,6 +12,8 @@ from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
 
 __all__ = [
     "ComputeTarget",
+    "Dataset",
+    "Datastore",
     "Environment",
     "Experiment",
     "Keyvault",

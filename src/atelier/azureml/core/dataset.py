@@ -1,0 +1,5 @@
+"""``azureml.core.dataset``: Dataset."""
+
+from atelier.sdk.dataset import Dataset
+
+__all__ = ["Dataset"]

@@ -1,0 +1,5 @@
+"""``azureml.data.datapath``: DataPath."""
+
+from atelier.sdk.datastore import DataPath
+
+__all__ = ["DataPath"]

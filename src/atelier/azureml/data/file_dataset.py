@@ -1,0 +1,5 @@
+"""``azureml.data.file_dataset``: FileDataset."""
+
+from atelier.sdk.file_dataset import FileDataset
+
+__all__ = ["FileDataset"]

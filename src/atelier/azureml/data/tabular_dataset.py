@@ -1,0 +1,5 @@
+"""``azureml.data.tabular_dataset``: TabularDataset."""
+
+from atelier.sdk.tabular_dataset import TabularDataset
+
+__all__ = ["TabularDataset"]
