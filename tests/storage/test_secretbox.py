@@ -86,7 +86,11 @@ def test_a_linked_or_damaged_key_file_is_refused(tmp_path: Path) -> None:
         load_secret_box(_settings(home))
 
 
-@pytest.mark.parametrize("text", ["", "short", "é" * 44, new_key_text()[:-4]])
+@pytest.mark.parametrize(
+    "text",
+    ["", "short", "é" * 44, new_key_text()[:-4]],
+    ids=["empty", "short", "not-base64", "truncated"],
+)
 def test_a_malformed_environment_key_says_how_to_make_one(tmp_path: Path, text: str) -> None:
     with pytest.raises(SecretKeyError, match="urandom"):
         load_secret_box(_settings(tmp_path, text))
