@@ -6,7 +6,20 @@ from typing import Annotated
 
 import typer
 
-from atelier.cli import compute, environment, experiment, model, run, workspace
+from atelier.cli import (
+    audit,
+    compute,
+    environment,
+    experiment,
+    login,
+    member,
+    model,
+    run,
+    server,
+    token,
+    user,
+    workspace,
+)
 from atelier.cli._errors import AtelierGroup
 
 
@@ -32,6 +45,13 @@ app.add_typer(run.app, name="run")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")
+app.add_typer(server.app, name="server")
+app.add_typer(user.app, name="user")
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
+workspace.app.add_typer(member.app, name="member")
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 
 
 @app.callback()

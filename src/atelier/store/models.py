@@ -271,3 +271,6 @@ class ModelFileRow(Base):
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
+
+
+from atelier.store import models_access  # noqa: E402, F401 - registers the access tables on Base
