@@ -20,7 +20,12 @@ from atelier.client.http_transport import (
     segment,
     tar_of,
 )
-from atelier.core.names import check_experiment_name, check_run_id, check_workspace_name
+from atelier.core.names import (
+    check_experiment_name,
+    check_relative_path,
+    check_run_id,
+    check_workspace_name,
+)
 from atelier.core.paths import safe_join
 from atelier.core.records import (
     ArtifactRecord,
@@ -135,7 +140,8 @@ class HttpRuns(_Part):
         error: dict[str, Any] | None = None,
         exit_code: int | None = None,
     ) -> RunRecord:
-        body = {"status": RunStatus(status).value, "error": error, "exit_code": exit_code}
+        value = status.value if isinstance(status, RunStatus) else status
+        body = {"status": value, "error": error, "exit_code": exit_code}
         return run_record(self.t.json("POST", f"{_run(workspace, run_id)}/status", json=body))
 
     def heartbeat(
@@ -212,7 +218,7 @@ class HttpMetrics(_Part):
 
 class HttpArtifacts(_Part):
     def upload(self, workspace: str, run_id: str, path: str, source: IO[bytes]) -> ArtifactRecord:
-        url = f"{_run(workspace, run_id)}/files/{file_path(path)}"
+        url = f"{_run(workspace, run_id)}/files/{file_path(check_relative_path(path))}"
         headers = {"Content-Type": "application/octet-stream"}
         found = self.t.json("PUT", url, content=iter_stream(source), headers=headers)
         return ArtifactRecord(**found)
@@ -237,7 +243,8 @@ class HttpArtifacts(_Part):
         return [ArtifactRecord(**item) for item in found]
 
     def download(self, workspace: str, run_id: str, path: str, destination: Path) -> None:
-        self.t.download(f"{_run(workspace, run_id)}/files/{file_path(path)}", destination)
+        clean = check_relative_path(path)
+        self.t.download(f"{_run(workspace, run_id)}/files/{file_path(clean)}", destination)
 
 
 class HttpSnapshots(_Part):

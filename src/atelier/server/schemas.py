@@ -54,7 +54,7 @@ class RunSearch(Body):
 
 
 class Transition(Body):
-    status: RunStatus
+    status: str = Field(max_length=32, description="A RunStatus value, e.g. Completed.")
     error: dict[str, Any] | None = None
     exit_code: int | None = None
 

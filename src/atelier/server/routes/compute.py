@@ -26,7 +26,7 @@ def create_compute(workspace: str, body: ComputeCreate, request: Request) -> Com
         return compute.create(session, workspace, body.name, body.kind, body.config)
 
 
-@router.get(f"{COMPUTES}/{{name}}", dependencies=guard(RUN_READ), response_model=ComputeRecord)
+@router.get(f"{COMPUTES}/{{name:path}}", dependencies=guard(RUN_READ), response_model=ComputeRecord)
 def get_compute(workspace: str, name: str, request: Request) -> ComputeRecord:
     with database(request).session() as session:
         return compute.get(session, workspace, name)
@@ -41,7 +41,7 @@ def list_computes(
     return page(found, limit, page_token)
 
 
-@router.patch(f"{COMPUTES}/{{name}}", dependencies=guard(WRITE), response_model=ComputeRecord)
+@router.patch(f"{COMPUTES}/{{name:path}}", dependencies=guard(WRITE), response_model=ComputeRecord)
 def update_compute(
     workspace: str, name: str, body: ComputePatch, request: Request
 ) -> ComputeRecord:
@@ -52,7 +52,7 @@ def update_compute(
 
 
 @router.delete(
-    f"{COMPUTES}/{{name}}", dependencies=guard(MANAGE), status_code=status.HTTP_204_NO_CONTENT
+    f"{COMPUTES}/{{name:path}}", dependencies=guard(MANAGE), status_code=status.HTTP_204_NO_CONTENT
 )
 def delete_compute(workspace: str, name: str, request: Request) -> None:
     with database(request).session() as session:

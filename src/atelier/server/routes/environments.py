@@ -18,7 +18,7 @@ ENVIRONMENTS = "/workspaces/{workspace}/environments"
 
 
 @router.post(
-    f"{ENVIRONMENTS}/{{name}}", dependencies=guard(WRITE), response_model=EnvironmentRecord
+    f"{ENVIRONMENTS}/{{name:path}}", dependencies=guard(WRITE), response_model=EnvironmentRecord
 )
 def register(
     workspace: str, name: str, body: EnvironmentRegister, request: Request
@@ -29,7 +29,7 @@ def register(
 
 
 @router.get(
-    f"{ENVIRONMENTS}/{{name}}", dependencies=guard(RUN_READ), response_model=EnvironmentRecord
+    f"{ENVIRONMENTS}/{{name:path}}", dependencies=guard(RUN_READ), response_model=EnvironmentRecord
 )
 def get_environment(
     workspace: str,

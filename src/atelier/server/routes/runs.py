@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from atelier.core.access import Access
 from atelier.core.errors import PermissionDeniedError
 from atelier.core.records import RunQuery, RunRecord
+from atelier.core.status import RunStatus
 from atelier.server.auth import READ, RUN_CREATE, RUN_READ, USER, WRITE, guard, principal_of
 from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
 from atelier.server.routes._common import blobs, database, settings
@@ -85,7 +86,9 @@ def run_children(
 def transition(workspace: str, run_id: str, body: Transition, request: Request) -> RunRecord:
     """Move the run to ``status`` (the run's state machine says which moves are allowed)."""
     with database(request).session() as session:
-        return runs.transition(session, workspace, run_id, body.status, body.error, body.exit_code)
+        # the service checks the value and says which statuses exist
+        status_value = cast(RunStatus, body.status)
+        return runs.transition(session, workspace, run_id, status_value, body.error, body.exit_code)
 
 
 @router.post(f"{RUN}/heartbeat", dependencies=guard(WRITE))
