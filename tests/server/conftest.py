@@ -25,10 +25,10 @@ class Person:
 
 def make_user(url: str, admin_token: str, prefix: str = "user") -> Person:
     name = unique(prefix)
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    created = httpx.post(f"{url}/api/v1/users", json={"name": name}, headers=headers)
-    assert created.status_code == 201, created.text
-    issued = httpx.post(f"{url}/api/v1/tokens", json={"user": name}, headers=headers)
+    with Person("admin", admin_token).client(url) as admin:
+        created = admin.post("/api/v1/users", json={"name": name})
+        assert created.status_code == 201, created.text
+        issued = admin.post("/api/v1/tokens", json={"user": name})
     assert issued.status_code == 201, issued.text
     return Person(name, issued.json()["token"])
 
