@@ -42,9 +42,15 @@ def _environment(home: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def start_server(home: Path, database_url: str | None, workers: int = 1) -> RunningServer:
-    """Initialize the database with an admin, start the server, wait until it is ready."""
+def start_server(
+    home: Path, database_url: str | None, workers: int = 1, *, initialize: bool = True
+) -> RunningServer:
+    """Initialize the database with an admin (unless told not to), start the server and
+    wait until it is ready."""
     env = _environment(home, database_url)
+    home.mkdir(parents=True, exist_ok=True)
+    if not initialize:
+        return _launch(home, env, database_url, "", workers)
     init = subprocess.run(
         [
             sys.executable,
@@ -65,6 +71,12 @@ def start_server(home: Path, database_url: str | None, workers: int = 1) -> Runn
     )
     assert init.returncode == 0, init.stderr
     token = json.loads(init.stdout)["token"]
+    return _launch(home, env, database_url, token, workers)
+
+
+def _launch(
+    home: Path, env: dict[str, str], database_url: str | None, token: str, workers: int
+) -> RunningServer:
     port = free_port()
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
