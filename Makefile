@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_environments.py
 	$(BIN)/python bench/bench_execution.py
+	$(BIN)/python bench/bench_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
