@@ -62,6 +62,15 @@ def test_cli_login_users_tokens_members_audit(server: Any, tmp_path: Path) -> No
         _cli(user_home, "workspace", "member", "list", workspace, "-o", "json").stdout
     )
     assert members == [{"workspace_name": workspace, "user_name": name, "role": "Owner"}]
+    _log_a_run(server.url, token, workspace)
+    listed_runs = _cli(user_home, "run", "list", "-w", workspace, "-e", "cli", "-o", "json")
+    assert listed_runs.returncode == 0, listed_runs.stderr
+    runs = json.loads(listed_runs.stdout)
+    assert [run["status"] for run in runs] == ["Completed"]
+    metrics = _cli(user_home, "run", "metrics", runs[0]["runId"], "-w", workspace, "-o", "json")
+    assert json.loads(metrics.stdout)["acc"] == 0.9, metrics.stderr
+    experiments = _cli(user_home, "experiment", "list", "-w", workspace, "-o", "json")
+    assert [e["name"] for e in json.loads(experiments.stdout)] == ["cli"]
     denied = _cli(user_home, "user", "list")
     assert denied.returncode == 5
     assert "admin" in denied.stderr
@@ -71,6 +80,14 @@ def test_cli_login_users_tokens_members_audit(server: Any, tmp_path: Path) -> No
     locked = _cli(user_home, "workspace", "list")
     assert locked.returncode == 5
     assert "not valid" in locked.stderr
+
+
+def _log_a_run(url: str, token: str, workspace: str) -> None:
+    reset_backends()
+    ws = Workspace.get(workspace, url=url, token=token)
+    with Experiment(ws, "cli").start_logging() as run:
+        run.log("acc", 0.9)
+    reset_backends()
 
 
 TRAIN = """
