@@ -95,6 +95,7 @@ TRAIN = """
     from atelier import Run
     from atelier.core.errors import AtelierError
     run = Run.get_context()
+    print("hello from a remote run", flush=True)
     run.log("loss", 0.25)
     outcome = "allowed"
     try:
@@ -110,7 +111,7 @@ TRAIN = """
 
 @pytest.mark.parametrize("database", ["sqlite"])
 def test_a_run_submitted_through_the_server_reports_with_its_own_token(
-    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ATELIER_HOME", str(tmp_path / "client-home"))
     monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", "10")
@@ -127,7 +128,8 @@ def test_a_run_submitted_through_the_server_reports_with_its_own_token(
         {"OTHER_RUN": other.id, "USER_TOKEN": team.contributor.token}
     )
     run = Experiment(ws, "remote").submit(config)
-    run.wait_for_completion(raise_on_error=True)
+    run.wait_for_completion(show_output=True, raise_on_error=True)
+    assert "hello from a remote run" in capsys.readouterr().out
     assert run.get_metrics()["loss"] == 0.25
     target = tmp_path / "probe.json"
     run.download_file("outputs/probe.json", str(target))

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import ScalarBatch
+from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.http_models import HttpModels
 from atelier.client.http_transport import (
     Transport,
@@ -26,7 +26,7 @@ from atelier.core.names import (
     check_run_id,
     check_workspace_name,
 )
-from atelier.core.paths import safe_join
+from atelier.core.paths import run_work_dir, safe_join
 from atelier.core.records import (
     ArtifactRecord,
     ComputeRecord,
@@ -161,10 +161,19 @@ class HttpRuns(_Part):
         return [run_record(item) for item in found]
 
     def read_log(self, workspace: str, run_id: str, offset: int) -> tuple[bytes, bool]:
-        response = self.t.request(
-            "GET", f"{_run(workspace, run_id)}/log", params={"offset": offset}
-        )
-        return response.content, response.headers.get("x-atelier-run-ended") == "1"
+        """The server's copy once the run ended; while it runs, the live file of a
+        supervisor on this machine (runs submitted from here), else what the server has."""
+        path = f"{_run(workspace, run_id)}/log"
+        response = self.t.request("GET", path, params={"offset": offset})
+        if response.headers.get("x-atelier-run-ended") == "1":
+            return response.content, True
+        live = run_work_dir(load_settings().home, check_run_id(run_id)) / LOG_NAME
+        try:
+            with live.open("rb") as handle:
+                handle.seek(offset)
+                return handle.read(), False
+        except FileNotFoundError:
+            return response.content, False
 
     def cancel(self, workspace: str, run_id: str) -> RunRecord:
         return run_record(self.t.json("POST", f"{_run(workspace, run_id)}/cancel"))

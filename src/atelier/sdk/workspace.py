@@ -113,10 +113,13 @@ class Workspace:
         resource_group: str | None = None,
         *,
         home: str | Path | None = None,
+        url: str | None = None,
+        token: str | None = None,
     ) -> dict[str, builtins.list[Workspace]]:
-        """Every workspace, as azureml returns them: name -> [Workspace]."""
+        """Every workspace, as azureml returns them: name -> [Workspace] (on a server:
+        the ones you are a member of)."""
         del subscription_id, auth, resource_group
-        backend = backend_for(None, home)
+        backend = backend_for(url, home, token)
         return {r.name: [cls(_backend=backend, _record=r)] for r in backend.workspaces.list()}
 
     @classmethod
