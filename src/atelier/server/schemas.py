@@ -146,7 +146,7 @@ class UserCreate(Body):
 
 class TokenCreate(Body):
     name: str = Field(default="", max_length=255)
-    expires_in_days: float | None = None
+    expires_in_days: float | None = Field(default=None, gt=0, le=36_500)
     user: str | None = None
 
 

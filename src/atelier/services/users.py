@@ -26,6 +26,7 @@ from atelier.store.models_access import TokenRow, UserRow
 TOKEN_PREFIX = "atl_"
 _DAY_MS = 86_400_000
 _MAX_TOKEN_NAME = 255
+_MAX_DAYS = 36_500
 
 
 def hash_secret(secret: str) -> str:
@@ -131,10 +132,10 @@ def create_token(
         raise ValidationError(f"token name is longer than {_MAX_TOKEN_NAME} characters")
     expires_ms = None
     if expires_in_days is not None:
-        if not expires_in_days > 0:
+        if not 0 < expires_in_days <= _MAX_DAYS:
             raise ValidationError(
-                f"expires_in_days must be positive, got {expires_in_days!r}; "
-                "leave it out for a token that does not expire"
+                f"expires_in_days must be above 0 and at most {_MAX_DAYS}, got "
+                f"{expires_in_days!r}; leave it out for a token that does not expire"
             )
         expires_ms = now_ms() + int(expires_in_days * _DAY_MS)
     row = TokenRow(
