@@ -76,3 +76,27 @@ def test_server_init_refuses_a_second_time(server: Any) -> None:
     )
     assert again.returncode == 4
     assert "already initialized" in again.stderr
+
+
+def test_listings_are_paginated(team: Team) -> None:
+    with team.owner.client(team.url) as client:
+        base = f"/api/v1/workspaces/{team.workspace}/experiments"
+        for index in range(5):
+            assert client.put(f"{base}/paged-{index}").status_code == 200
+        names: list[str] = []
+        pages = 0
+        params: dict[str, str | int] = {"limit": 2}
+        while True:
+            body = client.get(base, params=params).json()
+            pages += 1
+            names.extend(item["name"] for item in body["items"])
+            if not body["next_page_token"]:
+                break
+            params["page_token"] = body["next_page_token"]
+        assert pages == 3
+        assert names == [f"paged-{index}" for index in range(5)]
+        forged = client.get(base, params={"page_token": "abc"})
+        assert forged.status_code == 400
+        assert "page_token" in forged.json()["detail"]
+        too_many = client.get(base, params={"limit": 100_000})
+        assert too_many.status_code == 422

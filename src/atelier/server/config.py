@@ -14,7 +14,7 @@ class ServerSettings(Settings):
     bounds one upload."""
 
     allowed_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "[::1]"]
     )
     allowed_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = 50 * 1024**3
