@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from atelier import Experiment, PermissionDeniedError, Workspace
+from atelier import Experiment, PermissionDeniedError, UnauthenticatedError, Workspace
 from atelier.client.registry import reset_backends
 from atelier.sdk.runconfig import ScriptRunConfig
 from tests.conftest import unique
@@ -138,4 +138,33 @@ def test_a_run_submitted_through_the_server_reports_with_its_own_token(
     reader = Workspace.get(team.workspace, url=team.url, token=team.reader.token)
     with pytest.raises(PermissionDeniedError, match="Contributor"):
         Experiment(reader, "nope").start_logging()
+    reset_backends()
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_from_config_opens_the_workspace_on_its_server(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATELIER_HOME", str(tmp_path / "client-home"))
+    monkeypatch.delenv("ATELIER_TOKEN", raising=False)
+    reset_backends()
+    ws = Workspace.get(team.workspace, url=team.url, token=team.reader.token)
+    written = ws.write_config(tmp_path / "project")
+    assert json.loads(written.read_text()) == {
+        "workspace_name": team.workspace,
+        "tracking_uri": team.url,
+    }  # the token is never written into a project's files
+    monkeypatch.setenv("ATELIER_TOKEN", team.reader.token)
+    reset_backends()
+    again = Workspace.from_config(tmp_path / "project")
+    assert again == ws
+    assert again.get_details()["mode"] == "server"
+    (tmp_path / "other" / ".atelier").mkdir(parents=True)
+    (tmp_path / "other" / ".atelier" / "config.json").write_text(
+        json.dumps({"workspace_name": team.workspace, "url": team.url, "token": "atl_stale"})
+    )
+    monkeypatch.delenv("ATELIER_TOKEN")
+    reset_backends()
+    with pytest.raises(UnauthenticatedError, match="not valid"):
+        Workspace.from_config(tmp_path / "other")
     reset_backends()
