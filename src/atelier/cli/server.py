@@ -42,6 +42,13 @@ def start(
     Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
     from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
     """
+    from atelier.server.config import LOOPBACK_HOSTS, ServerSettings
     from atelier.server.serve import start as serve
 
+    if host not in LOOPBACK_HOSTS and ServerSettings().allowed_hosts == list(LOOPBACK_HOSTS):
+        typer.echo(
+            "note: only loopback Host names are accepted; set ATELIER_ALLOWED_HOSTS='[\"name\"]' "
+            "to the names clients use to reach this server",
+            err=True,
+        )
     serve(host, port, workers)

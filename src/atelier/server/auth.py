@@ -22,7 +22,7 @@ from atelier.services import members, users
 from atelier.store.database import Database
 
 #: query parameters that must never carry a secret: URLs end up in logs and histories
-_SECRET_PARAMETERS = ("token", "access_token", "api_key", "apikey", "key", "secret")
+_SECRET_PARAMETERS = ("token", "access_token", "api_key", "apikey", "secret")
 
 
 @dataclass(frozen=True, slots=True)
