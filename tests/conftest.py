@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,32 @@ def unique(prefix: str) -> str:
 def ws(home: Path) -> Workspace:
     """A new workspace with a unique name."""
     return Workspace.create(unique("ws"))
+
+
+@pytest.fixture(scope="session")
+def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One running workspace server per database kind, started on first use."""
+    from tests._server import stop_server
+
+    started: dict[str, Any] = {}
+    yield started
+    for server in started.values():
+        stop_server(server)
+
+
+@pytest.fixture
+def server(
+    database: str,
+    _servers: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Any:
+    """A real ``atelier server`` subprocess on loopback over this variant's database,
+    shared by the whole session (``.url``, ``.admin_token``)."""
+    from tests._server import start_server
+
+    if database not in _servers:
+        home = tmp_path_factory.mktemp(f"server-{database}")
+        url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+        _servers[database] = start_server(home, url)
+    return _servers[database]

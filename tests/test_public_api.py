@@ -39,6 +39,7 @@ def test_exported_names() -> None:
         "ValidationError",
         "Workspace",
         "__version__",
+        "UnauthenticatedError",
     }
     for name in atelier.__all__:
         assert hasattr(atelier, name), name

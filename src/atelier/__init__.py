@@ -18,6 +18,7 @@ from atelier.core.errors import (
     RunFailedError,
     StorageError,
     StoreError,
+    UnauthenticatedError,
     ValidationError,
 )
 from atelier.core.status import RunStatus
@@ -57,6 +58,7 @@ __all__ = [
     "ScriptRunConfig",
     "StorageError",
     "StoreError",
+    "UnauthenticatedError",
     "ValidationError",
     "Workspace",
     "__version__",

@@ -7,6 +7,7 @@ import pytest
 
 from atelier import AlreadyExistsError, Experiment, NotFoundError, ValidationError, Workspace
 from tests.conftest import unique
+from tests.sdk.conftest import embedded_only
 
 
 def test_create_get_list_delete(home: Path) -> None:
@@ -51,7 +52,10 @@ def test_invalid_names_are_refused(home: Path, bad: str) -> None:
         Workspace.create(bad)
 
 
-def test_embedded_mode_keeps_sqlite_and_blobs_under_home(home: Path, database: str) -> None:
+def test_embedded_mode_keeps_sqlite_and_blobs_under_home(
+    home: Path, database: str, backend: str
+) -> None:
+    embedded_only(backend, "the home's own database and blob folder")
     ws = Workspace.create(unique("ws"))
     details = ws.get_details()
     assert details["mode"] == "embedded"
@@ -89,7 +93,8 @@ def test_missing_config_says_how_to_write_one(home: Path, tmp_path: Path) -> Non
         Workspace.from_config(empty)
 
 
-def test_delete_removes_runs_and_their_files(home: Path) -> None:
+def test_delete_removes_runs_and_their_files(home: Path, backend: str) -> None:
+    embedded_only(backend, "counts the objects in the home's blob folder")
     ws = Workspace.create(unique("ws"))
     with Experiment(ws, "e").start_logging() as run:
         run.upload_file("outputs/only-here.txt", _stream(b"unique bytes for this test"))

@@ -6,7 +6,21 @@ from typing import Annotated
 
 import typer
 
-from atelier.cli import compute, endpoint, environment, experiment, model, run, workspace
+from atelier.cli import (
+    audit,
+    compute,
+    endpoint,
+    environment,
+    experiment,
+    login,
+    member,
+    model,
+    run,
+    server,
+    token,
+    user,
+    workspace,
+)
 from atelier.cli import image as image_cli
 from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup
@@ -41,6 +55,13 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(secret_cli.app, name="secret")
 app.add_typer(image_cli.app, name="image")
 app.add_typer(endpoint.app, name="endpoint")
+app.add_typer(server.app, name="server")
+app.add_typer(user.app, name="user")
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
+workspace.app.add_typer(member.app, name="member")
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 
 
 @app.callback()

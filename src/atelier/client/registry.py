@@ -46,14 +46,23 @@ def embedded_backend(settings: Settings | None = None) -> Backend:
     return backend
 
 
-def backend_for(tracking_uri: str | None = None, home: str | Path | None = None) -> Backend:
-    """The backend a tracking URI names: ``file://<home>`` or none for embedded."""
+def backend_for(
+    tracking_uri: str | None = None, home: str | Path | None = None, token: str | None = None
+) -> Backend:
+    """The backend a tracking URI names: ``file://<home>`` for embedded, ``http(s)://`` for
+    a server (with ``token``, else ``ATELIER_TOKEN``, else the one ``atelier login``
+    stored). None means the server ``atelier login`` stored, if any, else embedded."""
     if tracking_uri is None or tracking_uri == "":
+        login = _login(home)
+        if login is not None:
+            return backend_for(login["url"], home, token or login["token"])
         return embedded_backend(load_settings(home))
     if tracking_uri.startswith("file://"):
         return embedded_backend(load_settings(tracking_uri.removeprefix("file://")))
     if tracking_uri.startswith(("http://", "https://")):
-        key = ("http", tracking_uri, os.environ.get("ATELIER_TOKEN", ""))
+        if token is None:
+            token = os.environ.get("ATELIER_TOKEN") or _stored_token(tracking_uri, home)
+        key = ("http", tracking_uri, token)
         with _lock:
             backend = _cache.get(key)
             if backend is None:
@@ -64,6 +73,20 @@ def backend_for(tracking_uri: str | None = None, home: str | Path | None = None)
         f"tracking URI {tracking_uri!r} is not understood; use file:///path/to/home "
         "or http(s)://server"
     )
+
+
+def _login(home: str | Path | None) -> dict[str, str] | None:
+    """The url and token ``atelier login`` stored in this home, if any."""
+    from atelier.client.http_transport import read_credentials
+
+    return read_credentials(home)
+
+
+def _stored_token(url: str, home: str | Path | None) -> str:
+    login = _login(home)
+    if login is not None and login["url"].rstrip("/") == url.rstrip("/"):
+        return login["token"]
+    return ""
 
 
 _left_behind: list[Backend] = []

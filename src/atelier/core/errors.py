@@ -10,6 +10,7 @@ SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
      │    ├── AlreadyExistsError           a resource with that name exists
      │    └── InvalidStateError            e.g. logging to a completed run
      ├── PermissionDeniedError             the caller may not do this
+ ├── UnauthenticatedError              no valid credentials came with the request
      ├── StoreError                        the metadata database failed
      ├── StorageError                      the blob store failed
      ├── RunFailedError                    a waited-for run ended Failed or Canceled
@@ -73,6 +74,13 @@ class PermissionDeniedError(AtelierError):
     exit_code = 5
 
 
+class UnauthenticatedError(AtelierError):
+    """The request carried no valid token (missing, wrong, expired or revoked)."""
+
+    code = "unauthenticated"
+    exit_code = 5
+
+
 class StoreError(AtelierError):
     """The metadata database failed; nothing was half-written."""
 
@@ -128,5 +136,6 @@ __all__ = [
     "SecretKeyError",
     "StorageError",
     "StoreError",
+    "UnauthenticatedError",
     "ValidationError",
 ]

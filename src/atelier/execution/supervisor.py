@@ -215,6 +215,10 @@ class Supervisor:
     def _environment(self, python: Path, definition: dict[str, Any]) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.backend.child_environment())
+        # a server hands the script a token that reaches only this run
+        run_environment = getattr(self.backend, "run_environment", None)
+        if run_environment is not None:
+            env.update(run_environment(self.workspace, self.run_id))
         spec = (definition.get("environment") or {}).get("spec") or {}
         env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
         env.update(

@@ -70,10 +70,13 @@ class Workspace:
         show_output: bool = False,
         *,
         home: str | Path | None = None,
+        url: str | None = None,
+        token: str | None = None,
     ) -> Workspace:
-        """Create a workspace; ``AlreadyExistsError`` unless ``exist_ok`` is set."""
+        """Create a workspace; ``AlreadyExistsError`` unless ``exist_ok`` is set. With
+        ``url`` (and ``token``) it is created on that server, with you as its Owner."""
         del auth, subscription_id, resource_group, create_resource_group, sku, friendly_name
-        backend = backend_for(None, home)
+        backend = backend_for(url, home, token)
         record = backend.workspaces.create(
             name,
             description=description,
@@ -95,10 +98,14 @@ class Workspace:
         *,
         home: str | Path | None = None,
         url: str | None = None,
+        token: str | None = None,
     ) -> Workspace:
-        """Open an existing workspace (``NotFoundError`` if there is none of that name)."""
+        """Open an existing workspace (``NotFoundError`` if there is none of that name).
+
+        ``url`` (and ``token``) open it on a workspace server; without them, the server
+        ``atelier login`` stored, else the embedded store under ``home``."""
         del auth, subscription_id, resource_group
-        backend = backend_for(url, home)
+        backend = backend_for(url, home, token)
         return cls(_backend=backend, _record=backend.workspaces.get(name))
 
     @classmethod
@@ -109,10 +116,13 @@ class Workspace:
         resource_group: str | None = None,
         *,
         home: str | Path | None = None,
+        url: str | None = None,
+        token: str | None = None,
     ) -> dict[str, builtins.list[Workspace]]:
-        """Every workspace, as azureml returns them: name -> [Workspace]."""
+        """Every workspace, as azureml returns them: name -> [Workspace] (on a server:
+        the ones you are a member of)."""
         del subscription_id, auth, resource_group
-        backend = backend_for(None, home)
+        backend = backend_for(url, home, token)
         return {r.name: [cls(_backend=backend, _record=r)] for r in backend.workspaces.list()}
 
     @classmethod
@@ -135,7 +145,8 @@ class Workspace:
             raise ValidationError(
                 f"{config_path} has no 'workspace_name'; rewrite it with ws.write_config()"
             )
-        return cls.get(name, url=config.get("tracking_uri"))
+        url = config.get("url") or config.get("tracking_uri")
+        return cls.get(name, url=url, token=config.get("token"))
 
     def write_config(self, path: str | Path | None = None, file_name: str | None = None) -> Path:
         """Write ``<path>/.atelier/config.json`` so ``Workspace.from_config()`` finds this one."""

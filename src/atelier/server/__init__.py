@@ -1,1 +1,5 @@
-"""The workspace server: FastAPI routes over the services."""
+"""The workspace server: REST API, users, tokens and roles over the services."""
+
+from atelier.server.app import create_app
+
+__all__ = ["create_app"]

@@ -82,3 +82,9 @@ def delete(session: Session, name: str) -> set[str]:
     session.delete(row)
     session.flush()
     return digests
+
+
+def name_of(session: Session, workspace_id: str) -> str:
+    """The name of the workspace with this id ('' if it is gone)."""
+    row = session.get(WorkspaceRow, workspace_id)
+    return row.name if row is not None else ""

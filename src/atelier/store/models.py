@@ -273,8 +273,12 @@ class ModelFileRow(Base):
     size: Mapped[int]
 
 
-from atelier.store import models_data  # noqa: E402, F401 - registers the data tables
-from atelier.store import models_endpoints as _models_endpoints  # noqa: E402, F401 - registers the endpoint tables on Base.metadata
-from atelier.store import models_mlflow as _models_mlflow  # noqa: E402, F401 - registers the MLflow tables on Base.metadata
-from atelier.store import models_packages as _models_packages  # noqa: E402, F401 - registers the image registry tables
-from atelier.store import models_secrets as _models_secrets  # noqa: E402, F401 - registers the secrets table
+# The tables of each area live in their own module; importing them registers them on Base.
+from atelier.store import (  # noqa: E402, F401
+    models_access,
+    models_data,
+    models_endpoints,
+    models_mlflow,
+    models_packages,
+    models_secrets,
+)

@@ -1,0 +1,54 @@
+"""``atelier server``: initialize and run the workspace server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from atelier.cli._output import OutputFormat, OutputOption, print_json
+
+app = typer.Typer(help="Initialize and run the workspace server.", no_args_is_help=True)
+
+
+@app.command("init")
+def init(
+    admin: Annotated[str, typer.Option("--admin", help="Name of the first admin user.")] = "admin",
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Create the schema (ATELIER_DATABASE_URL) and the first admin user, and print its
+    token once: there is no default password; keep the token safe (exit code 4 if the
+    server already has users)."""
+    from atelier.core.settings import load_settings
+    from atelier.server.bootstrap import initialize
+
+    issued = initialize(load_settings(), admin)
+    if output is OutputFormat.JSON:
+        print_json({"user": admin, "token": issued.secret, "token_id": issued.record.id})
+        return
+    typer.echo(f"admin user {admin!r} created. Its token (shown only now, keep it safe):")
+    typer.echo(issued.secret)
+    typer.echo("log in with: atelier login --url http://HOST:PORT --token <the token>")
+
+
+@app.command("start")
+def start(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8642,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API (and /docs, /healthz, /readyz, /metrics) with uvicorn.
+
+    Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
+    from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
+    """
+    from atelier.server.config import LOOPBACK_HOSTS, ServerSettings
+    from atelier.server.serve import start as serve
+
+    if host not in LOOPBACK_HOSTS and ServerSettings().allowed_hosts == list(LOOPBACK_HOSTS):
+        typer.echo(
+            "note: only loopback Host names are accepted; set ATELIER_ALLOWED_HOSTS='[\"name\"]' "
+            "to the names clients use to reach this server",
+            err=True,
+        )
+    serve(host, port, workers)

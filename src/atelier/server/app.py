@@ -1,0 +1,87 @@
+"""``create_app(settings)``: the workspace server as one FastAPI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from atelier.core.settings import Settings
+from atelier.server import problems
+from atelier.server.auth import PUBLIC, Rule, guard, route_rule
+from atelier.server.config import server_settings
+from atelier.server.gate import Gate, ServerMetrics
+from atelier.server.routes import ROUTERS
+from atelier.storage.blobstore import BlobStore
+from atelier.store.database import Database
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The server over ``settings``' database and blob store.
+
+    ``app.state.database`` and ``app.state.blobs`` hold the ``Database`` and ``BlobStore``
+    every router uses; ``app.state.settings`` the ``ServerSettings``.
+    """
+    config = server_settings(settings)
+    app = FastAPI(
+        title="Atelier",
+        version="1",
+        summary="Workspaces, experiments, runs, metrics, files and models over HTTP.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = config
+    app.state.database = Database(config.resolved_database_url)
+    app.state.blobs = BlobStore(config.resolved_blob_url)
+    metrics = ServerMetrics()
+    app.state.metrics = metrics
+    problems.install(app)
+    _add_probes(app, metrics)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(Gate, settings=config, database=app.state.database, metrics=metrics)
+    return app
+
+
+def _add_probes(app: FastAPI, metrics: ServerMetrics) -> None:
+    @app.get("/healthz", dependencies=guard(PUBLIC), tags=["probes"])
+    def healthz() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", dependencies=guard(PUBLIC), tags=["probes"], response_model=None)
+    async def readyz(request: Request) -> Any:
+        """The database answers and its schema is current."""
+        database: Database = request.app.state.database
+        try:
+            await run_in_threadpool(database.ensure_schema)
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"database: {type(exc).__name__}"},
+                status_code=503,
+            )
+        return {"status": "ready"}
+
+    @app.get("/metrics", dependencies=guard(PUBLIC), tags=["probes"])
+    def prometheus() -> Response:
+        """Prometheus metrics of this worker process."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str, Rule | None]]:
+    """Every (method, path, rule) the app serves, including included routers' routes."""
+    table: list[tuple[str, str, Rule | None]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            table.append((method, context.path or route.path, route_rule(route)))
+    return table

@@ -1,0 +1,31 @@
+"""One router per resource, mounted under ``/api/v1`` by ``create_app``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from atelier.server.routes import (
+    access,
+    compute,
+    environments,
+    experiments,
+    files,
+    metrics,
+    models,
+    runs,
+    snapshots,
+    workspaces,
+)
+
+ROUTERS: list[APIRouter] = [
+    workspaces.router,
+    access.router,
+    experiments.router,
+    runs.router,
+    metrics.router,
+    files.router,
+    snapshots.router,
+    environments.router,
+    compute.router,
+    models.router,
+]

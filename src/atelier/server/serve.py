@@ -1,0 +1,66 @@
+"""Running the server: uvicorn on uvloop and httptools, TCP_NODELAY on every connection.
+
+``app_from_environment`` is the factory each worker process calls, so ``--workers N``
+gives N processes sharing one listening socket, each with its own database pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from atelier.server.config import ServerSettings
+
+
+def set_nodelay(transport: asyncio.BaseTransport) -> bool:
+    """Turn off Nagle's algorithm on the connection's socket; True if it was a TCP one."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+    return False
+
+
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol that sets TCP_NODELAY as each connection is accepted:
+    small JSON answers then leave at once instead of waiting for the client's ACK."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        set_nodelay(transport)
+        super().connection_made(transport)
+
+
+def app_from_environment() -> FastAPI:
+    """The app over the ``ATELIER_*`` settings of this process (one per worker)."""
+    from atelier.server.app import create_app
+
+    return create_app(ServerSettings())
+
+
+def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "factory": True,
+        "loop": "uvloop",
+        "http": "atelier.server.serve:NoDelayHttpToolsProtocol",
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+        "log_level": "info",
+    }
+
+
+def start(host: str, port: int, workers: int) -> None:
+    """Serve until interrupted."""
+    import uvicorn
+
+    uvicorn.run("atelier.server.serve:app_from_environment", **uvicorn_options(host, port, workers))

@@ -1,0 +1,42 @@
+"""A run's script output as the server sees it: the uploaded log, else the live file when
+the run's supervisor works in this server's home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atelier.core.errors import NotFoundError
+from atelier.core.paths import run_work_dir
+from atelier.core.status import TERMINAL_STATUSES
+from atelier.services import artifacts, runs
+from atelier.storage.blobstore import BlobStore
+from atelier.store.database import Database
+
+#: where a run's script output is stored (client/backend.py's LOG_NAME)
+LOG_NAME = "user_logs/std_log.txt"
+
+
+def read_log(
+    db: Database, blobs: BlobStore, home: Path, workspace: str, run_id: str, offset: int
+) -> tuple[bytes, bool]:
+    """Bytes from ``offset`` and whether the run has ended."""
+    with db.session() as session:
+        record = runs.get(session, workspace, run_id)
+        ended = record.status in TERMINAL_STATUSES
+        stored = None
+        if ended:
+            try:
+                stored = artifacts.get(session, workspace, run_id, LOG_NAME)
+            except NotFoundError:
+                stored = None
+    if stored is not None:
+        with blobs.open(stored.digest) as handle:
+            handle.seek(offset)
+            return handle.read(), True
+    live = run_work_dir(home, run_id) / LOG_NAME
+    try:
+        with live.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(), ended
+    except FileNotFoundError:
+        return b"", ended

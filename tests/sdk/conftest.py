@@ -1,0 +1,36 @@
+"""The SDK contract suite: every SDK test runs against the embedded backend and, over
+HTTP, against a real server on loopback (CONVENTIONS 10), on SQLite and PostgreSQL.
+
+The HTTP variant logs the test's home in to the session's server (as ``atelier login``
+does), so ``Workspace.create/get/list`` and everything below them go over HTTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atelier.client.http_transport import write_credentials
+from atelier.client.registry import reset_backends
+
+
+@pytest.fixture(params=["embedded", "http"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which backend the SDK talks to in this variant."""
+    return str(request.param)
+
+
+@pytest.fixture
+def home(home: Path, backend: str, request: pytest.FixtureRequest) -> Path:
+    if backend == "http":
+        server = request.getfixturevalue("server")
+        write_credentials(server.url, server.admin_token, home)
+        reset_backends()
+    return home
+
+
+def embedded_only(backend: str, why: str) -> None:
+    """Skip the HTTP variant of a test that inspects the embedded store's own files."""
+    if backend != "embedded":
+        pytest.skip(f"embedded store detail: {why}")

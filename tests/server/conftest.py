@@ -1,0 +1,66 @@
+"""People on a running server: an admin, and users with each role in a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import unique
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    token: str
+
+    def client(self, url: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+        )
+
+
+def make_user(url: str, admin_token: str, prefix: str = "user") -> Person:
+    name = unique(prefix)
+    with Person("admin", admin_token).client(url) as admin:
+        created = admin.post("/api/v1/users", json={"name": name})
+        assert created.status_code == 201, created.text
+        issued = admin.post("/api/v1/tokens", json={"user": name})
+    assert issued.status_code == 201, issued.text
+    return Person(name, issued.json()["token"])
+
+
+@dataclass(frozen=True)
+class Team:
+    """A workspace with an Owner, a Contributor and a Reader, and another workspace's Owner."""
+
+    url: str
+    workspace: str
+    owner: Person
+    contributor: Person
+    reader: Person
+    stranger: Person
+    admin: Person
+
+
+@pytest.fixture
+def team(server: Any) -> Iterator[Team]:
+    url, admin = server.url, Person("admin", server.admin_token)
+    owner = make_user(url, admin.token, "owner")
+    contributor = make_user(url, admin.token, "contrib")
+    reader = make_user(url, admin.token, "reader")
+    stranger = make_user(url, admin.token, "stranger")
+    workspace = unique("team")
+    with owner.client(url) as client:
+        assert client.post("/api/v1/workspaces", json={"name": workspace}).status_code == 201
+        for person, role in ((contributor, "Contributor"), (reader, "Reader")):
+            answer = client.put(
+                f"/api/v1/workspaces/{workspace}/members/{person.name}", json={"role": role}
+            )
+            assert answer.status_code == 200, answer.text
+    with stranger.client(url) as client:
+        assert client.post("/api/v1/workspaces", json={"name": unique("other")}).status_code == 201
+    yield Team(url, workspace, owner, contributor, reader, stranger, admin)

@@ -1,0 +1,104 @@
+"""The role matrix, generated from the route table: every route × (anonymous, another
+workspace's Owner, Reader, Contributor, Owner, server admin). A route without a rule
+fails ``test_every_route_has_an_authorization_rule``; a rule that lets the wrong person
+through fails here."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from atelier.core.access import Access
+from atelier.core.settings import Settings
+from atelier.server.app import create_app, route_table
+from atelier.server.auth import Rule
+from tests.server.conftest import Person, Team
+
+
+def _table() -> list[tuple[str, str, Rule | None]]:
+    with tempfile.TemporaryDirectory() as folder:
+        return route_table(create_app(Settings(home=Path(folder))))
+
+
+ROUTES = _table()
+PLACEHOLDERS = {
+    "run_id": "no-such-run",
+    "name": "no-such-name",
+    "experiment": "matrix",
+    "user": "no-such-user",
+    "version": "999",
+    "token_id": "no-such-token",
+    "snapshot_id": "no-such-snapshot",
+    "path": "no/such/file.txt",
+}
+RANK = {"anonymous": 0, "stranger": 0, "reader": 1, "contributor": 2, "owner": 3, "admin": 9}
+NEEDED = {Access.READ: 1, Access.WRITE: 2, Access.MANAGE: 3}
+
+
+def _allowed(rule: Rule, who: str) -> bool:
+    if rule.scope == "public":
+        return True
+    if who == "anonymous":
+        return False
+    if rule.scope == "user":
+        return True
+    if rule.scope == "admin":
+        return who == "admin"
+    assert rule.access is not None
+    return RANK[who] >= NEEDED[rule.access]
+
+
+def _url(path: str, workspace: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        return workspace if name == "workspace" else PLACEHOLDERS[name]
+
+    return re.sub(r"\{([^}]+)\}", fill, path)
+
+
+def _ordered(routes: list[tuple[str, str, Rule | None]]) -> list[tuple[str, str, Rule]]:
+    """Every route with its rule; deleting the workspace comes last, as it ends the team."""
+    found = [(m, p, r) for m, p, r in routes if r is not None]
+    return sorted(found, key=lambda item: item[:2] == ("DELETE", "/api/v1/workspaces/{workspace}"))
+
+
+def test_role_matrix(team: Team) -> None:
+    people: dict[str, Person | None] = {
+        "anonymous": None,
+        "stranger": team.stranger,
+        "reader": team.reader,
+        "contributor": team.contributor,
+        "owner": team.owner,
+        "admin": team.admin,
+    }
+    failures: list[str] = []
+    checked = 0
+    with httpx.Client(base_url=team.url, timeout=30) as client:
+        for method, path, rule in _ordered(ROUTES):
+            url = _url(path, team.workspace)
+            for who, person in people.items():
+                headers = {"Authorization": f"Bearer {person.token}"} if person else {}
+                body = {} if method in ("POST", "PUT", "PATCH") else None
+                answer = client.request(method, url, headers=headers, json=body)
+                checked += 1
+                problem = _judge(rule, who, answer)
+                if problem:
+                    failures.append(f"{method} {path} as {who}: {problem}")
+    assert checked >= 6 * 50
+    assert not failures, "\n".join(failures)
+
+
+def _judge(rule: Rule, who: str, answer: httpx.Response) -> str | None:
+    if _allowed(rule, who):
+        if answer.status_code in (401, 403) or answer.status_code >= 500:
+            return f"should be allowed, got {answer.status_code} {answer.text[:200]}"
+        return None
+    expected = 401 if who == "anonymous" else 403
+    if answer.status_code != expected:
+        return f"should be refused with {expected}, got {answer.status_code} {answer.text[:200]}"
+    if answer.json()["code"] not in ("unauthenticated", "permission_denied"):
+        return f"refused with an unexpected code {answer.json()['code']}"
+    return None

@@ -1,0 +1,105 @@
+"""How the server listens: TCP_NODELAY on each accepted connection, several workers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from atelier.server.serve import NoDelayHttpToolsProtocol, uvicorn_options
+from tests._server import free_port, start_server, stop_server
+
+
+def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
+    """uvicorn with our protocol, in this process: read the option off the live sockets."""
+    import uvicorn
+
+    from atelier.core.settings import Settings
+    from atelier.server.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(Settings(home=tmp_path)),
+        host="127.0.0.1",
+        port=port,
+        http=NoDelayHttpToolsProtocol,
+        loop="uvloop",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}") as first,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}") as second,
+        ):
+            for _ in range(100):
+                try:
+                    first.get("/healthz")
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.05)
+            second.get("/healthz")
+            connections = list(server.server_state.connections)
+            flags = [
+                c.transport.get_extra_info("socket").getsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_NODELAY
+                )
+                for c in connections
+            ]
+        assert len(flags) == 2
+        assert all(flag != 0 for flag in flags)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    options = uvicorn_options("127.0.0.1", 8642, 4)
+    assert options["http"] == "atelier.server.serve:NoDelayHttpToolsProtocol"
+    assert (options["loop"], options["workers"], options["factory"]) == ("uvloop", 4, True)
+
+
+def test_several_workers_serve_one_port(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "home", None, workers=2)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            answers = [client.get("/healthz").status_code for _ in range(20)]
+            headers = {"Authorization": f"Bearer {server.admin_token}"}
+            me = client.get("/api/v1/whoami", headers=headers).json()
+        assert answers == [200] * 20
+        assert me["name"] == "admin"
+    finally:
+        stop_server(server)
+
+
+def test_the_protocol_turns_nagle_off_even_where_the_loop_did_not(tmp_path: Path) -> None:
+    """asyncio and uvloop already set TCP_NODELAY; our protocol must not depend on it."""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from atelier.core.settings import Settings
+    from atelier.server.app import create_app
+
+    config = uvicorn.Config(create_app(Settings(home=tmp_path)), log_level="warning")
+    config.load()
+
+    async def scenario() -> int:
+        loop = asyncio.get_running_loop()
+        listener = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+        protocol = NoDelayHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        flag = int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        transport.close()
+        listener.close()
+        await listener.wait_closed()
+        return flag
+
+    assert asyncio.run(scenario()) != 0
