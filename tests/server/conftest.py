@@ -44,6 +44,7 @@ class Team:
     reader: Person
     stranger: Person
     admin: Person
+    server_database_url: str
 
 
 @pytest.fixture
@@ -63,4 +64,5 @@ def team(server: Any) -> Iterator[Team]:
             assert answer.status_code == 200, answer.text
     with stranger.client(url) as client:
         assert client.post("/api/v1/workspaces", json={"name": unique("other")}).status_code == 201
-    yield Team(url, workspace, owner, contributor, reader, stranger, admin)
+    database_url = server.database_url or f"sqlite:///{server.home / 'atelier.db'}"
+    yield Team(url, workspace, owner, contributor, reader, stranger, admin, database_url)

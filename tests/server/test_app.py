@@ -100,3 +100,50 @@ def test_listings_are_paginated(team: Team) -> None:
         assert "page_token" in forged.json()["detail"]
         too_many = client.get(base, params={"limit": 100_000})
         assert too_many.status_code == 422
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_authorize_workspace_for_routers_outside_the_route_table(team: Team) -> None:
+    """What the MLflow router calls: the same tokens and roles, workspace given by name."""
+    import asyncio
+
+    from fastapi import Request
+
+    from atelier.core.errors import PermissionDeniedError, UnauthenticatedError
+    from atelier.server.auth import authorize_workspace
+    from atelier.store.database import Database
+
+    database = Database(team.server_database_url)
+
+    class State:
+        pass
+
+    class App:
+        state = State()
+
+    App.state.database = database  # type: ignore[attr-defined]
+
+    def request(token: str | None) -> Request:
+        headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+        scope = {"type": "http", "headers": headers, "query_string": b"", "app": App()}
+        return Request(scope)
+
+    def call(token: str | None, access: str, run_id: str | None = None) -> None:
+        asyncio.run(authorize_workspace(request(token), team.workspace, access, run_id=run_id))
+
+    call(team.reader.token, "read")
+    call(team.contributor.token, "write")
+    with pytest.raises(PermissionDeniedError, match="Contributor"):
+        call(team.reader.token, "write")
+    with pytest.raises(PermissionDeniedError):
+        call(team.stranger.token, "read")
+    with pytest.raises(UnauthenticatedError):
+        call(None, "read")
+    with team.owner.client(team.url) as client:
+        base = f"/api/v1/workspaces/{team.workspace}"
+        run_id = client.post(f"{base}/experiments/mlflow/runs", json={}).json()["run_id"]
+        run_token = client.post(f"{base}/runs/{run_id}/token").json()["token"]
+    call(run_token, "write", run_id=run_id)
+    with pytest.raises(PermissionDeniedError, match="only on run"):
+        call(run_token, "write")  # no run named: a run token reaches nothing else
+    database.dispose()

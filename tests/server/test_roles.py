@@ -1,5 +1,5 @@
 """The role matrix, generated from the route table: every route × (anonymous, another
-workspace's Owner, Reader, Contributor, Owner, server admin). A route without a rule
+workspace's Owner, a run's token, Reader, Contributor, Owner, server admin). A route without a rule
 fails ``test_every_route_has_an_authorization_rule``; a rule that lets the wrong person
 through fails here."""
 
@@ -34,13 +34,30 @@ PLACEHOLDERS = {
     "snapshot_id": "no-such-snapshot",
     "path": "no/such/file.txt",
 }
-RANK = {"anonymous": 0, "stranger": 0, "reader": 1, "contributor": 2, "owner": 3, "admin": 9}
+RANK = {
+    "anonymous": 0,
+    "stranger": 0,
+    "run": 0,
+    "reader": 1,
+    "contributor": 2,
+    "owner": 3,
+    "admin": 9,
+}
 NEEDED = {Access.READ: 1, Access.WRITE: 2, Access.MANAGE: 3}
 
 
-def _allowed(rule: Rule, who: str) -> bool:
+def _allowed(rule: Rule, who: str, path: str = "") -> bool:
     if rule.scope == "public":
         return True
+    if who == "run":  # a run token of another run than the path's placeholder run
+        return (
+            rule.scope == "workspace"
+            and rule.run_token
+            and "{run_id}" not in path
+            and rule.access is not Access.MANAGE
+            # creating runs: the route lets a run token create only its own child runs
+            and not path.endswith("/runs")
+        )
     if who == "anonymous":
         return False
     if rule.scope == "user":
@@ -74,6 +91,8 @@ def test_role_matrix(team: Team) -> None:
         "owner": team.owner,
         "admin": team.admin,
     }
+    # before the Owner, whose DELETE of the workspace ends the run and its token
+    people = {"run": _run_token(team), **people}
     failures: list[str] = []
     checked = 0
     with httpx.Client(base_url=team.url, timeout=30) as client:
@@ -84,15 +103,24 @@ def test_role_matrix(team: Team) -> None:
                 body = {} if method in ("POST", "PUT", "PATCH") else None
                 answer = client.request(method, url, headers=headers, json=body)
                 checked += 1
-                problem = _judge(rule, who, answer)
+                problem = _judge(rule, who, answer, path)
                 if problem:
                     failures.append(f"{method} {path} as {who}: {problem}")
-    assert checked >= 6 * 50
+    assert checked >= 7 * 50
     assert not failures, "\n".join(failures)
 
 
-def _judge(rule: Rule, who: str, answer: httpx.Response) -> str | None:
-    if _allowed(rule, who):
+def _run_token(team: Team) -> Person:
+    """The token a run of the team's workspace reports with."""
+    with team.owner.client(team.url) as client:
+        base = f"/api/v1/workspaces/{team.workspace}"
+        run_id = client.post(f"{base}/experiments/matrix/runs", json={}).json()["run_id"]
+        token = client.post(f"{base}/runs/{run_id}/token").json()["token"]
+    return Person("run", token)
+
+
+def _judge(rule: Rule, who: str, answer: httpx.Response, path: str) -> str | None:
+    if _allowed(rule, who, path):
         if answer.status_code in (401, 403) or answer.status_code >= 500:
             return f"should be allowed, got {answer.status_code} {answer.text[:200]}"
         return None

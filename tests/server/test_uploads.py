@@ -127,3 +127,22 @@ def test_two_clients_logging_to_one_run_lose_nothing(team: Team) -> None:
         run = client.get(base).json()
     assert sorted(history["steps"]) == list(range(1000)) + list(range(100_000, 101_000))
     assert len([key for key in run["tags"] if key.startswith("writer")]) == 40
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_many_refused_large_uploads_are_answered_and_the_server_keeps_serving(team: Team) -> None:
+    """More refused large uploads than the server has worker threads: each is answered
+    409 and the server still serves (no thread waits for good on an abandoned body)."""
+    body = b"x" * (2 * 1024 * 1024)
+    with team.owner.client(team.url) as client:
+        run_id = _new_run(client, team.workspace)
+        url = f"/api/v1/workspaces/{team.workspace}/runs/{run_id}/files/taken.bin"
+        octet = {"Content-Type": "application/octet-stream"}
+        assert client.put(url, content=b"first", headers=octet).status_code == 201
+        for _ in range(45):  # the thread pool has 40 threads
+            try:
+                answer = client.put(url, content=body, headers=octet, timeout=10)
+            except (httpx.WriteError, httpx.RemoteProtocolError):
+                continue  # the server may answer 409 and close before the body is sent
+            assert answer.status_code == 409, answer.text
+        assert client.get(f"/api/v1/workspaces/{team.workspace}/runs/{run_id}").status_code == 200

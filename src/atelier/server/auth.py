@@ -156,16 +156,23 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-async def authorize_workspace(request: Request, workspace: str, access: str) -> None:
+async def authorize_workspace(
+    request: Request, workspace: str, access: str, *, run_id: str | None = None
+) -> None:
     """Authenticate the request's Bearer token and check it may ``access`` ("read" or
     "write") ``workspace``. Raises ``UnauthenticatedError`` (401) or
-    ``PermissionDeniedError`` (403); for routers that name workspaces outside the path."""
+    ``PermissionDeniedError`` (403); for routers that name workspaces outside the path.
+
+    A run token passes only when ``run_id`` names its own run (or a child of it): give
+    the run a request acts on whenever there is one."""
     try:
         wanted = Access(access)
     except ValueError:
         raise ValidationError(f"access must be 'read' or 'write', not {access!r}") from None
-    rule = Rule("workspace", wanted, run_token=True)
-    path = {**request.path_params, "workspace": workspace}
+    rule = Rule("workspace", wanted)
+    path: dict[str, Any] = {**request.path_params, "workspace": workspace}
+    if run_id is not None:
+        path["run_id"] = run_id
     principal = await run_in_threadpool(
         check, _database(request), bearer_secret(request), rule, path
     )

@@ -35,6 +35,16 @@ class _QueueReader:
         self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
         self.buffer = b""
         self.done = False
+        self.closed = False  # the consumer is gone: what is still put is dropped
+
+    def put(self, item: bytes | BaseException | None) -> None:
+        """Hand one item to the consumer; never blocks for good once it has stopped."""
+        while not self.closed:
+            try:
+                self.chunks.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return
 
     def read(self, size: int = -1) -> bytes:
         while not self.done and (size < 0 or len(self.buffer) < size):
@@ -67,25 +77,31 @@ async def _pump(request: Request, reader: _QueueReader, limit: int) -> None:
             total += len(chunk)
             _check_size(total, limit)
             if chunk:
-                await run_in_threadpool(reader.chunks.put, chunk)
+                await run_in_threadpool(reader.put, chunk)
     except BaseException as exc:
-        await run_in_threadpool(reader.chunks.put, exc)
+        await run_in_threadpool(reader.put, exc)
         raise
-    await run_in_threadpool(reader.chunks.put, None)
+    await run_in_threadpool(reader.put, None)
 
 
 async def consume_body(request: Request, limit: int, handler: Callable[[IO[bytes]], T]) -> T:
-    """Run ``handler(stream)`` in a thread while the request body streams into it."""
+    """Run ``handler(stream)`` in a thread while the request body streams into it.
+
+    When the handler stops early (it refused the upload, or needed only part of it), the
+    rest of the body is dropped, so no thread stays blocked handing it chunks."""
     reader = _QueueReader()
     pump = asyncio.ensure_future(_pump(request, reader, limit))
     try:
         result = await run_in_threadpool(handler, reader)  # type: ignore[arg-type]
     except BaseException:
+        reader.closed = True
         pump.cancel()
         with contextlib.suppress(BaseException):
             await pump
         raise
-    await pump
+    reader.closed = True
+    with contextlib.suppress(Exception):
+        await pump  # a client that stops sending once it has its answer is not an error
     return result
 
 
