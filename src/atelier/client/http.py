@@ -13,6 +13,8 @@ from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
 from atelier.client.http_models import HttpModels
+from atelier.client.http_packages import HttpPackages
+from atelier.client.http_secrets import HttpSecrets
 from atelier.client.http_transport import (
     Transport,
     file_path,
@@ -339,6 +341,8 @@ class HttpBackend:
         self.environments = HttpEnvironments(self.transport)
         self.compute = HttpCompute(self.transport)
         self.models = HttpModels(self.transport)
+        self.secrets = HttpSecrets(self.transport)
+        self.packages = HttpPackages(self.transport)
 
     def child_environment(self) -> dict[str, str]:
         """What a supervisor started on this machine needs: the server, this token, and

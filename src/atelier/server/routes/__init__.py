@@ -12,7 +12,9 @@ from atelier.server.routes import (
     files,
     metrics,
     models,
+    packages,
     runs,
+    secrets,
     snapshots,
     workspaces,
 )
@@ -28,4 +30,6 @@ ROUTERS: list[APIRouter] = [
     environments.router,
     compute.router,
     models.router,
+    secrets.router,
+    packages.router,
 ]
