@@ -35,6 +35,7 @@ PLACEHOLDERS = {
     "token_id": "no-such-token",
     "snapshot_id": "no-such-snapshot",
     "path": "no/such/file.txt",
+    "dataset_id": "no-such-dataset",
 }
 RANK = {"anonymous": 0, "stranger": 0, "reader": 1, "contributor": 2, "owner": 3, "admin": 9}
 NEEDED = {Access.READ: 1, Access.WRITE: 2, Access.MANAGE: 3}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.http_data import HttpDatasets, HttpDatastores
 from atelier.client.http_models import HttpModels
 from atelier.client.http_packages import HttpPackages
 from atelier.client.http_secrets import HttpSecrets
@@ -343,6 +344,8 @@ class HttpBackend:
         self.models = HttpModels(self.transport)
         self.secrets = HttpSecrets(self.transport)
         self.packages = HttpPackages(self.transport)
+        self.datastores = HttpDatastores(self.transport)
+        self.datasets = HttpDatasets(self.transport)
 
     def child_environment(self) -> dict[str, str]:
         """What a supervisor started on this machine needs: the server, this token, and

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from atelier.server.routes import (
     access,
     compute,
+    datasets,
+    datastores,
     environments,
     experiments,
     files,
@@ -32,4 +34,6 @@ ROUTERS: list[APIRouter] = [
     models.router,
     secrets.router,
     packages.router,
+    datastores.router,
+    datasets.router,
 ]
