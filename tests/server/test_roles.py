@@ -36,6 +36,8 @@ PLACEHOLDERS = {
     "snapshot_id": "no-such-snapshot",
     "path": "no/such/file.txt",
     "dataset_id": "no-such-dataset",
+    "deployment": "nosuch",
+    "slot": "primary",
 }
 RANK = {"anonymous": 0, "stranger": 0, "reader": 1, "contributor": 2, "owner": 3, "admin": 9}
 NEEDED = {Access.READ: 1, Access.WRITE: 2, Access.MANAGE: 3}

@@ -9,6 +9,7 @@ from atelier.server.routes import (
     compute,
     datasets,
     datastores,
+    endpoints,
     environments,
     experiments,
     files,
@@ -36,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     packages.router,
     datastores.router,
     datasets.router,
+    endpoints.router,
 ]
