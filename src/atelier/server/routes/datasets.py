@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import Field
 
 from atelier.core.data_records import (
@@ -24,6 +24,8 @@ from atelier.server.routes._common import database
 from atelier.server.schemas import Body
 from atelier.services import datasets
 
+#: a version number the database can hold
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 router = APIRouter(tags=["datasets"])
 DATASETS = "/workspaces/{workspace}/datasets"
 BY_ID = "/workspaces/{workspace}/dataset-ids/{dataset_id}"
@@ -31,8 +33,8 @@ BY_ID = "/workspaces/{workspace}/dataset-ids/{dataset_id}"
 
 class DataFileBody(Body):
     path: str = Field(max_length=4096)
-    size: int
-    mtime_ms: int
+    size: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    mtime_ms: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
     digest: str = Field(default="", max_length=128)
 
 
@@ -87,7 +89,7 @@ def get(
     workspace: str,
     name: str,
     request: Request,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> DatasetRecord:
     with database(request).session() as session:
         return datasets.get(session, workspace, name, version)
@@ -138,7 +140,7 @@ MODEL_DATASETS = "/workspaces/{workspace}/models/{name}/versions/{version}/datas
 
 @router.put(MODEL_DATASETS, dependencies=guard(WRITE), status_code=status.HTTP_204_NO_CONTENT)
 def link_model(
-    workspace: str, name: str, version: int, body: ModelDatasets, request: Request
+    workspace: str, name: str, version: Version, body: ModelDatasets, request: Request
 ) -> None:
     """Link the model version to (scenario, dataset id) pairs."""
     with database(request).session() as session:
@@ -147,7 +149,7 @@ def link_model(
 
 @router.get(MODEL_DATASETS, dependencies=guard(READ), response_model=list[ModelDatasetRecord])
 def model_datasets(
-    workspace: str, name: str, version: int, request: Request
+    workspace: str, name: str, version: Version, request: Request
 ) -> list[ModelDatasetRecord]:
     with database(request).session() as session:
         return datasets.model_datasets(session, workspace, name, version)

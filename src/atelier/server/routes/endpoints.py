@@ -35,12 +35,15 @@ DEPLOYMENT = f"{ENDPOINT}/deployments/{{deployment}}"
 #: one collected batch of model data (Parquet) at most
 _MODEL_DATA_MAX = 64 * 1024 * 1024
 _lock = threading.Lock()
+#: integers the database keeps in 32 bits (ports, pids, generations) or 64 (times)
+Small = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Big = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class EndpointCreate(Body):
     name: str = Field(max_length=64)
     kind: str = Field(max_length=32)
-    port: int
+    port: Small
     auth_enabled: bool = True
     config: dict[str, Any] = Field(default_factory=dict)
 
@@ -59,30 +62,30 @@ class KeyRegen(Body):
 
 
 class Manager(Body):
-    pid: int
+    pid: Small
 
 
 class ReplicaBody(Body):
-    index: int
-    pid: int
-    port: int
-    generation: int
+    index: Small
+    pid: Small
+    port: Small
+    generation: Small
     state: str = Field(max_length=32)
-    restarts: int = 0
-    started_ms: int
+    restarts: Small = 0
+    started_ms: Big
 
 
 class ReportBody(Body):
     deployment: str = Field(max_length=64)
-    generation: int
+    generation: Small
     state: str = Field(max_length=32)
-    served_generation: int
+    served_generation: Small
     error: str | None = Field(default=None, max_length=100_000)
     replicas: list[ReplicaBody] = Field(default_factory=list)
 
 
 class Reports(Body):
-    applied_revision: int
+    applied_revision: Small
     reports: list[ReportBody]
 
 
@@ -132,7 +135,7 @@ def list_endpoints(
     workspace: str,
     request: Request,
     model_name: Annotated[str | None, Query(max_length=255)] = None,
-    model_version: Annotated[int | None, Query(ge=1)] = None,
+    model_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[EndpointRecord]:
     """The workspace's endpoints; with ``model_name`` those serving that model (version)."""
     model = (model_name, model_version) if model_name is not None else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
 from atelier.core.errors import NotFoundError, ValidationError
@@ -25,6 +26,8 @@ from atelier.server.routes.files import _TAR_DOC
 from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
 from atelier.services import packages
 
+#: a version number the database can hold
+Version = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 router = APIRouter(tags=["packages"])
 PACKAGES = "/workspaces/{workspace}/packages"
 VERSION = f"{PACKAGES}/{{name}}/versions/{{version}}"
@@ -114,13 +117,13 @@ def get_latest(workspace: str, name: str, request: Request) -> PackageRecord:
 
 
 @router.get(VERSION, dependencies=guard(READ), response_model=PackageRecord)
-def get_version(workspace: str, name: str, version: int, request: Request) -> PackageRecord:
+def get_version(workspace: str, name: str, version: Version, request: Request) -> PackageRecord:
     with database(request).session() as session:
         return packages.get(session, workspace, name, version)
 
 
 @router.get(f"{VERSION}/files", dependencies=guard(READ), response_model=list[PackageFileRecord])
-def files(workspace: str, name: str, version: int, request: Request) -> list[PackageFileRecord]:
+def files(workspace: str, name: str, version: Version, request: Request) -> list[PackageFileRecord]:
     with database(request).session() as session:
         return packages.files(session, workspace, name, version)
 
@@ -129,7 +132,7 @@ def files(workspace: str, name: str, version: int, request: Request) -> list[Pac
     f"{VERSION}/files/{{path:path}}", dependencies=guard(READ), response_class=StreamingResponse
 )
 def download(
-    workspace: str, name: str, version: int, path: str, request: Request
+    workspace: str, name: str, version: Version, path: str, request: Request
 ) -> StreamingResponse:
     clean = check_location(path)
     with database(request).session() as session:
