@@ -27,6 +27,7 @@ from atelier.server.config import ServerSettings
 from atelier.services import members, users, workspaces
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
+from tests.conftest import POSTGRES_ADMIN_URL
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -113,8 +114,22 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 def _database_url(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
+    """A database of its own: the server has its own admin and users, so it must not
+    share the session's PostgreSQL database with the ``server`` fixture's server."""
     if kind == "postgresql":
-        return str(request.getfixturevalue("postgres_url"))
+        shared = str(request.getfixturevalue("postgres_url"))
+        import psycopg
+
+        name = f"atelier_mlflow_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        request.addfinalizer(drop)
+        return f"{shared.rsplit('/', 1)[0]}/{name}"
     return f"sqlite:///{tmp / 'mlflow.db'}"
 
 
