@@ -341,7 +341,9 @@ def test_a_killed_upload_leaves_nothing_visible(
     import subprocess
     import sys
 
-    embedded_only(backend, REFUSED_ON_A_SERVER + " (a cut-off upload to a server: test_uploads)")
+    embedded_only(
+        backend, REFUSED_ON_A_SERVER + " (a cut-off upload to a server: test_data_routes)"
+    )
 
     store = Datastore.register_local(ws, "killme", tmp_path / "store")
     source = tmp_path / "src"

@@ -161,3 +161,20 @@ def test_package_files_that_escape_are_refused(team: Team, name: str) -> None:
             client, "GET", f"/api/v1/workspaces/{ws}/packages/img/versions/1/files/{name}"
         )
         assert download.status_code in (400, 404)
+
+
+def test_a_cut_off_datastore_upload_leaves_nothing(team: Team) -> None:
+    """The client dies half-way through the tar stream: nothing becomes visible."""
+    import socket
+
+    ws = team.workspace
+    body = _tar([tarfile.TarInfo(f"big/{i}.bin") for i in range(4)], b"x" * 200_000)
+    head = (
+        f"POST {_store(ws)}/files HTTP/1.1\r\nHost: {httpx.URL(team.url).netloc.decode()}\r\n"
+        f"Authorization: Bearer {team.contributor.token}\r\n"
+        f"Content-Type: application/x-tar\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection((httpx.URL(team.url).host, httpx.URL(team.url).port or 80)) as s:
+        s.sendall(head.encode() + body[: len(body) // 2])
+    with team.contributor.client(team.url) as client:
+        assert client.get(f"{_store(ws)}/files").json() == []
