@@ -20,6 +20,7 @@ from atelier import (
 from atelier.sdk.dataset import Dataset
 from atelier.sdk.datastore import Datastore
 from tests.data_services import AZURITE_ACCOUNT, AZURITE_KEY, Endpoint, azurite, free_port, moto_s3
+from tests.sdk.conftest import embedded_only
 
 __all__ = ["azurite", "moto_s3"]  # session fixtures used below
 
@@ -149,7 +150,8 @@ class DatastoreContract:
 
 class TestLocalDatastore(DatastoreContract):
     @pytest.fixture
-    def store(self, ws: Workspace, tmp_path: Path) -> Datastore:
+    def store(self, ws: Workspace, tmp_path: Path, backend: str) -> Datastore:
+        embedded_only(backend, REFUSED_ON_A_SERVER)
         return Datastore.register_local(ws, "local_store", tmp_path / "store")
 
 
@@ -215,11 +217,27 @@ class TestAzureBlobDatastore(DatastoreContract):
 
 
 # --- registration rules (no storage service needed) --------------------------------------
-def test_every_workspace_has_a_default_datastore(ws: Workspace, tmp_path: Path) -> None:
+REFUSED_ON_A_SERVER = (
+    "a server refuses local datastores (tests/server/test_data_routes.py); the S3 and "
+    "Azure classes run the contract over HTTP"
+)
+
+
+def _elsewhere(ws: Workspace, backend: str, name: str, folder: Path, **kwargs: bool) -> Datastore:
+    """A datastore needing no storage service: a local folder, or over HTTP (where a
+    server refuses local folders) an unvalidated GCS bucket whose prefix is the folder's name."""
+    if backend == "embedded":
+        return Datastore.register_local(ws, name, folder, **kwargs)
+    return Datastore.register_gcs(ws, name, "bucket", prefix=folder.name, validate=False, **kwargs)
+
+
+def test_every_workspace_has_a_default_datastore(
+    ws: Workspace, tmp_path: Path, backend: str
+) -> None:
     default = ws.get_default_datastore()
     assert default.name == "workspaceblobstore"
     assert default.is_default
-    other = Datastore.register_local(ws, "mine", tmp_path / "mine")
+    other = _elsewhere(ws, backend, "mine", tmp_path / "mine")
     ws.set_default_datastore("mine")
     assert ws.get_default_datastore() == other
     assert not Datastore.get(ws, "workspaceblobstore").is_default
@@ -236,14 +254,16 @@ def test_the_default_datastore_stores_files(ws: Workspace, tmp_path: Path) -> No
     assert len(store.list_files("x/**")) == 4
 
 
-def test_a_name_is_registered_once_unless_overwritten(ws: Workspace, tmp_path: Path) -> None:
-    Datastore.register_local(ws, "dup", tmp_path / "one")
+def test_a_name_is_registered_once_unless_overwritten(
+    ws: Workspace, tmp_path: Path, backend: str
+) -> None:
+    _elsewhere(ws, backend, "dup", tmp_path / "one")
     with pytest.raises(AlreadyExistsError, match="overwrite=True"):
-        Datastore.register_local(ws, "dup", tmp_path / "two")
-    replaced = Datastore.register_local(ws, "dup", tmp_path / "two", overwrite=True)
+        _elsewhere(ws, backend, "dup", tmp_path / "two")
+    replaced = _elsewhere(ws, backend, "dup", tmp_path / "two", overwrite=True)
     assert replaced.url.endswith("two")
     with pytest.raises(ValidationError, match="invalid datastore name"):
-        Datastore.register_local(ws, "bad name!", tmp_path)
+        _elsewhere(ws, backend, "bad name!", tmp_path)
     with pytest.raises(ValidationError, match="unknown scheme"):
         Datastore.register(ws, "ftp", "ftp://host/x")
 
@@ -315,9 +335,15 @@ store._files().upload_files(files, progress=slow)
 """
 
 
-def test_a_killed_upload_leaves_nothing_visible(ws: Workspace, tmp_path: Path) -> None:
+def test_a_killed_upload_leaves_nothing_visible(
+    ws: Workspace, tmp_path: Path, backend: str
+) -> None:
     import subprocess
     import sys
+
+    embedded_only(
+        backend, REFUSED_ON_A_SERVER + " (a cut-off upload to a server: test_data_routes)"
+    )
 
     store = Datastore.register_local(ws, "killme", tmp_path / "store")
     source = tmp_path / "src"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,24 +77,46 @@ def _touch_later(path: Path, data: bytes) -> None:
     os.utime(path, (later, later))
 
 
-def test_a_registered_version_is_immutable(ws: Workspace, images: Path) -> None:
-    store = Datastore.register_local(ws, "pics", images)
+def _pictures(ws: Workspace, images: Path, backend: str) -> tuple[Datastore, Any, Any]:
+    """A datastore holding ``images``, with (write a file later, delete a file) on it:
+    the folder itself as a local datastore, or over HTTP (a server refuses local
+    datastores) the workspace's default datastore on the server, changed through it."""
+    if backend == "embedded":
+
+        def unlink(relative: str) -> None:
+            (images / relative).unlink()
+
+        store = Datastore.register_local(ws, "pics", images)
+        return store, lambda rel, data: _touch_later(images / rel, data), unlink
+    store = ws.get_default_datastore()
+    store.upload(images, show_progress=False)
+    files = store._files()
+
+    def write(relative: str, data: bytes) -> None:
+        time.sleep(0.01)  # a later modification time than the registration's
+        files.write_bytes(relative, data, overwrite=True)
+
+    return store, write, files.remove
+
+
+def test_a_registered_version_is_immutable(ws: Workspace, images: Path, backend: str) -> None:
+    store, write, remove = _pictures(ws, images, backend)
     ds = Dataset.File.from_files((store, "**/*.png"))
     v1 = ds.register(ws, "pets", description="pets", tags={"n": 6})
     with pytest.raises(AlreadyExistsError, match="create_new_version=True"):
         ds.register(ws, "pets")
-    (images / "cat" / "cat9.png").write_bytes(b"new")  # appears after registration
+    write("cat/cat9.png", b"new")  # appears after registration
     assert len(Dataset.get_by_name(ws, "pets").to_path()) == 6  # type: ignore[attr-defined]
     assert len(ds.to_path()) == 7  # the unregistered definition sees it
     # same content, new mtime: still the same version
-    _touch_later(images / "dog" / "dog0.png", b"\x00" * 10)
+    write("dog/dog0.png", b"\x00" * 10)
     assert len(v1.to_path()) == 6
-    _touch_later(images / "dog" / "dog1.png", b"tampered")
+    write("dog/dog1.png", b"tampered")
     with pytest.raises(InvalidStateError, match=r"dataset 'pets' version 1 changed .*dog1\.png"):
         v1.to_path()
     v2 = ds.register(ws, "pets", create_new_version=True)
     assert (v2.version, len(v2.to_path())) == (2, 7)
-    (images / "cat" / "cat0.png").unlink()
+    remove("cat/cat0.png")
     with pytest.raises(InvalidStateError, match="is gone"):
         Dataset.get_by_name(ws, "pets", version=2).to_path()  # type: ignore[attr-defined]
     with pytest.raises(NotFoundError, match="no version 3"):

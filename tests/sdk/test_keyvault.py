@@ -8,6 +8,7 @@ import io
 import textwrap
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from atelier import Experiment, NotFoundError, ValidationError, Workspace
 from atelier.azureml.core import Keyvault as AzureKeyvault
 from atelier.azureml.core.keyvault import Keyvault as KeyvaultAtItsPath
-from atelier.client.registry import embedded_backend, reset_backends
+from atelier.client.registry import reset_backends
 from atelier.core.errors import SecretKeyError
 from atelier.sdk._offline import OfflineRun
 from atelier.sdk.keyvault import Keyvault
@@ -24,6 +25,7 @@ from atelier.sdk.runconfig import ScriptRunConfig
 from atelier.storage.secretbox import KEY_FILE_NAME, new_key_text
 from atelier.store.models import Base
 from tests.conftest import unique
+from tests.sdk.conftest import embedded_only
 
 
 def _value() -> str:
@@ -109,8 +111,9 @@ def test_bad_values_and_batches_are_refused(ws: Workspace) -> None:
 
 
 def test_a_wrong_key_is_a_clear_error_and_listing_still_works(
-    ws: Workspace, home: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, home: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
+    embedded_only(backend, "the key file of the embedded store's home")
     ws.get_default_keyvault().set_secret("token", "abc")
     assert (home / KEY_FILE_NAME).exists()
     monkeypatch.setenv("ATELIER_SECRET_KEY", new_key_text())
@@ -123,7 +126,10 @@ def test_a_wrong_key_is_a_clear_error_and_listing_still_works(
     assert vault.get_secret("token") == "new"
 
 
-def test_a_key_file_with_loose_permissions_is_refused(ws: Workspace, home: Path) -> None:
+def test_a_key_file_with_loose_permissions_is_refused(
+    ws: Workspace, home: Path, backend: str
+) -> None:
+    embedded_only(backend, "the key file of the embedded store's home")
     ws.get_default_keyvault().set_secret("token", "abc")
     (home / KEY_FILE_NAME).chmod(0o644)
     reset_backends()
@@ -135,18 +141,19 @@ def test_a_key_file_with_loose_permissions_is_refused(ws: Workspace, home: Path)
     assert [entry["name"] for entry in vault.list_secrets()] == ["token"]
 
 
-def test_values_are_never_stored_in_the_clear(ws: Workspace, home: Path) -> None:
+def test_values_are_never_stored_in_the_clear(
+    ws: Workspace, store_database: Any, store_homes: list[Path]
+) -> None:
     value = _value()
     ws.get_default_keyvault().set_secret("db-password", value)
-    backend = embedded_backend()
-    with backend.db.session() as session:  # type: ignore[attr-defined]
+    with store_database.session() as session:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)):
                 assert value not in repr(tuple(row)), table.name
                 assert value.encode() not in b"".join(
                     cell for cell in row if isinstance(cell, bytes)
                 )
-    for path in home.rglob("*"):
+    for path in (found for home in store_homes for found in home.rglob("*")):
         if path.is_file():
             assert value.encode() not in path.read_bytes(), path
 
@@ -189,7 +196,7 @@ USES_SECRET = """
 
 
 def test_a_submitted_run_uses_a_secret_that_leaks_nowhere(
-    ws: Workspace, home: Path, tmp_path: Path
+    ws: Workspace, tmp_path: Path, store_database: Any, store_homes: list[Path]
 ) -> None:
     value, token = _value(), _value()
     ws.get_default_keyvault().set_secrets({"db-password": value, "api-token": token})
@@ -212,12 +219,11 @@ def test_a_submitted_run_uses_a_secret_that_leaks_nowhere(
     seen += [path.read_text(errors="replace") for path in downloaded]
     for text in seen:
         assert value not in text and token not in text
-    backend = embedded_backend()
-    with backend.db.session() as session:  # type: ignore[attr-defined]
+    with store_database.session() as session:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)):
                 assert value not in repr(tuple(row)) and token not in repr(tuple(row)), table.name
-    for path in home.rglob("*"):
+    for path in (found for home in store_homes for found in home.rglob("*")):
         if path.is_file():
             data = path.read_bytes()
             assert value.encode() not in data and token.encode() not in data, path

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.http_data import HttpDatasets, HttpDatastores
+from atelier.client.http_endpoints import HttpEndpoints
 from atelier.client.http_models import HttpModels
+from atelier.client.http_packages import HttpPackages
+from atelier.client.http_secrets import HttpSecrets
 from atelier.client.http_transport import (
     Transport,
     file_path,
@@ -339,6 +343,11 @@ class HttpBackend:
         self.environments = HttpEnvironments(self.transport)
         self.compute = HttpCompute(self.transport)
         self.models = HttpModels(self.transport)
+        self.secrets = HttpSecrets(self.transport)
+        self.packages = HttpPackages(self.transport)
+        self.datastores = HttpDatastores(self.transport)
+        self.datasets = HttpDatasets(self.transport)
+        self.endpoints = HttpEndpoints(self.transport)
 
     def child_environment(self) -> dict[str, str]:
         """What a supervisor started on this machine needs: the server, this token, and

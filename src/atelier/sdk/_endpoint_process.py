@@ -62,8 +62,16 @@ def check_port_free(port: int) -> None:
             ) from None
 
 
-def start_manager(tracking_uri: str, workspace: str, name: str, folder: Path) -> int:
-    """Start the endpoint's router and manager process, detached; return its pid."""
+def start_manager(
+    tracking_uri: str,
+    workspace: str,
+    name: str,
+    folder: Path,
+    environment: dict[str, str] | None = None,
+) -> int:
+    """Start the endpoint's router and manager process, detached; return its pid.
+    ``environment`` is what the backend says a child needs to reach it (a server's URL
+    and token for the HTTP backend: the manager reports to the server)."""
     log = folder / LOG_FILE
     with log.open("a") as handle:
         handle.write(f"--- starting the endpoint {workspace}/{name} ---\n")
@@ -81,6 +89,7 @@ def start_manager(tracking_uri: str, workspace: str, name: str, folder: Path) ->
         str(log),
     ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("ATELIER_SCORING")}
+    env.update(environment or {})
     env["PYTHONUNBUFFERED"] = "1"
     shell = 'log=$1; shift; exec "$@" >> "$log" 2>&1'
     return spawn_detached(["/bin/sh", "-c", shell, "sh", str(log), *command], env)

@@ -650,7 +650,9 @@ def deploy_local(
         backend.endpoints.put_deployment(
             workspace.name, name, DEFAULT_DEPLOYMENT, spec, [(m.name, m.version) for m in models]
         )
-        pid = proc.start_manager(backend.tracking_uri, workspace.name, name, folder)
+        pid = proc.start_manager(
+            backend.tracking_uri, workspace.name, name, folder, backend.child_environment()
+        )
         backend.endpoints.set_manager(workspace.name, name, pid)
     except BaseException:
         proc.stop_manager(pid)

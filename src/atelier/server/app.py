@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from atelier.core.settings import Settings
 from atelier.server import problems
-from atelier.server.auth import PUBLIC, Rule, guard, route_rule
+from atelier.server.auth import PUBLIC, Rule, authorize_workspace, guard, route_rule
 from atelier.server.config import server_settings
 from atelier.server.gate import Gate, ServerMetrics
+from atelier.server.mlflow_api import mount_mlflow
 from atelier.server.routes import ROUTERS
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
@@ -46,6 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
     _add_probes(app, metrics)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.state.mlflow_default_workspace = config.mlflow_default_workspace
+    mount_mlflow(app, authorize_workspace)  # /mlflow/{workspace}/api/2.0/... and /api/2.0/...
     app.add_middleware(Gate, settings=config, database=app.state.database, metrics=metrics)
     return app
 

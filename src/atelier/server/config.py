@@ -19,6 +19,12 @@ class ServerSettings(Settings):
     allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
     allowed_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = 50 * 1024**3
+    #: ``ATELIER_MLFLOW_DEFAULT_WORKSPACE``: where MLflow clients log when neither their
+    #: tracking URI (``/mlflow/<workspace>``) nor ``MLFLOW_WORKSPACE`` names a workspace.
+    #: Unset by default: on a shared server such a client is told to name one, instead of
+    #: everyone's runs landing in one workspace nobody chose. When set, the workspace is
+    #: created on the first request a server admin makes to it; others need a role in it.
+    mlflow_default_workspace: str | None = None
 
 
 def server_settings(settings: Settings) -> ServerSettings:

@@ -61,6 +61,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+#: headers only browsers send (fetch metadata); a request with any of them is a browser's
+_BROWSER_HEADERS = (b"origin", b"sec-fetch-site", b"sec-fetch-mode", b"cookie")
+
+
+def _is_browser(scope: Scope) -> bool:
+    """Whether the content-type rule applies: to every request that may come from a
+    browser. Exempt are only token-bearing, non-browser file uploads: a PUT with an
+    ``Authorization: Bearer`` header (which a cross-site page cannot send without a CORS
+    preflight this server never grants) and none of the headers browsers add. That is
+    how the ``mlflow`` client uploads artifacts: a PUT with the file's own type
+    (``text/plain``, ``image/png`` ...). POST, PATCH and DELETE keep the rule."""
+    if scope["method"] != "PUT":
+        return True
+    bearer = (_header(scope, b"authorization") or "").lower().startswith("bearer ")
+    return not bearer or any(_header(scope, name) is not None for name in _BROWSER_HEADERS)
+
+
 class Gate:
     def __init__(
         self, app: ASGIApp, settings: ServerSettings, database: Database, metrics: ServerMetrics
@@ -124,7 +141,7 @@ class Gate:
         has_body = _header(scope, b"transfer-encoding") is not None or (
             (_header(scope, b"content-length") or "0") != "0"
         )
-        if (content_type or has_body) and content_type not in BODY_TYPES:
+        if (content_type or has_body) and content_type not in BODY_TYPES and _is_browser(scope):
             return problem(
                 415,
                 "Unsupported media type",

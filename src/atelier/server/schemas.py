@@ -49,7 +49,7 @@ class RunSearch(Body):
     parent_run_id: str | None = None
     order_by_metric: str | None = None
     descending: bool = True
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=2**31 - 1)
     with_latest_metrics: bool = False
 
 

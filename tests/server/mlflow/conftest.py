@@ -1,7 +1,9 @@
-"""A running MLflow endpoint for the real ``mlflow`` client: uvicorn on a loopback port.
+"""A running MLflow endpoint for the real ``mlflow`` client: the REAL workspace server
+(``create_app``, its Gate and its roles) served by uvicorn on a loopback port.
 
-``make_mlflow_app`` is the one place that builds the app; the workspace server replaces
-it with its own ``create_app`` when the branches meet.
+``make_mlflow_app`` is the one place that builds the app; ``Served`` carries an admin
+token (what the ``mlflow`` client sends via ``MLFLOW_TRACKING_TOKEN``) and makes users
+with a role in a workspace for the refusal tests.
 """
 
 from __future__ import annotations
@@ -16,46 +18,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from atelier import Workspace
-from atelier.core.errors import PermissionDeniedError
-from atelier.server.mlflow_api import Authorize, mount_mlflow
-from atelier.services import workspaces
+from atelier.core.access import Role
+from atelier.server.app import create_app
+from atelier.server.config import ServerSettings
+from atelier.services import members, users, workspaces
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
+from tests.conftest import POSTGRES_ADMIN_URL
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-async def allow_all(request: Request, workspace: str, access: str) -> None:
-    """Every caller may do everything (the server branch brings real roles)."""
-
-
-async def read_only(request: Request, workspace: str, access: str) -> None:
-    """Readers only: every write is refused as the server refuses a Reader's write."""
-    if access != "read":
-        raise PermissionDeniedError(
-            f"you have the Reader role in workspace {workspace!r}; writing needs Contributor"
-        )
-
-
-async def deny_all(request: Request, workspace: str, access: str) -> None:
-    """Nobody may do anything; the message names the access the route asked for."""
-    raise PermissionDeniedError(f"denied {access} on {workspace}")
-
-
 def make_mlflow_app(
-    database_url: str, blob_url: str, default_workspace: str, authorize: Authorize = allow_all
-) -> FastAPI:
-    """The app under test: the MLflow routes over one database and blob store."""
-    app = FastAPI()
-    app.state.database = Database(database_url)
-    app.state.blobs = BlobStore(blob_url)
-    app.state.mlflow_default_workspace = default_workspace
-    mount_mlflow(app, authorize)
-    return app
+    home: Path, database_url: str, blob_url: str, default_workspace: str
+) -> tuple[FastAPI, str]:
+    """The server under test and an admin token; ``default_workspace`` exists, as the
+    server's default MLflow workspace must."""
+    settings = ServerSettings(
+        home=home,
+        database_url=database_url,
+        blob_url=blob_url,
+        mlflow_default_workspace=default_workspace,
+    )
+    app = create_app(settings)
+    database: Database = app.state.database
+    database.ensure_schema()
+    admin = f"admin-{uuid.uuid4().hex[:8]}"
+    with database.session() as session:
+        users.create_user(session, admin, is_admin=True)
+        token = users.create_token(session, admin, "mlflow tests").secret
+        workspaces.create(session, default_workspace, exist_ok=True)
+    return app, token
 
 
 @dataclass
@@ -64,6 +61,7 @@ class Served:
     database: Database
     blobs: BlobStore
     default_workspace: str
+    token: str  # a server admin's
 
     def workspace(self) -> str:
         """A new workspace; its tracking URI is ``uri_for(name)``."""
@@ -71,6 +69,15 @@ class Served:
         with self.database.session() as session:
             workspaces.create(session, name)
         return name
+
+    def person(self, workspace: str | None = None, role: Role | None = None) -> str:
+        """The token of a new user, with ``role`` in ``workspace`` (none: a stranger)."""
+        name = f"user-{uuid.uuid4().hex[:10]}"
+        with self.database.session() as session:
+            user = users.create_user(session, name)
+            if workspace is not None and role is not None:
+                members.set_member(session, workspace, user.name, role)
+            return users.create_token(session, name, "mlflow tests").secret
 
     def uri_for(self, workspace: str) -> str:
         return f"{self.url}/mlflow/{workspace}"
@@ -107,8 +114,22 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 def _database_url(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
+    """A database of its own: the server has its own admin and users, so it must not
+    share the session's PostgreSQL database with the ``server`` fixture's server."""
     if kind == "postgresql":
-        return str(request.getfixturevalue("postgres_url"))
+        shared = str(request.getfixturevalue("postgres_url"))
+        import psycopg
+
+        name = f"atelier_mlflow_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        request.addfinalizer(drop)
+        return f"{shared.rsplit('/', 1)[0]}/{name}"
     return f"sqlite:///{tmp / 'mlflow.db'}"
 
 
@@ -116,30 +137,13 @@ def _database_url(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
 def mlflow_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    """The MLflow endpoint over SQLite or PostgreSQL, with allow-all authorization."""
+    """The workspace server over SQLite or PostgreSQL; its admin token is the client's."""
     tmp = tmp_path_factory.mktemp(f"mlflow-{request.param}")
     default = f"default-{uuid.uuid4().hex[:8]}"
-    app = make_mlflow_app(_database_url(request.param, tmp, request), str(tmp / "blobs"), default)
+    database_url = _database_url(request.param, tmp, request)
+    app, token = make_mlflow_app(tmp / "home", database_url, str(tmp / "blobs"), default)
     for url in serve(app):
-        yield Served(url, app.state.database, app.state.blobs, default)
-
-
-@pytest.fixture(scope="session")
-def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """An endpoint whose authorize lets only reads through (SQLite)."""
-    tmp = tmp_path_factory.mktemp("mlflow-read-only")
-    app = make_mlflow_app(f"sqlite:///{tmp / 'ro.db'}", str(tmp / "blobs"), "ro-default", read_only)
-    for url in serve(app):
-        yield Served(url, app.state.database, app.state.blobs, "ro-default")
-
-
-@pytest.fixture(scope="session")
-def denying_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """An endpoint whose authorize refuses everything (SQLite)."""
-    tmp = tmp_path_factory.mktemp("mlflow-deny")
-    app = make_mlflow_app(f"sqlite:///{tmp / 'no.db'}", str(tmp / "blobs"), "no-default", deny_all)
-    for url in serve(app):
-        yield Served(url, app.state.database, app.state.blobs, "no-default")
+        yield Served(url, app.state.database, app.state.blobs, default, token)
 
 
 @pytest.fixture
@@ -150,6 +154,7 @@ def tracking(mlflow_server: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator
     workspace = mlflow_server.workspace()
     uri = mlflow_server.uri_for(workspace)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", mlflow_server.token)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     # the client remembers the last set_experiment process-wide; each test starts afresh
@@ -188,3 +193,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             for mark in MLFLOW_CLIENT_WARNINGS:
                 item.add_marker(mark)
+
+
+@pytest.fixture(autouse=True)
+def _client_token(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests on ``mlflow_server`` call it as its admin unless they say otherwise."""
+    if "mlflow_server" in request.fixturenames:
+        served: Served = request.getfixturevalue("mlflow_server")
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", served.token)

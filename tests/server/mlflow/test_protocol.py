@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from atelier.core.access import Role
 from atelier.services import artifacts
 
 from .conftest import Served
@@ -18,12 +20,18 @@ mlflow = pytest.importorskip("mlflow")
 from mlflow.exceptions import MlflowException  # noqa: E402
 
 
-def raw(url: str, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
-    """Send ``path`` exactly as written (no client-side normalization of '..' or '%')."""
+def raw(
+    url: str, method: str, path: str, body: bytes | None = None, token: str | None = None
+) -> tuple[int, Any]:
+    """Send ``path`` exactly as written (no client-side normalization of '..' or '%'),
+    with ``token`` (default: the client's ``MLFLOW_TRACKING_TOKEN``; "" for none)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    secret = os.environ.get("MLFLOW_TRACKING_TOKEN", "") if token is None else token
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        if secret:
+            headers["Authorization"] = f"Bearer {secret}"
         connection.request(method, parts.path + path, body=body, headers=headers)
         response = connection.getresponse()
         data = response.read()
@@ -124,9 +132,15 @@ def test_bad_parameters_are_400_and_store_nothing(tracking: str, mlflow_server: 
     assert run.data.params == {"alpha": "0.5"}
 
 
-def test_refused_writes_are_permission_denied_403(read_only_server: Served) -> None:
-    workspace = read_only_server.workspace()
-    url = read_only_server.uri_for(workspace)
+def test_refused_writes_are_permission_denied_403(
+    mlflow_server: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Reader's token reads and is refused every write; another workspace's Owner and
+    a caller without a token are refused even reads."""
+    workspace = mlflow_server.workspace()
+    url = mlflow_server.uri_for(workspace)
+    reader = mlflow_server.person(workspace, Role.READER)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reader)
     mlflow.set_tracking_uri(url)
     try:
         with pytest.raises(MlflowException) as refused:
@@ -144,6 +158,15 @@ def test_refused_writes_are_permission_denied_403(read_only_server: Served) -> N
         assert payload == {"experiments": []}
     finally:
         mlflow.set_tracking_uri(None)
+    other = mlflow_server.workspace()
+    stranger = mlflow_server.person(other, Role.OWNER)
+    search = "/api/2.0/mlflow/experiments/search"
+    status, payload = raw(url, "POST", search, b"{}", token=stranger)
+    assert (status, payload["error_code"]) == (403, "PERMISSION_DENIED")
+    status, payload = raw(url, "POST", search, b"{}", token="")
+    assert (status, payload["error_code"]) == (401, "UNAUTHENTICATED")
+    status, payload = raw(url, "POST", search, b"{}", token="atl_wrong")
+    assert status == 401
 
 
 ATTACKS = [
@@ -204,7 +227,7 @@ def test_files_of_another_experiment_path_are_not_found(
     assert status == 404
 
 
-def test_default_workspace_is_created_on_first_use(mlflow_server: Served) -> None:
+def test_a_uri_without_workspace_logs_to_the_default_workspace(mlflow_server: Served) -> None:
     mlflow.set_tracking_uri(mlflow_server.url)
     try:
         experiment_id = mlflow.set_experiment("default-ws").experiment_id
@@ -243,7 +266,10 @@ def test_large_file_round_trips_and_an_interrupted_upload_leaves_nothing(
         f"{active.info.experiment_id}/{active.info.run_id}/artifacts/partial.bin"
     )
     with socket.create_connection((parts.hostname or "", parts.port or 80)) as sock:
-        head = f"PUT {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+        head = (
+            f"PUT {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: 1000000\r\n"
+            f"Authorization: Bearer {mlflow_server.token}\r\n\r\n"
+        )
         sock.sendall(head.encode() + b"only a little")
     listed = mlflow.MlflowClient().list_artifacts(active.info.run_id)
     assert sorted(f.path for f in listed) == ["model"]
@@ -263,6 +289,7 @@ def test_concurrent_writers_to_one_run_lose_nothing(tracking: str, mlflow_server
 
         def writer(worker: int) -> None:
             with requests.Session() as session:
+                session.headers["Authorization"] = f"Bearer {mlflow_server.token}"
                 for step in range(25):
                     point = {
                         "run_id": run_id,
@@ -358,9 +385,7 @@ def test_mlflow_workspace_header_selects_the_workspace(
     assert (response.status, payload["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
 
 
-def test_workspaces_are_listed_to_whom_may_read_them(
-    mlflow_server: Served, read_only_server: Served
-) -> None:
+def test_workspaces_are_listed_to_whom_may_read_them(mlflow_server: Served) -> None:
     mine = mlflow_server.workspace()
     mlflow.set_tracking_uri(mlflow_server.url)
     try:
@@ -371,7 +396,13 @@ def test_workspaces_are_listed_to_whom_may_read_them(
         assert absent.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     finally:
         mlflow.set_tracking_uri(None)
-    readable = read_only_server.workspace()
-    status, payload = raw(read_only_server.url, "GET", "/api/3.0/mlflow/workspaces")
+    readable = mlflow_server.workspace()
+    reader = mlflow_server.person(readable, Role.READER)
+    status, payload = raw(mlflow_server.url, "GET", "/api/3.0/mlflow/workspaces", token=reader)
     assert status == 200
-    assert readable in {w["name"] for w in payload["workspaces"]}
+    assert {w["name"] for w in payload["workspaces"]} == {readable}
+    stranger = mlflow_server.person()
+    status, payload = raw(mlflow_server.url, "GET", "/api/3.0/mlflow/workspaces", token=stranger)
+    assert (status, payload) == (200, {"workspaces": []})
+    status, payload = raw(mlflow_server.url, "GET", "/api/3.0/mlflow/workspaces", token="")
+    assert status == 401

@@ -7,12 +7,17 @@ from fastapi import APIRouter
 from atelier.server.routes import (
     access,
     compute,
+    datasets,
+    datastores,
+    endpoints,
     environments,
     experiments,
     files,
     metrics,
     models,
+    packages,
     runs,
+    secrets,
     snapshots,
     workspaces,
 )
@@ -28,4 +33,9 @@ ROUTERS: list[APIRouter] = [
     environments.router,
     compute.router,
     models.router,
+    secrets.router,
+    packages.router,
+    datastores.router,
+    datasets.router,
+    endpoints.router,
 ]

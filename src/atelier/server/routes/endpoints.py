@@ -1,0 +1,257 @@
+"""``/workspaces/{workspace}/endpoints``: endpoints, their deployments, keys and the
+reports of the manager process that runs them (on the machine that deployed them).
+
+Keys are generated, sealed with the server's key and opened by the server (the same
+``EmbeddedEndpoints`` the embedded backend uses, over the server's database and key);
+records carry only their digests.
+
+Roles: Readers read endpoints and collected model data; Contributors create endpoints,
+put deployments, set traffic, read the keys (to call the endpoint) and report as its
+manager; Owners regenerate keys and delete endpoints and deployments.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from atelier.client.embedded_endpoints import EmbeddedEndpoints
+from atelier.core.endpoints import EndpointRecord, ReplicaRecord, ReplicaReport
+from atelier.core.errors import ValidationError
+from atelier.server.auth import MANAGE, READ, WRITE, guard
+from atelier.server.routes._common import blobs, database, settings
+from atelier.server.schemas import Body
+from atelier.server.streams import require_type
+
+router = APIRouter(tags=["endpoints"])
+ENDPOINTS = "/workspaces/{workspace}/endpoints"
+ENDPOINT = f"{ENDPOINTS}/{{name}}"
+DEPLOYMENT = f"{ENDPOINT}/deployments/{{deployment}}"
+#: one collected batch of model data (Parquet) at most
+_MODEL_DATA_MAX = 64 * 1024 * 1024
+_lock = threading.Lock()
+#: integers the database keeps in 32 bits (ports, pids, generations) or 64 (times)
+Small = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Big = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class EndpointCreate(Body):
+    name: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    port: Small
+    auth_enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeploymentPut(Body):
+    spec: dict[str, Any]
+    models: list[tuple[str, int]] = Field(default_factory=list)
+
+
+class Traffic(Body):
+    traffic: dict[str, int]
+
+
+class KeyRegen(Body):
+    value: str | None = Field(default=None, max_length=1024)
+
+
+class Manager(Body):
+    pid: Small
+
+
+class ReplicaBody(Body):
+    index: Small
+    pid: Small
+    port: Small
+    generation: Small
+    state: str = Field(max_length=32)
+    restarts: Small = 0
+    started_ms: Big
+
+
+class ReportBody(Body):
+    deployment: str = Field(max_length=64)
+    generation: Small
+    state: str = Field(max_length=32)
+    served_generation: Small
+    error: str | None = Field(default=None, max_length=100_000)
+    replicas: list[ReplicaBody] = Field(default_factory=list)
+
+
+class Reports(Body):
+    applied_revision: Small
+    reports: list[ReportBody]
+
+
+class Failure(Body):
+    error: str = Field(max_length=100_000)
+
+
+class Keys(Body):
+    primary: str
+    secondary: str
+
+
+class ModelData(Body):
+    path: str
+    data: str  # base64
+
+
+def _endpoints(request: Request) -> EmbeddedEndpoints:
+    state = request.app.state
+    with _lock:
+        found: EmbeddedEndpoints | None = getattr(state, "endpoints", None)
+        if found is None:
+            found = EmbeddedEndpoints(database(request), blobs(request), settings(request))
+            state.endpoints = found
+        return found
+
+
+@router.post(
+    ENDPOINTS,
+    dependencies=guard(WRITE),
+    status_code=status.HTTP_201_CREATED,
+    response_model=EndpointRecord,
+)
+def create(workspace: str, body: EndpointCreate, request: Request) -> EndpointRecord:
+    return _endpoints(request).create(
+        workspace,
+        body.name,
+        kind=body.kind,
+        port=body.port,
+        auth_enabled=body.auth_enabled,
+        config=body.config,
+    )
+
+
+@router.get(ENDPOINTS, dependencies=guard(READ), response_model=list[EndpointRecord])
+def list_endpoints(
+    workspace: str,
+    request: Request,
+    model_name: Annotated[str | None, Query(max_length=255)] = None,
+    model_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> list[EndpointRecord]:
+    """The workspace's endpoints; with ``model_name`` those serving that model (version)."""
+    model = (model_name, model_version) if model_name is not None else None
+    return _endpoints(request).list(workspace, model)
+
+
+@router.get(ENDPOINT, dependencies=guard(READ), response_model=EndpointRecord)
+def get(workspace: str, name: str, request: Request) -> EndpointRecord:
+    return _endpoints(request).get(workspace, name)
+
+
+@router.delete(ENDPOINT, dependencies=guard(MANAGE), status_code=status.HTTP_204_NO_CONTENT)
+def delete(workspace: str, name: str, request: Request) -> None:
+    _endpoints(request).delete(workspace, name)
+
+
+@router.put(DEPLOYMENT, dependencies=guard(WRITE), response_model=EndpointRecord)
+def put_deployment(
+    workspace: str, name: str, deployment: str, body: DeploymentPut, request: Request
+) -> EndpointRecord:
+    return _endpoints(request).put_deployment(
+        workspace, name, deployment, body.spec, list(body.models)
+    )
+
+
+@router.delete(DEPLOYMENT, dependencies=guard(MANAGE), response_model=EndpointRecord)
+def delete_deployment(
+    workspace: str, name: str, deployment: str, request: Request
+) -> EndpointRecord:
+    return _endpoints(request).delete_deployment(workspace, name, deployment)
+
+
+@router.put(f"{ENDPOINT}/traffic", dependencies=guard(WRITE), response_model=EndpointRecord)
+def set_traffic(workspace: str, name: str, body: Traffic, request: Request) -> EndpointRecord:
+    return _endpoints(request).set_traffic(workspace, name, body.traffic)
+
+
+@router.post(f"{ENDPOINT}/keys", dependencies=guard(WRITE), response_model=Keys)
+def get_keys(workspace: str, name: str, request: Request) -> Keys:
+    """The two keys in the clear (a POST: never cached, and audited)."""
+    primary, secondary = _endpoints(request).get_keys(workspace, name)
+    return Keys(primary=primary, secondary=secondary)
+
+
+@router.post(f"{ENDPOINT}/keys/{{slot}}", dependencies=guard(MANAGE), response_model=EndpointRecord)
+def regen_key(
+    workspace: str, name: str, slot: str, body: KeyRegen, request: Request
+) -> EndpointRecord:
+    return _endpoints(request).regen_key(workspace, name, slot, body.value)
+
+
+@router.put(f"{ENDPOINT}/manager", dependencies=guard(WRITE), response_model=EndpointRecord)
+def set_manager(workspace: str, name: str, body: Manager, request: Request) -> EndpointRecord:
+    return _endpoints(request).set_manager(workspace, name, body.pid)
+
+
+@router.post(f"{ENDPOINT}/report", dependencies=guard(WRITE), response_model=EndpointRecord)
+def report(workspace: str, name: str, body: Reports, request: Request) -> EndpointRecord:
+    reports = [
+        ReplicaReport(
+            deployment=item.deployment,
+            generation=item.generation,
+            state=item.state,
+            served_generation=item.served_generation,
+            error=item.error,
+            replicas=tuple(ReplicaRecord(**r.model_dump()) for r in item.replicas),
+        )
+        for item in body.reports
+    ]
+    return _endpoints(request).report(workspace, name, body.applied_revision, reports)
+
+
+@router.post(f"{ENDPOINT}/failure", dependencies=guard(WRITE), response_model=EndpointRecord)
+def mark_failed(workspace: str, name: str, body: Failure, request: Request) -> EndpointRecord:
+    return _endpoints(request).mark_failed(workspace, name, body.error)
+
+
+@router.post(
+    f"{DEPLOYMENT}/model-data",
+    dependencies=guard(WRITE),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+)
+async def write_model_data(
+    workspace: str,
+    name: str,
+    deployment: str,
+    request: Request,
+    day: Annotated[str, Query(max_length=10)],
+) -> dict[str, str]:
+    """Store one Parquet batch (application/octet-stream) in the day's partition."""
+    require_type(request, "application/octet-stream")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > _MODEL_DATA_MAX:
+            raise ValidationError(f"a model-data batch is at most {_MODEL_DATA_MAX} bytes")
+    endpoints = _endpoints(request)
+    path = await run_in_threadpool(
+        endpoints.write_model_data, workspace, name, deployment, day, bytes(data)
+    )
+    return {"path": path}
+
+
+@router.get(f"{ENDPOINT}/model-data", dependencies=guard(READ), response_model=list[ModelData])
+def model_data(
+    workspace: str,
+    name: str,
+    request: Request,
+    deployment: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[ModelData]:
+    """Every collected batch, oldest day first (base64 in JSON)."""
+    found = _endpoints(request).model_data(workspace, name, deployment)
+    return [ModelData(path=p, data=base64.b64encode(d).decode("ascii")) for p, d in found]
