@@ -5,7 +5,8 @@ back; then submit a real training script to ``local`` compute with a registered
 environment, stream its output and read its metrics; register the iris data as a dataset,
 pass it to the training run as a named input and follow the model's lineage back to the
 dataset version; deploy the model behind an endpoint, score it with its key, roll it to a
-new version under load without a failed request, and read the endpoint's metrics. Run it
+new version under load without a failed request, and read the endpoint's metrics; start a
+workspace server and log to it from the SDK and from the unchanged mlflow client. Run it
 with ``make demo``.
 """
 
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from atelier import Model, Run, Workspace
@@ -121,6 +122,7 @@ def submit_training(ws: Workspace) -> None:
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
     show_lineage(ws, model)
     deploy_and_update(ws, run, model)
+    share_through_a_server(Path(os.environ["ATELIER_HOME"]))
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:
@@ -218,3 +220,81 @@ def _score_totals(metrics: str) -> tuple[float, float]:
 
 if __name__ == "__main__":
     main()
+
+
+def share_through_a_server(home: Path) -> None:
+    """Start a workspace server, log to it from the SDK and from the mlflow client, and
+    read both back as ordinary Atelier runs."""
+    url, token, server, log = _start_server(home)
+    try:
+        print(f"16. atelier server at {url}; admin token printed once by 'atelier server init'")
+
+        from atelier import Experiment, Workspace
+
+        shared = Workspace.create("shared", url=url, token=token, exist_ok=True)
+        with Experiment(shared, "remote").start_logging() as remote:
+            for step in range(1000):
+                remote.log("loss", 1.0 / (step + 1))
+        print(
+            f"17. SDK over HTTP: run {remote.id} logged {len(remote.get_metrics()['loss'])} points"
+        )
+
+        os.environ["MLFLOW_TRACKING_URI"] = f"{url}/mlflow/shared"
+        os.environ["MLFLOW_TRACKING_TOKEN"] = token
+        import mlflow
+
+        mlflow.set_experiment("mlflow-client")
+        with mlflow.start_run() as active:
+            mlflow.log_param("alpha", 0.5)
+            mlflow.log_metric("rmse", 0.31)
+        seen = Experiment(shared, "mlflow-client").get_runs()
+        logged = next(r for r in seen if r.id == active.info.run_id)
+        print(f"18. the mlflow client's run {logged.id}: metrics {logged.get_metrics()}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _start_server(home: Path) -> tuple[str, str, subprocess.Popen[bytes], IO[bytes]]:
+    """``atelier server init`` then ``atelier server start`` on a free loopback port."""
+    import json
+    import socket
+    import time
+
+    import httpx
+
+    server_home = home / "server"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
+    env["ATELIER_HOME"] = str(server_home)
+    cli = [sys.executable, "-m", "atelier.cli.main", "server"]
+    init = subprocess.run(
+        [*cli, "init", "--admin", "admin", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = json.loads(init.stdout)["token"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [*cli, "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return url, token, server, log
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit((home / "server.log").read_text())
+        time.sleep(0.1)

@@ -27,24 +27,44 @@ def _missing(component: str, reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL for this test session, dropped after."""
+def _create_postgres_database(prefix: str) -> str:
+    """A new empty database on the local PostgreSQL; its URL."""
     try:
         import psycopg
     except ImportError as exc:
         _missing("PostgreSQL driver", str(exc))
-    name = f"atelier_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         _missing("PostgreSQL", str(exc).strip().splitlines()[0])
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    reset_backends()
+    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def _drop_postgres_database(url: str) -> None:
+    import psycopg
+
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL for this test session, dropped after."""
+    url = _create_postgres_database("atelier_test")
+    yield url
+    reset_backends()
+    _drop_postgres_database(url)
+
+
+@pytest.fixture
+def private_postgres_url() -> Iterator[str]:
+    """A database of this test's own, for tests that drop or rebuild the whole schema
+    (the session database also holds the shared test server's users and tokens)."""
+    url = _create_postgres_database("atelier_private")
+    yield url
+    _drop_postgres_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

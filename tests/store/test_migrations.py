@@ -20,7 +20,7 @@ def test_head_revision_constant_matches_alembic() -> None:
 
 def _db(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Database:
     if database == "postgresql":
-        return Database(request.getfixturevalue("postgres_url"))
+        return Database(request.getfixturevalue("private_postgres_url"))
     return Database(f"sqlite:///{tmp_path / 'm.db'}")
 
 
