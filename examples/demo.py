@@ -218,10 +218,6 @@ def _score_totals(metrics: str) -> tuple[float, float]:
     return count, total
 
 
-if __name__ == "__main__":
-    main()
-
-
 def share_through_a_server(home: Path) -> None:
     """Start a workspace server, log to it from the SDK and from the mlflow client, and
     read both back as ordinary Atelier runs."""
@@ -298,3 +294,7 @@ def _start_server(home: Path) -> tuple[str, str, subprocess.Popen[bytes], IO[byt
             server.kill()
             raise SystemExit((home / "server.log").read_text())
         time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()
