@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Iterable
+from typing import Protocol
 
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+
+from atelier.core.errors import NotFoundError
 from atelier.server.config import ServerSettings
+from atelier.server.paths import check_location
+from atelier.server.streams import iter_file
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
 
@@ -22,3 +29,28 @@ def blobs(request: Request) -> BlobStore:
 def settings(request: Request) -> ServerSettings:
     found: ServerSettings = request.app.state.settings
     return found
+
+
+class _StoredFile(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+def stream_listed_file(
+    request: Request, entries: Iterable[_StoredFile], path: str, owner: str
+) -> StreamingResponse:
+    """Stream the blob of the entry named ``path`` (checked first); ``NotFoundError``
+    naming ``owner`` (e.g. "model iris:1") when no entry has that path."""
+    clean = check_location(path)
+    for entry in entries:
+        if entry.path == clean:
+            return StreamingResponse(
+                iter_file(blobs(request).open(entry.digest)),
+                media_type="application/octet-stream",
+                headers={"Content-Length": str(entry.size)},
+            )
+    raise NotFoundError(f"{owner} has no file {clean!r}")

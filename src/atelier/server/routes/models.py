@@ -8,15 +8,14 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
 
-from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.errors import ValidationError
 from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, ModelSpec
 from atelier.server.auth import MANAGE, READ, WRITE, guard
 from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
-from atelier.server.paths import check_location
-from atelier.server.routes._common import blobs, database, settings
+from atelier.server.routes._common import blobs, database, settings, stream_listed_file
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.schemas import ModelFromRun, ModelPatch, ModelSearch, ModelSpecBody
-from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
+from atelier.server.streams import consume_body, require_type, scratch_folder, unpack_tar
 from atelier.services import models
 
 router = APIRouter(tags=["models"])
@@ -112,17 +111,9 @@ def files(workspace: str, name: str, version: int, request: Request) -> list[Mod
 def download(
     workspace: str, name: str, version: int, path: str, request: Request
 ) -> StreamingResponse:
-    clean = check_location(path)
     with database(request).session() as session:
         found = models.files(session, workspace, name, version)
-    for entry in found:
-        if entry.path == clean:
-            return StreamingResponse(
-                iter_file(blobs(request).open(entry.digest)),
-                media_type="application/octet-stream",
-                headers={"Content-Length": str(entry.size)},
-            )
-    raise NotFoundError(f"model {name}:{version} has no file {clean!r}")
+    return stream_listed_file(request, found, path, f"model {name}:{version}")
 
 
 @router.patch(VERSION, dependencies=guard(WRITE), response_model=ModelRecord)

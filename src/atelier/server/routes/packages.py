@@ -17,13 +17,12 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
-from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.errors import ValidationError
 from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.server.auth import READ, WRITE, guard
-from atelier.server.paths import check_location
-from atelier.server.routes._common import blobs, database, settings
+from atelier.server.routes._common import blobs, database, settings, stream_listed_file
 from atelier.server.routes.files import _TAR_DOC
-from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
+from atelier.server.streams import consume_body, require_type, scratch_folder, unpack_tar
 from atelier.services import packages
 
 #: a version number the database can hold
@@ -134,14 +133,6 @@ def files(workspace: str, name: str, version: Version, request: Request) -> list
 def download(
     workspace: str, name: str, version: Version, path: str, request: Request
 ) -> StreamingResponse:
-    clean = check_location(path)
     with database(request).session() as session:
         found = packages.files(session, workspace, name, version)
-    for entry in found:
-        if entry.path == clean:
-            return StreamingResponse(
-                iter_file(blobs(request).open(entry.digest)),
-                media_type="application/octet-stream",
-                headers={"Content-Length": str(entry.size)},
-            )
-    raise NotFoundError(f"package {name}:{version} has no file {clean!r}")
+    return stream_listed_file(request, found, path, f"package {name}:{version}")
