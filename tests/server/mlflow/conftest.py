@@ -27,7 +27,7 @@ from atelier.server.config import ServerSettings
 from atelier.services import members, users, workspaces
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -117,19 +117,9 @@ def _database_url(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
     """A database of its own: the server has its own admin and users, so it must not
     share the session's PostgreSQL database with the ``server`` fixture's server."""
     if kind == "postgresql":
-        shared = str(request.getfixturevalue("postgres_url"))
-        import psycopg
-
-        name = f"atelier_mlflow_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        request.addfinalizer(drop)
-        return f"{shared.rsplit('/', 1)[0]}/{name}"
+        url = _create_postgres_database("atelier_mlflow")
+        request.addfinalizer(lambda: _drop_postgres_database(url))
+        return url
     return f"sqlite:///{tmp / 'mlflow.db'}"
 
 
