@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from atelier.core.access import Access, MemberRecord, Principal, Role, role_allows
@@ -23,13 +23,21 @@ def check_role(role: object) -> Role:
         ) from None
 
 
+_ROLE = (
+    select(MemberRow.__table__.c.role)
+    .join(WorkspaceRow.__table__, WorkspaceRow.__table__.c.id == MemberRow.__table__.c.workspace_id)
+    .where(
+        WorkspaceRow.__table__.c.name == bindparam("workspace"),
+        MemberRow.__table__.c.user_id == bindparam("user_id"),
+    )
+)
+
+
 def role_of(session: Session, workspace: str, user_id: str) -> Role | None:
     """The user's role in the workspace; None if it is no member (or there is no such
     workspace: the two are not told apart, so names do not leak to non-members)."""
-    role = session.scalar(
-        select(MemberRow.role)
-        .join(WorkspaceRow, WorkspaceRow.id == MemberRow.workspace_id)
-        .where(WorkspaceRow.name == workspace, MemberRow.user_id == user_id)
+    role = (
+        session.connection().execute(_ROLE, {"workspace": workspace, "user_id": user_id}).scalar()
     )
     return Role(role) if role is not None else None
 
@@ -49,7 +57,7 @@ def authorize(session: Session, principal: Principal, workspace: str, access: Ac
             )
         return
     if principal.is_admin:
-        workspaces.get_row(session, workspace)
+        workspaces.id_of(session, workspace)
         return
     role = role_of(session, workspace, principal.user_id)
     if role is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import (
@@ -47,6 +47,22 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     S.CANCELED: frozenset(),
 }
 _IN_CHUNK = 500
+
+# One run by workspace name and id, and its tags and properties: statements built once, so
+# a read costs two cached Core queries (GET of a run is the server's hottest route).
+_RUNS, _EXPERIMENTS, _WORKSPACES = RunRow.__table__, ExperimentRow.__table__, WorkspaceRow.__table__
+_ONE_RUN = (
+    select(_RUNS, _EXPERIMENTS.c.name.label("experiment_name"))
+    .join(_EXPERIMENTS, _EXPERIMENTS.c.id == _RUNS.c.experiment_id)
+    .join(_WORKSPACES, _WORKSPACES.c.id == _EXPERIMENTS.c.workspace_id)
+    .where(_RUNS.c.run_id == bindparam("run_id"), _WORKSPACES.c.name == bindparam("workspace"))
+)
+_ONE_RUN_KEY_VALUES = union_all(
+    select(literal(True).label("is_tag"), RunTagRow.__table__.c.key, RunTagRow.__table__.c.value)
+    .where(RunTagRow.__table__.c.run_id == bindparam("run_id")),
+    select(literal(False), RunPropertyRow.__table__.c.key, RunPropertyRow.__table__.c.value)
+    .where(RunPropertyRow.__table__.c.run_id == bindparam("run_id")),
+)  # fmt: skip
 
 
 def get_rows(session: Session, workspace: str, run_id: str) -> tuple[RunRow, ExperimentRow]:
@@ -220,8 +236,19 @@ def _clean(kind: str, values: dict[str, Any] | None) -> dict[str, str]:
 def get(
     session: Session, workspace: str, run_id: str, with_latest_metrics: bool = False
 ) -> RunRecord:
-    run, exp = get_rows(session, workspace, run_id)
-    return _records(session, [(run, exp.name)], workspace, with_latest_metrics)[0]
+    if with_latest_metrics:
+        run, exp = get_rows(session, workspace, run_id)
+        return _records(session, [(run, exp.name)], workspace, with_latest_metrics)[0]
+    connection = session.connection()
+    found = connection.execute(_ONE_RUN, {"run_id": run_id, "workspace": workspace}).first()
+    if found is None:
+        get_rows(session, workspace, run_id)  # raises the error that says what is missing
+        raise NotFoundError(f"run {run_id!r} not found in workspace {workspace!r}")  # a race
+    tags: dict[str, str] = {}
+    props: dict[str, str] = {}
+    for is_tag, key, value in connection.execute(_ONE_RUN_KEY_VALUES, {"run_id": run_id}):
+        (tags if is_tag else props)[key] = value
+    return run_record(found, found.experiment_name, workspace, tags, props)
 
 
 def _filtered(query: Select[Any], spec: RunQuery) -> Select[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from atelier.core.access import IssuedToken, Principal, TokenRecord, UserRecord
@@ -20,6 +20,7 @@ from atelier.core.ids import new_id
 from atelier.core.names import check_workspace_name
 from atelier.core.timeutil import now_ms
 from atelier.services import runs, workspaces
+from atelier.store.models import WorkspaceRow
 from atelier.store.models_access import TokenRow, UserRow
 
 #: every token starts with this, so a leaked one is easy to spot in logs and scanners
@@ -189,6 +190,28 @@ def revoke_token(session: Session, token_id: str) -> TokenRecord:
     return _token_record(session, row)
 
 
+_TOKENS, _USERS = TokenRow.__table__, UserRow.__table__
+_WORKSPACES = WorkspaceRow.__table__
+#: the token, its user and (for a run token) its workspace's name: one cached query a request
+_BEARER = (
+    select(
+        _TOKENS.c.id.label("token_id"),
+        _TOKENS.c.revoked,
+        _TOKENS.c.expires_ms,
+        _TOKENS.c.run_id,
+        _TOKENS.c.workspace_id,
+        _USERS.c.id.label("user_id"),
+        _USERS.c.name.label("user_name"),
+        _USERS.c.is_admin,
+        _USERS.c.disabled,
+        _WORKSPACES.c.name.label("workspace_name"),
+    )
+    .join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .outerjoin(_WORKSPACES, _WORKSPACES.c.id == _TOKENS.c.workspace_id)
+    .where(_TOKENS.c.secret_hash == bindparam("secret_hash"))
+)
+
+
 def authenticate(session: Session, secret: str) -> Principal:
     """Who the bearer of ``secret`` is; ``UnauthenticatedError`` for a wrong, expired or
     revoked token or a disabled user (one message for all, so a guesser learns nothing)."""
@@ -198,22 +221,19 @@ def authenticate(session: Session, secret: str) -> Principal:
     )
     if not secret.startswith(TOKEN_PREFIX):
         raise refused
-    row = session.scalar(select(TokenRow).where(TokenRow.secret_hash == hash_secret(secret)))
-    if row is None or row.revoked:
+    row = session.connection().execute(_BEARER, {"secret_hash": hash_secret(secret)}).first()
+    if row is None or row.revoked or row.disabled:
         raise refused
     if row.expires_ms is not None and row.expires_ms <= now_ms():
         raise refused
-    user = session.get(UserRow, row.user_id)
-    if user is None or user.disabled:
-        raise refused
     workspace_name = None
     if row.workspace_id is not None:
-        workspace_name = workspaces.name_of(session, row.workspace_id)
+        workspace_name = row.workspace_name or ""
     return Principal(
-        user_id=user.id,
-        user_name=user.name,
-        is_admin=user.is_admin and row.run_id is None,
-        token_id=row.id,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        is_admin=row.is_admin and row.run_id is None,
+        token_id=row.token_id,
         run_id=row.run_id,
         workspace_name=workspace_name,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import AlreadyExistsError, NotFoundError
@@ -13,16 +13,32 @@ from atelier.core.timeutil import now_ms
 from atelier.services._convert import workspace_record
 from atelier.store.models import ArtifactRow, ExperimentRow, RunRow, WorkspaceRow
 
+_ID_BY_NAME = select(WorkspaceRow.__table__.c.id).where(
+    WorkspaceRow.__table__.c.name == bindparam("name")
+)
+
+
+def _not_found(name: str) -> NotFoundError:
+    check_workspace_name(name)
+    return NotFoundError(
+        f"workspace {name!r} not found; create it with 'atelier workspace create {name}' "
+        "or Workspace.create(name)"
+    )
+
 
 def get_row(session: Session, name: str) -> WorkspaceRow:
     row = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
     if row is None:
-        check_workspace_name(name)
-        raise NotFoundError(
-            f"workspace {name!r} not found; create it with 'atelier workspace create {name}' "
-            "or Workspace.create(name)"
-        )
+        raise _not_found(name)
     return row
+
+
+def id_of(session: Session, name: str) -> str:
+    """The id of the workspace called ``name`` (one cached query); ``NotFoundError`` if none."""
+    found = session.connection().execute(_ID_BY_NAME, {"name": name}).scalar()
+    if found is None:
+        raise _not_found(name)
+    return str(found)
 
 
 def create(
