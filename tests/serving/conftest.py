@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
+
+from atelier.serving.app import ScoringApp
 
 
 @pytest.fixture
@@ -31,9 +32,9 @@ def write_script(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 @asynccontextmanager
-async def started(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for ``app`` with its lifespan (init()) run first and closed after."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://scoring") as client:
-            yield client
+async def started(app: ScoringApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for ``app`` with its start-up (init()) run first."""
+    await app.startup()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://scoring") as client:
+        yield client

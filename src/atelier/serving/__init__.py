@@ -10,5 +10,5 @@
   autoscaling), with :mod:`~atelier.serving.replicas`, :mod:`~atelier.serving.upstream`
   and :mod:`~atelier.serving.collector` (model data as Parquet).
 
-This package imports nothing heavy itself; importing a submodule loads Starlette.
+This package imports nothing heavy itself.
 """

@@ -1,4 +1,4 @@
-"""The scoring app: an ASGI app (Starlette) that hosts one entry script.
+"""The scoring app: a plain ASGI app that hosts one entry script.
 
 Routes::
 
@@ -11,6 +11,14 @@ Routes::
 Errors are problem documents (``{"type", "title", "status", "detail"}``); a failing
 ``run()`` answers 500 with a request id, and its traceback goes to the ``atelier.serving``
 logger only. Every response carries ``x-request-id``.
+
+Speed is the point of this module (it is the scoring hot path), so it is written against
+ASGI directly, without a framework's routing and middleware layers, and ``run()`` is called
+on the event loop's own thread: a replica scores one request at a time, as a worker of
+Azure's inference server does, and more replicas give more parallelism. The timeout is
+then enforced with ``SIGALRM``, which interrupts ``run()`` (a thread could only be
+abandoned, still busy); where the app does not run on the main thread (an embedding
+program's own thread), ``run()`` goes to a worker thread and is abandoned at the timeout.
 """
 
 from __future__ import annotations
@@ -19,45 +27,52 @@ import asyncio
 import hmac
 import json
 import logging
+import signal
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType, SimpleNamespace
 from typing import Any
-
-import anyio
-import anyio.to_thread
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atelier.serving.entry import EntryScript, InputError, load_entry_script
 from atelier.serving.metrics import ScoringMetrics
 from atelier.serving.openapi import openapi_document
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_TIMEOUT_SECONDS", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_TIMEOUT_SECONDS", "ScoringApp", "create_app"]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 60.0
-REQUEST_ID_HEADERS = ("x-ms-request-id", "x-request-id")
+_REQUEST_ID_HEADERS = (b"x-ms-request-id", b"x-request-id")
+_JSON = b"application/json"
+_PROBLEM = b"application/problem+json"
 
 logger = logging.getLogger("atelier.serving")
 
-#: run() calls happen on these threads (as many as anyio's default), off the event loop;
-#: a plain executor costs less per request than anyio's worker threads
-_RUN_THREADS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="atelier-run")
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+#: run() calls made off the main thread (see the module's docstring)
+_RUN_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="atelier-run")
 
 
 class _BodyTooLargeError(Exception):
     """The request body passed the size limit."""
 
 
-def problem(status: int, title: str, detail: str, request_id: str | None = None) -> JSONResponse:
-    """A ``application/problem+json`` response (RFC 9457)."""
+class _RunTimeoutError(BaseException):
+    """Raised inside run() by SIGALRM; a BaseException so ``except Exception`` in a
+    scoring script does not swallow it."""
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _RunTimeoutError
+
+
+def problem_body(status: int, title: str, detail: str, request_id: str | None = None) -> bytes:
+    """A problem document (RFC 9457) as bytes."""
     content: dict[str, Any] = {
         "type": "about:blank",
         "title": title,
@@ -66,51 +81,11 @@ def problem(status: int, title: str, detail: str, request_id: str | None = None)
     }
     if request_id is not None:
         content["request_id"] = request_id
-    return JSONResponse(content, status_code=status, media_type="application/problem+json")
+    return json.dumps(content).encode()
 
 
-class _RequestContext:
-    """Gives each request an id and records its metrics; a pure ASGI middleware."""
-
-    def __init__(self, app: ASGIApp, metrics: ScoringMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {key.decode("latin-1").lower(): value for key, value in scope["headers"]}
-        request_id = next(
-            (headers[name].decode("latin-1") for name in REQUEST_ID_HEADERS if headers.get(name)),
-            str(uuid.uuid4()),
-        )[:200]
-        scope.setdefault("state", {})["request_id"] = request_id
-        path = ScoringMetrics.path_label(scope["path"])
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode("latin-1")),
-                ]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            self.metrics.in_flight.dec()
-            self.metrics.latency.labels(path).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(path, scope["method"], str(status)).inc()
-
-
-class _Scorer:
-    """The state and handlers of one scoring app."""
+class ScoringApp:
+    """The ASGI app of one entry script (build it with :func:`create_app`)."""
 
     def __init__(
         self,
@@ -119,126 +94,193 @@ class _Scorer:
         keys: tuple[str, ...] | None,
         max_body_bytes: int,
         timeout_seconds: float,
-        metrics: ScoringMetrics,
     ) -> None:
         self.entry = entry
         self.model_dir = model_dir
         self.keys = tuple(key.encode() for key in keys or () if key)
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
-        self.metrics = metrics
+        self.metrics = ScoringMetrics()
         self.ready = False
         self.document = openapi_document(
             entry, title=f"Scoring: {entry.path.name}", secured=bool(self.keys)
         )
+        self.state = SimpleNamespace(scorer=self)  # as a Starlette app's ``app.state``
+        self._alarm_installed = False
 
-    @asynccontextmanager
-    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+    # --- ASGI -------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        request_id = next(
+            (headers[name].decode("latin-1") for name in _REQUEST_ID_HEADERS if headers.get(name)),
+            None,
+        )
+        request_id = (request_id or str(uuid.uuid4()))[:200]
+        path, method = scope["path"], scope["method"]
+        started = time.perf_counter()
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        status = 500
         try:
-            await anyio.to_thread.run_sync(self.entry.call_init, self.model_dir)
+            if path == "/score" and method == "POST":
+                status, content_type, content = await self._score(headers, receive, request_id)
+            elif method != "GET" or path not in _GETS:
+                status, content_type = 404, _PROBLEM
+                content = problem_body(404, "Not Found", f"no route {method} {path}")
+            else:
+                status, content_type, content = _GETS[path](self)
+            response_headers = [
+                (b"content-type", content_type),
+                (b"content-length", str(len(content)).encode()),
+                (b"x-request-id", request_id.encode("latin-1")),
+            ]
+            if status == 401:
+                response_headers.append((b"www-authenticate", b"Bearer"))
+            await send(
+                {"type": "http.response.start", "status": status, "headers": response_headers}
+            )
+            await send({"type": "http.response.body", "body": content})
+        finally:
+            metrics.in_flight.dec()
+            label = ScoringMetrics.path_label(path)
+            metrics.latency.labels(label).observe(time.perf_counter() - started)
+            metrics.requests.labels(label, method, str(status)).inc()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Run the script's ``init()`` (once); a failure leaves the app not ready."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                _RUN_THREADS, self.entry.call_init, self.model_dir
+            )
         except Exception:
             logger.exception("init() of %s failed; /score answers 503", self.entry.path)
         else:
             self.ready = True
             logger.info("init() of %s succeeded; ready to score", self.entry.path)
-        yield
 
-    def _authorized(self, request: Request) -> bool:
+    # --- /score -----------------------------------------------------------------------
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         if not self.keys:
             return True
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not token:
             return False
-        given = token.strip().encode()
+        given = token.strip()
         # Compare with every key so the time taken does not say which one nearly matched.
         matches = [hmac.compare_digest(given, key) for key in self.keys]
         return any(matches)
 
-    async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length", "")
+    async def _body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise _BodyTooLargeError
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _BodyTooLargeError
             chunks.append(chunk)
-        return b"".join(chunks)
+            if not message.get("more_body"):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def score(self, request: Request) -> Response:
-        request_id: str = request.state.request_id
-        if not self._authorized(request):
-            response = problem(
-                401,
-                "Unauthorized",
-                "send 'Authorization: Bearer <key>' with a key of this endpoint",
-            )
-            response.headers["www-authenticate"] = "Bearer"
-            return response
+    async def _score(
+        self, headers: dict[bytes, bytes], receive: Receive, request_id: str
+    ) -> tuple[int, bytes, bytes]:
+        if not self._authorized(headers):
+            detail = "send 'Authorization: Bearer <key>' with a key of this endpoint"
+            return 401, _PROBLEM, problem_body(401, "Unauthorized", detail)
         if not self.ready:
-            return problem(
-                503, "Service Unavailable", "the model is not loaded: init() has not succeeded"
-            )
+            detail = "the model is not loaded: init() has not succeeded"
+            return 503, _PROBLEM, problem_body(503, "Service Unavailable", detail)
         try:
-            body = await self._body(request)
+            body = await self._body(headers, receive)
         except _BodyTooLargeError:
-            return problem(
-                413,
-                "Payload Too Large",
-                f"the request body is larger than {self.max_body_bytes} bytes",
-            )
+            detail = f"the request body is larger than {self.max_body_bytes} bytes"
+            return 413, _PROBLEM, problem_body(413, "Payload Too Large", detail)
         try:
             args, kwargs = self.entry.arguments(body)
         except InputError as exc:
-            return problem(400, "Bad Request", exc.message)
+            return 400, _PROBLEM, problem_body(400, "Bad Request", exc.message)
 
         def call() -> bytes:
             return json.dumps(self.entry.run(*args, **kwargs), default=_jsonable).encode()
 
         try:
-            future = asyncio.get_running_loop().run_in_executor(_RUN_THREADS, call)
-            content = await asyncio.wait_for(future, self.timeout_seconds)
-        except TimeoutError:
+            content = await self._call_with_deadline(call)
+        except (_RunTimeoutError, TimeoutError):
             self.metrics.errors.labels("timeout").inc()
             logger.warning(
                 "run() took longer than %ss (request id %s)", self.timeout_seconds, request_id
             )
-            return problem(
-                504,
-                "Gateway Timeout",
-                f"run() took longer than {self.timeout_seconds:g} seconds",
-                request_id,
-            )
+            detail = f"run() took longer than {self.timeout_seconds:g} seconds"
+            return 504, _PROBLEM, problem_body(504, "Gateway Timeout", detail, request_id)
         except InputError as exc:  # run() itself may reject its input, as no-code scripts do
-            return problem(400, "Bad Request", exc.message, request_id)
+            return 400, _PROBLEM, problem_body(400, "Bad Request", exc.message, request_id)
         except Exception:
             self.metrics.errors.labels("run").inc()
             logger.exception("run() failed (request id %s)", request_id)
-            return problem(
-                500,
-                "Internal Server Error",
-                "run() failed; the server log has the details under this request id",
-                request_id,
-            )
-        return Response(content, media_type="application/json")
+            detail = "run() failed; the server log has the details under this request id"
+            return 500, _PROBLEM, problem_body(500, "Internal Server Error", detail, request_id)
+        return 200, _JSON, content
 
-    async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    async def _call_with_deadline(self, call: Callable[[], bytes]) -> bytes:
+        """``call()`` here, interrupted by SIGALRM at the timeout; off the main thread, in
+        a worker thread that is abandoned at the timeout."""
+        if threading.current_thread() is not threading.main_thread():
+            future = asyncio.get_running_loop().run_in_executor(_RUN_THREADS, call)
+            return await asyncio.wait_for(future, self.timeout_seconds)
+        if not self._alarm_installed:
+            signal.signal(signal.SIGALRM, _on_alarm)
+            self._alarm_installed = True
+        signal.setitimer(signal.ITIMER_REAL, self.timeout_seconds)
+        try:
+            return call()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
-    async def readyz(self, request: Request) -> Response:
+    # --- GET routes -------------------------------------------------------------------
+    def healthz(self) -> tuple[int, bytes, bytes]:
+        return 200, _JSON, b'{"status": "ok"}'
+
+    def readyz(self) -> tuple[int, bytes, bytes]:
         if self.ready:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready"}, status_code=503)
+            return 200, _JSON, b'{"status": "ready"}'
+        return 503, _JSON, b'{"status": "not ready"}'
 
-    async def metrics_text(self, request: Request) -> Response:
-        return Response(
-            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+    def metrics_text(self) -> tuple[int, bytes, bytes]:
+        return 200, b"text/plain; version=0.0.4; charset=utf-8", self.metrics.render()
 
-    async def swagger(self, request: Request) -> Response:
-        return JSONResponse(self.document)
+    def swagger(self) -> tuple[int, bytes, bytes]:
+        return 200, _JSON, json.dumps(self.document).encode()
+
+
+_GETS: dict[str, Callable[[ScoringApp], tuple[int, bytes, bytes]]] = {
+    "/healthz": ScoringApp.healthz,
+    "/readyz": ScoringApp.readyz,
+    "/metrics": ScoringApp.metrics_text,
+    "/swagger.json": ScoringApp.swagger,
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -256,7 +298,7 @@ def create_app(
     keys: tuple[str, ...] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-) -> Starlette:
+) -> ScoringApp:
     """An ASGI app that scores requests with ``entry_script``.
 
     The script is imported now (raising
@@ -265,18 +307,4 @@ def create_app(
     needs ``Authorization: Bearer <key>`` with one of them (primary and secondary).
     """
     entry = load_entry_script(Path(entry_script), Path(source_directory))
-    metrics = ScoringMetrics()
-    scorer = _Scorer(entry, model_dir, keys, max_body_bytes, timeout_seconds, metrics)
-    app = Starlette(
-        routes=[
-            Route("/score", scorer.score, methods=["POST"]),
-            Route("/healthz", scorer.healthz, methods=["GET"]),
-            Route("/readyz", scorer.readyz, methods=["GET"]),
-            Route("/metrics", scorer.metrics_text, methods=["GET"]),
-            Route("/swagger.json", scorer.swagger, methods=["GET"]),
-        ],
-        lifespan=scorer.lifespan,
-    )
-    app.add_middleware(_RequestContext, metrics=metrics)
-    app.state.scorer = scorer
-    return app
+    return ScoringApp(entry, model_dir, keys, max_body_bytes, timeout_seconds)

@@ -49,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=15,
+        # Keep idle client connections well past clients' own idle expiry (httpx: 5 s, like
+        # uvicorn's default): when the server closes first, a request the client sends on
+        # that connection at the same moment fails.
+        timeout_keep_alive=75,
     )
 
 

@@ -22,10 +22,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from starlette.applications import Starlette
-
 from atelier.core.errors import ValidationError
-from atelier.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_SECONDS, create_app
+from atelier.serving.app import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    ScoringApp,
+    create_app,
+)
 
 __all__ = ["app_from_environment", "main", "serve"]
 
@@ -38,7 +41,7 @@ TIMEOUT_SECONDS = "ATELIER_SCORING_TIMEOUT_SECONDS"
 PARENT_PID = "ATELIER_SCORING_PARENT_PID"
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> ScoringApp:
     """The scoring app configured by the ``ATELIER_SCORING_*`` variables (uvicorn's factory)."""
     entry_script = os.environ.get(ENTRY_SCRIPT)
     if not entry_script:
