@@ -1,14 +1,17 @@
 """Datasets: reading a large CSV, and registering many small files.
 
     .venv/bin/python bench/bench_data.py                 # a 1 GB CSV, 10,000 files
-    .venv/bin/python bench/bench_data.py --size-mb 200   # a shorter run
+    .venv/bin/python bench/bench_data.py --size-mb 300   # a shorter run
 
 (a) ``Dataset.Tabular.from_delimited_files(csv).to_pandas_dataframe()`` against
-    ``pandas.read_csv(csv)`` with default options (the anchor), on one generated CSV.
-    Each method runs in its own subprocess, warmed up by reading a 100-line file (so
-    module imports are not measured), which reports its wall time, the frame's size
-    (``memory_usage(deep=True)``) and its peak RSS above the RSS it had just before
-    reading. Targets: Atelier >= 2x faster; Atelier's peak <= 1.5x the frame.
+    ``pandas.read_csv(csv)`` with default options (the anchor), on one generated CSV,
+    twice: cold (the first read: the dataset cache is empty, so the CSV is parsed and the
+    cache written) and warm (a second read, in a new process: from the columnar cache in
+    ``$ATELIER_HOME/cache/tabular``). Each read runs in its own subprocess, warmed up by
+    reading a 100-line file (so module imports are not measured), which reports its wall
+    time, the frame's size (``memory_usage(deep=True)``) and its peak RSS above the RSS it
+    had just before reading. Targets: Atelier >= 2x faster; Atelier's peak <= 1.5x the
+    frame. ``--repeat N`` runs the three reads N times and keeps each one's median time.
 (b) Registering a file dataset of 10,000 small files (listing, sizes, times and SHA-256
     of every file, one database transaction) against just walking and hashing the same
     files (the anchor). Target: < 10 s.
@@ -24,6 +27,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +45,7 @@ READER = """
 import json, resource, sys, time
 method, path, tiny = sys.argv[1], sys.argv[2], sys.argv[3]
 import pandas as pd
-if method == "atelier":
+if method != "pandas":
     from atelier.sdk.dataset import Dataset
     # a warm-up read of a tiny file loads every module first, outside the measurement
     Dataset.Tabular.from_delimited_files(tiny, validate=False).to_pandas_dataframe()
@@ -97,15 +101,20 @@ def generate_csv(path: Path, size_mb: int) -> int:
     return rows
 
 
-def read_in_subprocess(method: str, path: Path) -> dict[str, Any]:
+def read_in_subprocess(method: str, path: Path, home: Path) -> dict[str, Any]:
     tiny = path.with_name("tiny.csv")
     with path.open(encoding="utf-8") as source:
         tiny.write_text("".join(source.readline() for _ in range(100)), encoding="utf-8")
+    if method == "cold":
+        shutil.rmtree(home / "cache" / "tabular", ignore_errors=True)
+    env = {**os.environ, "ATELIER_HOME": str(home)}
+    env.pop("ATELIER_DATASET_CACHE_MB", None)  # the default cap
     done = subprocess.run(
         [sys.executable, "-c", READER, method, str(path), str(tiny)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise SystemExit(f"{method} failed:\n{done.stderr}")
@@ -113,34 +122,49 @@ def read_in_subprocess(method: str, path: Path) -> dict[str, Any]:
     return result
 
 
-def bench_read(folder: Path, size_mb: int) -> dict[str, Any]:
+def bench_read(folder: Path, size_mb: int, repeat: int) -> dict[str, Any]:
     path = folder / "big.csv"
     say(f"(a) generating a {size_mb} MB CSV ...")
     rows = generate_csv(path, size_mb)
     actual_mb = path.stat().st_size / 1024 / 1024
     say(f"    {rows:,} rows, {actual_mb:.0f} MB")
-    anchor = read_in_subprocess("pandas", path)
-    ours = read_in_subprocess("atelier", path)
-    assert anchor["rows"] == ours["rows"] == rows
-    speedup = anchor["seconds"] / ours["seconds"]
-    memory = ours["peak_above_start_bytes"] / ours["frame_bytes"]
+    home = folder / "read-home"
+    runs: dict[str, list[dict[str, Any]]] = {"pandas": [], "cold": [], "warm": []}
+    for _ in range(repeat):
+        for method, done in runs.items():  # pandas, atelier's first read, its second
+            done.append(read_in_subprocess(method, path, home))
+    assert all(r["rows"] == rows for done in runs.values() for r in done)
+    anchor = _median_run(runs["pandas"])
     anchor_memory = anchor["peak_above_start_bytes"] / anchor["frame_bytes"]
-    say(
-        f"    pandas.read_csv: {anchor['seconds']:.2f} s, peak {anchor_memory:.2f}x its frame\n"
-        f"    atelier to_pandas_dataframe: {ours['seconds']:.2f} s, peak {memory:.2f}x its frame"
-        f" ({ours['frame_bytes'] / 2**20:.0f} MB)\n"
-        f"    speedup {speedup:.2f}x (target >= {TARGET_SPEEDUP}x), memory {memory:.2f}x "
-        f"(target <= {TARGET_MEMORY}x)"
-    )
-    return {
-        "csv_mb": round(actual_mb, 1),
-        "rows": rows,
-        "pandas": anchor,
-        "atelier": ours,
-        "speedup": round(speedup, 2),
-        "peak_over_frame": round(memory, 2),
-        "ok": speedup >= TARGET_SPEEDUP and memory <= TARGET_MEMORY,
-    }
+    say(f"    pandas.read_csv: {anchor['seconds']:.2f} s, peak {anchor_memory:.2f}x its frame")
+    result: dict[str, Any] = {"csv_mb": round(actual_mb, 1), "rows": rows, "repeat": repeat}
+    result["pandas"] = anchor
+    for method, label in (("cold", "first read (cache empty)"), ("warm", "second read (cached)")):
+        ours = _median_run(runs[method])
+        speedup = anchor["seconds"] / ours["seconds"]
+        memory = ours["peak_above_start_bytes"] / ours["frame_bytes"]
+        ok = speedup >= TARGET_SPEEDUP and memory <= TARGET_MEMORY
+        say(
+            f"    atelier to_pandas_dataframe, {label}: {ours['seconds']:.2f} s, "
+            f"peak {memory:.2f}x its frame ({ours['frame_bytes'] / 2**20:.0f} MB)\n"
+            f"      speedup {speedup:.2f}x (target >= {TARGET_SPEEDUP}x), memory {memory:.2f}x "
+            f"(target <= {TARGET_MEMORY}x): {'meets' if ok else 'does NOT meet'} the target"
+        )
+        result[method] = {
+            **ours,
+            "speedup": round(speedup, 2),
+            "peak_over_frame": round(memory, 2),
+            "ok": ok,
+        }
+    meeting = [m for m in ("cold", "warm") if result[m]["ok"]]
+    result["meets_target"] = meeting
+    say(f"    meets the target: {' and '.join(meeting) if meeting else 'neither'}")
+    return result
+
+
+def _median_run(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (of an even count, the slower middle one)."""
+    return sorted(done, key=lambda r: r["seconds"])[len(done) // 2]
 
 
 def bench_register(folder: Path, count: int) -> dict[str, Any]:
@@ -183,10 +207,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="size of the generated CSV")
     parser.add_argument("--files", type=int, default=10_000, help="files in the dataset")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each read (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atelier-bench-data-") as tmp:
         folder = Path(tmp)
-        read = bench_read(folder, args.size_mb)
+        read = bench_read(folder, args.size_mb, max(1, args.repeat))
         (folder / "big.csv").unlink()
         register = bench_register(folder, args.files)
     result = {
@@ -201,7 +226,14 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "read_csv": {k: read[k] for k in ("csv_mb", "speedup", "peak_over_frame", "ok")},
+                "read_csv": {
+                    "csv_mb": read["csv_mb"],
+                    **{
+                        m: {k: read[m][k] for k in ("seconds", "speedup", "peak_over_frame", "ok")}
+                        for m in ("cold", "warm")
+                    },
+                    "meets_target": read["meets_target"],
+                },
                 "register": register,
             },
             indent=2,

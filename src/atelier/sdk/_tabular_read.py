@@ -66,8 +66,7 @@ def read_files(files: list[ResolvedFile], fmt: dict[str, Any], on_error: str) ->
     """All files in one table, in file order (schemas unified; missing columns null)."""
     import pyarrow as pa
 
-    if on_error not in ("null", "fail"):
-        raise ValidationError(f"on_error must be 'null' or 'fail', not {on_error!r}")
+    check_on_error(on_error)
     kind = fmt.get("type")
     tables = []
     header_names: list[str] | None = None
@@ -94,6 +93,11 @@ def read_files(files: list[ResolvedFile], fmt: dict[str, Any], on_error: str) ->
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValidationError(f"the files do not share compatible columns: {exc}") from exc
+
+
+def check_on_error(on_error: str) -> None:
+    if on_error not in ("null", "fail"):
+        raise ValidationError(f"on_error must be 'null' or 'fail', not {on_error!r}")
 
 
 def _source(item: ResolvedFile) -> Any:

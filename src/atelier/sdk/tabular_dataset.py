@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
-from atelier.sdk import _tabular_read
+from atelier.sdk import _tabular_cache, _tabular_read
 from atelier.sdk._data_profile import DatasetProfile, profile_table
 from atelier.sdk._dataset_base import AbstractDataset
 
@@ -83,8 +83,18 @@ class TabularDataset(AbstractDataset):
                 _SqlLabel(),  # type: ignore[arg-type]
             )
         else:
-            table = _tabular_read.read_files(self._source_files(), fmt, on_error)
+            # through the columnar cache: a second read of the same files skips parsing
+            table = _tabular_cache.read_files(
+                self._source_files(), fmt, on_error, scope=self._cache_scope()
+            )
         return self._apply_steps(table)
+
+    def _cache_scope(self) -> str:
+        """Where datastore files live: the same datastore name and path in another
+        workspace or on another server are other files."""
+        if self._workspace is None:
+            return ""
+        return f"{self._workspace._backend.tracking_uri}|{self._workspace.name}"
 
     def to_pandas_dataframe(
         self, on_error: str = "null", out_of_range_datetime: str = "null"
@@ -94,7 +104,7 @@ class TabularDataset(AbstractDataset):
         and column."""
         del out_of_range_datetime
         with _tabular_read.lean_memory():
-            table = self.to_arrow(on_error=on_error)
+            table = _own_numbers(self.to_arrow(on_error=on_error))
             # the Arrow buffers are released column by column as pandas takes them over,
             # and text stays in Arrow memory (pandas' own string dtype): nothing is held twice
             frame: pd.DataFrame = table.to_pandas(
@@ -271,6 +281,34 @@ class TabularDataset(AbstractDataset):
         folder_path.mkdir(parents=True, exist_ok=True)
         (folder_path / name).write_bytes(buffer.getvalue())
         return FileDataset._from_sources([{"local": str(folder_path.resolve())}], None)
+
+
+def _own_numbers(table: pa.Table) -> pa.Table:
+    """The table with every single-chunk numeric column given an empty second chunk.
+
+    pandas takes a single-chunk numeric column without nulls over without a copy, as a
+    read-only array (``df.loc[0, 'x'] = 1`` then fails) that may point into a cache file's
+    memory map. With two chunks, ``to_pandas`` copies the values into a writable array that
+    the frame owns (and frees the Arrow column as it goes): one copy, as for any column
+    read in several blocks."""
+    import pyarrow as pa
+
+    for index, column in enumerate(table.columns):
+        kind = column.type
+        if column.num_chunks != 1 or len(column) == 0:
+            continue
+        if not (
+            pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_timestamp(kind)
+            or pa.types.is_duration(kind)
+        ):
+            continue
+        chunk = column.chunk(0)
+        table = table.set_column(
+            index, table.schema.field(index), pa.chunked_array([chunk, chunk.slice(0, 0)], kind)
+        )
+    return table
 
 
 def _string_dtypes() -> Any:
