@@ -49,6 +49,19 @@ def _drop_postgres_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that take no ``home`` still never write to the user's real ~/.atelier (the
+    tabular read cache, the secret key): the default home is a folder of this session."""
+    before = os.environ.get("ATELIER_HOME")
+    os.environ["ATELIER_HOME"] = str(tmp_path_factory.mktemp("default-home"))
+    yield
+    if before is None:
+        os.environ.pop("ATELIER_HOME", None)
+    else:
+        os.environ["ATELIER_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the local PostgreSQL for this test session, dropped after."""
