@@ -22,12 +22,13 @@ from atelier.server.routes import (
     workspaces,
 )
 
+#: in matching order: routes are tried one by one, so the busiest (runs, metrics) go first
 ROUTERS: list[APIRouter] = [
+    runs.router,
+    metrics.router,
     workspaces.router,
     access.router,
     experiments.router,
-    runs.router,
-    metrics.router,
     files.router,
     snapshots.router,
     environments.router,
