@@ -137,7 +137,7 @@ def _load_wrk(
     script = body.with_name("bench.lua")
     script.write_text(WRK_SCRIPT)
     env = dict(os.environ, BENCH_BODY=str(body), BENCH_KEY=key or "")
-    command = [wrk, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url]
+    command = [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "-s", str(script), url]
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     line = next(row for row in done.stdout.splitlines() if row.startswith("RESULT "))
     requests, failures, rps, p50, p99 = line.split()[1:]
@@ -186,6 +186,9 @@ def _measure(
     seconds: float,
 ) -> dict[tuple[str, int, int], dict[str, Any]]:
     results = {}
+    for url, key, shape in servers.values():  # warm-up, discarded: imports, caches, JIT-free
+        _load(url, bodies[(shape, 1)], key, 2, 8)
+    time.sleep(2)
     print(f"{'server':<10} {'rows':>4} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} fail")
     for rows in (1, 100):
         for concurrency in (1, 8, 32):
