@@ -7,7 +7,10 @@ processes:
 - ``mlflow models serve --workers N`` on the same model saved in MLflow format.
 Atelier serves it without an entry script (no-code) with N replicas behind its router,
 with key auth on (the anchors have no key auth of their own). Load comes from a second
-process (bench/loadgen.py): 1 and 100 rows per request at concurrency 1, 8 and 32.
+process: wrk (Debian's package, C) when it is installed, else bench/loadgen.py (Python,
+which costs the 2-core machine more per request than the servers do: set BENCH_LOADER=python
+to use it anyway), at 1 and 100 rows per request and concurrency 1, 8 and 32, after a
+warm-up of every server.
 Targets: ≥ 3× azureml-inference-server-http and ≥ 4× mlflow in requests/s, p99 lower
 than both. Then a rolling update under a steady 200 requests/s: zero failed requests.
 
@@ -137,7 +140,8 @@ def _load_wrk(
     script = body.with_name("bench.lua")
     script.write_text(WRK_SCRIPT)
     env = dict(os.environ, BENCH_BODY=str(body), BENCH_KEY=key or "")
-    command = [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "-s", str(script), url]
+    duration = f"-d{max(1, round(seconds))}s"
+    command = [wrk, "-t1", f"-c{concurrency}", duration, "-s", str(script), url]
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     line = next(row for row in done.stdout.splitlines() if row.startswith("RESULT "))
     requests, failures, rps, p50, p99 = line.split()[1:]

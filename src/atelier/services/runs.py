@@ -57,6 +57,13 @@ _ONE_RUN = (
     .join(_WORKSPACES, _WORKSPACES.c.id == _EXPERIMENTS.c.workspace_id)
     .where(_RUNS.c.run_id == bindparam("run_id"), _WORKSPACES.c.name == bindparam("workspace"))
 )
+#: the run's and its experiment's ORM rows (for changes), by workspace name: one query
+_RUN_ROWS = (
+    select(RunRow, ExperimentRow)
+    .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+    .join(WorkspaceRow, WorkspaceRow.id == ExperimentRow.workspace_id)
+    .where(RunRow.run_id == bindparam("run_id"), WorkspaceRow.name == bindparam("workspace"))
+)
 _ONE_RUN_KEY_VALUES = union_all(
     select(literal(True).label("is_tag"), RunTagRow.__table__.c.key, RunTagRow.__table__.c.value)
     .where(RunTagRow.__table__.c.run_id == bindparam("run_id")),
@@ -67,13 +74,9 @@ _ONE_RUN_KEY_VALUES = union_all(
 
 def get_rows(session: Session, workspace: str, run_id: str) -> tuple[RunRow, ExperimentRow]:
     """The run and its experiment, checking that the run belongs to ``workspace``."""
-    ws = workspaces.get_row(session, workspace)
-    found = session.execute(
-        select(RunRow, ExperimentRow)
-        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-        .where(RunRow.run_id == run_id, ExperimentRow.workspace_id == ws.id)
-    ).first()
+    found = session.execute(_RUN_ROWS, {"run_id": run_id, "workspace": workspace}).first()
     if found is None:
+        workspaces.get_row(session, workspace)  # says so if the workspace is what is missing
         raise NotFoundError(
             f"run {run_id!r} not found in workspace {workspace!r}; "
             f"list runs with 'atelier run list -w {workspace}'"
