@@ -298,3 +298,58 @@ async def test_slow_run_times_out_with_504(write_script: WriteScript) -> None:
     assert response.status_code == 504
     assert response.json()["status"] == 504
     assert 'atelier_scoring_errors_total{kind="timeout"} 1.0' in metrics
+
+
+SLOW_UNLESS_FAST = """
+    import json
+    import time
+
+    def init():
+        pass
+
+    def run(data):
+        seconds = json.loads(data)["sleep"]
+        try:
+            time.sleep(seconds)  # a script that swallows every Exception
+        except Exception:
+            return "swallowed"
+        return "done"
+"""
+
+
+async def test_timeout_interrupts_run_and_the_app_keeps_serving(
+    write_script: WriteScript,
+) -> None:
+    folder = write_script(SLOW_UNLESS_FAST)
+    app = create_app(Path("score.py"), folder, None, None, timeout_seconds=0.2)
+    async with started(app) as client:
+        slow = await client.post("/score", json={"sleep": 5})
+        fast = await client.post("/score", json={"sleep": 0})
+    # interrupted (not left running) even though run() catches Exception: the next request
+    # is answered at once, by the same single-threaded replica
+    assert slow.status_code == 504
+    assert "0.2 seconds" in slow.json()["detail"]
+    assert fast.status_code == 200
+    assert fast.json() == "done"
+
+
+def test_timeout_off_the_main_thread_still_answers_504(write_script: WriteScript) -> None:
+    """An app run by an embedding program on a thread of its own (no SIGALRM there)."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    folder = write_script(SLOW_UNLESS_FAST)
+    app = create_app(Path("score.py"), folder, None, None, timeout_seconds=0.2)
+    answers: list[httpx.Response] = []
+
+    async def use() -> None:
+        async with started(app) as client:
+            answers.append(await client.post("/score", json={"sleep": 1}))
+            answers.append(await client.post("/score", json={"sleep": 0}))
+
+    worker = threading.Thread(target=lambda: asyncio.run(use()))
+    worker.start()
+    worker.join(timeout=30)
+    assert [answer.status_code for answer in answers] == [504, 200]
