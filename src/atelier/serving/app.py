@@ -31,7 +31,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType, SimpleNamespace
@@ -51,8 +51,10 @@ _PROBLEM = b"application/problem+json"
 
 logger = logging.getLogger("atelier.serving")
 
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 #: run() calls made off the main thread (see the module's docstring)
 _RUN_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="atelier-run")
@@ -109,7 +111,7 @@ class ScoringApp:
         self._alarm_installed = False
 
     # --- ASGI -------------------------------------------------------------------------
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
