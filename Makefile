@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Bytecode is compiled at install time and written on first import, even where the
+# environment says PYTHONDONTWRITEBYTECODE: without it every CLI call and every process a
+# test starts compiles SQLAlchemy & co. from source again (2.2 s a CLI call instead of 1.1 s).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

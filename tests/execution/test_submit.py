@@ -152,6 +152,19 @@ def test_ignore_files_and_snapshot_limits(
         _submit(ws, folder)
 
 
+def test_bytecode_caches_are_never_in_a_snapshot(tmp_path: Path) -> None:
+    from atelier.sdk._snapshot import collect
+
+    folder = _source(tmp_path, "print('hi')\n")
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"\x00")
+    (folder / "pkg" / "__pycache__").mkdir(parents=True)
+    (folder / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\x00")
+    (folder / "pkg" / "mod.py").write_text("x = 1\n")
+    (folder / "stray.pyc").write_bytes(b"\x00")
+    assert sorted(relative for relative, _, _ in collect(folder)) == ["pkg/mod.py", "train.py"]
+
+
 def test_time_limit_stops_the_script(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")
     run = _submit(ws, folder, max_run_duration_seconds=2)

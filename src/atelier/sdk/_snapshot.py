@@ -1,7 +1,8 @@
 """Choosing what a submitted source directory's snapshot holds.
 
 ``.amlignore`` (else ``.gitignore``) at the folder's top, in gitignore syntax, says what
-to leave out; ``.git`` is always left out. The limits (300 MB, 2,000 files by default;
+to leave out; ``.git`` and Python's bytecode caches (``__pycache__``, ``*.pyc``) are
+always left out. The limits (300 MB, 2,000 files by default;
 ``ATELIER_SNAPSHOT_MAX_MB`` / ``ATELIER_SNAPSHOT_MAX_FILES``) stop a submit that would
 copy a data set or a virtualenv by mistake, naming the largest offenders.
 """
@@ -22,7 +23,8 @@ IGNORE_FILES = (".amlignore", ".gitignore")
 
 
 def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
-    lines = [".git/"]
+    # Python's bytecode caches come and go with imports: never part of a snapshot
+    lines = [".git/", "__pycache__/", "*.py[co]"]
     for name in IGNORE_FILES:
         candidate = root / name
         if candidate.is_file():

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,8 @@ DOCUMENT_KINDS = ("list", "row", "table", "image")
 
 
 def _pack(steps: Any, values: Any, stamps: Any) -> tuple[bytes, bytes, bytes]:
+    import numpy as np
+
     return (
         np.asarray(steps, dtype="<i8").tobytes(),
         np.asarray(values, dtype="<f8").tobytes(),
@@ -40,6 +41,8 @@ def log_scalars(
     session: Session, workspace: str, run_id: str, series: dict[str, ScalarBatch]
 ) -> int:
     """Append batches of scalar points; return how many points were stored."""
+    import numpy as np
+
     runs.require_writable(session, workspace, run_id)
     chunks: list[dict[str, Any]] = []
     latest: list[dict[str, Any]] = []
@@ -147,6 +150,8 @@ def get_metrics(
     session: Session, workspace: str, run_ids: list[str], name: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Per run, each metric's value: a number, a list for a series, a dict for rows/tables."""
+    import numpy as np
+
     if name is not None:
         check_metric_name(name)
     runs.require_in_workspace(session, workspace, run_ids)
@@ -172,6 +177,8 @@ def get_metrics(
 
 def get_history(session: Session, workspace: str, run_id: str, name: str) -> dict[str, list[Any]]:
     """A scalar series in logged order as columns: ``steps``, ``values``, ``timestamps_ms``."""
+    import numpy as np
+
     check_metric_name(name)
     runs.get_rows(session, workspace, run_id)
     parts = _series_arrays(session, [run_id], name).get((run_id, name))
