@@ -383,3 +383,36 @@ def test_no_code_mlflow_format_is_detected_and_loaded(
     assert entry.run(*args, **kwargs) == [0, 1]
     with pytest.raises(InputError, match="list of rows"):
         entry.run('{"rows": 1}')
+
+
+SLEEPY = """
+import json
+import time
+
+def init():
+    pass
+
+def run(raw_data):
+    time.sleep(json.loads(raw_data)["sleep"])
+    return "awake"
+"""
+
+
+@SQLITE
+def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Path) -> None:
+    """A replica scores on its event loop, so it cannot answer health probes while run()
+    works: a request that outlasts 3 missed probes (each 2 s apart, 2 s timeout) must still
+    complete."""
+    model = _model(ws, tmp_path, 1)
+    config = LocalWebserviceDeploymentConfiguration(port=0)
+    svc = Model.deploy(ws, "sleepy-ep", [model], _config(tmp_path, SLEEPY), config)
+    try:
+        svc.wait_for_deployment(timeout_sec=60)
+        before = svc.deployments["default"]["replicas"][0]["pid"]
+        headers = {"Authorization": f"Bearer {svc.get_keys()[0]}"}
+        answer = httpx.post(svc.scoring_uri, json={"sleep": 14}, headers=headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == "awake"
+        assert svc.deployments["default"]["replicas"][0]["pid"] == before
+    finally:
+        svc.delete()

@@ -143,7 +143,10 @@ class EndpointManager:
             misses = {pid: count for pid, count in misses.items() if pid in alive}
             for replica, healthy in zip(replicas, answers, strict=True):
                 pid = replica.process.pid
-                misses[pid] = 0 if healthy else misses.get(pid, 0) + 1
+                # a replica scores one request at a time on its event loop, so one that is
+                # busy (a slow run(), bounded by the scoring timeout) cannot answer a probe
+                busy = replica.in_flight > 0
+                misses[pid] = 0 if healthy or busy else misses.get(pid, 0) + 1
                 if misses[pid] >= HEALTH_MISSES:
                     self.say(
                         f"replica {replica.label} missed {HEALTH_MISSES} health checks in a "

@@ -60,6 +60,8 @@ class Upstream:
         payload = b"".join(head) + body
         while self._idle:
             reader, writer = self._idle.pop()
+            if writer.is_closing():  # the replica's end went away while it sat in the pool
+                continue
             try:
                 return await self._exchange(reader, writer, payload, reused=True)
             except _StaleConnectionError:
@@ -91,7 +93,12 @@ class Upstream:
                 started = True
                 status, length, content_type, close = _parse_head(head)
                 body = await reader.readexactly(length) if length else b""
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        except (
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            RuntimeError,  # uvloop: a write on a transport the peer has just closed
+        ) as exc:
             writer.close()
             partial = isinstance(exc, asyncio.IncompleteReadError) and bool(exc.partial)
             if reused and not started and not partial:
