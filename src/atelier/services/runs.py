@@ -76,12 +76,18 @@ def get_rows(session: Session, workspace: str, run_id: str) -> tuple[RunRow, Exp
     """The run and its experiment, checking that the run belongs to ``workspace``."""
     found = session.execute(_RUN_ROWS, {"run_id": run_id, "workspace": workspace}).first()
     if found is None:
-        workspaces.get_row(session, workspace)  # says so if the workspace is what is missing
-        raise NotFoundError(
-            f"run {run_id!r} not found in workspace {workspace!r}; "
-            f"list runs with 'atelier run list -w {workspace}'"
-        )
+        raise _run_not_found(session, workspace, run_id)
     return found[0], found[1]
+
+
+def _run_not_found(session: Session, workspace: str, run_id: str) -> NotFoundError:
+    """The error for a run that a lookup missed: the workspace's own if it is the workspace
+    that does not exist (raised here), else the run's."""
+    workspaces.id_of(session, workspace)
+    return NotFoundError(
+        f"run {run_id!r} not found in workspace {workspace!r}; "
+        f"list runs with 'atelier run list -w {workspace}'"
+    )
 
 
 def require_writable(session: Session, workspace: str, run_id: str) -> RunRow:
@@ -245,8 +251,7 @@ def get(
     connection = session.connection()
     found = connection.execute(_ONE_RUN, {"run_id": run_id, "workspace": workspace}).first()
     if found is None:
-        get_rows(session, workspace, run_id)  # raises the error that says what is missing
-        raise NotFoundError(f"run {run_id!r} not found in workspace {workspace!r}")  # a race
+        raise _run_not_found(session, workspace, run_id)
     tags: dict[str, str] = {}
     props: dict[str, str] = {}
     for is_tag, key, value in connection.execute(_ONE_RUN_KEY_VALUES, {"run_id": run_id}):
