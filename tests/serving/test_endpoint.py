@@ -416,3 +416,124 @@ def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Pat
         assert svc.deployments["default"]["replicas"][0]["pid"] == before
     finally:
         svc.delete()
+
+
+SLOW_COEF = SCORE.replace(
+    "def run(raw_data):\n",
+    "def run(raw_data):\n    import time\n    time.sleep(json.loads(raw_data).get('sleep', 0))\n",
+)
+
+
+def _post(client: httpx.Client, url: str, data: list[int], **headers: str) -> httpx.Response:
+    return client.post(url, json={"data": data}, headers=headers)
+
+
+@SQLITE
+def test_one_hop_a_single_deployment_answers_its_connections_itself(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Without a traffic split or data collection, the router hands each client connection
+    to a replica: requests are answered even while the router's process is stopped, a
+    rollout gives the connections back (nothing fails), keys apply at once, and a second
+    deployment makes the router take the requests again."""
+    config = LocalWebserviceDeploymentConfiguration(port=0, num_replicas=2)
+    svc = Model.deploy(
+        ws, "hop-ep", [_model(ws, tmp_path, 3)], _config(tmp_path, SLOW_COEF), config
+    )
+    try:
+        svc.wait_for_deployment(timeout_sec=60)
+        primary, secondary = svc.get_keys()
+        client = httpx.Client(headers={"Authorization": f"Bearer {primary}"}, timeout=30)
+        first = _post(client, svc.scoring_uri, [1])
+        assert first.json() == [3]
+        assert first.headers["azureml-model-deployment"] == "default"
+        assert _post(client, svc.scoring_uri, [1], authorization="Bearer nope").status_code == 401
+
+        router = svc._record.manager_pid
+        os.kill(router, signal.SIGSTOP)  # the router's process takes no part any more
+        try:
+            assert _post(client, svc.scoring_uri, [2]).json() == [6]
+        finally:
+            os.kill(router, signal.SIGCONT)
+
+        metrics = httpx.get(svc.scoring_uri.replace("/score", "/metrics")).text
+        assert 'atelier_scoring_requests_total{method="POST",path="/score",status="200"} 2.0' in (
+            metrics
+        ), metrics
+        assert 'status="401"} 1.0' in metrics
+
+        # a rollout under load on kept-alive connections: every one is given back and
+        # handed to a new replica; none fails
+        with _Load(svc) as load:
+            time.sleep(0.5)
+            svc.update(models=[_model(ws, tmp_path, 5)])
+            time.sleep(0.5)
+        assert load.failed == []
+        assert load.answers == {"[3]", "[5]"}
+        assert _post(client, svc.scoring_uri, [1]).json() == [5]  # the same connection
+
+        svc.regen_key("Primary")
+        assert _post(client, svc.scoring_uri, [1]).status_code == 401
+        fresh = svc.get_keys()[0]
+        assert fresh not in (primary, secondary)
+        auth = f"Bearer {fresh}"
+        assert _post(client, svc.scoring_uri, [1], authorization=auth).json() == [5]
+
+        # a second deployment: the router must see each request (header, split) again
+        env = Environment("green-hop")
+        env.python.user_managed_dependencies = True
+        env.python.interpreter_path = sys.executable
+        env.environment_variables = {"GREEN_COEFFICIENT": "7"}
+        green = _config(tmp_path, GREEN, "green")
+        green.environment = env
+        svc.create_deployment("green", [_model(ws, tmp_path, 8)], green)
+        pinned = _post(
+            client,
+            svc.scoring_uri,
+            [1],
+            authorization=auth,
+            **{"azureml-model-deployment": "green"},
+        )
+        assert pinned.json() == [7], pinned.text
+        client.close()
+    finally:
+        svc.delete()
+
+
+@SQLITE
+def test_one_hop_a_crashed_replica_is_a_clear_retryable_error(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    config = LocalWebserviceDeploymentConfiguration(port=0)
+    svc = Model.deploy(
+        ws, "crash-ep", [_model(ws, tmp_path, 3)], _config(tmp_path, SLOW_COEF), config
+    )
+    try:
+        svc.wait_for_deployment(timeout_sec=60)
+        replica = svc.deployments["default"]["replicas"][0]["pid"]
+        errors: list[Exception] = []
+
+        def slow() -> None:
+            try:
+                svc.run({"data": [1], "sleep": 5})
+            except WebserviceError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(1)
+        os.kill(replica, signal.SIGKILL)
+        thread.join()
+        assert len(errors) == 1
+        assert "stopped" in str(errors[0])
+        assert "retry" in str(errors[0])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = [(r["pid"], r["state"]) for r in svc.deployments["default"]["replicas"]]
+            if states and states[0][0] != replica and states[0][1] == "Ready":
+                break
+            time.sleep(0.1)
+        assert svc.run({"data": [2]}) == [6]
+        assert "exited with code -9; restarting it" in svc.get_logs()
+    finally:
+        svc.delete()

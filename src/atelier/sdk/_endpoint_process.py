@@ -157,6 +157,14 @@ def alive(pid: int) -> bool:
             return False
         if stat.rpartition(")")[2].split()[:1] == ["Z"]:
             return False
+        for _ in range(20):
+            if cmdline:
+                break
+            # empty while the process is between fork and exec (the shell's own exec of
+            # Python included): look again rather than call a starting endpoint dead
+            time.sleep(0.05)
+            with contextlib.suppress(OSError):
+                cmdline = (proc / "cmdline").read_bytes()
         return MANAGER_MODULE.encode() in cmdline
     return True
 

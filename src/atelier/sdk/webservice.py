@@ -301,6 +301,12 @@ class Webservice:
             headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
         try:
             response = httpx.post(self.scoring_uri, content=body, headers=headers, timeout=120)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # a replica that answers its connections itself took this one with it
+            raise WebserviceError(
+                f"service {self.name!r} closed the connection before answering ({exc}): the "
+                "replica handling the request stopped; it is being restarted: retry the request"
+            ) from None
         except httpx.HTTPError as exc:
             raise WebserviceError(
                 f"service {self.name!r} could not be reached at {self.scoring_uri}: {exc}; "

@@ -24,6 +24,7 @@ program's own thread), ``run()`` goes to a worker thread and is abandoned at the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -37,6 +38,7 @@ from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Any
 
+from atelier.serving.direct import DIRECT_SCOPE_KEY
 from atelier.serving.entry import EntryScript, InputError, load_entry_script
 from atelier.serving.metrics import ScoringMetrics
 from atelier.serving.openapi import openapi_document
@@ -48,6 +50,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 _REQUEST_ID_HEADERS = (b"x-ms-request-id", b"x-request-id")
 _JSON = b"application/json"
 _PROBLEM = b"application/problem+json"
+_DEPLOYMENT_HEADER = b"azureml-model-deployment"
 
 logger = logging.getLogger("atelier.serving")
 
@@ -109,6 +112,23 @@ class ScoringApp:
         )
         self.state = SimpleNamespace(scorer=self)  # as a Starlette app's ``app.state``
         self._alarm_installed = False
+        # Requests on connections the endpoint's router handed over (see
+        # atelier.serving.direct) are checked against the endpoint's key digests, and only
+        # they are counted here when ``direct_only_metrics`` (the router counts the rest).
+        self.direct_digests: tuple[bytes, ...] = ()
+        self.direct_auth = True
+        self.deployment: str | None = None
+        self.direct_only_metrics = False
+        #: where the replica's manager reads how many direct requests are in flight
+        self.load: memoryview | None = None
+
+    def configure_direct(self, settings: dict[str, Any]) -> None:
+        """The endpoint's settings, from its router: key digests, auth, deployment name."""
+        self.direct_digests = tuple(str(d).encode() for d in settings.get("key_digests") or ())
+        self.direct_auth = bool(settings.get("auth_enabled", True))
+        self.deployment = settings.get("deployment") or self.deployment
+        if settings.get("max_body_bytes"):
+            self.max_body_bytes = int(settings["max_body_bytes"])
 
     # --- ASGI -------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,13 +144,21 @@ class ScoringApp:
         )
         request_id = (request_id or str(uuid.uuid4()))[:200]
         path, method = scope["path"], scope["method"]
+        direct = scope.get(DIRECT_SCOPE_KEY, False)
         started = time.perf_counter()
+        counted = direct or not self.direct_only_metrics
         metrics = self.metrics
-        metrics.in_flight.inc()
+        load = self.load if direct else None
+        if counted:
+            metrics.in_flight.inc()
+        if load is not None:
+            load[0] += 1
         status = 500
         try:
             if path == "/score" and method == "POST":
-                status, content_type, content = await self._score(headers, receive, request_id)
+                status, content_type, content = await self._score(
+                    headers, receive, request_id, direct
+                )
             elif method != "GET" or path not in _GETS:
                 status, content_type = 404, _PROBLEM
                 content = problem_body(404, "Not Found", f"no route {method} {path}")
@@ -143,15 +171,20 @@ class ScoringApp:
             ]
             if status == 401:
                 response_headers.append((b"www-authenticate", b"Bearer"))
+            if direct and self.deployment:
+                response_headers.append((_DEPLOYMENT_HEADER, self.deployment.encode("latin-1")))
             await send(
                 {"type": "http.response.start", "status": status, "headers": response_headers}
             )
             await send({"type": "http.response.body", "body": content})
         finally:
-            metrics.in_flight.dec()
-            label = ScoringMetrics.path_label(path)
-            metrics.latency.labels(label).observe(time.perf_counter() - started)
-            metrics.requests.labels(label, method, str(status)).inc()
+            if load is not None:
+                load[0] -= 1
+            if counted:
+                metrics.in_flight.dec()
+                label = ScoringMetrics.path_label(path)
+                metrics.latency.labels(label).observe(time.perf_counter() - started)
+                metrics.requests.labels(label, method, str(status)).inc()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -176,15 +209,23 @@ class ScoringApp:
             logger.info("init() of %s succeeded; ready to score", self.entry.path)
 
     # --- /score -----------------------------------------------------------------------
-    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
-        if not self.keys:
+    def _authorized(self, headers: dict[bytes, bytes], direct: bool = False) -> bool:
+        if direct:
+            if not self.direct_auth:
+                return True
+            known = self.direct_digests
+        elif not self.keys:
             return True
+        else:
+            known = self.keys
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
         if scheme.lower() != b"bearer" or not token:
             return False
         given = token.strip()
+        if direct:  # the endpoint's keys are known by their SHA-256 digests only
+            given = hashlib.sha256(given).hexdigest().encode()
         # Compare with every key so the time taken does not say which one nearly matched.
-        matches = [hmac.compare_digest(given, key) for key in self.keys]
+        matches = [hmac.compare_digest(given, key) for key in known]
         return any(matches)
 
     async def _body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
@@ -207,11 +248,21 @@ class ScoringApp:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _score(
-        self, headers: dict[bytes, bytes], receive: Receive, request_id: str
+        self, headers: dict[bytes, bytes], receive: Receive, request_id: str, direct: bool
     ) -> tuple[int, bytes, bytes]:
-        if not self._authorized(headers):
+        if not self._authorized(headers, direct):
             detail = "send 'Authorization: Bearer <key>' with a key of this endpoint"
+            if direct:
+                detail += " (service.get_keys() or 'atelier endpoint keys')"
             return 401, _PROBLEM, problem_body(401, "Unauthorized", detail)
+        if direct:
+            requested = headers.get(_DEPLOYMENT_HEADER)
+            if requested is not None and requested.decode("latin-1") != self.deployment:
+                name = requested.decode("latin-1")
+                detail = (
+                    f"deployment {name!r} has no ready replica; check the endpoint's state and logs"
+                )
+                return 503, _PROBLEM, problem_body(503, "Service Unavailable", detail)
         if not self.ready:
             detail = "the model is not loaded: init() has not succeeded"
             return 503, _PROBLEM, problem_body(503, "Service Unavailable", detail)

@@ -11,7 +11,12 @@ It reads the endpoint from the backend twice a second and acts on changes:
   and one that misses three ``/healthz`` checks in a row is killed, then replaced;
 - with autoscaling, a deployment grows while its replicas average more than
   ``autoscale_target_in_flight`` requests in flight, and shrinks after a quiet spell;
-- key and traffic changes apply at once (the router reads them from here).
+- key and traffic changes apply at once (the router reads them from here, and the
+  replicas get them over their channels);
+- for an endpoint with one deployment, it hands client connections to that deployment's
+  replicas (:mod:`atelier.serving.handoff`), one after the other; a replica being replaced
+  gives its connections back first, and so does every replica when a second deployment
+  or data collection makes the router take the requests again.
 
 What it does is reported back (states, replicas, the revision acted on).
 """
@@ -21,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +42,7 @@ from atelier.core.endpoints import (
     ReplicaReport,
 )
 from atelier.core.errors import AtelierError
+from atelier.serving.handoff import ADOPT, DRAIN, DRAINED, RETURN, receive, send, send_settings
 from atelier.serving.replicas import (
     HOST,
     READY,
@@ -81,6 +89,10 @@ class EndpointManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._reconciling = asyncio.Lock()
+        self._turn = 0
+        self._direct = False
+        #: what to do with a client connection a replica gave back (the router's dispatch)
+        self.on_returned: Callable[[socket.socket], None] = _close
 
     # --- lifecycle --------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -125,7 +137,9 @@ class EndpointManager:
             await asyncio.sleep(MONITOR_SECONDS)
             for deployment in list(self.deployments.values()):
                 self._check_replicas(deployment)
-                load = sum(replica.in_flight for replica in deployment.active)
+                load = sum(
+                    replica.in_flight + replica.direct_in_flight() for replica in deployment.active
+                )
                 deployment.samples = [*deployment.samples[-24:], float(load)]
 
     async def _health_loop(self) -> None:
@@ -145,7 +159,7 @@ class EndpointManager:
                 pid = replica.process.pid
                 # a replica scores one request at a time on its event loop, so one that is
                 # busy (a slow run(), bounded by the scoring timeout) cannot answer a probe
-                busy = replica.in_flight > 0
+                busy = replica.busy()
                 misses[pid] = 0 if healthy or busy else misses.get(pid, 0) + 1
                 if misses[pid] >= HEALTH_MISSES:
                     self.say(
@@ -182,6 +196,11 @@ class EndpointManager:
         record: EndpointRecord = await asyncio.to_thread(
             self.backend.endpoints.get, self.workspace, self.name
         )
+        settings_changed = (self.key_digests, self.auth_enabled, self.config) != (
+            record.key_digests,
+            record.auth_enabled,
+            record.config,
+        )
         self.key_digests = record.key_digests
         self.auth_enabled = record.auth_enabled
         self.config = record.config
@@ -207,6 +226,10 @@ class EndpointManager:
             self.say(f"deployment {name!r} was deleted; stopping its replicas")
             for replica in (*gone.active, *gone.starting):
                 self._spawn(self._drain(replica))
+        if settings_changed:
+            for replica in self._replicas():
+                self._send_settings(replica)
+        self._check_direct()
         busy = any(deployment.busy for deployment in self.deployments.values())
         if not busy:
             self.revision_seen = record.revision
@@ -245,6 +268,11 @@ class EndpointManager:
             spec, deployment.name, index, generation, self.internal_key, self.log, restarts
         )
         deployment.starting.append(replica)
+        if replica.channel is not None:
+            asyncio.get_running_loop().add_reader(
+                replica.channel.fileno(), self._on_channel, replica
+            )
+            self._send_settings(replica)
         try:
             await wait_ready(replica, float(spec.get("init_timeout_seconds") or 120), self.log_path)
         except BaseException:
@@ -298,6 +326,12 @@ class EndpointManager:
             deployment.draining.append(replica)
         replica.state = "Draining"
         deadline = time.monotonic() + 120
+        if replica.channel is not None and replica.exited() is None:
+            # its client connections come back here as they go idle, to be handed on
+            replica.drained.clear()
+            if send(replica.channel, DRAIN):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(replica.drained.wait(), 60)
         while replica.in_flight > 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await replica.stop()
@@ -312,6 +346,7 @@ class EndpointManager:
             if code is None or self._stopping:
                 continue
             deployment.active.remove(replica)
+            replica.release()
             self.say(f"replica {replica.label} exited with code {code}; restarting it")
             self._spawn(self._restart(deployment, replica))
         if not deployment.busy and deployment.served:
@@ -321,6 +356,7 @@ class EndpointManager:
 
     async def _restart(self, deployment: Deployment, crashed: Replica) -> None:
         await crashed.client.aclose()
+        crashed.release()
         backoff = 0.5
         restarts = crashed.restarts + 1
         while not self._stopping and self.deployments.get(deployment.name) is deployment:
@@ -385,6 +421,82 @@ class EndpointManager:
         else:
             await replica.stop(grace=2)
 
+    # --- handing over connections ------------------------------------------------------------
+    def _replicas(self) -> list[Replica]:
+        return [
+            replica
+            for deployment in self.deployments.values()
+            for replica in (*deployment.active, *deployment.starting)
+        ]
+
+    def _send_settings(self, replica: Replica) -> None:
+        if replica.channel is None:
+            return
+        settings = {
+            "key_digests": list(self.key_digests),
+            "auth_enabled": self.auth_enabled,
+            "deployment": replica.deployment,
+            "max_body_bytes": self.config.get("max_body_bytes"),
+        }
+        send_settings(replica.channel, settings)
+
+    def _on_channel(self, replica: Replica) -> None:
+        channel = replica.channel
+        if channel is None:
+            return
+        messages, closed = receive(channel)
+        for message in messages:
+            if message.op == RETURN and message.connection is not None:
+                self.on_returned(message.connection)
+            elif message.op == DRAINED:
+                replica.drained.set()
+            elif message.connection is not None:
+                message.connection.close()
+        if closed:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(channel.fileno())
+            replica.drained.set()
+
+    def direct_deployment(self) -> Deployment | None:
+        """The deployment whose replicas take client connections themselves: the only
+        one, taking traffic, without model data collection or autoscaling (else the router
+        proxies: autoscaling needs to see the requests queued per replica, and a replica
+        scoring one request at a time cannot report those)."""
+        if len(self.deployments) != 1:
+            return None
+        deployment = next(iter(self.deployments.values()))
+        spec = deployment.spec
+        if not self.traffic.get(deployment.name) or spec.get("collect_model_data"):
+            return None
+        if spec.get("autoscale_enabled"):
+            return None
+        return deployment
+
+    def hand_over(self, connection: socket.socket) -> bool:
+        """Give a client connection to a ready replica, in turn; False if the router must
+        keep it (several deployments, data collection, no ready replica)."""
+        deployment = self.direct_deployment()
+        if deployment is None:
+            return False
+        ready = [r for r in deployment.active if r.state == READY and r.channel is not None]
+        for _ in range(len(ready)):
+            self._turn += 1
+            replica = ready[self._turn % len(ready)]
+            if replica.channel is not None and send(replica.channel, ADOPT, fd=connection.fileno()):
+                connection.close()
+                return True
+        return False
+
+    def _check_direct(self) -> None:
+        """When the router must take requests again, replicas give their connections back."""
+        direct = self.direct_deployment() is not None
+        if self._direct and not direct:
+            self.say("the router takes every request now; replicas give their connections back")
+            for replica in self._replicas():
+                if replica.channel is not None:
+                    send(replica.channel, DRAIN)
+        self._direct = direct
+
     # --- routing ----------------------------------------------------------------------------------
     def route(self, requested: str | None, draw: float) -> tuple[Deployment | None, Replica | None]:
         """The deployment (by name, or by the traffic split with ``draw`` in [0, 1)) and
@@ -416,3 +528,7 @@ class EndpointManager:
             if replica is not None and replica.state == READY:
                 return replica
         return None
+
+
+def _close(connection: socket.socket) -> None:
+    connection.close()

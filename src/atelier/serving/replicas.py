@@ -2,9 +2,11 @@
 
 A replica is one ``python -m atelier.serving.server --workers 1`` process on a free
 loopback port (the model is loaded once, by its ``init()``), started with the Python of
-the deployment's environment. It accepts only the endpoint manager's internal key, so
-requests reach it through the router, which checks the endpoint's own keys. Replicas stay
-in the manager's process group: stopping the manager's group stops them all.
+the deployment's environment. On that port it accepts only the endpoint manager's internal
+key (the router's proxied requests and the manager's probes). Client connections the
+router hands over on the replica's channel (:mod:`atelier.serving.handoff`) are answered
+by the replica itself, with the endpoint's keys. Replicas stay in the manager's process
+group: stopping the manager's group stops them all.
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import mmap
 import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from atelier.core.endpoints import TRANSITIONING, ReplicaRecord
+from atelier.serving.handoff import channel_pair
+from atelier.serving.metrics import process_gone
+from atelier.serving.server import HANDOFF_FD, LOAD_FILE
 from atelier.serving.upstream import Upstream, UpstreamError
 
 __all__ = ["Deployment", "Replica", "ReplicaStartError", "spec_key"]
@@ -63,6 +70,19 @@ class Replica:
     state: str = STARTING
     in_flight: int = 0
     started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    #: the router's end of the handoff channel (client connections go over it)
+    channel: socket.socket | None = None
+    #: the replica's count of direct requests in flight (a shared 8-byte file)
+    load_path: Path | None = None
+    load: memoryview | None = None
+    #: set when the replica says it has given back every connection it was asked to
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def direct_in_flight(self) -> int:
+        return int(self.load[0]) if self.load is not None else 0
+
+    def busy(self) -> bool:
+        return self.in_flight > 0 or self.direct_in_flight() > 0
 
     @property
     def label(self) -> str:
@@ -96,6 +116,22 @@ class Replica:
                     self.process.kill()
                 await asyncio.to_thread(self.process.wait)
         await self.client.aclose()
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the channel and the load file of a replica that has exited."""
+        if self.channel is not None:
+            with contextlib.suppress(ValueError, OSError, RuntimeError):
+                asyncio.get_running_loop().remove_reader(self.channel.fileno())
+            self.channel.close()
+            self.channel = None
+        if self.load is not None:
+            self.load.release()
+            self.load = None
+        if self.load_path is not None:
+            self.load_path.unlink(missing_ok=True)
+            self.load_path = None
+        process_gone(self.process.pid)
 
 
 @dataclass(eq=False)
@@ -174,14 +210,34 @@ def start_replica(
     env["PYTHONUNBUFFERED"] = "1"
     env["ATELIER_DEPLOYMENT"] = deployment
     env["ATELIER_SCORING_PARENT_PID"] = str(os.getpid())
+    ours, theirs = channel_pair()
+    env[HANDOFF_FD] = str(theirs.fileno())
+    handle, load_name = tempfile.mkstemp(prefix="atelier-replica-load-")
+    os.write(handle, bytes(8))
+    load = memoryview(mmap.mmap(handle, 8)).cast("q")
+    os.close(handle)
+    env[LOAD_FILE] = load_name
     log.write(
         f"[manager] starting replica {deployment}#{index} generation {generation} "
         f"on port {port}\n".encode()
     )
     log.flush()
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-    )
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            pass_fds=(theirs.fileno(),),
+        )
+    except BaseException:
+        ours.close()
+        load.release()
+        Path(load_name).unlink(missing_ok=True)
+        raise
+    finally:
+        theirs.close()
     client = Upstream(HOST, port, internal_key, float(spec.get("timeout_seconds") or 60) + 5)
     return Replica(
         deployment=deployment,
@@ -191,6 +247,9 @@ def start_replica(
         process=process,
         client=client,
         restarts=restarts,
+        channel=ours,
+        load_path=Path(load_name),
+        load=load,
     )
 
 

@@ -39,6 +39,10 @@ KEYS = "ATELIER_SCORING_KEYS"
 MAX_BODY_BYTES = "ATELIER_SCORING_MAX_BODY_BYTES"
 TIMEOUT_SECONDS = "ATELIER_SCORING_TIMEOUT_SECONDS"
 PARENT_PID = "ATELIER_SCORING_PARENT_PID"
+#: set by an endpoint's manager: the descriptor of this replica's end of the handoff channel
+HANDOFF_FD = "ATELIER_SCORING_HANDOFF_FD"
+#: set by an endpoint's manager: an 8-byte file where the replica keeps its direct in-flight count
+LOAD_FILE = "ATELIER_SCORING_LOAD_FILE"
 
 
 def app_from_environment() -> ScoringApp:
@@ -109,15 +113,72 @@ def serve(
         # Fail here, once, on a script without init/run: uvicorn would restart failing workers.
         app_from_environment()
     _exit_with_parent()
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "auto"
+    if os.environ.get(HANDOFF_FD, "").isdigit() and workers == 1:
+        _serve_replica(host, port, loop)
+        return
     uvicorn.run(
         "atelier.serving.server:app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop" if importlib.util.find_spec("uvloop") is not None else "auto",
+        loop=loop,
         log_level="info",
     )
+
+
+def _serve_replica(host: str, port: int, loop: str) -> None:
+    """An endpoint's replica: uvicorn on ``host:port`` for the router's proxied requests and
+    probes, plus the client connections the router hands over (:mod:`atelier.serving.direct`)."""
+    import asyncio
+    import mmap
+    import socket
+
+    import uvicorn
+
+    from atelier.serving.direct import DirectConnections
+
+    app = app_from_environment()
+    app.direct_only_metrics = True
+    app.deployment = os.environ.get("ATELIER_DEPLOYMENT") or None
+    load_file = os.environ.get(LOAD_FILE)
+    if load_file:
+        with Path(load_file).open("r+b") as handle:
+            app.load = memoryview(mmap.mmap(handle.fileno(), 8)).cast("q")
+    channel = socket.socket(fileno=int(os.environ[HANDOFF_FD]))
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop=loop,
+        http="httptools",
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        # as the router's: a client's idle connection is closed by the client, not under it
+        timeout_keep_alive=75,
+    )
+    server = uvicorn.Server(config)
+    direct = DirectConnections(channel, server, app)
+
+    async def main() -> None:
+        async def start_direct() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                await asyncio.sleep(0.01)
+            direct.start()
+
+        starting = asyncio.ensure_future(start_direct())
+        try:
+            await server.serve()
+        finally:
+            starting.cancel()
+            direct.close()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(main())
 
 
 def _exit_with_parent() -> None:
