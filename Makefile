@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_environments.py
 	$(BIN)/python bench/bench_execution.py
 	$(BIN)/python bench/bench_mlflow_protocol.py
+	$(BIN)/python bench/bench_nocode_predict.py
 	$(BIN)/python bench/bench_serving.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_server.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -281,12 +282,14 @@ def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
     try:
         service.wait_for_deployment(timeout_sec=60)
         assert service.run({"data": [[0, 0], [1, 1]]}) == [0, 1]
+        assert "no-code scoring: ONNX Runtime (verified on" in service.get_logs()
         auth = {"Authorization": f"Bearer {service.get_keys()[0]}"}
         malformed = httpx.post(service.scoring_uri, content=b'{"data": [[0,', headers=auth)
         assert malformed.status_code == 400
         assert "not valid JSON" in malformed.json()["detail"]
         short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
         assert short.status_code == 400
+        assert "X has 1 features, but LogisticRegression is expecting 2" in short.json()["detail"]
 
         # a replica that stops answering (frozen) misses its health checks and is replaced
         frozen = service.deployments["default"]["replicas"][0]["pid"]
@@ -353,10 +356,11 @@ def test_autoscale_adds_a_replica_under_load(ws: Workspace, tmp_path: Path) -> N
 
 @SQLITE
 def test_no_code_mlflow_format_is_detected_and_loaded(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An MLflow folder (MLmodel with the sklearn flavour) gets the generated script,
-    which loads and scores it; checked in this process, without starting a server."""
+    which loads its pickle and scores it through ONNX Runtime; checked in this process,
+    without starting a server."""
     import pickle
 
     from atelier.sdk.nocode import MLFLOW, detect_framework, no_code_script
@@ -378,11 +382,20 @@ def test_no_code_mlflow_format_is_detected_and_loaded(
     entry = load_entry_script(script, script.parent)
     for variable in ("AZUREML_MODEL_DIR", "ATELIER_MODEL_DIR"):  # restored after the test
         monkeypatch.setenv(variable, str(target))
-    entry.call_init(target)
+    with caplog.at_level(logging.INFO, logger="atelier.serving"):
+        entry.call_init(target)
+    assert "no-code scoring: ONNX Runtime (verified on 192 probe rows)" in caplog.text
     args, kwargs = entry.arguments(b'{"input_data": [[0], [1]]}')
     assert entry.run(*args, **kwargs) == [0, 1]
+    assert entry.run('{"data": [0.9]}') == [1]
     with pytest.raises(InputError, match="list of rows"):
         entry.run('{"rows": 1}')
+    with pytest.raises(InputError, match="X has 2 features, but LogisticRegression is expecting 1"):
+        entry.run('{"data": [[0, 1]]}')
+    with pytest.raises(InputError, match="Input X contains NaN"):
+        entry.run('{"data": [[NaN]]}')  # json reads NaN where orjson refuses it
+    with pytest.raises(InputError, match="the body is not JSON"):
+        entry.run('{"data": [[0]')
 
 
 SLEEPY = """
