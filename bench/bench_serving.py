@@ -5,9 +5,13 @@ processes:
 - ``azureml-inference-server-http`` (``azmlinfsrv --worker_count N``) with an entry
   script that loads the same joblib file, and
 - ``mlflow models serve --workers N`` on the same model saved in MLflow format.
-Atelier serves it without an entry script (no-code) with N replicas behind its router,
-with key auth on (the anchors have no key auth of their own). Load comes from a second
-process: wrk (Debian's package, C) when it is installed, else bench/loadgen.py (Python,
+Atelier serves it without an entry script (no-code) with N replicas; its router hands
+each connection to a replica (one hop), and key auth is on (the anchors have no key auth
+of their own). The no-code script scores through ONNX Runtime once it has checked
+the compiled model against scikit-learn (atelier.serving.fastpredict). ``atelier-py`` is
+the same model behind Atelier with azureml's entry script (scikit-learn's own predict),
+to show what the serving path alone is worth (``--no-entry-script`` skips it).
+Load comes from a second process: wrk (Debian's package, C) when it is installed, else bench/loadgen.py (Python,
 which costs the 2-core machine more per request than the servers do: set BENCH_LOADER=python
 to use it anyway), at 1 and 100 rows per request and concurrency 1, 8 and 32, after a
 warm-up of every server.
@@ -207,11 +211,13 @@ def _measure(
     return results
 
 
-def _ratios(results: dict[tuple[str, int, int], dict[str, Any]], anchors: list[str]) -> None:
-    print("\nratios (Atelier / anchor): requests/s, and p99 (lower is better below 1)")
+def _ratios(
+    results: dict[tuple[str, int, int], dict[str, Any]], anchors: list[str], ours_name: str
+) -> None:
+    print(f"\nratios ({ours_name} / anchor): requests/s, and p99 (lower is better below 1)")
     for rows in (1, 100):
         for concurrency in (1, 8, 32):
-            ours = results[("atelier", rows, concurrency)]
+            ours = results[(ours_name, rows, concurrency)]
             parts = []
             for anchor in anchors:
                 theirs = results[(anchor, rows, concurrency)]
@@ -220,6 +226,25 @@ def _ratios(results: dict[tuple[str, int, int], dict[str, Any]], anchors: list[s
                     f"p99 {ours['p99_ms'] / max(theirs['p99_ms'], 1e-9):.2f}x"
                 )
             print(f"  rows={rows:<3} c={concurrency:<2} " + "; ".join(parts))
+
+
+def _entry_script_service(
+    stack: contextlib.ExitStack, service: Any, model: Any, folder: Path, args: argparse.Namespace
+) -> tuple[str, str | None, str]:
+    """The same model behind Atelier with azureml's entry script instead of no-code."""
+    from atelier import Model
+    from atelier.azureml.core.model import InferenceConfig
+    from atelier.azureml.core.webservice import LocalWebservice
+
+    source = folder / "atelier-py"
+    source.mkdir()
+    (source / "score.py").write_text(AZUREML_SCORE)
+    config = LocalWebservice.deploy_configuration(num_replicas=args.workers)
+    inference = InferenceConfig(entry_script="score.py", source_directory=source)
+    other = Model.deploy(service.workspace, "bench-py", [model], inference, config)
+    stack.callback(other.delete)
+    other.wait_for_deployment(timeout_sec=120)
+    return other.scoring_uri, other.get_keys()[0], "data"
 
 
 def _rolling_update(service: Any, model: Any, body: Path, key: str, rate: float) -> None:
@@ -250,6 +275,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument(
+        "--no-entry-script",
+        action="store_true",
+        help="skip 'atelier-py': Atelier serving azureml's entry script (scikit-learn's "
+        "predict, no ONNX Runtime), which shows what the serving path alone is worth",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="atelier-bench-serving-"))
     os.environ["ATELIER_HOME"] = str(folder / "home")
@@ -284,7 +315,8 @@ def _compare(
         "atelier": (service.scoring_uri, key, "data")
     }
     print(
-        f"{args.workers} workers each; Atelier adds its router process. {args.seconds:g} s a cell"
+        f"{args.workers} workers each (Atelier: replicas, plus its router process); "
+        f"{args.seconds:g} s a cell"
     )
     with contextlib.ExitStack() as stack:
         azmlinfsrv = BIN / "azmlinfsrv"
@@ -315,8 +347,13 @@ def _compare(
             servers["mlflow"] = (f"http://127.0.0.1:{port}/invocations", None, "inputs")
         else:
             print("mlflow is not installed: pip install 'atelier-ml[bench]'")
+        if not args.no_entry_script:
+            servers["atelier-py"] = _entry_script_service(stack, service, model, folder, args)
         results = _measure(servers, bodies, args.seconds)
-    _ratios(results, [name for name in servers if name != "atelier"])
+    anchors = [name for name in servers if not name.startswith("atelier")]
+    _ratios(results, anchors, "atelier")
+    if "atelier-py" in servers:
+        _ratios(results, anchors, "atelier-py")
     _rolling_update(service, model, bodies[("data", 1)], key, args.rate)
 
 

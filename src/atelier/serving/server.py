@@ -132,6 +132,7 @@ def _serve_replica(host: str, port: int, loop: str) -> None:
     """An endpoint's replica: uvicorn on ``host:port`` for the router's proxied requests and
     probes, plus the client connections the router hands over (:mod:`atelier.serving.direct`)."""
     import asyncio
+    import gc
     import mmap
     import socket
 
@@ -169,6 +170,11 @@ def _serve_replica(host: str, port: int, loop: str) -> None:
                     return
                 await asyncio.sleep(0.01)
             direct.start()
+            # The model and its libraries are loaded: move what init() left to the
+            # permanent generation, so the collector's full passes, which would stall a
+            # request for milliseconds each, walk only what requests allocate.
+            gc.collect()
+            gc.freeze()
 
         starting = asyncio.ensure_future(start_direct())
         try:
