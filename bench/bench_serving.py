@@ -12,9 +12,9 @@ the compiled model against scikit-learn (atelier.serving.fastpredict). ``atelier
 the same model behind Atelier with azureml's entry script (scikit-learn's own predict),
 to show what the serving path alone is worth (``--no-entry-script`` skips it).
 Load comes from a second process: wrk (Debian's package, C) when it is installed, else
-bench/loadgen.py (Python, which costs the 2-core machine more per request than the servers do: set BENCH_LOADER=python
-to use it anyway), at 1 and 100 rows per request and concurrency 1, 8 and 32, after a
-warm-up of every server.
+bench/loadgen.py (Python, which costs the 2-core machine more per request than the
+servers do: set BENCH_LOADER=python to use it anyway), at 1 and 100 rows per request and
+concurrency 1, 8 and 32, after a warm-up of every server.
 Targets: ≥ 3× azureml-inference-server-http and ≥ 4× mlflow in requests/s, p99 lower
 than both. Then a rolling update under a steady 200 requests/s: zero failed requests.
 
