@@ -212,7 +212,13 @@ def start_replica(
     env["ATELIER_SCORING_PARENT_PID"] = str(os.getpid())
     ours, theirs = channel_pair()
     env[HANDOFF_FD] = str(theirs.fileno())
-    handle, load_name = tempfile.mkstemp(prefix="atelier-replica-load-")
+    # beside the endpoint's log (its folder), else in the temporary folder
+    log_name = getattr(log, "name", None)
+    folder = Path(log_name).parent if isinstance(log_name, str) else None
+    handle, load_name = tempfile.mkstemp(
+        prefix=f".replica-{deployment}-{index}-load-",
+        dir=folder if folder is not None and folder.is_dir() else None,
+    )
     os.write(handle, bytes(8))
     load = memoryview(mmap.mmap(handle, 8)).cast("q")
     os.close(handle)
