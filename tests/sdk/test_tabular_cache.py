@@ -158,12 +158,18 @@ def _garble(path: Path) -> None:
     ],
 )
 def test_a_corrupt_entry_is_rebuilt(
-    cache_home: Path, tmp_path: Path, target: str, damage: Any
+    cache_home: Path, tmp_path: Path, target: str, damage: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "data.csv"
     path.write_text(CSV)
     ds = csv_dataset(path)
+    # the reference is read without the cache: a frame read through it keeps its text in
+    # the entry's memory map, which this test damages in place (the cache itself only ever
+    # replaces entries whole, by renaming)
+    monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
     first = ds.to_pandas_dataframe()
+    monkeypatch.delenv(_tabular_cache.CACHE_ENV)
+    pd.testing.assert_frame_equal(ds.to_pandas_dataframe(), first)  # fills the cache
     (entry,) = entries(cache_home)
     damage(entry / target)
     pd.testing.assert_frame_equal(ds.to_pandas_dataframe(), first)
@@ -347,3 +353,44 @@ def test_datastore_files_and_registered_versions_are_cached(
     assert theirs.to_pandas_dataframe()["name"].tolist() == ["cid", "dan"]
     assert ds.to_pandas_dataframe()["name"].tolist() == ["ann", "bob"]
     assert len(entries(home)) == 2
+
+
+def test_a_large_csv_read_in_pieces_equals_a_whole_read(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV above twice the piece size is parsed a piece at a time (cuts fall mid-line)
+    and then read back from the cache: the same frame as the one-pass reader gives."""
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 100)
+    rows = [CSV.splitlines()[0]] + [line for _ in range(25) for line in CSV.splitlines()[1:]]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n")
+    pieces: list[int] = []
+    real = _tabular_read._read_csv_in_pieces
+
+    def counted(item: Any, options: dict[str, Any]) -> Any:
+        table = real(item, options)
+        pieces.append(table.column(0).num_chunks)
+        return table
+
+    monkeypatch.setattr(_tabular_read, "_read_csv_in_pieces", counted)
+    cached = csv_dataset(path).to_pandas_dataframe()
+    assert pieces and pieces[0] > 5  # really cut into many pieces
+    monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")  # the one-pass streaming reader
+    whole = csv_dataset(path).to_pandas_dataframe()
+    assert len(pieces) == 1  # not used without the cache
+    pd.testing.assert_frame_equal(cached, whole, check_exact=True)
+    assert len(cached) == 100
+    assert cached["id"].tolist()[:4] == [1, 2, 3, 4]
+
+
+def test_a_later_piece_that_does_not_fit_the_first_pieces_types_reads_the_whole_file(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    lines = ["id,value"] + [f"{i},{i}" for i in range(200)] + ["200,not a number"]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n")
+    frame = csv_dataset(path).to_pandas_dataframe()
+    assert len(frame) == 201
+    assert frame["value"].tolist()[-1] == "not a number"  # typed over the whole file
+    assert frame["value"].tolist()[0] == "0"

@@ -135,8 +135,16 @@ def read_files(
     cached = load(root / key)
     if cached is not None:
         return cached
-    table = _tabular_read.read_files(files, fmt, on_error)
-    store(root, key, table, limit)
+    table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
+    if store(root, key, table, limit):
+        # from the entry just written (its pages are in memory): a frame built from it
+        # never holds the parsed table's shared buffers as well
+        del table
+        _tabular_read.lean_pool().release_unused()  # what Arrow's worker threads freed
+        cached = load(root / key)
+        if cached is not None:
+            return cached
+        return _tabular_read.read_files(files, fmt, on_error)
     return table
 
 

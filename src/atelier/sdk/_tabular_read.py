@@ -62,8 +62,15 @@ def arrow_type(name: str) -> pa.DataType:
     return pa.type_for_alias(clean)
 
 
-def read_files(files: list[ResolvedFile], fmt: dict[str, Any], on_error: str) -> pa.Table:
-    """All files in one table, in file order (schemas unified; missing columns null)."""
+def read_files(
+    files: list[ResolvedFile], fmt: dict[str, Any], on_error: str, in_pieces: bool = False
+) -> pa.Table:
+    """All files in one table, in file order (schemas unified; missing columns null).
+
+    ``in_pieces`` parses a large UTF-8 CSV a piece at a time with Arrow's multithreaded
+    reader (about 3x faster than its streaming reader here), for a caller that writes the
+    table to the cache and converts from there: the pieces' columns share buffers, so
+    converting such a table to pandas directly would hold it whole until the end."""
     import pyarrow as pa
 
     check_on_error(on_error)
@@ -72,7 +79,9 @@ def read_files(files: list[ResolvedFile], fmt: dict[str, Any], on_error: str) ->
     header_names: list[str] | None = None
     for index, item in enumerate(files):
         if kind == "delimited":
-            table, header_names = _read_delimited(item, fmt, on_error, index, header_names)
+            table, header_names = _read_delimited(
+                item, fmt, on_error, index, header_names, in_pieces
+            )
         elif kind == "parquet":
             table = _read_parquet(item)
         elif kind == "json_lines":
@@ -110,6 +119,7 @@ def _read_delimited(
     on_error: str,
     index: int,
     first_header: list[str] | None,
+    in_pieces: bool = False,
 ) -> tuple[pa.Table, list[str] | None]:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -141,7 +151,7 @@ def _read_delimited(
     )
     options = {"read_options": read, "parse_options": parse, "convert_options": convert}
     try:
-        table = _read_csv_streaming(item, options)
+        table = _read_csv_streaming(item, options, in_pieces)
     except pa.ArrowInvalid:
         # the streaming reader infers types from the first block only; a later block that
         # does not fit is read again with inference over the whole file
@@ -157,11 +167,23 @@ def _read_delimited(
     return table, names
 
 
-def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
-    """Block by block, so only a few blocks of raw text are in memory at a time."""
+#: the raw text each multithreaded parse takes at once (see _read_csv_in_pieces)
+PIECE_BYTES = 16 * 1024 * 1024
+
+
+def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: bool) -> pa.Table:
+    """Block by block (or piece by piece), so only a little raw text is in memory at once."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    read = options["read_options"]
+    if (
+        in_pieces
+        and read.encoding == "utf8"
+        and not options["parse_options"].newlines_in_values  # a cut could split a value
+        and item.size > PIECE_BYTES * 2
+    ):
+        return _read_csv_in_pieces(item, options)
     source = _source(item)
     try:
         reader = pcsv.open_csv(source, memory_pool=lean_pool(), **options)
@@ -169,6 +191,43 @@ def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any]) -> pa.Table
     finally:
         if hasattr(source, "close"):
             source.close()
+
+
+def _read_csv_in_pieces(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
+    """Cut the text at line ends into pieces of about PIECE_BYTES and parse each with
+    Arrow's multithreaded reader; later pieces take the first piece's column names and
+    types. A later piece whose values do not fit those types raises ``ArrowInvalid``, and
+    the caller reads the whole file with types inferred over all of it."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    pool = lean_pool()
+    tables: list[pa.Table] = []
+    later: dict[str, Any] = {}
+    with item.open() as handle:
+        while text := handle.read(PIECE_BYTES):
+            text += handle.readline()  # to the end of the line the cut fell in
+            if tables:
+                tables.append(pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later))
+                continue
+            first = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options)
+            tables.append(first)
+            convert = options["convert_options"]
+            later = {
+                "read_options": pcsv.ReadOptions(
+                    use_threads=True,
+                    encoding=options["read_options"].encoding,
+                    column_names=first.schema.names,
+                    autogenerate_column_names=False,
+                ),
+                "parse_options": options["parse_options"],
+                "convert_options": pcsv.ConvertOptions(
+                    column_types={field.name: field.type for field in first.schema},
+                    strings_can_be_null=convert.strings_can_be_null,
+                    quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
+                ),
+            }
+    return pa.concat_tables(tables)
 
 
 def lean_pool() -> Any:
