@@ -71,6 +71,18 @@ def _config(tmp_path: Path, script: str, folder: str = "src") -> InferenceConfig
     return InferenceConfig(entry_script="score.py", source_directory=source)
 
 
+def _green(tmp_path: Path, environment: str) -> InferenceConfig:
+    """The GREEN script in a user-managed environment (this interpreter) whose variables
+    make its coefficient 7."""
+    env = Environment(environment)
+    env.python.user_managed_dependencies = True
+    env.python.interpreter_path = sys.executable
+    env.environment_variables = {"GREEN_COEFFICIENT": "7"}
+    green = _config(tmp_path, GREEN, "green")
+    green.environment = env
+    return green
+
+
 def _model(ws: Workspace, tmp_path: Path, coefficient: int) -> Model:
     path = tmp_path / f"v{coefficient}" / "coef.json"
     path.parent.mkdir()
@@ -214,13 +226,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
     older = Model(ws, "coef", version=1)
     newer = _model(ws, tmp_path, 7)
     # the environment is honoured: its interpreter runs the replicas, its variables reach them
-    env = Environment("green-env")
-    env.python.user_managed_dependencies = True
-    env.python.interpreter_path = sys.executable
-    env.environment_variables = {"GREEN_COEFFICIENT": "7"}
-    green = _config(tmp_path, GREEN, "green")
-    green.environment = env
-    service.create_deployment("green", [newer], green)
+    service.create_deployment("green", [newer], _green(tmp_path, "green-env"))
     assert service.traffic == {"default": 100}
     assert service.run({"data": [1]}) == [3]
     key = service.get_keys()[0]
@@ -493,13 +499,7 @@ def test_one_hop_a_single_deployment_answers_its_connections_itself(
         assert _post(client, svc.scoring_uri, [1], authorization=auth).json() == [5]
 
         # a second deployment: the router must see each request (header, split) again
-        env = Environment("green-hop")
-        env.python.user_managed_dependencies = True
-        env.python.interpreter_path = sys.executable
-        env.environment_variables = {"GREEN_COEFFICIENT": "7"}
-        green = _config(tmp_path, GREEN, "green")
-        green.environment = env
-        svc.create_deployment("green", [_model(ws, tmp_path, 8)], green)
+        svc.create_deployment("green", [_model(ws, tmp_path, 8)], _green(tmp_path, "green-hop"))
         pinned = _post(
             client,
             svc.scoring_uri,

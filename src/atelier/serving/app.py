@@ -32,7 +32,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType, SimpleNamespace
@@ -43,7 +43,13 @@ from atelier.serving.entry import EntryScript, InputError, load_entry_script
 from atelier.serving.metrics import ScoringMetrics
 from atelier.serving.openapi import openapi_document
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_TIMEOUT_SECONDS", "ScoringApp", "create_app"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "ScoringApp",
+    "bearer_matches",
+    "create_app",
+]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -74,6 +80,20 @@ class _RunTimeoutError(BaseException):
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _RunTimeoutError
+
+
+def bearer_matches(headers: dict[bytes, bytes], known: Sequence[bytes], hashed: bool) -> bool:
+    """Whether ``Authorization: Bearer <token>`` carries one of the ``known`` keys (with
+    ``hashed``, ``known`` holds the keys' SHA-256 hex digests)."""
+    scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+    if scheme.lower() != b"bearer" or not token:
+        return False
+    given = token.strip()
+    if hashed:
+        given = hashlib.sha256(given).hexdigest().encode()
+    # Compare with every key so the time taken does not say which one nearly matched.
+    matches = [hmac.compare_digest(given, key) for key in known]
+    return any(matches)
 
 
 def problem_body(status: int, title: str, detail: str, request_id: str | None = None) -> bytes:
@@ -218,15 +238,8 @@ class ScoringApp:
             return True
         else:
             known = self.keys
-        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
-        if scheme.lower() != b"bearer" or not token:
-            return False
-        given = token.strip()
-        if direct:  # the endpoint's keys are known by their SHA-256 digests only
-            given = hashlib.sha256(given).hexdigest().encode()
-        # Compare with every key so the time taken does not say which one nearly matched.
-        matches = [hmac.compare_digest(given, key) for key in known]
-        return any(matches)
+        # the endpoint's keys are known by their SHA-256 digests only
+        return bearer_matches(headers, known, hashed=direct)
 
     async def _body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
         declared = headers.get(b"content-length", b"")

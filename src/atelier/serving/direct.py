@@ -32,12 +32,23 @@ if TYPE_CHECKING:
 
     from atelier.serving.app import ScoringApp
 
-__all__ = ["DIRECT_SCOPE_KEY", "DirectConnections"]
+__all__ = ["DIRECT_SCOPE_KEY", "DirectConnections", "server_protocol"]
 
 logger = logging.getLogger("atelier.serving")
 
 #: set (True) in the ASGI scope of a request that came on a handed-over connection
 DIRECT_SCOPE_KEY = "atelier.direct"
+
+
+def server_protocol(server: uvicorn.Server, cls: type[Any] | None = None) -> asyncio.Protocol:
+    """A protocol instance for one more connection of a started uvicorn ``server`` (its
+    own HTTP protocol class, or ``cls``), as uvicorn makes for the connections it accepts."""
+    config = server.config
+    factory: type[Any] = cls or config.http_protocol_class
+    protocol: asyncio.Protocol = factory(
+        config=config, server_state=server.server_state, app_state=server.lifespan.state
+    )
+    return protocol
 
 
 def _protocol_class(base: type[Any]) -> type[Any]:
@@ -108,11 +119,7 @@ class DirectConnections:
 
     def _new_protocol(self) -> asyncio.Protocol:
         assert self._protocol_class is not None
-        protocol: Any = self._protocol_class(
-            config=self.server.config,
-            server_state=self.server.server_state,
-            app_state=self.server.lifespan.state,
-        )
+        protocol: Any = server_protocol(self.server, self._protocol_class)
         protocol.direct = self
         self.protocols.add(protocol)
         return protocol  # type: ignore[no-any-return]

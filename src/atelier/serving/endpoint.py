@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from atelier.serving.direct import server_protocol
+
 if TYPE_CHECKING:
     import uvicorn
 
@@ -94,13 +96,7 @@ class _Acceptor:
             logger.debug("a connection closed before the router took it: %r", task.exception())
 
     def _router_protocol(self) -> asyncio.Protocol:
-        config = self.server.config
-        protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
-            config=config,
-            server_state=self.server.server_state,
-            app_state=self.server.lifespan.state,
-        )
-        return protocol
+        return server_protocol(self.server)
 
     def close(self) -> None:
         with contextlib.suppress(ValueError, OSError):

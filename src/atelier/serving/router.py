@@ -28,8 +28,6 @@ keep-alive client in :mod:`atelier.serving.upstream` removed that bottleneck.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -38,6 +36,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from atelier.serving.app import bearer_matches
 from atelier.serving.collector import ModelDataCollector
 from atelier.serving.manager import EndpointManager
 from atelier.serving.metrics import ScoringMetrics
@@ -127,12 +126,8 @@ class Router:
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         if not self.manager.auth_enabled:
             return True
-        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
-        if scheme.lower() != b"bearer" or not token:
-            return False
-        digest = hashlib.sha256(token.strip()).hexdigest()
-        matches = [hmac.compare_digest(digest, known) for known in self.manager.key_digests]
-        return any(matches)
+        known = [digest.encode() for digest in self.manager.key_digests]
+        return bearer_matches(headers, known, hashed=True)
 
     async def _score(self, scope: dict[str, Any], receive: Receive, send: Send) -> int:
         headers = dict(scope["headers"])
