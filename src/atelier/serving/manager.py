@@ -356,7 +356,6 @@ class EndpointManager:
 
     async def _restart(self, deployment: Deployment, crashed: Replica) -> None:
         await crashed.client.aclose()
-        crashed.release()
         backoff = 0.5
         restarts = crashed.restarts + 1
         while not self._stopping and self.deployments.get(deployment.name) is deployment:
