@@ -46,7 +46,7 @@ import json, resource, sys, time
 method, path, tiny = sys.argv[1], sys.argv[2], sys.argv[3]
 import pandas as pd
 if method != "pandas":
-    from atelier.sdk.dataset import Dataset
+    from atelier.sdk.data.dataset import Dataset
     # a warm-up read of a tiny file loads every module first, outside the measurement
     Dataset.Tabular.from_delimited_files(tiny, validate=False).to_pandas_dataframe()
     dataset = Dataset.Tabular.from_delimited_files(path, validate=False)
@@ -182,7 +182,7 @@ def bench_register(folder: Path, count: int) -> dict[str, Any]:
     anchor = time.perf_counter() - start
     os.environ["ATELIER_HOME"] = str(folder / "home")
     from atelier import Workspace
-    from atelier.sdk.dataset import Dataset
+    from atelier.sdk.data.dataset import Dataset
 
     ws = Workspace.create("bench", exist_ok=True)
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from atelier.sdk.nocode import _SCRIPT, PICKLE_SUFFIXES, SKLEARN
+from atelier.sdk.models.nocode import _SCRIPT, PICKLE_SUFFIXES, SKLEARN
 from atelier.serving.entry import load_entry_script
 from atelier.serving.fastpredict import DISABLE_VARIABLE, compile_predictor
 

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from atelier import Model, Run, Workspace
-    from atelier.sdk.tabular_dataset import TabularDataset
+    from atelier.sdk.data.tabular_dataset import TabularDataset
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def test_azureml_core_exports_the_same_classes() -> None:
 
 def test_azureml_model_module_exports_inference_config() -> None:
     from atelier.azureml.core.model import InferenceConfig, Model
-    from atelier.sdk.inference import InferenceConfig as Direct
+    from atelier.sdk.models.inference import InferenceConfig as Direct
 
     assert InferenceConfig is Direct
     assert Model is atelier.Model
@@ -128,7 +128,7 @@ def test_package_ships_type_information() -> None:
 
 def test_azureml_webservice_module() -> None:
     from atelier.azureml.core.webservice import LocalWebservice, Webservice
-    from atelier.sdk.webservice import LocalWebservice as SdkLocalWebservice
+    from atelier.sdk.models.local_service import LocalWebservice as SdkLocalWebservice
 
     assert LocalWebservice is SdkLocalWebservice
     assert issubclass(LocalWebservice, Webservice)
@@ -146,14 +146,14 @@ def test_azureml_keyvault_module_exports_keyvault() -> None:
 
 def test_azureml_model_module_exports_model_package() -> None:
     from atelier.azureml.core.model import ModelPackage
-    from atelier.sdk.package import ModelPackage as Direct
+    from atelier.sdk.models.package import ModelPackage as Direct
 
     assert ModelPackage is Direct
 
 
 def test_azureml_webservice_module_has_aci() -> None:
     from atelier.azureml.core import webservice
-    from atelier.sdk.container import AciWebservice
+    from atelier.sdk.models.container_service import AciWebservice
 
     assert webservice.AciWebservice is AciWebservice
     assert issubclass(AciWebservice, webservice.Webservice)
@@ -167,7 +167,7 @@ def test_azureml_data_modules() -> None:
     from atelier.azureml.data import FileDataset, OutputFileDatasetConfig, TabularDataset
     from atelier.azureml.data.datapath import DataPath
     from atelier.azureml.data.dataset_factory import DataType
-    from atelier.sdk.datastore import DataPath as SdkDataPath
+    from atelier.sdk.data.datastore import DataPath as SdkDataPath
 
     assert Dataset is DatasetFromModule is atelier.Dataset
     assert Datastore is DatastoreFromModule is atelier.Datastore

@@ -23,13 +23,13 @@ from atelier.core.errors import (
 )
 from atelier.core.status import RunStatus
 from atelier.sdk import Experiment, Run, Workspace
-from atelier.sdk.compute import AmlCompute, ComputeTarget, RemoteCompute
-from atelier.sdk.conda_dependencies import CondaDependencies
-from atelier.sdk.dataset import Dataset
-from atelier.sdk.datastore import Datastore
-from atelier.sdk.environment import Environment
-from atelier.sdk.model import Model
-from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
+from atelier.sdk.compute.conda_dependencies import CondaDependencies
+from atelier.sdk.compute.environment import Environment
+from atelier.sdk.compute.targets import AmlCompute, ComputeTarget, RemoteCompute
+from atelier.sdk.data.dataset import Dataset
+from atelier.sdk.data.datastore import Datastore
+from atelier.sdk.models.model import Model
+from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 
 __version__ = "0.1.0"
 

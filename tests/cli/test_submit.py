@@ -13,7 +13,7 @@ import pytest
 
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
-from atelier.sdk.runconfig import RunConfiguration
+from atelier.sdk.tracking.runconfig import RunConfiguration
 from tests.cli._cli import Atelier, Result, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # each test submits scripts and starts the CLI several times

@@ -14,9 +14,9 @@ import pytest
 
 from atelier import Experiment, Workspace
 from atelier.core.errors import ComputeTargetException
-from atelier.sdk.compute import AmlCompute, ComputeTarget
-from atelier.sdk.run import Run
-from atelier.sdk.runconfig import ScriptRunConfig
+from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
+from atelier.sdk.tracking.run import Run
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
 
 # the happy path runs on both databases (the job must reach the run's store); the rest of
 # the runs' life does not depend on the database and is covered on both by test_submit

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from atelier import Experiment, Model, ValidationError, Workspace
-from atelier.sdk._data_inputs import OutputFileDatasetConfig
-from atelier.sdk.dataset import Dataset
-from atelier.sdk.datastore import Datastore
-from atelier.sdk.runconfig import ScriptRunConfig
+from atelier.sdk.data._inputs import OutputFileDatasetConfig
+from atelier.sdk.data.dataset import Dataset
+from atelier.sdk.data.datastore import Datastore
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
 
 SCRIPT = """
     import os, sys

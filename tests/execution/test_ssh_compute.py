@@ -18,9 +18,9 @@ import pytest
 
 from atelier import Experiment, ValidationError, Workspace
 from atelier.core.errors import ComputeTargetException
-from atelier.sdk.compute import ComputeTarget, RemoteCompute
-from atelier.sdk.run import Run
-from atelier.sdk.runconfig import ScriptRunConfig
+from atelier.sdk.compute.targets import ComputeTarget, RemoteCompute
+from atelier.sdk.tracking.run import Run
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.conftest import _missing
 from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
 

@@ -15,9 +15,9 @@ import pytest
 from atelier import Experiment, NotFoundError, RunFailedError, ValidationError, Workspace
 from atelier.core.errors import ComputeTargetNotFoundError
 from atelier.execution.supervisor import reap
-from atelier.sdk.compute import ComputeTarget
-from atelier.sdk.run import Run
-from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
+from atelier.sdk.compute.targets import ComputeTarget
+from atelier.sdk.tracking.run import Run
+from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 
 
 def _source(tmp_path: Path, body: str, name: str = "train.py") -> Path:
@@ -153,7 +153,7 @@ def test_ignore_files_and_snapshot_limits(
 
 
 def test_bytecode_caches_are_never_in_a_snapshot(tmp_path: Path) -> None:
-    from atelier.sdk._snapshot import collect
+    from atelier.sdk.tracking._snapshot import collect
 
     folder = _source(tmp_path, "print('hi')\n")
     (folder / "__pycache__").mkdir()

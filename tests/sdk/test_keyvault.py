@@ -18,10 +18,10 @@ from atelier.azureml.core import Keyvault as AzureKeyvault
 from atelier.azureml.core.keyvault import Keyvault as KeyvaultAtItsPath
 from atelier.client.registry import reset_backends
 from atelier.core.errors import SecretKeyError
-from atelier.sdk._offline import OfflineRun
 from atelier.sdk.keyvault import Keyvault
-from atelier.sdk.run import Run
-from atelier.sdk.runconfig import ScriptRunConfig
+from atelier.sdk.tracking._offline import OfflineRun
+from atelier.sdk.tracking.run import Run
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from atelier.storage.secretbox import KEY_FILE_NAME, new_key_text
 from atelier.store.models import Base
 from tests.conftest import unique

@@ -16,7 +16,7 @@ import pytest
 
 from atelier import Experiment, PermissionDeniedError, UnauthenticatedError, Workspace
 from atelier.client.registry import reset_backends
-from atelier.sdk.runconfig import ScriptRunConfig
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.conftest import unique
 from tests.server.conftest import Team
 

@@ -19,7 +19,8 @@ import pytest
 from atelier import ConflictError, Environment, Model, ValidationError, Workspace
 from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
-from atelier.sdk.webservice import LocalWebserviceDeploymentConfiguration, WebserviceError
+from atelier.sdk.models.local_service import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models.webservice import WebserviceError
 
 SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 #: the rolling update, the most database-heavy path, runs on both databases
@@ -369,7 +370,7 @@ def test_no_code_mlflow_format_is_detected_and_loaded(
     without starting a server."""
     import pickle
 
-    from atelier.sdk.nocode import MLFLOW, detect_framework, no_code_script
+    from atelier.sdk.models.nocode import MLFLOW, detect_framework, no_code_script
     from atelier.serving.entry import InputError, load_entry_script
 
     linear = pytest.importorskip("sklearn.linear_model")

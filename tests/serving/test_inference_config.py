@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atelier.core.errors import NotFoundError, ValidationError
-from atelier.sdk.inference import InferenceConfig
+from atelier.sdk.models.inference import InferenceConfig
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_missing_script_and_folder_are_not_found(source: Path) -> None:
 
 
 def test_environment_is_kept(source: Path) -> None:
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     environment = Environment("scoring-env")
     config = InferenceConfig(
@@ -84,7 +84,7 @@ def test_importing_atelier_does_not_load_fastapi_or_the_runtime() -> None:
     import sys
 
     code = (
-        "import sys, atelier, atelier.sdk.inference; "
+        "import sys, atelier, atelier.sdk.models.inference; "
         "print(any(m in sys.modules for m in ('fastapi', 'starlette', 'atelier.serving.app')))"
     )
     result = subprocess.run(

@@ -11,7 +11,7 @@ from atelier.core.status import RunStatus
 from atelier.core.timeutil import ms_to_iso
 
 if TYPE_CHECKING:
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
 #: metric columns shown by ``run list`` in a table; JSON carries them all
 MAX_METRIC_COLUMNS = 6

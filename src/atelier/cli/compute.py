@@ -19,7 +19,7 @@ from atelier.cli._output import (
 from atelier.core.errors import ComputeTargetException, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
     from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
@@ -61,7 +61,7 @@ def _print(target: ComputeTarget, output: OutputFormat) -> None:
 
 def _failed_hint(ws: Workspace, name: str, exc: ComputeTargetException) -> ComputeTargetException:
     """The provisioning error, saying how to remove the target it left behind as Failed."""
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
 
     try:
         left = ComputeTarget(ws, name).provisioning_state == "Failed"
@@ -78,7 +78,7 @@ def _failed_hint(ws: Workspace, name: str, exc: ComputeTargetException) -> Compu
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the compute targets of a workspace ('local' is always there)."""
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
 
     ws = open_workspace(workspace)
     described = [_describe(target) for target in ComputeTarget.list(ws)]
@@ -107,7 +107,7 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show a compute target: its type, state, settings and any provisioning error."""
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
 
     _print(ComputeTarget(open_workspace(workspace), name), output)
 
@@ -128,7 +128,7 @@ def update(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Change a compute target's settings."""
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
 
     target = ComputeTarget(open_workspace(workspace), name)
     target.update(max_concurrent_runs=max_concurrent_runs)
@@ -152,7 +152,7 @@ def delete(
             f"pass --yes to confirm: atelier compute delete {name} --yes "
             "(runs already on it keep their records)"
         )
-    from atelier.sdk.compute import ComputeTarget
+    from atelier.sdk.compute.targets import ComputeTarget
 
     ws = open_workspace(workspace)
     ComputeTarget(ws, name).delete()
@@ -180,7 +180,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a cluster compute target and provision it (AmlCompute in the SDK)."""
-    from atelier.sdk.compute import AmlCompute, ComputeTarget
+    from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 
     del cluster_type  # Ray is the one kind of cluster so far
     ws = open_workspace(workspace)
@@ -212,7 +212,7 @@ def attach(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Attach a machine reached over SSH as a compute target (RemoteCompute in the SDK)."""
-    from atelier.sdk.compute import ComputeTarget, RemoteCompute
+    from atelier.sdk.compute.targets import ComputeTarget, RemoteCompute
 
     ws = open_workspace(workspace)
     configuration = RemoteCompute.attach_configuration(

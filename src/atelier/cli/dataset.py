@@ -20,7 +20,7 @@ from atelier.cli._output import (
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk._dataset_base import AbstractDataset
+    from atelier.sdk.data._dataset_base import AbstractDataset
     from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
@@ -41,7 +41,7 @@ class Kind(StrEnum):
 
 
 def _get(ws: Workspace, name: str, version: int | None) -> AbstractDataset:
-    from atelier.sdk.dataset import Dataset
+    from atelier.sdk.data.dataset import Dataset
 
     return Dataset.get_by_name(ws, name, version="latest" if version is None else version)
 
@@ -70,8 +70,8 @@ def register(
 ) -> None:
     """Register files of a datastore as a tabular or file dataset (version 1, or the next
     with --new-version)."""
-    from atelier.sdk.dataset import Dataset
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.dataset import Dataset
+    from atelier.sdk.data.datastore import Datastore
 
     ws = open_workspace(workspace)
     store = Datastore.get(ws, datastore) if datastore else ws.get_default_datastore()
@@ -145,8 +145,8 @@ def download(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,
 ) -> None:
     """Download a file dataset's files (a tabular dataset: as one CSV file)."""
-    from atelier.sdk.file_dataset import FileDataset
-    from atelier.sdk.tabular_dataset import TabularDataset
+    from atelier.sdk.data.file_dataset import FileDataset
+    from atelier.sdk.data.tabular_dataset import TabularDataset
 
     dataset = _get(open_workspace(workspace), name, version)
     if isinstance(dataset, TabularDataset):

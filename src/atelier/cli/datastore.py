@@ -87,7 +87,7 @@ def register(
     command line: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_KEY or
     AZURE_STORAGE_SAS_TOKEN, GOOGLE_APPLICATION_CREDENTIALS (a key file)."""
     from atelier.core.data_names import normalize_datastore_url
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.datastore import Datastore
 
     ws = open_workspace(workspace)
     kind, _ = normalize_datastore_url(url)
@@ -144,7 +144,7 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show one datastore."""
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.datastore import Datastore
 
     details = Datastore.get(open_workspace(workspace), name).serialize()
     if output is OutputFormat.JSON:
@@ -166,7 +166,7 @@ def upload(
     ),
 ) -> None:
     """Upload a folder (or one file); nothing is visible until every file is written."""
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.datastore import Datastore
 
     store = Datastore.get(open_workspace(workspace), name)
     if source.is_file():
@@ -187,7 +187,7 @@ def download(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,
 ) -> None:
     """Download files, keeping their paths."""
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.datastore import Datastore
 
     store = Datastore.get(open_workspace(workspace), name)
     count = store.download(target, prefix=prefix, overwrite=overwrite)
@@ -197,7 +197,7 @@ def download(
 @app.command("unregister")
 def unregister(name: NameArgument, workspace: WorkspaceOption = None) -> None:
     """Forget a datastore (its files stay where they are)."""
-    from atelier.sdk.datastore import Datastore
+    from atelier.sdk.data.datastore import Datastore
 
     Datastore.get(open_workspace(workspace), name).unregister()
     typer.echo(f"unregistered datastore {name!r}")

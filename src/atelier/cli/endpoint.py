@@ -23,7 +23,7 @@ from atelier.cli._output import OutputFormat, OutputOption, print_fields, print_
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk.model import Model
+    from atelier.sdk.models.model import Model
     from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
@@ -66,7 +66,7 @@ def _load_file(path: Path | None) -> dict[str, Any]:
 
 
 def _models(ws: Workspace, ids: list[str]) -> list[Model]:
-    from atelier.sdk.model import Model
+    from atelier.sdk.models.model import Model
 
     found = []
     for model_id in ids:
@@ -84,8 +84,8 @@ def _inference(ws: Workspace, entry: str | None, source: Any, environment: str |
         if environment is not None:
             raise ValidationError("--environment needs --entry-script (no-code runs here)")
         return None
-    from atelier.sdk.environment import Environment
-    from atelier.sdk.inference import InferenceConfig
+    from atelier.sdk.compute.environment import Environment
+    from atelier.sdk.models.inference import InferenceConfig
 
     env = None
     if environment is not None:
@@ -118,8 +118,8 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Deploy models behind a new endpoint and wait until it serves."""
-    from atelier.sdk.model import Model
-    from atelier.sdk.webservice import LocalWebservice
+    from atelier.sdk.models.local_service import LocalWebservice
+    from atelier.sdk.models.model import Model
 
     spec = _load_file(file)
     name = name or spec.get("name")
@@ -153,7 +153,7 @@ def create(
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the workspace's endpoints."""
-    from atelier.sdk.webservice import Webservice
+    from atelier.sdk.models.webservice import Webservice
 
     details = [_details(service) for service in Webservice.list(open_workspace(workspace))]
     if output is OutputFormat.JSON:
@@ -172,7 +172,7 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show an endpoint: state, URIs, deployments and their replicas."""
-    from atelier.sdk.webservice import Webservice
+    from atelier.sdk.models.webservice import Webservice
 
     details = _details(Webservice(open_workspace(workspace), name))
     if output is OutputFormat.JSON:
@@ -196,7 +196,7 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="How many lines.")] = 200,
 ) -> None:
     """Print the end of the endpoint's log (router and replicas)."""
-    from atelier.sdk.webservice import Webservice
+    from atelier.sdk.models.webservice import Webservice
 
     typer.echo(Webservice(open_workspace(workspace), name).get_logs(num_lines=lines))
 
@@ -211,7 +211,7 @@ def keys(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Print the endpoint's keys (optionally after replacing one)."""
-    from atelier.sdk.webservice import Webservice
+    from atelier.sdk.models.webservice import Webservice
 
     service = Webservice(open_workspace(workspace), name)
     if regenerate is not None:
@@ -238,7 +238,8 @@ def update(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Roll the endpoint to new models, script or replicas without failing a request."""
-    from atelier.sdk.webservice import LocalWebservice, Webservice
+    from atelier.sdk.models.local_service import LocalWebservice
+    from atelier.sdk.models.webservice import Webservice
 
     ws = open_workspace(workspace)
     service = Webservice(ws, name)
@@ -259,7 +260,7 @@ def update(
 @app.command("delete")
 def delete(name: NameArgument, workspace: WorkspaceOption = None) -> None:
     """Stop the endpoint and delete it."""
-    from atelier.sdk.webservice import Webservice
+    from atelier.sdk.models.webservice import Webservice
 
     Webservice(open_workspace(workspace), name).delete()
     typer.echo(f"deleted endpoint {name!r}")

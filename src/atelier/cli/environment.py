@@ -19,7 +19,7 @@ from atelier.cli._output import (
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
 app = typer.Typer(
     help="Register, list, show and build the Python environments runs use.",
@@ -79,7 +79,7 @@ def register(
 
     An unchanged file keeps the latest version; a changed one becomes the next version.
     """
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     if pip_requirements is not None and conda_file is None:
         env = Environment.from_pip_requirements(name, pip_requirements)
@@ -98,7 +98,7 @@ def register(
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the registered environments, each at its latest version."""
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     ws = open_workspace(workspace)
     described = [_describe(env) for _, env in sorted(Environment.list(ws).items())]
@@ -130,7 +130,7 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a registered environment: Python, packages, variables and whether it is built."""
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     described = _describe(Environment.get(open_workspace(workspace), name, version))
     if output is OutputFormat.JSON:
@@ -156,7 +156,7 @@ def build(
     A cached build is reused at once.
     """
     from atelier.execution.environments import ensure_environment
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     env = Environment.get(open_workspace(workspace), name, version)
     python = ensure_environment(env.to_spec(), _cache_root(), sys.stderr)

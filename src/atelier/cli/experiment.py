@@ -32,7 +32,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List the experiments of a workspace (active ones unless --view says otherwise)."""
-    from atelier.sdk.experiment import Experiment
+    from atelier.sdk.tracking.experiment import Experiment
 
     ws = open_workspace(workspace)
     experiments = [

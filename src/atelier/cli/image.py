@@ -27,7 +27,7 @@ from atelier.cli._output import (
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk.package import ModelPackage
+    from atelier.sdk.models.package import ModelPackage
     from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ KEYS_VARIABLE = "ATELIER_SCORING_KEYS"
 
 
 def _open(ws: Workspace, name: str, version: int | None) -> ModelPackage:
-    from atelier.sdk.package import ModelPackage
+    from atelier.sdk.models.package import ModelPackage
 
     image, sep, suffix = name.partition(":")
     if sep:
@@ -64,7 +64,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """The workspace's packages, newest version first within each image."""
-    from atelier.sdk.package import ModelPackage
+    from atelier.sdk.models.package import ModelPackage
 
     ws = open_workspace(workspace)
     found = [package.serialize() for package in ModelPackage.list(ws, name)]

@@ -31,7 +31,7 @@ from atelier.cli.run_submit import ENDED_BADLY, failure, stop_following, submit
 from atelier.core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from atelier.sdk.experiment import Experiment
+    from atelier.sdk.tracking.experiment import Experiment
     from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
@@ -47,7 +47,7 @@ RunIdArgument = Annotated[
 
 def _find_experiment(ws: Workspace, name: str) -> Experiment:
     """The experiment, archived or not; unlike ``Experiment(ws, name)`` it never creates one."""
-    from atelier.sdk.experiment import Experiment
+    from atelier.sdk.tracking.experiment import Experiment
 
     found = Experiment.list(ws, experiment_name=name, view_type="All")
     if not found:
@@ -88,7 +88,7 @@ def list_(
 
     With --order-by, runs that never logged the metric come last (or are left out with --top).
     """
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     ws = open_workspace(workspace)
     runs = Run.list(
@@ -136,7 +136,7 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a run: status, times, tags, properties, error, latest metrics, children and files."""
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     run = Run.get(open_workspace(workspace), run_id)
     details = run.get_details()
@@ -164,7 +164,7 @@ def metrics(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a run's metrics: a summary per metric in a table, every value with -o json."""
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     ws = open_workspace(workspace)
     values = Run.get(ws, run_id).get_metrics(name)
@@ -205,7 +205,7 @@ def download(
 
     Exits with code 3 when no file matches, so a script never goes on with nothing.
     """
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     ws = open_workspace(workspace)
     root = output_dir if output_dir is not None else Path.cwd()
@@ -231,7 +231,7 @@ def snapshot(
     ] = None,
 ) -> None:
     """Restore the source snapshot a submitted run ran from; print the folder."""
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     ws = open_workspace(workspace)
     typer.echo(str(Run.get(ws, run_id).restore_snapshot(path=output_dir)))
@@ -247,7 +247,7 @@ def logs(
     ] = False,
 ) -> None:
     """Print a submitted run's output (what its script wrote to stdout and stderr) so far."""
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     ws = open_workspace(workspace)
     run = Run.get(ws, run_id)
@@ -273,7 +273,7 @@ def cancel(run_id: RunIdArgument, workspace: WorkspaceOption = None) -> None:
 
     A running script is asked to stop; its supervisor ends the run Canceled.
     """
-    from atelier.sdk.run import Run
+    from atelier.sdk.tracking.run import Run
 
     run = Run.get(open_workspace(workspace), run_id)
     run.cancel()

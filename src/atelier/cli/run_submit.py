@@ -14,9 +14,9 @@ from atelier.cli._output import OutputFormat, OutputOption, Passthrough, print_j
 from atelier.core.errors import RunFailedError, ValidationError
 
 if TYPE_CHECKING:
-    from atelier.sdk.environment import Environment
-    from atelier.sdk.run import Run
-    from atelier.sdk.runconfig import ScriptRunConfig
+    from atelier.sdk.compute.environment import Environment
+    from atelier.sdk.tracking.run import Run
+    from atelier.sdk.tracking.runconfig import ScriptRunConfig
     from atelier.sdk.workspace import Workspace
 
 #: the final statuses that make ``run submit`` (and ``run logs --follow``) exit non-zero
@@ -91,7 +91,7 @@ def parse_run_tags(values: Iterable[str]) -> dict[str, str]:
 
 def find_environment(ws: Workspace, value: str) -> Environment:
     """A registered environment from ``NAME`` (its latest version) or ``NAME:VERSION``."""
-    from atelier.sdk.environment import Environment
+    from atelier.sdk.compute.environment import Environment
 
     name, sep, version = value.partition(":")
     if not name or (sep and not version):
@@ -110,7 +110,7 @@ def _script_config(
     max_seconds: int | None,
 ) -> ScriptRunConfig:
     """The ``ScriptRunConfig`` the options describe; options override a ``-f`` file."""
-    from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
+    from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 
     if script is None and runconfig is None:
         raise ValidationError(
@@ -194,7 +194,7 @@ def submit(
     With -o json the script's output goes to stderr and the run's details to stdout.
     With --no-follow, prints the run id and returns at once.
     """
-    from atelier.sdk.experiment import Experiment
+    from atelier.sdk.tracking.experiment import Experiment
 
     ws = open_workspace(workspace)
     config = _script_config(

@@ -12,13 +12,15 @@ from atelier.client.registry import backend_for
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.records import WorkspaceRecord
 from atelier.core.timeutil import ms_to_iso
+from atelier.sdk.data.dataset import Dataset
+from atelier.sdk.data.datastore import Datastore
+from atelier.sdk.keyvault import Keyvault
+from atelier.sdk.models.model import Model
+from atelier.sdk.tracking.experiment import Experiment
 
 if TYPE_CHECKING:
-    from atelier.sdk._dataset_base import AbstractDataset
-    from atelier.sdk.datastore import Datastore
-    from atelier.sdk.experiment import Experiment
-    from atelier.sdk.keyvault import Keyvault
-    from atelier.sdk.model import Model
+    from atelier.sdk.data._dataset_base import AbstractDataset
+    from atelier.sdk.tracking.run import Run
 
 CONFIG_DIR = ".atelier"
 CONFIG_FILE = "config.json"
@@ -179,30 +181,22 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Experiment]:
         """Active experiments by name."""
-        from atelier.sdk.experiment import Experiment
-
         return {e.name: Experiment(self, e.name) for e in Experiment.list(self)}
 
     @property
     def models(self) -> dict[str, Model]:
         """The latest version of each registered model, by name."""
-        from atelier.sdk.model import Model
-
         return {model.name: model for model in Model.list(self, latest=True)}
 
     # --- data: datastores and datasets ------------------------------------------------
     @property
     def datastores(self) -> dict[str, Datastore]:
         """Every registered datastore by name (the default one included)."""
-        from atelier.sdk.datastore import Datastore
-
         return {store.name: store for store in Datastore.list(self)}
 
     def get_default_datastore(self) -> Datastore:
         """The default datastore (``workspaceblobstore`` on the workspace's blob storage,
         unless another one was made the default)."""
-        from atelier.sdk.datastore import Datastore
-
         return Datastore.get_default(self)
 
     def set_default_datastore(self, name: str) -> None:
@@ -212,8 +206,6 @@ class Workspace:
     @property
     def datasets(self) -> dict[str, AbstractDataset]:
         """The latest version of each registered dataset, by name."""
-        from atelier.sdk.dataset import Dataset
-
         return Dataset.get_all(self)
 
     def get_mlflow_tracking_uri(self) -> str:
@@ -238,9 +230,24 @@ class Workspace:
 
     def get_default_keyvault(self) -> Keyvault:
         """The workspace's key vault: secrets encrypted at rest (see ``Keyvault``)."""
-        from atelier.sdk.keyvault import Keyvault
-
         return Keyvault(self)
+
+    # --- the classes a lower object reaches through its workspace ---------------------------
+    # A run is built below its experiment and a model above its run; going through the
+    # workspace (which imports them all) keeps the lower module from importing the upper.
+    def _experiment(self, name: str) -> Experiment:
+        """The experiment ``name`` of this workspace, read once (a run's ``experiment``)."""
+        return Experiment(self, name, _record=self._backend.experiments.get(self.name, name))
+
+    def _model(self, name: str, version: int) -> Model:
+        """Version ``version`` of the model ``name`` (a service's deployed models)."""
+        return Model(self, name, version=version)
+
+    def _register_run_model(
+        self, run: Run, model_name: str, model_path: str, **options: Any
+    ) -> Model:
+        """``Run.register_model``: the run's file or folder as the next version of a model."""
+        return Model._register_from_run(run, model_name, model_path, **options)
 
     def __repr__(self) -> str:
         return f"Workspace.get(name={self.name!r})"

@@ -2,13 +2,13 @@
 Model."""
 
 from atelier.sdk import Experiment, Run, Workspace
-from atelier.sdk.compute import ComputeTarget
-from atelier.sdk.dataset import Dataset
-from atelier.sdk.datastore import Datastore
-from atelier.sdk.environment import Environment
+from atelier.sdk.compute.environment import Environment
+from atelier.sdk.compute.targets import ComputeTarget
+from atelier.sdk.data.dataset import Dataset
+from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.keyvault import Keyvault
-from atelier.sdk.model import Model
-from atelier.sdk.runconfig import RunConfiguration, ScriptRunConfig
+from atelier.sdk.models.model import Model
+from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 
 __all__ = [
     "ComputeTarget",

@@ -1,5 +1,5 @@
 """``azureml.core.compute``: ComputeTarget, AmlCompute, RemoteCompute."""
 
-from atelier.sdk.compute import AmlCompute, ComputeTarget, RemoteCompute
+from atelier.sdk.compute.targets import AmlCompute, ComputeTarget, RemoteCompute
 
 __all__ = ["AmlCompute", "ComputeTarget", "RemoteCompute"]

@@ -1,5 +1,5 @@
 """``azureml.core.conda_dependencies``: CondaDependencies."""
 
-from atelier.sdk.conda_dependencies import CondaDependencies
+from atelier.sdk.compute.conda_dependencies import CondaDependencies
 
 __all__ = ["CondaDependencies"]

@@ -1,5 +1,5 @@
 """``azureml.core.dataset``: Dataset."""
 
-from atelier.sdk.dataset import Dataset
+from atelier.sdk.data.dataset import Dataset
 
 __all__ = ["Dataset"]

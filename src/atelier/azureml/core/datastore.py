@@ -1,5 +1,5 @@
 """``azureml.core.datastore``: Datastore."""
 
-from atelier.sdk.datastore import Datastore
+from atelier.sdk.data.datastore import Datastore
 
 __all__ = ["Datastore"]

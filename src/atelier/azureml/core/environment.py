@@ -1,5 +1,5 @@
 """``azureml.core.environment``: Environment."""
 
-from atelier.sdk.environment import Environment
+from atelier.sdk.compute.environment import Environment
 
 __all__ = ["Environment"]

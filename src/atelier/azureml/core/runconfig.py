@@ -1,5 +1,5 @@
 """``azureml.core.runconfig``: RunConfiguration."""
 
-from atelier.sdk.runconfig import RunConfiguration
+from atelier.sdk.tracking.runconfig import RunConfiguration
 
 __all__ = ["RunConfiguration"]

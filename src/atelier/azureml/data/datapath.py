@@ -1,5 +1,5 @@
 """``azureml.data.datapath``: DataPath."""
 
-from atelier.sdk.datastore import DataPath
+from atelier.sdk.data.datastore import DataPath
 
 __all__ = ["DataPath"]

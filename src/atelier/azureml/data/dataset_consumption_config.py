@@ -1,5 +1,5 @@
 """``azureml.data.dataset_consumption_config``: DatasetConsumptionConfig."""
 
-from atelier.sdk._data_inputs import DatasetConsumptionConfig
+from atelier.sdk.data._inputs import DatasetConsumptionConfig
 
 __all__ = ["DatasetConsumptionConfig"]

@@ -1,5 +1,5 @@
 """``azureml.data.dataset_factory``: DataType and the Tabular/File factories."""
 
-from atelier.sdk.dataset import DataType, FileDatasetFactory, TabularDatasetFactory
+from atelier.sdk.data.dataset import DataType, FileDatasetFactory, TabularDatasetFactory
 
 __all__ = ["DataType", "FileDatasetFactory", "TabularDatasetFactory"]

@@ -1,5 +1,5 @@
 """``azureml.data.file_dataset``: FileDataset."""
 
-from atelier.sdk.file_dataset import FileDataset
+from atelier.sdk.data.file_dataset import FileDataset
 
 __all__ = ["FileDataset"]

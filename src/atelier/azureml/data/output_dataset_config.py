@@ -1,5 +1,5 @@
 """``azureml.data.output_dataset_config``: OutputFileDatasetConfig."""
 
-from atelier.sdk._data_inputs import OutputFileDatasetConfig
+from atelier.sdk.data._inputs import OutputFileDatasetConfig
 
 __all__ = ["OutputFileDatasetConfig"]

@@ -1,5 +1,5 @@
 """``azureml.data.tabular_dataset``: TabularDataset."""
 
-from atelier.sdk.tabular_dataset import TabularDataset
+from atelier.sdk.data.tabular_dataset import TabularDataset
 
 __all__ = ["TabularDataset"]

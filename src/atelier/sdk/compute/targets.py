@@ -1,0 +1,215 @@
+"""Compute targets with azureml's names: ``ComputeTarget``, ``AmlCompute``, ``RemoteCompute``.
+
+``local`` exists in every workspace. A cluster (``AmlCompute``) runs on Ray and a
+``RemoteCompute`` is a machine reached over SSH; their provisioning lives in
+``atelier.execution`` and is loaded only when used.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from atelier.core.errors import ComputeTargetException, ValidationError
+from atelier.core.records import ComputeRecord
+from atelier.execution.compute import provision
+
+if TYPE_CHECKING:
+    from atelier.sdk.workspace import Workspace
+
+_TYPES = {"local": "Local", "ray": "AmlCompute", "ssh": "RemoteCompute"}
+
+
+@dataclass
+class AmlComputeProvisioningConfiguration:
+    """A Ray cluster: ``address`` of an existing one, or None to start a local head."""
+
+    vm_size: str = "local"
+    min_nodes: int = 0
+    max_nodes: int = 1
+    address: str | None = None
+    idle_seconds_before_scaledown: int | None = None
+    kind: str = "ray"
+
+
+@dataclass
+class RemoteComputeAttachConfiguration:
+    address: str
+    ssh_port: int = 22
+    username: str = ""
+    private_key_file: str | None = None
+    password: str | None = None
+    python: str | None = None
+    work_root: str | None = None
+    kind: str = "ssh"
+
+
+class ComputeTarget:
+    """``ComputeTarget(ws, name)`` opens a target; ``ComputeTargetNotFoundError`` (a
+    ``ComputeTargetException``) if the workspace has none of that name."""
+
+    def __init__(self, workspace: Workspace, name: str, *, _record: ComputeRecord | None = None):
+        self.workspace = workspace
+        self._record = _record or workspace._backend.compute.get(workspace.name, name)
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def type(self) -> str:
+        return _TYPES.get(self._record.kind, self._record.kind)
+
+    @property
+    def provisioning_state(self) -> str:
+        return self._record.state
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self._record.config)
+
+    @staticmethod
+    def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
+        """Register and provision a target from ``AmlCompute.provisioning_configuration``."""
+        return ComputeTarget._add(workspace, name, provisioning_configuration)
+
+    @staticmethod
+    def attach(workspace: Workspace, name: str, attach_configuration: Any) -> ComputeTarget:
+        """Attach an existing machine from ``RemoteCompute.attach_configuration``."""
+        return ComputeTarget._add(workspace, name, attach_configuration)
+
+    @staticmethod
+    def _add(workspace: Workspace, name: str, configuration: Any) -> ComputeTarget:
+        kind = getattr(configuration, "kind", None)
+        if kind not in ("ray", "ssh"):
+            raise ValidationError(
+                "give AmlCompute.provisioning_configuration(...) or "
+                "RemoteCompute.attach_configuration(...)"
+            )
+        # a password is never stored: only key authentication is used
+        settings = {k: v for k, v in asdict(configuration).items() if k not in ("kind", "password")}
+        if getattr(configuration, "password", None) and not settings.get("private_key_file"):
+            raise ComputeTargetException(
+                "SSH targets need a private_key_file; password logins are not supported"
+            )
+        backend = workspace._backend
+        record = backend.compute.create(workspace.name, name, kind, settings)
+        try:
+            provisioned = provision(kind, settings, workspace.name, name)
+        except ComputeTargetException as exc:
+            record = backend.compute.update(
+                workspace.name, name, state="Failed", error={"message": exc.message}
+            )
+            raise
+        try:
+            record = backend.compute.update(
+                workspace.name, name, state="Succeeded", config=provisioned
+            )
+        except BaseException:
+            if kind == "ray" and provisioned.get("started_head"):
+                from atelier.execution.ray_compute import stop_local_head
+
+                stop_local_head(provisioned)  # nothing would remember to stop it
+            raise
+        return ComputeTarget(workspace, name, _record=record)
+
+    @classmethod
+    def list(cls, workspace: Workspace) -> builtins.list[ComputeTarget]:
+        records = workspace._backend.compute.list(workspace.name)
+        return [cls(workspace, r.name, _record=r) for r in records]
+
+    def refresh_state(self) -> None:
+        self._record = self.workspace._backend.compute.get(self.workspace.name, self.name)
+
+    def get_status(self) -> str:
+        self.refresh_state()
+        return self._record.state
+
+    def wait_for_completion(
+        self, show_output: bool = False, timeout_in_minutes: float = 20
+    ) -> None:
+        """Wait while the target is Creating; raise ``ComputeTargetException`` if it failed."""
+        deadline = time.monotonic() + timeout_in_minutes * 60
+        while self.get_status() == "Creating" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if show_output:
+            print(f"{self.name}: {self._record.state}")
+        if self._record.state == "Failed":
+            message = (self._record.error or {}).get("message", "provisioning failed")
+            raise ComputeTargetException(f"compute target {self.name!r} failed: {message}")
+
+    def update(self, max_concurrent_runs: int | None = None) -> None:
+        """Change how many runs the target executes at once (the rest wait, in order)."""
+        config = {} if max_concurrent_runs is None else {"max_concurrent_runs": max_concurrent_runs}
+        self._record = self.workspace._backend.compute.update(
+            self.workspace.name, self.name, config=config
+        )
+
+    def delete(self) -> None:
+        """Delete the target (refused while it has unfinished runs); a Ray head this
+        machine started for it is stopped."""
+        self.workspace._backend.compute.delete(self.workspace.name, self.name)
+        if self._record.kind == "ray" and self._record.config.get("started_head"):
+            from atelier.execution.ray_compute import stop_local_head
+
+            stop_local_head(self._record.config)
+
+    def __repr__(self) -> str:
+        return (
+            f"ComputeTarget(name={self.name!r}, type={self.type!r}, state={self._record.state!r})"
+        )
+
+
+class AmlCompute(ComputeTarget):
+    @staticmethod
+    def provisioning_configuration(
+        vm_size: str = "local",
+        min_nodes: int = 0,
+        max_nodes: int = 1,
+        idle_seconds_before_scaledown: int | None = None,
+        address: str | None = None,
+        **kwargs: Any,
+    ) -> AmlComputeProvisioningConfiguration:
+        """A Ray cluster at ``address`` (``ray://host:10001`` or a Jobs URL ``http://host:8265``),
+        or, without one, a Ray head started on this machine."""
+        del kwargs
+        if min_nodes < 0 or max_nodes < max(1, min_nodes):
+            raise ValidationError("need 0 <= min_nodes <= max_nodes and max_nodes >= 1")
+        return AmlComputeProvisioningConfiguration(
+            vm_size=vm_size,
+            min_nodes=min_nodes,
+            max_nodes=max_nodes,
+            address=address,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+        )
+
+
+class RemoteCompute(ComputeTarget):
+    @staticmethod
+    def attach_configuration(
+        address: str,
+        ssh_port: int = 22,
+        username: str = "",
+        password: str | None = None,
+        private_key_file: str | None = None,
+        private_key_passphrase: str | None = None,
+        python: str | None = None,
+        work_root: str | None = None,
+        **kwargs: Any,
+    ) -> RemoteComputeAttachConfiguration:
+        """An SSH-reachable machine with Atelier installed (``python`` names its interpreter
+        when it is not ``python3``); key authentication only."""
+        del private_key_passphrase, kwargs
+        if not address:
+            raise ValidationError("give the machine's address")
+        return RemoteComputeAttachConfiguration(
+            address=address,
+            ssh_port=ssh_port,
+            username=username,
+            private_key_file=private_key_file,
+            password=password,
+            python=python,
+            work_root=work_root,
+        )

@@ -1,0 +1,122 @@
+"""Services on this machine: ``LocalWebservice`` and ``Model.deploy`` with its
+configuration (a router process in front of local scoring replicas)."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import shutil
+from typing import TYPE_CHECKING, ClassVar
+
+from atelier.core.endpoints import LOCAL, check_endpoint_name
+from atelier.core.errors import AlreadyExistsError, AtelierError, NotFoundError, ValidationError
+from atelier.sdk.models import _endpoint_process as proc
+from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models.inference import InferenceConfig
+from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
+
+if TYPE_CHECKING:
+    from atelier.sdk.models.model import Model
+    from atelier.sdk.workspace import Workspace
+
+__all__ = ["LocalWebservice", "LocalWebserviceDeploymentConfiguration", "deploy_local"]
+
+
+class LocalWebservice(Webservice):
+    """A service running on this machine."""
+
+    _kind: ClassVar[str | None] = LOCAL
+
+    @staticmethod
+    def deploy_configuration(
+        port: int | None = None,
+        workers: int = 1,
+        num_replicas: int | None = None,
+        autoscale_enabled: bool = False,
+        autoscale_min_replicas: int = 1,
+        autoscale_max_replicas: int = 4,
+        autoscale_target_in_flight: float = 4.0,
+        auth_enabled: bool = True,
+        collect_model_data: bool = False,
+    ) -> LocalWebserviceDeploymentConfiguration:
+        """Its configuration: ``port`` (None or 0 = a free port), replicas, autoscaling,
+        key auth and model data collection."""
+        return LocalWebserviceDeploymentConfiguration(
+            port=port,
+            workers=workers,
+            num_replicas=num_replicas,
+            autoscale_enabled=autoscale_enabled,
+            autoscale_min_replicas=autoscale_min_replicas,
+            autoscale_max_replicas=autoscale_max_replicas,
+            autoscale_target_in_flight=autoscale_target_in_flight,
+            auth_enabled=auth_enabled,
+            collect_model_data=collect_model_data,
+        )
+
+
+def deploy_local(
+    workspace: Workspace,
+    name: str,
+    models: builtins.list[Model],
+    inference_config: InferenceConfig | None,
+    deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+    overwrite: bool = False,
+) -> LocalWebservice:
+    """``Model.deploy``: create the endpoint with one deployment (``default``), start its
+    router, return the service at once (``wait_for_deployment()`` waits until ready).
+
+    Nothing is left behind when it fails: no record, no folder, no process."""
+    check_endpoint_name(name)
+    models = builtins.list(models or ())
+    if not models:
+        raise ValidationError("give at least one model to deploy")
+    if inference_config is not None and not isinstance(inference_config, InferenceConfig):
+        raise ValidationError("inference_config must be an InferenceConfig")
+    config = deployment_config or LocalWebserviceDeploymentConfiguration()
+    if not isinstance(config, LocalWebserviceDeploymentConfiguration):
+        raise ValidationError(
+            "pass LocalWebservice.deploy_configuration() (or AciWebservice's) as deployment_config"
+        )
+    backend = workspace._backend
+    with contextlib.suppress(NotFoundError):
+        existing = Webservice(workspace, name)
+        if not overwrite:
+            raise AlreadyExistsError(
+                f"service {name!r} already exists; pass overwrite=True to replace it "
+                "or delete it first"
+            )
+        existing.delete()
+    port = proc.free_port(config.port)
+    folder = proc.endpoint_dir(workspace.name, name)
+    shutil.rmtree(folder, ignore_errors=True)  # files of an endpoint deleted half-way
+    folder.mkdir(parents=True, mode=0o700)
+    created = False
+    pid = 0
+    try:
+        spec = proc.deployment_spec(
+            folder, DEFAULT_DEPLOYMENT, models, inference_config, config.deployment_settings()
+        )
+        backend.endpoints.create(
+            workspace.name,
+            name,
+            kind=LOCAL,
+            port=port,
+            auth_enabled=config.auth_enabled,
+            config={"host": HOST, "max_body_bytes": config.max_request_bytes},
+        )
+        created = True
+        backend.endpoints.put_deployment(
+            workspace.name, name, DEFAULT_DEPLOYMENT, spec, [(m.name, m.version) for m in models]
+        )
+        pid = proc.start_manager(
+            backend.tracking_uri, workspace.name, name, folder, backend.child_environment()
+        )
+        backend.endpoints.set_manager(workspace.name, name, pid)
+    except BaseException:
+        proc.stop_manager(pid)
+        if created:
+            with contextlib.suppress(AtelierError):
+                backend.endpoints.delete(workspace.name, name)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return LocalWebservice(workspace, name)

@@ -1,0 +1,176 @@
+"""Local web services: Model.deploy starts a scoring server process (SQLite only)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atelier import ConflictError, Model, NotFoundError, ValidationError, Workspace
+from atelier.azureml.core.model import InferenceConfig
+from atelier.azureml.core.webservice import LocalWebservice, Webservice
+from atelier.sdk.models.webservice import WebserviceError
+
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+SCORE = """
+import json
+import os
+from atelier import Model
+
+coefficient = None
+
+def init():
+    global coefficient
+    path = Model.get_model_path("coef")
+    assert os.environ["ATELIER_MODEL_DIR"]
+    with open(path) as handle:
+        coefficient = json.load(handle)["coefficient"]
+
+def run(raw_data):
+    return [value * coefficient for value in json.loads(raw_data)["data"]]
+"""
+
+BROKEN = """
+def init():
+    raise RuntimeError("the coefficient file is corrupt")
+
+def run(data):
+    return data
+"""
+
+
+def _source(tmp_path: Path, script: str) -> InferenceConfig:
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    (source / "score.py").write_text(script)
+    return InferenceConfig(entry_script="score.py", source_directory=source)
+
+
+def _model(ws: Workspace, tmp_path: Path) -> Model:
+    path = tmp_path / "coef.json"
+    path.write_text(json.dumps({"coefficient": 3}))
+    return Model.register(ws, path, "coef")
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def deployed(ws: Workspace, tmp_path: Path) -> Iterator[tuple[Webservice, Model]]:
+    model = _model(ws, tmp_path)
+    config = LocalWebservice.deploy_configuration(port=0)
+    service = Model.deploy(ws, "coef-svc", [model], _source(tmp_path, SCORE), config)
+    try:
+        yield service, model
+    finally:
+        with contextlib.suppress(NotFoundError):
+            Webservice(ws, "coef-svc").delete()
+
+
+def test_deploy_score_keys_and_delete(
+    ws: Workspace, deployed: tuple[Webservice, Model], tmp_path: Path
+) -> None:
+    service, model = deployed
+    service.wait_for_deployment(timeout_sec=60)
+    assert service.state == "Healthy"
+    assert service.scoring_uri == f"http://127.0.0.1:{service.port}/score"
+    assert service.swagger_uri.endswith("/swagger.json")
+    assert service.run({"data": [1, 2.5]}) == [3, 7.5]
+    assert service.run(json.dumps({"data": [2]})) == [6]
+    with pytest.raises(WebserviceError, match="answered 500"):
+        service.run({"other": 1})
+
+    primary, secondary = service.get_keys()
+    assert primary != secondary
+    assert len(primary) >= 40
+    wrong = httpx.post(
+        service.scoring_uri, json={"data": [1]}, headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 401
+    ok = httpx.post(
+        service.scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {secondary}"}
+    )
+    assert ok.json() == [3]
+
+    service.regen_key("Primary")
+    new_primary, same_secondary = service.get_keys()
+    assert new_primary != primary
+    assert same_secondary == secondary
+    assert Webservice(ws, "coef-svc").get_keys() == (new_primary, secondary)
+    old = httpx.post(
+        service.scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {primary}"}
+    )
+    assert old.status_code == 401
+    assert service.run({"data": [1]}) == [3]
+    with pytest.raises(ValidationError):
+        service.regen_key("Tertiary")
+
+    assert "Uvicorn running" in service.get_logs() or service.get_logs().strip()
+    assert [s.name for s in Webservice.list(ws)] == ["coef-svc"]
+    assert [s.name for s in Webservice.list(ws, model_name="coef")] == ["coef-svc"]
+    assert Webservice.list(ws, model_name="other") == []
+
+    with pytest.raises(ConflictError, match="coef-svc"):
+        model.delete()
+    with pytest.raises(ConflictError, match="already exists"):
+        Model.deploy(ws, "coef-svc", [model], _source(tmp_path, SCORE))
+
+    pid = service._record.manager_pid
+    service.delete()
+    with pytest.raises(NotFoundError):
+        Webservice(ws, "coef-svc")
+    assert _gone(pid)
+    assert Webservice.list(ws) == []
+    model.delete()  # no longer deployed
+
+
+def test_failing_init_raises_with_the_log(ws: Workspace, tmp_path: Path) -> None:
+    model = _model(ws, tmp_path)
+    service = Model.deploy(ws, "broken-svc", [model], _source(tmp_path, BROKEN))
+    try:
+        with pytest.raises(WebserviceError, match="the coefficient file is corrupt"):
+            service.wait_for_deployment(timeout_sec=60)
+        assert service.state == "Failed"
+    finally:
+        service.delete()
+
+
+def test_port_in_use_and_bad_names(ws: Workspace, tmp_path: Path) -> None:
+    model = _model(ws, tmp_path)
+    config = _source(tmp_path, SCORE)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConflictError, match=f"port {port}"):
+            Model.deploy(
+                ws, "port-svc", [model], config, LocalWebservice.deploy_configuration(port=port)
+            )
+    with pytest.raises(NotFoundError):
+        Webservice(ws, "port-svc")
+    assert not (Path(os.environ["ATELIER_HOME"]) / "services" / ws.name / "port-svc").exists()
+    for bad in ("1abc", "ab", "a_b-c", "x" * 33):
+        with pytest.raises(ValidationError):
+            Model.deploy(ws, bad, [model], config)
+    with pytest.raises(ValidationError):
+        LocalWebservice.deploy_configuration(port=70000)
+    with pytest.raises(NotFoundError):
+        Webservice(ws, "absent-svc")
