@@ -4,17 +4,24 @@ A script that calls ``run.log`` in a tight loop pays for a list append, not a da
 round trip. The buffer is written every ``interval`` seconds, when it grows past
 ``batch_points``, before any read or status change of the run, and at interpreter exit.
 A crash loses at most what was not yet written; each write is one transaction.
+
+A write that fails keeps its points: they go back to the front of the buffer, the
+background thread tries again at its next tick, and the failure is raised (as an
+``AtelierError``; anything else as a ``StoreError``) by ``flush()``, ``complete()`` and the
+next ``run.log`` until a write succeeds. Points still unwritten at interpreter exit are
+reported on stderr, never dropped in silence.
 """
 
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import weakref
 from typing import Any
 
 from atelier.client.backend import Backend, ScalarBatch
-from atelier.core.errors import AtelierError
+from atelier.core.errors import AtelierError, StoreError
 from atelier.core.timeutil import now_ms
 
 _live: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
@@ -85,13 +92,17 @@ class MetricWriter:
         while not self._closed:
             self._wake.wait(self._interval)
             self._wake.clear()
-            try:
-                self.flush(raise_error=False)
-            except Exception:
-                continue
+            self.flush(raise_error=False)  # a failure keeps the points for the next tick
+
+    @property
+    def pending(self) -> int:
+        """Points (scalars and documents) logged but not yet written."""
+        return self._pending
 
     def flush(self, raise_error: bool = True) -> None:
-        """Write everything buffered so far; raise the last background error, if any."""
+        """Write everything buffered so far. When the write fails its points stay buffered
+        and, with ``raise_error``, the failure is raised; it is raised again at each flush
+        until a write succeeds."""
         with self._write_lock:
             with self._buffer_lock:
                 series, self._series = self._series, {}
@@ -101,13 +112,45 @@ class MetricWriter:
                 if series:
                     batches: dict[str, ScalarBatch] = dict(series)
                     self._backend.metrics.log_scalars(self._workspace, self._run_id, batches)
+                    series = {}  # written: a failure of the documents must not repeat them
                 if documents:
                     self._backend.metrics.log_documents(self._workspace, self._run_id, documents)
-            except AtelierError as exc:
-                self.error = exc
+                self.error = None
+            except BaseException as exc:
+                self._keep(series, documents)
+                if not isinstance(exc, Exception):
+                    raise  # KeyboardInterrupt, SystemExit: the points are kept all the same
+                self.error = self._typed(exc)
         if raise_error and self.error is not None:
-            error, self.error = self.error, None
-            raise error
+            raise self.error
+
+    def _keep(
+        self,
+        series: dict[str, tuple[list[int], list[float], list[int]]],
+        documents: list[tuple[str, str, Any]],
+    ) -> None:
+        """Put points whose write failed back before those logged meanwhile."""
+        with self._buffer_lock:
+            for name, (steps, values, times) in series.items():
+                newer = self._series.get(name)
+                if newer is not None:
+                    steps.extend(newer[0])
+                    values.extend(newer[1])
+                    times.extend(newer[2])
+                self._series[name] = (steps, values, times)
+            self._documents[:0] = documents
+            self._pending += sum(len(columns[0]) for columns in series.values()) + len(documents)
+
+    def _typed(self, exc: Exception) -> AtelierError:
+        if isinstance(exc, AtelierError):
+            return exc
+        error = StoreError(
+            f"the metrics of run {self._run_id!r} could not be written "
+            f"({type(exc).__name__}: {exc}); they are kept and written again at the next "
+            "flush: call run.flush() or run.complete() once the store answers"
+        )
+        error.__cause__ = exc
+        return error
 
     def close(self) -> None:
         """Write what is left and stop the background thread."""
@@ -129,3 +172,9 @@ def _flush_at_exit() -> None:
     for writer in list(_live):
         writer._closed = True
         writer.flush(raise_error=False)
+        if writer.error is not None and writer.pending:
+            print(
+                f"atelier: {writer.pending} metric points of run {writer._run_id!r} were "
+                f"not written: {writer.error}",
+                file=sys.stderr,
+            )
