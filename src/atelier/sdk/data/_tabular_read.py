@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -336,8 +337,6 @@ def _read_json_lines(item: ResolvedFile, fmt: dict[str, Any]) -> pa.Table:
 
 
 def _read_json_lines_forgiving(item: ResolvedFile) -> pa.Table:
-    import json
-
     import pyarrow as pa
 
     records = []

@@ -8,6 +8,7 @@ describe data; ``ds.register(ws, name)`` makes an immutable version;
 from __future__ import annotations
 
 import builtins
+import io
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -210,8 +211,6 @@ class TabularDatasetFactory:
     ) -> TabularDataset:
         """Write ``dataframe`` as Parquet below ``target`` (a ``DataPath`` or a
         ``(datastore, 'folder')`` tuple) and register it as the next version of ``name``."""
-        import io
-
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq

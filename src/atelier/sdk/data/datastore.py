@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -441,8 +442,6 @@ class Datastore:
 
 
 def _check_service_account(name: str, text: str) -> None:
-    import json
-
     try:
         data = json.loads(text)
     except ValueError:

@@ -8,6 +8,8 @@ native readers and converts to pandas without a second full copy.
 from __future__ import annotations
 
 import builtins
+import io
+import tempfile
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -226,9 +228,6 @@ class TabularDataset(AbstractDataset):
         return self._write_files("csv", target, separator)
 
     def _write_files(self, kind: str, target: Any, separator: str) -> FileDataset:
-        import io
-        import tempfile
-
         import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -318,8 +319,6 @@ def deploy_container(
 
 
 def _run_container(engine: str, command: builtins.list[str], env: dict[str, str]) -> None:
-    import os
-
     started = subprocess.run(
         command, capture_output=True, text=True, check=False, env={**os.environ, **env}
     )

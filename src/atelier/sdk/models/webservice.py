@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import io
 import json
 import shutil
 import time
@@ -276,8 +277,6 @@ class Webservice:
         ``deployment`` and ``path`` (the Parquet file under
         ``modeldata/<endpoint>/<deployment>/date=YYYY-MM-DD/``). Batches are written every
         few seconds, so the latest requests may not be there yet."""
-        import io
-
         import pyarrow.parquet as pq
 
         rows: builtins.list[dict[str, Any]] = []
@@ -470,8 +469,8 @@ class Webservice:
 
 
 def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
-    """The service of ``record`` as the class of its kind (local, container)."""
-    cls = Webservice._kinds.get(record.kind, Webservice)
+    """The service of ``record`` as the class of its kind (container, else local)."""
+    cls = Webservice._kinds.get(record.kind) or Webservice._kinds.get(LOCAL, Webservice)
     service = cls.__new__(cls)
     service.workspace = workspace
     service.name = record.name
