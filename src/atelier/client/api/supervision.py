@@ -10,8 +10,8 @@ from atelier.core.status import RunStatus
 
 class SupervisionAPI(Protocol):
     """``heartbeat`` says the supervisor is alive (with what it is doing) and answers the
-    run's status, so a cancel is seen; ``queue_state`` is (runs ahead of this one, the
-    compute target's limit); ``run_environment`` is the variables the run's own script
+    run's status, so a cancel is seen; ``queue_state`` is (queued runs ahead of this one,
+    runs active) on its compute target; ``run_environment`` is the variables the run's own script
     gets to reach this backend (over HTTP a token that can touch only that run)."""
 
     def heartbeat(
