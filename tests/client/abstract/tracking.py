@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from atelier import NotFoundError, ValidationError
+from atelier.client.registry import backend_for
 from atelier.core.errors import AlreadyExistsError, InvalidStateError
 from atelier.core.records import RunQuery
 from atelier.core.status import RunStatus
@@ -175,8 +176,6 @@ class SupervisionContract:
         assert connection.supervision.queue_state(workspace, second.run_id) == (1, 1)
 
     def test_run_environment_reaches_the_run(self, connection: Any, workspace: str) -> None:
-        from atelier.client.registry import backend_for
-
         run = new_run(connection, workspace)
         env = {
             **connection.child_environment(),
