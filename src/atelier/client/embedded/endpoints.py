@@ -183,7 +183,7 @@ class EmbeddedEndpoints:
         return [(path, self.files.read(path)) for path in self.files.list(prefix)]
 
 
-def _conforms(endpoints: EmbeddedEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
+def _conforms(implementation: EmbeddedEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
     """mypy checks here that the class satisfies both protocols (the SDK sees the first,
     serving processes the second)."""
-    return endpoints, endpoints
+    return implementation, implementation

@@ -32,6 +32,6 @@ class EmbeddedEnvironments:
             return environments.list_all(session, workspace)
 
 
-def _conforms(environments: EmbeddedEnvironments) -> EnvironmentAPI:
+def _conforms(implementation: EmbeddedEnvironments) -> EnvironmentAPI:
     """mypy checks here that the class satisfies its protocol."""
-    return environments
+    return implementation

@@ -154,6 +154,6 @@ def _move_into_place(ready: Path, final: Path, staging: Path, exist_ok: bool) ->
         raise StorageError(f"cannot move the model into {final}: {exc}") from exc
 
 
-def _conforms(models: EmbeddedModels) -> ModelAPI:
+def _conforms(implementation: EmbeddedModels) -> ModelAPI:
     """mypy checks here that the class satisfies its protocol."""
-    return models
+    return implementation

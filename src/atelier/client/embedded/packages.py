@@ -88,6 +88,6 @@ class EmbeddedPackages:
         return target
 
 
-def _conforms(packages: EmbeddedPackages) -> PackageAPI:
+def _conforms(implementation: EmbeddedPackages) -> PackageAPI:
     """mypy checks here that the class satisfies its protocol."""
-    return packages
+    return implementation

@@ -166,7 +166,7 @@ class HttpEndpoints:
         return [(str(item["path"]), base64.b64decode(item["data"])) for item in found]
 
 
-def _conforms(endpoints: HttpEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
+def _conforms(implementation: HttpEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
     """mypy checks here that the class satisfies both protocols (the SDK sees the first,
     serving processes the second)."""
-    return endpoints, endpoints
+    return implementation, implementation

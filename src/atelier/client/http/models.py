@@ -142,6 +142,6 @@ class HttpModels:
         return final
 
 
-def _conforms(models: HttpModels) -> ModelAPI:
+def _conforms(implementation: HttpModels) -> ModelAPI:
     """mypy checks here that the class satisfies its protocol."""
-    return models
+    return implementation

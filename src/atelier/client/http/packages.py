@@ -109,6 +109,6 @@ class HttpPackages:
         return target
 
 
-def _conforms(packages: HttpPackages) -> PackageAPI:
+def _conforms(implementation: HttpPackages) -> PackageAPI:
     """mypy checks here that the class satisfies its protocol."""
-    return packages
+    return implementation
