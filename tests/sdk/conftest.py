@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from atelier.client.http_transport import write_credentials
+from atelier.client.http.transport import write_credentials
 from atelier.client.registry import reset_backends
 
 

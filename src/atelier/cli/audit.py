@@ -19,7 +19,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """The newest entries first: time, user, action, workspace, target and status."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
     from atelier.core.timeutil import ms_to_iso
 
     entries = AdminClient.from_login().audit(workspace, actor, limit)

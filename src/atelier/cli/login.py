@@ -24,8 +24,8 @@ def login(
     """Check the token against the server, then store url and token in
     $ATELIER_HOME/credentials.json (mode 0600); later commands and
     Workspace.get(name) use that server."""
-    from atelier.client.http_admin import AdminClient
-    from atelier.client.http_transport import write_credentials
+    from atelier.client.http.admin import AdminClient
+    from atelier.client.http.transport import write_credentials
     from atelier.core.errors import ValidationError
 
     if not url.startswith(("http://", "https://")):
@@ -41,6 +41,6 @@ def login(
 
 def logout() -> None:
     """Forget the stored server and token (commands go back to the embedded store)."""
-    from atelier.client.http_transport import forget_credentials
+    from atelier.client.http.transport import forget_credentials
 
     typer.echo("logged out" if forget_credentials() else "was not logged in")

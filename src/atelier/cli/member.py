@@ -24,7 +24,7 @@ def add(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Add a member, or change a member's role (Owners only)."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().set_member(workspace, user, role)
     if output is OutputFormat.JSON:
@@ -36,7 +36,7 @@ def add(
 @app.command("list")
 def list_(workspace: WorkspaceArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the workspace's members and their roles."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().list_members(workspace)
     if output is OutputFormat.JSON:
@@ -50,7 +50,7 @@ def list_(workspace: WorkspaceArgument, output: OutputOption = OutputFormat.TABL
 @app.command("remove")
 def remove(workspace: WorkspaceArgument, user: UserArgument) -> None:
     """Remove a member (a workspace always keeps at least one Owner)."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     AdminClient.from_login().remove_member(workspace, user)
     typer.echo(f"{user!r} removed from {workspace!r}")

@@ -23,7 +23,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a token and print it once: only its hash is kept on the server."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().create_token(name, expires_in_days, user)
     if output is OutputFormat.JSON:
@@ -41,7 +41,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List tokens (never their secrets)."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().list_tokens(user)
     if output is OutputFormat.JSON:
@@ -61,7 +61,7 @@ def revoke(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Revoke a token: it stops working at once."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().revoke_token(token_id)
     if output is OutputFormat.JSON:

@@ -20,7 +20,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a user; give it a token with 'atelier token create --user NAME'."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().create_user(name, admin)
     if output is OutputFormat.JSON:
@@ -32,7 +32,7 @@ def create(
 @app.command("list")
 def list_(output: OutputOption = OutputFormat.TABLE) -> None:
     """List the server's users."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     users = AdminClient.from_login().list_users()
     if output is OutputFormat.JSON:
@@ -48,7 +48,7 @@ def list_(output: OutputOption = OutputFormat.TABLE) -> None:
 @app.command("disable")
 def disable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """Disable a user: every token of it stops working at once."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().set_disabled(name, True)
     if output is OutputFormat.JSON:
@@ -60,7 +60,7 @@ def disable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> No
 @app.command("enable")
 def enable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """Enable a disabled user again."""
-    from atelier.client.http_admin import AdminClient
+    from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().set_disabled(name, False)
     if output is OutputFormat.JSON:

@@ -1,41 +1,53 @@
-"""Backends registered by name and loaded lazily, so ``import atelier`` stays light."""
+"""Backends registered by name and loaded lazily, so ``import atelier`` stays light.
+
+One connection per database and blob location (embedded) or per server and token (HTTP),
+made on first use and cached. Callers get the view they need of it: ``backend_for`` the
+user-facing ``Backend``, ``supervision_for`` run supervision (run supervisors only),
+``reporting_for`` endpoint reporting (serving processes only)."""
 
 from __future__ import annotations
 
 import importlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from atelier.core.errors import ValidationError
 from atelier.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from atelier.client.backend import Backend
+    from atelier.client.api import EndpointReportingAPI, SupervisionAPI
+    from atelier.client.backend import Backend, Connection
 
 #: name -> (import path, how to install what it needs)
 KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
-    "embedded": ("atelier.client.embedded:EmbeddedBackend", "pip install atelier-ml"),
-    "http": ("atelier.client.http:HttpBackend", "pip install 'atelier-ml[server]'"),
+    "embedded": ("atelier.client.embedded.backend:EmbeddedBackend", "pip install atelier-ml"),
+    "http": ("atelier.client.http.backend:HttpBackend", "pip install 'atelier-ml[server]'"),
 }
 
-_cache: dict[tuple[str, ...], Backend] = {}
+_cache: dict[tuple[str, ...], Connection] = {}
 _lock = threading.Lock()
 
 
-def _load(name: str) -> Any:
+def _load(name: str) -> Callable[..., Connection]:
     target, hint = KNOWN_BACKENDS[name]
     module_name, attribute = target.split(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise ValidationError(f"the {name} backend is not available here ({exc}); {hint}") from exc
-    return getattr(module, attribute)
+    factory: Callable[..., Connection] = getattr(module, attribute)
+    return factory
 
 
 def embedded_backend(settings: Settings | None = None) -> Backend:
     """The in-process backend for these settings (one per database and blob location)."""
+    return _embedded(settings)
+
+
+def _embedded(settings: Settings | None = None) -> Connection:
     settings = settings or load_settings()
     key = ("embedded", settings.resolved_database_url, settings.resolved_blob_url)
     with _lock:
@@ -52,13 +64,31 @@ def backend_for(
     """The backend a tracking URI names: ``file://<home>`` for embedded, ``http(s)://`` for
     a server (with ``token``, else ``ATELIER_TOKEN``, else the one ``atelier login``
     stored). None means the server ``atelier login`` stored, if any, else embedded."""
+    return _connection(tracking_uri, home, token)
+
+
+def supervision_for(
+    tracking_uri: str | None = None, home: str | Path | None = None, token: str | None = None
+) -> SupervisionAPI:
+    """Run supervision on the backend ``backend_for`` would give for the same arguments."""
+    return _connection(tracking_uri, home, token).supervision
+
+
+def reporting_for(
+    tracking_uri: str | None = None, home: str | Path | None = None, token: str | None = None
+) -> EndpointReportingAPI:
+    """Endpoint reporting on the backend ``backend_for`` would give for the same arguments."""
+    return _connection(tracking_uri, home, token).reporting
+
+
+def _connection(tracking_uri: str | None, home: str | Path | None, token: str | None) -> Connection:
     if tracking_uri is None or tracking_uri == "":
         login = _login(home)
         if login is not None:
-            return backend_for(login["url"], home, token or login["token"])
-        return embedded_backend(load_settings(home))
+            return _connection(login["url"], home, token or login["token"])
+        return _embedded(load_settings(home))
     if tracking_uri.startswith("file://"):
-        return embedded_backend(load_settings(tracking_uri.removeprefix("file://")))
+        return _embedded(load_settings(tracking_uri.removeprefix("file://")))
     if tracking_uri.startswith(("http://", "https://")):
         if token is None:
             token = os.environ.get("ATELIER_TOKEN") or _stored_token(tracking_uri, home)
@@ -77,7 +107,7 @@ def backend_for(
 
 def _login(home: str | Path | None) -> dict[str, str] | None:
     """The url and token ``atelier login`` stored in this home, if any."""
-    from atelier.client.http_transport import read_credentials
+    from atelier.client.http.transport import read_credentials
 
     return read_credentials(home)
 
@@ -89,7 +119,7 @@ def _stored_token(url: str, home: str | Path | None) -> str:
     return ""
 
 
-_left_behind: list[Backend] = []
+_left_behind: list[Connection] = []
 
 
 def forget_backends_after_fork() -> None:
@@ -104,7 +134,5 @@ def reset_backends() -> None:
     """Forget cached backends (tests, and after ``ATELIER_*`` variables change)."""
     with _lock:
         for backend in _cache.values():
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
+            backend.close()
         _cache.clear()

@@ -79,7 +79,7 @@ def start_agent(home: Path, env: dict[str, str]) -> None:
 
 def _serve(home: Path, idle_seconds: float) -> None:
     # the stack a supervisor needs, imported once here and shared by every fork
-    import atelier.client.embedded  # noqa: F401 - imported for its cost, not its names
+    import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
     from atelier.execution import supervisor
 
     path = socket_path(home)

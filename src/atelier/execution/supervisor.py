@@ -22,8 +22,9 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import LOG_NAME, Backend
-from atelier.client.registry import backend_for
+from atelier.client.api import LOG_NAME, SupervisionAPI
+from atelier.client.backend import Backend
+from atelier.client.registry import backend_for, supervision_for
 from atelier.core.errors import AtelierError
 from atelier.core.paths import run_work_dir
 from atelier.core.settings import load_settings
@@ -43,8 +44,16 @@ class _StopError(Exception):
 
 
 class Supervisor:
-    def __init__(self, backend: Backend, workspace: str, run_id: str, home: Path) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        supervision: SupervisionAPI,
+        workspace: str,
+        run_id: str,
+        home: Path,
+    ) -> None:
         self.backend = backend
+        self.supervision = supervision
         self.workspace = workspace
         self.run_id = run_id
         self.home = home
@@ -69,7 +78,7 @@ class Supervisor:
         while not self.done.is_set():
             # a missed beat is retried; the reaper waits several beats
             with contextlib.suppress(AtelierError):
-                self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, dict(info))
+                self.status = self.supervision.heartbeat(self.workspace, self.run_id, dict(info))
             if self.status in (RunStatus.CANCEL_REQUESTED, *TERMINAL_STATUSES):
                 self.cancel.set()
             self.done.wait(HEARTBEAT_SECONDS)
@@ -86,7 +95,7 @@ class Supervisor:
         definition = record.definition or {}
         info = self.info
         info.update(pid=os.getpid(), host=socket.gethostname(), started_ms=now_ms())
-        self.status = self.backend.runs.heartbeat(self.workspace, self.run_id, dict(info))
+        self.status = self.supervision.heartbeat(self.workspace, self.run_id, dict(info))
         beat = threading.Thread(target=self._heartbeat_loop, args=(info,), daemon=True)
         beat.start()
         with (self.run_dir / SUPERVISOR_LOG).open("a", encoding="utf-8") as log:
@@ -179,7 +188,7 @@ class Supervisor:
         announced = False
         while True:
             self._check_cancel()
-            ahead, _ = self.backend.runs.queue_state(self.workspace, self.run_id)
+            ahead, _ = self.supervision.queue_state(self.workspace, self.run_id)
             if ahead == 0:
                 for index in range(limit):
                     handle = (slots / f"slot-{index}.lock").open("w")
@@ -216,9 +225,7 @@ class Supervisor:
         env = dict(os.environ)
         env.update(self.backend.child_environment())
         # a server hands the script a token that reaches only this run
-        run_environment = getattr(self.backend, "run_environment", None)
-        if run_environment is not None:
-            env.update(run_environment(self.workspace, self.run_id))
+        env.update(self.supervision.run_environment(self.workspace, self.run_id))
         spec = (definition.get("environment") or {}).get("spec") or {}
         env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
         env.update(
@@ -413,9 +420,10 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
 
 
 def _supervise(workspace: str, run_id: str) -> int:
-    backend = backend_for(os.environ.get("ATELIER_TRACKING_URI"))
+    tracking_uri = os.environ.get("ATELIER_TRACKING_URI")
+    backend, supervision = backend_for(tracking_uri), supervision_for(tracking_uri)
     home = load_settings().home.expanduser().resolve()
-    return Supervisor(backend, workspace, run_id, home).run()
+    return Supervisor(backend, supervision, workspace, run_id, home).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import AtelierError
 
 if TYPE_CHECKING:
-    from atelier.client.backend import Backend
+    from atelier.client.api import EndpointReportingAPI
 
 __all__ = ["ModelDataCollector"]
 
@@ -36,8 +36,10 @@ MAX_BUFFERED_ROWS = 100_000
 class ModelDataCollector:
     """Buffers scored requests and writes them in Parquet batches."""
 
-    def __init__(self, backend: Backend, workspace: str, endpoint: str, log: Any) -> None:
-        self.backend = backend
+    def __init__(
+        self, reporting: EndpointReportingAPI, workspace: str, endpoint: str, log: Any
+    ) -> None:
+        self.reporting = reporting
         self.workspace = workspace
         self.endpoint = endpoint
         self.log = log
@@ -100,7 +102,7 @@ class ModelDataCollector:
             )
             sink = io.BytesIO()
             pq.write_table(table, sink, compression="zstd")
-            self.backend.endpoints.write_model_data(
+            self.reporting.write_model_data(
                 self.workspace, self.endpoint, deployment, day, sink.getvalue()
             )
             self.written += len(group)

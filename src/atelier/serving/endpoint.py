@@ -120,13 +120,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import uvicorn
 
-    from atelier.client.registry import backend_for
+    from atelier.client.registry import backend_for, reporting_for
     from atelier.serving.manager import EndpointManager
     from atelier.serving.router import Router
 
     backend = backend_for(args.tracking_uri or None)
+    reporting = reporting_for(args.tracking_uri or None)
     record = backend.endpoints.get(args.workspace, args.name)
-    manager = EndpointManager(backend, args.workspace, args.name, args.log)
+    manager = EndpointManager(backend.endpoints, reporting, args.workspace, args.name, args.log)
     router = Router(manager)
     host = str(record.config.get("host") or "127.0.0.1")
     manager.say(f"router for {args.workspace}/{args.name} on port {record.port}")

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import Backend
+from atelier.client.api import EndpointAPI, EndpointReportingAPI
 from atelier.core.endpoints import (
     FAILED,
     HEALTHY,
@@ -72,8 +72,16 @@ _MAX_BACKOFF_SECONDS = 30.0
 class EndpointManager:
     """Runs one endpoint's replicas; the router asks it where to send each request."""
 
-    def __init__(self, backend: Backend, workspace: str, name: str, log_path: Path) -> None:
-        self.backend = backend
+    def __init__(
+        self,
+        endpoints: EndpointAPI,
+        reporting: EndpointReportingAPI,
+        workspace: str,
+        name: str,
+        log_path: Path,
+    ) -> None:
+        self.endpoints = endpoints
+        self.reporting = reporting
         self.workspace = workspace
         self.name = name
         self.log_path = log_path
@@ -194,7 +202,7 @@ class EndpointManager:
 
     async def _reconcile(self) -> None:
         record: EndpointRecord = await asyncio.to_thread(
-            self.backend.endpoints.get, self.workspace, self.name
+            self.endpoints.get, self.workspace, self.name
         )
         settings_changed = (self.key_digests, self.auth_enabled, self.config) != (
             record.key_digests,
@@ -252,7 +260,7 @@ class EndpointManager:
             return
         self._last_report = snapshot
         await asyncio.to_thread(
-            self.backend.endpoints.report, self.workspace, self.name, self.revision_seen, reports
+            self.reporting.report, self.workspace, self.name, self.revision_seen, reports
         )
 
     # --- rollouts -----------------------------------------------------------------------------

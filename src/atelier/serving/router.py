@@ -64,7 +64,7 @@ class Router:
         self.manager = manager
         self.metrics = ScoringMetrics()
         self.collector = ModelDataCollector(
-            manager.backend, manager.workspace, manager.name, manager.say
+            manager.reporting, manager.workspace, manager.name, manager.say
         )
         self._collecting: asyncio.Task[None] | None = None
 

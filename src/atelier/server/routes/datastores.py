@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from atelier.client.embedded_data import EmbeddedDatastores
+from atelier.client.embedded.data import EmbeddedDatastores
 from atelier.core.data_records import DataFile, DatastoreRecord
 from atelier.server.auth import MANAGE, READ, WRITE, guard
 from atelier.server.paths import check_location

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from atelier.client.embedded_endpoints import EmbeddedEndpoints
+from atelier.client.embedded.endpoints import EmbeddedEndpoints
 from atelier.core.endpoints import EndpointRecord, ReplicaRecord, ReplicaReport
 from atelier.core.errors import ValidationError
 from atelier.server.auth import MANAGE, READ, WRITE, guard

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from atelier.client.api.models import PackageAPI
 from atelier.core.errors import AlreadyExistsError, StorageError
 from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.core.paths import safe_join
@@ -85,3 +86,8 @@ class EmbeddedPackages:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def _conforms(implementation: EmbeddedPackages) -> PackageAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return implementation

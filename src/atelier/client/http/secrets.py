@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 
-from atelier.client.http_transport import Transport, segment
+from atelier.client.api.secrets import SecretAPI
+from atelier.client.http.transport import Transport, segment
 from atelier.core.errors import ValidationError
 from atelier.core.names import check_workspace_name
 from atelier.core.secrets import SecretRecord, check_secret_name
@@ -43,3 +44,8 @@ class HttpSecrets:
 
     def delete(self, workspace: str, name: str) -> None:
         self.t.request("DELETE", f"{_base(workspace)}/{segment(check_secret_name(name))}")
+
+
+def _conforms(vault: HttpSecrets) -> SecretAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return vault

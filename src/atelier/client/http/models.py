@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from atelier.client.http_transport import Transport, file_path, iter_stream, segment, tar_of
+from atelier.client.api.models import ModelAPI
+from atelier.client.http.transport import Transport, file_path, iter_stream, segment, tar_of
 from atelier.core.errors import AlreadyExistsError, StorageError, ValidationError
 from atelier.core.names import check_model_name
 from atelier.core.paths import safe_join
@@ -139,3 +140,8 @@ class HttpModels:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return final
+
+
+def _conforms(implementation: HttpModels) -> ModelAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return implementation

@@ -16,6 +16,8 @@ import secrets
 import uuid
 from typing import Any
 
+from atelier.client.api.endpoints import EndpointAPI
+from atelier.client.api.reporting import EndpointReportingAPI
 from atelier.core.endpoints import EndpointRecord, ReplicaReport, model_data_prefix
 from atelier.core.errors import ValidationError
 from atelier.core.settings import Settings
@@ -179,3 +181,9 @@ class EmbeddedEndpoints:
         day first."""
         prefix = model_data_prefix(workspace, endpoint, deployment)
         return [(path, self.files.read(path)) for path in self.files.list(prefix)]
+
+
+def _conforms(implementation: EmbeddedEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
+    """mypy checks here that the class satisfies both protocols (the SDK sees the first,
+    serving processes the second)."""
+    return implementation, implementation

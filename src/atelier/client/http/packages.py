@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from atelier.client.http_transport import Transport, file_path, iter_stream, segment, tar_of
+from atelier.client.api.models import PackageAPI
+from atelier.client.http.transport import Transport, file_path, iter_stream, segment, tar_of
 from atelier.core.errors import AlreadyExistsError, StorageError
 from atelier.core.names import check_relative_path, check_workspace_name
 from atelier.core.packages import PackageFileRecord, PackageRecord, check_image_name
@@ -106,3 +107,8 @@ class HttpPackages:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def _conforms(implementation: HttpPackages) -> PackageAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return implementation

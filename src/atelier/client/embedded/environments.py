@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from atelier.client.api.compute import EnvironmentAPI
 from atelier.core.records import EnvironmentRecord
 from atelier.services import environments
 from atelier.storage.blobstore import BlobStore
@@ -29,3 +30,8 @@ class EmbeddedEnvironments:
     def list(self, workspace: str) -> builtins.list[EnvironmentRecord]:
         with self.db.session() as session:
             return environments.list_all(session, workspace)
+
+
+def _conforms(implementation: EmbeddedEnvironments) -> EnvironmentAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return implementation

@@ -11,8 +11,13 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import DataProgress
-from atelier.client.http_transport import Transport, file_path, iter_stream, segment, tar_of
+from atelier.client.api.data import (
+    DataProgress,
+    DatasetAPI,
+    DatastoreAPI,
+    DatastoreFilesAPI,
+)
+from atelier.client.http.transport import Transport, file_path, iter_stream, segment, tar_of
 from atelier.core.data_records import (
     DataFile,
     DatasetRecord,
@@ -293,6 +298,13 @@ class HttpDatasets:
     def models_using(self, workspace: str, dataset_id: str) -> builtins.list[ModelDatasetRecord]:
         found = self.t.json("GET", f"{self._by_id(workspace, dataset_id)}/models")
         return [ModelDatasetRecord(**item) for item in found]
+
+
+def _conforms(
+    stores: HttpDatastores, files: HttpDatastoreFiles, datasets: HttpDatasets
+) -> tuple[DatastoreAPI, DatastoreFilesAPI, DatasetAPI]:
+    """mypy checks here that these classes satisfy their protocols."""
+    return stores, files, datasets
 
 
 __all__ = ["HttpDatasets", "HttpDatastoreFiles", "HttpDatastores"]

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from atelier.client.api.models import ModelAPI
 from atelier.core.errors import AlreadyExistsError, StorageError, ValidationError
 from atelier.core.paths import safe_join
 from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, ModelSpec
@@ -151,3 +152,8 @@ def _move_into_place(ready: Path, final: Path, staging: Path, exist_ok: bool) ->
         if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
             raise AlreadyExistsError(f"{final} appeared while downloading; try again") from exc
         raise StorageError(f"cannot move the model into {final}: {exc}") from exc
+
+
+def _conforms(implementation: EmbeddedModels) -> ModelAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return implementation

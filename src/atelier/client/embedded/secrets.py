@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import threading
 
+from atelier.client.api.secrets import SecretAPI
 from atelier.core.secrets import SecretRecord
 from atelier.core.settings import Settings
 from atelier.services import secrets
@@ -46,3 +47,8 @@ class EmbeddedSecrets:
     def delete(self, workspace: str, name: str) -> None:
         with self.db.session() as session:
             secrets.delete_secret(session, workspace, name)
+
+
+def _conforms(vault: EmbeddedSecrets) -> SecretAPI:
+    """mypy checks here that the class satisfies its protocol."""
+    return vault

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from atelier.client.api.data import DatasetAPI, DatastoreAPI, DatastoreFilesAPI
 from atelier.core.data_names import kind_of_url
 from atelier.core.data_records import (
     DataFile,
@@ -195,3 +196,10 @@ class EmbeddedDatasets:
     def models_using(self, workspace: str, dataset_id: str) -> builtins.list[ModelDatasetRecord]:
         with self.db.session() as session:
             return dataset_service.models_using(session, workspace, dataset_id)
+
+
+def _conforms(
+    stores: EmbeddedDatastores, files: DatastoreFiles, datasets: EmbeddedDatasets
+) -> tuple[DatastoreAPI, DatastoreFilesAPI, DatasetAPI]:
+    """mypy checks here that these classes satisfy their protocols."""
+    return stores, files, datasets

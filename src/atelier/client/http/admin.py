@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atelier.client.http_transport import Transport, read_credentials, segment
+from atelier.client.http.transport import Transport, read_credentials, segment
 from atelier.core.errors import ValidationError
 
 

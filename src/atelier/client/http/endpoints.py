@@ -8,7 +8,9 @@ import builtins
 import dataclasses
 from typing import Any
 
-from atelier.client.http_transport import Transport, segment
+from atelier.client.api.endpoints import EndpointAPI
+from atelier.client.api.reporting import EndpointReportingAPI
+from atelier.client.http.transport import Transport, segment
 from atelier.core.endpoints import (
     DeploymentRecord,
     EndpointRecord,
@@ -162,3 +164,9 @@ class HttpEndpoints:
         params = {"deployment": deployment} if deployment is not None else None
         found = self.t.json("GET", f"{self._one(workspace, endpoint)}/model-data", params=params)
         return [(str(item["path"]), base64.b64decode(item["data"])) for item in found]
+
+
+def _conforms(implementation: HttpEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:
+    """mypy checks here that the class satisfies both protocols (the SDK sees the first,
+    serving processes the second)."""
+    return implementation, implementation

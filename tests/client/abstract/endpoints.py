@@ -1,0 +1,84 @@
+"""Contracts of the endpoint protocols: endpoints as the SDK manages them, and the
+reports a serving process sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from atelier import NotFoundError
+from atelier.core.endpoints import HEALTHY, ReplicaRecord, ReplicaReport
+from atelier.core.errors import ConflictError
+
+
+def new_endpoint(connection: Any, workspace: str, name: str = "svc") -> Any:
+    return connection.endpoints.create(
+        workspace, name, kind="local", port=18001, auth_enabled=True, config={}
+    )
+
+
+class EndpointContract:
+    def test_create_deploy_split_and_delete(self, connection: Any, workspace: str) -> None:
+        made = new_endpoint(connection, workspace)
+        assert len(made.key_digests) == 2
+        connection.endpoints.put_deployment(workspace, "svc", "blue", {"replicas": 1}, [])
+        record = connection.endpoints.put_deployment(workspace, "svc", "green", {}, [])
+        assert record.traffic == {"blue": 100}
+        split = connection.endpoints.set_traffic(workspace, "svc", {"blue": 50, "green": 50})
+        assert split.traffic == {"blue": 50, "green": 50}
+        with pytest.raises(ConflictError):
+            connection.endpoints.delete_deployment(workspace, "svc", "green")
+        connection.endpoints.set_traffic(workspace, "svc", {"blue": 100})
+        after = connection.endpoints.delete_deployment(workspace, "svc", "green")
+        assert [d.name for d in after.deployments] == ["blue"]
+        assert [e.name for e in connection.endpoints.list(workspace)] == ["svc"]
+        connection.endpoints.delete(workspace, "svc")
+        with pytest.raises(NotFoundError):
+            connection.endpoints.get(workspace, "svc")
+
+    def test_keys_manager_and_failure(self, connection: Any, workspace: str) -> None:
+        made = new_endpoint(connection, workspace)
+        primary, secondary = connection.endpoints.get_keys(workspace, "svc")
+        assert primary != secondary
+        changed = connection.endpoints.regen_key(workspace, "svc", "secondary", "k" * 20)
+        assert changed.revision > made.revision
+        assert connection.endpoints.get_keys(workspace, "svc") == (primary, "k" * 20)
+        assert connection.endpoints.set_manager(workspace, "svc", 4242).manager_pid == 4242
+        connection.endpoints.put_deployment(workspace, "svc", "blue", {}, [])
+        failed = connection.endpoints.mark_failed(workspace, "svc", "the process is gone")
+        assert all(d.error for d in failed.deployments)
+
+
+class ReportingContract:
+    """What a serving process calls: its replicas' state, and collected request data."""
+
+    def test_report_replicas_and_the_applied_revision(
+        self, connection: Any, workspace: str
+    ) -> None:
+        new_endpoint(connection, workspace)
+        record = connection.endpoints.put_deployment(workspace, "svc", "blue", {}, [])
+        replica = ReplicaRecord(
+            index=0, pid=11, port=18002, generation=1, state=HEALTHY, started_ms=5
+        )
+        report = ReplicaReport(
+            deployment="blue", generation=1, state=HEALTHY, served_generation=1, replicas=(replica,)
+        )
+        answered = connection.reporting.report(workspace, "svc", record.revision, [report])
+        assert answered.applied_revision == record.revision
+        deployment = connection.endpoints.get(workspace, "svc").deployments[0]
+        assert (deployment.state, deployment.replicas) == (HEALTHY, (replica,))
+
+    def test_model_data_is_read_back(self, connection: Any, workspace: str) -> None:
+        new_endpoint(connection, workspace)
+        connection.endpoints.put_deployment(workspace, "svc", "blue", {}, [])
+        path = connection.reporting.write_model_data(workspace, "svc", "blue", "2026-12-06", b"P")
+        # the written path is the stored one; the embedded backend answers it with the
+        # blob store's root in front, the listing without
+        [(stored, data)] = connection.endpoints.model_data(workspace, "svc")
+        assert data == b"P" and path.endswith(stored) and "date=2026-12-06" in stored
+        assert connection.endpoints.model_data(workspace, "svc", "green") == []
+
+    def test_reporting_on_a_missing_endpoint(self, connection: Any, workspace: str) -> None:
+        with pytest.raises(NotFoundError):
+            connection.reporting.report(workspace, "gone", 1, [])
