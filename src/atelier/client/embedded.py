@@ -6,15 +6,13 @@ import builtins
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.backend import LOG_NAME, ScalarBatch
+from atelier.client.backend import ScalarBatch
 from atelier.client.embedded_data import EmbeddedDatasets, EmbeddedDatastores
 from atelier.client.embedded_endpoints import EmbeddedEndpoints
 from atelier.client.embedded_environments import EmbeddedEnvironments
 from atelier.client.embedded_models import EmbeddedModels
 from atelier.client.embedded_packages import EmbeddedPackages
 from atelier.client.embedded_secrets import EmbeddedSecrets
-from atelier.core.errors import NotFoundError
-from atelier.core.paths import run_work_dir
 from atelier.core.records import (
     ArtifactRecord,
     ComputeRecord,
@@ -26,12 +24,13 @@ from atelier.core.records import (
     WorkspaceRecord,
 )
 from atelier.core.settings import Settings
-from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.status import RunStatus
 from atelier.services import (
     artifacts,
     compute,
     experiments,
     metrics,
+    run_logs,
     runs,
     snapshots,
     workspaces,
@@ -147,28 +146,7 @@ class EmbeddedRuns(_Part):
             return runs.stale_runs(session, workspace, older_than_ms)
 
     def read_log(self, workspace: str, run_id: str, offset: int) -> tuple[bytes, bool]:
-        """Script output from ``offset``: the live file while the run is on this machine,
-        else the uploaded ``user_logs/std_log.txt``. The flag says the run has ended."""
-        with self.db.session() as session:
-            record = runs.get(session, workspace, run_id)
-            ended = record.status in TERMINAL_STATUSES
-            stored = None
-            if ended:
-                try:
-                    stored = artifacts.get(session, workspace, run_id, LOG_NAME)
-                except NotFoundError:
-                    stored = None
-        if stored is not None:
-            with self.blobs.open(stored.digest) as handle:
-                handle.seek(offset)
-                return handle.read(), True
-        live = run_work_dir(self.settings.home, run_id) / LOG_NAME
-        try:
-            with live.open("rb") as handle:
-                handle.seek(offset)
-                return handle.read(), ended
-        except FileNotFoundError:
-            return b"", ended
+        return run_logs.read_log(self.db, self.blobs, self.settings.home, workspace, run_id, offset)
 
     def cancel(self, workspace: str, run_id: str) -> RunRecord:
         with self.db.session() as session:
