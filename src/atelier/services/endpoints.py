@@ -41,12 +41,12 @@ from atelier.core.errors import (
 from atelier.core.ids import new_id
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
-from atelier.store.models import ModelRow
-from atelier.store.models_endpoints import (
+from atelier.store.models import (
     DeploymentModelRow,
     DeploymentRow,
     EndpointKeyRow,
     EndpointRow,
+    ModelRow,
     ReplicaRow,
 )
 
