@@ -10,7 +10,7 @@ from sqlalchemy import select
 from atelier import ConflictError, Model, NotFoundError, ValidationError, Workspace
 from atelier.core.endpoints import FAILED, HEALTHY, ReplicaRecord, ReplicaReport
 from atelier.core.errors import AlreadyExistsError
-from atelier.store.models_endpoints import EndpointKeyRow
+from atelier.store.models import EndpointKeyRow
 
 
 def _endpoints(ws: Workspace):  # type: ignore[no-untyped-def]

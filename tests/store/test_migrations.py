@@ -63,3 +63,19 @@ def test_unreachable_database_is_a_store_error() -> None:
     db = Database("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
     with pytest.raises(StoreError, match="cannot reach the database"):
         db.ensure_schema()
+
+
+def test_migrations_at_head_match_the_models(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Autogenerate finds nothing to add: every table, column, index and constraint of the
+    models is in the migrations, and the migrations hold nothing the models lack."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    db = _db(database, tmp_path, request)
+    db.ensure_schema()
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    db.dispose()
+    assert diff == []

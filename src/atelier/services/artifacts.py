@@ -15,8 +15,7 @@ from atelier.core.records import ArtifactRecord
 from atelier.core.timeutil import now_ms
 from atelier.services import runs
 from atelier.storage.blobstore import BlobStore
-from atelier.store.models import ArtifactRow, ModelFileRow
-from atelier.store.models_packages import PackageFileRow
+from atelier.store.models import ArtifactRow, ModelFileRow, PackageFileRow
 
 
 def _record(row: ArtifactRow) -> ArtifactRecord:

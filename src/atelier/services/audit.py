@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from atelier.core.access import AuditRecord
 from atelier.core.errors import ValidationError
 from atelier.core.timeutil import now_ms
-from atelier.store.models_access import AuditRow
+from atelier.store.models import AuditRow
 
 _MAX_LIMIT = 1000
 

@@ -24,8 +24,7 @@ from atelier.core.ids import new_id
 from atelier.core.names import check_key, check_text_value, check_version
 from atelier.core.timeutil import now_ms
 from atelier.services import models, runs, workspaces
-from atelier.store.models import ModelRow
-from atelier.store.models_data import DatasetFileRow, DatasetRow, ModelDatasetRow, RunInputRow
+from atelier.store.models import DatasetFileRow, DatasetRow, ModelDatasetRow, ModelRow, RunInputRow
 
 _MODES = ("direct", "download", "mount")
 

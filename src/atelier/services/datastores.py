@@ -24,7 +24,7 @@ from atelier.core.timeutil import now_ms
 from atelier.services import datastore_secrets, workspaces
 from atelier.storage.datastores import KNOWN_KINDS, is_inside
 from atelier.storage.secretbox import SecretBox
-from atelier.store.models_data import DatasetRow, DatastoreRow
+from atelier.store.models import DatasetRow, DatastoreRow
 
 
 def _record(row: DatastoreRow) -> DatastoreRecord:

@@ -10,8 +10,7 @@ from atelier.core.errors import ConflictError, NotFoundError, PermissionDeniedEr
 from atelier.core.records import WorkspaceRecord
 from atelier.services import users, workspaces
 from atelier.services._convert import workspace_record
-from atelier.store.models import RunRow, WorkspaceRow
-from atelier.store.models_access import MemberRow, UserRow
+from atelier.store.models import MemberRow, RunRow, UserRow, WorkspaceRow
 
 
 def check_role(role: object) -> Role:

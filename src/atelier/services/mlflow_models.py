@@ -25,7 +25,7 @@ from atelier.core.records import ModelQuery, ModelRecord, ModelSpec
 from atelier.core.timeutil import now_ms
 from atelier.services import mlflow_artifacts, mlflow_search, models, runs, workspaces
 from atelier.services.mlflow_tracking import experiment_row
-from atelier.store.models_mlflow import MlflowLoggedModelRow, MlflowRegisteredModelRow
+from atelier.store.models import MlflowLoggedModelRow, MlflowRegisteredModelRow
 
 SOURCE_PROPERTY = "mlflow.source"
 MODEL_ID_PROPERTY = "mlflow.model_id"

@@ -27,8 +27,13 @@ from atelier.core.records import ExperimentRecord, MetricPoint, RunQuery, RunRec
 from atelier.core.status import RunStatus
 from atelier.services import experiments, metrics, mlflow_search, runs, workspaces
 from atelier.services._convert import experiment_record
-from atelier.store.models import ExperimentRow, MetricLatestRow, RunRow, RunTagRow
-from atelier.store.models_mlflow import MlflowLoggedModelRow
+from atelier.store.models import (
+    ExperimentRow,
+    MetricLatestRow,
+    MlflowLoggedModelRow,
+    RunRow,
+    RunTagRow,
+)
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"

@@ -30,8 +30,7 @@ from atelier.core.packages import (
 from atelier.core.timeutil import ms_to_iso, now_ms
 from atelier.services import models, workspaces
 from atelier.storage.blobstore import BlobStore
-from atelier.store.models import WorkspaceRow
-from atelier.store.models_packages import PackageFileRow, PackageRow
+from atelier.store.models import PackageFileRow, PackageRow, WorkspaceRow
 
 #: each failed attempt means another package of the name committed meanwhile
 _CREATE_ATTEMPTS = 20

@@ -1,5 +1,5 @@
-"""A run's script output as the server sees it: the uploaded log, else the live file when
-the run's supervisor works in this server's home."""
+"""A run's script output: the uploaded log once the run has ended, else the live file
+when the run's supervisor works in this home (the embedded backend's or the server's)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ LOG_NAME = "user_logs/std_log.txt"
 def read_log(
     db: Database, blobs: BlobStore, home: Path, workspace: str, run_id: str, offset: int
 ) -> tuple[bytes, bool]:
-    """Bytes from ``offset`` and whether the run has ended."""
+    """Script output from ``offset`` and whether the run has ended: the uploaded
+    ``user_logs/std_log.txt`` of an ended run, else the live file while the run works under
+    ``home`` (empty when it has none here). ``NotFoundError`` if the run does not exist."""
     with db.session() as session:
         record = runs.get(session, workspace, run_id)
         ended = record.status in TERMINAL_STATUSES

@@ -32,7 +32,7 @@ from atelier.core.secrets import SecretRecord, check_secret_name, check_secret_v
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
 from atelier.storage.secretbox import SecretBox
-from atelier.store.models_secrets import SecretRow
+from atelier.store.models import SecretRow
 
 #: each failed attempt means another process created the same name meanwhile
 _SET_ATTEMPTS = 5

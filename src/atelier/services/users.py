@@ -20,8 +20,7 @@ from atelier.core.ids import new_id
 from atelier.core.names import check_workspace_name
 from atelier.core.timeutil import now_ms
 from atelier.services import runs, workspaces
-from atelier.store.models import WorkspaceRow
-from atelier.store.models_access import TokenRow, UserRow
+from atelier.store.models import TokenRow, UserRow, WorkspaceRow
 
 #: every token starts with this, so a leaked one is easy to spot in logs and scanners
 TOKEN_PREFIX = "atl_"

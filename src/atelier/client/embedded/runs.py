@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.api.runs import (
-    LOG_NAME,
     ArtifactAPI,
     MetricAPI,
     RunAPI,
@@ -20,8 +19,6 @@ from atelier.client.api.runs import (
 )
 from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.embedded.base import Part
-from atelier.core.errors import NotFoundError
-from atelier.core.paths import run_work_dir
 from atelier.core.records import (
     ArtifactRecord,
     RunQuery,
@@ -29,8 +26,8 @@ from atelier.core.records import (
     SnapshotFile,
     SnapshotRecord,
 )
-from atelier.core.status import TERMINAL_STATUSES, RunStatus
-from atelier.services import artifacts, metrics, runs, snapshots
+from atelier.core.status import RunStatus
+from atelier.services import artifacts, metrics, run_logs, runs, snapshots
 
 
 class EmbeddedRuns(Part):
@@ -68,28 +65,7 @@ class EmbeddedRuns(Part):
             return runs.stale_runs(session, workspace, older_than_ms)
 
     def read_log(self, workspace: str, run_id: str, offset: int) -> tuple[bytes, bool]:
-        """Script output from ``offset``: the live file while the run is on this machine,
-        else the uploaded ``user_logs/std_log.txt``. The flag says the run has ended."""
-        with self.db.session() as session:
-            record = runs.get(session, workspace, run_id)
-            ended = record.status in TERMINAL_STATUSES
-            stored = None
-            if ended:
-                try:
-                    stored = artifacts.get(session, workspace, run_id, LOG_NAME)
-                except NotFoundError:
-                    stored = None
-        if stored is not None:
-            with self.blobs.open(stored.digest) as handle:
-                handle.seek(offset)
-                return handle.read(), True
-        live = run_work_dir(self.settings.home, run_id) / LOG_NAME
-        try:
-            with live.open("rb") as handle:
-                handle.seek(offset)
-                return handle.read(), ended
-        except FileNotFoundError:
-            return b"", ended
+        return run_logs.read_log(self.db, self.blobs, self.settings.home, workspace, run_id, offset)
 
     def cancel(self, workspace: str, run_id: str) -> RunRecord:
         with self.db.session() as session:

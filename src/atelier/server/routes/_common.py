@@ -1,7 +1,8 @@
-"""What every router needs: the app's database and blob store, and tar helpers."""
+"""What every router needs: the app's database, blob store and secret box, and tar helpers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -13,6 +14,7 @@ from atelier.server.config import ServerSettings
 from atelier.server.paths import check_location
 from atelier.server.streams import iter_file
 from atelier.storage.blobstore import BlobStore
+from atelier.storage.secretbox import SecretBox, load_secret_box
 from atelier.store.database import Database
 
 
@@ -29,6 +31,21 @@ def blobs(request: Request) -> BlobStore:
 def settings(request: Request) -> ServerSettings:
     found: ServerSettings = request.app.state.settings
     return found
+
+
+_box_lock = threading.Lock()
+
+
+def secret_box(request: Request) -> SecretBox:
+    """The server's key (``ATELIER_SECRET_KEY`` or its key file), loaded on first use: it
+    seals secrets and endpoint keys."""
+    state = request.app.state
+    with _box_lock:
+        box: SecretBox | None = getattr(state, "secret_box", None)
+        if box is None:
+            box = load_secret_box(settings(request))
+            state.secret_box = box
+        return box
 
 
 class _StoredFile(Protocol):

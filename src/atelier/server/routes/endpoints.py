@@ -1,9 +1,9 @@
 """``/workspaces/{workspace}/endpoints``: endpoints, their deployments, keys and the
 reports of the manager process that runs them (on the machine that deployed them).
 
-Keys are generated, sealed with the server's key and opened by the server (the same
-``EmbeddedEndpoints`` the embedded backend uses, over the server's database and key);
-records carry only their digests.
+Keys are generated, sealed with the server's key and opened by the server
+(``services/endpoint_keys.py``, as in the embedded backend); records carry only their
+digests.
 
 Roles: Readers read endpoints and collected model data; Contributors create endpoints,
 put deployments, set traffic, read the keys (to call the endpoint) and report as its
@@ -13,20 +13,19 @@ manager; Owners regenerate keys and delete endpoints and deployments.
 from __future__ import annotations
 
 import base64
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from atelier.client.embedded.endpoints import EmbeddedEndpoints
 from atelier.core.endpoints import EndpointRecord, ReplicaRecord, ReplicaReport
 from atelier.core.errors import ValidationError
 from atelier.server.auth import MANAGE, READ, WRITE, guard
-from atelier.server.routes._common import blobs, database, settings
+from atelier.server.routes._common import blobs, database, secret_box
 from atelier.server.schemas import Body
 from atelier.server.streams import require_type
+from atelier.services import endpoints
 
 router = APIRouter(tags=["endpoints"])
 ENDPOINTS = "/workspaces/{workspace}/endpoints"
@@ -34,7 +33,6 @@ ENDPOINT = f"{ENDPOINTS}/{{name}}"
 DEPLOYMENT = f"{ENDPOINT}/deployments/{{deployment}}"
 #: one collected batch of model data (Parquet) at most
 _MODEL_DATA_MAX = 64 * 1024 * 1024
-_lock = threading.Lock()
 #: integers the database keeps in 32 bits (ports, pids, generations) or 64 (times)
 Small = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Big = Annotated[int, Field(ge=0, le=2**63 - 1)]
@@ -103,16 +101,6 @@ class ModelData(Body):
     data: str  # base64
 
 
-def _endpoints(request: Request) -> EmbeddedEndpoints:
-    state = request.app.state
-    with _lock:
-        found: EmbeddedEndpoints | None = getattr(state, "endpoints", None)
-        if found is None:
-            found = EmbeddedEndpoints(database(request), blobs(request), settings(request))
-            state.endpoints = found
-        return found
-
-
 @router.post(
     ENDPOINTS,
     dependencies=guard(WRITE),
@@ -120,14 +108,18 @@ def _endpoints(request: Request) -> EmbeddedEndpoints:
     response_model=EndpointRecord,
 )
 def create(workspace: str, body: EndpointCreate, request: Request) -> EndpointRecord:
-    return _endpoints(request).create(
-        workspace,
-        body.name,
-        kind=body.kind,
-        port=body.port,
-        auth_enabled=body.auth_enabled,
-        config=body.config,
-    )
+    box = secret_box(request)
+    with database(request).session() as session:
+        return endpoints.create(
+            session,
+            box,
+            workspace,
+            body.name,
+            kind=body.kind,
+            port=body.port,
+            auth_enabled=body.auth_enabled,
+            config=body.config,
+        )
 
 
 @router.get(ENDPOINTS, dependencies=guard(READ), response_model=list[EndpointRecord])
@@ -139,44 +131,52 @@ def list_endpoints(
 ) -> list[EndpointRecord]:
     """The workspace's endpoints; with ``model_name`` those serving that model (version)."""
     model = (model_name, model_version) if model_name is not None else None
-    return _endpoints(request).list(workspace, model)
+    with database(request).session() as session:
+        return endpoints.list_all(session, workspace, model)
 
 
 @router.get(ENDPOINT, dependencies=guard(READ), response_model=EndpointRecord)
 def get(workspace: str, name: str, request: Request) -> EndpointRecord:
-    return _endpoints(request).get(workspace, name)
+    with database(request).session() as session:
+        return endpoints.get(session, workspace, name)
 
 
 @router.delete(ENDPOINT, dependencies=guard(MANAGE), status_code=status.HTTP_204_NO_CONTENT)
 def delete(workspace: str, name: str, request: Request) -> None:
-    _endpoints(request).delete(workspace, name)
+    with database(request).session() as session:
+        endpoints.delete(session, workspace, name)
 
 
 @router.put(DEPLOYMENT, dependencies=guard(WRITE), response_model=EndpointRecord)
 def put_deployment(
     workspace: str, name: str, deployment: str, body: DeploymentPut, request: Request
 ) -> EndpointRecord:
-    return _endpoints(request).put_deployment(
-        workspace, name, deployment, body.spec, list(body.models)
-    )
+    with database(request).session() as session:
+        return endpoints.put_deployment(
+            session, workspace, name, deployment, body.spec, list(body.models)
+        )
 
 
 @router.delete(DEPLOYMENT, dependencies=guard(MANAGE), response_model=EndpointRecord)
 def delete_deployment(
     workspace: str, name: str, deployment: str, request: Request
 ) -> EndpointRecord:
-    return _endpoints(request).delete_deployment(workspace, name, deployment)
+    with database(request).session() as session:
+        return endpoints.delete_deployment(session, workspace, name, deployment)
 
 
 @router.put(f"{ENDPOINT}/traffic", dependencies=guard(WRITE), response_model=EndpointRecord)
 def set_traffic(workspace: str, name: str, body: Traffic, request: Request) -> EndpointRecord:
-    return _endpoints(request).set_traffic(workspace, name, body.traffic)
+    with database(request).session() as session:
+        return endpoints.set_traffic(session, workspace, name, body.traffic)
 
 
 @router.post(f"{ENDPOINT}/keys", dependencies=guard(WRITE), response_model=Keys)
 def get_keys(workspace: str, name: str, request: Request) -> Keys:
     """The two keys in the clear (a POST: never cached, and audited)."""
-    primary, secondary = _endpoints(request).get_keys(workspace, name)
+    box = secret_box(request)
+    with database(request).session() as session:
+        primary, secondary = endpoints.open_keys(session, box, workspace, name)
     return Keys(primary=primary, secondary=secondary)
 
 
@@ -184,12 +184,15 @@ def get_keys(workspace: str, name: str, request: Request) -> Keys:
 def regen_key(
     workspace: str, name: str, slot: str, body: KeyRegen, request: Request
 ) -> EndpointRecord:
-    return _endpoints(request).regen_key(workspace, name, slot, body.value)
+    box = secret_box(request)
+    with database(request).session() as session:
+        return endpoints.regenerate(session, box, workspace, name, slot, body.value)
 
 
 @router.put(f"{ENDPOINT}/manager", dependencies=guard(WRITE), response_model=EndpointRecord)
 def set_manager(workspace: str, name: str, body: Manager, request: Request) -> EndpointRecord:
-    return _endpoints(request).set_manager(workspace, name, body.pid)
+    with database(request).session() as session:
+        return endpoints.set_manager(session, workspace, name, body.pid)
 
 
 @router.post(f"{ENDPOINT}/report", dependencies=guard(WRITE), response_model=EndpointRecord)
@@ -205,12 +208,14 @@ def report(workspace: str, name: str, body: Reports, request: Request) -> Endpoi
         )
         for item in body.reports
     ]
-    return _endpoints(request).report(workspace, name, body.applied_revision, reports)
+    with database(request).session() as session:
+        return endpoints.report(session, workspace, name, body.applied_revision, reports)
 
 
 @router.post(f"{ENDPOINT}/failure", dependencies=guard(WRITE), response_model=EndpointRecord)
 def mark_failed(workspace: str, name: str, body: Failure, request: Request) -> EndpointRecord:
-    return _endpoints(request).mark_failed(workspace, name, body.error)
+    with database(request).session() as session:
+        return endpoints.mark_failed(session, workspace, name, body.error)
 
 
 @router.post(
@@ -238,9 +243,8 @@ async def write_model_data(
         data += chunk
         if len(data) > _MODEL_DATA_MAX:
             raise ValidationError(f"a model-data batch is at most {_MODEL_DATA_MAX} bytes")
-    endpoints = _endpoints(request)
     path = await run_in_threadpool(
-        endpoints.write_model_data, workspace, name, deployment, day, bytes(data)
+        endpoints.write_model_data, blobs(request), workspace, name, deployment, day, bytes(data)
     )
     return {"path": path}
 
@@ -253,5 +257,5 @@ def model_data(
     deployment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[ModelData]:
     """Every collected batch, oldest day first (base64 in JSON)."""
-    found = _endpoints(request).model_data(workspace, name, deployment)
+    found = endpoints.model_data(blobs(request), workspace, name, deployment)
     return [ModelData(path=p, data=base64.b64encode(d).decode("ascii")) for p, d in found]

@@ -10,7 +10,6 @@ route and the caller only.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -18,16 +17,14 @@ from fastapi import APIRouter, Request, status
 from atelier.core.access import Access
 from atelier.core.secrets import SecretRecord
 from atelier.server.auth import MANAGE, READ, Rule, guard
-from atelier.server.routes._common import database, settings
+from atelier.server.routes._common import database, secret_box
 from atelier.server.schemas import Body
 from atelier.services import secrets
-from atelier.storage.secretbox import SecretBox, load_secret_box
 
 router = APIRouter(tags=["secrets"])
 SECRETS = "/workspaces/{workspace}/secrets"
 #: Contributors and the workspace's own runs (run token) read values
 READ_VALUES = Rule("workspace", Access.WRITE, run_token=True)
-_lock = threading.Lock()
 
 
 class SecretValues(Body):
@@ -36,17 +33,6 @@ class SecretValues(Body):
 
 class SecretNames(Body):
     names: list[Any]
-
-
-def _box(request: Request) -> SecretBox:
-    """The server's key (``ATELIER_SECRET_KEY`` or its key file), loaded on first use."""
-    state = request.app.state
-    with _lock:
-        box: SecretBox | None = getattr(state, "secret_box", None)
-        if box is None:
-            box = load_secret_box(settings(request))
-            state.secret_box = box
-        return box
 
 
 @router.get(SECRETS, dependencies=guard(READ), response_model=list[SecretRecord])
@@ -59,7 +45,7 @@ def list_secrets(workspace: str, request: Request) -> list[SecretRecord]:
 @router.put(SECRETS, dependencies=guard(MANAGE), response_model=list[SecretRecord])
 def set_secrets(workspace: str, body: SecretValues, request: Request) -> list[SecretRecord]:
     """Create or replace several secrets at once (all checked before any is written)."""
-    box = _box(request)
+    box = secret_box(request)
     with database(request).session() as session:
         return secrets.set_secrets(session, box, workspace, body.values)
 
@@ -67,7 +53,7 @@ def set_secrets(workspace: str, body: SecretValues, request: Request) -> list[Se
 @router.post(f"{SECRETS}/values", dependencies=guard(READ_VALUES), response_model=dict[str, str])
 def get_values(workspace: str, body: SecretNames, request: Request) -> dict[str, str]:
     """The values of ``names`` (a POST so that names and values stay out of URLs)."""
-    box = _box(request)
+    box = secret_box(request)
     with database(request).session() as session:
         return secrets.get_secrets(session, box, workspace, body.names)
 

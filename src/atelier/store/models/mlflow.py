@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from atelier.store.models import Base
+from atelier.store.models.base import Base
 
 
 class MlflowLoggedModelRow(Base):

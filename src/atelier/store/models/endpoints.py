@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from atelier.store.models import Base
+from atelier.store.models.base import Base
 
 
 class EndpointRow(Base):

@@ -1,36 +1,24 @@
-"""Typed ORM models: the metadata schema (migrations in ``store/migrations``)."""
+"""Workspaces, experiments and runs, with what a run records: tags, properties, metrics
+(scalar chunks, latest values, documents), artifacts and snapshots."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, int: BigInteger}  # noqa: RUF012 - SQLAlchemy reads it as a plain class attribute
+from atelier.store.models.base import Base
 
 
 class WorkspaceRow(Base):
@@ -181,104 +169,3 @@ class SnapshotRow(Base):
     file_count: Mapped[int]
     total_size: Mapped[int]
     created_ms: Mapped[int]
-
-
-class EnvironmentRow(Base):
-    """A registered environment version: its spec and the hash that keys its build."""
-
-    __tablename__ = "environments"
-    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(255))
-    version: Mapped[int]
-    spec_hash: Mapped[str] = mapped_column(String(64))
-    spec: Mapped[dict[str, Any]]
-    created_ms: Mapped[int]
-
-
-class ComputeTargetRow(Base):
-    """A place runs execute: ``local``, a Ray cluster, or a machine attached over SSH."""
-
-    __tablename__ = "compute_targets"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    config: Mapped[dict[str, Any]]
-    state: Mapped[str] = mapped_column(String(32))
-    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    created_ms: Mapped[int]
-
-
-class ModelRow(Base):
-    """A registered model version: name + version per workspace, with its lineage."""
-
-    __tablename__ = "models"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "name", "version"),
-        Index("ix_models_run", "run_id"),
-    )
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(255))
-    version: Mapped[int]
-    description: Mapped[str] = mapped_column(Text, default="")
-    framework: Mapped[str | None] = mapped_column(String(255), default=None)
-    framework_version: Mapped[str | None] = mapped_column(String(255), default=None)
-    run_id: Mapped[str | None] = mapped_column(
-        ForeignKey("runs.run_id", ondelete="SET NULL"), default=None
-    )
-    created_ms: Mapped[int]
-
-
-class ModelTagRow(Base):
-    __tablename__ = "model_tags"
-    __table_args__ = (Index("ix_model_tags_key", "key"),)
-
-    model_id: Mapped[str] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[str] = mapped_column(Text, default="")
-
-
-class ModelPropertyRow(Base):
-    __tablename__ = "model_properties"
-    __table_args__ = (Index("ix_model_properties_key", "key"),)
-
-    model_id: Mapped[str] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[str] = mapped_column(Text, default="")
-
-
-class ModelFileRow(Base):
-    """A model's file: its path inside the model and the content-addressed object holding it
-    (the same object as the run's file when the model was registered from a run)."""
-
-    __tablename__ = "model_files"
-    __table_args__ = (Index("ix_model_files_digest", "digest"),)
-
-    model_id: Mapped[str] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
-    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int]
-
-
-# The tables of each area live in their own module; importing them registers them on Base.
-from atelier.store import (  # noqa: E402, F401
-    models_access,
-    models_data,
-    models_endpoints,
-    models_mlflow,
-    models_packages,
-    models_secrets,
-)

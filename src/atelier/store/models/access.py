@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from atelier.store.models import Base
+from atelier.store.models.base import Base
 
 
 class UserRow(Base):
