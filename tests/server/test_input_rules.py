@@ -140,6 +140,12 @@ def test_numbers_past_their_range_are_refused_with_the_rule(
     ):
         assert answer.status_code == 400, (answer.request.url, answer.text[:300])
         assert "from 1 to 2147483647" in answer.json()["detail"]
+    mlflow_version = owner.get(
+        f"/mlflow/{team.workspace}/api/2.0/mlflow/model-versions/get",
+        params={"name": "big", "version": str(HUGE)},
+    )
+    assert mlflow_version.status_code == 400, mlflow_version.text
+    assert "from 1 to 2147483647" in mlflow_version.json()["message"]
 
 
 def test_booleans_are_not_metric_values_over_rest(team: Team, owner: httpx.Client) -> None:
