@@ -26,7 +26,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-EXAMPLES_PER_PARAMETER = 2
+#: drawn values per parameter, after the fixed first one (FIRST_INTEGER / FIRST_NAME)
+EXAMPLES_PER_PARAMETER = 1
 HUGE_INTEGERS = st.one_of(
     st.sampled_from([2**31, 2**63, 2**64, -(2**63) - 1, 99999999999999999999]),
     st.integers(min_value=2**63, max_value=2**200),
