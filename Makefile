@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_serving.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_server.py
+	$(BIN)/python bench/bench_reliability_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

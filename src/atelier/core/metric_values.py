@@ -1,9 +1,10 @@
-"""Validation of the JSON-typed metric values: lists, rows and tables."""
+"""Validation of metric values: scalar batches (the one rule every entry point applies:
+SDK, REST and MLflow), and the JSON-typed lists, rows and tables."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any
 
@@ -11,6 +12,42 @@ from atelier.core.errors import ValidationError
 
 MAX_CELLS = 250_000
 Cell = float | int | str | bool | None
+#: steps and timestamps are stored as signed 64-bit integers
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_bool_type(kind: type) -> bool:
+    # numpy's bool_ is not a subclass of bool; recognised by name to keep numpy out of core
+    return issubclass(kind, bool) or kind.__name__ == "bool_"
+
+
+def check_scalar_batch(
+    name: str, steps: Sequence[object], values: Sequence[object], stamps: Sequence[object]
+) -> None:
+    """A batch of scalar points, refused (``ValidationError``) unless every value is a real
+    number and not a bool (``True`` is not 1.0: log it with run.tag() or run.log_list()),
+    and every step and timestamp is a whole number that fits in 64 bits."""
+    dtype = getattr(values, "dtype", None)
+    kinds = {dtype.type} if dtype is not None else set(map(type, values))
+    for kind in kinds:
+        if _is_bool_type(kind) or not issubclass(kind, Real):
+            raise ValidationError(
+                f"metric {name!r} must hold finite numbers, not {kind.__name__} values; "
+                "log text or flags with run.tag() or run.log_list()"
+            )
+    for what, numbers in (("steps", steps), ("timestamps", stamps)):
+        if getattr(numbers, "dtype", None) is None and not _fit_int64(numbers):
+            raise ValidationError(
+                f"metric {name!r}: {what} must be whole numbers from {INT64_MIN} to "
+                f"{INT64_MAX} (64-bit); timestamps are milliseconds since 1970"
+            )
+
+
+def _fit_int64(numbers: Sequence[object]) -> bool:
+    try:
+        return not numbers or (min(numbers) >= INT64_MIN and max(numbers) <= INT64_MAX)  # type: ignore[type-var, operator]
+    except TypeError:  # not numbers at all
+        return False
 
 
 def _cell(name: str, value: object) -> Cell:

@@ -85,8 +85,14 @@ def check_number(name: str, value: object) -> float:
     return number
 
 
+#: a whole path (as object stores allow) and one of its names (as file systems allow)
+PATH_MAX = 1024
+PART_MAX = 255
+
+
 def check_relative_path(path: object, *, what: str = "file name") -> str:
-    """A path inside a root: relative, no '..', no empty parts; returned in POSIX form."""
+    """A path inside a root: relative, no '..', no empty parts, at most ``PATH_MAX``
+    characters and ``PART_MAX`` bytes per name; returned in POSIX form."""
     if not isinstance(path, str) or not path.strip():
         raise ValidationError(f"{what} must be a non-empty relative path, got {path!r}")
     text = path.replace("\\", "/")
@@ -98,7 +104,17 @@ def check_relative_path(path: object, *, what: str = "file name") -> str:
         raise ValidationError(f"{what} {path!r} escapes its root; remove '..' from it")
     if any("\x00" in p for p in parts):
         raise ValidationError(f"{what} {path!r} contains a NUL character")
-    return "/".join(parts)
+    clean = "/".join(parts)
+    if len(clean) > PATH_MAX or any(len(p.encode()) > PART_MAX for p in parts):
+        raise ValidationError(
+            f"{what} {_shortened(path)} is too long: at most {PATH_MAX} characters in all "
+            f"and {PART_MAX} bytes (UTF-8) between slashes; shorten it"
+        )
+    return clean
+
+
+def _shortened(text: str) -> str:
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
 
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
@@ -121,12 +137,17 @@ def check_model_name(name: object) -> str:
     return name
 
 
+#: versions are stored as 32-bit integers (PostgreSQL ``integer``)
+VERSION_MAX = 2**31 - 1
+
+
 def check_version(kind: str, version: object) -> int:
-    """A registered version: a whole number from 1 (``"2"`` is accepted for azureml's strings)."""
+    """A registered version: a whole number from 1 to 2^31-1 (``"2"`` is accepted for
+    azureml's strings)."""
     text = str(version)
+    rule = f"{kind} version must be a whole number from 1 to {VERSION_MAX}, not {version!r}"
     if isinstance(version, bool) or not isinstance(version, int | str) or not text.isdigit():
-        raise ValidationError(f"{kind} version must be a positive whole number, not {version!r}")
-    number = int(text)
-    if number < 1:
-        raise ValidationError(f"{kind} version must be a positive whole number, not {version!r}")
-    return number
+        raise ValidationError(rule)
+    if len(text) > 10 or not 1 <= int(text) <= VERSION_MAX:
+        raise ValidationError(rule)
+    return int(text)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from atelier.core.settings import Settings
 from atelier.server import problems
 from atelier.server.auth import PUBLIC, Rule, authorize_workspace, guard, route_rule
+from atelier.server.body_limits import BodyLimits
 from atelier.server.config import server_settings
 from atelier.server.gate import Gate, ServerMetrics
 from atelier.server.mlflow_api import mount_mlflow
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.state.mlflow_default_workspace = config.mlflow_default_workspace
     mount_mlflow(app, authorize_workspace)  # /mlflow/{workspace}/api/2.0/... and /api/2.0/...
+    app.add_middleware(BodyLimits, settings=config)  # inside the Gate: Host checks come first
     app.add_middleware(Gate, settings=config, database=app.state.database, metrics=metrics)
     return app
 

@@ -14,11 +14,14 @@ class ServerSettings(Settings):
     """``ATELIER_ALLOWED_HOSTS``: the Host names this server answers to (JSON list; the
     default accepts loopback names only). ``ATELIER_ALLOWED_ORIGINS``: browser origins
     allowed to send state-changing requests (none by default). ``ATELIER_MAX_UPLOAD_BYTES``
-    bounds one upload."""
+    bounds one upload; ``ATELIER_MAX_JSON_BYTES`` any other request body (read whole) and
+    ``ATELIER_MAX_METRIC_BATCH_BYTES`` a metric batch's (see ``server/body_limits.py``)."""
 
     allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
     allowed_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = 50 * 1024**3
+    max_json_bytes: int = 8 * 1024**2
+    max_metric_batch_bytes: int = 64 * 1024**2
     #: ``ATELIER_MLFLOW_DEFAULT_WORKSPACE``: where MLflow clients log when neither their
     #: tracking URI (``/mlflow/<workspace>``) nor ``MLFLOW_WORKSPACE`` names a workspace.
     #: Unset by default: on a shared server such a client is told to name one, instead of

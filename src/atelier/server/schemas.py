@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from atelier.core.status import RunStatus
 
@@ -72,8 +72,11 @@ class RunPatch(Body):
 
 
 class Series(Body):
+    """Values are numbers; a bool is let through to the service, which refuses it with the
+    rule every entry point shares (a bool is not a metric value)."""
+
     steps: list[int]
-    values: list[float]
+    values: list[StrictFloat | StrictBool]
     timestamps: list[int]
 
 

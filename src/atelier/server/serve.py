@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from typing import Any
 
@@ -60,7 +61,13 @@ def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
 
 
 def start(host: str, port: int, workers: int) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted.
+
+    The server's own files (database, blobs, scratch uploads, caches under its home) are
+    private to the user running it: the umask is set to 077 for this process and the
+    worker processes it starts."""
     import uvicorn
+
+    os.umask(0o077)
 
     uvicorn.run("atelier.server.serve:app_from_environment", **uvicorn_options(host, port, workers))

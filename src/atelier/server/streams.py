@@ -1,8 +1,9 @@
 """Uploads that stream to disk: one file as raw bytes, or many files as a tar stream.
 
 Nothing is held whole in memory. A tar upload is unpacked into a private temporary folder
-(regular files only: links, devices and paths leaving the folder are refused) and handed
-to the service as local files, so a failed or cut-off upload leaves no blob named.
+(regular files only: sparse files, links, devices and paths leaving the folder are
+refused) and handed to the service as local files, so a failed or cut-off upload leaves
+no blob named.
 """
 
 from __future__ import annotations
@@ -106,13 +107,24 @@ async def consume_body(request: Request, limit: int, handler: Callable[[IO[bytes
 
 
 def unpack_tar(stream: IO[bytes], folder: Path) -> list[tuple[str, Path, int]]:
-    """Unpack a tar stream into ``folder``: (path, local file, mode) per regular file."""
+    """Unpack a tar stream into ``folder``: (path, local file, mode) per regular file.
+
+    Only plain regular files are taken, so what is unpacked is never larger than what was
+    sent (and counted against ``ATELIER_MAX_UPLOAD_BYTES``): sparse members, links and
+    special files are refused."""
     found: list[tuple[str, Path, int]] = []
     try:
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
                 if member.isdir():
                     continue
+                if member.issparse():
+                    # a sparse member unpacks to far more bytes than it sends, past the
+                    # upload limit, which counts the bytes on the wire
+                    raise ValidationError(
+                        f"{member.name!r} in the upload is a sparse file; sparse tar members "
+                        "are refused: archive without --sparse"
+                    )
                 if not member.isfile():
                     raise ValidationError(
                         f"{member.name!r} in the upload is a link or special file; "

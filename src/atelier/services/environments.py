@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from atelier.core.errors import NotFoundError, StoreError, ValidationError
 from atelier.core.ids import new_id
+from atelier.core.names import check_version
 from atelier.core.records import EnvironmentRecord
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
@@ -133,10 +134,8 @@ def get(
     session: Session, workspace: str, name: str, version: int | None = None
 ) -> EnvironmentRecord:
     """The named environment: its latest version, or ``version``; ``NotFoundError`` if absent."""
-    if version is not None and (
-        isinstance(version, bool) or not isinstance(version, int) or version < 1
-    ):
-        raise ValidationError(f"environment version must be a positive integer, not {version!r}")
+    if version is not None:
+        version = check_version("environment", version)
     ws = workspaces.get_row(session, workspace)
     latest = _latest_row(session, ws.id, name)
     if latest is None:

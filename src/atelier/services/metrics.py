@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import NotFoundError, ValidationError
-from atelier.core.metric_values import check_list, check_row, check_table
+from atelier.core.metric_values import check_list, check_row, check_scalar_batch, check_table
 from atelier.core.names import check_metric_name
 from atelier.core.timeutil import now_ms
 from atelier.services import runs
@@ -54,6 +54,7 @@ def log_scalars(
             continue
         if len(steps) != count or len(stamps) != count:
             raise ValidationError(f"metric {name!r}: steps, values and timestamps differ in length")
+        check_scalar_batch(name, steps, values, stamps)
         value_array = np.asarray(values, dtype="<f8")
         if not np.isfinite(value_array).all():
             raise ValidationError(f"metric {name!r} contains NaN or infinity; log finite numbers")

@@ -187,8 +187,14 @@ def workspace_of(session: Session, run_id: str) -> str:
         .where(RunRow.run_id == run_id)
     )
     if name is None:
-        raise NotFoundError(f"run {run_id!r} not found")
+        raise absent_run(run_id)
     return name
+
+
+def absent_run(run_id: str) -> NotFoundError:
+    """The error for a run id that names no run the caller may see (absent, or in a
+    workspace the caller cannot read: the two answers are the same)."""
+    return NotFoundError(f"run {run_id!r} not found")
 
 
 def require_in_workspace(session: Session, workspace: str, run_ids: list[str]) -> None:

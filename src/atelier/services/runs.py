@@ -26,6 +26,7 @@ from atelier.services import experiments
 from atelier.services._convert import run_record
 from atelier.services.run_queries import descendants, list_runs, stale_runs
 from atelier.services.run_records import (
+    absent_run,
     get,
     get_rows,
     require_in_workspace,
@@ -45,6 +46,7 @@ from atelier.store.models import ExperimentRow, RunPropertyRow, RunRow, RunTagRo
 __all__ = [
     "ACTIVE_STATUSES",
     "TRANSITIONS",
+    "absent_run",
     "add_properties",
     "cancel",
     "create",

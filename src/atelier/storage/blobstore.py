@@ -2,7 +2,8 @@
 
 An object is stored once under ``objects/<sha256[:2]>/<sha256[2:]>`` however many runs
 hold it. Writes go to ``tmp/<random>`` first and are renamed into place, so a crash
-never leaves a partial object under a real name.
+never leaves a partial object under a real name. On a local disk the store's folders are
+0700 and its objects 0600: other local users read none of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import IO, Any
 import fsspec
 
 from atelier.core.errors import NotFoundError, StorageError
+from atelier.core.paths import PRIVATE_FILE, private_folder
 
 _CHUNK = 1024 * 1024
 
@@ -36,10 +38,17 @@ class BlobStore:
             fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
         )
         try:
-            self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
-            self.fs.makedirs(f"{self.root}/objects", exist_ok=True)
+            self._makedirs(f"{self.root}/tmp")
+            self._makedirs(f"{self.root}/objects")
         except OSError as exc:
             raise StorageError(f"cannot create blob store at {url!r}: {exc}") from exc
+
+    def _makedirs(self, folder: str) -> None:
+        """A folder of the store; on a local disk private to this user (0700)."""
+        if self.is_local:
+            private_folder(Path(folder))
+        else:
+            self.fs.makedirs(folder, exist_ok=True)
 
     def _object_path(self, digest: str) -> str:
         return f"{self.root}/objects/{digest[:2]}/{digest[2:]}"
@@ -60,7 +69,9 @@ class BlobStore:
             if self.fs.exists(final):
                 self.fs.rm(tmp)
             else:
-                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self._makedirs(final.rsplit("/", 1)[0])
+                if self.is_local:
+                    Path(tmp).chmod(PRIVATE_FILE)
                 self.fs.mv(tmp, final)
         except OSError as exc:
             self._discard(tmp)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from atelier.core.errors import AtelierError, StoreError
+from atelier.core.paths import PRIVATE_FILE, private_file
 
 #: The newest migration; ``tests/store`` checks it equals Alembic's head.
 HEAD_REVISION = "0005"
@@ -43,6 +44,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_database(path: Path) -> None:
+    """The SQLite file as 0600 in a 0700 folder, before SQLite opens it: SQLite gives the
+    -wal and -shm files the database file's mode. Those of an older home are narrowed."""
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):  # absent, or another user's: left as it is
+            path.with_name(path.name + suffix).chmod(PRIVATE_FILE)
+
+
 class Database:
     """An engine, a session factory and the migration check for one database URL."""
 
@@ -54,7 +64,7 @@ class Database:
             if self.is_sqlite:
                 database = parsed.database or ""
                 if database and database != ":memory:":
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                    _private_database(Path(database))
                 self.engine: Engine = create_engine(
                     self.url, connect_args={"timeout": 30, "check_same_thread": False}
                 )
@@ -138,7 +148,7 @@ class Database:
             if not database or database == ":memory:":
                 yield
                 return
-            lock_path = Path(database).with_suffix(".migrate.lock")
+            lock_path = private_file(Path(database).with_suffix(".migrate.lock"))
             with lock_path.open("w") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from atelier.core.errors import (
     AlreadyExistsError,
@@ -106,6 +107,9 @@ class MlflowRoute(APIRoute):
                 return await handler(request)
             except MlflowError as exc:
                 return error_response(exc.code, exc.status, exc.message)
+            except HTTPException as exc:  # a body over its limit (server/body_limits.py)
+                code = "REQUEST_LIMIT_EXCEEDED" if exc.status_code == 413 else "BAD_REQUEST"
+                return error_response(code, exc.status_code, str(exc.detail))
             except AtelierError as exc:
                 return translate(exc, f"{request.method} {request.url.path}")
             except Exception:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from atelier.server.mlflow._common import MlflowError, MlflowRoute, begin, query, reply, text
+from atelier.server.paths import check_location
 from atelier.services import mlflow_artifacts
 
 router = APIRouter(route_class=MlflowRoute)
@@ -29,6 +30,7 @@ _CHUNK = 1024 * 1024
 @router.put(ROOT + "/{path:path}")
 async def upload(request: Request, path: str) -> Response:
     ctx = await begin(request, "write")
+    check_location(path, what="artifact path")  # the REST rule: no '#', '?', %-escapes
     await ctx.call(mlflow_artifacts.locate, path)  # refuse before reading the body
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         try:
@@ -47,6 +49,7 @@ async def upload(request: Request, path: str) -> Response:
 @router.get(ROOT + "/{path:path}")
 async def download(request: Request, path: str) -> Response:
     ctx = await begin(request, "read")
+    check_location(path, what="artifact path")
     digest, size = await ctx.call(mlflow_artifacts.find_file, path)
     handle = await run_in_threadpool(ctx.blobs.open, digest)  # a missing blob is a 404 here
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.mlflow_records import LoggedModelRecord, RegisteredModelRecord
+from atelier.core.names import check_version
 from atelier.core.records import ModelRecord
 from atelier.server.mlflow._common import (
     Context,
@@ -82,9 +83,9 @@ def registered_json(record: RegisteredModelRecord) -> dict[str, Any]:
 
 def _version(params: dict[str, Any]) -> int:
     number = integer(params, "version")
-    if number is None or number < 1:
+    if number is None:
         raise ValidationError("version must be a positive whole number")
-    return number
+    return check_version("model", number)  # the rule of every entry point
 
 
 async def _version_reply(ctx: Context, name: str, version: int) -> Response:

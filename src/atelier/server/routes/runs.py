@@ -159,7 +159,12 @@ def locate(run_id: str, request: Request) -> dict[str, str]:
     principal = principal_of(request)
     with database(request).session() as session:
         workspace = runs.workspace_of(session, run_id)
-        members.authorize(session, principal, workspace, Access.READ)
+        try:
+            members.authorize(session, principal, workspace, Access.READ)
+        except PermissionDeniedError:
+            # a run the caller may not read looks exactly like an absent one: a 403 would
+            # tell that the id exists in some other workspace
+            raise runs.absent_run(run_id) from None
     return {"workspace": workspace}
 
 
