@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from atelier.core.errors import AtelierError, StoreError
 
 #: The newest migration; ``tests/store`` checks it equals Alembic's head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0010"
 
 _MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
