@@ -29,6 +29,8 @@ from typing import IO, Any
 from atelier.execution import reaper
 
 _REQUEST_LIMIT = 1 << 20
+#: checks in a row a watched store may fail to answer before the agent stops watching it
+_MAX_UNANSWERED = 60
 #: detached processes this process started, reaped here once they end (no zombies)
 _spawned: set[int] = set()
 
@@ -153,12 +155,19 @@ class _Watcher:
         entry["env"] = env
         entry["runs"].append(str(request.get("run_id") or ""))
 
-    def _forget(self, ended: dict[str, list[str]]) -> None:
-        """Stop watching the runs that ended, and the stores left with none."""
+    def _forget(self, ended: dict[str, list[str] | None]) -> None:
+        """Stop watching the runs that ended, and the stores left with none or that have
+        not answered for a few minutes (so the agent can still go idle)."""
         for key, runs in ended.items():
             entry = self.watched.get(key)
             if entry is None:
                 continue
+            if runs is None:
+                entry["failures"] = entry.get("failures", 0) + 1
+                if entry["failures"] >= _MAX_UNANSWERED:
+                    del self.watched[key]
+                continue
+            entry["failures"] = 0
             entry["runs"] = [run for run in entry["runs"] if run not in runs]
             if not entry["runs"]:
                 del self.watched[key]

@@ -66,11 +66,12 @@ def watch_key(env: dict[str, str], workspace: str) -> str:
     return json.dumps([env.get("ATELIER_TRACKING_URI", ""), env.get("ATELIER_HOME", ""), workspace])
 
 
-def reap_watched(watched: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+def reap_watched(watched: dict[str, dict[str, Any]]) -> dict[str, list[str] | None]:
     """In a child of the agent: reap each watched store and workspace, and return, by key,
-    the watched runs (``entry["runs"]``) that have ended. Runs in its own process because it
-    opens the store, which the agent itself never does (its forks must start clean)."""
-    ended: dict[str, list[str]] = {}
+    the watched runs (``entry["runs"]``) that have ended, or None where the store did not
+    answer. Runs in its own process because it opens the store, which the agent itself
+    never does (its forks must start clean)."""
+    ended: dict[str, list[str] | None] = {}
     for key, entry in watched.items():
         env: dict[str, str] = entry["env"]
         workspace = str(entry["workspace"])
@@ -81,7 +82,7 @@ def reap_watched(watched: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
             reap(backend, workspace)
             ended[key] = [run for run in entry["runs"] if _has_ended(backend, workspace, run)]
         except AtelierError:
-            continue  # the store is not answering now: look again next time
+            ended[key] = None  # not answering now: looked at again next time
     return ended
 
 
