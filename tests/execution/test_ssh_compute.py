@@ -268,3 +268,45 @@ def test_the_remote_process_dies_with_the_connection(
         assert code == (-9 if mode == "wait" else 0), out.getvalue()
         assert _gone(pids), mode
         assert b"started" in out.getvalue()
+
+
+UNSAFE_ADDRESSES = [
+    "-oProxyCommand=touch pwned",
+    "-p2222",
+    "host;touch pwned",
+    "$(touch pwned)",
+    "host name",
+    "`id`",
+    "a|b",
+]
+
+
+@sqlite_only
+@pytest.mark.parametrize("address", UNSAFE_ADDRESSES)
+def test_an_address_with_option_or_shell_syntax_is_refused_and_not_stored(
+    ws: Workspace, tmp_path: Path, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="invalid SSH address"):
+        ComputeTarget.attach(ws, "evil", RemoteCompute.attach_configuration(address=address))
+    assert "evil" not in [target.name for target in ComputeTarget.list(ws)]
+    assert not (tmp_path / "pwned").exists()
+
+
+@sqlite_only
+@pytest.mark.parametrize("username", ["-oProxyCommand=touch pwned", "root;id", "a b", ".x"])
+def test_a_username_with_option_or_shell_syntax_is_refused(ws: Workspace, username: str) -> None:
+    configuration = RemoteCompute.attach_configuration(address="127.0.0.1", username=username)
+    with pytest.raises(ValidationError, match="invalid SSH username"):
+        ComputeTarget.attach(ws, "evil", configuration)
+    assert "evil" not in [target.name for target in ComputeTarget.list(ws)]
+
+
+@pytest.mark.parametrize("address", ["box-1.example.org", "10.0.0.7", "::1", "[fe80::1]", "h_1"])
+def test_plain_addresses_pass_and_options_end_before_the_host(tmp_path: Path, address: str) -> None:
+    from atelier.execution.ssh_target import SshTarget
+
+    target = SshTarget.from_config({"address": address, "username": "ci.user"}, tmp_path)
+    command = target.command("true")
+    assert command[-3:] == ["--", address, "true"]
+    assert command[command.index("-l") + 1] == "ci.user"

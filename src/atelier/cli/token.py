@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 
@@ -33,25 +34,49 @@ def create(
     typer.echo(found["token"])
 
 
+class TokenKind(StrEnum):
+    USER = "user"
+    RUN = "run"
+
+
 @app.command("list")
 def list_(
     user: Annotated[
         str | None, typer.Option("--user", help="Another user's tokens (server admins).")
     ] = None,
+    kind: Annotated[
+        TokenKind | None,
+        typer.Option("--kind", help="Only user tokens, or only the run tokens of your runs."),
+    ] = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): yours and the run tokens minted for your runs,
+    each with its run; revoke one with 'atelier token revoke ID'."""
     from atelier.client.http.admin import AdminClient
 
-    found = AdminClient.from_login().list_tokens(user)
+    found = AdminClient.from_login().list_tokens(user, kind.value if kind else None)
     if output is OutputFormat.JSON:
         print_json(found)
         return
     print_table(
         "Tokens",
-        ("id", "name", "user", "expires_ms", "revoked"),
-        ((t["id"], t["name"], t["user_name"], t["expires_ms"], t["revoked"]) for t in found),
+        ("id", "name", "kind", "run", "user", "expires_ms", "revoked"),
+        (_row(token) for token in found),
         no_wrap=("id",),
+    )
+
+
+def _row(token: dict[str, Any]) -> tuple[Any, ...]:
+    kind = token.get("kind", "user")
+    run = token.get("run_id") or ""
+    return (
+        token["id"],
+        token["name"],
+        kind,
+        run,
+        token["user_name"],
+        token["expires_ms"],
+        token["revoked"],
     )
 
 
@@ -60,7 +85,8 @@ def revoke(
     token_id: Annotated[str, typer.Argument(help="Token id (from 'atelier token list').")],
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Revoke a token: it stops working at once."""
+    """Revoke a token (yours, or a run token of one of your runs): it stops working at once,
+    and so do the run tokens it minted."""
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().revoke_token(token_id)

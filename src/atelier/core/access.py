@@ -6,7 +6,9 @@ A workspace member holds one role; each role includes the rights of the ones bel
      └── Contributor   create and run
           └── Reader        read
 
-A server admin may do everything everywhere. A run token acts only on its own run.
+A server admin may do everything everywhere. A run token acts only on its own run, only
+while that run is unfinished (and a short grace after), while the token that minted it is
+valid, and never beyond its user's current role.
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ class IssuedToken:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
-    """Who a request acts as: a user, or a run token limited to one run of one workspace."""
+    """Who a request acts as: a user, or a run token limited to one run of one workspace.
+
+    For a run token, ``role`` is what its user holds in that workspace now (Owner for a
+    server admin): the token never does more than its user currently may."""
 
     user_id: str
     user_name: str
@@ -84,6 +89,7 @@ class Principal:
     token_id: str
     run_id: str | None = None
     workspace_name: str | None = None
+    role: Role | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,7 @@ from atelier.core.errors import ComputeTargetException
 #: kind -> (provisioner "module:function", what to install for it)
 PROVISIONERS: dict[str, tuple[str, str]] = {
     "ray": ("atelier.execution.ray_compute:provision", "pip install 'atelier-ml[ray]'"),
-    "ssh": ("atelier.execution.ssh_compute:provision", "pip install 'atelier-ml[ssh]'"),
+    "ssh": ("atelier.execution.ssh_provision:provision", "pip install 'atelier-ml[ssh]'"),
 }
 
 

@@ -27,11 +27,17 @@ from atelier.client.backend import Backend
 from atelier.client.registry import backend_for, supervision_for
 from atelier.core.errors import AtelierError
 from atelier.core.paths import run_work_dir
+from atelier.core.processes import process_start
 from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution import agent, run_data
 from atelier.execution.compute import Executor, executor
+
+# the poll-time check: still importable from here, where it always was
+from atelier.execution.reaper import reap
+
+__all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "reap", "run_forked"]
 
 HEARTBEAT_SECONDS = 1.0
 SUPERVISOR_LOG = "system_logs/supervisor.log"
@@ -94,7 +100,15 @@ class Supervisor:
         record = self.backend.runs.get(self.workspace, self.run_id)
         definition = record.definition or {}
         info = self.info
-        info.update(pid=os.getpid(), host=socket.gethostname(), started_ms=now_ms())
+        # who to look for (and stop) if this process dies: pid, group, and start time, since
+        # pids are reused
+        info.update(
+            pid=os.getpid(),
+            pgid=os.getpgid(0),
+            pid_start=process_start(os.getpid()),
+            host=socket.gethostname(),
+            started_ms=now_ms(),
+        )
         self.status = self.supervision.heartbeat(self.workspace, self.run_id, dict(info))
         beat = threading.Thread(target=self._heartbeat_loop, args=(info,), daemon=True)
         beat.start()
@@ -257,6 +271,7 @@ class Supervisor:
             script = runner.start(
                 command, workdir, self._environment(python, definition), out, self.stderr_tail
             )
+            self._report_script(script)
             deadline = time.monotonic() + limit if limit else None
             while (code := script.wait(0.1)) is None:
                 if deadline is not None and time.monotonic() > deadline:
@@ -269,6 +284,16 @@ class Supervisor:
             script.close()
         _say(log, f"script exited with code {code}")
         return code
+
+    def _report_script(self, script: Any) -> None:
+        """Put the script's process group in the heartbeat at once, so a reaper can stop
+        the script even if this process dies before the next beat."""
+        pid = getattr(getattr(script, "proc", None), "pid", None)
+        if not isinstance(pid, int):
+            return
+        self.info.update(script_pgid=pid)
+        with contextlib.suppress(AtelierError):
+            self.supervision.heartbeat(self.workspace, self.run_id, dict(self.info))
 
     def _script_error(self, exit_code: int, definition: dict[str, Any]) -> dict[str, Any]:
         tail = "".join(self.stderr_tail).strip()
@@ -319,55 +344,6 @@ class Supervisor:
 def _say(log: IO[str], message: str) -> None:
     log.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
     log.flush()
-
-
-def reap(backend: Backend, workspace: str, timeout_seconds: float | None = None) -> list[str]:
-    """Fail unfinished runs whose supervisor is gone: its process is dead on this host, or it
-    has not heartbeaten for ``timeout_seconds`` (``ATELIER_HEARTBEAT_TIMEOUT``, default 15)."""
-    timeout = timeout_seconds or float(os.environ.get("ATELIER_HEARTBEAT_TIMEOUT", "15"))
-    host = socket.gethostname()
-    recent = now_ms() - int(3 * HEARTBEAT_SECONDS * 1000)
-    reaped = []
-    for record in backend.runs.stale_runs(workspace, recent):
-        info = record.supervisor or {}
-        dead_here = info.get("host") == host and not _alive(int(info.get("pid") or 0))
-        silent = (record.heartbeat_ms or 0) < now_ms() - int(timeout * 1000)
-        if not (dead_here or silent):
-            continue
-        reason = (
-            "its supervisor process died"
-            if dead_here
-            else (f"its supervisor stopped heartbeating for more than {timeout:g} s")
-        )
-        with contextlib.suppress(AtelierError):
-            backend.runs.transition(
-                workspace,
-                record.run_id,
-                RunStatus.FAILED,
-                error={
-                    "code": "SupervisorLost",
-                    "message": f"the run was marked Failed because {reason}",
-                },
-            )
-            reaped.append(record.run_id)
-    return reaped
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child of ours counts as dead
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
 
 
 def launch(backend: Backend, workspace: str, run_id: str) -> None:

@@ -17,6 +17,7 @@ from atelier.server.body_limits import BodyLimits
 from atelier.server.config import server_settings
 from atelier.server.gate import Gate, ServerMetrics
 from atelier.server.mlflow_api import mount_mlflow
+from atelier.server.reaper import lifespan as reaper_lifespan
 from atelier.server.routes import ROUTERS
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=reaper_lifespan,  # fails runs whose supervisor is lost, without polling
     )
     app.state.settings = config
     app.state.database = Database(config.resolved_database_url)

@@ -17,6 +17,7 @@ from atelier.core.errors import (
 )
 from atelier.core.ids import new_id
 from atelier.core.records import ComputeRecord
+from atelier.core.ssh_names import check_ssh_settings
 from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
@@ -78,6 +79,8 @@ def create(
         raise ValidationError(f"invalid compute target name {name!r}: use {NAME_RULE}")
     if kind not in KINDS:
         raise ValidationError(f"compute kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "ssh":
+        check_ssh_settings(config)
     ws = workspaces.get_row(session, workspace)
     exists = session.scalar(
         select(ComputeTargetRow.id).where(
@@ -133,6 +136,8 @@ def update(
         limit = merged.get("max_concurrent_runs")
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise ValidationError("max_concurrent_runs must be a whole number >= 1")
+        if row.kind == "ssh":
+            check_ssh_settings(merged)
         row.config = merged
     if error is not None:
         row.error = error

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from atelier.core.access import Access, MemberRecord, Principal, Role, role_allows
+from atelier.core.access import (
+    REQUIRED_ROLE,
+    Access,
+    MemberRecord,
+    Principal,
+    Role,
+    role_allows,
+)
 from atelier.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from atelier.core.records import WorkspaceRecord
 from atelier.services import users, workspaces
@@ -49,11 +56,7 @@ def authorize(session: Session, principal: Principal, workspace: str, access: Ac
     low is told which role the access needs.
     """
     if principal.run_id is not None:
-        if principal.workspace_name != workspace or access is Access.MANAGE:
-            raise PermissionDeniedError(
-                f"this run token may act only on run {principal.run_id!r}; "
-                "use a user token for anything else"
-            )
+        _authorize_run_token(principal, workspace, access)
         return
     if principal.is_admin:
         workspaces.id_of(session, workspace)
@@ -69,6 +72,23 @@ def authorize(session: Session, principal: Principal, workspace: str, access: Ac
         raise PermissionDeniedError(
             f"{access.value} access to workspace {workspace!r} needs the {needed.value} role; "
             f"{principal.user_name!r} is a {role.value}; ask an Owner to change your role"
+        )
+
+
+def _authorize_run_token(principal: Principal, workspace: str, access: Access) -> None:
+    """A run token reaches only its run's workspace, never manages it, and never does more
+    than its user's current role there allows (``principal.role``, looked up per request)."""
+    if principal.workspace_name != workspace or access is Access.MANAGE:
+        raise PermissionDeniedError(
+            f"this run token may act only on run {principal.run_id!r}; "
+            "use a user token for anything else"
+        )
+    if not role_allows(principal.role, access):
+        held = principal.role.value if principal.role is not None else "no member"
+        raise PermissionDeniedError(
+            f"{access.value} access to workspace {workspace!r} needs the "
+            f"{REQUIRED_ROLE[access].value} role; run {principal.run_id!r} acts for "
+            f"{principal.user_name!r}, who is now a {held} there"
         )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from atelier.core.access import IssuedToken, Principal, TokenRecord, UserRecord
 from atelier.core.errors import (
     AlreadyExistsError,
+    InvalidStateError,
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
@@ -18,8 +19,9 @@ from atelier.core.errors import (
 )
 from atelier.core.ids import new_id
 from atelier.core.names import check_workspace_name
+from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.timeutil import now_ms
-from atelier.services import runs, workspaces
+from atelier.services import run_tokens, runs, workspaces
 from atelier.store.models import TokenRow, UserRow, WorkspaceRow
 
 #: every token starts with this, so a leaked one is easy to spot in logs and scanners
@@ -147,27 +149,40 @@ def create_token(
 def create_run_token(
     session: Session, principal: Principal, workspace: str, run_id: str
 ) -> IssuedToken:
-    """A token that can touch only ``run_id``: what a run's script reports back with."""
-    _, experiment = runs.get_rows(session, workspace, run_id)
+    """A token that can touch only ``run_id``: what a run's script reports back with. It
+    works while the run is unfinished (and a short grace after), while the token that minted
+    it does, and never beyond its user's current role (:mod:`atelier.services.run_tokens`).
+    ``InvalidStateError`` for a run that has already ended."""
+    run, experiment = runs.get_rows(session, workspace, run_id)
+    if run.status in TERMINAL_STATUSES:
+        raise InvalidStateError(
+            f"run {run_id!r} is {run.status}: a run token is only for an unfinished run"
+        )
     row = TokenRow(
         id=new_id(),
         name=f"run {run_id}",
         user_id=principal.user_id,
         run_id=run_id,
         workspace_id=experiment.workspace_id,
+        parent_token_id=principal.token_id,
         created_ms=now_ms(),
         expires_ms=now_ms() + 7 * _DAY_MS,
     )
     return _issue(session, row)
 
 
-def list_tokens(session: Session, user_name: str) -> list[TokenRecord]:
+def list_tokens(session: Session, user_name: str, kind: str | None = None) -> list[TokenRecord]:
+    """The user's tokens, oldest first: ``kind`` "user" for its own tokens, "run" for the
+    run tokens minted for its runs, None for both."""
     user = user_row(session, user_name)
-    rows = session.scalars(
-        select(TokenRow)
-        .where(TokenRow.user_id == user.id, TokenRow.run_id.is_(None))
-        .order_by(TokenRow.created_ms)
-    )
+    query = select(TokenRow).where(TokenRow.user_id == user.id)
+    if kind == "user":
+        query = query.where(TokenRow.run_id.is_(None))
+    elif kind == "run":
+        query = query.where(TokenRow.run_id.is_not(None))
+    elif kind is not None:
+        raise ValidationError(f"token kind must be 'user' or 'run', not {kind!r}")
+    rows = session.scalars(query.order_by(TokenRow.created_ms, TokenRow.id))
     return [_token_record(session, row) for row in rows]
 
 
@@ -199,6 +214,7 @@ _BEARER = (
         _TOKENS.c.expires_ms,
         _TOKENS.c.run_id,
         _TOKENS.c.workspace_id,
+        _TOKENS.c.parent_token_id,
         _USERS.c.id.label("user_id"),
         _USERS.c.name.label("user_name"),
         _USERS.c.is_admin,
@@ -213,7 +229,8 @@ _BEARER = (
 
 def authenticate(session: Session, secret: str) -> Principal:
     """Who the bearer of ``secret`` is; ``UnauthenticatedError`` for a wrong, expired or
-    revoked token or a disabled user (one message for all, so a guesser learns nothing)."""
+    revoked token or a disabled user (one message for all, so a guesser learns nothing), and
+    for a run token that no longer stands for anything (:mod:`atelier.services.run_tokens`)."""
     refused = UnauthenticatedError(
         "the token is not valid (wrong, expired or revoked); create a new one with "
         "'atelier token create' and log in again with 'atelier login'"
@@ -228,6 +245,18 @@ def authenticate(session: Session, secret: str) -> Principal:
     workspace_name = None
     if row.workspace_id is not None:
         workspace_name = row.workspace_name or ""
+    role = None
+    if row.run_id is not None:
+        role = run_tokens.bounded_role(
+            session,
+            run_id=row.run_id,
+            workspace_id=row.workspace_id,
+            user_id=row.user_id,
+            is_admin=row.is_admin,
+            parent_token_id=row.parent_token_id,
+        )
+        if role is None:
+            raise refused
     return Principal(
         user_id=row.user_id,
         user_name=row.user_name,
@@ -235,4 +264,5 @@ def authenticate(session: Session, secret: str) -> Principal:
         token_id=row.token_id,
         run_id=row.run_id,
         workspace_name=workspace_name,
+        role=role,
     )

@@ -52,10 +52,10 @@ class AdminClient:
         found: dict[str, Any] = self._json("POST", "/tokens", json=body)
         return found
 
-    def list_tokens(self, user: str | None) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._json(
-            "GET", "/tokens", params={"user": user} if user else None
-        )
+    def list_tokens(self, user: str | None, kind: str | None = None) -> list[dict[str, Any]]:
+        """Tokens without secrets; ``kind`` "user" or "run" picks one kind."""
+        params = {key: value for key, value in (("user", user), ("kind", kind)) if value}
+        found: list[dict[str, Any]] = self._json("GET", "/tokens", params=params or None)
         return found
 
     def revoke_token(self, token_id: str) -> dict[str, Any]:

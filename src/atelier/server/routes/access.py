@@ -72,10 +72,14 @@ def create_token(body: TokenCreate, request: Request) -> dict[str, Any]:
 
 
 def _token_json(record: TokenRecord) -> dict[str, Any]:
+    """A token's metadata; a run token is marked ``kind: "run"`` with its run and workspace."""
     return {
         "id": record.id,
         "name": record.name,
+        "kind": "user" if record.run_id is None else "run",
         "user_name": record.user_name,
+        "run_id": record.run_id,
+        "workspace_name": record.workspace_name,
         "created_ms": record.created_ms,
         "expires_ms": record.expires_ms,
         "revoked": record.revoked,
@@ -84,13 +88,16 @@ def _token_json(record: TokenRecord) -> dict[str, Any]:
 
 @router.get("/tokens", dependencies=guard(USER))
 def list_tokens(
-    request: Request, user: Annotated[str | None, Query(max_length=63)] = None
+    request: Request,
+    user: Annotated[str | None, Query(max_length=63)] = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,  # the service checks it
 ) -> list[dict[str, Any]]:
-    """Your tokens (or ``user``'s, for an admin), without their secrets."""
+    """Your tokens (or ``user``'s, for an admin), without their secrets: your own and the
+    run tokens minted for your runs (``kind`` picks one of the two)."""
     owner = user or principal_of(request).user_name
     _check_self_or_admin(request, owner)
     with database(request).session() as session:
-        return [_token_json(record) for record in users.list_tokens(session, owner)]
+        return [_token_json(record) for record in users.list_tokens(session, owner, kind)]
 
 
 @router.delete("/tokens/{token_id}", dependencies=guard(USER))

@@ -35,6 +35,10 @@ class TokenRow(Base):
     workspace_id: Mapped[str | None] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), default=None
     )
+    #: for a run token, the token that minted it: the run token works only while that does
+    parent_token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="CASCADE"), default=None
+    )
     created_ms: Mapped[int]
     expires_ms: Mapped[int | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -50,6 +50,8 @@ class RunRow(Base):
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_ms"),
         Index("ix_runs_parent", "parent_run_id"),
+        # the reaper's scan of unfinished runs, every few seconds on a server
+        Index("ix_runs_status", "status"),
     )
 
     run_id: Mapped[str] = mapped_column(String(300), primary_key=True)
