@@ -19,7 +19,6 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from atelier.client.embedded_data import EmbeddedDatastores
 from atelier.core.data_records import DataFile, DatastoreRecord
 from atelier.server.auth import MANAGE, READ, WRITE, guard
 from atelier.server.paths import check_location
@@ -27,6 +26,7 @@ from atelier.server.routes._common import database, settings
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.schemas import Body
 from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
+from atelier.services.datastore_rules import DatastoreAccess
 
 router = APIRouter(tags=["datastores"])
 STORES = "/workspaces/{workspace}/datastores"
@@ -52,13 +52,13 @@ class DatastorePaths(Body):
     paths: list[str] = Field(max_length=100_000)
 
 
-def _stores(request: Request) -> EmbeddedDatastores:
+def _stores(request: Request) -> DatastoreAccess:
     """The server's datastore service (``server_mode``: local paths refused)."""
     state = request.app.state
     with _lock:
-        found: EmbeddedDatastores | None = getattr(state, "datastores", None)
+        found: DatastoreAccess | None = getattr(state, "datastores", None)
         if found is None:
-            found = EmbeddedDatastores(database(request), settings(request), server_mode=True)
+            found = DatastoreAccess(database(request), settings(request), server_mode=True)
             state.datastores = found
         return found
 
