@@ -6,6 +6,7 @@ sealed with the key vault's key and only ever opened here to reach the files."""
 from __future__ import annotations
 
 import builtins
+from dataclasses import replace
 from typing import Any
 
 from atelier.core.data_names import kind_of_url
@@ -48,8 +49,12 @@ class DatastoreAccess:
         credentials: dict[str, str],
         overwrite: bool,
         validate: bool,
+        may_replace: bool = True,
     ) -> DatastoreRecord:
+        """Register a datastore; replacing one needs ``may_replace`` (an Owner on a server),
+        and the managed ``workspaceblobstore`` (made first, so its name is taken) never is."""
         require_driver(kind)
+        self.get_default(workspace)
         datastores.check_location(
             kind,
             url,
@@ -62,7 +67,7 @@ class DatastoreAccess:
             )
         box = self.box() if credentials else None
         with self.db.session() as session:
-            return datastores.register(
+            record = datastores.register(
                 session,
                 workspace,
                 name,
@@ -72,26 +77,36 @@ class DatastoreAccess:
                 credentials=credentials,
                 box=box,
                 overwrite=overwrite,
+                may_replace=may_replace,
             )
+        return self._shown(workspace, record)
+
+    def _shown(self, workspace: str, record: DatastoreRecord) -> DatastoreRecord:
+        """The record as a client sees it: on a server the managed store's URL names it
+        within the workspace, never the server's own storage location."""
+        if not self.server_mode or not record.config.get("managed"):
+            return record
+        return replace(record, url=f"atelier://{workspace}/{record.name}")
 
     def get(self, workspace: str, name: str) -> DatastoreRecord:
         with self.db.session() as session:
-            return datastores.get(session, workspace, name)
+            return self._shown(workspace, datastores.get(session, workspace, name))
 
     def get_default(self, workspace: str) -> DatastoreRecord:
         kind, url = self._default_location(workspace)
         with self.db.session() as session:
-            return datastores.ensure_default(session, workspace, kind, url)
+            return self._shown(workspace, datastores.ensure_default(session, workspace, kind, url))
 
     def set_default(self, workspace: str, name: str) -> DatastoreRecord:
         self.get_default(workspace)
         with self.db.session() as session:
-            return datastores.set_default(session, workspace, name)
+            return self._shown(workspace, datastores.set_default(session, workspace, name))
 
     def list(self, workspace: str) -> builtins.list[DatastoreRecord]:
         self.get_default(workspace)
         with self.db.session() as session:
-            return datastores.list_all(session, workspace)
+            found = datastores.list_all(session, workspace)
+        return [self._shown(workspace, record) for record in found]
 
     def unregister(self, workspace: str, name: str) -> None:
         self.get_default(workspace)

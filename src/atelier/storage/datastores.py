@@ -15,7 +15,6 @@ import hashlib
 import importlib
 import os
 import re
-import shutil
 import tempfile
 import uuid
 import warnings
@@ -157,9 +156,13 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
 @dataclass(frozen=True, slots=True)
 class _Secrets:
     values: tuple[str, ...]
+    root: str = "/"
 
     def scrub(self, text: str) -> str:
-        """The text with every credential value (as a whole token) replaced by ``***``."""
+        """The text with every credential value (as a whole token) replaced by ``***``,
+        and paths relative to the datastore's root (no server path in an error)."""
+        if self.root != "/":
+            text = text.replace(f"{self.root}/", "").replace(self.root, ".")
         for value in self.values:
             if value:
                 token = rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"
@@ -184,11 +187,11 @@ class DatastoreFiles:
         self.name = name
         self.kind = kind
         self.url = url
-        self._secrets = _Secrets(tuple((credentials or {}).values()))
-        with self.translate("opening"):
-            self.fs: Any = _filesystem(kind, dict(config or {}), dict(credentials or {}))
         root = _strip_scheme(url) if kind != "local" else str(Path(_strip_scheme(url)))
         self.root = root.rstrip("/") or "/"
+        self._secrets = _Secrets(tuple((credentials or {}).values()), self.root)
+        with self.translate("opening"):
+            self.fs: Any = _filesystem(kind, dict(config or {}), dict(credentials or {}))
 
     # --- errors ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -492,7 +495,3 @@ def is_inside(path: str, roots: list[str]) -> bool:
         if resolved == base or resolved.startswith(base.rstrip("/") + "/"):
             return True
     return False
-
-
-def remove_local_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
