@@ -193,3 +193,30 @@ def test_the_default_store_shows_no_server_path(team: Team, server: Any) -> None
         assert "/datastores/" not in answer.text
     assert default.json()["url"] == f"atelier://{ws}/{MANAGED}"
 
+
+# --- finding 13: dataset file paths ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("files", "sources"),
+    [
+        (["../x"], []),
+        (["store:../x"], []),
+        (["store:a/../../x"], []),
+        (["file:/data/../etc/passwd"], []),
+        ([], [{"datastore": "store", "path": "../x"}]),
+        ([], [{"local": "/data/../etc"}]),
+    ],
+)
+def test_a_dataset_cannot_name_a_path_outside_its_datastore(
+    team: Team, files: list[str], sources: list[dict[str, str]]
+) -> None:
+    body = {
+        "name": unique("ds"),
+        "kind": "file",
+        "definition": {"kind": "file", "sources": sources, "steps": []},
+        "files": [{"path": path, "size": 1, "mtime_ms": 0} for path in files],
+    }
+    with team.contributor.client(team.url) as contributor:
+        answer = contributor.post(f"/api/v1/workspaces/{team.workspace}/datasets", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "validation_error"
+    assert "'..'" in answer.json()["detail"] or "names no datastore" in answer.json()["detail"]
