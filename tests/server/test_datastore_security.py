@@ -3,7 +3,11 @@ reading datastore credentials back, and server paths shown to clients (issue 13)
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +224,96 @@ def test_a_dataset_cannot_name_a_path_outside_its_datastore(
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "validation_error"
     assert "'..'" in answer.json()["detail"] or "names no datastore" in answer.json()["detail"]
+
+
+# --- finding 4: SSRF through datastore options -------------------------------------------
+REPLY = "REMOTE-BODY-MARKER"
+
+
+class _Listener:
+    """A plain HTTP server on a loopback address that counts connections and answers every
+    request with an S3-style error whose message must never reach a client."""
+
+    def __init__(self, host: str) -> None:
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        body = f"<Error><Code>AccessDenied</Code><Message>{REPLY}</Message></Error>".encode()
+        head = f"HTTP/1.1 403 Forbidden\r\nContent-Length: {len(body)}\r\n"
+        reply = (head + "Content-Type: application/xml\r\nConnection: close\r\n\r\n").encode()
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(reply + body)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener(request: pytest.FixtureRequest) -> Iterator[_Listener]:
+    found = _Listener(getattr(request, "param", "127.0.0.1"))
+    yield found
+    found.close()
+
+
+def _s3(name: str, endpoint: str, validate: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": "s3",
+        "url": "s3://bucket/prefix",
+        "config": {"endpoint_url": endpoint},
+        "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+        "validate": validate,
+    }
+
+
+@pytest.mark.parametrize("listener", ["127.0.0.2"], indirect=True)
+def test_a_datastore_cannot_make_the_server_connect_to_internal_addresses(
+    team: Team, listener: _Listener
+) -> None:
+    """The test server allows only 127.0.0.1 (its emulators): any other internal endpoint,
+    in any URL-like option, is refused before a connection is made."""
+    ws = team.workspace
+    attempts = [
+        _s3("loopback", listener.url),
+        _s3("metadata", "http://169.254.169.254/latest/meta-data", validate=False),
+        _s3("private", "http://10.0.0.1:9000", validate=False),
+        _s3("v6", "http://[fd00:ec2::254]/", validate=False),
+        {**_s3("azure", "x", validate=False), "kind": "azure_blob", "url": "az://c/p"}
+        | {"config": {"account_name": "a", "endpoint": listener.url}},
+        {**_s3("gcs", "x", validate=False), "kind": "gcs", "url": "gs://b/p"}
+        | {"config": {"endpoint_url": listener.url}},
+    ]
+    with team.contributor.client(team.url) as contributor:
+        for body in attempts:
+            answer = contributor.post(_stores(ws), json=body)
+            assert answer.status_code == 403, (body, answer.text)
+            assert "ATELIER_ALLOWED_STORAGE_HOSTS" in answer.json()["detail"]
+            assert contributor.get(f"{_stores(ws)}/{body['name']}").status_code == 404
+    assert listener.connections == 0
+
+
+def test_a_storage_services_reply_is_never_echoed(team: Team, listener: _Listener) -> None:
+    with team.contributor.client(team.url) as contributor:
+        answer = contributor.post(_stores(team.workspace), json=_s3("echo", listener.url))
+    assert 400 <= answer.status_code < 500, answer.text
+    assert listener.connections > 0  # 127.0.0.1 is allowed on the test server
+    assert REPLY not in answer.text

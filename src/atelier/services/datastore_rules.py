@@ -14,6 +14,7 @@ from atelier.core.data_records import DatastoreRecord
 from atelier.core.settings import Settings
 from atelier.services import datastores
 from atelier.storage.datastores import DatastoreFiles, require_driver
+from atelier.storage.network_guard import NetworkGuard
 from atelier.storage.secretbox import SecretBox, load_secret_box
 from atelier.store.database import Database
 
@@ -22,10 +23,18 @@ class DatastoreAccess:
     """``DatastoreAPI`` in this process. Embedded mode is the user's own machine, so local
     datastores are allowed; a server passes ``server_mode=True`` to refuse them."""
 
-    def __init__(self, db: Database, settings: Settings, server_mode: bool = False) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        server_mode: bool = False,
+        network: NetworkGuard | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.server_mode = server_mode
+        #: on a server, the endpoints a datastore may connect to (no internal addresses)
+        self.network = network
         self._box: SecretBox | None = None
 
     def box(self) -> SecretBox:
@@ -61,8 +70,10 @@ class DatastoreAccess:
             server_mode=self.server_mode,
             protected=[self.settings.resolved_blob_url, str(self.settings.home)],
         )
+        if self.network is not None:
+            self.network.check_config(config)
         if validate:
-            DatastoreFiles(name, kind, url, config, credentials).probe(
+            DatastoreFiles(name, kind, url, config, credentials, self.network).probe(
                 create=bool(config.get("create_if_not_exists"))
             )
         box = self.box() if credentials else None
@@ -122,4 +133,8 @@ class DatastoreAccess:
                 if record.has_credentials
                 else {}
             )
-        return DatastoreFiles(record.name, record.kind, record.url, record.config, credentials)
+        if self.network is not None and not record.config.get("managed"):
+            self.network.check_config(record.config)  # again: names may resolve elsewhere now
+        return DatastoreFiles(
+            record.name, record.kind, record.url, record.config, credentials, self.network
+        )

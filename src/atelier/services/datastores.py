@@ -6,6 +6,7 @@ transaction as the datastore, and are never returned in a record.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,7 +24,7 @@ from atelier.core.errors import (
 from atelier.core.ids import new_id
 from atelier.core.timeutil import now_ms
 from atelier.services import datastore_secrets, workspaces
-from atelier.storage.datastores import KNOWN_KINDS, is_inside
+from atelier.storage.datastores import KNOWN_KINDS
 from atelier.storage.secretbox import SecretBox
 from atelier.store.models_data import DatasetRow, DatastoreRow
 
@@ -66,6 +67,16 @@ def check_location(kind: str, url: str, *, server_mode: bool, protected: list[st
             )
         if "://" not in root and is_inside(url, [root]):
             raise PermissionDeniedError(f"datastore URL {url!r} lies inside the server's files")
+
+
+def is_inside(path: str, roots: list[str]) -> bool:
+    """Whether a local path lies in (or is) one of ``roots`` (links resolved)."""
+    resolved = os.path.realpath(path.split("://", 1)[-1])
+    for root in roots:
+        base = os.path.realpath(root.split("://", 1)[-1])
+        if resolved == base or resolved.startswith(base.rstrip("/") + "/"):
+            return True
+    return False
 
 
 def _row(session: Session, workspace: str, name: str) -> DatastoreRow:

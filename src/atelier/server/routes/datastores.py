@@ -32,6 +32,7 @@ from atelier.server.schemas import Body
 from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
 from atelier.services import members
 from atelier.services.datastore_rules import DatastoreAccess
+from atelier.storage.network_guard import NetworkGuard
 
 router = APIRouter(tags=["datastores"])
 STORES = "/workspaces/{workspace}/datastores"
@@ -58,12 +59,16 @@ class DatastorePaths(Body):
 
 
 def _stores(request: Request) -> DatastoreAccess:
-    """The server's datastore service (``server_mode``: local paths refused)."""
+    """The server's datastore service (``server_mode``: local paths and endpoints on
+    internal addresses refused)."""
     state = request.app.state
     with _lock:
         found: DatastoreAccess | None = getattr(state, "datastores", None)
         if found is None:
-            found = DatastoreAccess(database(request), settings(request), server_mode=True)
+            allowed = NetworkGuard.from_setting(settings(request).allowed_storage_hosts)
+            found = DatastoreAccess(
+                database(request), settings(request), server_mode=True, network=allowed
+            )
             state.datastores = found
         return found
 
