@@ -135,3 +135,24 @@ def _judge(rule: Rule, who: str, answer: httpx.Response, path: str) -> str | Non
     if answer.json()["code"] not in ("unauthenticated", "permission_denied"):
         return f"refused with an unexpected code {answer.json()['code']}"
     return None
+
+
+def test_replacing_a_datastore_needs_the_owner_role(team: Team) -> None:
+    """``POST .../datastores`` is a Contributor route, but with ``overwrite`` on a name that
+    is taken it replaces another member's datastore: only an Owner (or admin) may."""
+    stores = f"/api/v1/workspaces/{team.workspace}/datastores"
+
+    def body(bucket: str) -> dict[str, object]:
+        url = f"gs://{bucket}/p"
+        return {"name": "taken", "kind": "gcs", "url": url, "validate": False, "overwrite": True}
+
+    with team.owner.client(team.url) as owner:
+        assert owner.post(stores, json=body("first")).status_code == 201
+    people = {"run": _run_token(team), "stranger": team.stranger, "reader": team.reader}
+    people |= {"contributor": team.contributor, "owner": team.owner, "admin": team.admin}
+    with httpx.Client(base_url=team.url, timeout=30) as client:
+        for who, person in people.items():
+            headers = {"Authorization": f"Bearer {person.token}"}
+            answer = client.post(stores, json=body(who), headers=headers)
+            expected = 201 if RANK[who] >= NEEDED[Access.MANAGE] else 403
+            assert answer.status_code == expected, (who, answer.text)

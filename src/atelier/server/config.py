@@ -28,6 +28,10 @@ class ServerSettings(Settings):
     #: everyone's runs landing in one workspace nobody chose. When set, the workspace is
     #: created on the first request a server admin makes to it; others need a role in it.
     mlflow_default_workspace: str | None = None
+    #: ``ATELIER_ALLOWED_STORAGE_HOSTS``: storage endpoints on internal addresses (loopback,
+    #: link-local, private) a datastore may name, comma-separated ``host`` or ``host:port``
+    #: (e.g. an in-house MinIO); none by default (``storage/network_guard.py``).
+    allowed_storage_hosts: str = ""
 
 
 def server_settings(settings: Settings) -> ServerSettings:

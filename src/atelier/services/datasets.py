@@ -21,7 +21,7 @@ from atelier.core.data_records import (
 )
 from atelier.core.errors import AlreadyExistsError, NotFoundError, StoreError, ValidationError
 from atelier.core.ids import new_id
-from atelier.core.names import check_key, check_text_value, check_version
+from atelier.core.names import check_key, check_relative_path, check_text_value, check_version
 from atelier.core.timeutil import now_ms
 from atelier.services import models, runs, workspaces
 from atelier.store.models import DatasetFileRow, DatasetRow, ModelDatasetRow, ModelRow, RunInputRow
@@ -42,6 +42,36 @@ def _record(row: DatasetRow) -> DatasetRecord:
         total_size=row.total_size,
         created_ms=row.created_ms,
     )
+
+
+def _check_location(text: object, what: str) -> None:
+    """A dataset names files as ``<datastore>:<relative path>`` or, for a local source
+    (embedded mode), ``file:<absolute path>``; neither may climb out with '..'."""
+    if not isinstance(text, str):
+        raise ValidationError(f"{what} must be a string, not {type(text).__name__}")
+    scheme, _, rest = text.partition(":")
+    if scheme == "file" and rest.startswith("/"):
+        if ".." in rest.split("/"):
+            raise ValidationError(f"{what} {text!r} contains '..'; give the plain path")
+        return
+    if not rest or scheme in ("", "file"):
+        raise ValidationError(
+            f"{what} {text!r} names no datastore; use '<datastore>:<relative path>'"
+        )
+    check_relative_path(rest, what=what)
+
+
+def check_locations(definition: dict[str, Any], files: list[DataFile]) -> None:
+    """Every path a dataset version records stays inside its datastore (or is an absolute
+    local path): ``ValidationError`` naming the first that does not."""
+    for source in definition.get("sources") or []:
+        if isinstance(source, dict) and "datastore" in source:
+            pattern = str(source.get("path") or "**").strip("/") or "**"
+            check_relative_path(pattern, what="dataset source path")
+        elif isinstance(source, dict) and "local" in source:
+            _check_location(f"file:{source['local']}", "dataset source path")
+    for item in files:
+        _check_location(item.path, "dataset file path")
 
 
 def _latest(session: Session, workspace_id: str, name: str) -> DatasetRow | None:
@@ -72,6 +102,7 @@ def register(
     check_dataset_name(name)
     if kind not in ("tabular", "file"):
         raise ValidationError(f"dataset kind must be 'tabular' or 'file', not {kind!r}")
+    check_locations(definition, files)
     clean_tags = {check_key("tag", k): check_text_value("tag", k, v) for k, v in tags.items()}
     ws = workspaces.get_row(session, workspace)
     latest = _latest(session, ws.id, name)

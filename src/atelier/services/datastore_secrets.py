@@ -1,6 +1,9 @@
 """Where a datastore's credentials are kept: in the workspace key vault, as one secret
-(``datastore-<name>``, a JSON object) written in the same transaction as the datastore.
-This is the only module that reads or writes them."""
+(a JSON object) written in the same transaction as the datastore, under a name no user can
+give (``datastore:<name>``), so only the server reads it. Workspaces made before keep their
+``datastore-<name>`` secrets until the datastore is registered again; the key vault hides
+them from users because a datastore names them. This is the only module that reads or
+writes datastore credentials."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from atelier.core.errors import NotFoundError, StorageError
 from atelier.services import secrets
 from atelier.storage.secretbox import SecretBox
 
-PREFIX = "datastore-"
+PREFIX = "datastore:"
 
 
 def secret_name(datastore: str) -> str:
@@ -26,16 +29,20 @@ def store(
     workspace: str,
     datastore: str,
     credentials: dict[str, str],
+    previous: str | None = None,
 ) -> str | None:
     """Keep the credentials in the key vault; return the secret's name (None if there are
-    none, in which case an older secret of the datastore is removed)."""
+    none). The datastore's ``previous`` secret, if another, is removed."""
     name = secret_name(datastore)
+    if previous != name:
+        forget(session, workspace, previous)
     if not credentials:
         forget(session, workspace, name)
         return None
     if box is None:
         raise StorageError("storing credentials needs the key vault's key; none was loaded")
-    secrets.set_secret(session, box, workspace, name, json.dumps(credentials, sort_keys=True))
+    value = json.dumps(credentials, sort_keys=True)
+    secrets.set_server_secret(session, box, workspace, name, value)
     return name
 
 
@@ -46,7 +53,7 @@ def load(
     if not name:
         return {}
     try:
-        data = json.loads(secrets.get_secret(session, box, workspace, name))
+        data = json.loads(secrets.get_server_secret(session, box, workspace, name))
     except NotFoundError:
         raise StorageError(
             f"the credentials of datastore {datastore!r} (key vault secret {name!r}) are "
@@ -59,4 +66,4 @@ def forget(session: Session, workspace: str, name: str | None) -> None:
     if not name:
         return
     with contextlib.suppress(NotFoundError):  # already gone: nothing to forget
-        secrets.delete_secret(session, workspace, name)
+        secrets.delete_server_secret(session, workspace, name)

@@ -6,6 +6,7 @@ transaction as the datastore, and are never returned in a record.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,13 +19,17 @@ from atelier.core.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    ValidationError,
 )
 from atelier.core.ids import new_id
 from atelier.core.timeutil import now_ms
 from atelier.services import datastore_secrets, workspaces
-from atelier.storage.datastores import KNOWN_KINDS, is_inside
+from atelier.storage.datastores import KNOWN_KINDS
 from atelier.storage.secretbox import SecretBox
 from atelier.store.models import DatasetRow, DatastoreRow
+
+#: the config key that marks the workspace's own store (set by the server, never by a client)
+_MANAGED = "managed"
 
 
 def _record(row: DatastoreRow) -> DatastoreRecord:
@@ -64,6 +69,16 @@ def check_location(kind: str, url: str, *, server_mode: bool, protected: list[st
             raise PermissionDeniedError(f"datastore URL {url!r} lies inside the server's files")
 
 
+def is_inside(path: str, roots: list[str]) -> bool:
+    """Whether a local path lies in (or is) one of ``roots`` (links resolved)."""
+    resolved = os.path.realpath(path.split("://", 1)[-1])
+    for root in roots:
+        base = os.path.realpath(root.split("://", 1)[-1])
+        if resolved == base or resolved.startswith(base.rstrip("/") + "/"):
+            return True
+    return False
+
+
 def _row(session: Session, workspace: str, name: str) -> DatastoreRow:
     ws = workspaces.get_row(session, workspace)
     row = session.scalar(
@@ -98,7 +113,7 @@ def ensure_default(session: Session, workspace: str, kind: str, url: str) -> Dat
             name=DEFAULT_DATASTORE,
             kind=kind,
             url=url,
-            config={"managed": True},
+            config={_MANAGED: True},
             credentials_secret=None,
             is_default=True,
             created_ms=now_ms(),
@@ -120,20 +135,25 @@ def register(
     credentials: dict[str, str],
     box: SecretBox | None,
     overwrite: bool,
+    may_replace: bool = True,
 ) -> DatastoreRecord:
-    """Register (or with ``overwrite`` replace) a datastore; ``AlreadyExistsError`` else."""
+    """Register (or with ``overwrite`` replace) a datastore; ``AlreadyExistsError`` else.
+
+    As in azureml, ``overwrite`` on a name not taken yet simply registers it. Replacing
+    one needs ``may_replace`` (an Owner on a server), and the workspace's managed store
+    (``workspaceblobstore`` on the server's own storage) is never replaced.
+    """
     check_datastore_name(name)
     if kind not in KNOWN_KINDS:
         raise NotFoundError(f"unknown datastore kind {kind!r}; use one of {sorted(KNOWN_KINDS)}")
+    if _MANAGED in config:
+        raise ValidationError(f"the config key {_MANAGED!r} is the server's own; remove it")
     ws = workspaces.get_row(session, workspace)
     row = session.scalar(
         select(DatastoreRow).where(DatastoreRow.workspace_id == ws.id, DatastoreRow.name == name)
     )
-    if row is not None and not overwrite:
-        raise AlreadyExistsError(
-            f"datastore {name!r} already exists in workspace {workspace!r}; pass "
-            "overwrite=True to replace it or choose another name"
-        )
+    if row is not None:
+        _check_replace(row, workspace, overwrite=overwrite, may_replace=may_replace)
     if row is None:
         row = DatastoreRow(
             id=new_id(), workspace_id=ws.id, name=name, is_default=False, created_ms=now_ms()
@@ -142,9 +162,37 @@ def register(
     row.kind = kind
     row.url = url
     row.config = dict(config)
-    row.credentials_secret = datastore_secrets.store(session, box, workspace, name, credentials)
+    row.credentials_secret = datastore_secrets.store(
+        session, box, workspace, name, credentials, previous=row.credentials_secret
+    )
     session.flush()
     return _record(row)
+
+
+def _check_replace(
+    row: DatastoreRow, workspace: str, *, overwrite: bool, may_replace: bool
+) -> None:
+    if not overwrite:
+        raise AlreadyExistsError(
+            f"datastore {row.name!r} already exists in workspace {workspace!r}; pass "
+            "overwrite=True to replace it or choose another name"
+        )
+    if is_managed(row):
+        raise PermissionDeniedError(
+            f"datastore {row.name!r} is the workspace's managed store and cannot be replaced; "
+            "register your storage under another name and make it the default with "
+            "ws.set_default_datastore(name)"
+        )
+    if not may_replace:
+        raise PermissionDeniedError(
+            f"replacing datastore {row.name!r} needs the Owner role in workspace "
+            f"{workspace!r}; register it under another name or ask an Owner"
+        )
+
+
+def is_managed(row: DatastoreRow) -> bool:
+    """Whether the row is the workspace's own store on the server's storage."""
+    return bool((row.config or {}).get(_MANAGED))
 
 
 def get(session: Session, workspace: str, name: str) -> DatastoreRecord:
@@ -181,6 +229,11 @@ def unregister(session: Session, workspace: str, name: str) -> None:
     """Forget the datastore (its files stay); refused for the default one and while a
     registered dataset reads from it."""
     row = _row(session, workspace, name)
+    if is_managed(row):
+        raise ConflictError(
+            f"datastore {name!r} is the workspace's managed store and stays registered; "
+            "make another datastore the default instead (ws.set_default_datastore(name))"
+        )
     if row.is_default:
         raise ConflictError(
             f"datastore {name!r} is the workspace's default; make another one the default "

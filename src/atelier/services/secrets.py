@@ -9,6 +9,12 @@ API (each takes an open SQLAlchemy session; workspaces are addressed by name)::
     list_secrets(session, workspace) -> list[SecretRecord]   # names and times, never values
     delete_secret(session, workspace, name) -> None
 
+Datastore credentials live in the same table but only the server reads them: they are
+stored under names a user cannot give (``datastore:<name>``, through ``set_server_secret``
+and ``get_server_secret``), and a secret that a datastore names as its credentials (the
+``datastore-<name>`` secrets of workspaces made before) is hidden from the user-facing
+functions above: not listed, not read, not replaced, not deleted.
+
 ``box`` is a :class:`atelier.storage.secretbox.SecretBox` (``load_secret_box(settings)``);
 only the functions that read or write values take it. Each value is sealed with AES-GCM
 and bound to its workspace id and name, so a row copied elsewhere does not decrypt.
@@ -26,13 +32,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from atelier.core.errors import NotFoundError, StoreError, ValidationError
+from atelier.core.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from atelier.core.ids import new_id
 from atelier.core.secrets import SecretRecord, check_secret_name, check_secret_value
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
 from atelier.storage.secretbox import SecretBox
-from atelier.store.models import SecretRow
+from atelier.store.models import DatastoreRow, SecretRow
 
 #: each failed attempt means another process created the same name meanwhile
 _SET_ATTEMPTS = 5
@@ -62,6 +68,29 @@ def _check_batch(kind: str, count: int) -> None:
         raise ValidationError(f"no secrets to {kind}; pass at least one name")
     if count > BATCH_MAX:
         raise ValidationError(f"{count} secrets in one call; {kind} at most {BATCH_MAX} at a time")
+
+
+def _server_only(session: Session, workspace_id: str) -> set[str]:
+    """Names of the workspace's secrets that only the server reads (datastore credentials)."""
+    return set(
+        session.scalars(
+            select(DatastoreRow.credentials_secret).where(
+                DatastoreRow.workspace_id == workspace_id,
+                DatastoreRow.credentials_secret.is_not(None),
+            )
+        )
+    )
+
+
+def _refuse_server_only(session: Session, workspace_id: str, names: Iterable[str]) -> None:
+    hidden = _server_only(session, workspace_id)
+    for name in names:
+        if name in hidden:
+            raise ConflictError(
+                f"secret {name!r} holds a datastore's credentials, which only the server "
+                "reads; choose another name (replace the credentials by registering the "
+                "datastore again with overwrite=True)"
+            )
 
 
 def _put(session: Session, box: SecretBox, workspace_id: str, name: str, data: bytes) -> SecretRow:
@@ -111,6 +140,7 @@ def set_secrets(
         check_secret_name(name): check_secret_value(name, value) for name, value in values.items()
     }
     ws = workspaces.get_row(session, workspace)
+    _refuse_server_only(session, ws.id, checked)
     return [_record(_put(session, box, ws.id, name, data)) for name, data in checked.items()]
 
 
@@ -128,20 +158,28 @@ def get_secrets(
     wanted = list(dict.fromkeys(check_secret_name(name) for name in names))
     _check_batch("read", len(wanted))
     ws = workspaces.get_row(session, workspace)
+    hidden = _server_only(session, ws.id)
     rows = {
         row.name: row
         for row in session.scalars(
             select(SecretRow).where(SecretRow.workspace_id == ws.id, SecretRow.name.in_(wanted))
         )
+        if row.name not in hidden
     }
     absent = [name for name in wanted if name not in rows]
     if absent:
         raise _missing(workspace, absent)
+    return _open(box, workspace, ws.id, wanted, rows)
+
+
+def _open(
+    box: SecretBox, workspace: str, workspace_id: str, wanted: list[str], rows: dict[str, SecretRow]
+) -> dict[str, str]:
     found: dict[str, str] = {}
     for name in wanted:
         row = rows[name]
         what = f"secret {name!r} of workspace {workspace!r}"
-        data = box.open(row.sealed, _context(ws.id, name), row.key_id, what)
+        data = box.open(row.sealed, _context(workspace_id, name), row.key_id, what)
         found[name] = data.decode("utf-8")
     return found
 
@@ -152,15 +190,49 @@ def list_secrets(session: Session, workspace: str) -> list[SecretRecord]:
     rows = session.scalars(
         select(SecretRow).where(SecretRow.workspace_id == ws.id).order_by(SecretRow.name)
     )
-    return [_record(row) for row in rows]
+    hidden = _server_only(session, ws.id)
+    return [_record(row) for row in rows if row.name not in hidden and ":" not in row.name]
 
 
 def delete_secret(session: Session, workspace: str, name: str) -> None:
     """Remove the secret; ``NotFoundError`` if there is none of that name."""
     check_secret_name(name)
     ws = workspaces.get_row(session, workspace)
+    _refuse_server_only(session, ws.id, [name])
+    _delete(session, workspace, ws.id, name)
+
+
+def _delete(session: Session, workspace: str, workspace_id: str, name: str) -> None:
     result = session.execute(
-        delete(SecretRow).where(SecretRow.workspace_id == ws.id, SecretRow.name == name)
+        delete(SecretRow).where(SecretRow.workspace_id == workspace_id, SecretRow.name == name)
     )
     if getattr(result, "rowcount", 0) == 0:
         raise _missing(workspace, [name])
+
+
+# --- secrets only the server reads (datastore credentials) -----------------------------
+def set_server_secret(
+    session: Session, box: SecretBox, workspace: str, name: str, value: str
+) -> None:
+    """Keep a value under a name users cannot give (``datastore:<name>``)."""
+    if ":" not in name:
+        raise ValidationError(f"a server-only secret name holds ':', {name!r} does not")
+    ws = workspaces.get_row(session, workspace)
+    _put(session, box, ws.id, name, check_secret_value(name, value))
+
+
+def get_server_secret(session: Session, box: SecretBox, workspace: str, name: str) -> str:
+    """The value of a secret the server keeps for itself (any name, hidden or not)."""
+    ws = workspaces.get_row(session, workspace)
+    row = session.scalar(
+        select(SecretRow).where(SecretRow.workspace_id == ws.id, SecretRow.name == name)
+    )
+    if row is None:
+        raise _missing(workspace, [name])
+    return _open(box, workspace, ws.id, [name], {name: row})[name]
+
+
+def delete_server_secret(session: Session, workspace: str, name: str) -> None:
+    """Remove a secret the server keeps for itself; ``NotFoundError`` if there is none."""
+    ws = workspaces.get_row(session, workspace)
+    _delete(session, workspace, ws.id, name)

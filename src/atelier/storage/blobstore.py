@@ -1,5 +1,7 @@
 """Content-addressed objects on any fsspec filesystem.
 
+Errors name the object, never where the store keeps it: they reach clients of a server.
+
 An object is stored once under ``objects/<sha256[:2]>/<sha256[2:]>`` however many runs
 hold it. Writes go to ``tmp/<random>`` first and are renamed into place, so a crash
 never leaves a partial object under a real name. On a local disk the store's folders are
@@ -75,7 +77,7 @@ class BlobStore:
                 self.fs.mv(tmp, final)
         except OSError as exc:
             self._discard(tmp)
-            raise StorageError(f"writing to the blob store {self.url!r} failed: {exc}") from exc
+            raise StorageError(f"writing to the blob store failed: {_reason(exc)}") from exc
         except BaseException:
             self._discard(tmp)
             raise
@@ -108,9 +110,9 @@ class BlobStore:
         try:
             handle: IO[bytes] = self.fs.open(self._object_path(digest), "rb")
         except FileNotFoundError as exc:
-            raise NotFoundError(f"blob {digest} is missing from {self.url!r}") from exc
+            raise NotFoundError(f"blob {digest} is missing from the blob store") from exc
         except OSError as exc:
-            raise StorageError(f"reading blob {digest} failed: {exc}") from exc
+            raise StorageError(f"reading blob {digest} failed: {_reason(exc)}") from exc
         return handle
 
     def iter_bytes(self, digest: str) -> Iterator[bytes]:
@@ -144,3 +146,8 @@ class BlobStore:
                 self.fs.rm(path)
         except OSError:
             pass  # best effort: an orphan temporary file holds no name anyone reads
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong without the file name (an errno error names the server's path)."""
+    return exc.strerror or str(exc) or type(exc).__name__

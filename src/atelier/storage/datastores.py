@@ -13,9 +13,8 @@ import contextlib
 import fnmatch
 import hashlib
 import importlib
-import os
+import json
 import re
-import shutil
 import tempfile
 import uuid
 import warnings
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.core.data_names import kind_of_url  # noqa: F401 - re-exported for callers
 from atelier.core.data_records import DataFile
 from atelier.core.errors import (
     AlreadyExistsError,
@@ -36,6 +34,7 @@ from atelier.core.errors import (
     ValidationError,
 )
 from atelier.core.names import check_relative_path
+from atelier.storage.network_guard import NetworkGuard, pinned
 
 #: kind -> (module the kind needs, how to install it)
 KNOWN_KINDS: dict[str, tuple[str | None, str]] = {
@@ -96,7 +95,9 @@ def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[1] if "://" in url else url
 
 
-def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) -> Any:
+def _filesystem(
+    kind: str, config: dict[str, Any], credentials: dict[str, str], guard: NetworkGuard | None
+) -> Any:
     require_driver(kind)
     if kind == "local":
         from fsspec.implementations.local import LocalFileSystem
@@ -113,7 +114,7 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
             endpoint_url=config.get("endpoint_url") or None,
             # us-east-1 is S3's default and may not be named when creating a bucket
             client_kwargs={"region_name": config["region"]} if config.get("region") else None,
-            config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 2}},
+            config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 2}, **pinned(guard)},
             skip_instance_cache=True,
         )
         # s3fs retries five times with growing pauses; an endpoint that refuses connections
@@ -143,8 +144,6 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
 
     token: Any = credentials.get("service_account_json") or "anon"
     if isinstance(token, str) and token.strip().startswith("{"):
-        import json
-
         token = json.loads(token)
     return gcsfs.GCSFileSystem(
         project=config.get("project") or None,
@@ -157,9 +156,13 @@ def _filesystem(kind: str, config: dict[str, Any], credentials: dict[str, str]) 
 @dataclass(frozen=True, slots=True)
 class _Secrets:
     values: tuple[str, ...]
+    root: str = "/"
 
     def scrub(self, text: str) -> str:
-        """The text with every credential value (as a whole token) replaced by ``***``."""
+        """The text with every credential value (as a whole token) replaced by ``***``,
+        and paths relative to the datastore's root (no server path in an error)."""
+        if self.root != "/":
+            text = text.replace(f"{self.root}/", "").replace(self.root, ".")
         for value in self.values:
             if value:
                 token = rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"
@@ -170,7 +173,9 @@ class _Secrets:
 class DatastoreFiles:
     """The files of one datastore: list, read, upload (atomically) and download.
 
-    Every error names the datastore and what failed and never contains a credential.
+    Every error names the datastore and what failed and never contains a credential. On a
+    server (``guard``) each address is checked at connect time and errors leave out the
+    storage service's own words: a client must not read a remote's replies through them.
     """
 
     def __init__(
@@ -180,15 +185,17 @@ class DatastoreFiles:
         url: str,
         config: dict[str, Any] | None = None,
         credentials: dict[str, str] | None = None,
+        guard: NetworkGuard | None = None,
     ) -> None:
         self.name = name
+        self._guard = guard
         self.kind = kind
         self.url = url
-        self._secrets = _Secrets(tuple((credentials or {}).values()))
-        with self.translate("opening"):
-            self.fs: Any = _filesystem(kind, dict(config or {}), dict(credentials or {}))
         root = _strip_scheme(url) if kind != "local" else str(Path(_strip_scheme(url)))
         self.root = root.rstrip("/") or "/"
+        self._secrets = _Secrets(tuple((credentials or {}).values()), self.root)
+        with self.translate("opening"):
+            self.fs: Any = _filesystem(kind, dict(config or {}), dict(credentials or {}), guard)
 
     # --- errors ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -199,15 +206,16 @@ class DatastoreFiles:
         except AtelierError:
             raise
         except FileNotFoundError as exc:
+            said = "" if self._guard else self._secrets.scrub(str(exc))
             raise NotFoundError(
-                f"datastore {self.name!r}: {action} failed: "
-                f"{self._secrets.scrub(str(exc)) or 'no such file or folder'}"
+                f"datastore {self.name!r}: {action} failed: {said or 'no such file or folder'}"
             ) from None
         except Exception as exc:
             raise self._classify(action, exc) from None
 
     def _classify(self, action: str, exc: BaseException) -> AtelierError:
         detail = self._secrets.scrub(f"{type(exc).__name__}: {exc}").splitlines()[0][:300]
+        detail = type(exc).__name__ if self._guard else detail
         text = f"{type(exc).__name__} {exc!r} {exc.__cause__!r}"
         if isinstance(exc, PermissionError) or any(m in text for m in _AUTH_MARKERS):
             return PermissionDeniedError(
@@ -482,17 +490,3 @@ def _hash_local(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def is_inside(path: str, roots: list[str]) -> bool:
-    """Whether a local path lies in (or is) one of ``roots``."""
-    resolved = os.path.realpath(_strip_scheme(path))
-    for root in roots:
-        base = os.path.realpath(_strip_scheme(root))
-        if resolved == base or resolved.startswith(base.rstrip("/") + "/"):
-            return True
-    return False
-
-
-def remove_local_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

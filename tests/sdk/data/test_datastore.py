@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from atelier import (
     AlreadyExistsError,
@@ -306,7 +308,9 @@ def test_server_mode_refuses_local_datastores() -> None:
     check_location("local", "/anywhere", server_mode=False, protected=[])
 
 
-def test_credentials_live_in_the_key_vault_and_leave_with_the_datastore(ws: Workspace) -> None:
+def test_credentials_live_in_the_key_vault_and_leave_with_the_datastore(
+    ws: Workspace, store_database: Any
+) -> None:
     key = '{"type": "service_account", "private_key": "very-private"}'
     store = Datastore.register_gcs(
         ws, "gcs", "bucket", project="p", service_account_json=key, validate=False
@@ -314,10 +318,25 @@ def test_credentials_live_in_the_key_vault_and_leave_with_the_datastore(ws: Work
     assert store.serialize()["hasCredentials"] is True
     assert "very-private" not in repr(store.serialize())
     vault = ws._backend.secrets
-    assert [s.name for s in vault.list(ws.name)] == ["datastore-gcs"]
-    assert "very-private" in vault.get(ws.name, ["datastore-gcs"])["datastore-gcs"]
+    # kept sealed in the key vault's table, but only the backend itself reads them back
+    assert vault.list(ws.name) == []
+    with pytest.raises(NotFoundError):
+        vault.get(ws.name, ["datastore-gcs"])
+    assert "very-private" not in repr(Datastore.get(ws, "gcs").serialize())
+    assert Datastore.get(ws, "gcs").serialize()["hasCredentials"] is True
+    assert _sealed_secrets(store_database, ws.name) == 1
     store.unregister()
     assert vault.list(ws.name) == []
+    assert _sealed_secrets(store_database, ws.name) == 0
+
+
+def _sealed_secrets(database: Any, workspace: str) -> int:
+    query = (
+        "SELECT count(*) FROM secrets s JOIN workspaces w ON s.workspace_id = w.id "
+        "WHERE w.name = :w"
+    )
+    with database.session() as session:
+        return int(session.execute(text(query), {"w": workspace}).scalar_one())
 
 
 KILLED_UPLOAD = """

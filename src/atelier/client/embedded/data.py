@@ -7,113 +7,20 @@ import builtins
 from typing import Any
 
 from atelier.client.api.data import DatasetAPI, DatastoreAPI, DatastoreFilesAPI
-from atelier.core.data_names import kind_of_url
 from atelier.core.data_records import (
     DataFile,
     DatasetRecord,
-    DatastoreRecord,
     ModelDatasetRecord,
     RunInputRecord,
 )
-from atelier.core.settings import Settings
 from atelier.services import datasets as dataset_service
-from atelier.services import datastores
-from atelier.storage.datastores import DatastoreFiles, require_driver
-from atelier.storage.secretbox import SecretBox, load_secret_box
+from atelier.services.datastore_rules import DatastoreAccess
+from atelier.storage.datastores import DatastoreFiles
 from atelier.store.database import Database
 
 
-class EmbeddedDatastores:
-    """``DatastoreAPI`` in this process. Embedded mode is the user's own machine, so local
-    datastores are allowed; a server passes ``server_mode=True`` to refuse them."""
-
-    def __init__(self, db: Database, settings: Settings, server_mode: bool = False) -> None:
-        self.db = db
-        self.settings = settings
-        self.server_mode = server_mode
-        self._box: SecretBox | None = None
-
-    def box(self) -> SecretBox:
-        """The key vault's key, loaded on first use (only credentials need it)."""
-        if self._box is None:
-            self._box = load_secret_box(self.settings)
-        return self._box
-
-    def _default_location(self, workspace: str) -> tuple[str, str]:
-        blob_url = self.settings.resolved_blob_url.rstrip("/")
-        return kind_of_url(blob_url), f"{blob_url}/datastores/{workspace}"
-
-    def register(
-        self,
-        workspace: str,
-        name: str,
-        *,
-        kind: str,
-        url: str,
-        config: dict[str, Any],
-        credentials: dict[str, str],
-        overwrite: bool,
-        validate: bool,
-    ) -> DatastoreRecord:
-        require_driver(kind)
-        datastores.check_location(
-            kind,
-            url,
-            server_mode=self.server_mode,
-            protected=[self.settings.resolved_blob_url, str(self.settings.home)],
-        )
-        if validate:
-            DatastoreFiles(name, kind, url, config, credentials).probe(
-                create=bool(config.get("create_if_not_exists"))
-            )
-        box = self.box() if credentials else None
-        with self.db.session() as session:
-            return datastores.register(
-                session,
-                workspace,
-                name,
-                kind=kind,
-                url=url,
-                config=config,
-                credentials=credentials,
-                box=box,
-                overwrite=overwrite,
-            )
-
-    def get(self, workspace: str, name: str) -> DatastoreRecord:
-        with self.db.session() as session:
-            return datastores.get(session, workspace, name)
-
-    def get_default(self, workspace: str) -> DatastoreRecord:
-        kind, url = self._default_location(workspace)
-        with self.db.session() as session:
-            return datastores.ensure_default(session, workspace, kind, url)
-
-    def set_default(self, workspace: str, name: str) -> DatastoreRecord:
-        self.get_default(workspace)
-        with self.db.session() as session:
-            return datastores.set_default(session, workspace, name)
-
-    def list(self, workspace: str) -> builtins.list[DatastoreRecord]:
-        self.get_default(workspace)
-        with self.db.session() as session:
-            return datastores.list_all(session, workspace)
-
-    def unregister(self, workspace: str, name: str) -> None:
-        self.get_default(workspace)
-        with self.db.session() as session:
-            datastores.unregister(session, workspace, name)
-
-    def files(self, workspace: str, name: str) -> DatastoreFiles:
-        self.get_default(workspace)
-        with self.db.session() as session:
-            record = datastores.get(session, workspace, name)
-            credentials = (
-                datastores.credentials(session, self.box(), workspace, name)
-                if record.has_credentials
-                else {}
-            )
-        return DatastoreFiles(record.name, record.kind, record.url, record.config, credentials)
+class EmbeddedDatastores(DatastoreAccess):
+    """``DatastoreAPI`` in this process (the rules live in ``services.datastore_rules``)."""
 
 
 class EmbeddedDatasets:

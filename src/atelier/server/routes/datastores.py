@@ -6,7 +6,9 @@ embedded backend in server mode (``services.datastores.check_location``): a ``lo
 datastore, or a URL inside the server's own blob storage or home, is refused.
 
 Roles: Readers list datastores and read their files; Contributors register datastores
-and upload; Owners unregister datastores, change the default and delete files.
+and upload; Owners replace (``overwrite``) and unregister datastores, change the default
+and delete files. The workspace's managed ``workspaceblobstore`` is never replaced or
+unregistered, and its URL is shown relative to the workspace.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from atelier.client.embedded.data import EmbeddedDatastores
+from atelier.core.access import Access
 from atelier.core.data_records import DataFile, DatastoreRecord
-from atelier.server.auth import MANAGE, READ, WRITE, guard
+from atelier.core.errors import PermissionDeniedError
+from atelier.server.auth import MANAGE, READ, WRITE, guard, principal_of
 from atelier.server.paths import check_location
 from atelier.server.routes._common import database, settings
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.schemas import Body
 from atelier.server.streams import consume_body, iter_file, require_type, scratch_folder, unpack_tar
+from atelier.services import members
+from atelier.services.datastore_rules import DatastoreAccess
+from atelier.storage.network_guard import NetworkGuard
 
 router = APIRouter(tags=["datastores"])
 STORES = "/workspaces/{workspace}/datastores"
@@ -52,13 +58,17 @@ class DatastorePaths(Body):
     paths: list[str] = Field(max_length=100_000)
 
 
-def _stores(request: Request) -> EmbeddedDatastores:
-    """The server's datastore service (``server_mode``: local paths refused)."""
+def _stores(request: Request) -> DatastoreAccess:
+    """The server's datastore service (``server_mode``: local paths and endpoints on
+    internal addresses refused)."""
     state = request.app.state
     with _lock:
-        found: EmbeddedDatastores | None = getattr(state, "datastores", None)
+        found: DatastoreAccess | None = getattr(state, "datastores", None)
         if found is None:
-            found = EmbeddedDatastores(database(request), settings(request), server_mode=True)
+            allowed = NetworkGuard.from_setting(settings(request).allowed_storage_hosts)
+            found = DatastoreAccess(
+                database(request), settings(request), server_mode=True, network=allowed
+            )
             state.datastores = found
         return found
 
@@ -70,7 +80,8 @@ def _stores(request: Request) -> EmbeddedDatastores:
     response_model=DatastoreRecord,
 )
 def register(workspace: str, body: DatastoreRegister, request: Request) -> DatastoreRecord:
-    """Register a datastore (credentials are sealed with the server's key, never returned)."""
+    """Register a datastore (credentials are sealed with the server's key, never returned).
+    ``overwrite`` replaces an existing one only for an Owner; the managed store never."""
     return _stores(request).register(
         workspace,
         body.name,
@@ -80,7 +91,18 @@ def register(workspace: str, body: DatastoreRegister, request: Request) -> Datas
         credentials=body.credentials,
         overwrite=body.overwrite,
         validate=body.validate_access,
+        may_replace=body.overwrite and _is_owner(request, workspace),
     )
+
+
+def _is_owner(request: Request, workspace: str) -> bool:
+    """Whether the caller may manage the workspace (an Owner or an admin; no run token)."""
+    try:
+        with database(request).session() as session:
+            members.authorize(session, principal_of(request), workspace, Access.MANAGE)
+    except PermissionDeniedError:
+        return False
+    return True
 
 
 @router.get(STORES, dependencies=guard(READ), response_model=list[DatastoreRecord])
