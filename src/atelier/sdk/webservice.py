@@ -47,6 +47,7 @@ from atelier.core.errors import (
     AtelierError,
     NotFoundError,
     ValidationError,
+    WebserviceError,
 )
 from atelier.sdk import _endpoint_process as proc
 from atelier.sdk.inference import InferenceConfig
@@ -68,13 +69,6 @@ LOG_FILE = proc.LOG_FILE
 DEFAULT_DEPLOYMENT = "default"
 _LOG_TAIL_LINES = 40
 _APPLY_TIMEOUT_SECONDS = 300.0
-
-
-class WebserviceError(AtelierError):
-    """A deployment failed to start, or the service answered a request with an error."""
-
-    code = "webservice_error"
-    exit_code = 7
 
 
 def _whole(name: str, value: object, low: int) -> int:
