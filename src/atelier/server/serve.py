@@ -11,9 +11,11 @@ import contextlib
 import socket
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from atelier.server.app import create_app
 from atelier.server.config import ServerSettings
 
 
@@ -39,8 +41,6 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
 
 def app_from_environment() -> FastAPI:
     """The app over the ``ATELIER_*`` settings of this process (one per worker)."""
-    from atelier.server.app import create_app
-
     return create_app(ServerSettings())
 
 
@@ -61,6 +61,4 @@ def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
 
 def start(host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
-    import uvicorn
-
     uvicorn.run("atelier.server.serve:app_from_environment", **uvicorn_options(host, port, workers))
