@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -30,8 +31,6 @@ from atelier.cli.datastore import app as datastore_app
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-
         typer.echo(f"atelier {version('atelier-ml')}")
         raise typer.Exit
 

@@ -23,6 +23,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a token and print it once: only its hash is kept on the server."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http_admin import AdminClient
 
     found = AdminClient.from_login().create_token(name, expires_in_days, user)
@@ -41,6 +42,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List tokens (never their secrets)."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http_admin import AdminClient
 
     found = AdminClient.from_login().list_tokens(user)
@@ -61,6 +63,7 @@ def revoke(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Revoke a token: it stops working at once."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http_admin import AdminClient
 
     found = AdminClient.from_login().revoke_token(token_id)
