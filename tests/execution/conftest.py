@@ -18,7 +18,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     try:
         import ray.job_submission  # noqa: F401
 
-        from atelier.execution.ray_compute import _marked, provision, stop_local_head
+        from atelier.execution.ray_provision import _marked, provision, stop_local_head
     except ImportError as exc:
         _missing("Ray", f"{exc} (pip install 'atelier-ml[ray]')")
     with pytest.MonkeyPatch.context() as patch:

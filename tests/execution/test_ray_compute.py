@@ -51,7 +51,7 @@ def _job(address: str, run: Run) -> Any:
 
 
 def test_the_session_head_was_started_here(ray_head: dict[str, Any]) -> None:
-    from atelier.execution.ray_compute import _marked
+    from atelier.execution.ray_provision import _marked
 
     assert ray_head["started_head"] is True
     assert ray_head["address"].startswith("http://127.0.0.1:")

@@ -1,9 +1,10 @@
 """The one place where an ``AtelierError`` becomes what a shell sees.
 
 Every command may raise any ``AtelierError``; the root group catches it, writes
-``error: <message>`` as one line on stderr and exits with the error's ``exit_code``
-(2 bad input, 3 not found, 4 conflict, 5 permission, 6 store or storage). Anything
-else is a bug and keeps its traceback.
+``error: <message>`` as one line on stderr and exits with the error's ``exit_code``,
+whose meaning :data:`atelier.core.errors.EXIT_CODES` gives (2 bad input, 3 not found,
+4 conflict, 5 access refused, 6 store or storage, 7 a run failed, 8 an image build failed,
+9 a web service failed, 1 anything else). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from atelier.core.errors import AtelierError
+from atelier.core.errors import EXIT_CODES, AtelierError
+
+
+def exit_codes_help() -> str:
+    """The exit codes and what each means, for ``atelier --help``."""
+    listed = [f"{code} ({meaning})" for code, (meaning, _) in EXIT_CODES.items() if code != 1]
+    return (
+        "Errors print one line, 'error: <message>', on stderr and exit with "
+        + ", ".join(listed)
+        + f" or 1 ({EXIT_CODES[1][0]})."
+    )
 
 
 def one_line(message: str) -> str:

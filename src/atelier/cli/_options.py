@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from atelier import Workspace
 from atelier.core.errors import NotFoundError, ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.workspace import Workspace
+from atelier.sdk.workspace import find_config
 
 WORKSPACE_ENV = "ATELIER_WORKSPACE"
 
@@ -32,8 +31,6 @@ def open_workspace(name: str | None) -> Workspace:
     Raises ``NotFoundError`` for an unknown name and ``ValidationError`` when no
     workspace is given anywhere.
     """
-    from atelier.sdk.workspace import Workspace, find_config
-
     if name:
         return Workspace.get(name)
     try:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from atelier import Run
 from atelier.core.errors import ValidationError
 from atelier.core.status import RunStatus
 from atelier.core.timeutil import ms_to_iso
-
-if TYPE_CHECKING:
-    from atelier.sdk.tracking.run import Run
 
 #: metric columns shown by ``run list`` in a table; JSON carries them all
 MAX_METRIC_COLUMNS = 6

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier.cli._output import OutputFormat, OutputOption, print_json, print_table
+from atelier.core.timeutil import ms_to_iso
 
 app = typer.Typer(help="Read the server's audit log (server admins).", no_args_is_help=True)
 
@@ -19,8 +20,8 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """The newest entries first: time, user, action, workspace, target and status."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
-    from atelier.core.timeutil import ms_to_iso
 
     entries = AdminClient.from_login().audit(workspace, actor, limit)
     if output is OutputFormat.JSON:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from atelier import AmlCompute, ComputeTarget, RemoteCompute, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -17,10 +18,6 @@ from atelier.cli._output import (
     print_table,
 )
 from atelier.core.errors import ComputeTargetException, NotFoundError, ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.compute.targets import ComputeTarget
-    from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
     help="Manage compute targets: local, Ray clusters and SSH machines.", no_args_is_help=True
@@ -61,8 +58,6 @@ def _print(target: ComputeTarget, output: OutputFormat) -> None:
 
 def _failed_hint(ws: Workspace, name: str, exc: ComputeTargetException) -> ComputeTargetException:
     """The provisioning error, saying how to remove the target it left behind as Failed."""
-    from atelier.sdk.compute.targets import ComputeTarget
-
     try:
         left = ComputeTarget(ws, name).provisioning_state == "Failed"
     except NotFoundError:
@@ -78,8 +73,6 @@ def _failed_hint(ws: Workspace, name: str, exc: ComputeTargetException) -> Compu
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the compute targets of a workspace ('local' is always there)."""
-    from atelier.sdk.compute.targets import ComputeTarget
-
     ws = open_workspace(workspace)
     described = [_describe(target) for target in ComputeTarget.list(ws)]
     if output is OutputFormat.JSON:
@@ -107,8 +100,6 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show a compute target: its type, state, settings and any provisioning error."""
-    from atelier.sdk.compute.targets import ComputeTarget
-
     _print(ComputeTarget(open_workspace(workspace), name), output)
 
 
@@ -128,8 +119,6 @@ def update(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Change a compute target's settings."""
-    from atelier.sdk.compute.targets import ComputeTarget
-
     target = ComputeTarget(open_workspace(workspace), name)
     target.update(max_concurrent_runs=max_concurrent_runs)
     _print(target, output)
@@ -152,7 +141,6 @@ def delete(
             f"pass --yes to confirm: atelier compute delete {name} --yes "
             "(runs already on it keep their records)"
         )
-    from atelier.sdk.compute.targets import ComputeTarget
 
     ws = open_workspace(workspace)
     ComputeTarget(ws, name).delete()
@@ -180,8 +168,6 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a cluster compute target and provision it (AmlCompute in the SDK)."""
-    from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
-
     del cluster_type  # Ray is the one kind of cluster so far
     ws = open_workspace(workspace)
     configuration = AmlCompute.provisioning_configuration(
@@ -212,8 +198,6 @@ def attach(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Attach a machine reached over SSH as a compute target (RemoteCompute in the SDK)."""
-    from atelier.sdk.compute.targets import ComputeTarget, RemoteCompute
-
     ws = open_workspace(workspace)
     configuration = RemoteCompute.attach_configuration(
         address=address,

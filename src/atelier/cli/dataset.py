@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from atelier import Dataset, Datastore, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -18,10 +19,11 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.core.errors import ValidationError
+from atelier.sdk.data.file_dataset import FileDataset
+from atelier.sdk.data.tabular_dataset import TabularDataset
 
 if TYPE_CHECKING:
     from atelier.sdk.data._dataset_base import AbstractDataset
-    from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
     help="Register, list, show and download datasets; show their lineage.", no_args_is_help=True
@@ -41,8 +43,6 @@ class Kind(StrEnum):
 
 
 def _get(ws: Workspace, name: str, version: int | None) -> AbstractDataset:
-    from atelier.sdk.data.dataset import Dataset
-
     return Dataset.get_by_name(ws, name, version="latest" if version is None else version)
 
 
@@ -70,9 +70,6 @@ def register(
 ) -> None:
     """Register files of a datastore as a tabular or file dataset (version 1, or the next
     with --new-version)."""
-    from atelier.sdk.data.dataset import Dataset
-    from atelier.sdk.data.datastore import Datastore
-
     ws = open_workspace(workspace)
     store = Datastore.get(ws, datastore) if datastore else ws.get_default_datastore()
     source = (store, path)
@@ -145,9 +142,6 @@ def download(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,
 ) -> None:
     """Download a file dataset's files (a tabular dataset: as one CSV file)."""
-    from atelier.sdk.data.file_dataset import FileDataset
-    from atelier.sdk.data.tabular_dataset import TabularDataset
-
     dataset = _get(open_workspace(workspace), name, version)
     if isinstance(dataset, TabularDataset):
         target.mkdir(parents=True, exist_ok=True)

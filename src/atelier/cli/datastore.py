@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from atelier import Datastore
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -17,6 +18,7 @@ from atelier.cli._output import (
     print_table,
     short_time,
 )
+from atelier.core.data_names import normalize_datastore_url
 from atelier.core.errors import ValidationError
 
 app = typer.Typer(
@@ -86,9 +88,6 @@ def register(
     """Register a datastore. Credentials are read from the environment, never from the
     command line: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_KEY or
     AZURE_STORAGE_SAS_TOKEN, GOOGLE_APPLICATION_CREDENTIALS (a key file)."""
-    from atelier.core.data_names import normalize_datastore_url
-    from atelier.sdk.data.datastore import Datastore
-
     ws = open_workspace(workspace)
     kind, _ = normalize_datastore_url(url)
     config: dict[str, str | None] = {"region": region, "project": project}
@@ -144,8 +143,6 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show one datastore."""
-    from atelier.sdk.data.datastore import Datastore
-
     details = Datastore.get(open_workspace(workspace), name).serialize()
     if output is OutputFormat.JSON:
         print_json(details)
@@ -166,8 +163,6 @@ def upload(
     ),
 ) -> None:
     """Upload a folder (or one file); nothing is visible until every file is written."""
-    from atelier.sdk.data.datastore import Datastore
-
     store = Datastore.get(open_workspace(workspace), name)
     if source.is_file():
         store.upload_files([source], target_path=target, overwrite=overwrite)
@@ -187,8 +182,6 @@ def download(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,
 ) -> None:
     """Download files, keeping their paths."""
-    from atelier.sdk.data.datastore import Datastore
-
     store = Datastore.get(open_workspace(workspace), name)
     count = store.download(target, prefix=prefix, overwrite=overwrite)
     typer.echo(f"downloaded {count} file(s) to {target}")
@@ -197,8 +190,6 @@ def download(
 @app.command("unregister")
 def unregister(name: NameArgument, workspace: WorkspaceOption = None) -> None:
     """Forget a datastore (its files stay where they are)."""
-    from atelier.sdk.data.datastore import Datastore
-
     Datastore.get(open_workspace(workspace), name).unregister()
     typer.echo(f"unregistered datastore {name!r}")
 

@@ -14,17 +14,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+import yaml
 
+from atelier import Environment, Model, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_fields, print_json, print_table
 from atelier.core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.models.model import Model
-    from atelier.sdk.workspace import Workspace
+from atelier.sdk.models.inference import InferenceConfig
+from atelier.sdk.models.local_service import LocalWebservice
+from atelier.sdk.models.webservice import Webservice
 
 app = typer.Typer(
     help="Create, list, show, update and delete scoring endpoints.", no_args_is_help=True
@@ -54,7 +55,6 @@ TimeoutOption = Annotated[
 def _load_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    import yaml
 
     try:
         data = yaml.safe_load(path.read_text())
@@ -66,8 +66,6 @@ def _load_file(path: Path | None) -> dict[str, Any]:
 
 
 def _models(ws: Workspace, ids: list[str]) -> list[Model]:
-    from atelier.sdk.models.model import Model
-
     found = []
     for model_id in ids:
         name, sep, version = str(model_id).partition(":")
@@ -84,8 +82,6 @@ def _inference(ws: Workspace, entry: str | None, source: Any, environment: str |
         if environment is not None:
             raise ValidationError("--environment needs --entry-script (no-code runs here)")
         return None
-    from atelier.sdk.compute.environment import Environment
-    from atelier.sdk.models.inference import InferenceConfig
 
     env = None
     if environment is not None:
@@ -118,9 +114,6 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Deploy models behind a new endpoint and wait until it serves."""
-    from atelier.sdk.models.local_service import LocalWebservice
-    from atelier.sdk.models.model import Model
-
     spec = _load_file(file)
     name = name or spec.get("name")
     if not name:
@@ -153,8 +146,6 @@ def create(
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the workspace's endpoints."""
-    from atelier.sdk.models.webservice import Webservice
-
     details = [_details(service) for service in Webservice.list(open_workspace(workspace))]
     if output is OutputFormat.JSON:
         print_json(details)
@@ -172,8 +163,6 @@ def show(
     name: NameArgument, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE
 ) -> None:
     """Show an endpoint: state, URIs, deployments and their replicas."""
-    from atelier.sdk.models.webservice import Webservice
-
     details = _details(Webservice(open_workspace(workspace), name))
     if output is OutputFormat.JSON:
         print_json(details)
@@ -196,8 +185,6 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="How many lines.")] = 200,
 ) -> None:
     """Print the end of the endpoint's log (router and replicas)."""
-    from atelier.sdk.models.webservice import Webservice
-
     typer.echo(Webservice(open_workspace(workspace), name).get_logs(num_lines=lines))
 
 
@@ -211,8 +198,6 @@ def keys(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Print the endpoint's keys (optionally after replacing one)."""
-    from atelier.sdk.models.webservice import Webservice
-
     service = Webservice(open_workspace(workspace), name)
     if regenerate is not None:
         service.regen_key(regenerate)
@@ -238,9 +223,6 @@ def update(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Roll the endpoint to new models, script or replicas without failing a request."""
-    from atelier.sdk.models.local_service import LocalWebservice
-    from atelier.sdk.models.webservice import Webservice
-
     ws = open_workspace(workspace)
     service = Webservice(ws, name)
     service.update(
@@ -260,7 +242,5 @@ def update(
 @app.command("delete")
 def delete(name: NameArgument, workspace: WorkspaceOption = None) -> None:
     """Stop the endpoint and delete it."""
-    from atelier.sdk.models.webservice import Webservice
-
     Webservice(open_workspace(workspace), name).delete()
     typer.echo(f"deleted endpoint {name!r}")

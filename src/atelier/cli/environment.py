@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from atelier import Environment
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -17,9 +18,8 @@ from atelier.cli._output import (
     print_table,
 )
 from atelier.core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.compute.environment import Environment
+from atelier.core.settings import load_settings
+from atelier.execution.environments import READY_MARKER, build_key, ensure_environment
 
 app = typer.Typer(
     help="Register, list, show and build the Python environments runs use.",
@@ -35,16 +35,12 @@ VersionOption = Annotated[
 
 def _cache_root() -> Path:
     """Where built environments live: ``<ATELIER_HOME>/envs``, as for local runs."""
-    from atelier.core.settings import load_settings
-
     return load_settings().home.expanduser().resolve() / "envs"
 
 
 def _build_state(spec: dict[str, Any]) -> dict[str, Any]:
     """``built``: whether the cached build is ready (None: user-managed, nothing to build);
     ``python``: the built environment's interpreter once it is ready."""
-    from atelier.execution.environments import READY_MARKER, build_key
-
     if spec.get("user_managed"):
         return {"built": None, "python": None}
     folder = _cache_root() / build_key(spec)[:16]
@@ -79,8 +75,6 @@ def register(
 
     An unchanged file keeps the latest version; a changed one becomes the next version.
     """
-    from atelier.sdk.compute.environment import Environment
-
     if pip_requirements is not None and conda_file is None:
         env = Environment.from_pip_requirements(name, pip_requirements)
     elif conda_file is not None and pip_requirements is None:
@@ -98,8 +92,6 @@ def register(
 @app.command("list")
 def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the registered environments, each at its latest version."""
-    from atelier.sdk.compute.environment import Environment
-
     ws = open_workspace(workspace)
     described = [_describe(env) for _, env in sorted(Environment.list(ws).items())]
     if output is OutputFormat.JSON:
@@ -130,8 +122,6 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a registered environment: Python, packages, variables and whether it is built."""
-    from atelier.sdk.compute.environment import Environment
-
     described = _describe(Environment.get(open_workspace(workspace), name, version))
     if output is OutputFormat.JSON:
         print_json(described)
@@ -155,9 +145,6 @@ def build(
 
     A cached build is reused at once.
     """
-    from atelier.execution.environments import ensure_environment
-    from atelier.sdk.compute.environment import Environment
-
     env = Environment.get(open_workspace(workspace), name, version)
     python = ensure_environment(env.to_spec(), _cache_root(), sys.stderr)
     typer.echo(str(python))

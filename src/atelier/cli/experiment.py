@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from atelier import Experiment
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_json, print_table
 
@@ -32,8 +33,6 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List the experiments of a workspace (active ones unless --view says otherwise)."""
-    from atelier.sdk.tracking.experiment import Experiment
-
     ws = open_workspace(workspace)
     experiments = [
         {"name": e.name, "id": e.id, "archived": e.archived, "tags": e.tags}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from atelier import Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -27,8 +28,8 @@ from atelier.cli._output import (
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
+    # packaging (and pathspec) load only for the image commands
     from atelier.sdk.models.package import ModelPackage
-    from atelier.sdk.workspace import Workspace
 
 app = typer.Typer(
     help="List, show, save, build and run model packages (images).", no_args_is_help=True
@@ -45,6 +46,7 @@ KEYS_VARIABLE = "ATELIER_SCORING_KEYS"
 
 
 def _open(ws: Workspace, name: str, version: int | None) -> ModelPackage:
+    # packaging (and pathspec) load only for the image commands
     from atelier.sdk.models.package import ModelPackage
 
     image, sep, suffix = name.partition(":")
@@ -64,6 +66,7 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """The workspace's packages, newest version first within each image."""
+    # packaging (and pathspec) load only for the image commands
     from atelier.sdk.models.package import ModelPackage
 
     ws = open_workspace(workspace)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier.cli._output import OutputFormat, OutputOption, print_json
+from atelier.core.errors import ValidationError
 
 
 def login(
@@ -24,9 +25,9 @@ def login(
     """Check the token against the server, then store url and token in
     $ATELIER_HOME/credentials.json (mode 0600); later commands and
     Workspace.get(name) use that server."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
     from atelier.client.http.transport import write_credentials
-    from atelier.core.errors import ValidationError
 
     if not url.startswith(("http://", "https://")):
         raise ValidationError(f"--url {url!r} must start with http:// or https://")
@@ -41,6 +42,7 @@ def login(
 
 def logout() -> None:
     """Forget the stored server and token (commands go back to the embedded store)."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.transport import forget_credentials
 
     typer.echo("logged out" if forget_credentials() else "was not logged in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -23,15 +24,13 @@ from atelier.cli import (
 )
 from atelier.cli import image as image_cli
 from atelier.cli import secret as secret_cli
-from atelier.cli._errors import AtelierGroup
+from atelier.cli._errors import AtelierGroup, exit_codes_help
 from atelier.cli.dataset import app as dataset_app
 from atelier.cli.datastore import app as datastore_app
 
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-
         typer.echo(f"atelier {version('atelier-ml')}")
         raise typer.Exit
 
@@ -64,19 +63,14 @@ app.command("login")(login.login)
 app.command("logout")(login.logout)
 
 
-@app.callback()
+@app.callback(help=f"Atelier: a self-hosted machine-learning workspace.\n\n{exit_codes_help()}")
 def root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """Atelier: a self-hosted machine-learning workspace.
-
-    Errors print one line, 'error: <message>', on stderr and exit with 2 (bad input),
-    3 (not found), 4 (conflict), 5 (permission), 6 (store or storage), 7 (the run
-    failed or was canceled) or 1 (anything else, e.g. a compute target failed).
-    """
+    """Atelier's root command (its help, with the exit codes, is set above)."""
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ def add(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Add a member, or change a member's role (Owners only)."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().set_member(workspace, user, role)
@@ -36,6 +37,7 @@ def add(
 @app.command("list")
 def list_(workspace: WorkspaceArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """List the workspace's members and their roles."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().list_members(workspace)
@@ -50,6 +52,7 @@ def list_(workspace: WorkspaceArgument, output: OutputOption = OutputFormat.TABL
 @app.command("remove")
 def remove(workspace: WorkspaceArgument, user: UserArgument) -> None:
     """Remove a member (a workspace always keeps at least one Owner)."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     AdminClient.from_login().remove_member(workspace, user)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from atelier import Model, Run
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -19,9 +20,6 @@ from atelier.cli._output import (
 )
 from atelier.cli._run_views import parse_tags
 from atelier.core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.models.model import Model
 
 app = typer.Typer(
     help="Register, list, show, download and delete registered models.", no_args_is_help=True
@@ -90,9 +88,6 @@ def register(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Register a local file or folder, or a run's file or folder, as the next version."""
-    from atelier.sdk.models.model import Model
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     tags = parse_pairs("tag", tag or [])
     properties = parse_pairs("property", property_ or [])
@@ -140,8 +135,6 @@ def list_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List registered models, by name and newest version first."""
-    from atelier.sdk.models.model import Model
-
     ws = open_workspace(workspace)
     found = Model.list(ws, name=name, tags=parse_tags(tag or []), run_id=run_id, latest=latest)
     details = [_details(model) for model in found]
@@ -175,8 +168,6 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a model version: lineage, tags, properties and files."""
-    from atelier.sdk.models.model import Model
-
     details = _details(Model(open_workspace(workspace), name, version=version), with_files=True)
     if output is OutputFormat.JSON:
         print_json(details)
@@ -208,8 +199,6 @@ def download(
 
     Exits with code 4 if it is already there, unless --exist-ok.
     """
-    from atelier.sdk.models.model import Model
-
     model = Model(open_workspace(workspace), name, version=version)
     typer.echo(model.download(target_dir or Path.cwd(), exist_ok=exist_ok))
 
@@ -234,7 +223,6 @@ def delete(
             f"deleting model {name!r} version {version} cannot be undone; pass --yes to "
             f"confirm: atelier model delete {name} --version {version} --yes"
         )
-    from atelier.sdk.models.model import Model
 
     ws = open_workspace(workspace)
     Model(ws, name, version=version).delete()

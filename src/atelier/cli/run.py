@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from atelier import Experiment, Run, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -30,10 +31,6 @@ from atelier.cli._run_views import (
 from atelier.cli.run_submit import ENDED_BADLY, failure, stop_following, submit
 from atelier.core.errors import NotFoundError
 
-if TYPE_CHECKING:
-    from atelier.sdk.tracking.experiment import Experiment
-    from atelier.sdk.workspace import Workspace
-
 app = typer.Typer(
     help="Submit scripts, follow and cancel runs, read their details, metrics and files.",
     no_args_is_help=True,
@@ -47,8 +44,6 @@ RunIdArgument = Annotated[
 
 def _find_experiment(ws: Workspace, name: str) -> Experiment:
     """The experiment, archived or not; unlike ``Experiment(ws, name)`` it never creates one."""
-    from atelier.sdk.tracking.experiment import Experiment
-
     found = Experiment.list(ws, experiment_name=name, view_type="All")
     if not found:
         raise NotFoundError(
@@ -88,8 +83,6 @@ def list_(
 
     With --order-by, runs that never logged the metric come last (or are left out with --top).
     """
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     runs = Run.list(
         _find_experiment(ws, experiment),
@@ -136,8 +129,6 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a run: status, times, tags, properties, error, latest metrics, children and files."""
-    from atelier.sdk.tracking.run import Run
-
     run = Run.get(open_workspace(workspace), run_id)
     details = run.get_details()
     details["latestMetrics"] = run.latest_metrics
@@ -164,8 +155,6 @@ def metrics(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a run's metrics: a summary per metric in a table, every value with -o json."""
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     values = Run.get(ws, run_id).get_metrics(name)
     if name is not None and not values:
@@ -205,8 +194,6 @@ def download(
 
     Exits with code 3 when no file matches, so a script never goes on with nothing.
     """
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     root = output_dir if output_dir is not None else Path.cwd()
     written = Run.get(ws, run_id).download_files(prefix=prefix, output_directory=root)
@@ -231,8 +218,6 @@ def snapshot(
     ] = None,
 ) -> None:
     """Restore the source snapshot a submitted run ran from; print the folder."""
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     typer.echo(str(Run.get(ws, run_id).restore_snapshot(path=output_dir)))
 
@@ -247,8 +232,6 @@ def logs(
     ] = False,
 ) -> None:
     """Print a submitted run's output (what its script wrote to stdout and stderr) so far."""
-    from atelier.sdk.tracking.run import Run
-
     ws = open_workspace(workspace)
     run = Run.get(ws, run_id)
     sink = Passthrough(sys.stdout)
@@ -273,8 +256,6 @@ def cancel(run_id: RunIdArgument, workspace: WorkspaceOption = None) -> None:
 
     A running script is asked to stop; its supervisor ends the run Canceled.
     """
-    from atelier.sdk.tracking.run import Run
-
     run = Run.get(open_workspace(workspace), run_id)
     run.cancel()
     status = run.get_status()

@@ -5,19 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from atelier import Environment, Experiment, Run, RunConfiguration, ScriptRunConfig, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, Passthrough, print_json
 from atelier.core.errors import RunFailedError, ValidationError
-
-if TYPE_CHECKING:
-    from atelier.sdk.compute.environment import Environment
-    from atelier.sdk.tracking.run import Run
-    from atelier.sdk.tracking.runconfig import ScriptRunConfig
-    from atelier.sdk.workspace import Workspace
 
 #: the final statuses that make ``run submit`` (and ``run logs --follow``) exit non-zero
 ENDED_BADLY = ("Failed", "Canceled")
@@ -91,8 +86,6 @@ def parse_run_tags(values: Iterable[str]) -> dict[str, str]:
 
 def find_environment(ws: Workspace, value: str) -> Environment:
     """A registered environment from ``NAME`` (its latest version) or ``NAME:VERSION``."""
-    from atelier.sdk.compute.environment import Environment
-
     name, sep, version = value.partition(":")
     if not name or (sep and not version):
         raise ValidationError(f"--environment {value!r} must be NAME or NAME:VERSION")
@@ -110,8 +103,6 @@ def _script_config(
     max_seconds: int | None,
 ) -> ScriptRunConfig:
     """The ``ScriptRunConfig`` the options describe; options override a ``-f`` file."""
-    from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
-
     if script is None and runconfig is None:
         raise ValidationError(
             "give the script to run with --script train.py, "
@@ -194,8 +185,6 @@ def submit(
     With -o json the script's output goes to stderr and the run's details to stdout.
     With --no-follow, prints the run id and returns at once.
     """
-    from atelier.sdk.tracking.experiment import Experiment
-
     ws = open_workspace(workspace)
     config = _script_config(
         ws, source_dir, script, arguments or [], runconfig, compute, environment, max_seconds

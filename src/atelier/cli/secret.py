@@ -23,6 +23,7 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.secrets import check_secret_name
 
 app = typer.Typer(
     help="Set, list, show and delete the workspace's secrets (encrypted at rest).",
@@ -70,8 +71,6 @@ def set_(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create or replace a secret; the value comes from stdin or a hidden prompt."""
-    from atelier.core.secrets import check_secret_name
-
     check_secret_name(name)
     ws = open_workspace(workspace)
     vault = ws.get_default_keyvault()

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier.cli._output import OutputFormat, OutputOption, print_json
+from atelier.core.settings import load_settings
 
 app = typer.Typer(help="Initialize and run the workspace server.", no_args_is_help=True)
 
@@ -19,7 +20,7 @@ def init(
     """Create the schema (ATELIER_DATABASE_URL) and the first admin user, and print its
     token once: there is no default password; keep the token safe (exit code 4 if the
     server already has users)."""
-    from atelier.core.settings import load_settings
+    # FastAPI and SQLAlchemy load only for the server commands
     from atelier.server.bootstrap import initialize
 
     issued = initialize(load_settings(), admin)
@@ -42,6 +43,7 @@ def start(
     Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
     from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
     """
+    # FastAPI and SQLAlchemy load only for the server commands
     from atelier.server.config import LOOPBACK_HOSTS, ServerSettings
     from atelier.server.serve import start as serve
 

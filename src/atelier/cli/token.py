@@ -24,6 +24,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a token and print it once: only its hash is kept on the server."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().create_token(name, expires_in_days, user)
@@ -52,6 +53,7 @@ def list_(
 ) -> None:
     """List tokens (never their secrets): yours and the run tokens minted for your runs,
     each with its run; revoke one with 'atelier token revoke ID'."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().list_tokens(user, kind.value if kind else None)
@@ -87,6 +89,7 @@ def revoke(
 ) -> None:
     """Revoke a token (yours, or a run token of one of your runs): it stops working at once,
     and so do the run tokens it minted."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     found = AdminClient.from_login().revoke_token(token_id)

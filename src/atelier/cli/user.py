@@ -20,6 +20,7 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a user; give it a token with 'atelier token create --user NAME'."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().create_user(name, admin)
@@ -32,6 +33,7 @@ def create(
 @app.command("list")
 def list_(output: OutputOption = OutputFormat.TABLE) -> None:
     """List the server's users."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     users = AdminClient.from_login().list_users()
@@ -48,6 +50,7 @@ def list_(output: OutputOption = OutputFormat.TABLE) -> None:
 @app.command("disable")
 def disable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """Disable a user: every token of it stops working at once."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().set_disabled(name, True)
@@ -60,6 +63,7 @@ def disable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> No
 @app.command("enable")
 def enable(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """Enable a disabled user again."""
+    # httpx loads only for the commands that talk to a server
     from atelier.client.http.admin import AdminClient
 
     user = AdminClient.from_login().set_disabled(name, False)

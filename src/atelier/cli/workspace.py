@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from atelier import Workspace
 from atelier.cli._output import (
     OutputFormat,
     OutputOption,
@@ -33,8 +34,6 @@ def create(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a workspace (exit code 4 if it exists, unless --exist-ok)."""
-    from atelier.sdk.workspace import Workspace
-
     workspace = Workspace.create(name, description=description, exist_ok=exist_ok)
     details = workspace.get_details()
     if output is OutputFormat.JSON:
@@ -46,8 +45,6 @@ def create(
 @app.command("list")
 def list_(output: OutputOption = OutputFormat.TABLE) -> None:
     """List every workspace of this Atelier home or server."""
-    from atelier.sdk.workspace import Workspace
-
     details = [found[0].get_details() for found in Workspace.list().values()]
     if output is OutputFormat.JSON:
         print_json(details)
@@ -66,8 +63,6 @@ def list_(output: OutputOption = OutputFormat.TABLE) -> None:
 @app.command("show")
 def show(name: NameArgument, output: OutputOption = OutputFormat.TABLE) -> None:
     """Show one workspace: id, description, location, tags and where it lives."""
-    from atelier.sdk.workspace import Workspace
-
     details = Workspace.get(name).get_details()
     if output is OutputFormat.JSON:
         print_json(details)
@@ -91,7 +86,6 @@ def delete(
             f"deleting workspace {name!r} removes all its runs, metrics and files; "
             f"pass --yes to confirm: atelier workspace delete {name} --yes"
         )
-    from atelier.sdk.workspace import Workspace
 
     Workspace.get(name).delete()
     typer.echo(f"deleted workspace {name!r}")

@@ -3,21 +3,31 @@
 Every public entry point raises a subclass of :class:`AtelierError`; nothing from
 SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
 
-    AtelierError
-     ├── ValidationError (ValueError)      the input is malformed: a name, a value, a path
-     ├── NotFoundError (LookupError)       the named workspace, experiment, run or file is absent
-     ├── ConflictError                     the request clashes with the current state
-     │    ├── AlreadyExistsError           a resource with that name exists
-     │    └── InvalidStateError            e.g. logging to a completed run
-     ├── PermissionDeniedError             the caller may not do this
- ├── UnauthenticatedError              no valid credentials came with the request
-     ├── StoreError                        the metadata database failed
-     ├── StorageError                      the blob store failed
-     ├── RunFailedError                    a waited-for run ended Failed or Canceled
-     └── ComputeTargetException            a compute target is missing or failed
+    AtelierError                               exit 1: failed in a way no code below names
+     ├── ValidationError (ValueError)          exit 2: the input is malformed
+     │    ├── EntryScriptError                 an entry script cannot load or lacks init/run
+     │    └── InputError                       a scoring request does not fit run()
+     ├── NotFoundError (LookupError)           exit 3: the named resource is absent
+     ├── ConflictError                         exit 4: the request clashes with the state
+     │    ├── AlreadyExistsError               a resource with that name exists
+     │    └── InvalidStateError                e.g. logging to a completed run
+     ├── PermissionDeniedError                 exit 5: the caller may not do this
+     ├── UnauthenticatedError                  exit 5: no valid credentials came with it
+     ├── SecretKeyError                        exit 5: the secret key is unusable
+     ├── StoreError                            exit 6: the metadata database failed
+     ├── StorageError                          exit 6: the blob store failed
+     ├── RunFailedError                        exit 7: a waited-for run ended Failed
+     ├── ImageBuildError                       exit 8: no image builder, or the build failed
+     ├── WebserviceError                       exit 9: a web service failed to deploy or answer
+     │    └── ContainerEngineError             no working podman or docker
+     ├── EnvironmentBuildError                 building an environment failed
+     └── ComputeTargetException                a compute target is missing or failed
           └── ComputeTargetNotFoundError (NotFoundError)
 
-Each class carries a stable ``code`` (for the REST API) and an ``exit_code`` (for the CLI).
+Each class carries a stable ``code`` (for the REST API; :data:`ERRORS_BY_CODE` maps it
+back to the class) and an ``exit_code`` (for the CLI; :data:`EXIT_CODES` says what each
+one means). Exit 5 and 6 each mean one thing with several causes: access refused, and a
+backend that holds the workspace failed.
 """
 
 from __future__ import annotations
@@ -112,7 +122,6 @@ class ComputeTargetNotFoundError(ComputeTargetException, NotFoundError):
     """No compute target of that name in the workspace."""
 
     code = "compute_target_not_found"
-    exit_code = 3
 
 
 class SecretKeyError(AtelierError):
@@ -123,12 +132,101 @@ class SecretKeyError(AtelierError):
     exit_code = 5
 
 
+class ImageBuildError(AtelierError):
+    """No working image builder (docker, podman, buildah) was found, or the build failed."""
+
+    code = "image_build_error"
+    exit_code = 8
+
+
+class WebserviceError(AtelierError):
+    """A deployment failed to start, or the service answered a request with an error."""
+
+    code = "webservice_error"
+    exit_code = 9
+
+
+class ContainerEngineError(WebserviceError):
+    """No working container engine (Podman or Docker) on this machine."""
+
+    code = "container_engine_unavailable"
+
+
+class EnvironmentBuildError(AtelierError):
+    """Building an environment failed; the message ends with the tool's last output lines."""
+
+    code = "environment_build_failed"
+
+
+class EntryScriptError(ValidationError):
+    """The entry script cannot be imported, or does not define ``init()`` and ``run(data)``."""
+
+    code = "entry_script_error"
+
+
+class InputError(ValidationError):
+    """A scoring request's body does not fit what ``run`` takes."""
+
+    code = "invalid_input"
+
+
+#: every error class, each under its ``code``: how a code on the wire becomes a class again
+ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
+    cls.code: cls
+    for cls in (
+        AtelierError,
+        ValidationError,
+        EntryScriptError,
+        InputError,
+        NotFoundError,
+        ConflictError,
+        AlreadyExistsError,
+        InvalidStateError,
+        PermissionDeniedError,
+        UnauthenticatedError,
+        SecretKeyError,
+        StoreError,
+        StorageError,
+        RunFailedError,
+        ImageBuildError,
+        WebserviceError,
+        ContainerEngineError,
+        EnvironmentBuildError,
+        ComputeTargetException,
+        ComputeTargetNotFoundError,
+    )
+}
+
+#: what each CLI exit code means, and the classes that set it (their subclasses inherit it)
+EXIT_CODES: dict[int, tuple[str, tuple[type[AtelierError], ...]]] = {
+    1: ("Atelier failed in a way no other code names", (AtelierError,)),
+    2: ("the input is malformed", (ValidationError,)),
+    3: ("the named resource does not exist", (NotFoundError,)),
+    4: ("the request clashes with the resource's current state", (ConflictError,)),
+    5: (
+        "access refused: not allowed, no valid credentials, or an unusable secret key",
+        (PermissionDeniedError, UnauthenticatedError, SecretKeyError),
+    ),
+    6: ("the metadata database or the blob store failed", (StoreError, StorageError)),
+    7: ("a waited-for run ended Failed or Canceled", (RunFailedError,)),
+    8: ("no image builder works, or the image build failed", (ImageBuildError,)),
+    9: ("a web service failed to deploy or answered with an error", (WebserviceError,)),
+}
+
+
 __all__ = [
+    "ERRORS_BY_CODE",
+    "EXIT_CODES",
     "AlreadyExistsError",
     "AtelierError",
     "ComputeTargetException",
     "ComputeTargetNotFoundError",
     "ConflictError",
+    "ContainerEngineError",
+    "EntryScriptError",
+    "EnvironmentBuildError",
+    "ImageBuildError",
+    "InputError",
     "InvalidStateError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -138,4 +236,5 @@ __all__ = [
     "StoreError",
     "UnauthenticatedError",
     "ValidationError",
+    "WebserviceError",
 ]

@@ -10,7 +10,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from atelier.core.errors import AtelierError, ValidationError
+from atelier.core.errors import ImageBuildError, ValidationError
+
+__all__ = [
+    "IMAGE_LABEL_RULE",
+    "IMAGE_NAME_MAX",
+    "IMAGE_NAME_RULE",
+    "ImageBuildError",  # defined in atelier.core.errors; this old import path keeps working
+    "PackageFileRecord",
+    "PackageRecord",
+    "check_image_label",
+    "check_image_name",
+    "default_image_name",
+]
 
 # Docker's repository grammar: lowercase components joined by '.', '_', '__' or dashes,
 # optionally split by '/'
@@ -25,13 +37,6 @@ IMAGE_NAME_RULE = (
 IMAGE_LABEL_RULE = (
     "1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-' (e.g. 'v1')"
 )
-
-
-class ImageBuildError(AtelierError):
-    """No working image builder (docker, podman, buildah) was found, or the build failed."""
-
-    code = "image_build_error"
-    exit_code = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from atelier.core.errors import ComputeTargetException
 
 #: kind -> (provisioner "module:function", what to install for it)
 PROVISIONERS: dict[str, tuple[str, str]] = {
-    "ray": ("atelier.execution.ray_compute:provision", "pip install 'atelier-ml[ray]'"),
+    "ray": ("atelier.execution.ray_provision:provision", "pip install 'atelier-ml[ray]'"),
     "ssh": ("atelier.execution.ssh_provision:provision", "pip install 'atelier-ml[ssh]'"),
 }
 

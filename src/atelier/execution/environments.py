@@ -24,8 +24,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.core.errors import AtelierError, ValidationError
+from atelier.core.errors import EnvironmentBuildError, ValidationError
 from atelier.core.timeutil import now_ms
+
+__all__ = [
+    "BUILDER_VERSION",
+    "HOST_PATHS_FILE",
+    "READY_MARKER",
+    "REQUIREMENTS_FILE",
+    "EnvironmentBuildError",  # defined in atelier.core.errors; this old import path keeps working
+    "build_key",
+    "ensure_environment",
+    "find_uv",
+    "host_package_dirs",
+    "host_python_version",
+]
 
 #: bump when the layout of a built environment changes, to rebuild every cached one
 BUILDER_VERSION = 1
@@ -36,12 +49,6 @@ _TAIL_LINES = 20
 _PYTHON_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
 #: the package directory that holds ``atelier`` (``src/`` in a checkout, site-packages else)
 _ATELIER_ROOT = Path(__file__).resolve().parents[2]
-
-
-class EnvironmentBuildError(AtelierError):
-    """Building an environment failed; the message ends with the tool's last output lines."""
-
-    code = "environment_build_failed"
 
 
 def host_python_version() -> str:

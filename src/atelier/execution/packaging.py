@@ -19,10 +19,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.core.errors import ValidationError
-from atelier.core.packages import ImageBuildError
+from atelier.core.errors import EnvironmentBuildError, ImageBuildError, ValidationError
 from atelier.execution.environments import (
-    EnvironmentBuildError,
     ensure_environment,
     find_uv,
     host_python_version,

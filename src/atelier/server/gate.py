@@ -7,6 +7,7 @@ and never holds an upload in memory.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -182,6 +183,4 @@ class Gate:
                     status=status,
                 )
         except Exception:
-            import logging
-
             logging.getLogger("atelier.server").exception("could not write the audit log")

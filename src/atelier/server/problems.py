@@ -49,6 +49,16 @@ _HTTP_CODES = {
 }
 
 
+def wire_code(exc: errors.AtelierError) -> str:
+    """The ``code`` a problem body carries: the error's own when ``ERRORS_BY_CODE`` knows
+    it, else its nearest listed ancestor's, so a client can always rebuild the class."""
+    for cls in type(exc).__mro__:
+        code = getattr(cls, "code", None)
+        if isinstance(code, str) and errors.ERRORS_BY_CODE.get(code) is cls:
+            return code
+    return errors.AtelierError.code
+
+
 def status_of(exc: errors.AtelierError) -> tuple[int, str]:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
@@ -74,7 +84,7 @@ def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JS
 async def _atelier_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.AtelierError)
     status, title = status_of(exc)
-    return problem(status, title, exc.message or str(exc), exc.code)
+    return problem(status, title, exc.message or str(exc), wire_code(exc))
 
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:

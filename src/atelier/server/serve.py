@@ -12,9 +12,11 @@ import os
 import socket
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from atelier.server.app import create_app
 from atelier.server.config import ServerSettings
 
 
@@ -40,8 +42,6 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
 
 def app_from_environment() -> FastAPI:
     """The app over the ``ATELIER_*`` settings of this process (one per worker)."""
-    from atelier.server.app import create_app
-
     return create_app(ServerSettings())
 
 
@@ -66,8 +66,6 @@ def start(host: str, port: int, workers: int) -> None:
     The server's own files (database, blobs, scratch uploads, caches under its home) are
     private to the user running it: the umask is set to 077 for this process and the
     worker processes it starts."""
-    import uvicorn
-
     os.umask(0o077)
 
     uvicorn.run("atelier.server.serve:app_from_environment", **uvicorn_options(host, port, workers))

@@ -9,8 +9,10 @@
 - :mod:`atelier.serving.endpoint` — ``python -m atelier.serving.endpoint``: one endpoint's
   :mod:`~atelier.serving.router` (owns the port, checks keys, splits traffic) and
   :mod:`~atelier.serving.manager` (replicas, rollouts, restarts, health checks,
-  autoscaling), with :mod:`~atelier.serving.replicas`, :mod:`~atelier.serving.upstream`
-  and :mod:`~atelier.serving.collector` (model data as Parquet).
+  autoscaling), with :mod:`~atelier.serving.scaling` (replica counts, autoscaling steps,
+  health checks), :mod:`~atelier.serving.traffic` (the traffic split, direct hand-over),
+  :mod:`~atelier.serving.replicas`, :mod:`~atelier.serving.upstream` and
+  :mod:`~atelier.serving.collector` (model data as Parquet).
 
 This package imports nothing heavy itself.
 """

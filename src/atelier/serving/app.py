@@ -38,8 +38,9 @@ from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Any
 
+from atelier.core.errors import InputError
 from atelier.serving.direct import DIRECT_SCOPE_KEY
-from atelier.serving.entry import EntryScript, InputError, load_entry_script
+from atelier.serving.entry import EntryScript, load_entry_script
 from atelier.serving.metrics import ScoringMetrics
 from atelier.serving.openapi import openapi_document
 

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from atelier.serving.handoff import (
     ADOPT,
@@ -30,14 +30,19 @@ from atelier.serving.handoff import (
 if TYPE_CHECKING:
     import uvicorn
 
-    from atelier.serving.app import ScoringApp
-
 __all__ = ["DIRECT_SCOPE_KEY", "DirectConnections", "server_protocol"]
 
 logger = logging.getLogger("atelier.serving")
 
 #: set (True) in the ASGI scope of a request that came on a handed-over connection
 DIRECT_SCOPE_KEY = "atelier.direct"
+
+
+class DirectSettingsTarget(Protocol):
+    """What the channel's SETTINGS message goes to (the scoring app, which also imports
+    this module, so it is named by what it does rather than imported)."""
+
+    def configure_direct(self, settings: dict[str, Any]) -> None: ...
 
 
 def server_protocol(server: uvicorn.Server, cls: type[Any] | None = None) -> asyncio.Protocol:
@@ -91,7 +96,9 @@ def _protocol_class(base: type[Any]) -> type[Any]:
 class DirectConnections:
     """Reads the router's channel and serves the connections it hands over."""
 
-    def __init__(self, channel: socket.socket, server: uvicorn.Server, app: ScoringApp) -> None:
+    def __init__(
+        self, channel: socket.socket, server: uvicorn.Server, app: DirectSettingsTarget
+    ) -> None:
         self.channel = channel
         self.server = server
         self.app = app

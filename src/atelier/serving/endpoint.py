@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from atelier.client.registry import backend_for, reporting_for
 from atelier.serving.direct import server_protocol
 
 if TYPE_CHECKING:
@@ -120,7 +121,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import uvicorn
 
-    from atelier.client.registry import backend_for, reporting_for
     from atelier.serving.manager import EndpointManager
     from atelier.serving.router import Router
 

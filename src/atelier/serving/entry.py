@@ -1,8 +1,8 @@
 """Load an entry script (``init()`` / ``run(data)``) and call it the way the runtime needs.
 
-::
-
-    EntryScriptError (ValidationError)   the script cannot be imported or lacks init/run
+It raises :class:`~atelier.core.errors.EntryScriptError` when the script cannot be
+imported or lacks ``init``/``run``, and :class:`~atelier.core.errors.InputError` when a
+request does not fit ``run``.
 
 An entry script is an ordinary Python file. Its source directory goes on ``sys.path`` so
 it can import its neighbours; it is loaded under a private module name, so two scripts
@@ -23,24 +23,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import EntryScriptError, InputError
 from atelier.serving.schema import ParameterType, input_schemas_of, output_schema_of
 
 __all__ = ["EntryScript", "EntryScriptError", "InputError", "load_entry_script"]
 
 MODEL_DIR_VARIABLES = ("ATELIER_MODEL_DIR", "AZUREML_MODEL_DIR")
-
-
-class EntryScriptError(ValidationError):
-    """The entry script cannot be imported, or does not define ``init()`` and ``run(data)``."""
-
-    code = "entry_script_error"
-
-
-class InputError(ValidationError):
-    """A scoring request's body does not fit what ``run`` takes."""
-
-    code = "invalid_input"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ It reads the endpoint from the backend twice a second and acts on changes:
   gives its connections back first, and so does every replica when a second deployment
   or data collection makes the router take the requests again.
 
-What it does is reported back (states, replicas, the revision acted on).
+What it does is reported back (states, replicas, the revision acted on). The decisions
+live beside it: replica counts and health in :mod:`atelier.serving.scaling`, where
+requests go in :mod:`atelier.serving.traffic`.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ from atelier.core.endpoints import (
 from atelier.core.errors import AtelierError
 from atelier.serving.handoff import ADOPT, DRAIN, DRAINED, RETURN, receive, send, send_settings
 from atelier.serving.replicas import (
-    HOST,
     READY,
     Deployment,
     Replica,
@@ -53,19 +54,20 @@ from atelier.serving.replicas import (
     start_replica,
     wait_ready,
 )
-from atelier.serving.upstream import Upstream, UpstreamError
+from atelier.serving.scaling import (
+    HEALTH_MISSES,
+    HEALTH_SECONDS,
+    HealthWatch,
+    autoscale_step,
+    rollout_count,
+)
+from atelier.serving.traffic import direct_deployment, route
 
 __all__ = ["EndpointManager"]
 
 RECONCILE_SECONDS = 0.5
 MONITOR_SECONDS = 0.2
 AUTOSCALE_SECONDS = 1.0
-#: a ready replica is asked for /healthz this often; this many misses in a row restart it
-HEALTH_SECONDS = 2.0
-HEALTH_TIMEOUT_SECONDS = 2.0
-HEALTH_MISSES = 3
-#: below a quarter of the target for this long, an autoscaled deployment shrinks by one
-SCALE_DOWN_AFTER_SECONDS = 10.0
 _MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -151,7 +153,7 @@ class EndpointManager:
                 deployment.samples = [*deployment.samples[-24:], float(load)]
 
     async def _health_loop(self) -> None:
-        misses: dict[int, int] = {}
+        watch = HealthWatch(self.internal_key)
         while True:
             await asyncio.sleep(HEALTH_SECONDS)
             replicas = [
@@ -160,34 +162,13 @@ class EndpointManager:
                 for replica in deployment.active
                 if replica.state == READY and replica.exited() is None
             ]
-            answers = await asyncio.gather(*(self._healthy(replica) for replica in replicas))
-            alive = {replica.process.pid for replica in replicas}
-            misses = {pid: count for pid, count in misses.items() if pid in alive}
-            for replica, healthy in zip(replicas, answers, strict=True):
-                pid = replica.process.pid
-                # a replica scores one request at a time on its event loop, so one that is
-                # busy (a slow run(), bounded by the scoring timeout) cannot answer a probe
-                busy = replica.busy()
-                misses[pid] = 0 if healthy or busy else misses.get(pid, 0) + 1
-                if misses[pid] >= HEALTH_MISSES:
-                    self.say(
-                        f"replica {replica.label} missed {HEALTH_MISSES} health checks in a "
-                        "row; killing it (it will be restarted)"
-                    )
-                    with contextlib.suppress(ProcessLookupError):
-                        replica.process.kill()
-
-    async def _healthy(self, replica: Replica) -> bool:
-        probe = Upstream(HOST, replica.port, self.internal_key, HEALTH_TIMEOUT_SECONDS)
-        try:
-            answer = await asyncio.wait_for(
-                probe.request("GET", "/healthz"), HEALTH_TIMEOUT_SECONDS
-            )
-        except (UpstreamError, TimeoutError):
-            return False
-        finally:
-            await probe.aclose()
-        return answer.status == 200
+            for replica in await watch.failing(replicas):
+                self.say(
+                    f"replica {replica.label} missed {HEALTH_MISSES} health checks in a "
+                    "row; killing it (it will be restarted)"
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    replica.process.kill()
 
     async def _autoscale_loop(self) -> None:
         while True:
@@ -292,11 +273,7 @@ class EndpointManager:
         return replica
 
     async def _rollout(self, deployment: Deployment, generation: int, spec: dict[str, Any]) -> None:
-        count = max(1, Deployment(name="", spec=spec).desired())
-        if spec.get("autoscale_enabled"):
-            # keep the capacity autoscaling reached: a rollout must not shrink it under load
-            high = int(spec.get("autoscale_max_replicas") or count)
-            count = min(max(count, len(deployment.active)), high)
+        count = rollout_count(deployment, spec)
         self.say(
             f"rolling out deployment {deployment.name!r} generation {generation} "
             f"with {count} replica(s)"
@@ -386,32 +363,15 @@ class EndpointManager:
             return
 
     def _autoscale(self, deployment: Deployment) -> None:
-        spec = deployment.spec
-        if not spec.get("autoscale_enabled") or deployment.busy or not deployment.active:
+        step = autoscale_step(deployment, time.monotonic())
+        if step is None:
             return
-        low = int(spec.get("autoscale_min_replicas") or 1)
-        high = int(spec.get("autoscale_max_replicas") or low)
-        target = float(spec.get("autoscale_target_in_flight") or 4)
-        count = len(deployment.active) + len(deployment.starting)
-        samples = deployment.samples[-10:] or [0.0]
-        per_replica = sum(samples) / len(samples) / max(1, len(deployment.active))
-        if per_replica > target and count < high:
-            deployment.low_since = None
-            self.say(
-                f"autoscale: {per_replica:.1f} requests in flight per replica > {target:g}; "
-                f"adding a replica to {deployment.name!r}"
-            )
-            self._spawn(self._scale_up(deployment, count))
-        elif per_replica < target / 4 and len(deployment.active) > low and not deployment.starting:
-            now = time.monotonic()
-            deployment.low_since = deployment.low_since or now
-            if now - deployment.low_since >= SCALE_DOWN_AFTER_SECONDS:
-                deployment.low_since = None
-                victim = max(deployment.active, key=lambda replica: replica.index)
-                self.say(f"autoscale: removing replica {victim.label}, load is low")
-                self._spawn(self._drain(victim))
+        self.say(step.reason)
+        if step.remove is not None:
+            self._spawn(self._drain(step.remove))
         else:
-            deployment.low_since = None
+            count = len(deployment.active) + len(deployment.starting)
+            self._spawn(self._scale_up(deployment, count))
 
     async def _scale_up(self, deployment: Deployment, index: int) -> None:
         used = {replica.index for replica in (*deployment.active, *deployment.starting)}
@@ -465,19 +425,9 @@ class EndpointManager:
             replica.drained.set()
 
     def direct_deployment(self) -> Deployment | None:
-        """The deployment whose replicas take client connections themselves: the only
-        one, taking traffic, without model data collection or autoscaling (else the router
-        proxies: autoscaling needs to see the requests queued per replica, and a replica
-        scoring one request at a time cannot report those)."""
-        if len(self.deployments) != 1:
-            return None
-        deployment = next(iter(self.deployments.values()))
-        spec = deployment.spec
-        if not self.traffic.get(deployment.name) or spec.get("collect_model_data"):
-            return None
-        if spec.get("autoscale_enabled"):
-            return None
-        return deployment
+        """The deployment whose replicas take client connections themselves, if any
+        (:func:`atelier.serving.traffic.direct_deployment`)."""
+        return direct_deployment(self.deployments, self.traffic)
 
     def hand_over(self, connection: socket.socket) -> bool:
         """Give a client connection to a ready replica, in turn; False if the router must
@@ -508,19 +458,7 @@ class EndpointManager:
     def route(self, requested: str | None, draw: float) -> tuple[Deployment | None, Replica | None]:
         """The deployment (by name, or by the traffic split with ``draw`` in [0, 1)) and
         its least busy ready replica."""
-        if requested is not None:
-            deployment = self.deployments.get(requested)
-            return deployment, deployment.pick() if deployment else None
-        total = sum(self.traffic.values())
-        point = draw * total
-        for name, share in self.traffic.items():
-            point -= share
-            if point < 0 or name == next(reversed(self.traffic)):
-                deployment = self.deployments.get(name)
-                if deployment is None:
-                    return None, None
-                return deployment, deployment.pick()
-        return None, None
+        return route(self.deployments, self.traffic, requested, draw)
 
     def ready(self) -> bool:
         return any(

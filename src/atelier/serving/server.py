@@ -14,9 +14,13 @@ list) so they stay off the command line, where other users could read them.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import importlib.util
 import json
+import mmap
 import os
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +33,7 @@ from atelier.serving.app import (
     ScoringApp,
     create_app,
 )
+from atelier.serving.direct import DirectConnections
 
 __all__ = ["app_from_environment", "main", "serve"]
 
@@ -131,14 +136,7 @@ def serve(
 def _serve_replica(host: str, port: int, loop: str) -> None:
     """An endpoint's replica: uvicorn on ``host:port`` for the router's proxied requests and
     probes, plus the client connections the router hands over (:mod:`atelier.serving.direct`)."""
-    import asyncio
-    import gc
-    import mmap
-    import socket
-
     import uvicorn
-
-    from atelier.serving.direct import DirectConnections
 
     app = app_from_environment()
     app.direct_only_metrics = True

@@ -23,16 +23,6 @@ CREDENTIALS_FILE = "credentials.json"
 _CHUNK = 1024 * 1024
 
 
-def _codes() -> dict[str, type[errors.AtelierError]]:
-    found: dict[str, type[errors.AtelierError]] = {}
-    pending: list[type[errors.AtelierError]] = [errors.AtelierError]
-    while pending:
-        cls = pending.pop()
-        found.setdefault(cls.code, cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
 _BY_STATUS: dict[int, type[errors.AtelierError]] = {
     400: errors.ValidationError,
     401: errors.UnauthenticatedError,
@@ -54,7 +44,9 @@ def error_from(response: httpx.Response) -> errors.AtelierError:
     if not isinstance(body, dict):
         body = {}
     detail = str(body.get("detail") or response.reason_phrase or "request failed")
-    cls = _codes().get(str(body.get("code", ""))) or _BY_STATUS.get(response.status_code)
+    cls = errors.ERRORS_BY_CODE.get(str(body.get("code", ""))) or _BY_STATUS.get(
+        response.status_code
+    )
     if cls is None:
         cls = errors.StoreError if response.status_code >= 500 else errors.AtelierError
     return cls(detail)

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from atelier.core.endpoints import CONTAINER, FAILED, HEALTHY, TRANSITIONING, check_endpoint_name
-from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
+from atelier.core.errors import (
+    AlreadyExistsError,
+    ContainerEngineError,
+    NotFoundError,
+    ValidationError,
+)
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, Webservice, WebserviceError
 
@@ -46,12 +51,6 @@ DEFAULT_IMAGE = "python:3.11-slim"
 APP_ROOT = "/var/azureml-app"
 CONTAINER_PORT = 5001
 _INFO_TIMEOUT_SECONDS = 15
-
-
-class ContainerEngineError(WebserviceError):
-    """No working container engine (Podman or Docker) on this machine."""
-
-    code = "container_engine_unavailable"
 
 
 class AciWebserviceDeploymentConfiguration:

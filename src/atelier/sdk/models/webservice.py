@@ -43,9 +43,9 @@ from atelier.core.endpoints import (
 )
 from atelier.core.errors import (
     AlreadyExistsError,
-    AtelierError,
     NotFoundError,
     ValidationError,
+    WebserviceError,
 )
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import (
@@ -65,13 +65,6 @@ LOG_FILE = proc.LOG_FILE
 DEFAULT_DEPLOYMENT = "default"
 _LOG_TAIL_LINES = 40
 _APPLY_TIMEOUT_SECONDS = 300.0
-
-
-class WebserviceError(AtelierError):
-    """A deployment failed to start, or the service answered a request with an error."""
-
-    code = "webservice_error"
-    exit_code = 7
 
 
 class Webservice:

@@ -1,0 +1,178 @@
+"""The agent process (``python -m atelier.execution.agent_process --home HOME``).
+
+It imports the stack a supervisor needs once, at start, then listens on the home's Unix
+socket (:func:`atelier.execution.agent.socket_path`) and forks a supervisor per request,
+so every fork starts with that stack already imported. It exits after
+``ATELIER_AGENT_IDLE_SECONDS`` (default 300) without requests once no run it launched is
+left unfinished; meanwhile it looks every few seconds (in a forked child) for launched runs
+whose supervisor died, fails them and kills what they left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+# the stack a supervisor needs, imported once here and shared by every fork
+import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
+from atelier.execution import reaper, supervisor
+from atelier.execution.agent import socket_path
+
+_REQUEST_LIMIT = 1 << 20
+#: checks in a row a watched store may fail to answer before the agent stops watching it
+_MAX_UNANSWERED = 60
+
+
+def _serve(home: Path, idle_seconds: float) -> None:
+    path = socket_path(home)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    path.chmod(0o600)
+    server.listen(16)
+    server.settimeout(min(idle_seconds, reaper.REAP_SECONDS))
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    watcher = _Watcher()
+    last_request = time.monotonic()
+    try:
+        while True:
+            watcher.tick(server)
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                # idle, and no launched run left whose supervisor could die unnoticed
+                if time.monotonic() - last_request > idle_seconds and watcher.idle():
+                    return
+                continue
+            last_request = time.monotonic()
+            with connection:
+                request = _read_request(connection)
+                if not request.get("ping"):
+                    _fork_supervisor(server, request, supervisor.run_forked)
+                    watcher.watch(request)
+                connection.sendall(b"ok")
+    finally:
+        server.close()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _read_request(connection: socket.socket) -> dict[str, Any]:
+    connection.settimeout(5)
+    data = b""
+    while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    request: dict[str, Any] = json.loads(data or b"{}")
+    return request
+
+
+class _Watcher:
+    """The runs this agent launched, until they end: every few seconds a forked child
+    fails those whose supervisor died and kills what it left (``reaper.reap_watched``), so
+    a lost run is noticed without any client polling. The agent itself never opens the
+    store; the child reports back which of the watched runs have ended."""
+
+    def __init__(self) -> None:
+        self.watched: dict[str, dict[str, Any]] = {}
+        self.child: tuple[int, IO[bytes]] | None = None
+        self.last = 0.0
+
+    def watch(self, request: dict[str, Any]) -> None:
+        env = request.get("env") or {}
+        workspace = str(request.get("workspace") or "")
+        entry = self.watched.setdefault(
+            reaper.watch_key(env, workspace), {"env": env, "workspace": workspace, "runs": []}
+        )
+        entry["env"] = env
+        entry["runs"].append(str(request.get("run_id") or ""))
+
+    def _forget(self, ended: dict[str, list[str] | None]) -> None:
+        """Stop watching the runs that ended, and the stores left with none or that have
+        not answered for a few minutes (so the agent can still go idle)."""
+        for key, runs in ended.items():
+            entry = self.watched.get(key)
+            if entry is None:
+                continue
+            if runs is None:
+                entry["failures"] = entry.get("failures", 0) + 1
+                if entry["failures"] >= _MAX_UNANSWERED:
+                    del self.watched[key]
+                continue
+            entry["failures"] = 0
+            entry["runs"] = [run for run in entry["runs"] if run not in runs]
+            if not entry["runs"]:
+                del self.watched[key]
+
+    def idle(self) -> bool:
+        return not self.watched and self.child is None
+
+    def tick(self, server: socket.socket) -> None:
+        """Collect the last check's answer once its child has exited; start the next check
+        every few seconds while there are runs to watch."""
+        if self.child is not None:
+            pid, answer = self.child
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                return
+            with answer, contextlib.suppress(ValueError):
+                answer.seek(0)
+                self._forget(json.loads(answer.read() or b"{}"))
+            self.child = None
+        if not self.watched or time.monotonic() - self.last < reaper.REAP_SECONDS:
+            return
+        self.last = time.monotonic()
+        # a file, not a pipe: a long answer cannot block the child before the agent reads
+        answer = tempfile.TemporaryFile()  # noqa: SIM115 - closed in tick() once the child is done
+        pid = os.fork()
+        if pid:
+            self.child = (pid, answer)
+            return
+        code = 1
+        try:
+            server.close()
+            answer.write(json.dumps(reaper.reap_watched(self.watched)).encode())
+            answer.flush()
+            code = 0
+        finally:
+            os._exit(code)
+
+
+def _fork_supervisor(server: socket.socket, request: dict[str, Any], run: Any) -> None:
+    first = os.fork()
+    if first:
+        os.waitpid(first, 0)
+        return
+    code = 1
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        server.close()
+        code = run(request["workspace"], request["run_id"], request.get("env") or {})
+    finally:
+        os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Atelier's supervisor launcher for one home.")
+    parser.add_argument("--home", required=True)
+    args = parser.parse_args(argv)
+    idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))
+    _serve(Path(args.home), idle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
