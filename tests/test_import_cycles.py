@@ -30,8 +30,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import atelier
 
 SOURCE_ROOT = Path(atelier.__file__).resolve().parent
@@ -225,13 +223,6 @@ def test_the_rules_on_a_small_package(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cycles in sdk/, store/, client/ are removed on the sdk-split, services-rules and "
-        "client-seam branches"
-    ),
-)
 def test_no_import_cycles() -> None:
     graph = import_graph(module_files())
     components = strongly_connected(graph)

@@ -12,10 +12,12 @@ from atelier.client.registry import backend_for
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.records import WorkspaceRecord
 from atelier.core.timeutil import ms_to_iso
+from atelier.sdk import lineage
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.keyvault import Keyvault
 from atelier.sdk.models.model import Model
+from atelier.sdk.tracking import run as run_module
 from atelier.sdk.tracking.experiment import Experiment
 
 if TYPE_CHECKING:
@@ -249,6 +251,14 @@ class Workspace:
         """``Run.register_model``: the run's file or folder as the next version of a model."""
         return Model._register_from_run(run, model_name, model_path, **options)
 
+    def _models_using(self, dataset_id: str) -> builtins.list[Model]:
+        """``dataset.get_models()``: lineage answers with models, which sit above data."""
+        return lineage.models_using(self, dataset_id)
+
+    def _runs_using(self, dataset_id: str) -> builtins.list[Run]:
+        """``dataset.get_runs()``: lineage answers with runs, which sit above data."""
+        return lineage.runs_using(self, dataset_id)
+
     def __repr__(self) -> str:
         return f"Workspace.get(name={self.name!r})"
 
@@ -282,3 +292,10 @@ def _is_atelier_config(path: Path) -> bool:
     except (OSError, ValueError):
         return path.parent.name == CONFIG_DIR  # ours but broken: report it, don't skip it
     return isinstance(data, dict) and "workspace_name" in data
+
+
+def _open_workspace(backend: Backend, record: WorkspaceRecord) -> Workspace:
+    return Workspace(_backend=backend, _record=record)
+
+
+run_module.set_workspace_factory(_open_workspace)

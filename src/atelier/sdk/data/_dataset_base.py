@@ -243,12 +243,17 @@ class AbstractDataset:
     # --- lineage -------------------------------------------------------------------------
     def get_models(self) -> list[Model]:
         """The model versions registered with this dataset version among their datasets."""
-        from atelier.sdk.lineage import models_using  # upward: lineage sits above models and runs
-
-        return models_using(self)
+        return self._lineage_workspace()._models_using(self.id or "")
 
     def get_runs(self) -> list[Run]:
         """The runs that consumed this dataset version as an input."""
-        from atelier.sdk.lineage import runs_using  # upward: lineage sits above models and runs
+        return self._lineage_workspace()._runs_using(self.id or "")
 
-        return runs_using(self)
+    def _lineage_workspace(self) -> Workspace:
+        # lineage answers with models and runs, which sit above data: the workspace (which
+        # imports them all) builds them, so this module does not import upward
+        if self.id is None or self.workspace is None:
+            raise ValidationError(
+                "only a registered dataset version has lineage; register it first"
+            )
+        return self.workspace

@@ -5,13 +5,15 @@ from __future__ import annotations
 import builtins
 import os
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
 from atelier.core.errors import ValidationError
-from atelier.core.records import RunRecord
+from atelier.core.records import RunRecord, WorkspaceRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import ms_to_iso
 from atelier.sdk.data._run_inputs import input_datasets
@@ -34,6 +36,17 @@ ENV_TRACKING_URI = "ATELIER_TRACKING_URI"
 ENV_WORKSPACE = "ATELIER_WORKSPACE"
 
 _context_run: Run | None = None
+
+#: how ``Run.get_context`` builds the run's ``Workspace`` from the environment. The workspace
+#: sits above every domain, so instead of importing it upward the workspace module registers
+#: its constructor here when it is imported (``import atelier`` always imports it first).
+_workspace_factory: Callable[[Backend, WorkspaceRecord], Workspace] | None = None
+
+
+def set_workspace_factory(factory: Callable[[Backend, WorkspaceRecord], Workspace]) -> None:
+    """Register how a platform-started run opens its workspace (called by ``workspace.py``)."""
+    global _workspace_factory
+    _workspace_factory = factory
 
 
 class Run(LoggingMixin, FilesMixin, WaitingMixin):
@@ -171,12 +184,11 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
             return OfflineRun()
         if _context_run is not None and _context_run.id == run_id:
             return _context_run
-        # upward: a run started by Atelier finds its workspace from the environment
-        from atelier.sdk.workspace import Workspace
-
+        if _workspace_factory is None:  # pragma: no cover - atelier/__init__ registers it
+            raise RuntimeError("atelier.sdk.workspace was not imported; import atelier first")
         backend = backend_for(os.environ.get(ENV_TRACKING_URI))
         workspace_name = os.environ.get(ENV_WORKSPACE) or backend.runs.locate(run_id)
-        workspace = Workspace(_backend=backend, _record=backend.workspaces.get(workspace_name))
+        workspace = _workspace_factory(backend, backend.workspaces.get(workspace_name))
         _context_run = cls.get(workspace, run_id)
         return _context_run
 
