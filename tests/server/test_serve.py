@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from atelier.server.serve import NoDelayHttpToolsProtocol, uvicorn_options
-from tests._server import free_port, start_server, stop_server
+from tests.helpers.server import free_port, start_server, stop_server
 
 
 def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:

@@ -1,0 +1,121 @@
+"""A real workspace server for tests: ``atelier server init`` + ``atelier server start``
+in a subprocess on loopback, over a database of the test's kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    admin_token: str
+    home: Path
+    database_url: str
+    process: subprocess.Popen[bytes]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(home: Path, database_url: str | None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ATELIER_") or k == "ATELIER_TEST_POSTGRES_URL"
+    }
+    env["ATELIER_HOME"] = str(home)
+    if database_url:
+        env["ATELIER_DATABASE_URL"] = database_url
+    return env
+
+
+def start_server(
+    home: Path, database_url: str | None, workers: int = 1, *, initialize: bool = True
+) -> RunningServer:
+    """Initialize the database with an admin (unless told not to), start the server and
+    wait until it is ready."""
+    env = _environment(home, database_url)
+    home.mkdir(parents=True, exist_ok=True)
+    if not initialize:
+        return _launch(home, env, database_url, "", workers)
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atelier.cli.main",
+            "server",
+            "init",
+            "--admin",
+            "admin",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    token = json.loads(init.stdout)["token"]
+    return _launch(home, env, database_url, token, workers)
+
+
+def _launch(
+    home: Path, env: dict[str, str], database_url: str | None, token: str, workers: int
+) -> RunningServer:
+    port = free_port()
+    with (home / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "atelier.cli.main",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((home / "server.log").read_text())
+        time.sleep(0.1)
+    return RunningServer(url, token, home, database_url or "", process)
+
+
+def stop_server(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
