@@ -85,11 +85,11 @@ def invoke(
     args: tuple[str, ...] | list[str],
     *,
     cwd: Path,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     stdin: str | None = None,
 ) -> Result:
     """Run ``atelier *args`` in this process, in folder ``cwd``, with ``env`` added to the
-    environment and ``stdin`` as a pipe on standard input.
+    environment (``None`` removes a variable) and ``stdin`` as a pipe on standard input.
 
     Each call starts from no cached backend and leaves none behind, as a new process would:
     the SDK in the test and the next command open the database afresh. An exception the CLI
