@@ -12,6 +12,7 @@ import pytest
 
 from atelier import Workspace
 from atelier.client.registry import reset_backends
+from tests.helpers.databases import migrated_sqlite, seed_home
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ATELIER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -80,6 +81,12 @@ def private_postgres_url() -> Iterator[str]:
     _drop_postgres_database(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite metadata database at the schema's head, copied into new homes."""
+    return migrated_sqlite(tmp_path_factory.mktemp("sqlite-template"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest) -> str:
     """The database kind of this test variant."""
@@ -101,6 +108,7 @@ def home(
         monkeypatch.setenv("ATELIER_DATABASE_URL", request.getfixturevalue("postgres_url"))
     else:
         monkeypatch.delenv("ATELIER_DATABASE_URL", raising=False)
+        seed_home(folder, request.getfixturevalue("sqlite_template"))
     reset_backends()
     yield folder
     reset_backends()
@@ -119,7 +127,7 @@ def ws(home: Path) -> Workspace:
 @pytest.fixture(scope="session")
 def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One running workspace server per database kind, started on first use."""
-    from tests._server import stop_server
+    from tests.helpers.server import stop_server
 
     started: dict[str, Any] = {}
     yield started
@@ -136,7 +144,7 @@ def server(
 ) -> Any:
     """A real ``atelier server`` subprocess on loopback over this variant's database,
     shared by the whole session (``.url``, ``.admin_token``)."""
-    from tests._server import start_server
+    from tests.helpers.server import start_server
 
     if database not in _servers:
         home = tmp_path_factory.mktemp(f"server-{database}")

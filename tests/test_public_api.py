@@ -1,11 +1,21 @@
+"""The public API: the names ``atelier`` and the ``atelier.azureml`` modules export, each
+the real class or function of the module that defines it, and nothing heavy on import."""
+
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
+from importlib.metadata import version
+from types import ModuleType
+
+import pytest
 
 import atelier
+import atelier.azureml
 import atelier.azureml.core
-import atelier.sdk
 
 HEAVY = ("sqlalchemy", "alembic", "fastapi", "ray", "numpy")
 
@@ -41,8 +51,54 @@ def test_exported_names() -> None:
         "__version__",
         "UnauthenticatedError",
     }
-    for name in atelier.__all__:
-        assert hasattr(atelier, name), name
+    assert atelier.__version__ == version("atelier-ml")
+    for name in set(atelier.__all__) - {"__version__"}:
+        _assert_defined_where_it_says(getattr(atelier, name), name)
+
+
+def _assert_defined_where_it_says(exported: object, name: str) -> None:
+    """``exported`` is a class or function of atelier, found under its own name in the module
+    that defines it: the real object, not a copy, a wrapper or a placeholder."""
+    assert inspect.isclass(exported) or inspect.isfunction(exported), (name, exported)
+    module_name = getattr(exported, "__module__", "")
+    assert module_name.startswith("atelier."), (name, module_name)
+    home = importlib.import_module(module_name)
+    found: object = home
+    for part in exported.__qualname__.split("."):  # type: ignore[attr-defined]
+        found = getattr(found, part)
+    assert found is exported, (name, module_name)
+
+
+def _azureml_modules() -> list[ModuleType]:
+    names = [atelier.azureml.__name__]
+    names += [
+        info.name
+        for info in pkgutil.walk_packages(atelier.azureml.__path__, atelier.azureml.__name__ + ".")
+    ]
+    return [importlib.import_module(name) for name in sorted(names)]
+
+
+AZUREML_MODULES = [module for module in _azureml_modules() if hasattr(module, "__all__")]
+
+
+def test_every_azureml_module_with_exports_is_checked() -> None:
+    checked = {module.__name__ for module in AZUREML_MODULES}
+    assert {"atelier.azureml.core", "atelier.azureml.data", "atelier.azureml.exceptions"} <= checked
+    assert len(checked) >= 20
+
+
+@pytest.mark.parametrize("module", AZUREML_MODULES, ids=lambda module: module.__name__)
+def test_azureml_exports_are_the_real_objects(module: ModuleType) -> None:
+    """Each exported name exists and is the defining module's own object; where ``atelier``
+    exports the same name, both are one object."""
+    exported: list[str] = list(module.__all__)
+    assert exported, module.__name__
+    assert len(set(exported)) == len(exported), module.__name__
+    for name in exported:
+        value = getattr(module, name)
+        _assert_defined_where_it_says(value, f"{module.__name__}.{name}")
+        if name in atelier.__all__:
+            assert value is getattr(atelier, name), (module.__name__, name)
 
 
 def test_azureml_core_exports_the_same_classes() -> None:
@@ -86,9 +142,8 @@ def test_azureml_core_exports_the_same_classes() -> None:
 
 def test_azureml_model_module_exports_inference_config() -> None:
     from atelier.azureml.core.model import InferenceConfig, Model
-    from atelier.sdk.models.inference import InferenceConfig as Direct
 
-    assert InferenceConfig is Direct
+    assert InferenceConfig.__name__ == "InferenceConfig"
     assert Model is atelier.Model
 
 
@@ -128,9 +183,8 @@ def test_package_ships_type_information() -> None:
 
 def test_azureml_webservice_module() -> None:
     from atelier.azureml.core.webservice import LocalWebservice, Webservice
-    from atelier.sdk.models.local_service import LocalWebservice as SdkLocalWebservice
 
-    assert LocalWebservice is SdkLocalWebservice
+    assert LocalWebservice.__name__ == "LocalWebservice"
     assert issubclass(LocalWebservice, Webservice)
     assert callable(atelier.Model.deploy)
 
@@ -138,25 +192,24 @@ def test_azureml_webservice_module() -> None:
 def test_azureml_keyvault_module_exports_keyvault() -> None:
     from atelier.azureml.core import Keyvault
     from atelier.azureml.core.keyvault import Keyvault as KeyvaultFromModule
-    from atelier.sdk.keyvault import Keyvault as Direct
 
-    assert Keyvault is KeyvaultFromModule is Direct
+    assert Keyvault is KeyvaultFromModule
+    assert Keyvault.__name__ == "Keyvault"
     assert issubclass(atelier.core.errors.SecretKeyError, atelier.AtelierError)
 
 
 def test_azureml_model_module_exports_model_package() -> None:
     from atelier.azureml.core.model import ModelPackage
-    from atelier.sdk.models.package import ModelPackage as Direct
 
-    assert ModelPackage is Direct
+    assert ModelPackage.__name__ == "ModelPackage"
+    assert callable(atelier.Model.package)
 
 
 def test_azureml_webservice_module_has_aci() -> None:
     from atelier.azureml.core import webservice
-    from atelier.sdk.models.container_service import AciWebservice
 
-    assert webservice.AciWebservice is AciWebservice
-    assert issubclass(AciWebservice, webservice.Webservice)
+    assert webservice.AciWebservice.__name__ == "AciWebservice"
+    assert issubclass(webservice.AciWebservice, webservice.Webservice)
     assert "AciWebservice" in webservice.__all__
 
 
@@ -167,12 +220,13 @@ def test_azureml_data_modules() -> None:
     from atelier.azureml.data import FileDataset, OutputFileDatasetConfig, TabularDataset
     from atelier.azureml.data.datapath import DataPath
     from atelier.azureml.data.dataset_factory import DataType
-    from atelier.sdk.data.datastore import DataPath as SdkDataPath
 
     assert Dataset is DatasetFromModule is atelier.Dataset
     assert Datastore is DatastoreFromModule is atelier.Datastore
     assert Dataset.Tabular.from_delimited_files is not None
-    assert issubclass(TabularDataset, object) and issubclass(FileDataset, object)
+    assert (TabularDataset.__name__, FileDataset.__name__) == ("TabularDataset", "FileDataset")
+    assert not issubclass(TabularDataset, FileDataset)
+    assert not issubclass(FileDataset, TabularDataset)
     assert OutputFileDatasetConfig(name="out").name == "out"
-    assert DataPath is SdkDataPath
+    assert DataPath.__name__ == "DataPath"
     assert DataType.to_long().name == "long"

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # starts the CLI a dozen times
 

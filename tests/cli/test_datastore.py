@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # the journey starts the CLI several times
 

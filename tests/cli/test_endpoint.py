@@ -9,22 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
+from tests.helpers.scoring import SCORE
 
 pytestmark = pytest.mark.slow  # the journey starts the CLI and endpoint processes
-
-SCORE = """
-import json
-from atelier import Model
-
-def init():
-    global coefficient
-    with open(Model.get_model_path("coef")) as handle:
-        coefficient = json.load(handle)["coefficient"]
-
-def run(raw_data):
-    return [value * coefficient for value in json.loads(raw_data)["data"]]
-"""
 
 
 def _register(atelier: Atelier, tmp_path: Path, coefficient: int) -> None:

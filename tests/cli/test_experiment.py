@@ -6,7 +6,7 @@ from pathlib import Path
 
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
 
 
 def _workspace_with_experiments(name: str) -> Workspace:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "fastapi", "ray")
 
@@ -28,39 +27,46 @@ def _imported_modules(*python_args: str) -> tuple[subprocess.CompletedProcess[st
     return completed, names
 
 
-def test_importing_the_cli_loads_no_heavy_module() -> None:
-    code = (
-        "import sys\n"
-        "from atelier.cli.main import app, main\n"
-        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-        "print('ok')\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "ok"
+HELP = [
+    (["--help"], ["workspace", "experiment", "run", "environment", "compute"]),
+    (["run", "submit", "--help"], ["--source-dir", "--no-follow", "--runconfig"]),
+    (["environment", "--help"], ["register", "build"]),
+    (["compute", "--help"], ["create", "attach", "update"]),
+    (["workspace", "--help"], ["create", "list", "show", "delete"]),
+    (["run", "list", "--help"], ["--experiment", "--order-by", "--include-children"]),
+]
+
+#: in one interpreter: import the CLI, then print each help in turn (as the script does,
+#: exiting through SystemExit), and report the heavy modules loaded after each step
+PROBE = """
+import contextlib, io, json, sys
+from atelier.cli.main import app, main
+heavy = lambda: [m for m in {heavy!r} if m in sys.modules]
+steps = [{{"args": None, "heavy": heavy(), "code": 0, "out": ""}}]
+for args in {helps!r}:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            app(args, prog_name="atelier")
+        except SystemExit as exit_:
+            code = exit_.code
+    steps.append({{"args": args, "heavy": heavy(), "code": code, "out": out.getvalue()}})
+print(json.dumps(steps))
+"""
 
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["--help"], ["workspace", "experiment", "run", "environment", "compute"]),
-        (["run", "submit", "--help"], ["--source-dir", "--no-follow", "--runconfig"]),
-        (["environment", "--help"], ["register", "build"]),
-        (["compute", "--help"], ["create", "attach", "update"]),
-        (["workspace", "--help"], ["create", "list", "show", "delete"]),
-        (["run", "list", "--help"], ["--experiment", "--order-by", "--include-children"]),
-    ],
-)
-def test_help_loads_no_heavy_module(cli_home: Path, args: list[str], expected: list[str]) -> None:
-    completed, imported = _imported_modules("-m", "atelier.cli.main", *args)
+def test_importing_the_cli_and_its_help_load_no_heavy_module(cli_home: Path) -> None:
+    code = PROBE.format(heavy=HEAVY, helps=[args for args, _ in HELP])
+    completed, imported = _imported_modules("-c", code)
     assert completed.returncode == 0, completed.stderr
     assert "typer" in imported  # the probe sees imports at all
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
-    for word in expected:
-        assert word in completed.stdout
+    steps = json.loads(completed.stdout)
+    assert [step["args"] for step in steps] == [None, *(args for args, _ in HELP)]
+    for step, (_, expected) in zip(steps[1:], HELP, strict=True):
+        assert (step["code"], step["heavy"]) == (0, []), step
+        for word in expected:
+            assert word in step["out"], (step["args"], word)
 
 
 def test_a_command_does_load_the_store(cli_home: Path) -> None:

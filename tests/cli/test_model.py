@@ -9,7 +9,7 @@ import pytest
 
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # the journey starts the CLI a dozen times
 

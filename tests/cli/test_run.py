@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +12,8 @@ import pytest
 
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
-from tests.cli._cli import Atelier, Result, assert_one_line_error
-
-pytestmark = pytest.mark.slow  # each test starts the CLI several times
+from tests.helpers.cli import Atelier, Result, assert_one_line_error, invoke, use_home
+from tests.helpers.databases import seed_home
 
 
 @dataclass(frozen=True)
@@ -24,31 +24,49 @@ class Logged:
     other: str
 
 
-@pytest.fixture
-def logged(atelier: Atelier) -> Logged:
-    """Workspace 'lab' (made by the CLI) with runs logged in this process by the SDK."""
-    assert atelier("workspace", "create", "lab").code == 0
+@pytest.fixture(scope="module")
+def logged_home(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[tuple[Path, Logged]]:
+    """Workspace 'lab' (made by the CLI) with runs logged in this process by the SDK, in a
+    home of this module: the tests below only read it."""
+    folder = tmp_path_factory.mktemp("run-cli") / "atelier-home"
+    seed_home(folder, sqlite_template)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_home(monkeypatch, folder)
+        assert invoke(["workspace", "create", "lab"], cwd=folder.parent).code == 0
+        experiment = Experiment(Workspace.get("lab"), "iris")
+        with experiment.start_logging(display_name="first", tags={"area": "demo"}) as run:
+            for step in range(5):
+                run.log("loss", 1.0 / (step + 1))
+            run.log("accuracy", 0.9)
+            run.log_row("epochs", epoch=1, loss=0.5)
+            run.log_row("epochs", epoch=2, loss=0.25)
+            run.add_properties({"owner": "ci"})
+            run.upload_file("outputs/model.bin", io.BytesIO(b"\x00weights"))
+            run.upload_file("logs/run.log", io.BytesIO(b"it ran"))
+            with run.child_run("fold-1") as child:
+                child.log("accuracy", 0.8)
+        with experiment.start_logging(tags={"area": "other"}) as other:
+            other.log("accuracy", 0.7)
+        failed = experiment.start_logging()
+        failed.log("accuracy", 0.95)
+        failed.fail("diverged\nat step 3", error_code="TrainingError")
+        reset_backends()
+        yield folder, Logged(parent=run.id, child=child.id, failed=failed.id, other=other.id)
     reset_backends()
-    experiment = Experiment(Workspace.get("lab"), "iris")
-    with experiment.start_logging(display_name="first", tags={"area": "demo"}) as run:
-        for step in range(5):
-            run.log("loss", 1.0 / (step + 1))
-        run.log("accuracy", 0.9)
-        run.log_row("epochs", epoch=1, loss=0.5)
-        run.log_row("epochs", epoch=2, loss=0.25)
-        run.add_properties({"owner": "ci"})
-        run.upload_file("outputs/model.bin", io.BytesIO(b"\x00weights"))
-        run.upload_file("logs/run.log", io.BytesIO(b"it ran"))
-        with run.child_run("fold-1") as child:
-            child.log("accuracy", 0.8)
-    with experiment.start_logging(tags={"area": "other"}) as other:
-        other.log("accuracy", 0.7)
-    failed = experiment.start_logging()
-    failed.log("accuracy", 0.95)
-    failed.fail("diverged\nat step 3", error_code="TrainingError")
-    ids = Logged(parent=run.id, child=child.id, failed=failed.id, other=other.id)
-    reset_backends()  # let go of the database before the CLI processes open it
-    return ids
+
+
+@pytest.fixture
+def cli_home(logged_home: tuple[Path, Logged], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The module's home, with the runs below already logged."""
+    use_home(monkeypatch, logged_home[0])
+    return logged_home[0]
+
+
+@pytest.fixture
+def logged(logged_home: tuple[Path, Logged]) -> Logged:
+    return logged_home[1]
 
 
 def _ids(result: Result) -> list[str]:

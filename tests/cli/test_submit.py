@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,7 @@ import pytest
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
 from atelier.sdk.tracking.runconfig import RunConfiguration
-from tests.cli._cli import Atelier, Result, assert_one_line_error
+from tests.helpers.cli import Atelier, Result, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # each test submits scripts and starts the CLI several times
 
@@ -27,11 +23,6 @@ SCRIPTS = {
     "fail.py": """
         print("about to fail", flush=True)
         raise SystemExit("boom: the data is bad")
-    """,
-    "sleep.py": """
-        import time
-        print("sleeping", flush=True)
-        time.sleep(60)
     """,
 }
 
@@ -56,18 +47,6 @@ def _run_id(result: Result) -> str:
     first = result.stdout.splitlines()[0]
     assert first.startswith("run ") and "submitted" in first, result.stdout
     return first.split()[1]
-
-
-def _poll(atelier: Atelier, run_id: str, done: str, timeout: float = 60.0) -> dict[str, object]:
-    """``run show -o json`` until the run's status is ``done``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        details: dict[str, object] = atelier(
-            "run", "show", run_id, "-w", "lab", "-o", "json"
-        ).json()
-        if details["status"] == done or time.monotonic() > deadline:
-            assert details["status"] == done, details
-            return details
 
 
 def test_submit_follows_the_script_then_show_and_logs_read_it(
@@ -126,44 +105,6 @@ def test_a_saved_runconfig_with_json_output(atelier: Atelier, source: Path) -> N
     overridden = _submit(atelier, source, "-f", str(saved), "--", "mine")
     assert overridden.code == 0, overridden.stderr
     assert "arguments: ['mine']" in overridden.stdout
-
-
-def _interrupt_following(run_id: str) -> None:
-    """Ctrl-C on ``run logs --follow`` stops following, says how to go on, and exits 130."""
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "atelier.cli.main", "run", "logs", run_id, "-w", "lab", "--follow"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert follower.stdout is not None
-    assert follower.stdout.readline() == "sleeping\n"
-    follower.send_signal(signal.SIGINT)
-    _, stderr = follower.communicate(timeout=30)
-    assert follower.returncode == 130, stderr
-    assert f"atelier run cancel {run_id} -w lab" in stderr
-    assert "Traceback" not in stderr
-
-
-def test_cancel_a_run_submitted_without_following(atelier: Atelier, source: Path) -> None:
-    submitted = _submit(atelier, source, "--script", "sleep.py", "--no-follow")
-    assert submitted.code == 0, submitted.stderr
-    run_id = submitted.stdout.strip()
-    assert "atelier run logs" in submitted.stderr
-    deadline = time.monotonic() + 60
-    while "sleeping" not in (logs := atelier("run", "logs", run_id, "-w", "lab")).stdout:
-        assert logs.code == 0, logs.stderr
-        assert time.monotonic() < deadline, "the script never started"
-
-    _interrupt_following(run_id)
-
-    canceled = atelier("run", "cancel", run_id, "-w", "lab")
-    assert canceled.code == 0, canceled.stderr
-    assert run_id in canceled.stdout
-    details = _poll(atelier, run_id, "Canceled")
-    assert details["endTimeUtc"] is not None
-    again = atelier("run", "cancel", run_id, "-w", "lab")
-    assert_one_line_error(again, 4, "is Canceled", "nothing to cancel")
 
 
 def test_bad_submissions_and_logs_of_an_unsubmitted_run(atelier: Atelier, source: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
-from tests.cli._cli import Atelier, assert_one_line_error
+from tests.helpers.cli import Atelier, assert_one_line_error
 
 
 def test_create_list_show_delete(atelier: Atelier) -> None:

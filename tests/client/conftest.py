@@ -19,7 +19,7 @@ from tests.conftest import unique
 @pytest.fixture(scope="session")
 def sqlite_server(_servers: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The session's SQLite server (started here if no test started it yet)."""
-    from tests._server import start_server
+    from tests.helpers.server import start_server
 
     if "sqlite" not in _servers:
         _servers["sqlite"] = start_server(tmp_path_factory.mktemp("server-sqlite"), None)

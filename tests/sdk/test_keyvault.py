@@ -146,16 +146,31 @@ def test_values_are_never_stored_in_the_clear(
 ) -> None:
     value = _value()
     ws.get_default_keyvault().set_secret("db-password", value)
+    rows = _stored_rows(store_database)
+    assert any("db-password" in row for row in rows["secrets"])  # the secret's row is read
+    for table, row in ((table, row) for table, found in rows.items() for row in found):
+        assert value not in repr(row), table
+        assert value.encode() not in b"".join(cell for cell in row if isinstance(cell, bytes))
+    files = _stored_files(store_homes)
+    for path in files:
+        assert value.encode() not in path.read_bytes(), path
+
+
+def _stored_rows(store_database: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the variant's database, by table name."""
     with store_database.session() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(select(table)):
-                assert value not in repr(tuple(row)), table.name
-                assert value.encode() not in b"".join(
-                    cell for cell in row if isinstance(cell, bytes)
-                )
-    for path in (found for home in store_homes for found in home.rglob("*")):
-        if path.is_file():
-            assert value.encode() not in path.read_bytes(), path
+        return {
+            table.name: [tuple(row) for row in session.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _stored_files(store_homes: list[Path]) -> list[Path]:
+    """The files of the variant's homes; among them the secret key that sealed the values
+    (so a check over them looks where the data is)."""
+    files = [found for home in store_homes for found in home.rglob("*") if found.is_file()]
+    assert KEY_FILE_NAME in {path.name for path in files}, store_homes
+    return files
 
 
 def test_a_run_reads_secrets_through_its_context(ws: Workspace) -> None:
@@ -214,19 +229,20 @@ def test_a_submitted_run_uses_a_secret_that_leaks_nowhere(
     downloaded = run.download_files(output_directory=tmp_path / "files")
     assert downloaded
     seen = [log.getvalue(), repr(details), repr(run.get_details()), repr(run.get_metrics())]
-    seen += [repr(r.get_details()) for r in Run.list(Experiment(ws, "secret-jobs"))]
+    runs = list(Run.list(Experiment(ws, "secret-jobs")))
+    assert [r.id for r in runs] == [run.id]
+    seen += [repr(r.get_details()) for r in runs]
     seen.append(repr(ws.get_default_keyvault().list_secrets()))
     seen += [path.read_text(errors="replace") for path in downloaded]
     for text in seen:
         assert value not in text and token not in text
-    with store_database.session() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(select(table)):
-                assert value not in repr(tuple(row)) and token not in repr(tuple(row)), table.name
-    for path in (found for home in store_homes for found in home.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            assert value.encode() not in data and token.encode() not in data, path
+    rows = _stored_rows(store_database)
+    assert {"api-token", "db-password"} <= {row_name for row in rows["secrets"] for row_name in row}
+    for table, row in ((table, row) for table, found in rows.items() for row in found):
+        assert value not in repr(row) and token not in repr(row), table
+    for path in _stored_files(store_homes):
+        data = path.read_bytes()
+        assert value.encode() not in data and token.encode() not in data, path
 
 
 def test_concurrent_sets_of_a_new_name_all_succeed(ws: Workspace) -> None:

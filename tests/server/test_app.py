@@ -9,8 +9,8 @@ import pytest
 
 from atelier.core.settings import Settings
 from atelier.server.app import create_app, route_table
+from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Team
-from tests.server.mlflow_routes import is_mlflow_path
 
 
 def test_probes_and_metrics_answer(server: Any) -> None:
@@ -69,7 +69,7 @@ def test_server_init_refuses_a_second_time(server: Any) -> None:
     import subprocess
     import sys
 
-    from tests._server import _environment
+    from tests.helpers.server import _environment
 
     again = subprocess.run(
         [sys.executable, "-m", "atelier.cli.main", "server", "init"],

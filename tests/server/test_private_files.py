@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from atelier import Experiment, Workspace
-from tests._server import start_server, stop_server
 from tests.conftest import unique
+from tests.helpers.server import start_server, stop_server
 
 
 @pytest.fixture

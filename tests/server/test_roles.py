@@ -15,8 +15,8 @@ from atelier.core.access import Access
 from atelier.core.settings import Settings
 from atelier.server.app import create_app, route_table
 from atelier.server.auth import Rule
+from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Person, Team
-from tests.server.mlflow_routes import is_mlflow_path
 
 
 def _table() -> list[tuple[str, str, Rule | None]]:

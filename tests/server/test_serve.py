@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 from atelier.server.serve import NoDelayHttpToolsProtocol, uvicorn_options
-from tests._server import free_port, start_server, stop_server
+from tests.helpers.server import free_port, start_server, stop_server
 
 
 def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
@@ -61,17 +62,45 @@ def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
     assert (options["loop"], options["workers"], options["factory"]) == ("uvloop", 4, True)
 
 
+def _healthz_answered(metrics: str) -> float:
+    """How many ``/healthz`` requests the worker that served this ``/metrics`` answered
+    (each worker keeps its own counters)."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("atelier_http_requests_total{") and 'route="/healthz"' in line
+    )
+
+
 def test_several_workers_serve_one_port(tmp_path: Path) -> None:
+    """Requests on new connections are answered by more than one process: a worker whose
+    counters miss some of the ``/healthz`` answers proves that another worker gave them."""
     server = start_server(tmp_path / "home", None, workers=2)
+    total = 40
+
+    def healthz(_: int) -> int:  # a new connection each time, so any worker may accept it
+        return httpx.get(f"{server.url}/healthz", timeout=30).status_code
+
+    def answered(_: int) -> float:
+        return _healthz_answered(httpx.get(f"{server.url}/metrics", timeout=30).text)
+
     try:
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(healthz, range(total))) == [200] * total
+            seen: set[float] = set()
+            for _ in range(10):
+                seen.update(pool.map(answered, range(16)))
+                if min(seen) < total:
+                    break
         with httpx.Client(base_url=server.url) as client:
-            answers = [client.get("/healthz").status_code for _ in range(20)]
             headers = {"Authorization": f"Bearer {server.admin_token}"}
             me = client.get("/api/v1/whoami", headers=headers).json()
-        assert answers == [200] * 20
-        assert me["name"] == "admin"
     finally:
         stop_server(server)
+    assert min(seen) < total, f"one worker answered all {total} requests: {sorted(seen)}"
+    if len(seen) == 2:  # both workers answered /metrics: between them, every /healthz
+        assert sum(seen) == total, sorted(seen)
+    assert me["name"] == "admin"
 
 
 def test_the_protocol_turns_nagle_off_even_where_the_loop_did_not(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests._server import start_server, stop_server
+from tests.helpers.server import start_server, stop_server
 from tests.server.conftest import Person, Team
 
 

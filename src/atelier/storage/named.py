@@ -37,7 +37,8 @@ class NamedFiles:
         return self._path(relative)
 
     def write(self, relative: str, data: bytes) -> str:
-        """Write ``data`` at ``relative`` atomically; return its full path."""
+        """Write ``data`` at ``relative`` atomically; return ``relative`` (the name
+        ``list`` gives back: a client never sees the store's own path)."""
         final = self._path(relative)
         tmp = f"{self.blobs.root}/tmp/{uuid.uuid4().hex}"
         fs = self.blobs.fs
@@ -49,8 +50,8 @@ class NamedFiles:
         except OSError as exc:
             if fs.exists(tmp):
                 fs.rm(tmp)
-            raise StorageError(f"writing {final} failed: {exc}") from exc
-        return final
+            raise StorageError(f"writing {relative} failed: {exc}") from exc
+        return relative
 
     def list(self, prefix: str) -> list[str]:
         """Relative paths of the files under ``prefix``, sorted."""

@@ -122,7 +122,7 @@ class DatastoreContract:
 
 class DatasetContract:
     def test_register_versions_and_lineage(self, connection: Any, workspace: str) -> None:
-        files = [DataFile(path="data/rows.csv", size=8, mtime_ms=1)]
+        files = [DataFile(path="workspaceblobstore:data/rows.csv", size=8, mtime_ms=1)]
         definition = {"sources": [{"datastore": "workspaceblobstore", "path": "data/*.csv"}]}
 
         def register(create_new_version: bool) -> Any:

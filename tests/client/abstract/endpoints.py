@@ -73,10 +73,10 @@ class ReportingContract:
         new_endpoint(connection, workspace)
         connection.endpoints.put_deployment(workspace, "svc", "blue", {}, [])
         path = connection.reporting.write_model_data(workspace, "svc", "blue", "2026-12-06", b"P")
-        # the written path is the stored one; the embedded backend answers it with the
-        # blob store's root in front, the listing without
+        # the written path is the listed one, relative to the store: never the server's root
         [(stored, data)] = connection.endpoints.model_data(workspace, "svc")
-        assert data == b"P" and path.endswith(stored) and "date=2026-12-06" in stored
+        assert data == b"P" and path == stored and "date=2026-12-06" in stored
+        assert not path.startswith("/")
         assert connection.endpoints.model_data(workspace, "svc", "green") == []
 
     def test_reporting_on_a_missing_endpoint(self, connection: Any, workspace: str) -> None:

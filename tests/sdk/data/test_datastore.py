@@ -21,7 +21,14 @@ from atelier import (
 )
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
-from tests.data_services import AZURITE_ACCOUNT, AZURITE_KEY, Endpoint, azurite, free_port, moto_s3
+from tests.helpers.object_stores import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    Endpoint,
+    azurite,
+    free_port,
+    moto_s3,
+)
 from tests.sdk.conftest import embedded_only
 
 __all__ = ["azurite", "moto_s3"]  # session fixtures used below

@@ -267,7 +267,7 @@ def test_missing_and_empty_paths(ws: Workspace, tmp_path: Path) -> None:
         Model.register(ws, tmp_path / "empty", "m")
     with pytest.raises(ValidationError, match="give the model's name or id"):
         Model(ws)
-    with pytest.raises(ValidationError, match="positive whole number"):
+    with pytest.raises(ValidationError, match="whole number from 1"):
         Model(ws, "m", version="latest")
     local = tmp_path / "m.bin"
     local.write_bytes(b"m")

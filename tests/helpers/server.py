@@ -37,8 +37,8 @@ def _environment(home: Path, database_url: str | None) -> dict[str, str]:
         if not k.startswith("ATELIER_") or k == "ATELIER_TEST_POSTGRES_URL"
     }
     env["ATELIER_HOME"] = str(home)
-    # the object-store emulators of the tests (tests/data_services.py) listen on loopback,
-    # which a server refuses to connect to unless its administrator allows it
+    # the object-store emulators of the tests (tests/helpers/object_stores.py) listen on
+    # loopback, which a server refuses to connect to unless its administrator allows it
     env["ATELIER_ALLOWED_STORAGE_HOSTS"] = "127.0.0.1"
     if database_url:
         env["ATELIER_DATABASE_URL"] = database_url
