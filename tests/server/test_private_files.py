@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 import tarfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from atelier import Experiment, Workspace
+from atelier.client.registry import reset_backends
 from tests.conftest import unique
 from tests.helpers.server import start_server, stop_server
 
@@ -82,6 +84,9 @@ def test_the_server_home_is_private_to_its_user(
 
 
 def test_an_embedded_home_is_created_private(home: Path, open_umask: None) -> None:
+    # Atelier itself must create the home: the fixture's migrated SQLite template made it first
+    shutil.rmtree(home, ignore_errors=True)
+    reset_backends()
     ws = Workspace.create(unique("private"))
     run = Experiment(ws, "private").start_logging()
     run.log("loss", 1.0)
