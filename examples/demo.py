@@ -246,10 +246,40 @@ def share_through_a_server(home: Path) -> None:
         seen = Experiment(shared, "mlflow-client").get_runs()
         logged = next(r for r in seen if r.id == active.info.run_id)
         print(f"18. the mlflow client's run {logged.id}: metrics {logged.get_metrics()}")
+        show_the_server_refusing(shared)
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def show_the_server_refusing(shared: Workspace) -> None:
+    """What the server never does, even for its admin: replace the managed default
+    datastore, or connect to an internal address named in a datastore's options."""
+    from atelier import Datastore
+    from atelier.core.errors import AtelierError
+
+    attempts = {
+        "replace the default datastore": lambda: Datastore.register_azure_blob_container(
+            shared,
+            "workspaceblobstore",
+            "data",
+            "elsewhere",
+            account_key="k",
+            overwrite=True,
+            skip_validation=True,
+        ),
+        "reach the cloud metadata address": lambda: Datastore.register_s3(
+            shared, "metadata", "bucket", endpoint_url="http://169.254.169.254", validate=False
+        ),
+    }
+    for step, (what, attempt) in enumerate(attempts.items(), start=19):
+        try:
+            attempt()
+        except AtelierError as exc:
+            print(f"{step}. refused to {what}: {type(exc).__name__}: {exc.message}")
+        else:
+            raise SystemExit(f"the server agreed to {what}")
 
 
 def _start_server(home: Path) -> tuple[str, str, subprocess.Popen[bytes], IO[bytes]]:
