@@ -62,6 +62,9 @@ async def _loop(database: Database, every: float) -> None:
         except AtelierError as exc:  # the database is away: try again next time
             _log.warning("reaper: %s", exc.message)
             continue
+        except Exception:  # a bug must not end the reaper for the server's lifetime
+            _log.exception("reaper: this pass failed; trying again next time")
+            continue
         for run_id in failed:
             _log.warning("reaper: run %s Failed: its supervisor is lost", run_id)
 
