@@ -192,7 +192,7 @@ def _closed_port() -> int:
 def test_a_machine_without_atelier_is_refused(
     ws: Workspace, sshd: SshServer, tmp_path: Path
 ) -> None:
-    from atelier.execution.ssh_compute import provision
+    from atelier.execution.ssh_provision import provision
 
     del ws  # for the home: known_hosts goes there
     settings = {

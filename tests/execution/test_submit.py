@@ -14,7 +14,7 @@ import pytest
 
 from atelier import Experiment, NotFoundError, RunFailedError, ValidationError, Workspace
 from atelier.core.errors import ComputeTargetNotFoundError
-from atelier.execution.supervisor import reap
+from atelier.execution.reaper import reap
 from atelier.sdk.compute.targets import ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig

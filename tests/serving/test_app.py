@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from atelier.core.errors import EntryScriptError
 from atelier.serving.app import create_app
-from atelier.serving.entry import EntryScriptError
 from tests.serving.conftest import started
 
 pytestmark = pytest.mark.anyio

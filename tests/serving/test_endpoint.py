@@ -370,8 +370,9 @@ def test_no_code_mlflow_format_is_detected_and_loaded(
     without starting a server."""
     import pickle
 
+    from atelier.core.errors import InputError
     from atelier.sdk.models.nocode import MLFLOW, detect_framework, no_code_script
-    from atelier.serving.entry import InputError, load_entry_script
+    from atelier.serving.entry import load_entry_script
 
     linear = pytest.importorskip("sklearn.linear_model")
     folder = tmp_path / "iris-mlflow"

@@ -5,7 +5,7 @@ narrower views: ``backend_for`` a ``Backend``, ``supervision_for`` a
 ``SupervisionAPI``, ``reporting_for`` an ``EndpointReportingAPI``.
 
 The per-resource protocols live in ``atelier.client.api``; the names below that the SDK
-imports from here (``ScalarBatch``, ``DataProgress``, ``DatastoreFilesAPI``, ``LOG_NAME``)
+imports from here (``ScalarBatch``, ``DataProgress``, ``DatastoreFilesAPI``)
 are the same objects.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from atelier.client.api import (
-    LOG_NAME,
     ArtifactAPI,
     ComputeAPI,
     DataProgress,
@@ -37,7 +36,6 @@ from atelier.client.api import (
 )
 
 __all__ = [
-    "LOG_NAME",
     "Backend",
     "Connection",
     "DataProgress",

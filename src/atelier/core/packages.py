@@ -10,13 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from atelier.core.errors import ImageBuildError, ValidationError
+from atelier.core.errors import ValidationError
 
 __all__ = [
     "IMAGE_LABEL_RULE",
     "IMAGE_NAME_MAX",
     "IMAGE_NAME_RULE",
-    "ImageBuildError",  # defined in atelier.core.errors; this old import path keeps working
     "PackageFileRecord",
     "PackageRecord",
     "check_image_label",

@@ -47,6 +47,10 @@ def folder_files(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
+#: where a run's script output is stored, live and after the run
+LOG_NAME = "user_logs/std_log.txt"
+
+
 def run_work_dir(home: Path, run_id: str) -> Path:
     """Where this machine's supervisor keeps a run's working copy and live logs."""
     return home.expanduser().resolve() / "runs" / run_id

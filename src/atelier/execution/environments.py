@@ -32,7 +32,6 @@ __all__ = [
     "HOST_PATHS_FILE",
     "READY_MARKER",
     "REQUIREMENTS_FILE",
-    "EnvironmentBuildError",  # defined in atelier.core.errors; this old import path keeps working
     "build_key",
     "ensure_environment",
     "find_uv",

@@ -36,16 +36,11 @@ from ray.job_submission import JobStatus, JobSubmissionClient
 from atelier.core.errors import ComputeTargetException
 from atelier.execution.environments import ensure_environment
 
-# provisioning lived here; these old import paths keep working
-from atelier.execution.ray_provision import provision, stop_local_head
-
 __all__ = [
     "RayExecutor",
     "RayJob",
     "job_entrypoint",
     "job_environment",
-    "provision",
-    "stop_local_head",
 ]
 
 _LOG_POLL_SECONDS = 0.25

@@ -39,11 +39,9 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.core.errors import ComputeTargetException, ValidationError
-from atelier.execution.environments import EnvironmentBuildError
+from atelier.core.errors import ComputeTargetException, EnvironmentBuildError, ValidationError
 from atelier.execution.local import start_pumps
 from atelier.execution.ssh_files import download, upload
-from atelier.execution.ssh_provision import provision
 from atelier.execution.ssh_target import (
     CONNECT_TIMEOUT_SECONDS,
     SSH_FAILED,
@@ -55,7 +53,7 @@ from atelier.execution.ssh_target import (
 )
 
 #: ``provision`` is the kind's provisioner; the executor and its process live here
-__all__ = ["SshExecutor", "SshProcess", "provision", "remote_environment", "run_script"]
+__all__ = ["SshExecutor", "SshProcess", "remote_environment", "run_script"]
 
 _KILL_GRACE_SECONDS = 5.0
 _PID_MARKER = "@@atelier-remote-pid@@"

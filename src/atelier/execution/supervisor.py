@@ -22,11 +22,11 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from atelier.client.api import LOG_NAME, SupervisionAPI
+from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for, supervision_for
 from atelier.core.errors import AtelierError
-from atelier.core.paths import run_work_dir
+from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import process_start
 from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
@@ -37,7 +37,7 @@ from atelier.execution.compute import Executor, executor
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
 
-__all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "reap", "run_forked"]
+__all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "run_forked"]
 
 HEARTBEAT_SECONDS = 1.0
 SUPERVISOR_LOG = "system_logs/supervisor.log"

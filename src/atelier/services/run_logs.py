@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from atelier.core.errors import NotFoundError
-from atelier.core.paths import run_work_dir
+from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.status import TERMINAL_STATUSES
 from atelier.services import artifacts, runs
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
-
-#: where a run's script output is stored (client/backend.py's LOG_NAME)
-LOG_NAME = "user_logs/std_log.txt"
 
 
 def read_log(

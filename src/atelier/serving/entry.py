@@ -26,7 +26,7 @@ from typing import Any
 from atelier.core.errors import EntryScriptError, InputError
 from atelier.serving.schema import ParameterType, input_schemas_of, output_schema_of
 
-__all__ = ["EntryScript", "EntryScriptError", "InputError", "load_entry_script"]
+__all__ = ["EntryScript", "load_entry_script"]
 
 MODEL_DIR_VARIABLES = ("ATELIER_MODEL_DIR", "AZUREML_MODEL_DIR")
 

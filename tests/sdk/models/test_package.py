@@ -13,8 +13,7 @@ import pytest
 
 from atelier import Environment, Model, NotFoundError, ValidationError, Workspace
 from atelier.azureml.core.model import InferenceConfig
-from atelier.core.errors import AlreadyExistsError
-from atelier.core.packages import ImageBuildError
+from atelier.core.errors import AlreadyExistsError, ImageBuildError
 from atelier.execution import packaging
 from atelier.sdk.models.package import ModelPackage
 from tests.conftest import _missing

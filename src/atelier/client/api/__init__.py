@@ -25,7 +25,6 @@ from atelier.client.api.endpoints import EndpointAPI
 from atelier.client.api.models import ModelAPI, PackageAPI
 from atelier.client.api.reporting import EndpointReportingAPI
 from atelier.client.api.runs import (
-    LOG_NAME,
     ArtifactAPI,
     MetricAPI,
     RunAPI,
@@ -37,7 +36,6 @@ from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.api.workspaces import ExperimentAPI, WorkspaceAPI
 
 __all__ = [
-    "LOG_NAME",
     "ArtifactAPI",
     "ComputeAPI",
     "DataProgress",

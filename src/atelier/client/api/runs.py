@@ -17,8 +17,6 @@ from atelier.core.records import (
 )
 from atelier.core.status import RunStatus
 
-#: where a run's script output is stored, live and after the run
-LOG_NAME = "user_logs/std_log.txt"
 #: one scalar series in one batch: steps, values, timestamps in ms
 ScalarBatch = tuple[Sequence[int], Sequence[float], Sequence[int]]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.client.api.runs import (
-    LOG_NAME,
     ArtifactAPI,
     MetricAPI,
     RunAPI,
@@ -21,7 +20,7 @@ from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.http.base import Part, run_path, run_record, workspace_path
 from atelier.client.http.transport import file_path, iter_stream, segment, tar_of
 from atelier.core.names import check_experiment_name, check_relative_path, check_run_id
-from atelier.core.paths import run_work_dir, safe_join
+from atelier.core.paths import LOG_NAME, run_work_dir, safe_join
 from atelier.core.records import (
     ArtifactRecord,
     RunQuery,

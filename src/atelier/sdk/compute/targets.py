@@ -109,7 +109,7 @@ class ComputeTarget:
             )
         except BaseException:
             if kind == "ray" and provisioned.get("started_head"):
-                from atelier.execution.ray_compute import stop_local_head
+                from atelier.execution.ray_provision import stop_local_head
 
                 stop_local_head(provisioned)  # nothing would remember to stop it
             raise
@@ -152,7 +152,7 @@ class ComputeTarget:
         machine started for it is stopped."""
         self.workspace._backend.compute.delete(self.workspace.name, self.name)
         if self._record.kind == "ray" and self._record.config.get("started_head"):
-            from atelier.execution.ray_compute import stop_local_head
+            from atelier.execution.ray_provision import stop_local_head
 
             stop_local_head(self._record.config)
 

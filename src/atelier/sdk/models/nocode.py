@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy
 
-from atelier.serving.entry import InputError
+from atelier.core.errors import InputError
 from atelier.serving.fastpredict import compile_predictor
 
 try:

@@ -11,7 +11,7 @@ from atelier.core.errors import NotFoundError, RunFailedError
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import ms_to_iso
-from atelier.execution.supervisor import reap
+from atelier.execution.reaper import reap
 
 if TYPE_CHECKING:
     from atelier.client.backend import Backend
