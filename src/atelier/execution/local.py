@@ -38,6 +38,10 @@ class LocalProcess:
         )
         self.readers = start_pumps(self.proc, out, stderr_tail)
 
+    @property
+    def local_pid(self) -> int | None:
+        return self.proc.pid
+
     def wait(self, timeout: float) -> int | None:
         """The exit code, or None if the script is still running after ``timeout`` seconds."""
         try:

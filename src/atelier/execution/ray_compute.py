@@ -217,6 +217,10 @@ class RayJob:
                 self.message = f"Ray failed the job {self.job_id}: {info.message}"
         return self.exit_code
 
+    @property
+    def local_pid(self) -> int | None:
+        return None  # the job runs on the cluster; nothing of it lives on this host
+
     def wait(self, timeout: float) -> int | None:
         """The exit code, or None if the job is still going after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

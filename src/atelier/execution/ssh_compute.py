@@ -259,6 +259,11 @@ class SshProcess:
             self.target.run(f"rm -rf {shlex.quote(self.remote_dir)}", "cleaning up")
         raise failure(self.target, code, stderr, "starting the script")
 
+    @property
+    def local_pid(self) -> int | None:
+        # the ssh client: stopping its group ends the remote script through the watcher
+        return self.proc.pid
+
     def wait(self, timeout: float) -> int | None:
         """The exit code, or None if the script is still running after ``timeout`` seconds.
         Once it has ended, its ``outputs/`` and ``logs/`` are copied back first."""

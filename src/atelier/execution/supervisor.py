@@ -32,7 +32,7 @@ from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution import agent, run_data
-from atelier.execution.compute import Executor, executor
+from atelier.execution.compute import Executor, ScriptProcess, executor
 
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
@@ -285,11 +285,11 @@ class Supervisor:
         _say(log, f"script exited with code {code}")
         return code
 
-    def _report_script(self, script: Any) -> None:
+    def _report_script(self, script: ScriptProcess) -> None:
         """Put the script's process group in the heartbeat at once, so a reaper can stop
         the script even if this process dies before the next beat."""
-        pid = getattr(getattr(script, "proc", None), "pid", None)
-        if not isinstance(pid, int):
+        pid = script.local_pid
+        if pid is None:
             return
         self.info.update(script_pgid=pid)
         with contextlib.suppress(AtelierError):
