@@ -108,7 +108,16 @@ class Experiment:
 
     def submit(self, config: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig``: its source directory is snapshotted, the run is
-        Queued on its compute target and a supervisor takes it from there."""
+        Queued on its compute target and a supervisor takes it from there.
+
+        Other kinds of configuration (a sweep, a pipeline) submit themselves: an object with
+        a ``_submit_to(experiment, tags, **kwargs)`` method is handed the experiment and the
+        keyword arguments (``pipeline_parameters=``, ``regenerate_outputs=`` ...) and returns
+        its run."""
+        submit_to = getattr(type(config), "_submit_to", None)
+        if submit_to is not None:
+            run: Run = submit_to(config, self, tags, **kwargs)
+            return run
         del kwargs
         # pathspec (the snapshot's ignore rules) loads only when a script is submitted
         from atelier.sdk.tracking._submit import submit
