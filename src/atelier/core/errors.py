@@ -170,6 +170,46 @@ class InputError(ValidationError):
     code = "invalid_input"
 
 
+class PipelineValidationError(ValidationError):
+    """A pipeline cannot run as built; ``problems`` lists every one found."""
+
+    code = "pipeline_invalid"
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [message])
+
+
+class PipelineCycleError(PipelineValidationError):
+    """Steps depend on each other in a circle."""
+
+    code = "pipeline_cycle"
+
+
+class MissingProducerError(PipelineValidationError):
+    """A step consumes data that no step of the pipeline produces."""
+
+    code = "pipeline_missing_producer"
+
+
+class DuplicateOutputError(PipelineValidationError):
+    """Two steps (or one step twice) write an output of the same name."""
+
+    code = "pipeline_duplicate_output"
+
+
+class MissingScriptError(PipelineValidationError):
+    """A step's script is not in its source directory."""
+
+    code = "pipeline_missing_script"
+
+
+class UndeclaredParameterError(PipelineValidationError):
+    """A pipeline parameter is assigned that the pipeline does not declare."""
+
+    code = "pipeline_undeclared_parameter"
+
+
 #: every error class, each under its ``code``: how a code on the wire becomes a class again
 ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
     cls.code: cls
@@ -178,6 +218,12 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         ValidationError,
         EntryScriptError,
         InputError,
+        PipelineValidationError,
+        PipelineCycleError,
+        MissingProducerError,
+        DuplicateOutputError,
+        MissingScriptError,
+        UndeclaredParameterError,
         NotFoundError,
         ConflictError,
         AlreadyExistsError,
@@ -223,18 +269,24 @@ __all__ = [
     "ComputeTargetNotFoundError",
     "ConflictError",
     "ContainerEngineError",
+    "DuplicateOutputError",
     "EntryScriptError",
     "EnvironmentBuildError",
     "ImageBuildError",
     "InputError",
     "InvalidStateError",
+    "MissingProducerError",
+    "MissingScriptError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PipelineCycleError",
+    "PipelineValidationError",
     "RunFailedError",
     "SecretKeyError",
     "StorageError",
     "StoreError",
     "UnauthenticatedError",
+    "UndeclaredParameterError",
     "ValidationError",
     "WebserviceError",
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.data_names import check_dataset_name, check_input_name
 from atelier.core.errors import ValidationError
+from atelier.sdk.data._step_inputs import StepOutputInput, delimited_format
 from atelier.sdk.data.datastore import DataPath, Datastore
 
 if TYPE_CHECKING:
@@ -114,6 +115,25 @@ class OutputFileDatasetConfig:
             "tags": dict(tags or {}),
         }
         return self
+
+    def as_input(self, name: str | None = None) -> StepOutputInput:
+        """In a pipeline: this output's folder, mounted as an input of a later step."""
+        return StepOutputInput(self, name or self.name, "mount")
+
+    def read_delimited_files(
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        path_glob: str | None = None,
+        set_column_types: dict[str, Any] | None = None,
+    ) -> StepOutputInput:
+        """In a pipeline: this output's CSV files as a tabular dataset input of a later
+        step (``Run.get_context().input_datasets[name]``)."""
+        del partition_format, path_glob
+        fmt = delimited_format(include_path, separator, header, set_column_types)
+        return StepOutputInput(self, self.name, "direct", tabular_format=fmt)
 
     def to_output(self) -> dict[str, Any]:
         return {

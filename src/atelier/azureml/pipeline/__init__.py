@@ -1,0 +1,1 @@
+"""``azureml.pipeline``: pipelines (``.core``) and their steps (``.steps``)."""

@@ -1,0 +1,83 @@
+"""Pipeline facts shared by the SDK (which builds and runs pipelines) and the server (which
+starts runs of published ones): placeholder spellings, the run definition's shape, and
+how submitted parameter values meet the declared ones. No I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atelier.core.errors import PipelineValidationError, UndeclaredParameterError
+
+PARAMETER_PREFIX = "PipelineParameter:"
+PIPELINE_RUN_TYPE = "azureml.PipelineRun"
+STEP_RUN_TYPE = "azureml.StepRun"
+#: run properties: which step a child run is, its reuse key, and what a reused step reused
+STEP_NAME = "azureml.pipeline.step_name"
+REUSE_KEY = "azureml.pipeline.reuse_key"
+REUSED_RUN = "azureml.reusedrunid"
+REUSED_PIPELINE_RUN = "azureml.reusedpipelinerunid"
+PUBLISHED_PIPELINE = "azureml.pipelineid"
+PIPELINE_ENDPOINT = "azureml.pipelineendpointid"
+
+
+def _convert(default: Any, value: Any) -> Any:
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise ValueError(value)
+    if isinstance(default, int):
+        return int(str(value))
+    if isinstance(default, float):
+        return float(str(value))
+    return str(value)
+
+
+def _coerce(name: str, default: Any, value: Any) -> Any:
+    """``value`` as the type of the parameter's default (a REST call sends text)."""
+    if default is None or type(value) is type(default):
+        return value
+    try:
+        return _convert(default, value)
+    except ValueError as exc:
+        raise PipelineValidationError(
+            f"pipeline parameter {name!r} takes a {type(default).__name__} "
+            f"(default {default!r}), not {value!r}"
+        ) from exc
+
+
+def resolve_parameters(declared: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """The value of every declared parameter: the given one (coerced to the default's type)
+    or the default. A name the pipeline does not declare is ``UndeclaredParameterError``."""
+    if given is not None and not isinstance(given, dict):
+        raise PipelineValidationError("pipeline_parameters must be a mapping of name to value")
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise UndeclaredParameterError(
+            f"pipeline parameter(s) {unknown} are not declared by this pipeline "
+            f"(declared: {known}); add a PipelineParameter to a step's arguments or drop them"
+        )
+    return {
+        name: _coerce(name, default, given[name]) if name in given else default
+        for name, default in declared.items()
+    }
+
+
+def run_definition(
+    graph: dict[str, Any],
+    parameters: dict[str, Any] | None,
+    *,
+    regenerate_outputs: bool = False,
+    continue_on_step_failure: bool = False,
+) -> dict[str, Any]:
+    """What a pipeline run records: its graph, the parameter values, and how to run it."""
+    return {
+        "graph": graph,
+        "parameters": resolve_parameters(graph.get("parameters") or {}, parameters),
+        "regenerate_outputs": bool(regenerate_outputs),
+        "continue_on_step_failure": bool(continue_on_step_failure),
+    }

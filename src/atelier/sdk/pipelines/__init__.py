@@ -1,0 +1,18 @@
+"""Pipelines: DAGs of steps passing data, with step reuse, publishing and REST endpoints."""
+
+from atelier.sdk.pipelines._data import DataReference, PipelineData, PipelineParameter
+from atelier.sdk.pipelines.pipeline import Pipeline
+from atelier.sdk.pipelines.runs import PipelineRun, PortDataReference, StepRun
+from atelier.sdk.pipelines.steps import PipelineStep, PythonScriptStep
+
+__all__ = [
+    "DataReference",
+    "Pipeline",
+    "PipelineData",
+    "PipelineParameter",
+    "PipelineRun",
+    "PipelineStep",
+    "PortDataReference",
+    "PythonScriptStep",
+    "StepRun",
+]

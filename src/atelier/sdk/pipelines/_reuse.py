@@ -1,0 +1,120 @@
+"""Step reuse: the key that says whether a step would do the same work again, and the
+earlier run that did it.
+
+The key hashes the step's kind, source snapshot (content-addressed), script or command,
+arguments and variables with the parameter values in, environment spec, compute kind,
+the declared outputs, and a fingerprint (content digests) of every file each input
+reads now. A completed run with the same key is reused only while all its outputs still
+exist. The parts of the key are kept on the step run, so ``get_details()`` shows why a
+step did or did not rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from atelier.client import data_files
+from atelier.client.backend import Backend
+from atelier.core.errors import AtelierError
+from atelier.core.pipelines import REUSE_KEY, REUSED_RUN
+from atelier.core.records import RunQuery, RunRecord
+from atelier.core.status import RunStatus
+
+_CANDIDATES = 20
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(backend: Backend, workspace: str, entry: dict[str, Any]) -> str:
+    """A digest of the content an input reads now ('missing' when it matches nothing)."""
+    try:
+        files = data_files.dataset_files(
+            backend, workspace, entry["definition"], entry.get("dataset_id"), entry["name"]
+        )
+        digests = data_files.digests(files)
+    except AtelierError:
+        return "missing"
+    return _digest(sorted(zip((f.relative for f in files), digests, strict=True)))
+
+
+def components(
+    backend: Backend,
+    workspace: str,
+    step: dict[str, Any],
+    definition: dict[str, Any],
+    declared_outputs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """What the key is made of, readable."""
+    return {
+        "kind": step["kind"],
+        "snapshot_id": step["snapshot_id"],
+        "script": definition.get("script"),
+        "command": definition.get("command"),
+        "arguments": definition.get("arguments") or [],
+        "environment_variables": definition.get("environment_variables") or {},
+        "environment": _digest((definition.get("environment") or {}).get("spec")),
+        "compute_kind": step["compute_kind"],
+        "inputs": {
+            e["name"]: {
+                "mode": e["mode"],
+                "kind": e["kind"],
+                "fingerprint": fingerprint(backend, workspace, e),
+            }
+            for e in definition.get("inputs") or []
+        },
+        "outputs": [
+            {
+                "name": o["name"],
+                "datastore": o.get("datastore"),
+                "destination": o.get("destination"),
+            }
+            for o in declared_outputs
+        ],
+    }
+
+
+def key_of(parts: dict[str, Any]) -> str:
+    return _digest(parts)
+
+
+def output_sources(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each output's folder as a dataset source, by output name."""
+    found = {}
+    for entry in definition.get("outputs") or []:
+        store, prefix = entry["destination"]
+        found[entry["name"]] = {"datastore": store, "path": f"{prefix}/**" if prefix else "**"}
+    return found
+
+
+def _outputs_exist(backend: Backend, workspace: str, record: RunRecord) -> bool:
+    sources = output_sources(record.definition or {})
+    try:
+        for source in sources.values():
+            data_files.resolve(backend, workspace, [source])
+    except AtelierError:
+        return False
+    return True
+
+
+def find_reusable(backend: Backend, workspace: str, key: str) -> RunRecord | None:
+    """The newest completed step run with this key whose outputs all still exist."""
+    query = RunQuery(
+        status=(RunStatus.COMPLETED,),
+        properties={REUSE_KEY: key},
+        include_children=True,
+        limit=_CANDIDATES,
+    )
+    for record in backend.runs.list(workspace, None, query):
+        if _outputs_exist(backend, workspace, record):
+            return record
+    return None
+
+
+def original_of(record: RunRecord) -> str:
+    """The run that did the work: itself, or the run it reused."""
+    return record.properties.get(REUSED_RUN) or record.run_id
