@@ -27,6 +27,7 @@ from atelier.client.api import (
     MetricAPI,
     ModelAPI,
     PackageAPI,
+    PipelineAPI,
     RunAPI,
     ScalarBatch,
     SecretAPI,
@@ -79,6 +80,8 @@ class Backend(Protocol):
     def packages(self) -> PackageAPI: ...
     @property
     def endpoints(self) -> EndpointAPI: ...
+    @property
+    def pipelines(self) -> PipelineAPI: ...
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""

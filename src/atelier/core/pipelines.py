@@ -4,6 +4,7 @@ how submitted parameter values meet the declared ones. No I/O."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from atelier.core.errors import PipelineValidationError, UndeclaredParameterError
@@ -18,6 +19,8 @@ REUSED_RUN = "azureml.reusedrunid"
 REUSED_PIPELINE_RUN = "azureml.reusedpipelinerunid"
 PUBLISHED_PIPELINE = "azureml.pipelineid"
 PIPELINE_ENDPOINT = "azureml.pipelineendpointid"
+ACTIVE = "Active"
+DISABLED = "Disabled"
 
 
 def _convert(default: Any, value: Any) -> Any:
@@ -81,3 +84,37 @@ def run_definition(
         "regenerate_outputs": bool(regenerate_outputs),
         "continue_on_step_failure": bool(continue_on_step_failure),
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishedPipelineRecord:
+    """A published pipeline: its graph frozen, runnable by id; ``status`` Active or Disabled."""
+
+    id: str
+    name: str
+    description: str
+    version: str
+    status: str
+    continue_on_step_failure: bool
+    graph: dict[str, Any]
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineEndpointRecord:
+    """A named, versioned front for published pipelines: ``versions`` maps each version
+    number (as text) to a published pipeline id; submissions go to ``default_version``."""
+
+    id: str
+    name: str
+    description: str
+    status: str
+    default_version: int
+    versions: dict[str, str]
+    created_ms: int
+
+
+def check_pipeline_name(name: object, what: str = "pipeline") -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise PipelineValidationError(f"a {what} needs a name of 1 to 255 characters")
+    return name.strip()

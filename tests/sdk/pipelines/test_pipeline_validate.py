@@ -55,7 +55,7 @@ def test_a_missing_script(ws: Workspace, source: Path) -> None:
     step = PythonScriptStep("nope.py", name="nope", source_directory=source)
     problems = Pipeline(ws, [step]).validate()
     assert [type(p) for p in problems] == [MissingScriptError]
-    with pytest.raises(MissingScriptError, match="nope.py"):
+    with pytest.raises(MissingScriptError, match=r"nope\.py"):
         Experiment(ws, "bad").submit(Pipeline(ws, [step]))
 
 

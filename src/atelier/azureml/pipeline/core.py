@@ -4,17 +4,21 @@ StepRun, PublishedPipeline, PipelineEndpoint."""
 from atelier.sdk.pipelines import (
     Pipeline,
     PipelineData,
+    PipelineEndpoint,
     PipelineParameter,
     PipelineRun,
     PortDataReference,
+    PublishedPipeline,
     StepRun,
 )
 
 __all__ = [
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineParameter",
     "PipelineRun",
     "PortDataReference",
+    "PublishedPipeline",
     "StepRun",
 ]

@@ -9,6 +9,7 @@ module               protocols
 ``data``             ``DatastoreAPI``, ``DatastoreFilesAPI``, ``DatasetAPI``
 ``models``           ``ModelAPI``, ``PackageAPI``
 ``secrets``          ``SecretAPI``
+``pipelines``        ``PipelineAPI``
 ``endpoints``        ``EndpointAPI``
 ``supervision``      ``SupervisionAPI`` (run supervisors only)
 ``reporting``        ``EndpointReportingAPI`` (serving processes only)
@@ -23,6 +24,7 @@ from atelier.client.api.compute import ComputeAPI, EnvironmentAPI
 from atelier.client.api.data import DataProgress, DatasetAPI, DatastoreAPI, DatastoreFilesAPI
 from atelier.client.api.endpoints import EndpointAPI
 from atelier.client.api.models import ModelAPI, PackageAPI
+from atelier.client.api.pipelines import PipelineAPI
 from atelier.client.api.reporting import EndpointReportingAPI
 from atelier.client.api.runs import (
     ArtifactAPI,
@@ -49,6 +51,7 @@ __all__ = [
     "MetricAPI",
     "ModelAPI",
     "PackageAPI",
+    "PipelineAPI",
     "RunAPI",
     "ScalarBatch",
     "SecretAPI",

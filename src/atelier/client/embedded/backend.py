@@ -12,6 +12,7 @@ from atelier.client.embedded.endpoints import EmbeddedEndpoints
 from atelier.client.embedded.environments import EmbeddedEnvironments
 from atelier.client.embedded.models import EmbeddedModels
 from atelier.client.embedded.packages import EmbeddedPackages
+from atelier.client.embedded.pipelines import EmbeddedPipelines
 from atelier.client.embedded.runs import (
     EmbeddedArtifacts,
     EmbeddedMetrics,
@@ -48,6 +49,7 @@ class EmbeddedBackend:
         self.secrets = EmbeddedSecrets(self.db, settings)
         self.packages = EmbeddedPackages(self.db, self.blobs)
         self.endpoints = EmbeddedEndpoints(self.db, self.blobs, settings)
+        self.pipelines = EmbeddedPipelines(self.db)
         self.supervision = EmbeddedSupervision(self.db, self.blobs, settings)
         # one object answers both: the protocols, not the classes, keep them apart
         self.reporting = self.endpoints

@@ -15,6 +15,7 @@ from atelier.client.http.data import HttpDatasets, HttpDatastores
 from atelier.client.http.endpoints import HttpEndpoints
 from atelier.client.http.models import HttpModels
 from atelier.client.http.packages import HttpPackages
+from atelier.client.http.pipelines import HttpPipelines
 from atelier.client.http.runs import (
     HttpArtifacts,
     HttpMetrics,
@@ -48,6 +49,7 @@ class HttpBackend:
         self.datastores = HttpDatastores(self.transport)
         self.datasets = HttpDatasets(self.transport)
         self.endpoints = HttpEndpoints(self.transport)
+        self.pipelines = HttpPipelines(self.transport)
         self.supervision = HttpSupervision(self.transport)
         # one object answers both: the protocols, not the classes, keep them apart
         self.reporting = self.endpoints

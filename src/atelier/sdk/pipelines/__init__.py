@@ -2,6 +2,7 @@
 
 from atelier.sdk.pipelines._data import DataReference, PipelineData, PipelineParameter
 from atelier.sdk.pipelines.pipeline import Pipeline
+from atelier.sdk.pipelines.published import PipelineEndpoint, PublishedPipeline
 from atelier.sdk.pipelines.runs import PipelineRun, PortDataReference, StepRun
 from atelier.sdk.pipelines.steps import PipelineStep, PythonScriptStep
 
@@ -9,10 +10,12 @@ __all__ = [
     "DataReference",
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineParameter",
     "PipelineRun",
     "PipelineStep",
     "PortDataReference",
+    "PublishedPipeline",
     "PythonScriptStep",
     "StepRun",
 ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import AtelierError, PipelineValidationError, ValidationError
-from atelier.core.pipelines import PIPELINE_RUN_TYPE, run_definition
-from atelier.core.status import RunStatus
-from atelier.sdk.pipelines import _graph, _runner
+from atelier.core.errors import PipelineValidationError, ValidationError
+from atelier.sdk.pipelines import _graph
+from atelier.sdk.pipelines._submit import submit_graph
+from atelier.sdk.pipelines.published import PublishedPipeline
 from atelier.sdk.pipelines.runs import PipelineRun
 from atelier.sdk.pipelines.steps import PipelineStep
 from atelier.sdk.tracking.experiment import Experiment
@@ -17,45 +17,6 @@ from atelier.sdk.tracking.experiment import Experiment
 if TYPE_CHECKING:
     from atelier.sdk.data.datastore import Datastore
     from atelier.sdk.workspace import Workspace
-
-
-def submit_graph(
-    experiment: Experiment,
-    graph: dict[str, Any],
-    *,
-    pipeline_parameters: dict[str, Any] | None = None,
-    regenerate_outputs: bool = False,
-    continue_on_step_failure: bool = False,
-    tags: dict[str, Any] | None = None,
-    properties: dict[str, Any] | None = None,
-) -> PipelineRun:
-    """Create the pipeline run, take its first pass here (reused steps complete at once)
-    and leave the rest to a detached runner."""
-    definition = run_definition(
-        graph,
-        pipeline_parameters,
-        regenerate_outputs=regenerate_outputs,
-        continue_on_step_failure=continue_on_step_failure,
-    )
-    backend = experiment._backend
-    workspace = experiment.workspace.name
-    record = backend.runs.create(
-        workspace,
-        experiment.name,
-        status=RunStatus.QUEUED,
-        run_type=PIPELINE_RUN_TYPE,
-        tags=tags,
-        properties={"azureml.runsource": PIPELINE_RUN_TYPE, **(properties or {})},
-        definition=definition,
-    )
-    try:
-        done = _runner.advance(backend, workspace, record.run_id)
-    except AtelierError as exc:
-        _runner.fail(backend, workspace, record.run_id, exc.message)
-        raise
-    if not done:
-        _runner.start_runner(backend, workspace, record.run_id)
-    return PipelineRun(experiment, record.run_id)
 
 
 class Pipeline:
@@ -144,6 +105,25 @@ class Pipeline:
             regenerate_outputs=regenerate_outputs,
             continue_on_step_failure=continue_on_step_failure,
         )
+
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PublishedPipeline:
+        """Freeze the pipeline (its steps' snapshots, arguments, parameters) as a
+        ``PublishedPipeline`` with a REST endpoint; runs of it need none of this code."""
+        record = self._workspace._backend.pipelines.publish(
+            self._workspace.name,
+            name or "pipeline",
+            self._graph(),
+            description or self.description or "",
+            version or "",
+            bool(continue_on_step_failure),
+        )
+        return PublishedPipeline(self._workspace, record)
 
     def __repr__(self) -> str:
         return f"Pipeline(steps={[s.name for s in self._steps]})"

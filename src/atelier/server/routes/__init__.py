@@ -16,6 +16,7 @@ from atelier.server.routes import (
     metrics,
     models,
     packages,
+    pipelines,
     runs,
     secrets,
     snapshots,
@@ -39,4 +40,5 @@ ROUTERS: list[APIRouter] = [
     datastores.router,
     datasets.router,
     endpoints.router,
+    pipelines.router,
 ]

@@ -10,6 +10,7 @@ one ``Base`` (migrations in ``store/migrations``).
 - ``endpoints``: endpoints, deployments, keys and replicas
 - ``packages``: the image registry
 - ``secrets``: the workspace key vault
+- ``pipelines``: published pipelines and pipeline endpoints
 - ``access``: users, tokens, members and the audit log
 - ``mlflow``: what the MLflow protocol has and Atelier's own schema does not
 
@@ -38,6 +39,11 @@ from atelier.store.models.endpoints import (
 )
 from atelier.store.models.mlflow import MlflowLoggedModelRow, MlflowRegisteredModelRow
 from atelier.store.models.packages import PackageFileRow, PackageRow
+from atelier.store.models.pipelines import (
+    PipelineEndpointRow,
+    PipelineEndpointVersionRow,
+    PublishedPipelineRow,
+)
 from atelier.store.models.registry import ModelFileRow, ModelPropertyRow, ModelRow, ModelTagRow
 from atelier.store.models.runs import (
     ArtifactRow,
@@ -81,6 +87,9 @@ __all__ = [
     "ModelTagRow",
     "PackageFileRow",
     "PackageRow",
+    "PipelineEndpointRow",
+    "PipelineEndpointVersionRow",
+    "PublishedPipelineRow",
     "ReplicaRow",
     "RunInputRow",
     "RunPropertyRow",

@@ -1,0 +1,51 @@
+"""Starting a pipeline run from a graph: a ``Pipeline`` just built, or a published one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atelier.core.errors import AtelierError
+from atelier.core.pipelines import PIPELINE_RUN_TYPE, run_definition
+from atelier.core.status import RunStatus
+from atelier.sdk.pipelines import _runner
+from atelier.sdk.pipelines.runs import PipelineRun
+from atelier.sdk.tracking.experiment import Experiment
+
+
+def submit_graph(
+    experiment: Experiment,
+    graph: dict[str, Any],
+    *,
+    pipeline_parameters: dict[str, Any] | None = None,
+    regenerate_outputs: bool = False,
+    continue_on_step_failure: bool = False,
+    tags: dict[str, Any] | None = None,
+    properties: dict[str, Any] | None = None,
+) -> PipelineRun:
+    """Create the pipeline run, take its first pass here (reused steps complete at once)
+    and leave the rest to a detached runner."""
+    definition = run_definition(
+        graph,
+        pipeline_parameters,
+        regenerate_outputs=regenerate_outputs,
+        continue_on_step_failure=continue_on_step_failure,
+    )
+    backend = experiment._backend
+    workspace = experiment.workspace.name
+    record = backend.runs.create(
+        workspace,
+        experiment.name,
+        status=RunStatus.QUEUED,
+        run_type=PIPELINE_RUN_TYPE,
+        tags=tags,
+        properties={"azureml.runsource": PIPELINE_RUN_TYPE, **(properties or {})},
+        definition=definition,
+    )
+    try:
+        done = _runner.advance(backend, workspace, record.run_id)
+    except AtelierError as exc:
+        _runner.fail(backend, workspace, record.run_id, exc.message)
+        raise
+    if not done:
+        _runner.start_runner(backend, workspace, record.run_id)
+    return PipelineRun(experiment, record.run_id)
