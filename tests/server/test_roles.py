@@ -38,6 +38,7 @@ PLACEHOLDERS = {
     "dataset_id": "no-such-dataset",
     "deployment": "nosuch",
     "slot": "primary",
+    "pipeline_id": "no-such-pipeline",
 }
 RANK = {
     "anonymous": 0,
