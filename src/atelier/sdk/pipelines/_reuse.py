@@ -25,26 +25,55 @@ from atelier.core.status import RunStatus
 _CANDIDATES = 20
 
 
+class Resolver:
+    """Files that dataset sources match, looked up once per runner pass: a producer's
+    output is both checked (for reuse) and fingerprinted (as its consumer's input)."""
+
+    def __init__(self, backend: Backend, workspace: str) -> None:
+        self.backend = backend
+        self.workspace = workspace
+        self._found: dict[str, list[data_files.ResolvedFile]] = {}
+        self._digests: dict[str, str] = {}
+
+    def files(self, sources: list[dict[str, Any]]) -> list[data_files.ResolvedFile]:
+        key = json.dumps(sources, sort_keys=True)
+        if key not in self._found:
+            self._found[key] = data_files.resolve(self.backend, self.workspace, sources)
+        return self._found[key]
+
+    def digests(self, files: list[data_files.ResolvedFile]) -> list[str]:
+        missing = [f for f in files if f.key not in self._digests]
+        if missing:
+            self._digests.update(
+                zip((f.key for f in missing), data_files.digests(missing), strict=True)
+            )
+        return [self._digests[f.key] for f in files]
+
+
 def _digest(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def fingerprint(backend: Backend, workspace: str, entry: dict[str, Any]) -> str:
+def fingerprint(resolver: Resolver, entry: dict[str, Any]) -> str:
     """A digest of the content an input reads now ('missing' when it matches nothing)."""
+    definition = entry["definition"]
     try:
-        files = data_files.dataset_files(
-            backend, workspace, entry["definition"], entry.get("dataset_id"), entry["name"]
-        )
-        digests = data_files.digests(files)
+        if entry.get("dataset_id") is None and not definition.get("steps"):
+            files = resolver.files(definition.get("sources", []))
+        else:
+            files = data_files.dataset_files(
+                resolver.backend, resolver.workspace, definition, entry.get("dataset_id"),
+                entry["name"],
+            )  # fmt: skip
+        digests = resolver.digests(files)
     except AtelierError:
         return "missing"
     return _digest(sorted(zip((f.relative for f in files), digests, strict=True)))
 
 
 def components(
-    backend: Backend,
-    workspace: str,
+    resolver: Resolver,
     step: dict[str, Any],
     definition: dict[str, Any],
     declared_outputs: list[dict[str, Any]],
@@ -63,7 +92,7 @@ def components(
             e["name"]: {
                 "mode": e["mode"],
                 "kind": e["kind"],
-                "fingerprint": fingerprint(backend, workspace, e),
+                "fingerprint": fingerprint(resolver, e),
             }
             for e in definition.get("inputs") or []
         },
@@ -91,17 +120,17 @@ def output_sources(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _outputs_exist(backend: Backend, workspace: str, record: RunRecord) -> bool:
+def _outputs_exist(resolver: Resolver, record: RunRecord) -> bool:
     sources = output_sources(record.definition or {})
     try:
         for source in sources.values():
-            data_files.resolve(backend, workspace, [source])
+            resolver.files([source])
     except AtelierError:
         return False
     return True
 
 
-def find_reusable(backend: Backend, workspace: str, key: str) -> RunRecord | None:
+def find_reusable(resolver: Resolver, key: str) -> RunRecord | None:
     """The newest completed step run with this key whose outputs all still exist."""
     query = RunQuery(
         status=(RunStatus.COMPLETED,),
@@ -109,8 +138,8 @@ def find_reusable(backend: Backend, workspace: str, key: str) -> RunRecord | Non
         include_children=True,
         limit=_CANDIDATES,
     )
-    for record in backend.runs.list(workspace, None, query):
-        if _outputs_exist(backend, workspace, record):
+    for record in resolver.backend.runs.list(resolver.workspace, None, query):
+        if _outputs_exist(resolver, record):
             return record
     return None
 

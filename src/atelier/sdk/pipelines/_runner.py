@@ -47,7 +47,7 @@ from atelier.execution.agent import spawn_detached
 from atelier.execution.supervisor import launch
 from atelier.sdk.pipelines import _reuse
 
-_PASS_SECONDS = 0.2
+_PASS_SECONDS = 0.05
 _HEARTBEAT_SECONDS = 1.0
 _ENDED_BAD = (RunStatus.FAILED, RunStatus.CANCELED)
 
@@ -69,6 +69,7 @@ class _Pass:
         self.regenerate = bool(definition.get("regenerate_outputs"))
         self.keep_going = bool(definition.get("continue_on_step_failure"))
         self._default_store: str | None = None
+        self.resolver = _reuse.Resolver(backend, workspace)
 
     def default_store(self) -> str:
         if self._default_store is None:
@@ -111,19 +112,19 @@ class _Pass:
                 store = entry.get("datastore") or self.default_store()
                 entry["destination"] = (store, f"pipelines/{uuid.uuid4().hex}/{entry['name']}")
 
-    def start_step(self, step: dict[str, Any], done: dict[str, RunRecord]) -> None:
+    def start_step(self, step: dict[str, Any], done: dict[str, RunRecord]) -> RunRecord:
+        """The step's run: reused (Completed at once) or created and handed to a supervisor."""
         definition = self._definition(step, done)
         declared = copy.deepcopy(definition.get("outputs") or [])
-        parts = _reuse.components(self.backend, self.workspace, step, definition, declared)
+        parts = _reuse.components(self.resolver, step, definition, declared)
         key = _reuse.key_of(parts)
         properties = {STEP_NAME: step["name"], REUSE_KEY: key}
         reuse = {"key": key, "components": parts, "reused_run_id": None}
         if step.get("allow_reuse", True) and not self.regenerate:
-            earlier = _reuse.find_reusable(self.backend, self.workspace, key)
+            earlier = _reuse.find_reusable(self.resolver, key)
             if earlier is not None:
                 reuse["reused_run_id"] = _reuse.original_of(earlier)
-                self._reused(step, earlier, properties, reuse)
-                return
+                return self._reused(step, earlier, properties, reuse)
             reuse["why_not"] = "no completed run with this reuse key whose outputs still exist"
         else:
             reuse["why_not"] = (
@@ -149,12 +150,12 @@ class _Pass:
                     self.workspace, child.run_id, definition["inputs"]
                 )
             except AtelierError as exc:
-                self.backend.runs.transition(
+                return self.backend.runs.transition(
                     self.workspace, child.run_id, RunStatus.FAILED,
                     error={"code": "InputDatasetError", "message": exc.message},
                 )  # fmt: skip
-                return
         launch(self.backend, self.workspace, child.run_id)
+        return child
 
     def _reused(
         self,
@@ -162,7 +163,7 @@ class _Pass:
         earlier: RunRecord,
         properties: dict[str, str],
         reuse: dict[str, Any],
-    ) -> None:
+    ) -> RunRecord:
         definition = copy.deepcopy(earlier.definition or {})
         definition["reuse"] = reuse
         original = _reuse.original_of(earlier)
@@ -185,9 +186,9 @@ class _Pass:
             definition=definition,
             snapshot_id=step["snapshot_id"],
         )
-        self.backend.runs.transition(self.workspace, child.run_id, RunStatus.COMPLETED)
+        return self.backend.runs.transition(self.workspace, child.run_id, RunStatus.COMPLETED)
 
-    def mark_not_run(self, step: dict[str, Any], why: str) -> None:
+    def mark_not_run(self, step: dict[str, Any], why: str) -> RunRecord:
         child = self.backend.runs.create(
             self.workspace,
             self.record.experiment_name,
@@ -198,7 +199,7 @@ class _Pass:
             properties={STEP_NAME: step["name"], "azureml.runsource": STEP_RUN_TYPE},
             definition={"reuse": None},
         )
-        self.backend.runs.transition(
+        return self.backend.runs.transition(
             self.workspace, child.run_id, RunStatus.CANCELED,
             error={"code": "UpstreamStepFailed", "message": why},
         )  # fmt: skip
@@ -214,14 +215,13 @@ class _Pass:
             return self._cancel(children)
         if status != RunStatus.RUNNING:
             self.backend.runs.transition(self.workspace, self.record.run_id, RunStatus.RUNNING)
-        progressed = True
-        while progressed:  # reused steps complete at once, so look again
-            progressed = self._start_ready(children)
-            if progressed:
-                children = self.children()
+        while self._start_ready(children):  # reused steps complete at once: look again
+            pass
         return self._conclude(children)
 
     def _start_ready(self, children: dict[str, RunRecord]) -> bool:
+        """Start (or mark not run) every step that can go now, adding their runs to
+        ``children``; True if any was."""
         failed = [n for n, c in children.items() if c.status in _ENDED_BAD]
         stopping = bool(failed) and not self.keep_going
         started = False
@@ -237,11 +237,11 @@ class _Pass:
             ]
             if bad or stopping:
                 why = f"step(s) {bad or failed} failed or were canceled"
-                self.mark_not_run(step, f"not run because {why}")
+                children[name] = self.mark_not_run(step, f"not run because {why}")
                 started = True
             elif all(c is not None and c.status == RunStatus.COMPLETED for c in ups):
                 done = {u: c for u, c in zip(step["upstream"], ups, strict=True) if c is not None}
-                self.start_step(step, done)
+                children[name] = self.start_step(step, done)
                 started = True
         if stopping:
             for child in children.values():
