@@ -24,7 +24,7 @@ from typing import IO, Any
 
 # the stack a supervisor needs, imported once here and shared by every fork
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
-from atelier.execution import reaper, supervisor
+from atelier.execution import pipeline_runner, reaper, supervisor
 from atelier.execution.agent import socket_path
 
 _REQUEST_LIMIT = 1 << 20
@@ -58,7 +58,12 @@ def _serve(home: Path, idle_seconds: float) -> None:
             with connection:
                 request = _read_request(connection)
                 if not request.get("ping"):
-                    _fork_supervisor(server, request, supervisor.run_forked)
+                    forked = (
+                        pipeline_runner.run_forked
+                        if request.get("kind") == "pipeline"
+                        else supervisor.run_forked
+                    )
+                    _fork_supervisor(server, request, forked)
                     watcher.watch(request)
                 connection.sendall(b"ok")
     finally:

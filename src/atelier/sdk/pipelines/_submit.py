@@ -7,7 +7,7 @@ from typing import Any
 from atelier.core.errors import AtelierError
 from atelier.core.pipelines import PIPELINE_RUN_TYPE, run_definition
 from atelier.core.status import RunStatus
-from atelier.sdk.pipelines import _runner
+from atelier.execution import pipeline_runner as _runner
 from atelier.sdk.pipelines.runs import PipelineRun
 from atelier.sdk.tracking.experiment import Experiment
 

@@ -14,8 +14,8 @@ from atelier.core.errors import NotFoundError, RunFailedError
 from atelier.core.pipelines import REUSED_RUN, STEP_NAME
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.reaper import reap
-from atelier.sdk.pipelines import _reuse
 from atelier.sdk.tracking.run import Run
 
 if TYPE_CHECKING:

@@ -84,7 +84,7 @@ def _start_runner(request: Request, workspace: str, record: RunRecord) -> dict[s
         ATELIER_DATABASE_URL=config.resolved_database_url,
         ATELIER_BLOB_URL=config.resolved_blob_url,
     )
-    command = [sys.executable, "-m", "atelier.sdk.pipelines._runner"]
+    command = [sys.executable, "-m", "atelier.execution.pipeline_runner"]
     try:
         _runners.append(
             subprocess.Popen(

@@ -8,9 +8,10 @@ A failed step cancels the running ones and marks the waiting ones Canceled, unle
 run continues on step failure, when only the steps downstream of it are.
 
 Passes hold no state of their own, so the first one runs in the submitting process (a
-fully reused pipeline completes there) and the rest in a detached process started with
-``python -m atelier.sdk.pipelines._runner``, which heartbeats for the pipeline run like a
-supervisor does (a runner that dies gets its run failed by the reaper).
+fully reused pipeline completes there) and the rest in a detached runner process, forked
+by the warm agent or started as ``python -m atelier.execution.pipeline_runner``, which
+heartbeats for the pipeline run like a supervisor does (a runner that dies gets its run
+failed by the reaper).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import time
 import traceback
 import uuid
+from pathlib import Path
 from typing import Any
 
 from atelier.client.api import SupervisionAPI
@@ -43,9 +45,9 @@ from atelier.core.processes import process_start
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
-from atelier.execution.agent import spawn_detached
+from atelier.execution import agent
+from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.supervisor import launch
-from atelier.sdk.pipelines import _reuse
 
 _PASS_SECONDS = 0.05
 _HEARTBEAT_SECONDS = 1.0
@@ -299,13 +301,35 @@ def fail(backend: Backend, workspace: str, run_id: str, message: str) -> None:
 
 
 def start_runner(backend: Backend, workspace: str, run_id: str) -> None:
-    """Continue the pipeline run in a detached process that outlives the caller."""
+    """Continue the pipeline run in a detached process that outlives the caller: forked by
+    the home's warm agent when one answers (no interpreter to start), else a fresh one."""
     env = {**os.environ, **backend.child_environment()}
-    spawn_detached(
-        [sys.executable, "-m", "atelier.sdk.pipelines._runner", "--workspace", workspace,
+    if os.environ.get("ATELIER_AGENT", "1") != "0":
+        home = Path(env["ATELIER_HOME"])
+        payload = {"workspace": workspace, "run_id": run_id, "env": env, "kind": "pipeline"}
+        if agent.request_launch(home, payload):
+            return
+        agent.start_agent(home, env)
+    agent.spawn_detached(
+        [sys.executable, "-m", "atelier.execution.pipeline_runner", "--workspace", workspace,
          "--run-id", run_id],
         env,
     )  # fmt: skip
+
+
+def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
+    """The runner in a process forked by the agent: take the submitter's variables, leave
+    the agent's standard streams, run."""
+    os.environ.clear()
+    os.environ.update(env)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    uri = os.environ.get("ATELIER_TRACKING_URI")
+    try:
+        return drive(backend_for(uri), supervision_for(uri), workspace, run_id)
+    except BaseException:
+        return 1
 
 
 def drive(backend: Backend, supervision: SupervisionAPI, workspace: str, run_id: str) -> int:
