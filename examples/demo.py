@@ -84,6 +84,49 @@ def main() -> None:
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
     submit_training(ws)
+    run_a_pipeline(ws)
+
+
+def run_a_pipeline(ws: Workspace) -> None:
+    """Two steps joined by PipelineData (prepare -> train), submitted twice: the second
+    run reuses both steps, then published and started over its REST endpoint's SDK twin."""
+    from atelier import Experiment
+    from atelier.azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
+    from atelier.azureml.pipeline.steps import PythonScriptStep
+
+    here = Path(__file__).parent / "pipeline"
+    prepared, model = PipelineData("prepared"), PipelineData("model")
+    rows = PipelineParameter("rows", default_value=200)
+    prepare = PythonScriptStep(
+        "prepare.py", name="prepare", source_directory=here,
+        arguments=["--rows", rows, "--out", prepared], outputs=[prepared],
+    )  # fmt: skip
+    train = PythonScriptStep(
+        "train.py", name="train", source_directory=here,
+        arguments=["--data", prepared, "--model", model], inputs=[prepared], outputs=[model],
+    )  # fmt: skip
+    pipeline = Pipeline(ws, [prepare, train], description="prepare -> train")
+    print(f"P1. pipeline valid: {pipeline.validate() == []}")
+    exp = Experiment(ws, "line-pipeline")
+    first = exp.submit(pipeline, pipeline_parameters={"rows": 300})
+    first.wait_for_completion(show_output=True)
+    again = exp.submit(pipeline, pipeline_parameters={"rows": 300})
+    again.wait_for_completion(show_output=False)
+    for step in again.get_steps():
+        reuse = step.get_details()["reuse"]
+        print(f"P2. {step.name}: {step.get_status()}, reused {reuse['reused_run_id']} "
+              f"(key {reuse['key'][:12]})")  # fmt: skip
+    line = (
+        again.find_step_run("train")[0]
+        .get_output_data("model")
+        .download(Path(os.environ["ATELIER_HOME"]) / "pipeline-model")
+    )
+    print(f"P3. model from the reused step: {(Path(line) / 'line.json').read_text()}")
+    published = pipeline.publish("line", description="prepare -> train", version="1")
+    print(f"P4. published {published.name} {published.id}; REST endpoint {published.endpoint}")
+    rerun = published.submit(ws, "line-pipeline", pipeline_parameters={"rows": 50})
+    rerun.wait_for_completion(show_output=False)
+    print(f"P5. published run {rerun.id}: {rerun.get_step_statuses()}")
 
 
 def submit_training(ws: Workspace) -> None:
