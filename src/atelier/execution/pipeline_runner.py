@@ -278,10 +278,18 @@ class _Pass:
         return True
 
     def _cancel(self, children: dict[str, RunRecord]) -> bool:
+        """Ask every unfinished step run to stop; the pipeline run is Canceled once they
+        all have ended."""
+        waiting = False
         for child in children.values():
-            if child.status not in TERMINAL_STATUSES:
+            if child.status in TERMINAL_STATUSES:
+                continue
+            waiting = True
+            if child.status != RunStatus.CANCEL_REQUESTED:
                 with contextlib.suppress(AtelierError):
                     self.backend.runs.cancel(self.workspace, child.run_id)
+        if waiting:
+            return False
         with contextlib.suppress(AtelierError):
             self.backend.runs.transition(self.workspace, self.record.run_id, RunStatus.CANCELED)
         return True

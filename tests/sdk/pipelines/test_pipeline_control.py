@@ -1,0 +1,50 @@
+"""Cancelling a pipeline run, and a step kind built on the step base class."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from atelier import Experiment, RunFailedError, Workspace
+from atelier.azureml.pipeline.core import Pipeline, PipelineData
+from atelier.azureml.pipeline.steps import PythonScriptStep
+from atelier.sdk.pipelines import PipelineStep
+
+SLOW = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
+
+
+class EchoStep(PipelineStep):
+    """A step that is a shell command, as ParallelRunStep or HyperDriveStep build theirs."""
+
+    kind = "EchoStep"
+
+    def __init__(self, name: str, words: str, source_directory: Path) -> None:
+        super().__init__(name, command=f"echo {words}", source_directory=source_directory)
+
+
+def test_cancel_stops_the_running_step_and_starts_no_more(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text(SLOW)
+    (tmp_path / "after.py").write_text("print('never')\n")
+    handoff = PipelineData("handoff")
+    slow = PythonScriptStep("slow.py", name="slow", outputs=[handoff], source_directory=tmp_path)
+    after = PythonScriptStep("after.py", name="after", inputs=[handoff], source_directory=tmp_path)
+    run = Experiment(ws, "cancel-pipes").submit(Pipeline(ws, [slow, after]))
+    deadline = time.monotonic() + 60
+    while run.find_step_run("slow")[0].get_status() != "Running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    run.cancel()
+    with pytest.raises(RunFailedError, match="Canceled"):
+        run.wait_for_completion(show_output=False, timeout_seconds=60)
+    assert run.get_step_statuses() == {"slow": "Canceled"}
+
+
+def test_a_command_step_on_the_base_class(ws: Workspace, tmp_path: Path) -> None:
+    pipeline = Pipeline(ws, [EchoStep("echo", "hello from a command", tmp_path)])
+    run = Experiment(ws, "echo-pipes").submit(pipeline)
+    run.wait_for_completion(show_output=False)
+    step = run.find_step_run("echo")[0]
+    assert "hello from a command" in step.get_job_log()
+    assert step.get_details()["reuse"]["components"]["kind"] == "EchoStep"
