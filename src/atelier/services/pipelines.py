@@ -51,15 +51,35 @@ def _published(row: PublishedPipelineRow) -> PublishedPipelineRecord:
     )
 
 
+_STEP_FIELDS = {"name": str, "definition": dict, "upstream": list, "snapshot_id": str}
+
+
 def _check_graph(graph: Any) -> dict[str, Any]:
+    """The graph as ``Pipeline.publish`` makes it: steps with a name, a run definition,
+    the steps they wait for and a snapshot; parameters with scalar defaults."""
     if (
         not isinstance(graph, dict)
         or not isinstance(graph.get("steps"), list)
         or not graph["steps"]
     ):
         raise ValidationError("a published pipeline needs a graph with at least one step")
-    if not isinstance(graph.get("parameters", {}), dict):
-        raise ValidationError("a pipeline graph's parameters must be a mapping")
+    names = set()
+    for step in graph["steps"]:
+        if not isinstance(step, dict) or any(
+            not isinstance(step.get(field), kind) for field, kind in _STEP_FIELDS.items()
+        ):
+            raise ValidationError(
+                "each step of a pipeline graph needs a name, a definition, its upstream "
+                "steps and a snapshot_id; publish with Pipeline.publish()"
+            )
+        names.add(step["name"])
+    if any(u not in names for step in graph["steps"] for u in step["upstream"]):
+        raise ValidationError("a step of the pipeline graph waits for a step it does not have")
+    parameters = graph.get("parameters", {})
+    if not isinstance(parameters, dict) or any(
+        v is not None and not isinstance(v, str | int | float | bool) for v in parameters.values()
+    ):
+        raise ValidationError("a pipeline graph's parameters map names to scalar defaults")
     return graph
 
 
