@@ -78,3 +78,12 @@ def test_bad_building_blocks(ws: Workspace, source: Path) -> None:
         Pipeline(ws, [])
     with pytest.raises(ValidationError, match="default_value"):
         PipelineParameter("p", default_value=[1])
+
+
+def test_an_input_and_an_output_of_one_step_share_a_name(ws: Workspace, source: Path) -> None:
+    made, other = PipelineData("data"), OutputFileDatasetConfig("other")
+    first = _step(source, "first", outputs=[made, other])
+    second = _step(source, "second", inputs=[made, other.as_input("data")])
+    problems = Pipeline(ws, [first, second]).validate()
+    assert len(problems) == 1
+    assert "more than one input or output named ['data']" in problems[0].message

@@ -108,6 +108,7 @@ def problems(
         error = _script_problem(step, default_source)
         if error is not None:
             found.append(MissingScriptError(error))
+        found.extend(_name_clashes(step))
     producers, output_problems = _producers(steps)
     found.extend(DuplicateOutputError(p) for p in output_problems)
     upstream: dict[str, set[str]] = {s.name: set() for s in steps}
@@ -137,6 +138,25 @@ def problems(
         )
     found.extend(_parameter_problems(steps))
     return found
+
+
+def _name_clashes(step: PipelineStep) -> list[PipelineValidationError]:
+    """A step's inputs and outputs are placeholders by name: no two may share one."""
+    names = [_input_name(i) for i in step.all_inputs()] + [o.name for o in step.all_outputs()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if not twice:
+        return []
+    return [
+        PipelineValidationError(
+            f"step {step.name!r} has more than one input or output named {twice}; "
+            "rename one (as_named_input / as_input(name))"
+        )
+    ]
+
+
+def _input_name(item: Any) -> str:
+    name: str = item.data_reference_name if isinstance(item, DataReference) else item.name
+    return name
 
 
 def _parameter_problems(steps: list[PipelineStep]) -> list[PipelineValidationError]:
@@ -245,8 +265,7 @@ def build(
         outputs = step.all_outputs()
         inputs = step.all_inputs()
         output_names = {id(o): o.name for o in outputs}
-        input_names = {id(i): (i.data_reference_name if isinstance(i, DataReference) else i.name)
-                       for i in inputs}  # fmt: skip
+        input_names = {id(i): _input_name(i) for i in inputs}
         for parameter in step.parameters():
             parameters[parameter.name] = parameter.default_value
         definition = step.runconfig.to_dict()
