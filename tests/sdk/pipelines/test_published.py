@@ -18,7 +18,8 @@ from atelier.azureml.pipeline.core import (
     PublishedPipeline,
 )
 from atelier.azureml.pipeline.steps import PythonScriptStep
-from atelier.core.errors import UndeclaredParameterError
+from atelier.core.errors import UndeclaredParameterError, ValidationError
+from atelier.sdk.pipelines.published import submit_by_id
 
 
 def _pipeline(ws: Workspace, source: Path) -> Pipeline:
@@ -82,6 +83,11 @@ def test_pipeline_endpoint_versions_and_submit(ws: Workspace, source: Path) -> N
     old.wait_for_completion(show_output=False)
     with pytest.raises(NotFoundError, match="no version 7"):
         found.submit("endpoint-runs", pipeline_version="7")
+    by_id = submit_by_id(ws, "endpoint-runs", pipeline_endpoint_id=endpoint.id)
+    assert by_id.properties["azureml.pipelineid"] == second.id
+    by_id.wait_for_completion(show_output=False)
+    with pytest.raises(ValidationError, match="exactly one"):
+        submit_by_id(ws, "endpoint-runs")
 
 
 def _post(url: str, token: str, body: Any) -> httpx.Response:

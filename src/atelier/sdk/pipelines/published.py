@@ -316,3 +316,24 @@ def _as_published(workspace: Workspace, pipeline: Any, name: str) -> PublishedPi
     published: PublishedPipeline = publish(name=name)
     del workspace
     return published
+
+
+def submit_by_id(
+    workspace: Workspace,
+    experiment_name: str,
+    *,
+    pipeline_id: str | None = None,
+    pipeline_endpoint_id: str | None = None,
+    pipeline_parameters: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+) -> PipelineRun:
+    """Start a run of a published pipeline or of a pipeline endpoint's default version, by
+    id (what a schedule holds); ``NotFoundError`` / ``InvalidStateError`` as their submit."""
+    if (pipeline_id is None) == (pipeline_endpoint_id is None):
+        raise ValidationError("give exactly one of pipeline_id and pipeline_endpoint_id")
+    if pipeline_id is not None:
+        return PublishedPipeline.get(workspace, pipeline_id).submit(
+            workspace, experiment_name, pipeline_parameters, tags=tags
+        )
+    endpoint = PipelineEndpoint.get(workspace, id=pipeline_endpoint_id)
+    return endpoint.submit(experiment_name, pipeline_parameters, tags=tags)
