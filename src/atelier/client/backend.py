@@ -29,6 +29,7 @@ from atelier.client.api import (
     PackageAPI,
     RunAPI,
     ScalarBatch,
+    ScheduleAPI,
     SecretAPI,
     SnapshotAPI,
     SupervisionAPI,
@@ -79,6 +80,8 @@ class Backend(Protocol):
     def packages(self) -> PackageAPI: ...
     @property
     def endpoints(self) -> EndpointAPI: ...
+    @property
+    def schedules(self) -> ScheduleAPI: ...
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""

@@ -9,6 +9,7 @@ module               protocols
 ``data``             ``DatastoreAPI``, ``DatastoreFilesAPI``, ``DatasetAPI``
 ``models``           ``ModelAPI``, ``PackageAPI``
 ``secrets``          ``SecretAPI``
+``schedules``        ``ScheduleAPI``, ``SchedulingAPI`` (schedulers only)
 ``endpoints``        ``EndpointAPI``
 ``supervision``      ``SupervisionAPI`` (run supervisors only)
 ``reporting``        ``EndpointReportingAPI`` (serving processes only)
@@ -31,6 +32,7 @@ from atelier.client.api.runs import (
     ScalarBatch,
     SnapshotAPI,
 )
+from atelier.client.api.schedules import ScheduleAPI, SchedulingAPI
 from atelier.client.api.secrets import SecretAPI
 from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.api.workspaces import ExperimentAPI, WorkspaceAPI
@@ -51,6 +53,8 @@ __all__ = [
     "PackageAPI",
     "RunAPI",
     "ScalarBatch",
+    "ScheduleAPI",
+    "SchedulingAPI",
     "SecretAPI",
     "SnapshotAPI",
     "SupervisionAPI",

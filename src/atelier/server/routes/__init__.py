@@ -17,6 +17,7 @@ from atelier.server.routes import (
     models,
     packages,
     runs,
+    schedules,
     secrets,
     snapshots,
     workspaces,
@@ -39,4 +40,5 @@ ROUTERS: list[APIRouter] = [
     datastores.router,
     datasets.router,
     endpoints.router,
+    schedules.router,
 ]

@@ -10,6 +10,7 @@ one ``Base`` (migrations in ``store/migrations``).
 - ``endpoints``: endpoints, deployments, keys and replicas
 - ``packages``: the image registry
 - ``secrets``: the workspace key vault
+- ``schedules``: pipeline schedules and the slots they fired
 - ``access``: users, tokens, members and the audit log
 - ``mlflow``: what the MLflow protocol has and Atelier's own schema does not
 
@@ -51,6 +52,7 @@ from atelier.store.models.runs import (
     SnapshotRow,
     WorkspaceRow,
 )
+from atelier.store.models.schedules import ScheduleFiringRow, ScheduleRow
 from atelier.store.models.secrets import SecretRow
 
 __all__ = [
@@ -86,6 +88,8 @@ __all__ = [
     "RunPropertyRow",
     "RunRow",
     "RunTagRow",
+    "ScheduleFiringRow",
+    "ScheduleRow",
     "SecretRow",
     "SnapshotRow",
     "TokenRow",
