@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,17 @@ def config(tmp_path: Path) -> ScriptRunConfig:
 
 
 def every_minutes(minutes: int) -> ScheduleRecurrence:
-    return ScheduleRecurrence(
-        frequency="Minute", interval=minutes, start_time="2026-01-01T00:00:00"
-    )
+    """Starting tomorrow: no scheduler on the real clock (a test server's, on a shared
+    database) reaches its slots while a test runs; the tests' clocks jump there."""
+    now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    return ScheduleRecurrence("Minute", minutes, start_time=now + timedelta(days=1))
+
+
+def jump_to(clock: Clock, schedule: Schedule, extra_ms: int = 1) -> None:
+    """Move ``clock`` to just after the schedule's next due time."""
+    due = Schedule.get(schedule._workspace, schedule.id).next_run_time_ms
+    assert due is not None
+    clock.offset = due - now_ms() + extra_ms
 
 
 def test_a_due_slot_fires_the_stored_script_run_once(
@@ -85,10 +94,8 @@ def test_a_due_slot_fires_the_stored_script_run_once(
     )
     clock = Clock()
     scheduler = Scheduler(clock=clock)
-    assert mine(scheduler.run_once(), schedule) == []  # the first slot: the next 5-minute mark
-    due = schedule.next_run_time_ms
-    assert due is not None
-    clock.offset = due - now_ms() + 1
+    assert mine(scheduler.run_once(), schedule) == []  # its first slot is tomorrow
+    jump_to(clock, schedule)
     fired = mine(scheduler.run_once(), schedule)
     assert len(fired) == 1
     assert mine(scheduler.run_once(), schedule) == []  # the same slot never fires again
@@ -110,7 +117,7 @@ def test_slots_missed_while_no_scheduler_ran_fire_once(
         ws, "catch-up", config, "scheduled", recurrence=every_minutes(5)
     )
     clock = Clock()
-    clock.offset = 3 * 60 * MINUTE
+    jump_to(clock, schedule, 3 * 60 * MINUTE)
     scheduler = Scheduler(clock=clock)
     assert len(mine(scheduler.run_once(), schedule)) == 1
     assert mine(scheduler.run_once(), schedule) == []
@@ -144,6 +151,7 @@ def test_schedulers_racing_never_fire_one_slot_twice(
     """Four schedulers race for every slot of ten: each slot fires exactly once."""
     schedule = Schedule.create(ws, "raced", "pipeline-1", "raced", recurrence=every_minutes(1))
     clock = Clock()
+    jump_to(clock, schedule, -MINUTE)
     schedulers = [Scheduler(clock=clock) for _ in range(4)]
     won: list[str] = []
     lock = threading.Lock()
@@ -176,14 +184,14 @@ def test_a_disabled_schedule_stays_quiet_and_resumes_after_now(
     assert Schedule.get(ws, "paused").status == "Disabled"
     assert Schedule.list(ws) == [] and len(Schedule.list(ws, active_only=False)) == 1
     clock = Clock()
-    clock.offset = 60 * MINUTE
+    clock.offset = 2 * 24 * 60 * MINUTE
     scheduler = Scheduler(clock=clock)
     assert mine(scheduler.run_once(), schedule) == []
     schedule.enable()  # from the real now: the disabled hour's slots never fire
     assert schedule.status == "Active"
     assert schedule.next_run_time_ms is not None and schedule.next_run_time_ms > now_ms()
     assert schedule.id not in counted_pipelines
-    assert len(mine(scheduler.run_once(), schedule)) == 1  # an hour ahead: one slot is due
+    assert len(mine(scheduler.run_once(), schedule)) == 1  # two days ahead: one slot is due
 
 
 def test_a_submission_that_fails_is_recorded_and_the_slot_is_spent(ws: Workspace) -> None:
@@ -191,7 +199,7 @@ def test_a_submission_that_fails_is_recorded_and_the_slot_is_spent(ws: Workspace
     that): the firing says why no run started, and the next pass does not retry it."""
     schedule = Schedule.create(ws, "orphan", "pipeline-x", "orphan", recurrence=every_minutes(5))
     clock = Clock()
-    clock.offset = 5 * MINUTE
+    jump_to(clock, schedule)
     scheduler = Scheduler(clock=clock)
     if "pipeline" in targets.TARGET_KINDS or "pipeline" in targets._loaded:
         pytest.skip("a pipeline target is registered in this build")
@@ -216,26 +224,26 @@ def test_data_trigger_fires_on_new_and_changed_files(
         "watched",
         datastore=store,
         path_on_datastore="incoming",
-        polling_interval=2,
+        polling_interval=60,
         data_path_parameter_name="changed",
     )
     assert schedule.datastore_name == store.name and schedule.recurrence is None
     clock = Clock()
     scheduler = Scheduler(clock=clock)
-    clock.offset = 2 * MINUTE + 1000
+    clock.offset = 60 * MINUTE + 1000
     assert mine(scheduler.run_once(), schedule) == []  # polled: nothing new since made
     batch = tmp_path / "batch"
     batch.mkdir()
     (batch / "new.csv").write_text("a\n2\n")
     store.upload(str(batch), target_path="incoming", show_progress=False)
-    assert mine(scheduler.run_once(), schedule) == []  # the next poll: two minutes later
-    clock.offset += 2 * MINUTE
+    assert mine(scheduler.run_once(), schedule) == []  # the next poll: an hour later
+    clock.offset += 60 * MINUTE
     (firing,) = mine(scheduler.run_once(), schedule)
     assert firing.reason == "data" and firing.changed_paths == ["incoming/new.csv"]
     run = Run.get(ws, firing.run_id or "")
     run.wait_for_completion(raise_on_error=True)
     assert run.get_tags()["changed"] == "incoming/new.csv"
-    clock.offset += 2 * MINUTE
+    clock.offset += 60 * MINUTE
     assert mine(scheduler.run_once(), schedule) == []  # no change since
 
 
