@@ -274,3 +274,23 @@ def test_bad_schedules_are_refused_and_nothing_is_kept(
         Schedule.create(ws, "taken", "p", "e", recurrence=every_minutes(5))
     with pytest.raises(NotFoundError, match="atelier schedule list"):
         Schedule.get(ws, "no-such-schedule")
+
+
+def test_enabling_again_waits_for_the_next_slot_after_now(
+    ws: Workspace, counted_pipelines: list[str]
+) -> None:
+    """Without a start time the first run is at once, and the slots follow from the moment
+    the schedule was made: enabling it again fires at the next of those, not at once."""
+    schedule = Schedule.create(ws, "hourly", "pipeline-1", "hourly", recurrence=every_hour())
+    made = schedule.next_run_time_ms
+    assert made is not None and made <= now_ms()
+    schedule.disable()
+    schedule.enable()
+    following = schedule.next_run_time_ms
+    assert following is not None and now_ms() < following <= made + 60 * MINUTE
+    assert (following - made) % (60 * MINUTE) == 0
+    assert mine(Scheduler().run_once(), schedule) == []
+
+
+def every_hour() -> ScheduleRecurrence:
+    return ScheduleRecurrence("Hour", 1)

@@ -93,7 +93,8 @@ def claim_recurrence(
     row = session.get(ScheduleRow, schedule_id)
     if row is None or row.recurrence is None:
         return None
-    following = next_due_ms(row.recurrence, row.created_ms, max(now, due_ms))
+    anchor = row.anchor_ms if row.anchor_ms is not None else row.created_ms
+    following = next_due_ms(row.recurrence, anchor, max(now, due_ms))
     if not _swap(session, schedule_id, due_ms, next_due_ms=following):
         return None
     return _fire(session, row, due_ms, now, "recurrence", [])

@@ -153,7 +153,8 @@ def first_due_ms(recurrence: dict[str, Any], created_ms: int) -> int:
     start time, else the first calculated time at or after both the start and now."""
     checked = check_recurrence(recurrence)
     if checked.get("start_time") is None:
-        return created_ms
+        return created_ms - created_ms % 1000  # whole seconds, as the triggers count
+
     triggers = build_triggers(checked, created_ms)
     return _ms(_next_fire(triggers, _aware(created_ms - 1), _aware(created_ms)))
 

@@ -45,7 +45,7 @@ from atelier.core.schedules import (
     check_schedule_name,
 )
 from atelier.services import datastores, workspaces
-from atelier.services.schedule_times import first_due_ms
+from atelier.services.schedule_times import first_due_ms, next_due_ms
 from atelier.store.models import ScheduleFiringRow, ScheduleRow
 
 #: the fields ``update`` may change (azureml's ``Schedule.update`` arguments)
@@ -133,15 +133,23 @@ def _check_target(kind: object, target_id: object, definition: object) -> None:
         )
 
 
-def _apply_trigger(session: Session, row: ScheduleRow, workspace: str, now: int) -> None:
-    """Check the recurrence or the watched datastore and set the next due time."""
+def _apply_trigger(
+    session: Session, row: ScheduleRow, workspace: str, now: int, *, fresh: bool = True
+) -> None:
+    """Check the recurrence or the watched datastore and set the next due time: the first
+    slot of a new (``fresh``) recurrence, else the first slot after now (re-enabled)."""
     if row.recurrence is not None and row.datastore_name is not None:
         raise ValidationError(
             "give a schedule either recurrence= or datastore= (a data trigger), not both"
         )
     if row.recurrence is not None:
         row.recurrence = check_recurrence(row.recurrence)
-        row.next_due_ms = first_due_ms(row.recurrence, now) if row.status == ACTIVE else None
+        if fresh or row.anchor_ms is None:
+            row.anchor_ms = now
+            due = first_due_ms(row.recurrence, now)
+        else:
+            due = next_due_ms(row.recurrence, row.anchor_ms, now)
+        row.next_due_ms = due if row.status == ACTIVE else None
         return
     if row.datastore_name is None:
         raise ValidationError(
@@ -279,7 +287,7 @@ def update(
     if data_state is not None:
         row.data_state = data_state
     if restart:
-        _apply_trigger(session, row, workspace, now)
+        _apply_trigger(session, row, workspace, now, fresh=changes.get("recurrence") is not None)
     if row.status == DISABLED:
         row.next_due_ms = None
     if "name" in changes and changes["name"] is not None:

@@ -39,6 +39,8 @@ class ScheduleRow(Base):
     polling_interval: Mapped[int]
     data_path_parameter_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     continue_on_step_failure: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: what a recurrence without a start time counts from: when it was made or last changed
+    anchor_ms: Mapped[int | None] = mapped_column(nullable=True)
     #: the next slot to fire (recurrence) or to poll (data trigger); None when disabled
     next_due_ms: Mapped[int | None] = mapped_column(nullable=True)
     #: what the watched path held at the last poll: {path: "size:modified"}

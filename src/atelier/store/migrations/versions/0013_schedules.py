@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("polling_interval", sa.BigInteger(), nullable=False),
         sa.Column("data_path_parameter_name", sa.String(length=255), nullable=True),
         sa.Column("continue_on_step_failure", sa.Boolean(), nullable=True),
+        sa.Column("anchor_ms", sa.BigInteger(), nullable=True),
         sa.Column("next_due_ms", sa.BigInteger(), nullable=True),
         sa.Column("data_state", sa.JSON(), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
