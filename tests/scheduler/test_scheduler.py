@@ -5,6 +5,8 @@ changed files. The clock is injected: no test waits for a minute to pass."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -294,3 +296,31 @@ def test_enabling_again_waits_for_the_next_slot_after_now(
 
 def every_hour() -> ScheduleRecurrence:
     return ScheduleRecurrence("Hour", 1)
+
+
+CHILD = """\
+import sys
+from atelier.scheduler.engine import Scheduler
+fired = Scheduler(clock=lambda: int(sys.argv[1])).run_once()
+print(",".join(item.schedule_id for item in fired))
+"""
+
+
+def test_schedulers_in_separate_processes_never_fire_one_slot_twice(ws: Workspace) -> None:
+    """Two scheduler processes, each with its own connections, pass at the same instant:
+    the slot fires once (the threads above race over many slots). No pipeline target is
+    registered in them: the firing records that, which is enough to count claims."""
+    schedule = Schedule.create(ws, "two-procs", "pipeline-1", "procs", recurrence=every_minutes(1))
+    due = Schedule.get(ws, schedule.id).next_run_time_ms
+    assert due is not None
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(due + 1)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=120)[0] for child in children]
+    assert all(child.returncode == 0 for child in children)
+    assert sum(out.count(schedule.id) for out in outputs) == 1, outputs
+    (firing,) = ws._backend.schedules.firings(ws.name, schedule.id)
+    assert firing.slot_ms == due
