@@ -129,6 +129,7 @@ def test_missed_slots_collapse_into_the_next_one_after_now() -> None:
         ({"frequency": "Day", "interval": 1, "time_zone": "Mars/Olympus"}, "time_zone"),
         ({"frequency": "Day", "interval": 1, "start_time": "next tuesday"}, "start_time"),
         ({"frequency": "Day", "interval": 1, "start_time": "2026-12-01T09:00:00+02:00"}, "offset"),
+        ({"frequency": "Minute", "interval": 1, "start_time": "9999-12-31T23:59:00"}, "range"),
     ],
 )
 def test_an_impossible_recurrence_is_refused_with_the_rule_it_breaks(

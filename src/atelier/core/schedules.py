@@ -235,7 +235,7 @@ def parse_start_time(value: object) -> datetime | None:
             raise ValidationError(
                 "start_time must have no tzinfo; give the zone with time_zone= instead"
             )
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -243,8 +243,16 @@ def parse_start_time(value: object) -> datetime | None:
             raise ValidationError(
                 f"start_time {value!r} is not a date and time; use 'YYYY-MM-DDThh:mm:ss'"
             ) from exc
-        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else _naive_error()
+        return _in_range(parsed) if parsed.tzinfo is None else _naive_error()
     raise ValidationError(f"start_time must be a datetime or a string, not {type(value).__name__}")
+
+
+def _in_range(value: datetime) -> datetime:
+    if not 1970 <= value.year <= 2999:
+        raise ValidationError(
+            f"start_time {value.isoformat()} is out of range; use a year 1970-2999"
+        )
+    return value
 
 
 def _naive_error() -> datetime:

@@ -128,19 +128,27 @@ def _joined(values: list[int]) -> str:
     return ",".join(str(value) for value in values)
 
 
+def _walk(trigger: BaseTrigger, moment: datetime) -> datetime | None:
+    fire: datetime | None = trigger.get_next_fire_time(None, moment)
+    # calendar intervals answer their start date first; walk on, one whole interval a
+    # step, to the first at or after the moment
+    for _ in range(_MAX_STEPS):
+        if fire is None or fire >= moment:
+            break
+        fire = trigger.get_next_fire_time(fire, moment)
+    return fire
+
+
 def _next_fire(triggers: list[BaseTrigger], after: datetime, not_before: datetime) -> datetime:
     """The triggers' first fire time strictly after ``after`` and not before
     ``not_before``."""
     moment = max(after + timedelta(milliseconds=1), not_before)
     found = []
     for trigger in triggers:
-        fire: datetime | None = trigger.get_next_fire_time(None, moment)
-        # calendar intervals answer their start date first; walk on, one whole interval
-        # a step, to the first at or after the moment
-        for _ in range(_MAX_STEPS):
-            if fire is None or fire >= moment:
-                break
-            fire = trigger.get_next_fire_time(fire, moment)
+        try:
+            fire = _walk(trigger, moment)
+        except (OverflowError, ValueError):  # past the calendar's end (year 9999)
+            fire = None
         if fire is not None and fire >= moment:
             found.append(fire)
     if not found:
