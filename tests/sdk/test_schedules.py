@@ -5,6 +5,7 @@ errors; and a schedule made over HTTP fired by the server's own scheduler."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,14 +99,22 @@ def test_bad_input_is_refused_with_what_to_fix(ws: Workspace) -> None:
 def test_a_schedule_fires_its_script_run(
     ws: Workspace, backend: str, config: ScriptRunConfig
 ) -> None:
-    """Without a start time the first run is at once. Over HTTP the server's scheduler
-    (``atelier server start`` runs one) fires it; embedded, ``atelier scheduler`` would:
-    here one pass of the same scheduler stands in for it."""
+    """Over HTTP the server's scheduler (``atelier server start`` runs one) fires a
+    schedule without a start time at once. Embedded, ``atelier scheduler`` would: here the
+    same scheduler's pass, on a clock moved to the slot, stands in for it (the slot is
+    tomorrow, so that a test server's scheduler on a shared database leaves it alone)."""
+    if backend == "http":
+        recurrence = ScheduleRecurrence("Day", 1)
+    else:
+        tomorrow = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+        recurrence = ScheduleRecurrence("Day", 1, start_time=tomorrow)
     schedule = Schedule.create_for_script_run(
-        ws, "at-once", config, "scheduled", recurrence=ScheduleRecurrence("Day", 1)
+        ws, "daily", config, "scheduled", recurrence=recurrence
     )
     if backend == "embedded":
-        Scheduler().run_once()
+        due = schedule.next_run_time_ms
+        assert due is not None
+        Scheduler(clock=lambda: due + 1).run_once()
     deadline = time.monotonic() + 60
     run = schedule.get_last_pipeline_run()
     while run is None and time.monotonic() < deadline:
