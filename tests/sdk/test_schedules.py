@@ -72,6 +72,14 @@ def test_create_read_change_disable_enable(ws: Workspace) -> None:
         endpoint.id
     ]
     assert endpoint.get_pipeline_runs() == [] and endpoint.get_last_pipeline_run() is None
+    keyword = Schedule.create(
+        ws,
+        "keyword",
+        pipeline_endpoint_id="endpoint-2",
+        experiment_name="retrain",
+        recurrence=ScheduleRecurrence("Hour", 6),
+    )
+    assert keyword.pipeline_endpoint_id == "endpoint-2"
     for schedule in Schedule.list(ws):
         schedule.disable()
 
@@ -85,6 +93,10 @@ def test_bad_input_is_refused_with_what_to_fix(ws: Workspace) -> None:
         Schedule.create(ws, "no spaces", "p", "e", recurrence=ScheduleRecurrence("Day", 1))
     with pytest.raises(ValidationError, match="pipeline_id"):
         Schedule.create(ws, "bad", "", "e", recurrence=ScheduleRecurrence("Day", 1))
+    with pytest.raises(ValidationError, match="pipeline_endpoint_id"):
+        Schedule.create(ws, "bad", experiment_name="e", recurrence=ScheduleRecurrence("Day", 1))
+    with pytest.raises(ValidationError, match="experiment"):
+        Schedule.create(ws, "bad", "p", recurrence=ScheduleRecurrence("Day", 1))
     assert Schedule.list(ws, active_only=False) == []
     made = Schedule.create(ws, "once", "p", "e", recurrence=ScheduleRecurrence("Day", 1))
     made.disable()

@@ -138,8 +138,8 @@ class Schedule:
     def create(
         workspace: Workspace,
         name: str,
-        pipeline_id: str,
-        experiment_name: str,
+        pipeline_id: str | None = None,
+        experiment_name: str | None = None,
         recurrence: ScheduleRecurrence | None = None,
         description: str | None = None,
         pipeline_parameters: dict[str, Any] | None = None,
@@ -150,20 +150,29 @@ class Schedule:
         data_path_parameter_name: str | None = None,
         continue_on_step_failure: bool | None = None,
         path_on_datastore: str | None = None,
+        pipeline_endpoint_id: str | None = None,
         _workflow_provider: Any = None,
         _service_endpoint: Any = None,
     ) -> Schedule:
-        """A schedule submitting the published pipeline ``pipeline_id`` to
-        ``experiment_name`` on ``recurrence``, or when files under ``datastore`` /
-        ``path_on_datastore`` appear or change (checked every ``polling_interval``
-        minutes). ``ValidationError`` for an impossible recurrence or neither/both
-        triggers; ``AlreadyExistsError`` when the name is taken."""
+        """A schedule submitting the published pipeline ``pipeline_id`` (or the pipeline
+        endpoint ``pipeline_endpoint_id``) to ``experiment_name`` on ``recurrence``, or
+        when files under ``datastore`` / ``path_on_datastore`` appear or change (checked
+        every ``polling_interval`` minutes). ``ValidationError`` for an impossible
+        recurrence, neither or both triggers, or neither or both targets;
+        ``AlreadyExistsError`` when the name is taken."""
         del wait_for_provisioning, wait_timeout, _workflow_provider, _service_endpoint
+        if (pipeline_id is None) == (pipeline_endpoint_id is None):
+            raise ValidationError("give Schedule.create a pipeline_id= or a pipeline_endpoint_id=")
+        target = (
+            {"target_kind": "pipeline", "target_id": pipeline_id}
+            if pipeline_id is not None
+            else {"target_kind": "pipeline_endpoint", "target_id": pipeline_endpoint_id}
+        )
         return Schedule._create(
             workspace,
             name,
             experiment_name,
-            {"target_kind": "pipeline", "target_id": pipeline_id},
+            target,
             recurrence=recurrence,
             description=description,
             pipeline_parameters=pipeline_parameters,
@@ -253,7 +262,7 @@ class Schedule:
     def _create(
         workspace: Workspace,
         name: str,
-        experiment_name: str,
+        experiment_name: str | None,
         target: dict[str, Any],
         *,
         recurrence: ScheduleRecurrence | None,
