@@ -111,7 +111,7 @@ def schedule_a_report(ws: Workspace) -> None:
     run = schedule.get_last_pipeline_run()
     assert run is not None and run.id == firing.run_id
     run.wait_for_completion(show_output=True)
-    print(f"S. schedule {schedule.name!r} fired {run.id}: {run.get_status()}")
+    print(f"21. schedule {schedule.name!r} fired {run.id}: {run.get_status()}")
     cli = [sys.executable, "-m", "atelier.cli.main"]
     subprocess.run([*cli, "schedule", "list", "-w", ws.name], check=True)
     schedule.disable()
