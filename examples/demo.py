@@ -85,6 +85,7 @@ def main() -> None:
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
     submit_training(ws)
     run_a_pipeline(ws)
+    schedule_a_report(ws)
 
 
 def run_a_pipeline(ws: Workspace) -> None:
@@ -127,6 +128,36 @@ def run_a_pipeline(ws: Workspace) -> None:
     rerun = published.submit(ws, "line-pipeline", pipeline_parameters={"rows": 50})
     rerun.wait_for_completion(show_output=False)
     print(f"P5. published run {rerun.id}: {rerun.get_step_statuses()}")
+
+
+def schedule_a_report(ws: Workspace) -> None:
+    """A schedule that runs a small script every hour, fired by one scheduler pass (what
+    ``atelier scheduler`` and ``atelier server start`` do), then listed and disabled."""
+    from atelier import ScriptRunConfig
+    from atelier.scheduler.engine import Scheduler
+    from atelier.sdk.pipelines.schedule import Schedule, ScheduleRecurrence
+
+    folder = Path(tempfile.mkdtemp(prefix="report-"))
+    (folder / "report.py").write_text(
+        "import os\nprint('hourly report for', os.environ.get('AML_PARAMETER_team'))\n"
+    )
+    config = ScriptRunConfig(source_directory=folder, script="report.py")
+    schedule = Schedule.create_for_script_run(
+        ws,
+        "hourly-report",
+        config,
+        "reports",
+        recurrence=ScheduleRecurrence("Hour", 1),
+        pipeline_parameters={"team": "demo"},
+    )
+    (firing,) = Scheduler().run_once()  # no start time: the first slot is now
+    run = schedule.get_last_pipeline_run()
+    assert run is not None and run.id == firing.run_id
+    run.wait_for_completion(show_output=True)
+    print(f"21. schedule {schedule.name!r} fired {run.id}: {run.get_status()}")
+    cli = [sys.executable, "-m", "atelier.cli.main"]
+    subprocess.run([*cli, "schedule", "list", "-w", ws.name], check=True)
+    schedule.disable()
 
 
 def submit_training(ws: Workspace) -> None:

@@ -24,6 +24,7 @@ from atelier.cli import (
 )
 from atelier.cli import image as image_cli
 from atelier.cli import pipeline as pipeline_cli
+from atelier.cli import schedule as schedule_cli
 from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup, exit_codes_help
 from atelier.cli.dataset import app as dataset_app
@@ -54,6 +55,8 @@ app.add_typer(datastore_app, name="datastore")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(secret_cli.app, name="secret")
 app.add_typer(pipeline_cli.app, name="pipeline")
+app.add_typer(schedule_cli.app, name="schedule")
+app.command("scheduler")(schedule_cli.scheduler)
 app.add_typer(image_cli.app, name="image")
 app.add_typer(endpoint.app, name="endpoint")
 app.add_typer(server.app, name="server")

@@ -37,6 +37,9 @@ def start(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8642,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    scheduler: Annotated[
+        bool, typer.Option(help="Fire pipeline schedules from this process too.")
+    ] = True,
 ) -> None:
     """Serve the REST API (and /docs, /healthz, /readyz, /metrics) with uvicorn.
 
@@ -53,4 +56,8 @@ def start(
             "to the names clients use to reach this server",
             err=True,
         )
+    if scheduler:
+        from atelier.scheduler.engine import start_background
+
+        start_background(ServerSettings())  # a daemon thread: it ends with the server
     serve(host, port, workers)

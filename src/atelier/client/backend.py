@@ -30,6 +30,7 @@ from atelier.client.api import (
     PipelineAPI,
     RunAPI,
     ScalarBatch,
+    ScheduleAPI,
     SecretAPI,
     SnapshotAPI,
     SupervisionAPI,
@@ -82,6 +83,7 @@ class Backend(Protocol):
     def endpoints(self) -> EndpointAPI: ...
     @property
     def pipelines(self) -> PipelineAPI: ...
+    def schedules(self) -> ScheduleAPI: ...
 
     def child_environment(self) -> dict[str, str]:
         """Variables a process started for a run needs to reach this backend."""

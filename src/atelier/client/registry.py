@@ -18,7 +18,7 @@ from atelier.core.errors import ValidationError
 from atelier.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from atelier.client.api import EndpointReportingAPI, SupervisionAPI
+    from atelier.client.api import EndpointReportingAPI, SchedulingAPI, SupervisionAPI
     from atelier.client.backend import Backend, Connection
 
 #: name -> (import path, how to install what it needs)
@@ -56,6 +56,13 @@ def _embedded(settings: Settings | None = None) -> Connection:
             backend = _load("embedded")(settings)
             _cache[key] = backend
     return backend
+
+
+def scheduling_for(settings: Settings | None = None) -> SchedulingAPI:
+    """What a scheduler needs of the embedded backend for these settings: a scheduler
+    runs beside its database (``atelier scheduler``, or inside ``atelier server``)."""
+    scheduling: SchedulingAPI = getattr(_embedded(settings), "scheduling")  # noqa: B009 - not part of Connection on purpose
+    return scheduling
 
 
 def backend_for(

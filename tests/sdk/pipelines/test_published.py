@@ -20,6 +20,7 @@ from atelier.azureml.pipeline.core import (
 from atelier.azureml.pipeline.steps import PythonScriptStep
 from atelier.core.errors import UndeclaredParameterError, ValidationError
 from atelier.sdk.pipelines.published import submit_by_id
+from tests.sdk.conftest import embedded_only
 
 
 def _pipeline(ws: Workspace, source: Path) -> Pipeline:
@@ -121,3 +122,44 @@ def test_rest_submission_with_a_bearer_token(
     started = _post(endpoint.endpoint, server.admin_token, {"ExperimentName": "rest-runs"})
     assert started.status_code == 201, started.text
     PipelineRun(Experiment(ws, "rest-runs"), started.json()["Id"]).wait_for_completion(False)
+
+
+def test_a_schedule_of_a_published_pipeline_fires_a_pipeline_run(
+    ws: Workspace, source: Path, backend: str
+) -> None:
+    # a scheduler runs beside the store it fires from: the server's own (tested in
+    # tests/scheduler over HTTP) or an embedded home's
+    embedded_only(backend, "this test's scheduler fires from the embedded store")
+    from datetime import UTC, datetime, timedelta
+
+    from atelier.azureml.pipeline.core import Schedule, ScheduleRecurrence
+    from atelier.core.timeutil import now_ms
+    from atelier.scheduler.engine import Scheduler
+
+    published = _pipeline(ws, source).publish("nightly-prep")
+    start = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+    schedule = Schedule.create(
+        ws,
+        name="nightly-prep",
+        pipeline_id=published.id,
+        experiment_name="scheduled-prep",
+        recurrence=ScheduleRecurrence("Day", 1, start_time=start),
+        pipeline_parameters={"rows": 3},
+    )
+    try:
+        due = Schedule.get(ws, schedule.id).next_run_time_ms
+        assert due is not None
+        fired = [
+            item
+            for item in Scheduler(clock=lambda: due + 1).run_once()
+            if item.schedule_id == schedule.id
+        ]
+        assert len(fired) == 1 and fired[0].run_id, fired
+        run = schedule.get_last_pipeline_run()
+        assert isinstance(run, PipelineRun) and run.id == fired[0].run_id
+        run.wait_for_completion(show_output=False)
+        assert "prepared 3 rows" in run.find_step_run("prepare")[0].get_job_log()
+        assert run.get_tags()["azureml.pipelines.scheduleId"] == schedule.id
+        assert due > now_ms()  # the slot was tomorrow's: only the injected clock reached it
+    finally:
+        schedule.disable()

@@ -1,5 +1,5 @@
 """``azureml.pipeline.core``: Pipeline, PipelineData, PipelineParameter, PipelineRun,
-StepRun, PublishedPipeline, PipelineEndpoint."""
+StepRun, PublishedPipeline, PipelineEndpoint, Schedule, ScheduleRecurrence, TimeZone."""
 
 from atelier.sdk.pipelines import (
     Pipeline,
@@ -11,6 +11,7 @@ from atelier.sdk.pipelines import (
     PublishedPipeline,
     StepRun,
 )
+from atelier.sdk.pipelines.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
     "Pipeline",
@@ -20,5 +21,8 @@ __all__ = [
     "PipelineRun",
     "PortDataReference",
     "PublishedPipeline",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepRun",
+    "TimeZone",
 ]

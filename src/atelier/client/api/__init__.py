@@ -10,6 +10,7 @@ module               protocols
 ``models``           ``ModelAPI``, ``PackageAPI``
 ``secrets``          ``SecretAPI``
 ``pipelines``        ``PipelineAPI``
+``schedules``        ``ScheduleAPI``, ``SchedulingAPI`` (schedulers only)
 ``endpoints``        ``EndpointAPI``
 ``supervision``      ``SupervisionAPI`` (run supervisors only)
 ``reporting``        ``EndpointReportingAPI`` (serving processes only)
@@ -33,6 +34,7 @@ from atelier.client.api.runs import (
     ScalarBatch,
     SnapshotAPI,
 )
+from atelier.client.api.schedules import ScheduleAPI, SchedulingAPI
 from atelier.client.api.secrets import SecretAPI
 from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.api.workspaces import ExperimentAPI, WorkspaceAPI
@@ -54,6 +56,8 @@ __all__ = [
     "PipelineAPI",
     "RunAPI",
     "ScalarBatch",
+    "ScheduleAPI",
+    "SchedulingAPI",
     "SecretAPI",
     "SnapshotAPI",
     "SupervisionAPI",

@@ -1,6 +1,7 @@
 """``EmbeddedBackend``: every client protocol in this process, one module per resource
 beside this one (``workspaces``, ``runs``, ``compute``, ``environments``, ``data``,
-``models``, ``packages``, ``secrets``, ``endpoints``; run supervision is in ``runs``).
+``models``, ``packages``, ``secrets``, ``endpoints``, ``schedules``; run supervision is
+in ``runs``).
 Each call is one transaction through the services."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from atelier.client.embedded.runs import (
     EmbeddedSnapshots,
     EmbeddedSupervision,
 )
+from atelier.client.embedded.schedules import EmbeddedSchedules, EmbeddedScheduling
 from atelier.client.embedded.secrets import EmbeddedSecrets
 from atelier.client.embedded.workspaces import EmbeddedExperiments, EmbeddedWorkspaces
 from atelier.core.settings import Settings
@@ -51,6 +53,9 @@ class EmbeddedBackend:
         self.endpoints = EmbeddedEndpoints(self.db, self.blobs, settings)
         self.pipelines = EmbeddedPipelines(self.db)
         self.supervision = EmbeddedSupervision(self.db, self.blobs, settings)
+        self.schedules = EmbeddedSchedules(self.db, self.datastores)
+        #: for schedulers only (``registry.scheduling_for``): not part of ``Connection``
+        self.scheduling = EmbeddedScheduling(self.db, self.datastores)
         # one object answers both: the protocols, not the classes, keep them apart
         self.reporting = self.endpoints
 

@@ -1,6 +1,6 @@
 """``HttpBackend``: every client protocol over a server's REST API (``/api/v1``), one module
 per resource beside this one (``workspaces``, ``runs``, ``compute``, ``data``,
-``models``, ``packages``, ``secrets``, ``endpoints``; run supervision is in ``runs``)
+``models``, ``packages``, ``secrets``, ``endpoints``, ``schedules``; run supervision is in ``runs``)
 over one shared ``transport``.
 
 Errors come back as the same ``AtelierError`` subclasses the embedded backend raises;
@@ -23,6 +23,7 @@ from atelier.client.http.runs import (
     HttpSnapshots,
     HttpSupervision,
 )
+from atelier.client.http.schedules import HttpSchedules
 from atelier.client.http.secrets import HttpSecrets
 from atelier.client.http.transport import Transport
 from atelier.client.http.workspaces import HttpExperiments, HttpWorkspaces
@@ -51,6 +52,7 @@ class HttpBackend:
         self.endpoints = HttpEndpoints(self.transport)
         self.pipelines = HttpPipelines(self.transport)
         self.supervision = HttpSupervision(self.transport)
+        self.schedules = HttpSchedules(self.transport)
         # one object answers both: the protocols, not the classes, keep them apart
         self.reporting = self.endpoints
 

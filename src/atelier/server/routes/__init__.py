@@ -18,6 +18,7 @@ from atelier.server.routes import (
     packages,
     pipelines,
     runs,
+    schedules,
     secrets,
     snapshots,
     workspaces,
@@ -41,4 +42,5 @@ ROUTERS: list[APIRouter] = [
     datasets.router,
     endpoints.router,
     pipelines.router,
+    schedules.router,
 ]

@@ -11,6 +11,7 @@ one ``Base`` (migrations in ``store/migrations``).
 - ``packages``: the image registry
 - ``secrets``: the workspace key vault
 - ``pipelines``: published pipelines and pipeline endpoints
+- ``schedules``: pipeline schedules and the slots they fired
 - ``access``: users, tokens, members and the audit log
 - ``mlflow``: what the MLflow protocol has and Atelier's own schema does not
 
@@ -57,6 +58,7 @@ from atelier.store.models.runs import (
     SnapshotRow,
     WorkspaceRow,
 )
+from atelier.store.models.schedules import ScheduleFiringRow, ScheduleRow
 from atelier.store.models.secrets import SecretRow
 
 __all__ = [
@@ -95,6 +97,8 @@ __all__ = [
     "RunPropertyRow",
     "RunRow",
     "RunTagRow",
+    "ScheduleFiringRow",
+    "ScheduleRow",
     "SecretRow",
     "SnapshotRow",
     "TokenRow",
