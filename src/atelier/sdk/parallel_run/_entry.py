@@ -64,6 +64,9 @@ def load_entry_script(path: Path, source_directory: Path) -> ModuleType:
         sys.path.insert(0, folder)
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"_atelier_batch_{path.stem}_{digest}"
+    loaded = sys.modules.get(module_name)
+    if loaded is not None:  # imported by the driver before this worker was forked
+        return loaded
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise EntryScriptError(f"entry script {str(path)!r} cannot be loaded as a Python module")

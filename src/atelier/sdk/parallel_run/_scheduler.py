@@ -113,16 +113,17 @@ class Scheduler:
         ordered = _Ordered(sink)
         for slot in range(min(self.workers.size, max(1, len(self.tasks)))):
             self.workers.start(slot)
-        last_report = time.monotonic()
+        last_report, reported = time.monotonic(), 0
         try:
             while ordered.next < len(self.tasks):
                 self._dispatch()
                 for slot, message in self.workers.wait(self._wait_seconds()):
                     self._handle(slot, message, ordered)
                 self._expire(ordered)
-                if time.monotonic() - last_report >= PROGRESS_SECONDS:
+                settled = self.progress.succeeded_batches + self.progress.failed_batches
+                if time.monotonic() - last_report >= PROGRESS_SECONDS and settled != reported:
                     self.report(self.progress)
-                    last_report = time.monotonic()
+                    last_report, reported = time.monotonic(), settled
         finally:
             for slot in list(self.busy):
                 self.workers.kill(slot)

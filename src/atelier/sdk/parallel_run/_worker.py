@@ -9,9 +9,11 @@ and are never pickled. Results come back as one ``bytes`` (the mini-batch's line
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -43,16 +45,37 @@ class BatchError(Exception):
     """``run()`` raised or returned something that is not one result per item."""
 
 
+def _load(setup: WorkerSetup) -> ModuleType:
+    os.environ[OUTPUT_VARIABLE] = setup.output_dir
+    # the entry script parses its own arguments, as under azureml
+    sys.argv = [setup.entry_script, *setup.arguments]
+    folder = Path(setup.source_directory)
+    return load_entry_script(folder / setup.entry_script, folder)
+
+
+@contextlib.contextmanager
+def preloaded(setup: WorkerSetup) -> Iterator[None]:
+    """Import the entry script in the driver while its workers are forked from it, so its
+    imports (a model library ...) are done once instead of once per worker."""
+    argv, output = list(sys.argv), os.environ.get(OUTPUT_VARIABLE)
+    module = _load(setup)
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.modules.pop(module.__name__, None)
+        if output is None:
+            os.environ.pop(OUTPUT_VARIABLE, None)
+        else:
+            os.environ[OUTPUT_VARIABLE] = output
+
+
 class Scorer:
     """The entry script loaded in this process, and the inputs' mapped tables."""
 
     def __init__(self, setup: WorkerSetup) -> None:
         self.setup = setup
-        os.environ[OUTPUT_VARIABLE] = setup.output_dir
-        # the entry script parses its own arguments, as under azureml
-        sys.argv = [setup.entry_script, *setup.arguments]
-        folder = Path(setup.source_directory)
-        self.module: ModuleType = load_entry_script(folder / setup.entry_script, folder)
+        self.module: ModuleType = _load(setup)
         self._tables: dict[int, Any] = {}
 
     def init(self) -> None:

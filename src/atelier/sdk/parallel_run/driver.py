@@ -17,6 +17,7 @@ line on stderr says why).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ from typing import Any
 from atelier.core.errors import AtelierError, ValidationError
 from atelier.sdk.parallel_run import _plan
 from atelier.sdk.parallel_run._scheduler import Limits, Progress, Scheduler
-from atelier.sdk.parallel_run._worker import WorkerSetup
+from atelier.sdk.parallel_run._worker import WorkerSetup, preloaded
 
 SUMMARY_FILE = "parallel_run_summary.json"
 _log = logging.getLogger("atelier.parallel_run")
@@ -120,11 +121,16 @@ def _reporter(run: Any) -> Any:
     return report
 
 
+def on_ray(config: dict[str, Any]) -> bool:
+    """Whether mini-batches go to Ray actors: inside a Ray job (a run on an AmlCompute
+    target, for whose driver Ray sets this variable) unless ``backend`` says otherwise."""
+    default = "ray" if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ else "local"
+    return (config.get("backend") or default) == "ray"
+
+
 def _workers(config: dict[str, Any], setup: WorkerSetup) -> Any:
     per_node = int(config.get("process_count_per_node") or os.cpu_count() or 1)
-    # inside a Ray job (a run on an AmlCompute target) Ray sets this for the job's driver
-    on_ray = "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ
-    if (config.get("backend") or ("ray" if on_ray else "local")) == "ray":
+    if on_ray(config):
         from atelier.sdk.parallel_run._ray import RayWorkers
 
         return RayWorkers(int(config.get("node_count") or 1) * per_node, setup)
@@ -165,12 +171,14 @@ def execute(
         scheduler = Scheduler(
             _workers(config, setup), plan.tasks, plan.sizes, limits, _log.warning, _reporter(run)
         )
-        if append_row:
-            with partial.open("wb") as sink:
-                progress = scheduler.run(sink)
-            partial.replace(final)
-        else:
-            progress = scheduler.run(None)
+        # local workers are forked: the entry script's imports are done once, here
+        with preloaded(setup) if not on_ray(config) else contextlib.nullcontext():
+            if append_row:
+                with partial.open("wb") as sink:
+                    progress = scheduler.run(sink)
+                partial.replace(final)
+            else:
+                progress = scheduler.run(None)
     finally:
         partial.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
