@@ -68,7 +68,8 @@ def test_mini_batches_are_scored_by_ray_actors_in_order(
     assert details["status"] == "Completed", (details.get("error"), out.getvalue())
     text = run.download_file("outputs/parallel_run_step.txt", tmp_path / "o.txt").read_text()
     rows = [line.split() for line in text.splitlines()]
-    assert [row[:2] for row in rows] == [["f0", "0"], ["f1", "1"], ["f2", "4"], ["f4", "16"], ["f5", "25"]]  # fmt: skip
+    expected = [["f0", "0"], ["f1", "1"], ["f2", "4"], ["f4", "16"], ["f5", "25"]]
+    assert [row[:2] for row in rows] == expected
     assert all(len(row) == 3 and len(row[2]) > 8 for row in rows)  # an actor's id each
     assert "f3 cannot be scored" in out.getvalue()
     assert run.get_metrics()["failed_items"] == 1

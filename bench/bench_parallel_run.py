@@ -1,0 +1,213 @@
+"""Batch scoring: ParallelRunStep's driver against a hand-written multiprocessing.Pool.
+
+    .venv/bin/python bench/bench_parallel_run.py               # 1,000,000 rows
+    .venv/bin/python bench/bench_parallel_run.py --rows 200000 # a shorter run
+
+Both score the same Parquet file (``--rows`` rows × 8 float columns) with the same
+scikit-learn random forest, in 2 processes, over the same mini-batches (the row ranges of
+``mini_batch_size="1MB"``), and write one prediction a line, in input order:
+
+(anchor) a hand-written ``multiprocessing.Pool(2)``: read the file with pandas, load the
+    model in each process's initializer, ``imap`` the DataFrame slices, write the results.
+(a) the driver as a ParallelRunStep's run uses it, called in this process
+    (``driver.execute``): read, cut, score, write.
+(b) the whole step as a run: ``prepare(ParallelRunConfig, [dataset])`` submitted with
+    ``Experiment.submit`` in an embedded workspace (a temporary home, never a shared
+    database), timed from submit to Completed: the run's supervisor, interpreter start and
+    dataset resolution are in it.
+
+Throughput ratios (rows/s of (a) and (b) over the anchor's); target >= 0.8. The outputs
+are compared line by line. Results go to ``bench/results/parallel_run.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from sklearn.ensemble import RandomForestClassifier
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TARGET = 0.8
+PROCESSES = 2
+FEATURES = [f"f{i}" for i in range(8)]
+ENTRY = """
+    import os
+    import joblib
+
+    def init():
+        global model
+        model = joblib.load(os.path.join(os.path.dirname(__file__), "model.joblib"))
+
+    def run(mini_batch):
+        return model.predict(mini_batch).tolist()
+"""
+
+_model: Any = None
+
+
+def _pool_init(path: str) -> None:
+    global _model
+    _model = joblib.load(path)
+
+
+def _pool_score(frame: pd.DataFrame) -> list[Any]:
+    return list(_model.predict(frame).tolist())
+
+
+def make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
+    rng = np.random.default_rng(7)
+    data = pd.DataFrame(rng.normal(size=(rows, len(FEATURES))), columns=FEATURES)
+    data_path = folder / "lake" / "rows.parquet"
+    data_path.parent.mkdir(parents=True)
+    data.to_parquet(data_path, index=False)
+    train = data.iloc[:20_000]
+    labels = (train["f0"] + train["f1"] * train["f2"] > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=30, max_depth=10, random_state=0, n_jobs=1)
+    source = folder / "score"
+    source.mkdir()
+    joblib.dump(model.fit(train, labels), source / "model.joblib")
+    (source / "score.py").write_text(textwrap.dedent(ENTRY))
+    return data_path, source
+
+
+def row_ranges(data_path: Path) -> list[tuple[int, int]]:
+    from atelier.sdk.parallel_run._plan import _size_ranges
+    from atelier.sdk.parallel_run._sizes import bytes_per_batch
+
+    return _size_ranges(pq.read_table(data_path), bytes_per_batch("1MB"))
+
+
+def anchor(data_path: Path, model_path: Path, out: Path) -> float:
+    start = time.perf_counter()
+    frame = pd.read_parquet(data_path)
+    ranges = row_ranges(data_path)
+    context = multiprocessing.get_context("fork")
+    with (
+        context.Pool(PROCESSES, initializer=_pool_init, initargs=(str(model_path),)) as pool,
+        out.open("w") as sink,
+    ):
+        slices = (frame.iloc[offset : offset + length] for offset, length in ranges)
+        for predictions in pool.imap(_pool_score, slices):
+            sink.write("\n".join(map(str, predictions)) + "\n")
+    return time.perf_counter() - start
+
+
+def config_dict(source: Path) -> dict[str, Any]:
+    return {
+        "entry_script": "score.py",
+        "source_directory": str(source),
+        "output_action": "append_row",
+        "mini_batch_size": "1MB",
+        "error_threshold": -1,
+        "process_count_per_node": PROCESSES,
+        "run_max_try": 3,
+        "run_invocation_timeout": 600,
+        "inputs": [{"name": "rows", "kind": "tabular"}],
+    }
+
+
+def driver(data_path: Path, source: Path, out_dir: Path) -> float:
+    from atelier.sdk.parallel_run.driver import execute
+
+    start = time.perf_counter()
+    execute(config_dict(source), [str(data_path)], out_dir, [])
+    return time.perf_counter() - start
+
+
+def step_run(folder: Path, data_path: Path, source: Path) -> tuple[float, Path]:
+    os.environ["ATELIER_HOME"] = str(folder / "home")
+    os.environ.pop("ATELIER_DATABASE_URL", None)
+    from atelier import Experiment, Workspace
+    from atelier.sdk.compute.environment import Environment
+    from atelier.sdk.data.dataset import Dataset
+    from atelier.sdk.data.datastore import Datastore
+    from atelier.sdk.parallel_run import ParallelRunConfig, prepare
+
+    ws = Workspace.create("bench-parallel-run")
+    lake = Datastore.register_local(ws, "lake", data_path.parent)
+    table = Dataset.Tabular.from_parquet_files((lake, data_path.name))
+    environment = Environment("bench")
+    environment.python.user_managed_dependencies = True
+    config = ParallelRunConfig(
+        environment=environment,
+        entry_script="score.py",
+        source_directory=str(source),
+        error_threshold=-1,
+        output_action="append_row",
+        compute_target="local",
+        node_count=1,
+        process_count_per_node=PROCESSES,
+        mini_batch_size="1MB",
+        run_invocation_timeout=600,
+    )
+    launch = prepare(config, [table.as_named_input("rows")])
+    start = time.perf_counter()
+    run = Experiment(ws, "bench").submit(launch.script_run_config())
+    run.wait_for_completion()
+    elapsed = time.perf_counter() - start
+    target = folder / "step-out.txt"
+    run.download_file("outputs/parallel_run_step.txt", str(target))
+    return elapsed, target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-parallel-run-") as name:
+        folder = Path(name)
+        data_path, source = make_inputs(folder, args.rows)
+        os.chdir(folder)
+        pool_seconds = anchor(data_path, source / "model.joblib", folder / "pool-out.txt")
+        driver_seconds = driver(data_path, source, folder / "driver-out")
+        step_seconds, step_out = step_run(folder, data_path, source)
+        expected = (folder / "pool-out.txt").read_text()
+        same_driver = (folder / "driver-out" / "parallel_run_step.txt").read_text() == expected
+        same_step = step_out.read_text() == expected
+    rows = args.rows
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {sys.version.split()[0]}",
+        "rows": rows,
+        "processes": PROCESSES,
+        "pool_seconds": round(pool_seconds, 3),
+        "driver_seconds": round(driver_seconds, 3),
+        "step_run_seconds": round(step_seconds, 3),
+        "driver_ratio": round(pool_seconds / driver_seconds, 3),
+        "step_run_ratio": round(pool_seconds / step_seconds, 3),
+        "outputs_equal": same_driver and same_step,
+    }
+    print(f"rows: {rows:,} in {PROCESSES} processes, mini_batch_size 1MB")
+    pool_rate = rows / pool_seconds
+    print(f"  multiprocessing.Pool (anchor): {pool_seconds:7.2f} s  {pool_rate:>10,.0f} rows/s")
+    print(
+        f"  ParallelRunStep driver:        {driver_seconds:7.2f} s  {rows / driver_seconds:>10,.0f}"
+        " "
+        f"rows/s  ratio {result['driver_ratio']:.2f} (target >= {TARGET})"
+    )
+    print(
+        f"  ParallelRunStep as a run:      {step_seconds:7.2f} s  {rows / step_seconds:>10,.0f} "
+        f"rows/s  ratio {result['step_run_ratio']:.2f} (target >= {TARGET})"
+    )
+    print(f"  outputs identical: {result['outputs_equal']}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "parallel_run.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
