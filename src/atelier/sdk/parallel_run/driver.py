@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     args, user_arguments = _arguments(sys.argv[1:] if argv is None else argv)
     config = json.loads(Path(args.config).read_text(encoding="utf-8"))
     level = str(config.get("logging_level") or "INFO")
-    logging.basicConfig(level=level, format="[parallel_run] %(message)s", stream=sys.stdout)
+    # the driver's own logger only: the libraries' loggers (httpx ...) stay quiet
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[parallel_run] %(message)s"))
+    _log.addHandler(handler)
+    _log.setLevel(level)
+    _log.propagate = False
     output = Path(args.output) if args.output else Path("outputs")
     try:
         summary = execute(config, args.input, output, user_arguments)
