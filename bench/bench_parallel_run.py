@@ -17,7 +17,9 @@ scikit-learn random forest, in 2 processes, over the same mini-batches (the row 
     dataset resolution are in it (after one small untimed run, so the workspace's
     supervisor agent is warm, as on any local compute in use).
 
-Throughput ratios (rows/s of (a) and (b) over the anchor's); target >= 0.8. The outputs
+The three are interleaved for ``--repeat`` rounds (default 2) and each keeps its best
+time, as the machine may be shared. Throughput ratios (rows/s of (a) and (b) over the
+anchor's); target >= 0.8. The outputs
 are compared line by line. Results go to ``bench/results/parallel_run.json``.
 """
 
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,7 @@ FEATURES = [f"f{i}" for i in range(8)]
 ENTRY = """
     import os
     import joblib
+    import sklearn.ensemble  # imported once by the driver, shared by its forked workers
 
     def init():
         global model
@@ -130,7 +134,9 @@ def driver(data_path: Path, source: Path, out_dir: Path) -> float:
     return time.perf_counter() - start
 
 
-def step_run(folder: Path, data_path: Path, source: Path) -> tuple[float, Path]:
+def step_run(folder: Path, data_path: Path, source: Path) -> Callable[[], tuple[float, Path]]:
+    """A workspace with the dataset, warmed by a small run; the returned function times
+    one submit of the whole step."""
     os.environ["ATELIER_HOME"] = str(folder / "home")
     os.environ.pop("ATELIER_DATABASE_URL", None)
     from atelier import Experiment, Workspace
@@ -164,26 +170,37 @@ def step_run(folder: Path, data_path: Path, source: Path) -> tuple[float, Path]:
     warm_launch = prepare(config, [warm.as_named_input("rows")])
     Experiment(ws, "bench").submit(warm_launch.script_run_config()).wait_for_completion()
     launch = prepare(config, [table.as_named_input("rows")])
-    start = time.perf_counter()
-    run = Experiment(ws, "bench").submit(launch.script_run_config())
-    run.wait_for_completion()
-    elapsed = time.perf_counter() - start
-    target = folder / "step-out.txt"
-    run.download_file("outputs/parallel_run_step.txt", str(target))
-    return elapsed, target
+
+    def once() -> tuple[float, Path]:
+        start = time.perf_counter()
+        run = Experiment(ws, "bench").submit(launch.script_run_config())
+        run.wait_for_completion()
+        elapsed = time.perf_counter() - start
+        target = folder / "step-out.txt"
+        run.download_file("outputs/parallel_run_step.txt", str(target))
+        return elapsed, target
+
+    return once
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; each keeps its best")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-parallel-run-") as name:
         folder = Path(name)
         data_path, source = make_inputs(folder, args.rows)
         os.chdir(folder)
-        pool_seconds = anchor(data_path, source / "model.joblib", folder / "pool-out.txt")
-        driver_seconds = driver(data_path, source, folder / "driver-out")
-        step_seconds, step_out = step_run(folder, data_path, source)
+        submit_step = step_run(folder, data_path, source)
+        # the machine may be shared: the three are interleaved and each keeps its best time
+        pools, drivers, steps = [], [], []
+        for _ in range(args.repeat):
+            pools.append(anchor(data_path, source / "model.joblib", folder / "pool-out.txt"))
+            drivers.append(driver(data_path, source, folder / "driver-out"))
+            seconds, step_out = submit_step()
+            steps.append(seconds)
+        pool_seconds, driver_seconds, step_seconds = min(pools), min(drivers), min(steps)
         expected = (folder / "pool-out.txt").read_text()
         same_driver = (folder / "driver-out" / "parallel_run_step.txt").read_text() == expected
         same_step = step_out.read_text() == expected
@@ -193,6 +210,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {sys.version.split()[0]}",
         "rows": rows,
         "processes": PROCESSES,
+        "rounds": {"pool": pools, "driver": drivers, "step_run": steps},
         "pool_seconds": round(pool_seconds, 3),
         "driver_seconds": round(driver_seconds, 3),
         "step_run_seconds": round(step_seconds, 3),

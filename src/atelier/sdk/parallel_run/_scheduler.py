@@ -14,7 +14,6 @@ import collections
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any, Protocol
 
 from atelier.core.errors import EntryScriptError, RunFailedError
@@ -241,7 +240,3 @@ class Scheduler:
             f"batch scoring stopped: {why}. Fix the entry script or the data, or raise the "
             "limit (-1 ignores failures)"
         )
-
-
-def publish(partial: Path, final: Path) -> None:
-    partial.replace(final)
