@@ -7,10 +7,11 @@ Both score the same Parquet file (``--rows`` rows × 8 float columns) with the s
 scikit-learn random forest, in 2 processes, over the same mini-batches (the row ranges of
 ``mini_batch_size="1MB"``), and write one prediction a line, in input order:
 
-(anchor) a hand-written ``multiprocessing.Pool(2)``: read the file with pandas, load the
-    model in each process's initializer, ``imap`` the DataFrame slices, write the results.
-(a) the driver as a ParallelRunStep's run uses it, called in this process
-    (``driver.execute``): read, cut, score, write.
+(anchor) a hand-written script with a ``multiprocessing.Pool(2)``: read the file with
+    pandas, load the model in each process's initializer, ``imap`` the DataFrame slices,
+    write the results; timed from its interpreter's start to its end.
+(a) the driver a ParallelRunStep's run starts (``python -m
+    atelier.sdk.parallel_run.driver``), timed the same way: read, cut, score, write.
 (b) the whole step as a run: ``prepare(ParallelRunConfig, [dataset])`` submitted with
     ``Experiment.submit`` in an embedded workspace (a temporary home, never a shared
     database), timed from submit to Completed: the run's supervisor, interpreter start and
@@ -27,9 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -62,16 +63,28 @@ ENTRY = """
         return model.predict(mini_batch).tolist()
 """
 
-_model: Any = None
+#: the anchor: what one would write by hand, run as its own script like the step's run
+POOL_SCRIPT = """
+    import json, multiprocessing, sys
+    import joblib
+    import pandas as pd
 
+    def load(path):
+        global model
+        model = joblib.load(path)
 
-def _pool_init(path: str) -> None:
-    global _model
-    _model = joblib.load(path)
+    def score(frame):
+        return model.predict(frame).tolist()
 
-
-def _pool_score(frame: pd.DataFrame) -> list[Any]:
-    return list(_model.predict(frame).tolist())
+    if __name__ == "__main__":
+        data, model_path, ranges, out = sys.argv[1:5]
+        frame = pd.read_parquet(data)
+        slices = (frame.iloc[a : a + n] for a, n in json.load(open(ranges)))
+        with multiprocessing.Pool(2, initializer=load, initargs=(model_path,)) as pool:
+            with open(out, "w") as sink:
+                for predictions in pool.imap(score, slices):
+                    sink.write("\\n".join(map(str, predictions)) + "\\n")
+"""
 
 
 def make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -97,19 +110,20 @@ def row_ranges(data_path: Path) -> list[tuple[int, int]]:
     return _size_ranges(pq.read_table(data_path), bytes_per_batch("1MB"))
 
 
-def anchor(data_path: Path, model_path: Path, out: Path) -> float:
+def _timed(command: list[str]) -> float:
     start = time.perf_counter()
-    frame = pd.read_parquet(data_path)
-    ranges = row_ranges(data_path)
-    context = multiprocessing.get_context("fork")
-    with (
-        context.Pool(PROCESSES, initializer=_pool_init, initargs=(str(model_path),)) as pool,
-        out.open("w") as sink,
-    ):
-        slices = (frame.iloc[offset : offset + length] for offset, length in ranges)
-        for predictions in pool.imap(_pool_score, slices):
-            sink.write("\n".join(map(str, predictions)) + "\n")
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def anchor(folder: Path, data_path: Path, model_path: Path, out: Path) -> float:
+    """The hand-written Pool script, from its interpreter's start to its last line."""
+    script = folder / "pool_score.py"
+    script.write_text(textwrap.dedent(POOL_SCRIPT))
+    ranges = folder / "ranges.json"
+    ranges.write_text(json.dumps(row_ranges(data_path)))
+    command = [sys.executable, str(script), str(data_path), str(model_path), str(ranges)]
+    return _timed([*command, str(out)])
 
 
 def config_dict(source: Path) -> dict[str, Any]:
@@ -126,12 +140,13 @@ def config_dict(source: Path) -> dict[str, Any]:
     }
 
 
-def driver(data_path: Path, source: Path, out_dir: Path) -> float:
-    from atelier.sdk.parallel_run.driver import execute
-
-    start = time.perf_counter()
-    execute(config_dict(source), [str(data_path)], out_dir, [])
-    return time.perf_counter() - start
+def driver(folder: Path, data_path: Path, source: Path, out_dir: Path) -> float:
+    """The step's driver as its own process, as the step's run starts it."""
+    config = folder / "driver.json"
+    config.write_text(json.dumps(config_dict(source)))
+    module = "atelier.sdk.parallel_run.driver"
+    arguments = ["--config", str(config), "--input", str(data_path), "--output", str(out_dir)]
+    return _timed([sys.executable, "-m", module, *arguments])
 
 
 def step_run(folder: Path, data_path: Path, source: Path) -> Callable[[], tuple[float, Path]]:
@@ -196,8 +211,9 @@ def main() -> None:
         # the machine may be shared: the three are interleaved and each keeps its best time
         pools, drivers, steps = [], [], []
         for _ in range(args.repeat):
-            pools.append(anchor(data_path, source / "model.joblib", folder / "pool-out.txt"))
-            drivers.append(driver(data_path, source, folder / "driver-out"))
+            model = source / "model.joblib"
+            pools.append(anchor(folder, data_path, model, folder / "pool-out.txt"))
+            drivers.append(driver(folder, data_path, source, folder / "driver-out"))
             seconds, step_out = submit_step()
             steps.append(seconds)
         pool_seconds, driver_seconds, step_seconds = min(pools), min(drivers), min(steps)
