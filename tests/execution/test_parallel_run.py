@@ -185,3 +185,17 @@ def test_inputs_that_do_not_fit_the_configuration_are_refused(
         prepare(_config(source), [])
     with pytest.raises(ValidationError, match="give a FileDataset or TabularDataset"):
         prepare(_config(source), ["table.csv"])
+
+
+@sqlite_only
+def test_a_saved_configuration_loads_with_its_registered_environment(
+    ws: Workspace, source: Path, tmp_path: Path
+) -> None:
+    config = _config(source, environment=Environment("batch").register(ws), run_max_try=4)
+    config.save_to_yaml(tmp_path / "prs.yml")
+    loaded = ParallelRunConfig.load_yaml(ws, tmp_path / "prs.yml")
+    assert loaded.to_dict() == config.to_dict()
+    assert (loaded.environment.name, loaded.environment.version) == ("batch", "1")
+    with pytest.raises(ValidationError, match="names no environment"):
+        (tmp_path / "bad.yml").write_text("entry_script: score.py\n")
+        ParallelRunConfig.load_yaml(ws, tmp_path / "bad.yml")
