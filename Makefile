@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_reliability_server.py
 	$(BIN)/python bench/bench_reliability_supervisor.py
 	$(BIN)/python bench/bench_pipelines.py
+	$(BIN)/python bench/bench_parallel_run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
