@@ -84,6 +84,10 @@ class Experiment:
     def set_tags(self, tags: dict[str, str | None]) -> None:
         self._record = self._backend.experiments.set_tags(self.workspace.name, self.name, tags)
 
+    def refresh(self) -> None:
+        """Read the experiment's tags and state again."""
+        self._record = self._backend.experiments.get(self.workspace.name, self.name)
+
     def start_logging(
         self,
         *args: Any,
@@ -118,11 +122,11 @@ class Experiment:
         if submit_to is not None:
             run: Run = submit_to(config, self, tags, **kwargs)
             return run
-        del kwargs
+        parent_run_id = kwargs.pop("_parent_run_id", None)
         # pathspec (the snapshot's ignore rules) loads only when a script is submitted
         from atelier.sdk.tracking._submit import submit
 
-        return submit(self, config, tags)
+        return submit(self, config, tags, parent_run_id=parent_run_id)
 
     def get_runs(
         self,
