@@ -179,7 +179,7 @@ def test_port_in_use_and_bad_names(ws: Workspace, tmp_path: Path) -> None:
 def test_reload_serves_the_edited_score_py(
     ws: Workspace, deployed: tuple[Webservice, Model], tmp_path: Path
 ) -> None:
-    service, _model_ = deployed
+    service = deployed[0]
     service.wait_for_deployment(timeout_sec=60)
     assert isinstance(service, LocalWebservice)
     assert service.run({"data": [1]}) == [3]
@@ -193,5 +193,5 @@ def test_reload_serves_the_edited_score_py(
     with pytest.raises(WebserviceError, match="get_keys"):
         service.get_token()
     (tmp_path / "src" / "score.py").write_text(BROKEN)
-    with pytest.raises(WebserviceError, match="did not restart|failed"):
+    with pytest.raises(WebserviceError, match=r"did not restart|failed"):
         service.reload(wait=True)
