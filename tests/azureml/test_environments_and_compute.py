@@ -30,7 +30,7 @@ def test_curated_environments(ws: Workspace) -> None:
     assert minimal.version == "1"
     assert minimal.to_spec()["pip"] == []
     torch_env = Environment.get(ws, "AzureML-PyTorch-1.6-CPU")
-    assert torch_env.to_spec()["pip"] == ["torch==2.13.0"]  # never a bare torch (CUDA)
+    assert torch_env.to_spec()["pip"] == ["torch==2.13.0+cpu"]  # never a bare torch (CUDA)
     with pytest.raises(NotFoundError, match="AzureML-Minimal") as caught:
         Environment.get(ws, "AzureML-Nope")
     assert "AzureML-Tutorial" in str(caught.value)

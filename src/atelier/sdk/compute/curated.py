@@ -15,7 +15,7 @@ from atelier.core.errors import NotFoundError
 
 #: the prefixes azureml keeps for curated environments
 CURATED_PREFIXES = ("AzureML-", "Microsoft-")
-TORCH = "torch==2.13.0"
+TORCH = "torch==2.13.0+cpu"
 
 #: name -> (python version, pip packages)
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {

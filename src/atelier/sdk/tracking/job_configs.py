@@ -4,7 +4,8 @@
 
 A distributed configuration says how many processes a run starts; each is given the
 variables ``torch.distributed`` and MPI programs read (``MASTER_ADDR``, ``RANK``,
-``WORLD_SIZE``, ``LOCAL_RANK``, ``OMPI_COMM_WORLD_RANK`` ...), see ``process_environment``.
+``WORLD_SIZE``, ``LOCAL_RANK``, ``OMPI_COMM_WORLD_RANK`` ...): see
+``atelier.execution.distributed``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from atelier.core.errors import ValidationError
-
-#: the address the processes of a run on one machine meet at
-LOCAL_MASTER_ADDR = "127.0.0.1"
 
 
 def _count(name: str, value: object, minimum: int = 1) -> int:
@@ -130,23 +128,3 @@ def distributed_from_dict(data: dict[str, Any] | None) -> _DistributedConfigurat
             int(data["node_count"]),
         )
     return MpiConfiguration(int(data["process_count_per_node"]), int(data["node_count"]))
-
-
-def process_environment(rank: int, world_size: int, master_port: int) -> dict[str, str]:
-    """The variables process ``rank`` of ``world_size`` on this machine is started with:
-    ``torch.distributed``'s (env:// rendezvous) and the ones azureml and Open MPI set."""
-    return {
-        "MASTER_ADDR": LOCAL_MASTER_ADDR,
-        "MASTER_PORT": str(master_port),
-        "RANK": str(rank),
-        "WORLD_SIZE": str(world_size),
-        "LOCAL_RANK": str(rank),
-        "LOCAL_WORLD_SIZE": str(world_size),
-        "NODE_RANK": "0",
-        "AZ_BATCH_MASTER_NODE": f"{LOCAL_MASTER_ADDR}:{master_port}",
-        "AZ_BATCHAI_MPI_MASTER_NODE": LOCAL_MASTER_ADDR,
-        "OMPI_COMM_WORLD_RANK": str(rank),
-        "OMPI_COMM_WORLD_SIZE": str(world_size),
-        "OMPI_COMM_WORLD_LOCAL_RANK": str(rank),
-        "OMPI_COMM_WORLD_LOCAL_SIZE": str(world_size),
-    }
