@@ -11,7 +11,8 @@
     reading a 100-line file (so module imports are not measured), which reports its wall
     time, the frame's size (``memory_usage(deep=True)``) and its peak RSS above the RSS it
     had just before reading. Targets: the first read >= 1x pandas' speed, a later
-    read >= 5x; Atelier's peak <= 1.5x the frame. ``--repeat N`` runs the three reads N times and keeps each one's median time.
+    read >= 5x; Atelier's peak <= 1.5x the frame. ``--repeat N`` runs the three reads N
+    times and keeps each one's median time.
 (b) Registering a file dataset of 10,000 small files (listing, sizes, times and SHA-256
     of every file, one database transaction) against just walking and hashing the same
     files (the anchor). Target: < 10 s.
