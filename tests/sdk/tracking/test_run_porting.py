@@ -174,4 +174,11 @@ def test_experiment_refresh(ws: Workspace) -> None:
     assert experiment.tags == {}
     experiment.refresh()
     assert experiment.tags == {"owner": "ana"}
+    experiment.tag("stage", "dev")
+    experiment.remove_tags(["owner", "absent"])
+    assert Experiment(ws, "port-refresh").tags == {"stage": "dev"}
+    experiment.remove_tags("stage")
+    assert experiment.tags == {}
+    with pytest.raises(ValidationError, match="tag key or a list"):
+        experiment.remove_tags([1])  # type: ignore[list-item]
     assert Environment.get(ws, "AzureML-Minimal").name == "AzureML-Minimal"
