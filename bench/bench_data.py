@@ -10,8 +10,9 @@
     ``$ATELIER_HOME/cache/tabular``). Each read runs in its own subprocess, warmed up by
     reading a 100-line file (so module imports are not measured), which reports its wall
     time, the frame's size (``memory_usage(deep=True)``) and its peak RSS above the RSS it
-    had just before reading. Targets: Atelier >= 2x faster; Atelier's peak <= 1.5x the
-    frame. ``--repeat N`` runs the three reads N times and keeps each one's median time.
+    had just before reading. Targets: the first read >= 1x pandas' speed, a later
+    read >= 5x; Atelier's peak <= 1.5x the frame. ``--repeat N`` runs the three reads N
+    times and keeps each one's median time.
 (b) Registering a file dataset of 10,000 small files (listing, sizes, times and SHA-256
     of every file, one database transaction) against just walking and hashing the same
     files (the anchor). Target: < 10 s.
@@ -37,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TARGET_SPEEDUP = 2.0
+#: the first read (parse, cache written behind it) and a later read (from the cache)
+TARGET_SPEEDUP = {"cold": 1.0, "warm": 5.0}
 TARGET_MEMORY = 1.5
 TARGET_REGISTER_SECONDS = 10.0
 
@@ -143,11 +145,12 @@ def bench_read(folder: Path, size_mb: int, repeat: int) -> dict[str, Any]:
         ours = _median_run(runs[method])
         speedup = anchor["seconds"] / ours["seconds"]
         memory = ours["peak_above_start_bytes"] / ours["frame_bytes"]
-        ok = speedup >= TARGET_SPEEDUP and memory <= TARGET_MEMORY
+        ok = speedup >= TARGET_SPEEDUP[method] and memory <= TARGET_MEMORY
         say(
             f"    atelier to_pandas_dataframe, {label}: {ours['seconds']:.2f} s, "
             f"peak {memory:.2f}x its frame ({ours['frame_bytes'] / 2**20:.0f} MB)\n"
-            f"      speedup {speedup:.2f}x (target >= {TARGET_SPEEDUP}x), memory {memory:.2f}x "
+            f"      speedup {speedup:.2f}x (target >= {TARGET_SPEEDUP[method]}x), "
+            f"memory {memory:.2f}x "
             f"(target <= {TARGET_MEMORY}x): {'meets' if ok else 'does NOT meet'} the target"
         )
         result[method] = {

@@ -83,6 +83,7 @@ def main() -> None:
     listing = ["run", "list", "-w", "demo", "-e", "iris", "--order-by", "accuracy desc"]
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
+    port_azureml_code(ws, home)
     submit_training(ws)
     run_a_pipeline(ws)
     schedule_a_report(ws)
@@ -159,6 +160,42 @@ def schedule_a_report(ws: Workspace) -> None:
     cli = [sys.executable, "-m", "atelier.cli.main"]
     subprocess.run([*cli, "schedule", "list", "-w", ws.name], check=True)
     schedule.disable()
+
+
+def port_azureml_code(ws: Workspace, home: Path) -> None:
+    """azureml v1 code with its imports rewritten: config files, text and typed metrics,
+    a curated environment and a two-process distributed run."""
+    from atelier.azureml.core import Environment, Experiment, ScriptRunConfig
+    from atelier.azureml.core import Workspace as AzureWorkspace
+    from atelier.azureml.core.runconfig import MpiConfiguration
+
+    project = home / "ported-project"
+    ws.write_config(project)  # .azureml/config.json, as azureml writes it
+    ported = AzureWorkspace.from_config(project)
+    with Experiment(ported, "ported").start_logging() as run:
+        run.log("solver", "lbfgs")  # azureml logs text too
+        run.log_confusion_matrix(
+            "confusion",
+            {"schema_type": "confusion_matrix", "schema_version": "1.0.0",
+             "data": {"class_labels": ["setosa", "other"], "matrix": [[9, 1], [0, 10]]}},
+        )  # fmt: skip
+    print(f"P1. from_config found {ported.name!r}; metrics {sorted(run.get_metrics())}")
+    minimal = Environment.get(ported, "AzureML-Minimal")
+    print(f"P2. curated {minimal.name}: pip {minimal.to_spec()['pip']}")
+    source = project / "src"
+    source.mkdir(exist_ok=True)
+    (source / "rank.py").write_text(
+        "import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'])\n"
+    )
+    config = ScriptRunConfig(
+        source_directory=source,
+        script="rank.py",
+        distributed_job_config=MpiConfiguration(process_count_per_node=2),
+    )
+    job = Experiment(ported, "ported").submit(config)
+    job.wait_for_completion(raise_on_error=True)
+    ranks = sorted(child.display_name for child in job.get_children())
+    print(f"P3. distributed run {job.id}: children {ranks}; page {job.get_portal_url()}")
 
 
 def submit_training(ws: Workspace) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from atelier import Experiment, Model, ValidationError, Workspace
 from atelier.sdk.data._inputs import OutputFileDatasetConfig
+from atelier.sdk.data.data_reference import DataReference
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
@@ -139,3 +140,51 @@ def test_input_names_are_checked_before_the_run_exists(ws: Workspace, tmp_path: 
     assert not list(Experiment(ws, "dup").get_runs())
     with pytest.raises(ValidationError, match="invalid input name"):
         ds.as_named_input("not a name")
+
+
+LISTS_ITS_ARGUMENTS = """
+    import sys
+    from pathlib import Path
+    for folder in sys.argv[1:]:
+        print("files", sorted(p.name for p in Path(folder).rglob("*") if p.is_file()), flush=True)
+"""
+
+
+def test_azureml_shortcuts_mount_and_download_as_arguments(
+    ws: Workspace, data: tuple[Datastore, Path], tmp_path: Path
+) -> None:
+    store, _ = data
+    images = Dataset.File.from_files((store, "images"))
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "job.py").write_text(textwrap.dedent(LISTS_ITS_ARGUMENTS))
+    arguments = [
+        images.as_mount(),  # FileDataset.as_mount()
+        images.take(1).as_download(),  # FileDataset.as_download()
+        store.path("images/a").as_mount(),  # DataPath.as_mount()
+        store.as_download(),  # Datastore.as_download(): the whole datastore
+    ]
+    assert str(arguments[0]).startswith("DatasetConsumptionConfig:input_")
+    config = ScriptRunConfig(source_directory=source, script="job.py", arguments=arguments)
+    run = Experiment(ws, "shortcuts").submit(config)
+    out = io.StringIO()
+    run.stream_logs(out)
+    assert run.wait_for_completion()["status"] == "Completed", out.getvalue()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("files")]
+    assert lines == [
+        "files ['one.txt', 'two.txt']",
+        "files ['one.txt']",
+        "files ['one.txt']",
+        "files ['iris.csv', 'one.txt', 'two.txt']",
+    ]
+    with pytest.raises(ValidationError, match="mode must be one of"):
+        DataReference(store, mode="upload")
+
+
+def test_datastore_mount_is_named_after_the_datastore(
+    ws: Workspace, data: tuple[Datastore, Path]
+) -> None:
+    store, _ = data
+    reference = store.as_mount()
+    assert reference.data_reference_name == "lake" and reference.mode == "mount"
+    assert str(reference) == "DatasetConsumptionConfig:lake"

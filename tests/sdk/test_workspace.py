@@ -69,7 +69,7 @@ def test_config_round_trip_walks_up_parents(home: Path, tmp_path: Path) -> None:
     ws = Workspace.create(unique("ws"))
     project = tmp_path / "project"
     written = ws.write_config(project)
-    assert written == project / ".atelier" / "config.json"
+    assert written == project / ".azureml" / "config.json"  # azureml's place
     assert json.loads(written.read_text())["workspace_name"] == ws.name
     deep = project / "src" / "pkg"
     deep.mkdir(parents=True)

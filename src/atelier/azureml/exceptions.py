@@ -1,6 +1,11 @@
 """``azureml.exceptions``: azureml's exception names, as aliases of Atelier's error tree."""
 
-from atelier.core.errors import AtelierError, NotFoundError, ValidationError
+from atelier.core.errors import (
+    AtelierError,
+    ComputeTargetException,
+    NotFoundError,
+    ValidationError,
+)
 
 #: azureml raised these; Atelier's errors are their subclasses or aliases.
 AzureMLException = AtelierError
@@ -14,6 +19,7 @@ ModelNotFoundException = NotFoundError
 
 __all__ = [
     "AzureMLException",
+    "ComputeTargetException",
     "ExperimentExecutionException",
     "ModelNotFoundException",
     "ProjectSystemException",

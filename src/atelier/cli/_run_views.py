@@ -85,6 +85,8 @@ def metric_row(name: str, value: Any) -> tuple[Any, ...]:
         if value and all(_is_number(v) for v in value):
             return (name, "series", len(value), value[-1], min(value), max(value))
         return (name, "list", len(value), value[-1] if value else None, None, None)
+    if isinstance(value, dict) and "schema_type" in value:  # a confusion matrix and the like
+        return (name, str(value["schema_type"]), 1, value.get("data"), None, None)
     if isinstance(value, dict):
         rows = max(
             (len(column) for column in value.values() if isinstance(column, list)), default=0
@@ -93,7 +95,10 @@ def metric_row(name: str, value: Any) -> tuple[Any, ...]:
             col: cells[-1] for col, cells in value.items() if isinstance(cells, list) and cells
         }
         return (name, "table", rows, last_row, None, None)
-    return (name, "image" if isinstance(value, str) else type(value).__name__, 1, value, None, None)
+    if isinstance(value, str) and value.startswith("images/"):
+        return (name, "image", 1, value, None, None)
+    kind = "text" if isinstance(value, str | bool) else type(value).__name__  # run.log text
+    return (name, kind, 1, value, None, None)
 
 
 def detail_fields(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from atelier.core.processes import process_start
 from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
-from atelier.execution import agent, run_data
+from atelier.execution import agent, distributed, run_data
 from atelier.execution.compute import Executor, ScriptProcess, executor
 
 # the poll-time check: still importable from here, where it always was
@@ -268,9 +268,18 @@ class Supervisor:
         command = self._command(python, workdir, definition)
         self._phase(log, "running", f"starting {command!r} in {workdir}")
         with (self.run_dir / LOG_NAME).open("ab", buffering=0) as out:
-            script = runner.start(
-                command, workdir, self._environment(python, definition), out, self.stderr_tail
-            )
+            env = self._environment(python, definition)
+            script: ScriptProcess
+            if distributed.process_count(definition) > 1:
+                record = self.backend.runs.get(self.workspace, self.run_id)
+                run = {"run_id": self.run_id, "experiment": record.experiment_name,
+                       "target": record.target, "definition": definition}  # fmt: skip
+                script = distributed.start_group(
+                    runner, self.backend, self.supervision, self.workspace, run,
+                    command, workdir, env, out, self.stderr_tail,
+                )  # fmt: skip
+            else:
+                script = runner.start(command, workdir, env, out, self.stderr_tail)
             self._report_script(script)
             deadline = time.monotonic() + limit if limit else None
             while (code := script.wait(0.1)) is None:

@@ -13,10 +13,15 @@ from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.records import WorkspaceRecord
 from atelier.core.timeutil import ms_to_iso
 from atelier.sdk import lineage
+from atelier.sdk.authentication import token_of
+from atelier.sdk.compute.environment import Environment
+from atelier.sdk.compute.targets import ComputeTarget
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.keyvault import Keyvault
 from atelier.sdk.models.model import Model
+from atelier.sdk.models.package import ModelPackage
+from atelier.sdk.models.webservice import Webservice
 from atelier.sdk.tracking import run as run_module
 from atelier.sdk.tracking.experiment import Experiment
 
@@ -26,6 +31,13 @@ if TYPE_CHECKING:
 
 CONFIG_DIR = ".atelier"
 CONFIG_FILE = "config.json"
+#: where azureml's ``from_config`` looks in each folder, in its order; Atelier's own first
+CONFIG_LOCATIONS = (
+    f"{CONFIG_DIR}/{CONFIG_FILE}",
+    CONFIG_FILE,
+    f".azureml/{CONFIG_FILE}",
+    f"aml_config/{CONFIG_FILE}",
+)
 
 
 class Workspace:
@@ -48,8 +60,12 @@ class Workspace:
         _backend: Backend | None = None,
         _record: WorkspaceRecord | None = None,
     ) -> None:
-        del subscription_id, resource_group, auth  # accepted so azureml code ports unchanged
-        self._backend = _backend or backend_for(tracking_uri, home)
+        # azureml's Azure coordinates: kept as given (None when never given) and written by
+        # write_config, so a config.json round-trips; Atelier does not need them
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.sku: str | None = None
+        self._backend = _backend or backend_for(tracking_uri, home, token_of(auth))
         if _record is None:
             if workspace_name is None:
                 raise ValidationError("give workspace_name, e.g. Workspace(workspace_name='demo')")
@@ -79,8 +95,8 @@ class Workspace:
     ) -> Workspace:
         """Create a workspace; ``AlreadyExistsError`` unless ``exist_ok`` is set. With
         ``url`` (and ``token``) it is created on that server, with you as its Owner."""
-        del auth, subscription_id, resource_group, create_resource_group, sku, friendly_name
-        backend = backend_for(url, home, token)
+        del create_resource_group, friendly_name
+        backend = backend_for(url, home, token or token_of(auth))
         record = backend.workspaces.create(
             name,
             description=description,
@@ -90,7 +106,9 @@ class Workspace:
         )
         if show_output:
             print(f"Workspace {record.name!r} ready at {backend.tracking_uri}")
-        return cls(_backend=backend, _record=record)
+        workspace = cls(subscription_id, resource_group, _backend=backend, _record=record)
+        workspace.sku = sku
+        return workspace
 
     @classmethod
     def get(
@@ -108,9 +126,10 @@ class Workspace:
 
         ``url`` (and ``token``) open it on a workspace server; without them, the server
         ``atelier login`` stored, else the embedded store under ``home``."""
-        del auth, subscription_id, resource_group
-        backend = backend_for(url, home, token)
-        return cls(_backend=backend, _record=backend.workspaces.get(name))
+        backend = backend_for(url, home, token or token_of(auth))
+        return cls(
+            subscription_id, resource_group, _backend=backend, _record=backend.workspaces.get(name)
+        )
 
     @classmethod
     def list(
@@ -125,20 +144,30 @@ class Workspace:
     ) -> dict[str, builtins.list[Workspace]]:
         """Every workspace, as azureml returns them: name -> [Workspace] (on a server:
         the ones you are a member of)."""
-        del subscription_id, auth, resource_group
-        backend = backend_for(url, home, token)
-        return {r.name: [cls(_backend=backend, _record=r)] for r in backend.workspaces.list()}
+        backend = backend_for(url, home, token or token_of(auth))
+        return {
+            r.name: [cls(subscription_id, resource_group, _backend=backend, _record=r)]
+            for r in backend.workspaces.list()
+        }
 
     @classmethod
     def from_config(
-        cls, path: str | Path | None = None, auth: object = None, _file_name: str | None = None
+        cls,
+        path: str | Path | None = None,
+        auth: object = None,
+        _logger: object = None,
+        _file_name: str | None = None,
     ) -> Workspace:
-        """The workspace named by the nearest ``.atelier/config.json`` or ``config.json``.
+        """The workspace named by the nearest config file, searched as azureml does.
 
         ``path`` may be the file itself or a folder to start from (default: the current
-        folder); each parent is searched in turn.
+        folder). In that folder and then each parent, in turn: ``.atelier/config.json``,
+        ``config.json``, ``.azureml/config.json``, ``aml_config/config.json`` (with
+        ``_file_name``, that name in those places). The file holds ``workspace_name`` and,
+        for a server, ``tracking_uri``; azureml's ``subscription_id`` and
+        ``resource_group`` are read when present.
         """
-        del auth
+        del _logger
         config_path = find_config(Path(path) if path is not None else Path.cwd(), _file_name)
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -150,14 +179,28 @@ class Workspace:
                 f"{config_path} has no 'workspace_name'; rewrite it with ws.write_config()"
             )
         url = config.get("url") or config.get("tracking_uri")
-        return cls.get(name, url=url, token=config.get("token"))
+        return cls.get(
+            name,
+            auth=auth,
+            subscription_id=config.get("subscription_id"),
+            resource_group=config.get("resource_group"),
+            url=url,
+            token=config.get("token"),
+        )
 
     def write_config(self, path: str | Path | None = None, file_name: str | None = None) -> Path:
-        """Write ``<path>/.atelier/config.json`` so ``Workspace.from_config()`` finds this one."""
+        """Write ``<path>/.azureml/config.json`` (azureml's place and keys:
+        ``subscription_id``, ``resource_group``, ``workspace_name``, plus Atelier's
+        ``tracking_uri``) so ``Workspace.from_config()`` finds this workspace."""
         folder = Path(path) if path is not None else Path.cwd()
-        target = folder / CONFIG_DIR / (file_name or CONFIG_FILE)
+        target = folder / ".azureml" / (file_name or CONFIG_FILE)
         target.parent.mkdir(parents=True, exist_ok=True)
-        body = {"workspace_name": self.name, "tracking_uri": self._backend.tracking_uri}
+        body = {
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "workspace_name": self.name,
+            "tracking_uri": self._backend.tracking_uri,
+        }
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         tmp.replace(target)
@@ -179,6 +222,33 @@ class Workspace:
     @property
     def tags(self) -> dict[str, str]:
         return dict(self._record.tags)
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """Every compute target of the workspace, by name."""
+        return {target.name: target for target in ComputeTarget.list(self)}
+
+    @property
+    def webservices(self) -> dict[str, Webservice]:
+        """Every web service of the workspace, by name."""
+        return {service.name: service for service in Webservice.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """Every registered environment (and the curated ones), by name."""
+        return Environment.list(self)
+
+    @property
+    def images(self) -> dict[str, ModelPackage]:
+        """The latest version of each image (model package), by name."""
+        latest: dict[str, ModelPackage] = {}
+        for package in ModelPackage.list(self):
+            latest.setdefault(package.image_name, package)
+        return latest
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with that id in this workspace; ``NotFoundError`` if there is none."""
+        return run_module.Run.get(self, run_id)
 
     @property
     def experiments(self) -> dict[str, Experiment]:
@@ -273,7 +343,11 @@ def find_config(start: Path, file_name: str | None = None) -> Path:
     """The config file at ``start`` or nearest above it; ``NotFoundError`` if none."""
     if start.is_file():
         return start
-    names = [file_name] if file_name else [f"{CONFIG_DIR}/{CONFIG_FILE}", CONFIG_FILE]
+    names = (
+        [f"{CONFIG_DIR}/{file_name}", file_name, f".azureml/{file_name}", f"aml_config/{file_name}"]
+        if file_name
+        else list(CONFIG_LOCATIONS)
+    )
     folder = start.resolve()
     for candidate_dir in (folder, *folder.parents):
         for relative in names:
@@ -281,8 +355,9 @@ def find_config(start: Path, file_name: str | None = None) -> Path:
             if candidate.is_file() and _is_atelier_config(candidate):
                 return candidate
     raise NotFoundError(
-        f"no {CONFIG_DIR}/{CONFIG_FILE} or {CONFIG_FILE} naming a workspace in {folder} or its "
-        "parents; write one with ws.write_config()"
+        f"no workspace config ({', '.join(CONFIG_LOCATIONS)}) naming a workspace in {folder} "
+        "or its parents; create a workspace with 'atelier workspace create NAME', then write "
+        "one with ws.write_config()"
     )
 
 
@@ -290,7 +365,8 @@ def _is_atelier_config(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return path.parent.name == CONFIG_DIR  # ours but broken: report it, don't skip it
+        # ours but broken: report it, don't skip it
+        return path.parent.name in (CONFIG_DIR, ".azureml", "aml_config")
     return isinstance(data, dict) and "workspace_name" in data
 
 

@@ -24,6 +24,7 @@ class WorkspaceCreate(Body):
 class ExperimentPatch(Body):
     archived: bool | None = None
     tags: dict[str, str | None] | None = None
+    remove_tags: list[str] | None = Field(default=None, max_length=1000)
 
 
 class RunCreate(Body):

@@ -104,6 +104,15 @@ def set_tags(
     return experiment_record(row)
 
 
+def remove_tags(session: Session, workspace: str, name: str, keys: list[str]) -> ExperimentRecord:
+    """Remove the tags ``keys`` (those the experiment does not have are ignored)."""
+    row = get_row(session, workspace, name)
+    wanted = {check_key("tag", key) for key in keys}
+    row.tags = {key: value for key, value in (row.tags or {}).items() if key not in wanted}
+    session.flush()
+    return experiment_record(row)
+
+
 def require_active(row: ExperimentRow) -> None:
     if row.archived:
         raise InvalidStateError(

@@ -18,13 +18,16 @@ from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.metric_values import check_list, check_row, check_scalar_batch, check_table
 from atelier.core.names import check_metric_name
 from atelier.core.timeutil import now_ms
+from atelier.core.typed_metrics import check_document, check_text
 from atelier.services import runs
 from atelier.store.dialect import upsert_latest_metrics
 from atelier.store.models import MetricChunkRow, MetricDocumentRow
 
 #: one series in one batch: steps, values, timestamps (ms)
 ScalarBatch = tuple[Sequence[int], Sequence[float], Sequence[int]]
-DOCUMENT_KINDS = ("list", "row", "table", "image")
+#: "text": a string or bool logged with run.log; "typed": azureml's confusion matrices,
+#: accuracy tables, residuals and predictions
+DOCUMENT_KINDS = ("list", "row", "table", "image", "text", "typed")
 
 
 def _pack(steps: Any, values: Any, stamps: Any) -> tuple[bytes, bytes, bytes]:
@@ -91,7 +94,7 @@ def log_scalars(
 def log_documents(
     session: Session, workspace: str, run_id: str, entries: list[tuple[str, str, Any]]
 ) -> None:
-    """Append JSON-typed entries: (name, kind, value) with kind list, row, table or image."""
+    """Append JSON-typed entries: (name, kind, value); kinds are in ``DOCUMENT_KINDS``."""
     runs.require_writable(session, workspace, run_id)
     stamp = now_ms()
     rows = []
@@ -105,6 +108,10 @@ def log_documents(
             payload = {"value": check_table(name, value)}
         elif kind == "image":
             payload = {"value": str(value)}
+        elif kind == "text":
+            payload = {"value": check_text(name, value)}
+        elif kind == "typed":
+            payload = {"value": check_document(name, value)}
         else:
             raise ValidationError(f"metric kind {kind!r} is not one of {DOCUMENT_KINDS}")
         rows.append(
@@ -142,7 +149,7 @@ def _documents_value(kind: str, payloads: list[Any]) -> Any:
                 if len(cells) < index + 1:
                     cells.append(None)
         return columns
-    if kind == "image":
+    if kind in ("image", "text"):
         return payloads[0] if len(payloads) == 1 else payloads
     return payloads[-1]  # a list or table logged again under the same name replaces it
 

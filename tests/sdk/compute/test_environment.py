@@ -198,14 +198,14 @@ def test_get_latest_and_by_version(ws: Workspace) -> None:
 
 
 def test_list_gives_latest_of_each(ws: Workspace) -> None:
-    assert Environment.list(ws) == {}
+    assert all(name.startswith("AzureML-") for name in Environment.list(ws))  # curated only
     _sklearn_env("b-env").register(ws)
     Environment("a-env").register(ws)
     changed = _sklearn_env("b-env")
     changed.python.conda_dependencies.add_pip_package("six")
     changed.register(ws)
     found = Environment.list(ws)
-    assert list(found) == ["a-env", "b-env"]
+    assert [name for name in found if not name.startswith("AzureML-")] == ["a-env", "b-env"]
     assert found["b-env"].version == "2"
     assert "six" in found["b-env"].to_spec()["pip"]
 
@@ -227,8 +227,13 @@ def test_bad_names(ws: Workspace, name: str) -> None:
 
 
 def test_good_names(ws: Workspace) -> None:
-    for name in ["AzureML-Minimal", "sklearn_1.5", "x"]:
+    for name in ["my-AzureML-env", "sklearn_1.5", "x"]:
         assert Environment(name).register(ws).version == "1"
+
+
+def test_curated_prefixes_are_kept_for_the_catalogue(ws: Workspace) -> None:
+    with pytest.raises(ValidationError, match=r"env\.clone\('my-env'\)\.register\(ws\)"):
+        Environment("AzureML-Minimal").register(ws)
 
 
 def test_concurrent_registrations_of_one_spec_make_one_version(ws: Workspace) -> None:

@@ -38,6 +38,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def entries(home: Path) -> list[Path]:
+    _tabular_cache.wait_for_writes()  # the first read writes its entry in the background
     root = home / "cache" / "tabular"
     if not root.is_dir():
         return []

@@ -174,3 +174,24 @@ def test_port_in_use_and_bad_names(ws: Workspace, tmp_path: Path) -> None:
         LocalWebservice.deploy_configuration(port=70000)
     with pytest.raises(NotFoundError):
         Webservice(ws, "absent-svc")
+
+
+def test_reload_serves_the_edited_score_py(
+    ws: Workspace, deployed: tuple[Webservice, Model], tmp_path: Path
+) -> None:
+    service = deployed[0]
+    service.wait_for_deployment(timeout_sec=60)
+    assert isinstance(service, LocalWebservice)
+    assert service.run({"data": [1]}) == [3]
+    (tmp_path / "src" / "score.py").write_text(SCORE.replace("* coefficient", "* coefficient + 1"))
+    service.reload(wait=True)
+    assert service.run({"data": [1]}) == [4]  # the new code, from disk
+    assert service.state == "Healthy"
+    assert service.error is None and service.tags == {} and service.description is None
+    assert service.created_time.year >= 2024
+    assert service.properties["authEnabled"] == "True"
+    with pytest.raises(WebserviceError, match="get_keys"):
+        service.get_token()
+    (tmp_path / "src" / "score.py").write_text(BROKEN)
+    with pytest.raises(WebserviceError, match=r"did not restart|failed"):
+        service.reload(wait=True)

@@ -45,9 +45,10 @@ def test_steps_are_recorded_and_default_to_the_next_index(ws: Workspace) -> None
     [
         (math.nan, "finite"),
         (math.inf, "finite"),
-        ("0.3", "must be a finite number"),
         (None, "must be a finite number"),
-        (True, "must be a finite number"),
+        ([0.1, 0.2], r"run\.log_list\('m', values\)"),
+        (range(3), "not a range"),
+        ((x for x in [1.0]), "not a generator"),
     ],
 )
 def test_bad_values_are_refused_at_the_call(ws: Workspace, value: object, message: str) -> None:

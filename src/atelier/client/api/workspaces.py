@@ -31,3 +31,6 @@ class ExperimentAPI(Protocol):
     def set_tags(
         self, workspace: str, name: str, tags: dict[str, str | None]
     ) -> ExperimentRecord: ...
+    def remove_tags(
+        self, workspace: str, name: str, keys: builtins.list[str]
+    ) -> ExperimentRecord: ...

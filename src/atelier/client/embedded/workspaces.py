@@ -64,6 +64,10 @@ class EmbeddedExperiments(Part):
         with self.db.session() as session:
             return experiments.set_tags(session, workspace, name, tags)
 
+    def remove_tags(self, workspace: str, name: str, keys: builtins.list[str]) -> ExperimentRecord:
+        with self.db.session() as session:
+            return experiments.remove_tags(session, workspace, name, keys)
+
 
 def _conforms(
     workspace: EmbeddedWorkspaces, experiment: EmbeddedExperiments

@@ -59,6 +59,10 @@ class HttpExperiments(Part):
         body = {"tags": tags}
         return ExperimentRecord(**self.t.json("PATCH", self._path(workspace, name), json=body))
 
+    def remove_tags(self, workspace: str, name: str, keys: builtins.list[str]) -> ExperimentRecord:
+        body = {"remove_tags": keys}
+        return ExperimentRecord(**self.t.json("PATCH", self._path(workspace, name), json=body))
+
 
 def _conforms(
     workspace: HttpWorkspaces, experiment: HttpExperiments

@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
+from atelier.core.settings import load_settings
+from atelier.sdk.compute import curated, environment_files
 from atelier.sdk.compute.conda_dependencies import CondaDependencies, read_requirements
+from atelier.sdk.compute.environment_files import EnvironmentBuild
 
 if TYPE_CHECKING:
     from atelier.core.records import EnvironmentRecord
     from atelier.sdk.workspace import Workspace
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
+#: azureml's name for the image a CPU run starts from (samples set docker.base_image to it)
+DEFAULT_CPU_IMAGE = DEFAULT_BASE_IMAGE
 _VARIABLE = re.compile(r"[^=\x00]+")
 
 
@@ -46,6 +51,8 @@ class DockerSection:
 
     enabled: bool = False
     base_image: str = DEFAULT_BASE_IMAGE
+    #: the text of a Dockerfile to build the image from (``Environment.from_dockerfile``)
+    base_dockerfile: str | None = None
 
 
 class Environment:
@@ -105,6 +112,84 @@ class Environment:
         return env
 
     @classmethod
+    def from_docker_image(
+        cls,
+        name: str,
+        image: str,
+        container_registry: Any = None,
+        conda_specification: str | Path | None = None,
+        pip_requirements: str | Path | None = None,
+    ) -> Environment:
+        """An environment whose runs start from the container image ``image`` (recorded;
+        used by container targets), with the packages of a conda or pip file if given."""
+        del container_registry
+        if not isinstance(image, str) or not image.strip():
+            raise ValidationError("from_docker_image needs an image name, e.g. 'python:3.11-slim'")
+        env = cls._with_files(name, conda_specification, pip_requirements)
+        env.docker.enabled = True
+        env.docker.base_image = image
+        return env
+
+    @classmethod
+    def from_dockerfile(
+        cls,
+        name: str,
+        dockerfile: str | Path,
+        conda_specification: str | Path | None = None,
+        pip_requirements: str | Path | None = None,
+    ) -> Environment:
+        """An environment built from a Dockerfile: ``dockerfile`` is its path or its text
+        (recorded; built where a container engine exists)."""
+        text = str(dockerfile)
+        if "\n" not in text and Path(text).is_file():
+            text = Path(text).read_text(encoding="utf-8")
+        elif "\n" not in text and not text.upper().startswith("FROM "):
+            raise NotFoundError(f"Dockerfile {dockerfile} not found; pass its path or its text")
+        env = cls._with_files(name, conda_specification, pip_requirements)
+        env.docker.enabled = True
+        env.docker.base_dockerfile = text
+        return env
+
+    @classmethod
+    def _with_files(
+        cls, name: str, conda: str | Path | None, pip: str | Path | None
+    ) -> Environment:
+        if conda is not None and pip is not None:
+            raise ValidationError("give conda_specification or pip_requirements, not both")
+        if conda is not None:
+            return cls.from_conda_specification(name, conda)
+        if pip is not None:
+            return cls.from_pip_requirements(name, pip)
+        return cls(name)
+
+    # --- files and builds -------------------------------------------------------------
+    def save_to_directory(self, path: str | Path, overwrite: bool = False) -> None:
+        """Write the environment in azureml's layout: ``azureml_environment.json``,
+        ``conda_dependencies.yml`` (and ``BaseDockerfile``); ``AlreadyExistsError`` when
+        the folder is not empty and ``overwrite`` is False."""
+        environment_files.save(self, path, overwrite)
+
+    @staticmethod
+    def load_from_directory(path: str | Path) -> Environment:
+        """The environment ``save_to_directory`` wrote into ``path``."""
+        return environment_files.load(Environment, path)
+
+    def build(
+        self, workspace: Workspace, image_build_compute: str | None = None
+    ) -> EnvironmentBuild:
+        """Build the environment now, ahead of a run (in the background); returns the
+        build, whose ``wait_for_completion(show_output=True)`` waits for it."""
+        del image_build_compute, workspace
+        return EnvironmentBuild(self, self.to_spec(), load_settings().home.expanduser() / "envs")
+
+    def build_local(
+        self, workspace: Workspace, platform: str | None = None, **kwargs: Any
+    ) -> EnvironmentBuild:
+        """As :meth:`build`: on this machine (Atelier always builds where it runs)."""
+        del platform, kwargs
+        return self.build(workspace)
+
+    @classmethod
     def from_spec(
         cls, name: str, spec: dict[str, Any], version: str | int | None = None
     ) -> Environment:
@@ -124,6 +209,9 @@ class Environment:
         env.python.interpreter_path = interpreter
         env.environment_variables = _check_variables(spec.get("environment_variables") or {})
         env.docker.base_image = str(spec.get("base_image") or DEFAULT_BASE_IMAGE)
+        env.docker.enabled = bool(spec.get("docker_enabled", False))
+        dockerfile = spec.get("base_dockerfile")
+        env.docker.base_dockerfile = dockerfile if isinstance(dockerfile, str) else None
         return env
 
     def to_spec(self) -> dict[str, Any]:
@@ -133,7 +221,12 @@ class Environment:
         the same spec. Raises ``ValidationError`` for non-string environment variables.
         """
         deps = self.python.conda_dependencies
-        return {
+        docker: dict[str, Any] = {}  # only when set, so older specs keep their hashes
+        if self.docker.enabled:
+            docker["docker_enabled"] = True
+        if self.docker.base_dockerfile:
+            docker["base_dockerfile"] = self.docker.base_dockerfile
+        return docker | {
             "python_version": deps.get_python_version(),
             "pip": sorted(set(deps.pip_packages)),
             "conda_packages": sorted(set(deps.conda_packages)),
@@ -153,6 +246,12 @@ class Environment:
         returns the existing version; a changed one becomes the next version. Raises
         ``ValidationError`` for a bad name (letters, digits, '-', '_', '.').
         """
+        if curated.is_curated_name(self.name):
+            raise ValidationError(
+                f"environment names starting with {' or '.join(curated.CURATED_PREFIXES)} are "
+                f"kept for curated environments; register a copy under your own name: "
+                f"env.clone('my-env').register(ws)"
+            )
         record = workspace._backend.environments.register(workspace.name, self.name, self.to_spec())
         return self._from_record(record, template=self)
 
@@ -160,18 +259,25 @@ class Environment:
     def get(cls, workspace: Workspace, name: str, version: str | int | None = None) -> Environment:
         """The registered environment: its latest version, or ``version``.
 
-        Raises ``NotFoundError`` if the name or version is not registered.
+        Curated names (``AzureML-Minimal`` ...) come from the built-in catalogue.
+        Raises ``NotFoundError`` if the name or version is not registered (for an unknown
+        curated name, listing the curated ones).
         """
         number = None if version is None else _version_number(version)
+        if curated.is_curated_name(name):
+            return cls.from_spec(name, curated.curated_spec(name), version="1")
         return cls._from_record(workspace._backend.environments.get(workspace.name, name, number))
 
     @classmethod
     def list(cls, workspace: Workspace) -> dict[str, Environment]:
-        """The latest version of every registered environment, by name."""
-        return {
-            record.name: cls._from_record(record)
-            for record in workspace._backend.environments.list(workspace.name)
+        """The curated environments, then the latest version of every registered one."""
+        found = {
+            name: cls.from_spec(name, curated.curated_spec(name), version="1")
+            for name in sorted(curated.CATALOGUE)
         }
+        for record in workspace._backend.environments.list(workspace.name):
+            found[record.name] = cls._from_record(record)
+        return found
 
     @classmethod
     def _from_record(

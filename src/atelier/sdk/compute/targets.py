@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ComputeTargetException, ValidationError
 from atelier.core.records import ComputeRecord
+from atelier.core.timeutil import ms_to_iso
 from atelier.execution.compute import provision
+from atelier.sdk.compute.compute_status import ComputeTargetStatus
 
 if TYPE_CHECKING:
     from atelier.sdk.workspace import Workspace
@@ -31,6 +33,8 @@ class AmlComputeProvisioningConfiguration:
     max_nodes: int = 1
     address: str | None = None
     idle_seconds_before_scaledown: int | None = None
+    tags: dict[str, str] | None = None
+    description: str | None = None
     kind: str = "ray"
 
 
@@ -70,6 +74,38 @@ class ComputeTarget:
     def config(self) -> dict[str, Any]:
         return dict(self._record.config)
 
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags given to ``provisioning_configuration(tags=...)``."""
+        return dict(self._record.config.get("tags") or {})
+
+    @property
+    def description(self) -> str | None:
+        return self._record.config.get("description")
+
+    @property
+    def location(self) -> str:
+        return self.workspace.location
+
+    def serialize(self) -> dict[str, Any]:
+        """The target as azureml's JSON: name, type, state, its settings and errors."""
+        return {
+            "id": self._record.id,
+            "name": self.name,
+            "location": self.location,
+            "tags": self.tags,
+            "properties": {
+                "computeType": self.type,
+                "description": self.description,
+                "provisioningState": self._record.state,
+                "provisioningErrors": self.get_status().provisioning_errors,
+                "createdOn": ms_to_iso(self._record.created_ms),
+                "properties": {
+                    k: v for k, v in self._record.config.items() if k not in ("tags", "description")
+                },
+            },
+        }
+
     @staticmethod
     def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Register and provision a target from ``AmlCompute.provisioning_configuration``."""
@@ -103,9 +139,10 @@ class ComputeTarget:
                 workspace.name, name, state="Failed", error={"message": exc.message}
             )
             raise
+        kept = {key: settings[key] for key in ("tags", "description") if settings.get(key)}
         try:
             record = backend.compute.update(
-                workspace.name, name, state="Succeeded", config=provisioned
+                workspace.name, name, state="Succeeded", config={**provisioned, **kept}
             )
         except BaseException:
             if kind == "ray" and provisioned.get("started_head"):
@@ -123,9 +160,19 @@ class ComputeTarget:
     def refresh_state(self) -> None:
         self._record = self.workspace._backend.compute.get(self.workspace.name, self.name)
 
-    def get_status(self) -> str:
+    def get_status(self) -> ComputeTargetStatus:
+        """The target's state now: a string (``"Succeeded"``, ``"Creating"``,
+        ``"Failed"``) with azureml's ``state``, ``provisioning_state``,
+        ``provisioning_errors``, node counts and ``serialize()``."""
         self.refresh_state()
-        return self._record.state
+        return ComputeTargetStatus(self._record)
+
+    def detach(self) -> None:
+        """Remove an attached target from the workspace, leaving the machine (or the
+        cluster at its address) as it is; ``ComputeTargetException`` for ``local``."""
+        if self._record.kind == "local":
+            raise ComputeTargetException("the 'local' target cannot be detached")
+        self.workspace._backend.compute.delete(self.workspace.name, self.name)
 
     def wait_for_completion(
         self, show_output: bool = False, timeout_in_minutes: float = 20
@@ -170,6 +217,8 @@ class AmlCompute(ComputeTarget):
         max_nodes: int = 1,
         idle_seconds_before_scaledown: int | None = None,
         address: str | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
         **kwargs: Any,
     ) -> AmlComputeProvisioningConfiguration:
         """A Ray cluster at ``address`` (``ray://host:10001`` or a Jobs URL ``http://host:8265``),
@@ -183,6 +232,8 @@ class AmlCompute(ComputeTarget):
             max_nodes=max_nodes,
             address=address,
             idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+            tags=dict(tags) if tags else None,
+            description=description,
         )
 
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.data_names import check_dataset_name, check_input_name
 from atelier.core.errors import ValidationError
 from atelier.sdk.data._step_inputs import StepOutputInput, delimited_format
+from atelier.sdk.data.data_reference import INPUT_PREFIX, DataReference
 from atelier.sdk.data.datastore import DataPath, Datastore
 
 if TYPE_CHECKING:
     from atelier.sdk.data._dataset_base import AbstractDataset
 
-INPUT_PREFIX = "DatasetConsumptionConfig:"
 OUTPUT_PREFIX = "OutputFileDatasetConfig:"
 
 
@@ -163,7 +163,9 @@ def collect(
     arguments: builtins.list[Any],
 ) -> tuple[builtins.list[dict[str, Any]], builtins.list[dict[str, Any]]]:
     """The inputs and outputs named in a run's arguments."""
-    inputs = [a.to_input() for a in arguments if isinstance(a, DatasetConsumptionConfig)]
+    inputs = [
+        a.to_input() for a in arguments if isinstance(a, DatasetConsumptionConfig | DataReference)
+    ]
     outputs = [a.to_output() for a in arguments if isinstance(a, OutputFileDatasetConfig)]
     names = [i["name"] for i in inputs] + [o["name"] for o in outputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})

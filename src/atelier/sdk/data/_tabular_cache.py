@@ -14,10 +14,12 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   pandas takes it over, so peak memory stays close to the frame's size. Text stays in
   Arrow memory in pandas (its ``str`` dtype), here the mapping itself: entries are never
   changed in place (only renamed away and unlinked), so a frame's text outlives eviction.
-- The first read writes the entry and then reads it back like any later read: a large
-  UTF-8 CSV is parsed in 16 MB pieces by Arrow's multithreaded reader (about 3x faster
-  than its streaming reader on this project's 2-core machines), whose columns share
-  buffers; built from the entry instead, the frame never holds those as well.
+- The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
+  reader, about 3x faster than its streaming reader on this project's 2-core machines)
+  and returns the parsed table at once; the entry is written from the same buffers (no
+  copy) by a background thread, so the first read costs no more than the parse. A read
+  of the same key while that write is under way waits for it and reads the entry; the
+  interpreter waits for unfinished writes at exit (``wait_for_writes``).
 - An entry is written in a temporary folder and renamed into place, so a crash or a
   concurrent reader never sees half of one; an entry that does not read back (truncated,
   garbled, another layout) is dropped and rebuilt: the cache never fails a read.
@@ -30,11 +32,13 @@ disk), nor SQL queries (their result can change at any time).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -136,20 +140,54 @@ def read_files(
         return _tabular_read.read_files(files, fmt, on_error)
     root = cache_root()
     key = cache_key(files, fmt, on_error, scope)
+    _wait_for_write(key)
     cached = load(root / key)
     if cached is not None:
         return cached
     table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
-    if store(root, key, table, limit):
-        # from the entry just written (its pages are in memory): a frame built from it
-        # never holds the parsed table's shared buffers as well
-        del table
-        _tabular_read.lean_pool().release_unused()  # what Arrow's worker threads freed
-        cached = load(root / key)
-        if cached is not None:
-            return cached
-        return _tabular_read.read_files(files, fmt, on_error)
+    _store_later(root, key, table, limit)
     return table
+
+
+# --- writing behind the first read ----------------------------------------------------------
+_writes: dict[str, threading.Thread] = {}
+_writes_lock = threading.Lock()
+
+
+def _store_later(root: Path, key: str, table: pa.Table, limit: int) -> None:
+    """Write the entry on a background thread (which holds the table until it is done)."""
+    thread = threading.Thread(
+        target=store, args=(root, key, table, limit), name="atelier-dataset-cache", daemon=True
+    )
+    with _writes_lock:
+        _writes[key] = thread
+    thread.start()
+
+
+def writing() -> bool:
+    """Whether an entry is being written from a table a reader may also hold: converting
+    that table with ``to_pandas(self_destruct=True)`` would free buffers the writer reads."""
+    with _writes_lock:
+        return any(thread.is_alive() for thread in _writes.values())
+
+
+def _wait_for_write(key: str) -> None:
+    with _writes_lock:
+        thread = _writes.get(key)
+    if thread is not None:
+        thread.join()
+        with _writes_lock:
+            if _writes.get(key) is thread:
+                del _writes[key]
+
+
+@atexit.register
+def wait_for_writes() -> None:
+    """Wait until every entry being written is written (at exit, and for tests)."""
+    with _writes_lock:
+        keys = list(_writes)
+    for key in keys:
+        _wait_for_write(key)
 
 
 # --- reading an entry -----------------------------------------------------------------------

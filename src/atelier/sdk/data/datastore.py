@@ -20,6 +20,7 @@ from atelier.core.data_records import DatastoreRecord
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.paths import folder_files
 from atelier.core.timeutil import ms_to_iso
+from atelier.sdk.data.data_reference import DataReference
 
 if TYPE_CHECKING:
     from atelier.client.backend import DataProgress, DatastoreFilesAPI
@@ -75,6 +76,16 @@ class DataPath:
     @property
     def datastore_name(self) -> str:
         return self.datastore.name
+
+    def as_mount(self) -> DataReference:
+        """These files as a run's input, mounted read-only: in ``arguments`` it becomes
+        their local folder."""
+        return DataReference(self.datastore, None, self.path_on_datastore, "mount")
+
+    def as_download(self, path_on_compute: str | None = None) -> DataReference:
+        """These files as a run's input, downloaded before the script starts."""
+        return DataReference(self.datastore, None, self.path_on_datastore, "download",
+                             path_on_compute)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"DataPath(datastore={self.datastore.name!r}, path={self.path_on_datastore!r})"
@@ -363,6 +374,17 @@ class Datastore:
     # --- files ----------------------------------------------------------------------------
     def _files(self) -> DatastoreFilesAPI:
         return self._backend.datastores.files(self.workspace.name, self.name)
+
+    def as_mount(self) -> DataReference:
+        """The whole datastore as a run's input, mounted read-only."""
+        return DataReference(self, mode="mount")
+
+    def as_download(
+        self, path_on_compute: str | None = None, overwrite: bool = False
+    ) -> DataReference:
+        """The whole datastore as a run's input, downloaded before the script starts."""
+        del overwrite
+        return DataReference(self, mode="download", path_on_compute=path_on_compute)
 
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataPath:
         """A path (or glob, ``'folder/**/*.csv'``) on this datastore, for datasets."""

@@ -8,6 +8,7 @@ as fsspec's local file cache), so a second mount of the same version is instant.
 from __future__ import annotations
 
 import builtins
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +25,8 @@ from atelier.sdk.data._dataset_base import (
     _seed,
     sources_from,
 )
+from atelier.sdk.data._inputs import DatasetConsumptionConfig
+from atelier.sdk.data.data_reference import default_input_name
 
 if TYPE_CHECKING:
     from atelier.client.data_files import ResolvedFile
@@ -109,6 +112,19 @@ class FileDataset(AbstractDataset):
         """A read-only view of the files at ``mount_point`` (see :class:`MountContext`)."""
         del kwargs
         return MountContext(self, Path(mount_point) if mount_point is not None else None)
+
+    # --- as a run's input (azureml's shortcuts for as_named_input(...).as_mount()) -----
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        """These files as a run's input, mounted read-only; in ``arguments`` it becomes
+        their local folder (named ``input_<hash>`` in ``input_datasets``)."""
+        return self.as_named_input(self._input_name()).as_mount(path_on_compute)
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        """These files as a run's input, downloaded before the script starts."""
+        return self.as_named_input(self._input_name()).as_download(path_on_compute)
+
+    def _input_name(self) -> str:
+        return default_input_name(self.id or json.dumps(self._definition, sort_keys=True))
 
     # --- transformations ------------------------------------------------------------------
     def take(self, count: int) -> FileDataset:

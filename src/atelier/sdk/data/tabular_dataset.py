@@ -89,9 +89,10 @@ class TabularDataset(AbstractDataset):
         with _tabular_read.lean_memory():
             table = _own_numbers(self.to_arrow(on_error=on_error))
             # the Arrow buffers are released column by column as pandas takes them over,
-            # and text stays in Arrow memory (pandas' own string dtype): nothing is held twice
+            # and text stays in Arrow memory (pandas' own string dtype): nothing is held
+            # twice; except on a first read, whose table the cache is being written from
             frame: pd.DataFrame = table.to_pandas(
-                self_destruct=True,
+                self_destruct=not _tabular_cache.writing(),
                 split_blocks=True,
                 date_as_object=False,
                 types_mapper=_string_dtypes(),

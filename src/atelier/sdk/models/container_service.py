@@ -214,7 +214,7 @@ class AciWebservice(Webservice):
     def _probe(self) -> str:
         import httpx
 
-        self.reload()
+        self._refresh()
         config = self._record.config
         inspect = subprocess.run(
             [config["engine"], "inspect", "--format", "{{.State.Running}}", config["container"]],
@@ -297,7 +297,13 @@ def deploy_container(
             kind=CONTAINER,
             port=port,
             auth_enabled=config.auth_enabled,
-            config={"engine": engine, "container": container, "image": image},
+            config={
+                "engine": engine,
+                "container": container,
+                "image": image,
+                "tags": dict(config.tags),
+                "description": config.description,
+            },
         )
         created = True
         backend.endpoints.put_deployment(

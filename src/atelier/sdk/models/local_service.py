@@ -8,12 +8,18 @@ import contextlib
 import shutil
 from typing import TYPE_CHECKING, ClassVar
 
-from atelier.core.endpoints import LOCAL, check_endpoint_name
-from atelier.core.errors import AlreadyExistsError, AtelierError, NotFoundError, ValidationError
+from atelier.core.endpoints import FAILED, LOCAL, check_endpoint_name
+from atelier.core.errors import (
+    AlreadyExistsError,
+    AtelierError,
+    NotFoundError,
+    ValidationError,
+    WebserviceError,
+)
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
 from atelier.sdk.models.inference import InferenceConfig
-from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
+from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice, _model_ref
 
 if TYPE_CHECKING:
     from atelier.sdk.models.model import Model
@@ -26,6 +32,32 @@ class LocalWebservice(Webservice):
     """A service running on this machine."""
 
     _kind: ClassVar[str | None] = LOCAL
+
+    def reload(self, wait: bool = False) -> None:
+        """Re-read each deployment's entry script and source directory from disk and
+        restart its replicas with them (azureml's behaviour: edit ``score.py``, then
+        ``reload()`` serves the new code). The new replicas start beside the old ones and
+        take over once ready; with ``wait``, returns once they serve (``WebserviceError``
+        with the log if they fail to start), else at once."""
+        self._refresh()
+        revision = self._record.revision
+        for deployment in self._record.deployments:
+            models = [self.workspace._model(*_model_ref(m)) for m in deployment.models]
+            spec = self._new_spec(deployment.name, deployment.spec, models, None, None)
+            revision = self._backend.endpoints.put_deployment(
+                self.workspace.name,
+                self.name,
+                deployment.name,
+                spec,
+                [(m.name, m.version) for m in models],
+            ).revision
+        if wait:
+            self._record = self._wait_applied(revision)
+            failed = [d for d in self._record.deployments if d.state == FAILED]
+            if failed:
+                raise WebserviceError(
+                    f"service {self.name!r} did not restart: {failed[0].error or 'see get_logs()'}"
+                )
 
     @staticmethod
     def deploy_configuration(

@@ -52,6 +52,7 @@ from atelier.sdk.models._deployment_config import (
     SETTING_KEYS,
     LocalWebserviceDeploymentConfiguration,
 )
+from atelier.sdk.models._service_details import ServiceDetailsMixin
 from atelier.sdk.models.inference import InferenceConfig
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ _LOG_TAIL_LINES = 40
 _APPLY_TIMEOUT_SECONDS = 300.0
 
 
-class Webservice:
+class Webservice(ServiceDetailsMixin):
     """A deployed service. ``Webservice(ws, "iris-svc")`` opens it (``NotFoundError`` if
     there is none by that name)."""
 
@@ -109,7 +110,7 @@ class Webservice:
     @property
     def deployments(self) -> dict[str, dict[str, Any]]:
         """Each deployment's state, generation, models, replicas and traffic share."""
-        self.reload()
+        self._refresh()
         return {
             d.name: {
                 "state": d.state,
@@ -153,6 +154,9 @@ class Webservice:
 
     def reload(self) -> None:
         """Read the service's state again."""
+        self._refresh()
+
+    def _refresh(self) -> None:
         self._record = self._backend.endpoints.get(self.workspace.name, self.name)
 
     # --- listing --------------------------------------------------------------------------
@@ -306,7 +310,7 @@ class Webservice:
         :class:`WebserviceError` with the traceback from the log; the old replicas keep
         serving and the deployment keeps its previous models."""
         del azureml_arguments  # image, tags, properties…: the container era's arguments
-        self.reload()
+        self._refresh()
         target = self._deployment_name(deployment_name)
         current = self._record.deployment(target)
         assert current is not None  # _deployment_name checked it
@@ -344,7 +348,7 @@ class Webservice:
     ) -> None:
         """Add deployment ``name`` (taking no traffic until :meth:`set_traffic`); returns
         once its replicas are ready, or raises :class:`WebserviceError` with the log."""
-        self.reload()
+        self._refresh()
         if self._record.deployment(name) is not None:
             raise AlreadyExistsError(
                 f"service {self.name!r} already has a deployment {name!r}; update it with "
@@ -439,7 +443,7 @@ class Webservice:
             time.sleep(0.05)
 
     def _probe(self) -> str:
-        self.reload()
+        self._refresh()
         if not proc.alive(self._record.manager_pid):
             if self._record.manager_pid and any(
                 d.state != FAILED for d in self._record.deployments

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.data_names import check_input_name
 from atelier.core.errors import ValidationError
 from atelier.core.pipelines import PARAMETER_PREFIX
 from atelier.sdk.data._step_inputs import StepOutputInput
@@ -107,65 +106,3 @@ class PipelineData:
 
     def __repr__(self) -> str:
         return f"PipelineData(name={self.name!r})"
-
-
-class DataReference:
-    """A fixed path on a datastore that a step reads (``mode`` 'mount' or 'download')."""
-
-    def __init__(
-        self,
-        datastore: Datastore,
-        data_reference_name: str | None = None,
-        path_on_datastore: str | None = None,
-        mode: str = "mount",
-        path_on_compute: str | None = None,
-        overwrite: bool = False,
-    ) -> None:
-        del overwrite
-        if not isinstance(datastore, Datastore):
-            raise ValidationError("DataReference needs a Datastore")
-        if mode not in ("mount", "download"):
-            raise ValidationError("DataReference mode must be 'mount' or 'download'")
-        self.datastore = datastore
-        self.data_reference_name = check_input_name(data_reference_name or datastore.name)
-        self.path_on_datastore = (path_on_datastore or "").strip("/")
-        self.mode = mode
-        self.path_on_compute = path_on_compute
-
-    def as_download(
-        self, path_on_compute: str | None = None, overwrite: bool = False
-    ) -> DataReference:
-        del overwrite
-        return DataReference(
-            self.datastore, self.data_reference_name, self.path_on_datastore, "download",
-            path_on_compute,
-        )  # fmt: skip
-
-    def as_mount(self) -> DataReference:
-        return DataReference(
-            self.datastore, self.data_reference_name, self.path_on_datastore, "mount"
-        )
-
-    def to_input(self) -> dict[str, Any]:
-        path = f"{self.path_on_datastore}/**" if self.path_on_datastore else "**"
-        return {
-            "name": self.data_reference_name,
-            "mode": self.mode,
-            "kind": "file",
-            "dataset_id": None,
-            "definition": {
-                "kind": "file",
-                "sources": [{"datastore": self.datastore.name, "path": path}],
-                "steps": [],
-            },
-            "path_on_compute": self.path_on_compute,
-        }
-
-    def __str__(self) -> str:
-        return f"$AZUREML_DATAREFERENCE_{self.data_reference_name}"
-
-    def __repr__(self) -> str:
-        return (
-            f"DataReference(datastore={self.datastore.name!r}, "
-            f"path_on_datastore={self.path_on_datastore!r})"
-        )

@@ -23,9 +23,10 @@ from atelier.core.errors import (
 )
 from atelier.core.names import check_relative_path
 from atelier.core.paths import safe_join
-from atelier.sdk.data._inputs import INPUT_PREFIX, OUTPUT_PREFIX, DatasetConsumptionConfig
+from atelier.sdk.data._inputs import OUTPUT_PREFIX, DatasetConsumptionConfig
 from atelier.sdk.data._step_inputs import StepOutputInput
-from atelier.sdk.pipelines._data import DataReference, PipelineData, PipelineParameter
+from atelier.sdk.data.data_reference import INPUT_PREFIX, DataReference
+from atelier.sdk.pipelines._data import PipelineData, PipelineParameter
 from atelier.sdk.pipelines.steps import PipelineStep, producer_of
 from atelier.sdk.tracking import _snapshot
 

@@ -19,7 +19,8 @@ from atelier.core.errors import ValidationError
 from atelier.sdk.compute.environment import Environment
 from atelier.sdk.data._inputs import DatasetConsumptionConfig, OutputFileDatasetConfig
 from atelier.sdk.data._step_inputs import StepOutputInput
-from atelier.sdk.pipelines._data import DataReference, PipelineData, PipelineParameter
+from atelier.sdk.data.data_reference import DataReference
+from atelier.sdk.pipelines._data import PipelineData, PipelineParameter
 from atelier.sdk.tracking.runconfig import RunConfiguration, _target_name
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import AlreadyExistsError, InvalidStateError, ValidationError
 from atelier.core.metric_values import check_list, check_row, check_table
 from atelier.core.names import check_metric_name, check_number
+from atelier.core.typed_metrics import check_text, check_typed, refuse_collection
 from atelier.sdk.tracking._writer import MetricWriter, flush_all
 
 if TYPE_CHECKING:
@@ -49,12 +50,19 @@ class LoggingMixin:
             self._checked_names.add(name)
         return name
 
-    def log(self, name: str, value: float, description: str = "", step: int | None = None) -> None:
-        """Log a number; logging a name again extends its series (``step`` defaults to the
-        next index). Raises ``ValidationError`` for text, NaN or infinity."""
+    def log(
+        self, name: str, value: float | str | bool, description: str = "", step: int | None = None
+    ) -> None:
+        """Log a number, a string or a bool; logging a name again extends its series
+        (``step`` defaults to the next index; strings and bools read back as text). Raises
+        ``UserErrorException`` (a ``ValidationError``) for lists, ranges, generators and
+        other collections (use ``log_list``), NaN and infinity."""
         self._require_open()
         if type(value) is not float or not isfinite(value):
-            value = check_number(name, value)
+            if isinstance(value, str | bool):
+                self._writer.add_document(self._name(name), "text", check_text(name, value))
+                return
+            value = check_number(name, refuse_collection(name, value))
         if step is not None and (type(step) is not int or step < 0):
             raise ValidationError(f"step of {name!r} must be a whole number >= 0, not {step!r}")
         self._writer.add_scalar(self._name(name), value, step)
@@ -73,6 +81,29 @@ class LoggingMixin:
         """Log a table as a dict of equally long column lists (a later call replaces it)."""
         self._require_open()
         self._writer.add_document(self._name(name), "table", check_table(name, value))
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """Log azureml's confusion matrix document: ``{"schema_type": "confusion_matrix",
+        "schema_version": "1.0.0", "data": {"class_labels": [...], "matrix": [[...]]}}``."""
+        self._log_typed("confusion_matrix", name, value)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """Log azureml's accuracy table document (``probability_tables``,
+        ``percentile_tables``, the thresholds and ``class_labels`` in ``data``)."""
+        self._log_typed("accuracy_table", name, value)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """Log azureml's residuals histogram: ``data`` with ``bin_edges``, ``bin_counts``."""
+        self._log_typed("residuals", name, value)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """Log azureml's predictions document: ``data`` with ``bin_averages``,
+        ``bin_errors``, ``bin_counts`` and ``bin_edges``."""
+        self._log_typed("predictions", name, value)
+
+    def _log_typed(self, schema_type: str, name: str, value: Any) -> None:
+        self._require_open()
+        self._writer.add_document(self._name(name), "typed", check_typed(schema_type, name, value))
 
     def log_image(
         self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""

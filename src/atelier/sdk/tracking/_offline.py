@@ -10,6 +10,7 @@ from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.metric_values import check_list, check_row, check_table
 from atelier.core.names import check_metric_name, check_number
 from atelier.core.secrets import check_secret_name
+from atelier.core.typed_metrics import check_text, check_typed, refuse_collection
 
 
 class OfflineRun:
@@ -24,16 +25,57 @@ class OfflineRun:
     def _say(self, what: str) -> None:
         print(f"[atelier offline run] {what}", flush=True)
 
-    def log(self, name: str, value: float, description: str = "", step: int | None = None) -> None:
-        number = check_number(check_metric_name(name), value)
-        self._say(f"log {name} = {number}" + (f" (step {step})" if step is not None else ""))
+    def log(
+        self, name: str, value: float | str | bool, description: str = "", step: int | None = None
+    ) -> None:
+        """As ``Run.log``: numbers, strings and bools; lists and generators are refused."""
+        check_metric_name(name)
+        logged: float | str | bool
+        if isinstance(value, str | bool):
+            logged = check_text(name, value)
+        else:
+            logged = check_number(name, refuse_collection(name, value))
+        self._say(f"log {name} = {logged}" + (f" (step {step})" if step is not None else ""))
         previous = self._metrics.get(name)
         if previous is None:
-            self._metrics[name] = number
+            self._metrics[name] = logged
         elif isinstance(previous, list):
-            previous.append(number)
+            previous.append(logged)
         else:
-            self._metrics[name] = [previous, number]
+            self._metrics[name] = [previous, logged]
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self._log_typed("confusion_matrix", name, value)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        self._log_typed("accuracy_table", name, value)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        self._log_typed("residuals", name, value)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        self._log_typed("predictions", name, value)
+
+    def _log_typed(self, schema_type: str, name: str, value: Any) -> None:
+        self._metrics[check_metric_name(name)] = check_typed(schema_type, name, value)
+        self._say(f"log_{schema_type} {name}")
+
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: str | None = None
+    ) -> OfflineRun:
+        """Another offline run (azureml's offline runs nest the same way)."""
+        del outputs
+        child = OfflineRun()
+        if run_id is not None:
+            child.id = run_id
+        self._say(f"child_run {name or child.id}")
+        return child
+
+    def __enter__(self) -> OfflineRun:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.fail() if exc_info[0] is not None else self.complete()
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         self._metrics[check_metric_name(name)] = check_list(name, value)

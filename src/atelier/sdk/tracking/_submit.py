@@ -41,8 +41,14 @@ def _definition(config: ScriptRunConfig, experiment: Experiment) -> dict[str, An
     return definition
 
 
-def submit(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, Any] | None) -> Run:
-    """Validate, snapshot, create the run Queued and hand it to a supervisor."""
+def submit(
+    experiment: Experiment,
+    config: ScriptRunConfig,
+    tags: dict[str, Any] | None,
+    parent_run_id: str | None = None,
+) -> Run:
+    """Validate, snapshot, create the run Queued (a child of ``parent_run_id`` when given)
+    and hand it to a supervisor."""
     if not isinstance(config, ScriptRunConfig):
         raise ValidationError("Experiment.submit takes a ScriptRunConfig")
     definition = _definition(config, experiment)
@@ -54,6 +60,7 @@ def submit(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, Any]
         experiment.workspace.name,
         experiment.name,
         status=RunStatus.QUEUED,
+        parent_run_id=parent_run_id,
         run_type=SCRIPT_RUN_TYPE,
         target=definition["target"],
         tags=tags,

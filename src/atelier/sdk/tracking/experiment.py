@@ -84,6 +84,17 @@ class Experiment:
     def set_tags(self, tags: dict[str, str | None]) -> None:
         self._record = self._backend.experiments.set_tags(self.workspace.name, self.name, tags)
 
+    def remove_tags(self, tags: str | builtins.list[str]) -> None:
+        """Remove the tag ``tags`` (a key) or each of the keys in a list."""
+        keys = [tags] if isinstance(tags, str) else list(tags)
+        if not all(isinstance(key, str) for key in keys):
+            raise ValidationError("remove_tags takes a tag key or a list of keys")
+        self._record = self._backend.experiments.remove_tags(self.workspace.name, self.name, keys)
+
+    def refresh(self) -> None:
+        """Read the experiment's tags and state again."""
+        self._record = self._backend.experiments.get(self.workspace.name, self.name)
+
     def start_logging(
         self,
         *args: Any,
@@ -118,11 +129,11 @@ class Experiment:
         if submit_to is not None:
             run: Run = submit_to(config, self, tags, **kwargs)
             return run
-        del kwargs
+        parent_run_id = kwargs.pop("_parent_run_id", None)
         # pathspec (the snapshot's ignore rules) loads only when a script is submitted
         from atelier.sdk.tracking._submit import submit
 
-        return submit(self, config, tags)
+        return submit(self, config, tags, parent_run_id=parent_run_id)
 
     def get_runs(
         self,

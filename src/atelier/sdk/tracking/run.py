@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -22,10 +22,12 @@ from atelier.sdk.tracking._files import FilesMixin
 from atelier.sdk.tracking._git import git_properties
 from atelier.sdk.tracking._logging import LoggingMixin
 from atelier.sdk.tracking._offline import OfflineRun
+from atelier.sdk.tracking._run_extras import RunExtrasMixin
 from atelier.sdk.tracking._waiting import WaitingMixin
 from atelier.sdk.tracking._writer import MetricWriter
 
 if TYPE_CHECKING:
+    from atelier.sdk.compute.targets import ComputeTarget
     from atelier.sdk.models.model import Model
     from atelier.sdk.tracking.experiment import Experiment
     from atelier.sdk.workspace import Workspace
@@ -49,7 +51,7 @@ def set_workspace_factory(factory: Callable[[Backend, WorkspaceRecord], Workspac
     _workspace_factory = factory
 
 
-class Run(LoggingMixin, FilesMixin, WaitingMixin):
+class Run(LoggingMixin, FilesMixin, WaitingMixin, RunExtrasMixin):
     """A run of an experiment. ``Run(experiment, run_id)`` opens an existing run."""
 
     def __init__(
@@ -220,6 +222,21 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
         )
         records = experiment._backend.runs.list(experiment.workspace.name, experiment.name, query)
         return [cls(experiment, r.run_id, _record=r) for r in records]
+
+    @classmethod
+    def list_by_compute(
+        cls,
+        compute: ComputeTarget,
+        type: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        status: str | builtins.list[str] | None = None,
+    ) -> Iterator[Run]:
+        """Runs of every experiment of the compute target's workspace that ran on it."""
+        for experiment in compute.workspace.experiments.values():
+            for run in cls.list(experiment, type, tags, properties, status, include_children=True):
+                if run._record.target == compute.name:
+                    yield run
 
     # --- children -----------------------------------------------------------------
     def child_run(

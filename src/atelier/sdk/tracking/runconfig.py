@@ -9,6 +9,11 @@ import yaml
 
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.sdk.compute.environment import Environment
+from atelier.sdk.tracking.job_configs import (
+    DockerConfiguration,
+    _DistributedConfiguration,
+    distributed_from_dict,
+)
 
 if TYPE_CHECKING:
     from atelier.sdk.compute.targets import ComputeTarget
@@ -57,9 +62,16 @@ class RunConfiguration:
         self.environment_variables: dict[str, str] = {}
         self.max_run_duration_seconds: int = MAX_DURATION_SECONDS
         self.node_count = 1
+        self.docker = DockerConfiguration()
+        self.distributed_job_config: _DistributedConfiguration | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.docker.use_docker:
+            extra["docker"] = self.docker.to_dict()
+        if self.distributed_job_config is not None:
+            extra["distributed_job_config"] = self.distributed_job_config.to_dict()
+        return extra | {
             "script": self.script,
             "command": self.command,
             "arguments": [str(a) for a in self.arguments],
@@ -95,6 +107,10 @@ class RunConfiguration:
             data.get("max_run_duration_seconds") or MAX_DURATION_SECONDS
         )
         config.node_count = int(data.get("node_count") or 1)
+        docker = data.get("docker")
+        if isinstance(docker, dict):
+            config.docker = DockerConfiguration(**docker)
+        config.distributed_job_config = distributed_from_dict(data.get("distributed_job_config"))
         return config
 
     def save(
@@ -144,9 +160,10 @@ class ScriptRunConfig:
         resume_from: Any = None,
         max_run_duration_seconds: int | None = None,
         command: str | list[str] | None = None,
+        docker_runtime_config: DockerConfiguration | None = None,
         **kwargs: Any,
     ) -> None:
-        del _telemetry_values, distributed_job_config, resume_from, kwargs
+        del _telemetry_values, resume_from, kwargs
         self.source_directory = str(source_directory)
         self.run_config = run_config or RunConfiguration()
         if script is not None:
@@ -165,6 +182,16 @@ class ScriptRunConfig:
             if not isinstance(max_run_duration_seconds, int) or max_run_duration_seconds < 1:
                 raise ValidationError("max_run_duration_seconds must be a whole number >= 1")
             self.run_config.max_run_duration_seconds = max_run_duration_seconds
+        if docker_runtime_config is not None:
+            if not isinstance(docker_runtime_config, DockerConfiguration):
+                raise ValidationError("docker_runtime_config must be a DockerConfiguration")
+            self.run_config.docker = docker_runtime_config
+        if distributed_job_config is not None:
+            if not isinstance(distributed_job_config, _DistributedConfiguration):
+                raise ValidationError(
+                    "distributed_job_config must be an MpiConfiguration or a PyTorchConfiguration"
+                )
+            self.run_config.distributed_job_config = distributed_job_config
 
     @property
     def script(self) -> str | None:
@@ -181,3 +208,7 @@ class ScriptRunConfig:
     @property
     def environment(self) -> Environment:
         return self.run_config.environment
+
+    @property
+    def distributed_job_config(self) -> _DistributedConfiguration | None:
+        return self.run_config.distributed_job_config

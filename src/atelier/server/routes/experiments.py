@@ -55,4 +55,6 @@ def patch_experiment(
             record = experiments.set_archived(session, workspace, name, body.archived)
         if body.tags is not None:
             record = experiments.set_tags(session, workspace, name, body.tags)
+        if body.remove_tags is not None:
+            record = experiments.remove_tags(session, workspace, name, body.remove_tags)
         return record

@@ -1,0 +1,60 @@
+"""``ComputeTarget.get_status()``'s answer, shaped as azureml's status objects.
+
+It is the provisioning state as a string (``status == "Succeeded"`` still works) that also
+carries azureml's attributes: ``state``, ``provisioning_state``, ``provisioning_errors``,
+the node counts and ``serialize()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atelier.core.records import ComputeRecord
+
+#: provisioning state -> the running state azureml reports beside it
+_STATES = {"Succeeded": "Running", "Creating": "Creating", "Failed": "Failed"}
+
+
+class ComputeTargetStatus(str):
+    """The state of a compute target when it was read."""
+
+    state: str
+    provisioning_state: str
+    provisioning_errors: list[dict[str, Any]]
+    current_node_count: int
+    target_node_count: int
+    node_state_counts: dict[str, int]
+    vm_size: str | None
+
+    def __new__(cls, record: ComputeRecord) -> ComputeTargetStatus:
+        status = super().__new__(cls, record.state)
+        config = record.config
+        ready = record.state == "Succeeded"
+        nodes = int(config.get("max_nodes") or 1) if record.kind == "ray" else 1
+        status.state = _STATES.get(record.state, record.state)
+        status.provisioning_state = record.state
+        status.provisioning_errors = [{"error": dict(record.error)}] if record.error else []
+        status.current_node_count = nodes if ready else 0
+        status.target_node_count = nodes
+        status.node_state_counts = {
+            "idleNodeCount": status.current_node_count,
+            "runningNodeCount": 0,
+            "preparingNodeCount": 0 if ready else nodes,
+            "unusableNodeCount": 0,
+            "leavingNodeCount": 0,
+            "preemptedNodeCount": 0,
+        }
+        status.vm_size = config.get("vm_size")
+        return status
+
+    def serialize(self) -> dict[str, Any]:
+        """The status as azureml's JSON keys."""
+        return {
+            "state": self.state,
+            "provisioningState": self.provisioning_state,
+            "provisioningErrors": list(self.provisioning_errors),
+            "currentNodeCount": self.current_node_count,
+            "targetNodeCount": self.target_node_count,
+            "nodeStateCounts": dict(self.node_state_counts),
+            "vmSize": self.vm_size,
+        }
