@@ -38,6 +38,7 @@ def test_exported_names() -> None:
         "Model",
         "NotFoundError",
         "PermissionDeniedError",
+        "search_runs",
         "RemoteCompute",
         "Run",
         "RunConfiguration",

@@ -30,6 +30,7 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.models.model import Model
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
+from atelier.sdk.tracking.search import search_runs
 
 __version__ = "0.1.0"
 
@@ -62,4 +63,5 @@ __all__ = [
     "ValidationError",
     "Workspace",
     "__version__",
+    "search_runs",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from atelier.cli._output import choose_output
 from atelier.core.errors import EXIT_CODES, AtelierError
 
 
@@ -45,6 +46,7 @@ class AtelierGroup(TyperGroup):
 
     # ctx is typer's vendored click Context, which typer does not export under that type
     def invoke(self, ctx: Any) -> Any:
+        choose_output(None)  # a command without -o prints tables
         try:
             return super().invoke(ctx)
         except AtelierError as exc:

@@ -70,19 +70,14 @@ def check_text_value(kind: str, key: str, value: object) -> str:
 
 
 def check_number(name: str, value: object) -> float:
-    """A metric value: a finite real number (bool is refused as ambiguous)."""
+    """A metric value: a real number, NaN and infinities included as MLflow takes them (a
+    diverged loss is logged, not a crash); bool is refused as ambiguous."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(
-            f"metric {name!r} must be a finite number, not {type(value).__name__} {value!r}; "
+            f"metric {name!r} must be a number, not {type(value).__name__} {value!r}; "
             "log text with run.tag() or run.log_list()"
         )
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValidationError(
-            f"metric {name!r} is {number!r}; only finite numbers can be logged "
-            "(check for a diverged loss or a division by zero)"
-        )
-    return number
+    return float(value)
 
 
 #: a whole path (as object stores allow) and one of its names (as file systems allow)

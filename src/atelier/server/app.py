@@ -16,6 +16,7 @@ from atelier.server.auth import PUBLIC, Rule, authorize_workspace, guard, route_
 from atelier.server.body_limits import BodyLimits
 from atelier.server.config import server_settings
 from atelier.server.gate import Gate, ServerMetrics
+from atelier.server.json_response import MetricJSONResponse
 from atelier.server.mlflow_api import mount_mlflow
 from atelier.server.reaper import lifespan as reaper_lifespan
 from atelier.server.routes import ROUTERS
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=reaper_lifespan,  # fails runs whose supervisor is lost, without polling
+        default_response_class=MetricJSONResponse,  # NaN and infinite metrics in replies
     )
     app.state.settings = config
     app.state.database = Database(config.resolved_database_url)

@@ -14,6 +14,7 @@ How MLflow's notions map (README, "MLflow clients"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,7 +167,8 @@ def _latest_metrics(session: Session, run_ids: list[str]) -> dict[str, list[Late
             MetricLatestRow.step,
             MetricLatestRow.timestamp_ms,
         ).where(MetricLatestRow.run_id.in_(chunk))
-        for run_id, name, value, step, stamp in session.execute(query):
+        for run_id, name, stored, step, stamp in session.execute(query):
+            value = math.nan if stored is None else stored  # NaN is kept as NULL
             found[run_id].append(LatestMetric(key=name, value=value, step=step, timestamp_ms=stamp))
     return found
 

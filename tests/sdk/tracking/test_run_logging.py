@@ -43,11 +43,9 @@ def test_steps_are_recorded_and_default_to_the_next_index(ws: Workspace) -> None
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (math.nan, "finite"),
-        (math.inf, "finite"),
-        ("0.3", "must be a finite number"),
-        (None, "must be a finite number"),
-        (True, "must be a finite number"),
+        ("0.3", "must be a number"),
+        (None, "must be a number"),
+        (True, "must be a number"),
     ],
 )
 def test_bad_values_are_refused_at_the_call(ws: Workspace, value: object, message: str) -> None:

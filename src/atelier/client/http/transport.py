@@ -75,6 +75,9 @@ class Transport:
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if "json" in kwargs:  # httpx refuses NaN; metrics may be NaN or infinite
+            kwargs["content"] = json.dumps(kwargs.pop("json"), allow_nan=True)
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from math import isfinite
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +50,9 @@ class LoggingMixin:
 
     def log(self, name: str, value: float, description: str = "", step: int | None = None) -> None:
         """Log a number; logging a name again extends its series (``step`` defaults to the
-        next index). Raises ``ValidationError`` for text, NaN or infinity."""
+        next index). NaN and infinities are stored as logged; text raises ``ValidationError``."""
         self._require_open()
-        if type(value) is not float or not isfinite(value):
+        if type(value) is not float:
             value = check_number(name, value)
         if step is not None and (type(step) is not int or step < 0):
             raise ValidationError(f"step of {name!r} must be a whole number >= 0, not {step!r}")
