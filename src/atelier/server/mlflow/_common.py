@@ -92,7 +92,13 @@ def translate(exc: AtelierError, context: str) -> Response:
             return error_response(code, status, exc.message)
     if exc.code in _BY_CODE:
         code, status = _BY_CODE[exc.code]
-        return error_response(code, status, exc.message)
+        message = exc.message
+        if code == "UNAUTHENTICATED":  # the mlflow client sends the token it is given there
+            message += (
+                "; the mlflow client sends a token from the MLFLOW_TRACKING_TOKEN environment "
+                "variable (create one with 'atelier token create')"
+            )
+        return error_response(code, status, message)
     return _internal(context)
 
 
