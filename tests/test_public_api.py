@@ -38,6 +38,8 @@ def test_exported_names() -> None:
         "Model",
         "NotFoundError",
         "PermissionDeniedError",
+        "HomeError",
+        "MissingExtraError",
         "search_runs",
         "RemoteCompute",
         "Run",

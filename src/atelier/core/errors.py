@@ -170,6 +170,19 @@ class InputError(ValidationError):
     code = "invalid_input"
 
 
+class MissingExtraError(AtelierError):
+    """An optional part of Atelier is not installed; the message names the pip extra."""
+
+    code = "missing_extra"
+
+
+class HomeError(StoreError):
+    """The Atelier home (ATELIER_HOME) cannot be used: unreadable, read-only, or its
+    database is missing or empty while runs and files are still there."""
+
+    code = "home_error"
+
+
 #: every error class, each under its ``code``: how a code on the wire becomes a class again
 ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
     cls.code: cls
@@ -194,6 +207,8 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         EnvironmentBuildError,
         ComputeTargetException,
         ComputeTargetNotFoundError,
+        MissingExtraError,
+        HomeError,
     )
 }
 
@@ -225,9 +240,11 @@ __all__ = [
     "ContainerEngineError",
     "EntryScriptError",
     "EnvironmentBuildError",
+    "HomeError",
     "ImageBuildError",
     "InputError",
     "InvalidStateError",
+    "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "RunFailedError",

@@ -1,0 +1,62 @@
+"""Errors that fit: a broken home is one typed error that names it and what to do (never a
+silently re-created empty database), and a missing optional extra names the pip command."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from atelier import Experiment, HomeError, Workspace
+from atelier.client.registry import reset_backends
+from tests.helpers.cli import Atelier, assert_one_line_error
+
+
+def _home_with_a_run(atelier: Atelier, home: Path) -> None:
+    assert atelier("workspace", "create", "lab").code == 0
+    with Experiment(Workspace.get("lab"), "iris").start_logging() as run:
+        run.upload_file("outputs/model.bin", io.BytesIO(b"weights"))
+    reset_backends()
+
+
+def _remove_database(home: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        (home / f"atelier.db{suffix}").unlink(missing_ok=True)
+
+
+def test_a_missing_database_beside_runs_files_is_refused(atelier: Atelier, cli_home: Path) -> None:
+    _home_with_a_run(atelier, cli_home)
+    _remove_database(cli_home)
+    result = atelier("workspace", "list")
+    assert_one_line_error(result, 6, f"{cli_home / 'atelier.db'} is missing", "backup")
+    assert not (cli_home / "atelier.db").exists()  # nothing re-created
+    with pytest.raises(HomeError, match="is missing"):
+        Workspace.list()
+    (cli_home / "atelier.db").write_bytes(b"")
+    assert_one_line_error(atelier("workspace", "list"), 6, "is empty")
+
+
+def test_a_corrupted_database_or_a_file_as_home_is_one_error(
+    atelier: Atelier, cli_home: Path, tmp_path: Path
+) -> None:
+    _remove_database(cli_home)
+    (cli_home / "atelier.db").write_bytes(b"this is not sqlite at all")
+    assert_one_line_error(atelier("workspace", "list"), 6, "not a SQLite database")
+    not_a_folder = tmp_path / "home-file"
+    not_a_folder.write_text("x")
+    result = atelier("workspace", "list", env={"ATELIER_HOME": str(not_a_folder)})
+    assert_one_line_error(result, result.code, str(not_a_folder))
+    assert result.code != 0
+    with pytest.raises(HomeError, match="is a file, not a folder"):
+        Workspace.list(home=str(not_a_folder))
+
+
+def test_server_start_without_the_server_extra(
+    atelier: Atelier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    result = atelier("server", "start")
+    assert_one_line_error(result, 1, "pip install 'atelier-ml[server]'")
