@@ -60,3 +60,25 @@ def test_server_start_without_the_server_extra(
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     result = atelier("server", "start")
     assert_one_line_error(result, 1, "pip install 'atelier-ml[server]'")
+
+
+def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_home: Path) -> None:
+    report = {row["check"]: row for row in atelier("doctor", "-o", "json").json()}
+    assert report["home"]["status"] == "ok"
+    assert report["database"]["status"] == "ok"
+    assert report["extra server"]["status"] == "ok"
+    assert "atelier-ml[" in report["extra gcs"]["detail"] or report["extra gcs"]["status"] == "ok"
+    assert report["server"]["status"] == "-"
+    table = atelier("doctor")
+    assert table.code == 0, table.stderr
+    assert "container engine" in table.stdout
+    (cli_home / "secret.key").write_text("x")
+    (cli_home / "secret.key").chmod(0o644)
+    broken = atelier("doctor", "-o", "json")
+    assert broken.code == 1
+    assert "chmod 600" in broken.stdout
+
+
+def test_shell_completion_is_offered(atelier: Atelier) -> None:
+    result = atelier("--help")
+    assert "--install-completion" in result.stdout
