@@ -82,3 +82,22 @@ def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_ho
 def test_shell_completion_is_offered(atelier: Atelier) -> None:
     result = atelier("--help")
     assert "--install-completion" in result.stdout
+
+
+def test_cli_errors_give_cli_advice(atelier: Atelier, cli_cwd: Path) -> None:
+    assert atelier("workspace", "create", "lab").code == 0
+    again = atelier("workspace", "create", "lab")
+    assert_one_line_error(again, 4, "--exist-ok", "'atelier workspace show lab'")
+    assert "exist_ok" not in again.stderr
+    assert "Workspace.get" not in again.stderr
+    data = cli_cwd / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    store = Workspace.get("lab").get_default_datastore()
+    store.upload_files([str(data)], target_path="d")
+    reset_backends()
+    register = ("dataset", "register", "table", "--path", "d/data.csv", "-w", "lab")
+    first = atelier(*register)
+    assert first.code == 0, first.stderr
+    twice = atelier(*register)
+    assert_one_line_error(twice, 4, "--new-version")
+    assert "create_new_version" not in twice.stderr
