@@ -101,3 +101,25 @@ def test_cli_errors_give_cli_advice(atelier: Atelier, cli_cwd: Path) -> None:
     twice = atelier(*register)
     assert_one_line_error(twice, 4, "--new-version")
     assert "create_new_version" not in twice.stderr
+
+
+def test_every_delete_takes_yes_and_names_may_follow_double_dash(atelier: Atelier) -> None:
+    import typer.main
+
+    from atelier.cli.main import app
+
+    root = typer.main.get_command(app)
+    deletes = []
+    stack = [(name, command) for name, command in root.commands.items()]  # type: ignore[attr-defined]
+    while stack:
+        path, command = stack.pop()
+        for name, sub in getattr(command, "commands", {}).items():
+            stack.append((f"{path} {name}", sub))
+        if path.endswith(" delete"):
+            deletes.append(path)
+            assert "--yes" in [o for p in command.params for o in p.opts], path
+    assert {"workspace delete", "secret delete", "endpoint delete"} <= set(deletes)
+    dashed = atelier("workspace", "show", "--", "-lab")
+    assert dashed.code in (2, 3), dashed.stderr
+    assert "No such option" not in dashed.stderr
+    assert "'-lab'" in dashed.stderr

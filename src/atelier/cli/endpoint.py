@@ -20,6 +20,7 @@ import typer
 import yaml
 
 from atelier import Environment, Model, Workspace
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_fields, print_json, print_table
 from atelier.core.errors import ValidationError
@@ -240,7 +241,13 @@ def update(
 
 
 @app.command("delete")
-def delete(name: NameArgument, workspace: WorkspaceOption = None) -> None:
-    """Stop the endpoint and delete it."""
-    Webservice(open_workspace(workspace), name).delete()
+def delete(name: NameArgument, workspace: WorkspaceOption = None, yes: YesOption = False) -> None:
+    """Stop the endpoint and delete it (pass --yes: nothing asks for confirmation)."""
+    ws = open_workspace(workspace)
+    require_yes(
+        yes,
+        f"deleting endpoint {name!r} stops it and removes its deployments",
+        f"atelier endpoint delete -w {ws.name} -- {name}",
+    )
+    Webservice(ws, name).delete()
     typer.echo(f"deleted endpoint {name!r}")
