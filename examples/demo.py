@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from atelier import Model, Run, Workspace
+    from atelier import Experiment, Model, Run, Workspace
     from atelier.sdk.data.tabular_dataset import TabularDataset
 
 
@@ -83,7 +83,32 @@ def main() -> None:
     listing = ["run", "list", "-w", "demo", "-e", "iris", "--order-by", "accuracy desc"]
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
+    runs_as_frames(exp)
     submit_training(ws)
+
+
+def runs_as_frames(exp: Experiment) -> None:
+    """The runs as a pandas DataFrame shaped like mlflow.search_runs, filtered and ordered,
+    a diverged (NaN) loss logged without a crash, and the runs as CSV from the CLI."""
+    import math
+
+    import atelier
+
+    with exp.start_logging(display_name="diverged") as run:
+        run.log("accuracy", math.nan)
+    frame = atelier.search_runs(
+        exp, filter="tags.model = 'logreg'", order_by=["metrics.accuracy DESC"], max_results=2
+    )
+    print("6b. the two best runs as a DataFrame:")
+    print(frame[["display_name", "status", "metrics.accuracy", "params.regularization"]])
+    best = atelier.Run.get(exp.workspace, frame["run_id"].iloc[0])
+    series = best.get_metrics_dataframe("loss")
+    print(
+        f"    the best run's loss series: {len(series)} points, last {series['value'].iloc[-1]:.4f}"
+    )
+    print("    the runs as CSV:")
+    cli = [sys.executable, "-m", "atelier.cli.main", "run", "list", "-w", "demo", "-e", "iris"]
+    subprocess.run([*cli, "--columns", "id,name,status,accuracy", "-o", "csv"], check=True)
 
 
 def submit_training(ws: Workspace) -> None:
