@@ -103,9 +103,8 @@ def runs_as_frames(exp: Experiment) -> None:
     print(frame[["display_name", "status", "metrics.accuracy", "params.regularization"]])
     best = atelier.Run.get(exp.workspace, frame["run_id"].iloc[0])
     series = best.get_metrics_dataframe("loss")
-    print(
-        f"    the best run's loss series: {len(series)} points, last {series['value'].iloc[-1]:.4f}"
-    )
+    last = series["value"].iloc[-1]
+    print(f"    the best run's loss series: {len(series)} points, last {last:.4f}")
     print("    the runs as CSV:")
     cli = [sys.executable, "-m", "atelier.cli.main", "run", "list", "-w", "demo", "-e", "iris"]
     subprocess.run([*cli, "--columns", "id,name,status,accuracy", "-o", "csv"], check=True)
