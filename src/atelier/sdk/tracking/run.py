@@ -170,7 +170,9 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin):
             properties=properties,
             status=RunStatus.RUNNING,
         )
-        return cls(experiment, record.run_id, _record=record)
+        run = cls(experiment, record.run_id, _record=record)
+        run._writer.keep_alive()  # a process that dies leaves it Failed, not Running
+        return run
 
     @classmethod
     def _wrap(cls, workspace: Workspace, record: RunRecord) -> Run:
