@@ -23,6 +23,7 @@ import time
 import weakref
 from typing import Any
 
+from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.backend import Backend, ScalarBatch
 from atelier.core.errors import AtelierError, StoreError
 from atelier.core.processes import process_start
@@ -57,6 +58,7 @@ class MetricWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.error: AtelierError | None = None
+        self._supervision: SupervisionAPI | None = None
         _live.add(self)
 
     def add_scalar(self, name: str, value: float, step: int | None) -> None:
@@ -167,10 +169,15 @@ class MetricWriter:
             "pid_start": process_start(os.getpid()),
             "kind": "interactive",
         }
+        # the SDK's Backend leaves supervision out; the connection behind it provides it
+        supervision: SupervisionAPI | None = getattr(self._backend, "supervision", None)
+        if supervision is None:
+            return
         try:
-            self._backend.supervision.heartbeat(self._workspace, self._run_id, supervisor)
+            supervision.heartbeat(self._workspace, self._run_id, supervisor)
         except AtelierError:
             return  # a backend that refuses heartbeats (a narrow token): no reaping then
+        self._supervision = supervision
         _heartbeats.add(self)
 
     def close(self) -> None:
@@ -212,10 +219,10 @@ class _Heartbeats:
             with self._lock:
                 writers = list(self._writers)
             for writer in writers:
+                if writer._supervision is None:
+                    continue
                 try:
-                    status = writer._backend.supervision.heartbeat(
-                        writer._workspace, writer._run_id
-                    )
+                    status = writer._supervision.heartbeat(writer._workspace, writer._run_id)
                 except Exception:
                     continue
                 if status in TERMINAL_STATUSES:
