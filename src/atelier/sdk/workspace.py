@@ -17,6 +17,7 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.keyvault import Keyvault
 from atelier.sdk.models.model import Model
+from atelier.sdk.models.webservice import Webservice
 from atelier.sdk.tracking import run as run_module
 from atelier.sdk.tracking.experiment import Experiment
 
@@ -226,8 +227,11 @@ class Workspace:
         }
 
     def delete(self, delete_dependent_resources: bool = False, no_wait: bool = False) -> None:
-        """Delete the workspace with all its experiments, runs, metrics and files."""
+        """Delete the workspace with all its experiments, runs, metrics and files; its
+        endpoints are stopped first (router and replicas), so none keeps serving."""
         del delete_dependent_resources, no_wait
+        for service in Webservice.list(self):
+            service.delete()
         self._backend.workspaces.delete(self.name)
 
     def get_default_keyvault(self) -> Keyvault:
