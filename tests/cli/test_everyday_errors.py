@@ -123,3 +123,33 @@ def test_every_delete_takes_yes_and_names_may_follow_double_dash(atelier: Atelie
     assert dashed.code in (2, 3), dashed.stderr
     assert "No such option" not in dashed.stderr
     assert "'-lab'" in dashed.stderr
+
+
+def test_a_script_traceback_is_shown_as_its_last_frames(capsys: pytest.CaptureFixture[str]) -> None:
+    from atelier.cli._errors import report
+    from atelier.core.errors import WebserviceError
+
+    log = "\n".join(
+        [
+            "INFO starting replica",
+            "Traceback (most recent call last):",
+            '  File "/srv/atelier/serving/app.py", line 220, in start',
+            "    self.entry.init()",
+            '  File "/srv/atelier/serving/entry.py", line 40, in init',
+            "    module.init()",
+            '  File "/tmp/src/score.py", line 3, in init',
+            '    raise RuntimeError("the coefficient file is corrupt")',
+            "RuntimeError: the coefficient file is corrupt",
+            "INFO replica exiting",
+        ]
+    )
+    error = WebserviceError(f"init() of replica default-1 failed; the end of the log:\n{log}")
+    assert report(error) == 9
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == (
+        "error: init() of replica default-1 failed; the end of the log: INFO starting replica"
+    )
+    assert lines[-1].strip() == "RuntimeError: the coefficient file is corrupt"
+    assert '  File "/tmp/src/score.py", line 3, in init' in lines
+    assert sum(line.strip().startswith("File ") for line in lines) == 3
+    assert max(len(line) for line in lines) < 200

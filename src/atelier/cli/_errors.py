@@ -55,9 +55,40 @@ def cli_advice(message: str, flags: Iterable[str] = ()) -> str:
     return _WORKSPACE_GET.sub(r"'atelier workspace show \1'", message)
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+#: how many frames of a script's traceback an error shows (the innermost ones)
+TRACEBACK_FRAMES = 3
+
+
+def traceback_lines(message: str) -> tuple[str, list[str]]:
+    """A message that carries a script's traceback (``init()`` of an entry script failed)
+    as its summary and the traceback's last frames and exception, one per line."""
+    head, found, rest = message.partition(_TRACEBACK)
+    if not found:
+        return message, []
+    lines = [line for line in rest.splitlines() if line.strip()]
+    frames: list[list[str]] = []
+    tail: list[str] = []
+    for line in lines:
+        if line.startswith("  File "):
+            frames.append([line.rstrip()])
+            tail = []
+        elif line.startswith("    ") and frames and not tail:
+            frames[-1].append(line.rstrip())
+        elif not line.startswith(" "):
+            tail.append(line.rstrip())  # the exception (and log lines after it)
+    exception = next((line for line in tail if ":" in line or "Error" in line), "")
+    shown = [line for frame in frames[-TRACEBACK_FRAMES:] for line in frame]
+    return head.strip(), [*shown, *(["  " + exception] if exception else [])]
+
+
 def report(exc: AtelierError, flags: Iterable[str] = ()) -> int:
-    """Write ``error: <message>`` on stderr; return the exit code the error asks for."""
-    sys.stderr.write(f"error: {one_line(cli_advice(exc.message or str(exc), flags))}\n")
+    """Write ``error: <message>`` on stderr (a script's traceback in it as its last frames,
+    one per line, under it); return the exit code the error asks for."""
+    message, frames = traceback_lines(cli_advice(exc.message or str(exc), flags))
+    sys.stderr.write(f"error: {one_line(message)}\n")
+    for line in frames:
+        sys.stderr.write(f"{line}\n")
     sys.stderr.flush()
     return exc.exit_code
 
