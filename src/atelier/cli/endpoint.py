@@ -137,7 +137,13 @@ def create(
         environment or spec.get("environment"),
     )
     service = Model.deploy(ws, name, _models(ws, list(model_ids)), inference, config)
-    service.wait_for_deployment(timeout_sec=timeout)
+    try:
+        service.wait_for_deployment(timeout_sec=timeout)
+    except BaseException:
+        # a create that failed leaves nothing behind: no router, no Failed record that
+        # would block the name for the next try
+        service.delete()
+        raise
     if output is OutputFormat.JSON:
         print_json(_details(service))
     else:
