@@ -47,3 +47,18 @@ def test_a_live_run_is_not_reaped(ws: Workspace) -> None:
         assert reap(ws._backend, ws.name, timeout_seconds=30) == []
         assert run.get_status() == "Running"
     assert run.get_status() == "Completed"
+
+
+def test_activity_is_not_stale_after_the_run_ended(ws: Workspace) -> None:
+    from atelier.client.registry import supervision_for
+
+    run = Experiment(ws, "activity").start_logging()
+    supervision = getattr(ws._backend, "supervision", None) or supervision_for()
+    supervision.heartbeat(ws.name, run.id, {"phase": "running", "message": "epoch 3"})
+    assert run.get_activity()["phase"] == "running"
+    run.complete()
+    activity = run.get_activity()
+    assert activity["status"] == "Completed"
+    assert activity["phase"] == "ended"
+    assert activity["message"] == "the run ended Completed"
+    assert activity["updated"] is not None
