@@ -34,13 +34,15 @@ def test_a_failed_create_leaves_no_endpoint_behind(atelier: Atelier, tmp_path: P
         "endpoint", "create", "again", "-w", "lab", "-m", "coef:1",
         "--entry-script", "score.py", "--source-dir", str(source), "--timeout", "60",
     )  # fmt: skip
-    failed = atelier(*create)
+    failed = atelier(*create, env={"TTY_COMPATIBLE": "1"})  # stderr as a terminal
     assert failed.code == 9, failed.stderr
+    assert "endpoint again: waiting for its replicas" in failed.stderr  # the progress line
     assert "the coefficient file is corrupt" in failed.stderr
     assert atelier("endpoint", "list", "-w", "lab", "-o", "json").json() == []
     (source / "score.py").write_text(SCORE)
-    fixed = atelier(*create, "-o", "json")
+    fixed = atelier(*create, "-o", "json", env={"TTY_COMPATIBLE": "1"})
     try:
         assert fixed.json()["state"] == "Healthy"
+        assert "endpoint again" not in fixed.stderr  # quiet under -o json
     finally:
         atelier("endpoint", "delete", "again", "-w", "lab", "--yes")

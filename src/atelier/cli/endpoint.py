@@ -23,6 +23,7 @@ from atelier import Environment, Model, Workspace
 from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_fields, print_json, print_table
+from atelier.cli._progress import progress
 from atelier.core.errors import ValidationError
 from atelier.sdk.models.inference import InferenceConfig
 from atelier.sdk.models.local_service import LocalWebservice
@@ -136,14 +137,17 @@ def create(
         source,
         environment or spec.get("environment"),
     )
-    service = Model.deploy(ws, name, _models(ws, list(model_ids)), inference, config)
-    try:
-        service.wait_for_deployment(timeout_sec=timeout)
-    except BaseException:
-        # a create that failed leaves nothing behind: no router, no Failed record that
-        # would block the name for the next try
-        service.delete()
-        raise
+    with progress(f"endpoint {name}") as phase:
+        phase("starting its router")
+        service = Model.deploy(ws, name, _models(ws, list(model_ids)), inference, config)
+        try:
+            phase("waiting for its replicas (init())")
+            service.wait_for_deployment(timeout_sec=timeout)
+        except BaseException:
+            # a create that failed leaves nothing behind: no router, no Failed record that
+            # would block the name for the next try
+            service.delete()
+            raise
     if output is OutputFormat.JSON:
         print_json(_details(service))
     else:
@@ -232,14 +236,16 @@ def update(
     """Roll the endpoint to new models, script or replicas without failing a request."""
     ws = open_workspace(workspace)
     service = Webservice(ws, name)
-    service.update(
-        models=_models(ws, model) if model else None,
-        inference_config=_inference(ws, entry_script, source_dir, environment),
-        deployment_config=LocalWebservice.deploy_configuration(num_replicas=replicas)
-        if replicas
-        else None,
-        deployment_name=deployment,
-    )
+    with progress(f"endpoint {name}") as phase:
+        phase("rolling its replicas to the new version")
+        service.update(
+            models=_models(ws, model) if model else None,
+            inference_config=_inference(ws, entry_script, source_dir, environment),
+            deployment_config=LocalWebservice.deploy_configuration(num_replicas=replicas)
+            if replicas
+            else None,
+            deployment_name=deployment,
+        )
     if output is OutputFormat.JSON:
         print_json(_details(service))
     else:
