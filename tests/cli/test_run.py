@@ -293,3 +293,14 @@ def test_bad_order_by_is_an_error(atelier: Atelier, logged: Logged) -> None:
     assert_one_line_error(result, 2, "'accuracy descending'", "accuracy, loss")
     unknown = atelier("run", "list", "-w", "lab", "-e", "iris", "--order-by", "f1 desc")
     assert_one_line_error(unknown, 2, "no run logged a metric 'f1'")
+
+
+def test_downloads_take_output_dir_as_o(atelier: Atelier, logged: Logged, tmp_path: Path) -> None:
+    folder = tmp_path / "by-o"
+    result = atelier("run", "download", logged.parent, "-w", "lab", "-o", str(folder))
+    assert result.code == 0, result.stderr
+    assert (folder / "outputs" / "model.bin").read_bytes() == b"\x00weights"
+    for command in (["model", "download"], ["dataset", "download"], ["datastore", "download"]):
+        helped = atelier(*command, "--help")
+        assert "--output-dir" in helped.stdout, command
+        assert "-o" in helped.stdout, command

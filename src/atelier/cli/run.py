@@ -221,6 +221,7 @@ def download(
         Path | None,
         typer.Option(
             "--output-dir",
+            "-o",
             "-d",
             file_okay=False,
             help="Where to write (default: the current folder).",
@@ -251,7 +252,9 @@ def snapshot(
     workspace: WorkspaceOption = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", "-d", file_okay=False, help="Where to restore the files."),
+        typer.Option(
+            "--output-dir", "-o", "-d", file_okay=False, help="Where to restore the files."
+        ),
     ] = None,
 ) -> None:
     """Restore the source snapshot a submitted run ran from; print the folder."""
