@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ComputeTargetException, ValidationError
+from atelier.core.errors import AtelierError, ComputeTargetException, ValidationError
 from atelier.core.records import ComputeRecord
 from atelier.execution.compute import provision
 
@@ -99,6 +100,10 @@ class ComputeTarget:
         try:
             provisioned = provision(kind, settings, workspace.name, name)
         except ComputeTargetException as exc:
+            if kind == "ssh":  # an attach that failed leaves nothing: the name stays free
+                with contextlib.suppress(AtelierError):
+                    backend.compute.delete(workspace.name, name)
+                raise
             record = backend.compute.update(
                 workspace.name, name, state="Failed", error={"message": exc.message}
             )
