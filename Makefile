@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_reliability_supervisor.py
 	$(BIN)/python bench/bench_pipelines.py
 	$(BIN)/python bench/bench_parallel_run.py
+	$(BIN)/python bench/bench_runs_frame.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from atelier import Model, Run, Workspace
+    from atelier import Experiment, Model, Run, Workspace
     from atelier.sdk.data.tabular_dataset import TabularDataset
 
 
@@ -84,6 +84,7 @@ def main() -> None:
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
     port_azureml_code(ws, home)
+    runs_as_frames(exp)
     submit_training(ws)
     run_a_pipeline(ws)
     schedule_a_report(ws)
@@ -196,6 +197,29 @@ def port_azureml_code(ws: Workspace, home: Path) -> None:
     job.wait_for_completion(raise_on_error=True)
     ranks = sorted(child.display_name for child in job.get_children())
     print(f"P3. distributed run {job.id}: children {ranks}; page {job.get_portal_url()}")
+
+
+def runs_as_frames(exp: Experiment) -> None:
+    """The runs as a pandas DataFrame shaped like mlflow.search_runs, filtered and ordered,
+    a diverged (NaN) loss logged without a crash, and the runs as CSV from the CLI."""
+    import math
+
+    import atelier
+
+    with exp.start_logging(display_name="diverged") as run:
+        run.log("accuracy", math.nan)
+    frame = atelier.search_runs(
+        exp, filter="tags.model = 'logreg'", order_by=["metrics.accuracy DESC"], max_results=2
+    )
+    print("6b. the two best runs as a DataFrame:")
+    print(frame[["display_name", "status", "metrics.accuracy", "params.regularization"]])
+    best = atelier.Run.get(exp.workspace, frame["run_id"].iloc[0])
+    series = best.get_metrics_dataframe("loss")
+    last = series["value"].iloc[-1]
+    print(f"    the best run's loss series: {len(series)} points, last {last:.4f}")
+    print("    the runs as CSV:")
+    cli = [sys.executable, "-m", "atelier.cli.main", "run", "list", "-w", "demo", "-e", "iris"]
+    subprocess.run([*cli, "--columns", "id,name,status,accuracy", "-o", "csv"], check=True)
 
 
 def submit_training(ws: Workspace) -> None:

@@ -12,7 +12,9 @@ from atelier.core.errors import (
     ComputeTargetException,
     ComputeTargetNotFoundError,
     ConflictError,
+    HomeError,
     InvalidStateError,
+    MissingExtraError,
     NotFoundError,
     PermissionDeniedError,
     RunFailedError,
@@ -30,6 +32,7 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.models.model import Model
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
+from atelier.sdk.tracking.search import search_runs
 
 __version__ = "0.1.0"
 
@@ -46,7 +49,9 @@ __all__ = [
     "Datastore",
     "Environment",
     "Experiment",
+    "HomeError",
     "InvalidStateError",
+    "MissingExtraError",
     "Model",
     "NotFoundError",
     "PermissionDeniedError",
@@ -62,4 +67,5 @@ __all__ = [
     "ValidationError",
     "Workspace",
     "__version__",
+    "search_runs",
 ]

@@ -76,7 +76,7 @@ def test_dataset_commands(atelier: Atelier, tmp_path: Path) -> None:
     )
     assert done.json()["version"] == 1
     again = atelier("dataset", "register", "table", "-d", "files", "-p", "t/*.csv", "-w", "lab")
-    assert_one_line_error(again, 4, "create_new_version")
+    assert_one_line_error(again, 4, "--new-version")
     listed = atelier("dataset", "list", "-w", "lab", "-o", "json").json()
     assert [(d["name"], d["fileCount"]) for d in listed] == [("table", 1)]
     shown = atelier("dataset", "show", "table", "-w", "lab", "-o", "json").json()

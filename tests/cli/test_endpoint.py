@@ -80,7 +80,7 @@ def test_endpoint_journey(atelier: Atelier, tmp_path: Path) -> None:
         bad = atelier("endpoint", "create", "bad-cli", "-w", "lab", "-m", "coef")
         assert_one_line_error(bad, 2, "NAME:VERSION")
     finally:
-        deleted = atelier("endpoint", "delete", "coef-cli", "-w", "lab")
+        deleted = atelier("endpoint", "delete", "coef-cli", "-w", "lab", "--yes")
     assert deleted.code == 0, deleted.stderr
     assert atelier("endpoint", "list", "-w", "lab", "-o", "json").json() == []
     missing = atelier("endpoint", "show", "coef-cli", "-w", "lab")

@@ -89,6 +89,7 @@ def test_list_table(atelier: Atelier, logged: Logged) -> None:
     assert header_cells == [
         "run id",
         "#",
+        "name",
         "status",
         "started",
         "ended",
@@ -217,3 +218,89 @@ def test_top_below_one_is_a_usage_error(atelier: Atelier, logged: Logged) -> Non
     assert "--top" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def _table_lines(result: Result) -> list[str]:
+    assert result.code == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_list_fits_the_terminal_one_line_per_run(
+    atelier: Atelier, logged: Logged, width: int
+) -> None:
+    table = atelier(
+        "run", "list", "-w", "lab", "-e", "iris", "--include-children", env={"COLUMNS": str(width)}
+    )
+    lines = _table_lines(table)
+    assert all(len(line) <= width for line in lines), table.stdout
+    # one line per run: four runs, nothing folded
+    assert len([line for line in lines if line.startswith("│")]) == 4, table.stdout
+    header = _cells(table, "run id")
+    assert {"status", "name", "started"} <= set(header)
+    first = dict(zip(header, _cells(table, _short(table, logged.parent)), strict=True))
+    assert (first["status"], first["name"]) == ("Completed", "first")
+
+
+def _short(table: Result, run_id: str) -> str:
+    """The id as the table shows it: whole, or its last 8 characters."""
+    return run_id if run_id in table.stdout else run_id[-8:]
+
+
+def test_short_ids_are_accepted(atelier: Atelier, logged: Logged) -> None:
+    shown = atelier("run", "show", logged.parent[-8:], "-w", "lab", "-o", "json").json()
+    assert shown["runId"] == logged.parent
+
+
+def test_list_across_the_workspace_and_chosen_columns(atelier: Atelier, logged: Logged) -> None:
+    everything = atelier("run", "list", "-w", "lab", "-o", "json").json()
+    assert {run["runId"] for run in everything} == {logged.parent, logged.failed, logged.other}
+    assert {run["experiment"] for run in everything} == {"iris"}
+    chosen = atelier("run", "list", "-w", "lab", "--columns", "id,name,accuracy")
+    assert _cells(chosen, "run id") == ["run id", "name", "accuracy"]
+    assert _cells(chosen, logged.parent) == [logged.parent, "first", "0.9"]
+    bad = atelier("run", "list", "-w", "lab", "--columns", "id,acuracy")
+    assert_one_line_error(bad, 2, "unknown column 'acuracy'", "accuracy")
+
+
+@pytest.mark.parametrize(("output", "delimiter"), [("csv", ","), ("tsv", "\t")])
+def test_list_as_csv_and_tsv(atelier: Atelier, logged: Logged, output: str, delimiter: str) -> None:
+    import csv
+    import io
+
+    result = atelier("run", "list", "-w", "lab", "-e", "iris", "-o", output)
+    assert result.code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout), delimiter=delimiter))
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == {logged.parent, logged.failed, logged.other}
+    assert by_id[logged.parent]["accuracy"] == "0.9"
+    assert by_id[logged.parent]["name"] == "first"
+    assert by_id[logged.failed]["status"] == "Failed"
+    # every table command takes it: the metrics summary as CSV
+    metrics = atelier("run", "metrics", logged.parent, "-w", "lab", "-o", output)
+    assert metrics.stdout.splitlines()[0].split(delimiter) == [
+        "name",
+        "kind",
+        "count",
+        "last",
+        "min",
+        "max",
+    ]
+
+
+def test_bad_order_by_is_an_error(atelier: Atelier, logged: Logged) -> None:
+    result = atelier("run", "list", "-w", "lab", "-e", "iris", "--order-by", "accuracy descending")
+    assert_one_line_error(result, 2, "'accuracy descending'", "accuracy, loss")
+    unknown = atelier("run", "list", "-w", "lab", "-e", "iris", "--order-by", "f1 desc")
+    assert_one_line_error(unknown, 2, "no run logged a metric 'f1'")
+
+
+def test_downloads_take_output_dir_as_o(atelier: Atelier, logged: Logged, tmp_path: Path) -> None:
+    folder = tmp_path / "by-o"
+    result = atelier("run", "download", logged.parent, "-w", "lab", "-o", str(folder))
+    assert result.code == 0, result.stderr
+    assert (folder / "outputs" / "model.bin").read_bytes() == b"\x00weights"
+    for command in (["model", "download"], ["dataset", "download"], ["datastore", "download"]):
+        helped = atelier(*command, "--help")
+        assert "--output-dir" in helped.stdout, command
+        assert "-o" in helped.stdout, command

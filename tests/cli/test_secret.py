@@ -46,7 +46,9 @@ def test_secret_journey(atelier: Atelier, piped: Piped, cli_home: Path) -> None:
     revealed = atelier("secret", "show", "db-password", "-w", "lab", "--reveal")
     assert revealed.stdout == value + "\n"
 
-    assert atelier("secret", "delete", "api-token", "-w", "lab").code == 0
+    unconfirmed = atelier("secret", "delete", "api-token", "-w", "lab")
+    assert_one_line_error(unconfirmed, 2, "--yes")
+    assert atelier("secret", "delete", "api-token", "-w", "lab", "--yes").code == 0
     listing = atelier("secret", "list", "-w", "lab", "-o", "json").json()
     assert [entry["name"] for entry in listing] == ["db-password"]
 
@@ -63,7 +65,7 @@ def test_bad_input_is_one_line_with_the_right_exit_code(
     assert_one_line_error(
         atelier("secret", "show", "nope", "-w", "lab", "--reveal"), 3, "not found"
     )
-    assert_one_line_error(atelier("secret", "delete", "nope", "-w", "lab"), 3, "not found")
+    assert_one_line_error(atelier("secret", "delete", "nope", "-w", "lab", "-y"), 3, "not found")
     assert_one_line_error(atelier("secret", "list", "-w", "ghost"), 3, "ghost")
     assert atelier("secret", "list", "-w", "lab", "-o", "json").json() == []
 

@@ -51,6 +51,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "runId": record.run_id,
         "number": record.number,
         "displayName": record.display_name,
+        "experiment": record.experiment_name,
         "status": record.status.value,
         "parentRunId": record.parent_run_id,
         "startTimeUtc": ms_to_iso(record.started_ms),

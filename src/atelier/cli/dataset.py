@@ -136,7 +136,12 @@ def show(
 @app.command("download")
 def download(
     name: NameArgument,
-    target: Annotated[Path, typer.Option("--target", "-t", help="Local folder to write into.")],
+    target: Annotated[
+        Path,
+        typer.Option(
+            "--output-dir", "-o", "--target", "-t", help="Local folder to write into [default: .]"
+        ),
+    ] = Path(),
     version: VersionOption = None,
     workspace: WorkspaceOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,

@@ -174,7 +174,12 @@ def upload(
 @app.command("download")
 def download(
     name: NameArgument,
-    target: Annotated[Path, typer.Option("--target", "-t", help="Local folder to write into.")],
+    target: Annotated[
+        Path,
+        typer.Option(
+            "--output-dir", "-o", "--target", "-t", help="Local folder to write into [default: .]"
+        ),
+    ] = Path(),
     prefix: Annotated[
         str | None, typer.Option("--prefix", "-p", help="Only files below this path.")
     ] = None,

@@ -20,8 +20,10 @@ import typer
 import yaml
 
 from atelier import Environment, Model, Workspace
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_fields, print_json, print_table
+from atelier.cli._progress import progress
 from atelier.core.errors import ValidationError
 from atelier.sdk.models.inference import InferenceConfig
 from atelier.sdk.models.local_service import LocalWebservice
@@ -135,8 +137,17 @@ def create(
         source,
         environment or spec.get("environment"),
     )
-    service = Model.deploy(ws, name, _models(ws, list(model_ids)), inference, config)
-    service.wait_for_deployment(timeout_sec=timeout)
+    with progress(f"endpoint {name}") as phase:
+        phase("starting its router")
+        service = Model.deploy(ws, name, _models(ws, list(model_ids)), inference, config)
+        try:
+            phase("waiting for its replicas (init())")
+            service.wait_for_deployment(timeout_sec=timeout)
+        except BaseException:
+            # a create that failed leaves nothing behind: no router, no Failed record that
+            # would block the name for the next try
+            service.delete()
+            raise
     if output is OutputFormat.JSON:
         print_json(_details(service))
     else:
@@ -225,14 +236,16 @@ def update(
     """Roll the endpoint to new models, script or replicas without failing a request."""
     ws = open_workspace(workspace)
     service = Webservice(ws, name)
-    service.update(
-        models=_models(ws, model) if model else None,
-        inference_config=_inference(ws, entry_script, source_dir, environment),
-        deployment_config=LocalWebservice.deploy_configuration(num_replicas=replicas)
-        if replicas
-        else None,
-        deployment_name=deployment,
-    )
+    with progress(f"endpoint {name}") as phase:
+        phase("rolling its replicas to the new version")
+        service.update(
+            models=_models(ws, model) if model else None,
+            inference_config=_inference(ws, entry_script, source_dir, environment),
+            deployment_config=LocalWebservice.deploy_configuration(num_replicas=replicas)
+            if replicas
+            else None,
+            deployment_name=deployment,
+        )
     if output is OutputFormat.JSON:
         print_json(_details(service))
     else:
@@ -240,7 +253,13 @@ def update(
 
 
 @app.command("delete")
-def delete(name: NameArgument, workspace: WorkspaceOption = None) -> None:
-    """Stop the endpoint and delete it."""
-    Webservice(open_workspace(workspace), name).delete()
+def delete(name: NameArgument, workspace: WorkspaceOption = None, yes: YesOption = False) -> None:
+    """Stop the endpoint and delete it (pass --yes: nothing asks for confirmation)."""
+    ws = open_workspace(workspace)
+    require_yes(
+        yes,
+        f"deleting endpoint {name!r} stops it and removes its deployments",
+        f"atelier endpoint delete -w {ws.name} -- {name}",
+    )
+    Webservice(ws, name).delete()
     typer.echo(f"deleted endpoint {name!r}")

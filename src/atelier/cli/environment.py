@@ -17,6 +17,7 @@ from atelier.cli._output import (
     print_json,
     print_table,
 )
+from atelier.cli._progress import progress
 from atelier.core.errors import ValidationError
 from atelier.core.settings import load_settings
 from atelier.execution.environments import READY_MARKER, build_key, ensure_environment
@@ -146,5 +147,7 @@ def build(
     A cached build is reused at once.
     """
     env = Environment.get(open_workspace(workspace), name, version)
-    python = ensure_environment(env.to_spec(), _cache_root(), sys.stderr)
+    with progress(f"environment {name}") as phase:
+        phase("building (or reusing) it")
+        python = ensure_environment(env.to_spec(), _cache_root(), sys.stderr)
     typer.echo(str(python))

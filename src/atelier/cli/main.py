@@ -10,6 +10,7 @@ import typer
 from atelier.cli import (
     audit,
     compute,
+    doctor,
     endpoint,
     environment,
     experiment,
@@ -42,7 +43,7 @@ app = typer.Typer(
     cls=AtelierGroup,
     help="Atelier: a self-hosted machine-learning workspace.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 app.add_typer(workspace.app, name="workspace")
@@ -64,6 +65,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
 workspace.app.add_typer(member.app, name="member")
+app.command("doctor")(doctor.doctor)
 app.command("login")(login.login)
 app.command("logout")(login.logout)
 

@@ -188,16 +188,24 @@ def download(
     target_dir: Annotated[
         Path | None,
         typer.Option(
-            "--target-dir", "-d", file_okay=False, help="Folder to write the model in [default: .]"
+            "--output-dir",
+            "-o",
+            "--target-dir",
+            "-d",
+            file_okay=False,
+            help="Folder to write the model in [default: .]",
         ),
     ] = None,
     exist_ok: Annotated[
-        bool, typer.Option("--exist-ok", help="Replace the model's file or folder if present.")
+        bool,
+        typer.Option(
+            "--overwrite", "--exist-ok", help="Replace the model's file or folder if present."
+        ),
     ] = False,
 ) -> None:
     """Download a model's file or folder into --target-dir and print its path.
 
-    Exits with code 4 if it is already there, unless --exist-ok.
+    Exits with code 4 if it is already there, unless --overwrite.
     """
     model = Model(open_workspace(workspace), name, version=version)
     typer.echo(model.download(target_dir or Path.cwd(), exist_ok=exist_ok))

@@ -17,8 +17,9 @@ from atelier.cli._output import (
     print_fields,
     print_json,
     print_table,
-    short_time,
+    stdout_console,
 )
+from atelier.cli._run_table import HEADERS, SHORT_ID, cell, fit_columns, parse_columns
 from atelier.cli._run_views import (
     MAX_METRIC_COLUMNS,
     detail_fields,
@@ -30,6 +31,7 @@ from atelier.cli._run_views import (
 )
 from atelier.cli.run_submit import ENDED_BADLY, failure, stop_following, submit
 from atelier.core.errors import NotFoundError
+from atelier.sdk.tracking.search import list_runs
 
 app = typer.Typer(
     help="Submit scripts, follow and cancel runs, read their details, metrics and files.",
@@ -40,6 +42,20 @@ app.command("submit")(submit)
 RunIdArgument = Annotated[
     str, typer.Argument(help="Run id, as 'atelier run list' shows it.", show_default=False)
 ]
+
+
+def _get_run(ws: Workspace, run_id: str) -> Run:
+    """The run with that id, or with that short id (the last 8 characters a narrow
+    ``run list`` shows)."""
+    try:
+        return Run.get(ws, run_id)
+    except NotFoundError:
+        if len(run_id) != SHORT_ID:
+            raise
+        found = [r for r in list_runs(ws, include_children=True) if r.id.endswith(run_id)]
+        if len(found) != 1:
+            raise
+        return found[0]
 
 
 def _find_experiment(ws: Workspace, name: str) -> Experiment:
@@ -56,8 +72,14 @@ def _find_experiment(ws: Workspace, name: str) -> Experiment:
 @app.command("list")
 def list_(
     experiment: Annotated[
-        str, typer.Option("--experiment", "-e", help="Experiment name.", show_default=False)
-    ],
+        str | None,
+        typer.Option(
+            "--experiment",
+            "-e",
+            help="Experiment name; without it, the runs of every experiment of the workspace.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
     status: Annotated[
         list[str] | None,
@@ -77,15 +99,28 @@ def list_(
     include_children: Annotated[
         bool, typer.Option("--include-children", help="Also list child runs.")
     ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Comma-separated columns: id, number, experiment, name, status, started, "
+            "ended, parent and metric names. Default: as many as fit the terminal.",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """List the runs of an experiment, newest first, with their latest metrics.
+    """List runs, newest first, with their latest metrics: one line per run at any width.
 
     With --order-by, runs that never logged the metric come last (or are left out with --top).
+    In a narrow terminal run ids are cut to their last 8 characters; every run command
+    accepts that short id.
     """
     ws = open_workspace(workspace)
-    runs = Run.list(
-        _find_experiment(ws, experiment),
+    if experiment is not None:
+        _find_experiment(ws, experiment)
+    runs = list_runs(
+        ws,
+        experiment,
         tags=parse_tags(tag or []),
         status=parse_statuses(status) if status else None,
         include_children=include_children,
@@ -98,27 +133,29 @@ def list_(
         return
     order_metric = order_by.rsplit(" ", 1)[0] if order_by else None
     names = metric_columns(summaries, order_metric)
-    shown = names[:MAX_METRIC_COLUMNS]
-    hidden = len(names) - len(shown)
-    columns = ["run id", "#", "status", "started", "ended"]
-    columns += ["parent"] if include_children else []
+    delimited = output in (OutputFormat.CSV, OutputFormat.TSV)
+    short_ids = False
+    if columns is not None:
+        shown = parse_columns(columns, names)
+    elif delimited:
+        shown = ["id", "number", "experiment", "name", "status", "started", "ended", "parent"]
+        shown += names
+    else:
+        shown, short_ids = fit_columns(
+            summaries,
+            names[:MAX_METRIC_COLUMNS],
+            stdout_console().width,
+            with_experiment=experiment is None,
+            with_parent=include_children,
+        )
+    hidden = [n for n in names if n not in shown]
+    where = f"{experiment} in {ws.name}" if experiment else f"workspace {ws.name}"
     print_table(
-        f"Runs of {experiment} in {ws.name}",
-        [*columns, *shown],
-        (
-            [
-                s["runId"],
-                s["number"],
-                s["status"],
-                short_time(s["startTimeUtc"]),
-                short_time(s["endTimeUtc"]),
-                *([s["parentRunId"]] if include_children else []),
-                *(s["latestMetrics"].get(name) for name in shown),
-            ]
-            for s in summaries
-        ),
-        caption=f"{hidden} more metrics not shown; see them with -o json" if hidden else None,
-        no_wrap=("run id", "parent"),
+        f"Runs of {where}",
+        shown if delimited else [HEADERS.get(c, c) for c in shown],
+        ([cell(s, c, short_ids) for c in shown] for s in summaries),
+        caption=f"{len(hidden)} more metric(s): see --columns or -o json" if hidden else None,
+        no_wrap=("run id", "parent", "status", "started", "ended", "name"),
     )
 
 
@@ -129,7 +166,7 @@ def show(
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show a run: status, times, tags, properties, error, latest metrics, children and files."""
-    run = Run.get(open_workspace(workspace), run_id)
+    run = _get_run(open_workspace(workspace), run_id)
     details = run.get_details()
     details["latestMetrics"] = run.latest_metrics
     details["children"] = [child.id for child in run.get_children()]
@@ -156,7 +193,7 @@ def metrics(
 ) -> None:
     """Show a run's metrics: a summary per metric in a table, every value with -o json."""
     ws = open_workspace(workspace)
-    values = Run.get(ws, run_id).get_metrics(name)
+    values = _get_run(ws, run_id).get_metrics(name)
     if name is not None and not values:
         raise NotFoundError(
             f"run {run_id!r} has no metric {name!r}; "
@@ -184,6 +221,7 @@ def download(
         Path | None,
         typer.Option(
             "--output-dir",
+            "-o",
             "-d",
             file_okay=False,
             help="Where to write (default: the current folder).",
@@ -196,7 +234,7 @@ def download(
     """
     ws = open_workspace(workspace)
     root = output_dir if output_dir is not None else Path.cwd()
-    written = Run.get(ws, run_id).download_files(prefix=prefix, output_directory=root)
+    written = _get_run(ws, run_id).download_files(prefix=prefix, output_directory=root)
     if not written:
         where = f" under {prefix!r}" if prefix else ""
         raise NotFoundError(
@@ -214,12 +252,14 @@ def snapshot(
     workspace: WorkspaceOption = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", "-d", file_okay=False, help="Where to restore the files."),
+        typer.Option(
+            "--output-dir", "-o", "-d", file_okay=False, help="Where to restore the files."
+        ),
     ] = None,
 ) -> None:
     """Restore the source snapshot a submitted run ran from; print the folder."""
     ws = open_workspace(workspace)
-    typer.echo(str(Run.get(ws, run_id).restore_snapshot(path=output_dir)))
+    typer.echo(str(_get_run(ws, run_id).restore_snapshot(path=output_dir)))
 
 
 @app.command("logs")
@@ -233,7 +273,7 @@ def logs(
 ) -> None:
     """Print a submitted run's output (what its script wrote to stdout and stderr) so far."""
     ws = open_workspace(workspace)
-    run = Run.get(ws, run_id)
+    run = _get_run(ws, run_id)
     sink = Passthrough(sys.stdout)
     try:
         record = run.stream_logs(sink.as_text_io(), follow=follow)
@@ -256,7 +296,7 @@ def cancel(run_id: RunIdArgument, workspace: WorkspaceOption = None) -> None:
 
     A running script is asked to stop; its supervisor ends the run Canceled.
     """
-    run = Run.get(open_workspace(workspace), run_id)
+    run = _get_run(open_workspace(workspace), run_id)
     run.cancel()
     status = run.get_status()
     if status == "Canceled":

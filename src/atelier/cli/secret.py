@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -125,8 +126,13 @@ def show(
 
 
 @app.command("delete")
-def delete(name: NameArgument, workspace: WorkspaceOption = None) -> None:
-    """Remove a secret."""
+def delete(name: NameArgument, workspace: WorkspaceOption = None, yes: YesOption = False) -> None:
+    """Remove a secret (pass --yes: nothing asks for confirmation)."""
     ws = open_workspace(workspace)
+    require_yes(
+        yes,
+        f"deleting secret {name!r} cannot be undone",
+        f"atelier secret delete -w {ws.name} -- {name}",
+    )
     ws.get_default_keyvault().delete_secret(name)
     typer.echo(f"Secret {name!r} deleted from workspace {ws.name!r}")

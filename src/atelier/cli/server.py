@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier.cli._output import OutputFormat, OutputOption, print_json
+from atelier.core.extras import require_extra
 from atelier.core.settings import load_settings
 
 app = typer.Typer(help="Initialize and run the workspace server.", no_args_is_help=True)
@@ -20,6 +21,7 @@ def init(
     """Create the schema (ATELIER_DATABASE_URL) and the first admin user, and print its
     token once: there is no default password; keep the token safe (exit code 4 if the
     server already has users)."""
+    require_extra("server", "atelier server init")
     # FastAPI and SQLAlchemy load only for the server commands
     from atelier.server.bootstrap import initialize
 
@@ -46,6 +48,7 @@ def start(
     Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
     from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
     """
+    require_extra("server", "atelier server start")
     # FastAPI and SQLAlchemy load only for the server commands
     from atelier.server.config import LOOPBACK_HOSTS, ServerSettings
     from atelier.server.serve import start as serve
@@ -60,4 +63,12 @@ def start(
         from atelier.scheduler.engine import start_background
 
         start_background(ServerSettings())  # a daemon thread: it ends with the server
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    typer.echo(
+        f"serving on {base}\n  API      {base}/\n  docs     {base}/docs\n"
+        f"  MLflow   {base}/mlflow/<workspace>  (MLFLOW_TRACKING_URI)\n"
+        f"  health   {base}/healthz\nstop with Ctrl+C",
+        err=True,
+    )
     serve(host, port, workers)

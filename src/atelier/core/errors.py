@@ -210,6 +210,19 @@ class UndeclaredParameterError(PipelineValidationError):
     code = "pipeline_undeclared_parameter"
 
 
+class MissingExtraError(AtelierError):
+    """An optional part of Atelier is not installed; the message names the pip extra."""
+
+    code = "missing_extra"
+
+
+class HomeError(StoreError):
+    """The Atelier home (ATELIER_HOME) cannot be used: unreadable, read-only, or its
+    database is missing or empty while runs and files are still there."""
+
+    code = "home_error"
+
+
 #: every error class, each under its ``code``: how a code on the wire becomes a class again
 ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
     cls.code: cls
@@ -240,6 +253,8 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         EnvironmentBuildError,
         ComputeTargetException,
         ComputeTargetNotFoundError,
+        MissingExtraError,
+        HomeError,
     )
 }
 
@@ -272,9 +287,11 @@ __all__ = [
     "DuplicateOutputError",
     "EntryScriptError",
     "EnvironmentBuildError",
+    "HomeError",
     "ImageBuildError",
     "InputError",
     "InvalidStateError",
+    "MissingExtraError",
     "MissingProducerError",
     "MissingScriptError",
     "NotFoundError",

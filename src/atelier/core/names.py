@@ -35,6 +35,27 @@ def check_experiment_name(name: object) -> str:
     return name
 
 
+#: the tag that keeps an MLflow experiment name Atelier's rule had to change
+MLFLOW_NAME_TAG = "mlflow.experimentName"
+_MLFLOW_NAME_MAX = 500
+
+
+def experiment_name_from_mlflow(name: object) -> str:
+    """An MLflow experiment name as an Atelier one: itself when valid, else its letters,
+    digits, '-' and '_' (other runs of characters as '-') and 8 hex characters of its hash,
+    so ``"team a/churn"`` becomes ``"team-a-churn-<hash>"`` and never meets another name."""
+    if not isinstance(name, str) or not name.strip() or len(name) > _MLFLOW_NAME_MAX:
+        raise ValidationError(
+            f"invalid experiment name {name!r}: use 1-{_MLFLOW_NAME_MAX} characters"
+        )
+    if _EXPERIMENT.fullmatch(name):
+        return name
+    import hashlib
+
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:240] or "mlflow"
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def check_metric_name(name: object) -> str:
     if not isinstance(name, str) or not _METRIC.fullmatch(name) or ".." in name:
         raise ValidationError(f"invalid metric name {name!r}: use {METRIC_RULE}")
@@ -70,19 +91,14 @@ def check_text_value(kind: str, key: str, value: object) -> str:
 
 
 def check_number(name: str, value: object) -> float:
-    """A metric value: a finite real number (bool is refused as ambiguous)."""
+    """A metric value: a real number, NaN and infinities included as MLflow takes them (a
+    diverged loss is logged, not a crash); bool is refused as ambiguous."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(
-            f"metric {name!r} must be a finite number, not {type(value).__name__} {value!r}; "
+            f"metric {name!r} must be a number, not {type(value).__name__} {value!r}; "
             "log text with run.tag() or run.log_list()"
         )
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValidationError(
-            f"metric {name!r} is {number!r}; only finite numbers can be logged "
-            "(check for a diverged loss or a division by zero)"
-        )
-    return number
+    return float(value)
 
 
 #: a whole path (as object stores allow) and one of its names (as file systems allow)

@@ -57,6 +57,11 @@ class RunRecord:
     supervisor: dict[str, Any] | None = None
 
 
+#: a run's latest metrics may be NaN or infinite: the server writes them as JSON's
+#: ``NaN``/``Infinity`` tokens (which Python's ``json`` reads) instead of ``null``
+RunRecord.__pydantic_config__ = {"ser_json_inf_nan": "constants"}  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MetricPoint:
     """One scalar point: the value logged at a step and when."""

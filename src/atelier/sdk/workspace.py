@@ -296,8 +296,11 @@ class Workspace:
         }
 
     def delete(self, delete_dependent_resources: bool = False, no_wait: bool = False) -> None:
-        """Delete the workspace with all its experiments, runs, metrics and files."""
+        """Delete the workspace with all its experiments, runs, metrics and files; its
+        endpoints are stopped first (router and replicas), so none keeps serving."""
         del delete_dependent_resources, no_wait
+        for service in Webservice.list(self):
+            service.delete()
         self._backend.workspaces.delete(self.name)
 
     def get_default_keyvault(self) -> Keyvault:

@@ -15,7 +15,9 @@ from atelier.server import problems
 from atelier.server.auth import PUBLIC, Rule, authorize_workspace, guard, route_rule
 from atelier.server.body_limits import BodyLimits
 from atelier.server.config import server_settings
+from atelier.server.docs_assets import add_offline_docs
 from atelier.server.gate import Gate, ServerMetrics
+from atelier.server.json_response import MetricJSONResponse
 from atelier.server.mlflow_api import mount_mlflow
 from atelier.server.reaper import lifespan as reaper_lifespan
 from atelier.server.routes import ROUTERS
@@ -36,10 +38,11 @@ def create_app(settings: Settings) -> FastAPI:
         title="Atelier",
         version="1",
         summary="Workspaces, experiments, runs, metrics, files and models over HTTP.",
-        docs_url="/docs",
+        docs_url=None,  # add_offline_docs serves /docs with Swagger UI's files from here
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=reaper_lifespan,  # fails runs whose supervisor is lost, without polling
+        default_response_class=MetricJSONResponse,  # NaN and infinite metrics in replies
     )
     app.state.settings = config
     app.state.database = Database(config.resolved_database_url)
@@ -48,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = metrics
     problems.install(app)
     _add_probes(app, metrics)
+    add_offline_docs(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.state.mlflow_default_workspace = config.mlflow_default_workspace

@@ -97,8 +97,8 @@ def create(
         select(EndpointRow.id).where(EndpointRow.workspace_id == ws.id, EndpointRow.name == name)
     ):
         raise AlreadyExistsError(
-            f"endpoint {name!r} already exists in workspace {workspace!r}; update it, pass "
-            "overwrite=True, or delete it first"
+            f"endpoint {name!r} already exists in workspace {workspace!r}; update it, or "
+            "delete it first"
         )
     taken = session.scalar(
         select(EndpointRow.name).where(EndpointRow.workspace_id == ws.id, EndpointRow.port == port)

@@ -8,6 +8,7 @@ writing 100,000 points is one insert and reading a million is a handful of rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,22 @@ def _pack(steps: Any, values: Any, stamps: Any) -> tuple[bytes, bytes, bytes]:
     )
 
 
+def _latest_value(value: float) -> float | None:
+    """NaN is kept as NULL in ``metric_latest`` (SQLite cannot store it, and NULL sorts last
+    on every database); the series' chunks keep it exactly. Infinities are stored as such."""
+    return None if math.isnan(value) else value
+
+
+def _bound(values: Any, which: str) -> float:
+    """The least or greatest value that is not NaN (NaN if all are)."""
+    import numpy as np
+
+    numbers = values[~np.isnan(values)]
+    if not numbers.size:
+        return math.nan
+    return float(numbers.min() if which == "min" else numbers.max())
+
+
 def log_scalars(
     session: Session, workspace: str, run_id: str, series: dict[str, ScalarBatch]
 ) -> int:
@@ -59,8 +76,6 @@ def log_scalars(
             raise ValidationError(f"metric {name!r}: steps, values and timestamps differ in length")
         check_scalar_batch(name, steps, values, stamps)
         value_array = np.asarray(values, dtype="<f8")
-        if not np.isfinite(value_array).all():
-            raise ValidationError(f"metric {name!r} contains NaN or infinity; log finite numbers")
         packed = _pack(steps, value_array, stamps)
         chunks.append(
             {
@@ -76,12 +91,12 @@ def log_scalars(
             {
                 "run_id": run_id,
                 "name": name,
-                "value": float(value_array[-1]),
+                "value": _latest_value(float(value_array[-1])),
                 "step": int(steps[-1]),
                 "timestamp_ms": int(stamps[-1]),
                 "count": count,
-                "min_value": float(value_array.min()),
-                "max_value": float(value_array.max()),
+                "min_value": _latest_value(_bound(value_array, "min")),
+                "max_value": _latest_value(_bound(value_array, "max")),
             }
         )
         total += count

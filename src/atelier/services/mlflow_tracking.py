@@ -14,6 +14,7 @@ How MLflow's notions map (README, "MLflow clients"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from atelier.core.mlflow_records import LatestMetric, MlflowRun
-from atelier.core.names import check_experiment_name
+from atelier.core.names import MLFLOW_NAME_TAG, experiment_name_from_mlflow
 from atelier.core.records import ExperimentRecord, MetricPoint, RunQuery, RunRecord
 from atelier.core.status import RunStatus
 from atelier.services import experiments, metrics, mlflow_search, runs, workspaces
@@ -91,28 +92,38 @@ def experiment_by_name(session: Session, workspace: str, name: str) -> Experimen
     """The experiment of that name; ``NotFoundError`` for any absent name, well-formed or not
     (MLflow clients look a name up before creating it)."""
     ws = workspaces.get_row(session, workspace)
+    stored = experiment_name_from_mlflow(name)
     row = session.scalar(
-        select(ExperimentRow).where(ExperimentRow.workspace_id == ws.id, ExperimentRow.name == name)
+        select(ExperimentRow).where(
+            ExperimentRow.workspace_id == ws.id, ExperimentRow.name == stored
+        )
     )
     if row is None:
         raise NotFoundError(f"experiment {name!r} does not exist in workspace {workspace!r}")
     return experiment_record(row)
 
 
+def mlflow_name(record: ExperimentRecord) -> str:
+    """The name an MLflow client gave the experiment (spaces and '/' included)."""
+    return record.tags.get(MLFLOW_NAME_TAG) or record.name
+
+
 def create_experiment(
     session: Session, workspace: str, name: str, tags: dict[str, str]
 ) -> ExperimentRecord:
-    """A new experiment; ``AlreadyExistsError`` if the name is taken (MLflow's rule)."""
-    check_experiment_name(name)
-    if experiments.list_all(session, workspace, "All", name):
+    """A new experiment; ``AlreadyExistsError`` if the name is taken (MLflow's rule). A name
+    Atelier's rule does not take (spaces, '/') is stored changed, the original in a tag."""
+    stored = experiment_name_from_mlflow(name)
+    if experiments.list_all(session, workspace, "All", stored):
         raise AlreadyExistsError(
             f"experiment {name!r} already exists in workspace {workspace!r}; "
             "use mlflow.set_experiment to reuse it"
         )
-    experiments.get_or_create(session, workspace, name)
+    experiments.get_or_create(session, workspace, stored)
+    tags = {**tags, MLFLOW_NAME_TAG: name} if stored != name else tags
     if tags:
-        return experiments.set_tags(session, workspace, name, dict(tags))
-    return experiments.get(session, workspace, name)
+        return experiments.set_tags(session, workspace, stored, dict(tags))
+    return experiments.get(session, workspace, stored)
 
 
 def search_experiments(
@@ -129,7 +140,7 @@ def search_experiments(
         if entity == "tags":
             return record.tags.get(key)
         if entity == "attributes" and key == "name":
-            return record.name
+            return mlflow_name(record)
         if entity == "attributes" and key in ("creation_time", "last_update_time"):
             return record.created_ms
         raise ValidationError(
@@ -166,7 +177,8 @@ def _latest_metrics(session: Session, run_ids: list[str]) -> dict[str, list[Late
             MetricLatestRow.step,
             MetricLatestRow.timestamp_ms,
         ).where(MetricLatestRow.run_id.in_(chunk))
-        for run_id, name, value, step, stamp in session.execute(query):
+        for run_id, name, stored, step, stamp in session.execute(query):
+            value = math.nan if stored is None else stored  # NaN is kept as NULL
             found[run_id].append(LatestMetric(key=name, value=value, step=step, timestamp_ms=stamp))
     return found
 

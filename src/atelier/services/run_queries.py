@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
+from atelier.core.errors import ValidationError
 from atelier.core.names import check_metric_name
 from atelier.core.records import RunQuery, RunRecord
 from atelier.core.status import TERMINAL_STATUSES
@@ -54,6 +55,7 @@ def list_runs(
     query = _filtered(query, spec)
     if spec.order_by_metric:
         check_metric_name(spec.order_by_metric)
+        _check_order_metric(session, ws.id, experiment_id, spec.order_by_metric)
         latest = MetricLatestRow.__table__.alias("order_metric")
         query = query.outerjoin(
             latest,
@@ -69,6 +71,34 @@ def list_runs(
         query = query.limit(spec.limit)
     rows = [(row, row.experiment_name) for row in session.execute(query)]
     return records(session, rows, workspace, spec.with_latest_metrics, experiment_id)
+
+
+def _check_order_metric(
+    session: Session, workspace_id: str, experiment_id: str | None, name: str
+) -> None:
+    """Ordering by a metric no run of the scope logged is a mistake (a misspelt name, or a
+    direction word that is not ``asc``/``desc``): say so, with the names there are."""
+    scope = (
+        select(MetricLatestRow.name)
+        .join(RunRow, RunRow.run_id == MetricLatestRow.run_id)
+        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+        .where(ExperimentRow.workspace_id == workspace_id)
+    )
+    if experiment_id is not None:
+        scope = scope.where(RunRow.experiment_id == experiment_id)
+    if session.execute(scope.where(MetricLatestRow.name == name).limit(1)).first():
+        return
+    runs = select(RunRow.run_id).join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+    runs = runs.where(ExperimentRow.workspace_id == workspace_id)
+    if experiment_id is not None:
+        runs = runs.where(RunRow.experiment_id == experiment_id)
+    if session.execute(runs.limit(1)).first() is None:
+        return  # no run at all: nothing to order, nothing misspelt
+    logged = sorted(session.scalars(scope.distinct().limit(50)))
+    raise ValidationError(
+        f"no run logged a metric {name!r}, so runs cannot be ordered by it; logged metrics: "
+        f"{', '.join(logged) or '(none)'}; order with 'NAME asc' or 'NAME desc'"
+    )
 
 
 def descendants(session: Session, workspace: str, run_id: str, recursive: bool) -> list[RunRecord]:

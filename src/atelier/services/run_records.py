@@ -5,6 +5,7 @@ set-wise queries, and the checks other services make before touching a run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -107,7 +108,7 @@ def records(
         columns = (MetricLatestRow.run_id, MetricLatestRow.name, MetricLatestRow.value)
         for run_id, name, value in _by_runs(session, columns, MetricLatestRow, ids, experiment_id):
             if run_id in latest:
-                latest[run_id][name] = value
+                latest[run_id][name] = math.nan if value is None else value
     return [
         run_record(
             run,

@@ -36,8 +36,15 @@ def upsert_latest_metrics(session: Session, rows: list[dict[str, Any]]) -> None:
         "step": excluded.step,
         "timestamp_ms": excluded.timestamp_ms,
         "count": table.count + excluded.count,
-        "min_value": least(table.min_value, excluded.min_value),
-        "max_value": greatest(table.max_value, excluded.max_value),
+        # NULL (all NaN so far) on either side leaves the other bound
+        "min_value": least(
+            func.coalesce(table.min_value, excluded.min_value),
+            func.coalesce(excluded.min_value, table.min_value),
+        ),
+        "max_value": greatest(
+            func.coalesce(table.max_value, excluded.max_value),
+            func.coalesce(excluded.max_value, table.max_value),
+        ),
     }
     statement = statement.on_conflict_do_update(index_elements=["run_id", "name"], set_=updates)
     session.execute(statement, rows)

@@ -44,7 +44,11 @@ def test_order_by_latest_metric_and_best_run(ws: Workspace) -> None:
     assert Run.list(exp, order_by=("accuracy", "asc"), top=2) == [made[0], made[2]]
     assert exp.get_best_run("accuracy") == made[1]
     assert exp.get_best_run("accuracy", goal="minimize") == made[0]
-    assert exp.get_best_run("never-logged") is None
+    with pytest.raises(ValidationError, match="no run logged a metric 'never-logged'"):
+        exp.get_best_run("never-logged")
+    with pytest.raises(ValidationError, match="logged metrics: accuracy"):
+        Run.list(exp, order_by="accuracy descending")
+    assert Experiment(ws, "empty").get_best_run("accuracy") is None
     with pytest.raises(ValidationError, match="goal"):
         exp.get_best_run("accuracy", goal="best")
     with pytest.raises(ValidationError, match="top"):

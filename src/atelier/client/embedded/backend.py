@@ -11,6 +11,7 @@ from atelier.client.embedded.compute import EmbeddedCompute
 from atelier.client.embedded.data import EmbeddedDatasets, EmbeddedDatastores
 from atelier.client.embedded.endpoints import EmbeddedEndpoints
 from atelier.client.embedded.environments import EmbeddedEnvironments
+from atelier.client.embedded.home import check_home
 from atelier.client.embedded.models import EmbeddedModels
 from atelier.client.embedded.packages import EmbeddedPackages
 from atelier.client.embedded.pipelines import EmbeddedPipelines
@@ -33,6 +34,7 @@ class EmbeddedBackend:
     """Services in this process over a SQLite or PostgreSQL database and an fsspec blob store."""
 
     def __init__(self, settings: Settings) -> None:
+        check_home(settings)
         self.settings = settings
         self.tracking_uri = f"file://{settings.home.expanduser().resolve()}"
         self.db = Database(settings.resolved_database_url)

@@ -117,7 +117,7 @@ class HttpModels:
         final = target_dir / asset
         if not exist_ok and (final.exists() or final.is_symlink()):
             raise AlreadyExistsError(
-                f"{final} already exists; pass exist_ok=True (--exist-ok) to replace it, "
+                f"{final} already exists; pass exist_ok=True to replace it, "
                 "or download into another folder"
             )
         if target_dir.exists() and not target_dir.is_dir():

@@ -75,6 +75,9 @@ class Transport:
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if "json" in kwargs:  # httpx refuses NaN; metrics may be NaN or infinite
+            kwargs["content"] = json.dumps(kwargs.pop("json"), allow_nan=True)
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -170,6 +173,16 @@ def read_credentials(home: str | Path | None = None) -> dict[str, str] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise errors.HomeError(
+            f"the Atelier home {path.parent} is a file, not a folder; set ATELIER_HOME to "
+            f"another folder, or repair {path.parent}"
+        ) from None
+    except PermissionError:
+        raise errors.HomeError(
+            f"cannot read {path}: permission denied; fix the permissions of {path.parent} "
+            "or set ATELIER_HOME to another folder"
+        ) from None
     except (OSError, ValueError) as exc:
         raise errors.ValidationError(
             f"cannot read {path}: {exc}; log in again with 'atelier login --url URL'"

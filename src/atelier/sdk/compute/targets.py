@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ComputeTargetException, ValidationError
+from atelier.core.errors import AtelierError, ComputeTargetException, ValidationError
 from atelier.core.records import ComputeRecord
 from atelier.core.timeutil import ms_to_iso
 from atelier.execution.compute import provision
@@ -135,6 +136,10 @@ class ComputeTarget:
         try:
             provisioned = provision(kind, settings, workspace.name, name)
         except ComputeTargetException as exc:
+            if kind == "ssh":  # an attach that failed leaves nothing: the name stays free
+                with contextlib.suppress(AtelierError):
+                    backend.compute.delete(workspace.name, name)
+                raise
             record = backend.compute.update(
                 workspace.name, name, state="Failed", error={"message": exc.message}
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from math import isfinite
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +53,12 @@ class LoggingMixin:
         self, name: str, value: float | str | bool, description: str = "", step: int | None = None
     ) -> None:
         """Log a number, a string or a bool; logging a name again extends its series
-        (``step`` defaults to the next index; strings and bools read back as text). Raises
-        ``UserErrorException`` (a ``ValidationError``) for lists, ranges, generators and
-        other collections (use ``log_list``), NaN and infinity."""
+        (``step`` defaults to the next index; strings and bools read back as text). NaN and
+        infinities are stored as logged. Raises ``UserErrorException`` (a
+        ``ValidationError``) for lists, ranges, generators and other collections (use
+        ``log_list``)."""
         self._require_open()
-        if type(value) is not float or not isfinite(value):
+        if type(value) is not float:
             if isinstance(value, str | bool):
                 self._writer.add_document(self._name(name), "text", check_text(name, value))
                 return

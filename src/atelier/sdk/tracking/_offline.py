@@ -136,15 +136,19 @@ class OfflineRun:
 
     def get_secret(self, name: str) -> str:
         """Outside Atelier there is no key vault: the secret is read from the environment
-        variable of exactly that name, so ``DB_PASSWORD=... python train.py`` works."""
-        value = os.environ.get(check_secret_name(name))
-        if value is None:
-            raise NotFoundError(
-                f"secret {name!r} is not available: this is an offline run (not started by "
-                f"Atelier), which reads secrets from environment variables; set {name} in the "
-                "environment or submit the script as a run"
-            )
-        return value
+        variable of that name, or of its shell spelling (upper case, '-' as '_'), so
+        ``get_secret("db-password")`` under ``DB_PASSWORD=... python train.py`` works."""
+        check_secret_name(name)
+        variable = name.upper().replace("-", "_")
+        for candidate in (name, variable):
+            value = os.environ.get(candidate)
+            if value is not None:
+                return value
+        raise NotFoundError(
+            f"secret {name!r} is not available: this is an offline run (not started by "
+            f"Atelier), which reads secrets from environment variables; set {variable} in "
+            "the environment or submit the script as a run"
+        )
 
     def get_secrets(self, secrets: list[str]) -> dict[str, str]:
         """Each secret from the environment variable of that name (see ``get_secret``)."""

@@ -86,9 +86,18 @@ class WaitingMixin:
 
     def get_activity(self) -> dict[str, Any]:
         """What the run is doing now: its status, and for a submitted run the supervisor's
-        current phase (queued, environment, running, finalizing) and message."""
+        current phase (queued, environment, running, finalizing) and message; ``ended``
+        once the run has ended, never the phase it was last seen in."""
         record = self._refresh()
         supervisor = record.supervisor or {}
+        if record.status in TERMINAL_STATUSES:
+            error = record.error or {}
+            return {
+                "status": record.status.value,
+                "phase": "ended",
+                "message": error.get("message") or f"the run ended {record.status.value}",
+                "updated": ms_to_iso(record.ended_ms or supervisor.get("updated_ms")),
+            }
         return {
             "status": record.status.value,
             "phase": supervisor.get("phase"),

@@ -15,13 +15,19 @@ reported on stderr, never dropped in silence.
 from __future__ import annotations
 
 import atexit
+import os
+import socket
 import sys
 import threading
+import time
 import weakref
 from typing import Any
 
+from atelier.client.api.supervision import SupervisionAPI
 from atelier.client.backend import Backend, ScalarBatch
 from atelier.core.errors import AtelierError, StoreError
+from atelier.core.processes import process_start
+from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.timeutil import now_ms
 
 _live: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
@@ -52,6 +58,7 @@ class MetricWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.error: AtelierError | None = None
+        self._supervision: SupervisionAPI | None = None
         _live.add(self)
 
     def add_scalar(self, name: str, value: float, step: int | None) -> None:
@@ -152,13 +159,77 @@ class MetricWriter:
         error.__cause__ = exc
         return error
 
+    def keep_alive(self) -> None:
+        """Heartbeat the run from this process every few seconds until it ends, naming this
+        process as its supervisor: if the process dies, the reaper (a polling client, the
+        agent or the server) fails the run instead of leaving it Running for ever."""
+        supervisor = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_start": process_start(os.getpid()),
+            "kind": "interactive",
+        }
+        # the SDK's Backend leaves supervision out; the connection behind it provides it
+        supervision: SupervisionAPI | None = getattr(self._backend, "supervision", None)
+        if supervision is None:
+            return
+        try:
+            supervision.heartbeat(self._workspace, self._run_id, supervisor)
+        except AtelierError:
+            return  # a backend that refuses heartbeats (a narrow token): no reaping then
+        self._supervision = supervision
+        _heartbeats.add(self)
+
     def close(self) -> None:
         """Write what is left and stop the background thread."""
+        _heartbeats.discard(self)
         self._closed = True
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self.flush()
+
+
+class _Heartbeats:
+    """One thread per process heartbeats every unfinished interactive run it started."""
+
+    SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._writers: set[MetricWriter] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, writer: MetricWriter) -> None:
+        with self._lock:
+            self._writers.add(writer)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="atelier-heartbeats", daemon=True
+                )
+                self._thread.start()
+
+    def discard(self, writer: MetricWriter) -> None:
+        with self._lock:
+            self._writers.discard(writer)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.SECONDS)
+            with self._lock:
+                writers = list(self._writers)
+            for writer in writers:
+                if writer._supervision is None:
+                    continue
+                try:
+                    status = writer._supervision.heartbeat(writer._workspace, writer._run_id)
+                except Exception:
+                    continue
+                if status in TERMINAL_STATUSES:
+                    self.discard(writer)
+
+
+_heartbeats = _Heartbeats()
 
 
 def flush_all() -> None:

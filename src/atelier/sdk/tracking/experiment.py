@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
-from atelier.core.records import ExperimentRecord
-from atelier.sdk.tracking import _query
+from atelier.core.records import ExperimentRecord, RunQuery
+from atelier.sdk.tracking import _frames, _query
 from atelier.sdk.tracking.run import Run
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from atelier.sdk.workspace import Workspace
 
 
@@ -147,10 +149,24 @@ class Experiment:
             self, type=type, tags=tags, properties=properties, include_children=include_children
         )
 
+    def get_runs_dataframe(
+        self,
+        filter: str | None = None,
+        order_by: str | builtins.list[str] | None = None,
+        max_results: int | None = None,
+        include_children: bool = False,
+    ) -> pd.DataFrame:
+        """This experiment's runs as a DataFrame shaped like ``mlflow.search_runs``: see
+        ``atelier.search_runs`` for the columns, ``filter`` and ``order_by``."""
+        query = RunQuery(include_children=include_children, with_latest_metrics=True)
+        records = self._backend.runs.list(self.workspace.name, self.name, query)
+        return _frames.select(records, filter, order_by, max_results)
+
     def get_best_run(
         self, metric: str, goal: str = "maximize", include_children: bool = False
     ) -> Run | None:
-        """The run whose latest value of ``metric`` is best, or None if no run logged it."""
+        """The run whose latest value of ``metric`` is best; None when the experiment has no
+        run. A metric no run logged raises ``NotFoundError`` naming the logged ones."""
         if goal not in ("maximize", "minimize"):
             raise ValidationError(f"goal {goal!r} must be 'maximize' or 'minimize'")
         direction = "desc" if goal == "maximize" else "asc"

@@ -17,7 +17,7 @@ from atelier.core.records import RunRecord, WorkspaceRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import ms_to_iso
 from atelier.sdk.data._run_inputs import input_datasets
-from atelier.sdk.tracking import _query
+from atelier.sdk.tracking import _frames, _query
 from atelier.sdk.tracking._files import FilesMixin
 from atelier.sdk.tracking._git import git_properties
 from atelier.sdk.tracking._logging import LoggingMixin
@@ -27,6 +27,8 @@ from atelier.sdk.tracking._waiting import WaitingMixin
 from atelier.sdk.tracking._writer import MetricWriter
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from atelier.sdk.compute.targets import ComputeTarget
     from atelier.sdk.models.model import Model
     from atelier.sdk.tracking.experiment import Experiment
@@ -122,6 +124,17 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin, RunExtrasMixin):
             )
         return dict(self._record.latest_metrics or {})
 
+    def get_metrics_dataframe(self, name: str | None = None) -> pd.DataFrame:
+        """Every point of the run's scalar series (or of ``name``) in long form: columns
+        ``name``, ``step``, ``value`` and ``timestamp`` (UTC)."""
+        self._writer.flush()
+        if name is None:
+            self._record = self._backend.runs.get(
+                self._workspace_name, self.id, with_latest_metrics=True
+            )
+        names = [name] if name is not None else sorted(self._record.latest_metrics or {})
+        return _frames.history_frame({n: self.get_metric_history(n) for n in names})
+
     @property
     def parent(self) -> Run | None:
         if self._record.parent_run_id is None:
@@ -159,7 +172,9 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin, RunExtrasMixin):
             properties=properties,
             status=RunStatus.RUNNING,
         )
-        return cls(experiment, record.run_id, _record=record)
+        run = cls(experiment, record.run_id, _record=record)
+        run._writer.keep_alive()  # a process that dies leaves it Failed, not Running
+        return run
 
     @classmethod
     def _wrap(cls, workspace: Workspace, record: RunRecord) -> Run:

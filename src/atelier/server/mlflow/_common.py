@@ -92,7 +92,13 @@ def translate(exc: AtelierError, context: str) -> Response:
             return error_response(code, status, exc.message)
     if exc.code in _BY_CODE:
         code, status = _BY_CODE[exc.code]
-        return error_response(code, status, exc.message)
+        message = exc.message
+        if code == "UNAUTHENTICATED":  # the mlflow client sends the token it is given there
+            message += (
+                "; the mlflow client sends a token from the MLFLOW_TRACKING_TOKEN environment "
+                "variable (create one with 'atelier token create')"
+            )
+        return error_response(code, status, message)
     return _internal(context)
 
 
@@ -241,11 +247,7 @@ def number(params: dict[str, Any], name: str) -> float:
         result = float(value)
     except (TypeError, ValueError):
         raise ValidationError(f"parameter {name!r} must be a number, not {value!r}") from None
-    if not math.isfinite(result):
-        raise ValidationError(
-            f"metric {params.get('key')!r} is {value!r}; Atelier stores finite numbers only"
-        )
-    return result
+    return result  # "NaN", "Infinity" and "-Infinity" included, as MLflow's client sends them
 
 
 def key_values(items: Any, what: str) -> dict[str, str]:
@@ -267,5 +269,20 @@ def pairs(mapping: dict[str, Any]) -> list[dict[str, str]]:
     return [{"key": key, "value": str(value)} for key, value in mapping.items()]
 
 
+def _protobuf_json(value: Any) -> Any:
+    """NaN and infinities as protobuf's JSON spells them: "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _protobuf_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_protobuf_json(v) for v in value]
+    return value
+
+
 def reply(payload: dict[str, Any]) -> Response:
-    return Response(json.dumps(payload), media_type="application/json")
+    try:
+        text = json.dumps(payload, allow_nan=False)
+    except ValueError:  # a NaN or infinite metric
+        text = json.dumps(_protobuf_json(payload), allow_nan=False)
+    return Response(text, media_type="application/json")

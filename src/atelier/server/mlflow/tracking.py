@@ -37,7 +37,7 @@ MAX_BATCH_PARAMS_TAGS = 100
 def experiment_json(record: ExperimentRecord) -> dict[str, Any]:
     return {
         "experiment_id": record.id,
-        "name": record.name,
+        "name": tracking.mlflow_name(record),
         "artifact_location": f"mlflow-artifacts:/{record.id}",
         "lifecycle_stage": "deleted" if record.archived else "active",
         "creation_time": record.created_ms,

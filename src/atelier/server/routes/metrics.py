@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from atelier.server.auth import READ, WRITE, guard
+from atelier.server.json_response import MetricJSONResponse
 from atelier.server.routes._common import database
 from atelier.server.schemas import DocumentBatch, MetricSearch, ScalarBatch
 from atelier.services import metrics
@@ -38,10 +39,11 @@ def log_documents(
 
 
 @router.post("/workspaces/{workspace}/metrics/search", dependencies=guard(READ))
-def get_metrics(workspace: str, body: MetricSearch, request: Request) -> dict[str, dict[str, Any]]:
-    """Each run's metrics (scalars as their values, documents as logged), by run id."""
+def get_metrics(workspace: str, body: MetricSearch, request: Request) -> Response:
+    """Each run's metrics (scalars as their values, documents as logged), by run id; NaN
+    and infinite values as JSON's ``NaN`` and ``Infinity`` tokens."""
     with database(request).session() as session:
-        return metrics.get_metrics(session, workspace, body.run_ids, body.name)
+        return MetricJSONResponse(metrics.get_metrics(session, workspace, body.run_ids, body.name))
 
 
 @router.get(f"{RUN}/metrics/history", dependencies=guard(READ))
@@ -50,7 +52,7 @@ def history(
     run_id: str,
     request: Request,
     name: Annotated[str, Query(max_length=250)],
-) -> dict[str, list[Any]]:
+) -> Response:
     """Every point of one series: ``{"steps", "values", "timestamps"}``."""
     with database(request).session() as session:
-        return metrics.get_history(session, workspace, run_id, name)
+        return MetricJSONResponse(metrics.get_history(session, workspace, run_id, name))

@@ -122,12 +122,13 @@ class MetricLatestRow(Base):
         ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    #: NULL for NaN (a diverged loss): SQLite cannot store NaN, and NULL sorts last anywhere
+    value: Mapped[float | None] = mapped_column(Float)
     step: Mapped[int]
     timestamp_ms: Mapped[int]
     count: Mapped[int]
-    min_value: Mapped[float] = mapped_column(Float)
-    max_value: Mapped[float] = mapped_column(Float)
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
 
 
 class MetricDocumentRow(Base):
