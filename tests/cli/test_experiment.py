@@ -63,7 +63,7 @@ def test_workspace_comes_from_env_then_config(atelier: Atelier, tmp_path: Path) 
 
 def test_no_workspace_anywhere_says_how_to_give_one(atelier: Atelier) -> None:
     result = atelier("experiment", "list")
-    assert_one_line_error(result, 2, "--workspace", "ATELIER_WORKSPACE", ".atelier/config.json")
+    assert_one_line_error(result, 2, "--workspace", "ATELIER_WORKSPACE", ".azureml/config.json")
 
 
 def test_unknown_workspace_from_env_is_exit_3(atelier: Atelier) -> None:

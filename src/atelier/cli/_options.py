@@ -20,7 +20,7 @@ WorkspaceOption = Annotated[
         "-w",
         envvar=WORKSPACE_ENV,
         show_envvar=True,
-        help="Workspace name; else $ATELIER_WORKSPACE, else the nearest .atelier/config.json.",
+        help="Workspace name; else $ATELIER_WORKSPACE, else the nearest .azureml/config.json.",
     ),
 ]
 
@@ -38,6 +38,6 @@ def open_workspace(name: str | None) -> Workspace:
     except NotFoundError:
         raise ValidationError(
             "no workspace given; pass -w/--workspace NAME, set ATELIER_WORKSPACE, or run "
-            "where .atelier/config.json names one (write it with ws.write_config())"
+            "where .azureml/config.json names one (write it with ws.write_config())"
         ) from None
     return Workspace.from_config(config)
