@@ -18,6 +18,7 @@ from atelier.cli import (
     model,
     run,
     server,
+    studio,
     token,
     user,
     workspace,
@@ -61,6 +62,7 @@ app.add_typer(audit.app, name="audit")
 workspace.app.add_typer(member.app, name="member")
 app.command("login")(login.login)
 app.command("logout")(login.logout)
+app.command("studio")(studio.studio)
 
 
 @app.callback(help=f"Atelier: a self-hosted machine-learning workspace.\n\n{exit_codes_help()}")

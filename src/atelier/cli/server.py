@@ -38,7 +38,8 @@ def start(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8642,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the REST API (and /docs, /healthz, /readyz, /metrics) with uvicorn.
+    """Serve the REST API (and /docs, /healthz, /readyz, /metrics) and the Studio web
+    interface at / with uvicorn.
 
     Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
     from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
@@ -53,4 +54,4 @@ def start(
             "to the names clients use to reach this server",
             err=True,
         )
-    serve(host, port, workers)
+    serve(host, port, workers, factory="atelier.studio.site:app_from_environment")

@@ -12,6 +12,7 @@ one ``Base`` (migrations in ``store/migrations``).
 - ``secrets``: the workspace key vault
 - ``access``: users, tokens, members and the audit log
 - ``mlflow``: what the MLflow protocol has and Atelier's own schema does not
+- ``studio``: the Studio's browser sessions
 
 Importing this package registers every table on ``Base.metadata``; import a model from here
 (``from atelier.store.models import RunRow``).
@@ -52,6 +53,7 @@ from atelier.store.models.runs import (
     WorkspaceRow,
 )
 from atelier.store.models.secrets import SecretRow
+from atelier.store.models.studio import StudioSessionRow
 
 __all__ = [
     "NAMING",
@@ -88,6 +90,7 @@ __all__ = [
     "RunTagRow",
     "SecretRow",
     "SnapshotRow",
+    "StudioSessionRow",
     "TokenRow",
     "UserRow",
     "WorkspaceRow",
