@@ -46,9 +46,10 @@ def seed_runs(
                 tags={"model": "lr" if i % 2 == 0 else "tree"},
                 properties=params,
             )
+            steps, stamps = list(range(points)), [1000 * s for s in range(points)]
             series = {
-                "accuracy": (list(range(points)), [fraction] * points, [1000 * s for s in range(points)]),
-                "loss": (list(range(points)), [1 - fraction] * points, [1000 * s for s in range(points)]),
+                "accuracy": (steps, [fraction] * points, stamps),
+                "loss": (steps, [1 - fraction] * points, stamps),
             }
             for j in range(metric_names - 2):
                 series[f"m{j}"] = ([0], [float(i * j)], [0])
@@ -78,9 +79,7 @@ def seed_rich_run(
         values = np.linspace(1.0, 0.1, points)
         values[points // 2] = 50.0  # the spike a chart must keep
         stamps = 1_700_000_000_000 + steps * 10
-        metrics.log_scalars(
-            session, workspace, record.run_id, {"loss": (steps, values, stamps)}
-        )
+        metrics.log_scalars(session, workspace, record.run_id, {"loss": (steps, values, stamps)})
         run_id = record.run_id
     png = (
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"

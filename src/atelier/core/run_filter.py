@@ -117,11 +117,12 @@ def _clause(reader: _Reader) -> FilterClause:
         if op in ("<", "<=", ">", ">="):
             raise reader.fail(f"{op} compares numbers; text takes = != or ~", start - len(op) - 1)
     else:
+        if entity != "metrics":
+            bare = reader.match(_KEY) or reader.text[start]
+            raise reader.fail(f'{entity}.{key} is text: quote the value, "{bare}"', start)
         number = reader.match(_NUMBER)
         if number is None:
             raise reader.fail('expected a number or a "quoted" text')
-        if entity != "metrics":
-            raise reader.fail(f'{entity}.{key} is text: quote the value, "{number}"', start)
         if op == "~":
             raise reader.fail("~ (contains) is for text", start - 2)
         value = float(number)
