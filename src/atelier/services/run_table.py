@@ -8,6 +8,7 @@ Parameters are run properties (as on the MLflow protocol). Filters come parsed f
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +42,11 @@ _ATTRIBUTE_COLUMNS: dict[str, Any] = {
 }
 _KEYED: dict[str, Any] = {"metrics": MetricLatestRow, "params": RunPropertyRow, "tags": RunTagRow}
 #: how many of the newest runs the column chooser looks at, and how many names it offers
-_SAMPLE_RUNS = 200
+_SAMPLE_RUNS = 50
 MAX_OFFERED = 300
+#: column names are looked up again after this long, or as soon as the run count changes
+_NAMES_TTL_S = 10.0
+_names_cache: dict[tuple[str, int], tuple[float, ColumnNames]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +200,20 @@ def table_page(
 def column_names(session: Session, workspace: str, experiment: str) -> ColumnNames:
     """The names to offer as columns: those of the newest runs, at most a few hundred of
     each kind (an experiment with 10,000 metric names keeps a usable chooser)."""
-    experiment_id = experiments.get_row(session, workspace, experiment).id
-    return ColumnNames(
-        metrics=_names(session, experiment_id, MetricLatestRow),
-        params=_names(session, experiment_id, RunPropertyRow),
-        tags=_names(session, experiment_id, RunTagRow),
+    row = experiments.get_row(session, workspace, experiment)
+    key = (row.id, row.run_count)
+    cached = _names_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _NAMES_TTL_S:
+        return cached[1]
+    found = ColumnNames(
+        metrics=_names(session, row.id, MetricLatestRow),
+        params=_names(session, row.id, RunPropertyRow),
+        tags=_names(session, row.id, RunTagRow),
     )
+    if len(_names_cache) > 256:
+        _names_cache.clear()
+    _names_cache[key] = (time.monotonic(), found)
+    return found
 
 
 def workspace_run(session: Session, run_id: str) -> str | None:
