@@ -29,8 +29,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import free_port, say, wait_ready  # noqa: E402
+# a sibling script: run as a script, this folder is on sys.path
+from bench_server import free_port, say, wait_ready
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CHROMIUM = "/usr/bin/chromium"
