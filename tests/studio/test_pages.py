@@ -227,3 +227,23 @@ def test_a_run_with_ten_thousand_metric_names_keeps_a_usable_page(studio: Studio
     assert page.text.count('class="chart"') == 6
     assert table.status_code == 200
     assert table.text.count('name="cols"') < 1000
+
+
+def test_runs_group_by_a_tag_with_aggregate_metrics_and_a_link_to_each_group(
+    studio: Studio,
+) -> None:
+    with studio.bearer("reader") as client:
+        grouped = client.get(
+            TABLE, params={"group": "tags.model", "cols": ["metrics.accuracy"]}
+        ).text
+        narrowed = client.get(TABLE, params={"filter": 'tags.model = "tree"'}).text
+        bad = client.get(TABLE, params={"group": "metrics.accuracy"}, headers=HTML)
+    rows = re.findall(
+        r"<tr><td><a href=\"([^\"]+)\">(\w+)</a></td>\s*<td class=\"num\">(\d+)", grouped
+    )
+    assert [(name, count) for _, name, count in rows] == [("lr", "15"), ("tree", "15")]
+    assert "tags.model+%3D+%22tree%22" in rows[1][0]
+    # the mean accuracy of the odd runs (i/30 for odd i) is 0.5
+    assert re.search(r"tree</a></td>\s*<td class=\"num\">15</td>\s*<td class=\"num\">0.5<", grouped)
+    assert "15 runs match" in narrowed
+    assert bad.status_code == 400

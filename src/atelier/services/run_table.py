@@ -289,3 +289,60 @@ def metric_summaries(
         for m in session.scalars(query)
     ]
     return found, total
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """Runs sharing one value of the grouping column (None: runs without it), with each
+    metric's mean, minimum and maximum over them."""
+
+    value: str | None
+    runs: int
+    metrics: dict[str, tuple[float | None, float | None, float | None]]
+
+
+MAX_GROUPS = 200
+
+
+def group_rows(
+    session: Session,
+    workspace: str,
+    experiment: str,
+    *,
+    clauses: list[FilterClause],
+    group: Column,
+    metric_names: list[str],
+) -> list[GroupRow]:
+    """The filtered runs grouped by a parameter or tag, largest groups first."""
+    entity, key = group
+    if entity not in ("params", "tags"):
+        raise ValidationError(
+            f"group by a parameter or a tag (params.NAME, tags.NAME), not {entity}"
+        )
+    experiment_id = experiments.get_row(session, workspace, experiment).id
+    condition = and_(RunRow.experiment_id == experiment_id, *map(_condition, clauses))
+    grouping = _KEYED[entity].__table__.alias("grouping")
+    columns: list[Any] = [grouping.c.value, func.count(RunRow.run_id)]
+    query = select(RunRow.run_id).where(condition)
+    query = query.outerjoin(
+        grouping, and_(grouping.c.run_id == RunRow.run_id, grouping.c.key == key)
+    )
+    for index, name in enumerate(metric_names[:20]):
+        table = MetricLatestRow.__table__.alias(f"m{index}")
+        query = query.outerjoin(table, and_(table.c.run_id == RunRow.run_id, table.c.name == name))
+        columns += [func.avg(table.c.value), func.min(table.c.value), func.max(table.c.value)]
+    query = (
+        query.with_only_columns(*columns)
+        .group_by(grouping.c.value)
+        .order_by(func.count(RunRow.run_id).desc(), grouping.c.value)
+        .limit(MAX_GROUPS)
+    )
+    found = []
+    for row in session.execute(query):
+        values = list(row)
+        aggregates = {
+            name: (values[2 + 3 * i], values[3 + 3 * i], values[4 + 3 * i])
+            for i, name in enumerate(metric_names[:20])
+        }
+        found.append(GroupRow(value=values[0], runs=values[1], metrics=aggregates))
+    return found

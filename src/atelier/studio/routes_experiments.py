@@ -65,6 +65,7 @@ def experiment_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
     cols: Annotated[list[str] | None, Query(max_length=300)] = None,
+    group: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
     """The runs table of an experiment."""
     sort_column = parse_column(sort)
@@ -90,6 +91,16 @@ def experiment_page(
             limit=size,
             columns=columns,
         )
+        groups = None
+        if group and filter_error is None:
+            groups = run_table.group_rows(
+                session,
+                workspace,
+                name,
+                clauses=clauses,
+                group=parse_column(group),
+                metric_names=[k for e, k in columns if e == "metrics"],
+            )
     state: dict[str, Any] = {
         "filter": filter or None,
         "sort": sort if sort != "created" else None,
@@ -97,6 +108,7 @@ def experiment_page(
         "page": page_number if page_number != 1 else None,
         "size": size if size != 50 else None,
         "cols": [f"{e}.{k}" for e, k in columns] if cols is not None else None,
+        "group": group or None,
     }
 
     def link(**changes: Any) -> str:
@@ -104,6 +116,15 @@ def experiment_page(
         query = urlencode({k: v for k, v in merged.items() if v is not None}, doseq=True)
         base = f"/workspaces/{quote(workspace)}/experiments/{quote(name, safe='')}"
         return f"{base}?{query}" if query else base
+
+    def group_link(value: str) -> str:
+        """The table filtered to one group's runs."""
+        quote_mark = "'" if '"' in value else '"'  # the grammar has no escapes
+        quoted = quote_mark + value.replace(quote_mark, "") + quote_mark
+        narrowed = f"{group} = {quoted}"
+        return link(
+            filter=f"{filter} and {narrowed}" if filter else narrowed, group=None, page=None
+        )
 
     offered = [("metrics", names.metrics), ("params", names.params), ("tags", names.tags)]
     return page(
@@ -124,6 +145,9 @@ def experiment_page(
         page_number=page_number,
         pages=max(1, math.ceil(table.total / size)),
         link=link,
+        group=group,
+        groups=groups,
+        group_link=group_link,
         may=may(request, workspace),
     )
 
