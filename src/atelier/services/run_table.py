@@ -339,7 +339,7 @@ def group_rows(
     )
     found = []
     for row in session.execute(query):
-        values = list(row)
+        values: list[Any] = list(row)
         aggregates = {
             name: (values[2 + 3 * i], values[3 + 3 * i], values[4 + 3 * i])
             for i, name in enumerate(metric_names[:20])
