@@ -89,4 +89,14 @@ def seed_rich_run(
     with database.session() as session:
         for path, content in (("outputs/notes.txt", NASTY.encode()), ("outputs/dot.png", png)):
             artifacts.upload(session, blobs, workspace, run_id, path, io.BytesIO(content))
+        metrics.log_documents(
+            session,
+            workspace,
+            run_id,
+            [
+                ("picture", "image", "outputs/dot.png"),
+                ("summary", "row", {"epoch": 1, "note": NASTY}),
+                ("summary", "row", {"epoch": 2, "score": 0.5}),
+            ],
+        )
     return run_id

@@ -135,6 +135,8 @@ def test_names_tags_logs_and_files_render_as_text(studio: Studio) -> None:
         preview = client.get(f"{base}/files", params={"path": "outputs/notes.txt"}).text
         raw = client.get(f"{base}/raw", params={"path": "outputs/notes.txt"})
         image = client.get(f"{base}/raw", params={"path": "outputs/dot.png"})
+    assert 'alt="picture" src="/workspaces/lab/runs/' in page
+    assert re.search(r"<th>epoch</th><th>note</th><th>score</th>", page)
     for html in (page, preview):
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;quoted&#34;" in html

@@ -20,6 +20,7 @@ from atelier.core.run_filter import FilterClause
 from atelier.services import experiments, run_records, workspaces
 from atelier.store.models import (
     ExperimentRow,
+    MetricDocumentRow,
     MetricLatestRow,
     RunPropertyRow,
     RunRow,
@@ -346,3 +347,45 @@ def group_rows(
         }
         found.append(GroupRow(value=values[0], runs=values[1], metrics=aggregates))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class RunDocument:
+    """A run's image (``paths``: its files) or table (``columns``: name -> cells)."""
+
+    name: str
+    kind: str
+    paths: list[str] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def run_documents(
+    session: Session, workspace: str, run_id: str, limit: int = 2000
+) -> list[RunDocument]:
+    """The run's images and tables (rows, lists and tables logged), by name."""
+    run_records.get_rows(session, workspace, run_id)
+    query = (
+        select(MetricDocumentRow.name, MetricDocumentRow.kind, MetricDocumentRow.payload)
+        .where(MetricDocumentRow.run_id == run_id)
+        .order_by(MetricDocumentRow.id)
+        .limit(limit)
+    )
+    found: dict[str, RunDocument] = {}
+    for name, kind, payload in session.execute(query):
+        value = payload.get("value")
+        document = found.setdefault(name, RunDocument(name, kind))
+        if kind == "image":
+            document.paths.append(str(value))
+        elif kind == "row" and isinstance(value, dict):
+            rows = len(next(iter(document.columns.values()), []))
+            for column, cell in value.items():
+                document.columns.setdefault(column, [None] * rows).append(cell)
+            for cells in document.columns.values():
+                cells.extend([None] * (rows + 1 - len(cells)))
+        elif kind == "table" and isinstance(value, dict):
+            document.columns.clear()
+            document.columns.update(value)
+        elif kind == "list":
+            document.columns.clear()
+            document.columns["value"] = list(value or [])
+    return sorted(found.values(), key=lambda d: d.name)

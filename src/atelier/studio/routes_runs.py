@@ -63,6 +63,7 @@ def run_page(
         files = artifacts.list_files(session, workspace, run_id)
         children = run_queries.descendants(session, workspace, run_id, recursive=False)
         inputs = datasets.run_inputs(session, workspace, run_id)
+        documents = run_table.run_documents(session, workspace, run_id)
     names = [m.name for m in summaries]
     charted = [n for n in (metric or []) if n] or names[:CHARTS]
     return page(
@@ -77,6 +78,8 @@ def run_page(
         files=files,
         children=children,
         inputs=inputs,
+        images=[d for d in documents if d.kind == "image"],
+        tables=[d for d in documents if d.kind != "image"],
         may=may(request, workspace),
     )
 
