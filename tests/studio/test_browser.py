@@ -100,6 +100,10 @@ def test_sign_in_sort_by_a_metric_and_see_a_run_chart_drawn(browser: Any, studio
     first = page.text_content("#runs tbody tr:first-child td:nth-child(3)")
     assert first is not None
     assert first.strip() == f"run-{RUNS - 1}"
+    page.wait_for_selector("#runs-chart[data-drawn]")
+    assert page.get_attribute("#runs-chart", "data-drawn") == str(RUNS)
+    page.select_option("#runs-chart .kind", "bar")
+    assert _painted_pixels(page, "#runs-chart") > 500
     _shot(page, "experiment-sorted")
 
     page.goto(f"{studio.url}/workspaces/{WORKSPACE}/runs/{studio.rich_run}")

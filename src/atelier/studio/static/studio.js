@@ -71,7 +71,7 @@
   }
 
   function loadCharts() {
-    var figures = document.querySelectorAll("figure.chart");
+    var figures = document.querySelectorAll("figure.chart[data-series], figure.chart[data-sources]");
     Array.prototype.forEach.call(figures, function (figure) {
       var sources = (figure.getAttribute("data-sources") || figure.getAttribute("data-series") || "").split(" ").filter(Boolean);
       var labels = (figure.getAttribute("data-labels") || "").split("\n");
@@ -85,6 +85,46 @@
         figure.querySelector(".plot").textContent = "could not load this metric (" + err.message + ")";
       });
     });
+  }
+
+  // the runs table's chart: one column against another, over the rows on the page
+  function runsChart() {
+    var figure = document.getElementById("runs-chart");
+    var table = document.getElementById("runs");
+    if (!figure || !table || typeof uPlot === "undefined") return;
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.getAttribute("data-column");
+    });
+    var rows = table.querySelectorAll("tbody tr");
+    var plot = null;
+    function column(name) {
+      var index = heads.indexOf(name);
+      return Array.prototype.map.call(rows, function (row) {
+        var value = parseFloat(row.children[index].textContent);
+        return isNaN(value) ? null : value;
+      });
+    }
+    function render() {
+      var yName = figure.querySelector(".y-column").value;
+      var xName = figure.querySelector(".x-column").value;
+      var kind = figure.querySelector(".kind").value;
+      if (!yName) return;
+      var xs = column(xName), ys = column(yName), pairs = [];
+      for (var i = 0; i < xs.length; i++) if (xs[i] !== null) pairs.push([xs[i], ys[i]]);
+      pairs.sort(function (a, b) { return a[0] - b[0]; });
+      var series = { label: yName, stroke: palette[0], fill: kind === "bar" ? palette[0] + "88" : undefined };
+      if (kind === "scatter") { series.paths = function () { return null; }; series.points = { show: true, size: 7, fill: palette[0] }; }
+      if (kind === "bar") series.paths = uPlot.paths.bars({ size: [0.6, 40] });
+      var opts = { width: Math.max(300, figure.clientWidth - 20), height: 240, series: [{ label: xName }, series],
+                   scales: { x: { time: false } }, legend: { show: true } };
+      if (plot) plot.destroy();
+      figure.querySelector(".plot").textContent = "";
+      plot = new uPlot(opts, [pairs.map(function (p) { return p[0]; }), pairs.map(function (p) { return p[1]; })],
+                       figure.querySelector(".plot"));
+      figure.setAttribute("data-drawn", String(pairs.length));
+    }
+    Array.prototype.forEach.call(figure.querySelectorAll("select"), function (box) { box.addEventListener("input", render); });
+    render();
   }
 
   function tailLog() {
@@ -126,6 +166,7 @@
   function start() {
     if (followMlflowLink()) return;
     loadCharts();
+    runsChart();
     tailLog();
     revealKeys();
   }
