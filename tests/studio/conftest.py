@@ -37,13 +37,13 @@ class Studio:
 
     def bearer(self, who: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
 
     @contextlib.contextmanager
     def browser_client(self, who: str) -> Iterator[httpx.Client]:
         """A client signed in with the session cookie, as a browser is."""
         headers = {"Accept": "text/html", "Origin": self.url}
-        with httpx.Client(base_url=self.url, timeout=30, headers=headers) as client:
+        with httpx.Client(base_url=self.url, timeout=120, headers=headers) as client:
             answer = client.post(
                 "/signin", files={"token": (None, self.tokens[who]), "next": (None, "/")}
             )

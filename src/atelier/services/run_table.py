@@ -126,7 +126,53 @@ def _ordered(query: Select[Any], sort: Column, descending: bool) -> Select[Any]:
         query = query.outerjoin(table, and_(table.c.run_id == RunRow.run_id, key_column == key))
         column = table.c.value
     order = column.desc() if descending else column.asc()
+    if key == "created":  # the (experiment, created) index gives this order alone
+        return query.order_by(order, RunRow.run_id.desc() if descending else RunRow.run_id)
     return query.order_by(order.nulls_last(), RunRow.number.desc())
+
+
+def _by_metric(
+    session: Session,
+    condition: ColumnElement[bool],
+    name: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> list[RunRow]:
+    """A page of runs ordered by a metric, runs without it last (by number).
+
+    The runs with the metric are read in the order of the (name, value) index, so a page
+    costs its own rows, not a sort of the whole experiment; the runs without it are read
+    only on the page where the others end."""
+    latest = MetricLatestRow.__table__.alias("sort_by")
+    value = latest.c.value.desc() if descending else latest.c.value.asc()
+    order = [value]
+    if session.get_bind().dialect.name != "sqlite":
+        order.append(latest.c.run_id)  # SQLite's index already breaks ties by row
+    having = (
+        select(RunRow)
+        .join(latest, and_(latest.c.run_id == RunRow.run_id, latest.c.name == name))
+        .where(condition)
+    )
+    found = list(session.scalars(having.order_by(*order).offset(offset).limit(limit)))
+    if len(found) == limit:
+        return found
+    if found:
+        with_metric = offset + len(found)
+    else:
+        counted = select(func.count()).select_from(having.subquery())
+        with_metric = session.scalar(counted) or 0
+    lacking = exists().where(
+        and_(MetricLatestRow.run_id == RunRow.run_id, MetricLatestRow.name == name)
+    )
+    rest = (
+        select(RunRow)
+        .where(condition, ~lacking)
+        .order_by(RunRow.number.desc())
+        .offset(max(0, offset - with_metric))
+        .limit(limit - len(found))
+    )
+    return found + list(session.scalars(rest))
 
 
 def _names(session: Session, experiment_id: str, model: Any) -> list[str]:
@@ -179,8 +225,11 @@ def table_page(
     experiment_id = experiments.get_row(session, workspace, experiment).id
     condition = and_(RunRow.experiment_id == experiment_id, *map(_condition, clauses))
     total = session.scalar(select(func.count()).select_from(RunRow).where(condition)) or 0
-    query = _ordered(select(RunRow).where(condition), sort, descending)
-    found = session.scalars(query.offset(offset).limit(limit)).all()
+    if sort[0] == "metrics":
+        found = _by_metric(session, condition, sort[1], descending, offset, limit)
+    else:
+        query = _ordered(select(RunRow).where(condition), sort, descending)
+        found = list(session.scalars(query.offset(offset).limit(limit)))
     rows = [
         TableRow(
             run_id=run.run_id,
