@@ -146,7 +146,7 @@ def _by_metric(
     only on the page where the others end."""
     latest = MetricLatestRow.__table__.alias("sort_by")
     value = latest.c.value.desc() if descending else latest.c.value.asc()
-    order = [value]
+    order: list[Any] = [value]
     if session.get_bind().dialect.name != "sqlite":
         order.append(latest.c.run_id)  # SQLite's index already breaks ties by row
     having = (
