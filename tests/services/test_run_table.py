@@ -80,3 +80,21 @@ def test_a_run_s_metrics_and_a_thinned_series(db: Database) -> None:
     assert [m.name for m in found] == ["accuracy"]
     assert series["count"] == 500
     assert len(series["steps"]) <= 40
+
+
+def test_runs_without_the_sorting_metric_come_last_across_pages(db: Database) -> None:
+    from atelier.services import runs
+
+    seed_runs(db, "ws", "e", 6)
+    with db.session() as session:
+        for name in ("bare-a", "bare-b", "bare-c"):
+            runs.create(session, "ws", "e", display_name=name)
+    sort = ("metrics", "accuracy")
+    pages = [_page(db, "", sort, True, offset=offset, limit=4) for offset in (0, 4, 8, 12)]
+    assert pages == [
+        ["run-5", "run-4", "run-3", "run-2"],
+        ["run-1", "run-0", "bare-c", "bare-b"],
+        ["bare-a"],
+        [],
+    ]
+    assert _page(db, "", sort, False, offset=6, limit=2) == ["bare-c", "bare-b"]
