@@ -38,7 +38,7 @@ def test_atelier_studio_serves_the_home_through_its_launch_link(tmp_path: Path) 
         found = re.search(r"open (http://127\.0\.0\.1:(\d+)/local-signin/\S+)", line)
         assert found is not None, line
         link, base = found.group(1), f"http://127.0.0.1:{found.group(2)}"
-        with httpx.Client(base_url=base, headers={"Accept": "text/html"}) as client:
+        with httpx.Client(base_url=base, headers={"Accept": "text/html"}, timeout=120) as client:
             assert client.get("/").status_code == 303  # no session yet: to the sign-in page
             assert client.get(f"{base}/local-signin/wrong-key").status_code == 404
             opened = client.get(link)
