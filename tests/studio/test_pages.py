@@ -249,3 +249,11 @@ def test_runs_group_by_a_tag_with_aggregate_metrics_and_a_link_to_each_group(
     assert re.search(r"tree</a></td>\s*<td class=\"num\">15</td>\s*<td class=\"num\">0.5<", grouped)
     assert "15 runs match" in narrowed
     assert bad.status_code == 400
+
+
+def test_the_tokens_page_lists_your_tokens_without_secrets(studio: Studio) -> None:
+    with studio.browser_client("reader") as client:
+        page = client.get("/tokens")
+    assert page.status_code == 200
+    assert "studio tests" in page.text
+    assert studio.tokens["reader"] not in page.text

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from atelier.core.records import ModelQuery
-from atelier.server.auth import MANAGE, READ, WRITE
+from atelier.server.auth import MANAGE, READ, USER, WRITE
 from atelier.server.routes._common import secret_box
 from atelier.services import (
     compute,
@@ -23,6 +23,7 @@ from atelier.services import (
     members,
     models,
     secrets,
+    users,
 )
 from atelier.studio.context import database_of, may
 from atelier.studio.render import page, when
@@ -179,3 +180,26 @@ def members_page(workspace: str, request: Request) -> HTMLResponse:
     rows: list[tuple[str | None, list[Any]]] = [(None, [m.user_name, m.role.value]) for m in found]
     manage_hint = "Change roles with 'atelier workspace member add'."
     return _listing(request, workspace, "Members", ["User", "Role"], rows, manage_hint)
+
+
+@router.get("/tokens", dependencies=page_guard(USER), response_class=HTMLResponse)
+def tokens_page(request: Request) -> HTMLResponse:
+    """Your own tokens (names, ids, times, never secrets)."""
+    principal = viewer_of(request).principal
+    rows: list[tuple[str | None, list[Any]]] = []
+    if principal.token_id != "local":
+        with database_of(request).session() as session:
+            found = users.list_tokens(session, principal.user_name, "user")
+        rows = [
+            (
+                None,
+                [t.name, t.id, when(t.created_ms), when(t.expires_ms), "yes" if t.revoked else ""],
+            )
+            for t in found
+        ]
+    headers = ["Name", "Id", "Created", "Expires", "Revoked"]
+    hint = "Create one with 'atelier token create'; revoke with 'atelier token revoke ID'."
+    return page(
+        request, "listing.html", workspace=None, title="Your tokens", headers=headers,
+        rows=[(link, [_cell(c) for c in cells]) for link, cells in rows], empty=hint,
+    )  # fmt: skip
