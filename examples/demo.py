@@ -437,11 +437,28 @@ def share_through_a_server(home: Path) -> None:
         seen = Experiment(shared, "mlflow-client").get_runs()
         logged = next(r for r in seen if r.id == active.info.run_id)
         print(f"18. the mlflow client's run {logged.id}: metrics {logged.get_metrics()}")
+        show_the_studio(url, token, logged.id, active.info.experiment_id)
         show_the_server_refusing(shared)
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def show_the_studio(url: str, token: str, run_id: str, experiment_id: str) -> None:
+    """The server's web interface: where it is, and a run page fetched as a script would
+    (a browser signs in with the token instead and keeps a session cookie)."""
+    import httpx
+
+    page = httpx.get(
+        f"{url}/workspaces/shared/runs/{run_id}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
+    )
+    page.raise_for_status()
+    print(f"18b. Studio at {url}/ (sign in with the admin token); this run's page:")
+    print(f"     {url}/workspaces/shared/runs/{run_id} ({len(page.text)} bytes of HTML)")
+    link = f"{url}/#/experiments/{experiment_id}/runs/{run_id}"
+    print(f"     mlflow's 'View run' link lands there: {link}")
 
 
 def show_the_server_refusing(shared: Workspace) -> None:

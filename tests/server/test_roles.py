@@ -13,15 +13,16 @@ import httpx
 
 from atelier.core.access import Access
 from atelier.core.settings import Settings
-from atelier.server.app import create_app, route_table
+from atelier.server.app import route_table
 from atelier.server.auth import Rule
+from atelier.studio.site import create_site
 from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Person, Team
 
 
 def _table() -> list[tuple[str, str, Rule | None]]:
     with tempfile.TemporaryDirectory() as folder:
-        return route_table(create_app(Settings(home=Path(folder))))
+        return route_table(create_site(Settings(home=Path(folder))))
 
 
 #: the MLflow routes are walked with real tokens in tests/server/mlflow/test_authorization.py
@@ -39,6 +40,8 @@ PLACEHOLDERS = {
     "deployment": "nosuch",
     "slot": "primary",
     "pipeline_id": "no-such-pipeline",
+    "key": "no-such-key",
+    "experiment_id": "no-such-experiment",
 }
 RANK = {
     "anonymous": 0,

@@ -19,6 +19,7 @@ from atelier.cli import (
     model,
     run,
     server,
+    studio,
     token,
     user,
     workspace,
@@ -68,6 +69,7 @@ workspace.app.add_typer(member.app, name="member")
 app.command("doctor")(doctor.doctor)
 app.command("login")(login.login)
 app.command("logout")(login.logout)
+app.command("studio")(studio.studio)
 
 
 @app.callback(help=f"Atelier: a self-hosted machine-learning workspace.\n\n{exit_codes_help()}")

@@ -43,7 +43,8 @@ def start(
         bool, typer.Option(help="Fire pipeline schedules from this process too.")
     ] = True,
 ) -> None:
-    """Serve the REST API (and /docs, /healthz, /readyz, /metrics) with uvicorn.
+    """Serve the REST API (and /docs, /healthz, /readyz, /metrics) and the Studio web
+    interface at / with uvicorn.
 
     Metadata from ATELIER_DATABASE_URL (PostgreSQL; SQLite works for one user), blobs
     from ATELIER_BLOB_URL (any fsspec URL). Host names: ATELIER_ALLOWED_HOSTS.
@@ -66,9 +67,10 @@ def start(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     typer.echo(
-        f"serving on {base}\n  API      {base}/\n  docs     {base}/docs\n"
+        f"serving on {base}\n  Studio   {base}/\n  API      {base}/api/v1\n"
+        f"  docs     {base}/docs\n"
         f"  MLflow   {base}/mlflow/<workspace>  (MLFLOW_TRACKING_URI)\n"
         f"  health   {base}/healthz\nstop with Ctrl+C",
         err=True,
     )
-    serve(host, port, workers)
+    serve(host, port, workers, factory="atelier.studio.site:app_from_environment")

@@ -90,15 +90,25 @@ def check(
         )
     with database.session() as session:
         principal = users.authenticate(session, secret)
-        if rule.scope == "admin" and not principal.is_admin:
-            raise PermissionDeniedError("only a server admin may do this")
-        if principal.run_id is not None:
-            _check_run_token(session, principal, rule, path)
-        if rule.scope == "workspace":
-            if rule.access is None or "workspace" not in path:
-                raise ValidationError("this route names no workspace")  # a wiring bug
-            members.authorize(session, principal, str(path["workspace"]), rule.access)
+        check_principal(session, principal, rule, path)
     return principal
+
+
+def check_principal(
+    session: Session, principal: Principal, rule: Rule, path: dict[str, Any]
+) -> None:
+    """Refuse ``principal`` (already authenticated: by a token, or by a Studio session)
+    what ``rule`` does not allow it for these path parameters."""
+    if rule.scope == "public":
+        return
+    if rule.scope == "admin" and not principal.is_admin:
+        raise PermissionDeniedError("only a server admin may do this")
+    if principal.run_id is not None:
+        _check_run_token(session, principal, rule, path)
+    if rule.scope == "workspace":
+        if rule.access is None or "workspace" not in path:
+            raise ValidationError("this route names no workspace")  # a wiring bug
+        members.authorize(session, principal, str(path["workspace"]), rule.access)
 
 
 def _check_run_token(

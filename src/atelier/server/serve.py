@@ -60,12 +60,18 @@ def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     }
 
 
-def start(host: str, port: int, workers: int) -> None:
-    """Serve until interrupted.
+def start(
+    host: str,
+    port: int,
+    workers: int,
+    factory: str = "atelier.server.serve:app_from_environment",
+) -> None:
+    """Serve the app ``factory`` (an import string uvicorn calls in each worker) until
+    interrupted.
 
     The server's own files (database, blobs, scratch uploads, caches under its home) are
     private to the user running it: the umask is set to 077 for this process and the
     worker processes it starts."""
     os.umask(0o077)
 
-    uvicorn.run("atelier.server.serve:app_from_environment", **uvicorn_options(host, port, workers))
+    uvicorn.run(factory, **uvicorn_options(host, port, workers))

@@ -237,7 +237,17 @@ def authenticate(session: Session, secret: str) -> Principal:
     )
     if not secret.startswith(TOKEN_PREFIX):
         raise refused
-    row = session.connection().execute(_BEARER, {"secret_hash": hash_secret(secret)}).first()
+    return authenticate_hash(session, hash_secret(secret))
+
+
+def authenticate_hash(session: Session, secret_hash: str) -> Principal:
+    """:func:`authenticate` for a token known by the hash of its secret (a Studio session
+    keeps only that): the same checks, each time, so revoking the token ends the session."""
+    refused = UnauthenticatedError(
+        "the token is not valid (wrong, expired or revoked); create a new one with "
+        "'atelier token create' and log in again with 'atelier login'"
+    )
+    row = session.connection().execute(_BEARER, {"secret_hash": secret_hash}).first()
     if row is None or row.revoked or row.disabled:
         raise refused
     if row.expires_ms is not None and row.expires_ms <= now_ms():

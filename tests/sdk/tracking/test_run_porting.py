@@ -107,7 +107,7 @@ def test_description_portal_url_and_snapshot(ws: Workspace, tmp_path: Path) -> N
     assert Run.get(ws, run.id).description == "baseline with default settings"
     url = run.get_portal_url()
     assert url == run.portal_url
-    assert url.endswith(f"/workspaces/{ws.name}/experiments/port/runs/{run.id}")
+    assert url.endswith(f"/workspaces/{ws.name}/runs/{run.id}")  # the Studio's run page
     assert url.startswith("http")
     folder = tmp_path / "code"
     folder.mkdir()

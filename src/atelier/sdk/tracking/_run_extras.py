@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 DESCRIPTION_TAG = "mlflow.note.content"
 #: where a Studio serves pages when the workspace is embedded (``atelier server``'s default)
 STUDIO_URL_VARIABLE = "ATELIER_STUDIO_URL"
-LOCAL_STUDIO_URL = "http://127.0.0.1:8642"
+LOCAL_STUDIO_URL = "http://127.0.0.1:8643"  # where `atelier studio` serves by default
 #: the other folders of a run's files that hold logs, as azureml lays them out
 LOG_FOLDERS = ("logs/", "azureml-logs/", "user_logs/")
 
@@ -80,14 +80,11 @@ class RunExtrasMixin:
     # --- its page ---------------------------------------------------------------------
     def get_portal_url(self) -> str:
         """The run's page in the Studio: on the workspace server for a server workspace,
-        else on ``ATELIER_STUDIO_URL`` (default ``atelier server``'s local address)."""
+        else on ``ATELIER_STUDIO_URL`` (default: where ``atelier studio`` serves)."""
         uri = self._backend.tracking_uri
         base = uri if uri.startswith(("http://", "https://")) else None
         base = base or os.environ.get(STUDIO_URL_VARIABLE) or LOCAL_STUDIO_URL
-        return (
-            f"{base.rstrip('/')}/studio/workspaces/{quote(self._workspace_name)}"
-            f"/experiments/{quote(self.experiment.name)}/runs/{quote(self.id)}"
-        )
+        return f"{base.rstrip('/')}/workspaces/{quote(self._workspace_name)}/runs/{quote(self.id)}"
 
     @property
     def portal_url(self) -> str:

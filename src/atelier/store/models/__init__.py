@@ -14,6 +14,7 @@ one ``Base`` (migrations in ``store/migrations``).
 - ``schedules``: pipeline schedules and the slots they fired
 - ``access``: users, tokens, members and the audit log
 - ``mlflow``: what the MLflow protocol has and Atelier's own schema does not
+- ``studio``: the Studio's browser sessions
 
 Importing this package registers every table on ``Base.metadata``; import a model from here
 (``from atelier.store.models import RunRow``).
@@ -60,6 +61,7 @@ from atelier.store.models.runs import (
 )
 from atelier.store.models.schedules import ScheduleFiringRow, ScheduleRow
 from atelier.store.models.secrets import SecretRow
+from atelier.store.models.studio import StudioSessionRow
 
 __all__ = [
     "NAMING",
@@ -101,6 +103,7 @@ __all__ = [
     "ScheduleRow",
     "SecretRow",
     "SnapshotRow",
+    "StudioSessionRow",
     "TokenRow",
     "UserRow",
     "WorkspaceRow",
