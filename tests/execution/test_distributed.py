@@ -3,6 +3,7 @@ variables torch.distributed and MPI programs read."""
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from atelier import Workspace
 from atelier.azureml.core import Experiment, ScriptRunConfig
 from atelier.azureml.core.runconfig import MpiConfiguration, PyTorchConfiguration
+from tests.conftest import _missing
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -89,7 +91,8 @@ def test_a_failing_rank_fails_the_run(ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_torch_distributed_gloo_trains_on_two_processes(ws: Workspace, tmp_path: Path) -> None:
-    pytest.importorskip("torch", reason="pip install 'atelier-ml[distributed-test]'")
+    if importlib.util.find_spec("torch") is None:
+        _missing("PyTorch", "pip install 'atelier-ml[distributed-test]' (the CPU build)")
     config = PyTorchConfiguration(communication_backend="Gloo", process_count=2)
     run = _submit(ws, tmp_path, DDP_TRAINING, config)
     children = run.get_children()  # type: ignore[attr-defined]
