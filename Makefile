@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_reliability_server.py
 	$(BIN)/python bench/bench_reliability_supervisor.py
+	$(BIN)/python bench/bench_sweeps.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -84,6 +84,7 @@ def main() -> None:
     subprocess.run([*cli, *listing], check=True)
     subprocess.run([*cli, "run", "metrics", best.id, "-w", "demo"], check=True)
     submit_training(ws)
+    sweep_hyperparameters(ws)
 
 
 def submit_training(ws: Workspace) -> None:
@@ -123,6 +124,46 @@ def submit_training(ws: Workspace) -> None:
     show_lineage(ws, model)
     deploy_and_update(ws, run, model)
     share_through_a_server(Path(os.environ["ATELIER_HOME"]))
+
+
+def sweep_hyperparameters(ws: Workspace) -> None:
+    """A HyperDrive sweep of train.py's regularization: 8 trials, 2 at a time, random
+    sampling, a bandit policy; then the trials best first and the best run."""
+    import math
+
+    from atelier import Environment, Experiment, ScriptRunConfig
+    from atelier.azureml.train.hyperdrive import (
+        BanditPolicy,
+        HyperDriveConfig,
+        PrimaryMetricGoal,
+        RandomParameterSampling,
+        loguniform,
+    )
+
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(
+            source_directory=Path(__file__).parent / "train",
+            script="train.py",
+            environment=Environment.get(ws, "sklearn"),
+        ),
+        hyperparameter_sampling=RandomParameterSampling(
+            {"--reg": loguniform(math.log(0.01), math.log(100))}, properties={"seed": 7}
+        ),
+        policy=BanditPolicy(slack_factor=0.1, evaluation_interval=1),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=8,
+        max_concurrent_runs=2,
+    )
+    sweep = Experiment(ws, "iris-sweep").submit(config)
+    print(f"S1. sweep {sweep.id}: 8 trials of train.py, 2 at a time, bandit policy")
+    sweep.wait_for_completion(show_output=True)
+    best = sweep.get_best_run_by_primary_metric()
+    assert best is not None
+    print(
+        f"S2. best trial {best.id}: {sweep.get_hyperparameters()[best.id]}, "
+        f"accuracy={best.get_metrics()['accuracy']:.3f}"
+    )
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:

@@ -18,6 +18,7 @@ from atelier.cli import (
     model,
     run,
     server,
+    sweep,
     token,
     user,
     workspace,
@@ -46,6 +47,7 @@ app = typer.Typer(
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(run.app, name="run")
+app.add_typer(sweep.app, name="sweep")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")

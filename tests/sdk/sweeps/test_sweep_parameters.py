@@ -127,8 +127,13 @@ def test_samplings_round_trip_through_their_stored_form() -> None:
 
 
 def test_parameter_names_reach_the_script_as_flags() -> None:
-    assert apply_arguments(["--lr", 1, "--data", "x"], {"lr": 0.5}) == ["--lr", 0.5, "--data", "x"]
-    assert apply_arguments(["--data", "x"], {"--lr": 0.5}) == ["--data", "x", "--lr", 0.5]
+    assert apply_arguments(["--lr", 1, "--data", "x"], {"lr": 0.5}) == [
+        "--lr",
+        "0.5",
+        "--data",
+        "x",
+    ]
+    assert apply_arguments(["--data", "x"], {"--lr": 0.5}) == ["--data", "x", "--lr", "0.5"]
     assert apply_arguments([], {"flag": True}) == ["--flag", "True"]
 
 

@@ -37,7 +37,7 @@ from atelier.sdk.sweeps.run import metric_series
 from atelier.sdk.sweeps.sampling import sampling_from_dict
 from atelier.sdk.tracking._submit import SCRIPT_RUN_TYPE
 
-_POLL_SECONDS = 0.05
+_POLL_SECONDS = 0.1
 _POLICY_SECONDS = 0.5
 #: a recorded trial not picked up by a supervisor this long is launched again on resume
 _ORPHAN_MS = 10_000
@@ -77,17 +77,24 @@ class Controller:
         self.settled: set[str] = set()
         self.last_policy = 0.0
         self.study: Any = None
+        #: Optuna trials asked for and not yet told, by number: their sampled parameters
+        self.open_trials: dict[int, dict[str, Any]] = {}
 
     # --- the study -------------------------------------------------------------------
     def _open(self) -> int:
+        import optuna
+
         env = self.backend.child_environment()
         self.study = _study.open_study(env, self.run_id, self.maximize, sampler=None)
         trials = self.study.get_trials(deepcopy=False)
-        self.study.sampler = self.sampling.sampler(len(trials))
+        self.study.sampler = self.sampling.sampler(len(trials), self.spec.get("seed"))
         if not trials and not self.study.user_attrs.get("prepared"):
             self._warm_start()
             self.study.set_user_attr("prepared", True)
             trials = self.study.get_trials(deepcopy=False)
+        self.open_trials = {
+            t.number: dict(t.params) for t in trials if t.state == optuna.trial.TrialState.RUNNING
+        }
         return sum(1 for t in trials if not t.user_attrs.get(_study.WARM_ATTRIBUTE))
 
     def _warm_start(self) -> None:
@@ -123,6 +130,7 @@ class Controller:
     def _ask(self) -> None:
         optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
         trial = self.study.ask(fixed_distributions=optuna_space)
+        self.open_trials[trial.number] = dict(trial.params)
         self._record_trial(trial.number, dict(trial.params))
 
     def _record_trial(self, number: int, raw: dict[str, Any]) -> RunRecord:
@@ -163,19 +171,19 @@ class Controller:
         controller left asked-for but not running."""
         import optuna
 
-        running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        for trial in running:
-            child = by_trial.get(trial.number)
+        for number, params in list(self.open_trials.items()):
+            child = by_trial.get(number)
             if child is None:
-                self._record_trial(trial.number, dict(trial.params))
+                self._record_trial(number, params)
             elif child.status in TERMINAL_STATUSES:
                 value = self._final_value(child)
                 if child.status == RunStatus.COMPLETED and value is not None:
-                    self.study.tell(trial.number, value)
+                    self.study.tell(number, value)
                 elif child.status == RunStatus.CANCELED:
-                    self.study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+                    self.study.tell(number, state=optuna.trial.TrialState.PRUNED)
                 else:
-                    self.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+                    self.study.tell(number, state=optuna.trial.TrialState.FAIL)
+                del self.open_trials[number]
             elif (
                 child.status == RunStatus.QUEUED
                 and child.run_id not in self.launched
@@ -278,9 +286,7 @@ class Controller:
             time.sleep(_POLL_SECONDS)
 
     def _finish(self, children: list[RunRecord]) -> None:
-        import optuna
-
-        if self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if self.open_trials:
             return  # told on the next pass
         if children and all(c.status == RunStatus.FAILED for c in children):
             first = min(children, key=lambda c: c.created_ms)

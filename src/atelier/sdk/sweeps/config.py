@@ -9,6 +9,7 @@ configuration in its definition) and starts the sweep's controller, a detached p
 from __future__ import annotations
 
 import enum
+import secrets
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -214,6 +215,8 @@ class HyperDriveConfig:
                 "max_concurrent_runs"
             )
         settings["max_concurrent_runs"] = concurrent
+        # every controller of the sweep samples from the same seed (a grid keeps its order)
+        settings["seed"] = secrets.randbelow(2**31)
         self._sampling.distributions()  # every expression maps onto Optuna before anything runs
         files = _snapshot.collect(Path(self._run_config.source_directory))
         snapshot = backend.snapshots.create(workspace, files)

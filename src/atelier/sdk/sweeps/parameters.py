@@ -211,11 +211,11 @@ def argument_name(name: str) -> str:
 
 def apply_arguments(arguments: list[Any], values: dict[str, Any]) -> list[Any]:
     """``arguments`` with each sampled value replacing the value after its flag, or
-    appended as ``--flag value`` when the flag is not there."""
+    appended as ``--flag value`` when the flag is not there (as text, as the script sees it)."""
     result = list(arguments)
     for name, value in values.items():
         flag = argument_name(name)
-        shown = value if not isinstance(value, bool) else str(value)
+        shown = str(value)
         if flag in result:
             index = result.index(flag)
             if index + 1 < len(result):

@@ -91,15 +91,18 @@ class HyperParameterSampling:
                 return math.inf
         return total
 
-    def sampler(self, seed_offset: int) -> Any:
-        """A new Optuna sampler; ``seed_offset`` (the number of trials already asked for)
-        keeps a resumed sweep from drawing its first samples again."""
+    def sampler(self, seed_offset: int, base_seed: int | None = None) -> Any:
+        """A new Optuna sampler. Its seed is ``properties["seed"]``, else ``base_seed`` (a
+        sweep draws one at submission and keeps it), else a random one; ``seed_offset`` (the
+        number of trials already asked for) keeps a resumed sweep from drawing its first
+        samples again."""
         raise NotImplementedError
 
-    def _seed(self, offset: int) -> int:
+    def _seed(self, offset: int, base_seed: int | None) -> int:
         seed = self._properties.get("seed")
-        base = int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
-        return (base + offset) % (2**32)
+        if seed is None:
+            seed = base_seed if base_seed is not None else random.SystemRandom().randrange(2**31)
+        return (int(seed) + offset) % (2**32)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,10 +144,10 @@ class RandomParameterSampling(HyperParameterSampling):
         if rule not in ("random", "sobol"):
             raise ValidationError(f"properties['rule'] must be 'random' or 'sobol', not {rule!r}")
 
-    def sampler(self, seed_offset: int) -> Any:
+    def sampler(self, seed_offset: int, base_seed: int | None = None) -> Any:
         import optuna
 
-        seed = self._seed(seed_offset)
+        seed = self._seed(seed_offset, base_seed)
         if str(self._properties.get("rule", "random")).lower() == "sobol":
             # Optuna marks its quasi-random sampler experimental; the rule is opted into
             warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -160,7 +163,7 @@ class GridParameterSampling(HyperParameterSampling):
     SAMPLING_NAME = "GRID"
     SUPPORTED = ("choice",)
 
-    def sampler(self, seed_offset: int) -> Any:
+    def sampler(self, seed_offset: int, base_seed: int | None = None) -> Any:
         import optuna
 
         class _Grid(optuna.samplers.GridSampler):
@@ -170,7 +173,8 @@ class GridParameterSampling(HyperParameterSampling):
                 return None
 
         grid = {name: list(args[0]) for name, (_, args) in self._parameter_space.items()}
-        return _Grid(grid, seed=self._seed(seed_offset))
+        # the grid's order comes from the seed: the same for every controller of a sweep
+        return _Grid(grid, seed=self._seed(0, base_seed))
 
 
 class BayesianParameterSampling(HyperParameterSampling):
@@ -179,11 +183,11 @@ class BayesianParameterSampling(HyperParameterSampling):
     SAMPLING_NAME = "BAYESIANOPTIMIZATION"
     SUPPORTED = ("choice", "uniform", "quniform")
 
-    def sampler(self, seed_offset: int) -> Any:
+    def sampler(self, seed_offset: int, base_seed: int | None = None) -> Any:
         import optuna
 
         return optuna.samplers.TPESampler(
-            seed=self._seed(seed_offset), constant_liar=True, multivariate=True
+            seed=self._seed(seed_offset, base_seed), constant_liar=True, multivariate=True
         )
 
 
