@@ -95,7 +95,7 @@ def test_cancel_a_sweep_from_the_cli(atelier: Atelier, sweep_file: Path) -> None
         (SWEEP.replace("bandit:", "sometimes:"), "unknown policy"),
         (SWEEP.replace("slack_factor", "slack"), "unexpected keyword argument 'slack'"),
         (SWEEP.replace("max_concurrent_runs: 2", "max_concurrent_runs: 64"), "more than"),
-        (SWEEP + "colour: blue\n", "unknown setting(s) colour"),
+        (textwrap.dedent(SWEEP) + "colour: blue\n", "unknown setting(s) colour"),
     ],
 )
 def test_bad_sweep_files_are_refused(

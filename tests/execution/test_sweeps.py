@@ -16,8 +16,10 @@ import optuna
 import pytest
 
 from atelier import Experiment, RunFailedError, ValidationError, Workspace
-from atelier.core.status import TERMINAL_STATUSES
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.timeutil import now_ms
 from atelier.sdk.sweeps import _launch, _study
+from atelier.sdk.sweeps._controller import Controller
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from atelier.train.hyperdrive import (
     BanditPolicy,
@@ -73,9 +75,11 @@ def _config(
 
 def _study_trials(run: HyperDriveRun) -> list[Any]:
     env = run._backend.child_environment()
-    return optuna.load_study(
-        study_name=f"atelier-sweep-{run.id}", storage=_study.storage_for(env)
-    ).get_trials()
+    study = optuna.load_study(study_name=f"atelier-sweep-{run.id}", storage=_study.storage_for(env))
+    try:
+        return study.get_trials()
+    finally:
+        _study.close_study(study)
 
 
 def test_a_sweep_runs_every_trial_and_finds_the_best(ws: Workspace, tmp_path: Path) -> None:
@@ -225,6 +229,7 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
             "--quality": optuna.distributions.CategoricalDistribution([1, 2, 3, 4])
         }
     )
+    _study.close_study(study)
     assert run._refresh().status.value == "Running"
     run.wait_for_completion()  # finds no controller and resumes the sweep
     children = run.get_children()
@@ -252,3 +257,25 @@ def test_cancel_stops_the_sweep_and_its_running_trials(ws: Workspace, tmp_path: 
         run.wait_for_completion()
     assert {c.get_status() for c in run.get_children()} == {"Canceled"}
     assert len(run.get_children()) == 1
+
+
+def test_max_duration_cancels_the_trials_still_running(ws: Workspace, tmp_path: Path) -> None:
+    folder = _source(tmp_path)
+    config = _config(
+        folder,
+        {"--quality": choice(1, 2, 3)},
+        arguments=["--reports", 400, "--pause", 0.05],
+        max_concurrent_runs=1,
+        max_duration_minutes=1,
+    )
+    run = Experiment(ws, "deadline").submit(config)
+    pid = _poll(lambda: _controller_pid(run.id), "the controller")
+    _poll(lambda: any(c.get_status() == "Running" for c in run.get_children()), "a trial")
+    os.kill(pid, signal.SIGKILL)
+    _poll(lambda: not _launch.controller_alive(run._backend, run.id), "the lock to be free")
+    # a controller in this process, whose minute is up at once
+    controller = Controller(run._backend, ws.name, run.id)
+    controller.deadline_ms = now_ms()
+    assert controller.drive() == RunStatus.COMPLETED
+    assert run.get_properties()["hyperdrive.stop_reason"] == "max_duration_minutes reached"
+    assert [c.get_status() for c in run.get_children()] == ["Canceled"]

@@ -233,6 +233,14 @@ class Controller:
         return first if not self._history(first.run_id) else None
 
     def drive(self) -> RunStatus:
+        """Run the sweep until it ends; its final status."""
+        try:
+            return self._drive()
+        finally:
+            if self.study is not None:
+                _study.close_study(self.study)
+
+    def _drive(self) -> RunStatus:
         asked = self._open()
         checked_metric = False
         while True:

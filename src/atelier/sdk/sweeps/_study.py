@@ -59,6 +59,15 @@ def open_study(environment: dict[str, str], run_id: str, maximize: bool, sampler
     )
 
 
+def close_study(study: Any) -> None:
+    """Close the database connections a study's storage holds (an RDB storage's engine)."""
+    storage = getattr(study, "_storage", study)
+    while storage is not None and not hasattr(storage, "engine"):
+        storage = getattr(storage, "_backend", None)  # a cached storage wraps the RDB one
+    if storage is not None:
+        storage.engine.dispose()
+
+
 def best_value(values: list[float], maximize: bool) -> float | None:
     """A trial's best primary-metric value (NaN values are not values)."""
     finite = [v for v in values if isinstance(v, int | float) and not math.isnan(v)]
