@@ -250,13 +250,17 @@ def test_cancel_stops_the_sweep_and_its_running_trials(ws: Workspace, tmp_path: 
         arguments=["--reports", 400, "--pause", 0.05],
         max_concurrent_runs=1,
     )
-    run = Experiment(ws, "cancel").submit(config)
+    # as a pipeline step will: the sweep as the child of a given run
+    pipeline_run = Experiment(ws, "cancel").start_logging()
+    run = config._submit_to(Experiment(ws, "cancel"), None, _parent_run_id=pipeline_run.id)
+    assert run.parent is not None and run.parent.id == pipeline_run.id
     _poll(lambda: any(c.get_status() == "Running" for c in run.get_children()), "a trial")
     assert run.cancel() is True
     with pytest.raises(RunFailedError, match="Canceled"):
         run.wait_for_completion()
     assert {c.get_status() for c in run.get_children()} == {"Canceled"}
     assert len(run.get_children()) == 1
+    pipeline_run.complete()
 
 
 def test_max_duration_cancels_the_trials_still_running(ws: Workspace, tmp_path: Path) -> None:

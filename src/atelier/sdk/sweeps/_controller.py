@@ -25,7 +25,7 @@ from typing import Any
 
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
-from atelier.core.errors import AtelierError
+from atelier.core.errors import AtelierError, StoreError
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
@@ -41,6 +41,8 @@ _POLL_SECONDS = 0.1
 _POLICY_SECONDS = 0.5
 #: a recorded trial not picked up by a supervisor this long is launched again on resume
 _ORPHAN_MS = 10_000
+#: passes in a row the store may fail before the controller gives up (and fails the sweep)
+_MAX_FAILED_PASSES = 600
 
 
 def tag_name(name: str) -> str:
@@ -77,6 +79,10 @@ class Controller:
         self.settled: set[str] = set()
         self.last_policy = 0.0
         self.study: Any = None
+        #: trials asked for so far (warm-start trials are not counted)
+        self.asked = 0
+        #: whether a completed trial has shown that the primary metric is logged
+        self.checked_metric = False
         #: Optuna trials asked for and not yet told, by number: their sampled parameters
         self.open_trials: dict[int, dict[str, Any]] = {}
 
@@ -241,57 +247,72 @@ class Controller:
                 _study.close_study(self.study)
 
     def _drive(self) -> RunStatus:
-        asked = self._open()
-        checked_metric = False
+        import optuna
+
+        self.asked = self._open()
+        failures = 0
         while True:
-            parent = self.backend.runs.get(self.workspace, self.run_id)
-            if parent.status in TERMINAL_STATUSES:
-                return parent.status
-            children = self.backend.runs.children(self.workspace, self.run_id, False)
-            by_trial = {
-                int(c.properties[_study.TRIAL_PROPERTY]): c
-                for c in children
-                if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
-            }
-            self._settle(by_trial)
-            active = [c for c in children if c.status not in TERMINAL_STATUSES]
-            if parent.status == RunStatus.CANCEL_REQUESTED:
-                self._cancel_all(active)
-                if not active:
-                    self._end(RunStatus.CANCELED)
-            elif not checked_metric and (missing := self._missing_metric(children)) is not None:
-                self._cancel_all(active)
-                self._end(
-                    RunStatus.FAILED,
-                    {
-                        "code": "PrimaryMetricNotLogged",
-                        "message": f"trial {missing.run_id} completed without logging the "
-                        f"primary metric {self.metric!r}; log it in the script with "
-                        f"run.log({self.metric!r}, value) or fix primary_metric_name",
-                    },
-                )
-            elif now_ms() > self.deadline_ms:
-                self._cancel_all(active)
-                if not active:
-                    self.backend.runs.add_properties(
-                        self.workspace,
-                        self.run_id,
-                        {"hyperdrive.stop_reason": "max_duration_minutes reached"},
-                    )
-                    self._end(RunStatus.COMPLETED)
-            else:
-                checked_metric = checked_metric or any(
-                    c.status == RunStatus.COMPLETED for c in children
-                )
-                self._apply_policy(active, children)
-                slots = self.concurrent - len(active)
-                while slots > 0 and asked < self.total:
-                    self._ask()
-                    asked += 1
-                    slots -= 1
-                if asked >= self.total and not active:
-                    self._finish(children)
+            try:
+                status = self._pass()
+                failures = 0
+            except (StoreError, optuna.exceptions.StorageInternalError):
+                # a busy or restarting database: the next pass tries again
+                failures += 1
+                if failures >= _MAX_FAILED_PASSES:
+                    raise
+                status = None
+            if status is not None:
+                return status
             time.sleep(_POLL_SECONDS)
+
+    def _pass(self) -> RunStatus | None:
+        """Look at the sweep once and act: the sweep's final status once it has ended."""
+        parent = self.backend.runs.get(self.workspace, self.run_id)
+        if parent.status in TERMINAL_STATUSES:
+            return parent.status
+        children = self.backend.runs.children(self.workspace, self.run_id, False)
+        by_trial = {
+            int(c.properties[_study.TRIAL_PROPERTY]): c
+            for c in children
+            if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
+        }
+        self._settle(by_trial)
+        active = [c for c in children if c.status not in TERMINAL_STATUSES]
+        if parent.status == RunStatus.CANCEL_REQUESTED:
+            self._cancel_all(active)
+            if not active:
+                self._end(RunStatus.CANCELED)
+        elif not self.checked_metric and (missing := self._missing_metric(children)):
+            self._cancel_all(active)
+            self._end(
+                RunStatus.FAILED,
+                {
+                    "code": "PrimaryMetricNotLogged",
+                    "message": f"trial {missing.run_id} completed without logging the "
+                    f"primary metric {self.metric!r}; log it in the script with "
+                    f"run.log({self.metric!r}, value) or fix primary_metric_name",
+                },
+            )
+        elif now_ms() > self.deadline_ms:
+            self._cancel_all(active)
+            if not active:
+                self.backend.runs.add_properties(
+                    self.workspace,
+                    self.run_id,
+                    {"hyperdrive.stop_reason": "max_duration_minutes reached"},
+                )
+                self._end(RunStatus.COMPLETED)
+        else:
+            self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
+            self._apply_policy(active, children)
+            slots = self.concurrent - len(active)
+            while slots > 0 and self.asked < self.total:
+                self._ask()
+                self.asked += 1
+                slots -= 1
+            if self.asked >= self.total and not active:
+                self._finish(children)
+        return None
 
     def _finish(self, children: list[RunRecord]) -> None:
         if self.open_trials:
