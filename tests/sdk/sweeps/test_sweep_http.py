@@ -3,6 +3,7 @@ controller and the supervisors run on this machine, the study in a journal under
 
 from __future__ import annotations
 
+import io
 import textwrap
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def test_a_sweep_runs_through_a_server(ws: Workspace, tmp_path: Path) -> None:
         max_concurrent_runs=1,
     )
     run = Experiment(ws, "remote-sweep").submit(config)
-    run.wait_for_completion()
+    shown = io.StringIO()
+    run.wait_for_completion(show_output=True, out=shown)
+    assert "best loss" in shown.getvalue() and "Completed" in shown.getvalue()
     best = run.get_best_run_by_primary_metric()
     assert best is not None
     assert run.get_hyperparameters()[best.id] == {"--alpha": 0.2}
