@@ -42,8 +42,8 @@ def trial_table(title: str, metric: str, rows: list[dict[str, Any]]) -> Table:
 
 
 class TrialTable:
-    """A live view of the sweep's trials on a terminal; on anything else, the table
-    printed again each time a trial changes status."""
+    """A live table of the sweep's trials on a terminal; elsewhere (a log, a notebook's
+    captured output) one line per trial that changes status, and the table at the end."""
 
     def __init__(self, run: HyperDriveRun, out: TextIO | None) -> None:
         self.run = run
@@ -52,23 +52,32 @@ class TrialTable:
         if self.console.is_terminal:
             self.live = Live(console=self.console, auto_refresh=False)
             self.live.start()
-        self.last: tuple[tuple[str, str], ...] = ()
+        self.seen: dict[str, str] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def _table(self) -> Table:
+        status = self.run._record.status.value
+        return trial_table(
+            f"sweep {self.run.id} ({status}): {len(self.rows)} trial(s)",
+            self.run.primary_metric_name,
+            self.rows,
+        )
 
     def update(self) -> None:
-        rows = self.run.get_children_sorted_by_primary_metric()
-        state = tuple((str(r["run_id"]), str(r["status"])) for r in rows)
-        status = self.run._record.status.value
-        table = trial_table(
-            f"sweep {self.run.id} ({status}): {len(rows)} trial(s)",
-            self.run.primary_metric_name,
-            rows,
-        )
+        self.rows = self.run.get_children_sorted_by_primary_metric()
         if self.live is not None:
-            self.live.update(table, refresh=True)
-        elif state != self.last:
-            self.console.print(table)
-        self.last = state
+            self.live.update(self._table(), refresh=True)
+            return
+        for row in sorted(self.rows, key=lambda r: str(r["run_id"])):
+            run_id, status = str(row["run_id"]), str(row["status"])
+            if self.seen.get(run_id) != status:
+                self.seen[run_id] = status
+                best = _cell(row.get("best_primary_metric"))
+                metric = f", best {self.run.primary_metric_name} {best}" if best else ""
+                self.console.print(f"trial {run_id} {status}{metric}: {row.get('hyperparameters')}")
 
     def close(self) -> None:
         if self.live is not None:
             self.live.stop()
+        else:
+            self.console.print(self._table())
