@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from atelier.core.errors import InvalidStateError, RunFailedError, ValidationError
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.timeutil import now_ms
 from atelier.sdk.sweeps import _launch
 from atelier.sdk.tracking.run import Run
 
@@ -21,6 +22,8 @@ __all__ = ["HYPERDRIVE_RUN_TYPE", "HyperDriveRun", "metric_series"]
 
 HYPERDRIVE_RUN_TYPE = "hyperdrive"
 _POLL_SECONDS = 0.2
+#: how long a new sweep's controller may take to start before a waiter starts another
+_CONTROLLER_START_MS = 20_000
 
 
 def metric_series(value: Any) -> list[float]:
@@ -183,7 +186,8 @@ class HyperDriveRun(Run):
             while (record := self._refresh()).status not in TERMINAL_STATUSES:
                 if table is not None:
                     table.update()
-                if time.monotonic() - last_check > 2.0:
+                started_long_ago = record.created_ms < now_ms() - _CONTROLLER_START_MS
+                if started_long_ago and time.monotonic() - last_check > 2.0:
                     self.resume()
                     last_check = time.monotonic()
                 if deadline is not None and time.monotonic() > deadline:
