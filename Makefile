@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_parallel_run.py
 	$(BIN)/python bench/bench_runs_frame.py
 	$(BIN)/python bench/bench_studio.py
+	$(BIN)/python bench/bench_sweeps.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

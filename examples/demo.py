@@ -86,9 +86,15 @@ def main() -> None:
     port_azureml_code(ws, home)
     runs_as_frames(exp)
     submit_training(ws)
+    automate(ws)
+
+
+def automate(ws: Workspace) -> None:
+    """Work that runs itself: a pipeline, a schedule, batch scoring and a sweep."""
     run_a_pipeline(ws)
     schedule_a_report(ws)
     score_in_batches(ws)
+    sweep_hyperparameters(ws)
 
 
 def run_a_pipeline(ws: Workspace) -> None:
@@ -314,6 +320,46 @@ def score_in_batches(ws: Workspace) -> None:
     )
     for line in scored.read_text().splitlines():
         print(f"    {line}")
+
+
+def sweep_hyperparameters(ws: Workspace) -> None:
+    """A HyperDrive sweep of train.py's regularization: 8 trials, 2 at a time, random
+    sampling, a bandit policy; then the trials best first and the best run."""
+    import math
+
+    from atelier import Environment, Experiment, ScriptRunConfig
+    from atelier.azureml.train.hyperdrive import (
+        BanditPolicy,
+        HyperDriveConfig,
+        PrimaryMetricGoal,
+        RandomParameterSampling,
+        loguniform,
+    )
+
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(
+            source_directory=Path(__file__).parent / "train",
+            script="train.py",
+            environment=Environment.get(ws, "sklearn"),
+        ),
+        hyperparameter_sampling=RandomParameterSampling(
+            {"--reg": loguniform(math.log(0.01), math.log(100))}, properties={"seed": 7}
+        ),
+        policy=BanditPolicy(slack_factor=0.1, evaluation_interval=1),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=8,
+        max_concurrent_runs=2,
+    )
+    sweep = Experiment(ws, "iris-sweep").submit(config)
+    print(f"S1. sweep {sweep.id}: 8 trials of train.py, 2 at a time, bandit policy")
+    sweep.wait_for_completion(show_output=True)
+    best = sweep.get_best_run_by_primary_metric()
+    assert best is not None
+    print(
+        f"S2. best trial {best.id}: {sweep.get_hyperparameters()[best.id]}, "
+        f"accuracy={best.get_metrics()['accuracy']:.3f}"
+    )
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:

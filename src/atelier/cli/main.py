@@ -20,6 +20,7 @@ from atelier.cli import (
     run,
     server,
     studio,
+    sweep,
     token,
     user,
     workspace,
@@ -50,6 +51,7 @@ app = typer.Typer(
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(run.app, name="run")
+app.add_typer(sweep.app, name="sweep")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")

@@ -1,0 +1,1 @@
+"""``azureml.train``: HyperDrive sweeps live in :mod:`atelier.azureml.train.hyperdrive`."""

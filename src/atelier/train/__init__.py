@@ -1,0 +1,1 @@
+"""``atelier.train``: the short spelling of :mod:`atelier.azureml.train`."""
