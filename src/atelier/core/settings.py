@@ -128,8 +128,10 @@ class Settings:
         return copy
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Settings) and type(other) is type(self) and (
-            self.model_dump() == other.model_dump()
+        return (
+            isinstance(other, Settings)
+            and type(other) is type(self)
+            and (self.model_dump() == other.model_dump())
         )
 
     __hash__ = None  # type: ignore[assignment]

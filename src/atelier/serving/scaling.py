@@ -50,6 +50,8 @@ def health_seconds() -> float:
 def health_timeout_seconds() -> float:
     """How long a replica has to answer one health check."""
     return _seconds(HEALTH_TIMEOUT_VARIABLE, HEALTH_TIMEOUT_SECONDS)
+
+
 #: below a quarter of the target for this long, an autoscaled deployment shrinks by one
 SCALE_DOWN_AFTER_SECONDS = 10.0
 
