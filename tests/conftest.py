@@ -167,6 +167,9 @@ def server(
 
     if database not in _servers:
         home = tmp_path_factory.mktemp(f"server-{database}")
-        url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
-        _servers[database] = start_server(home, url)
+        if database == "postgresql":
+            _servers[database] = start_server(home, request.getfixturevalue("postgres_url"))
+        else:
+            template = request.getfixturevalue("sqlite_template")
+            _servers[database] = start_server(home, None, template=template)
     return _servers[database]
