@@ -63,6 +63,25 @@ def _private_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         os.environ["ATELIER_HOME"] = before
 
 
+#: endpoint health checks for tests: a round every 0.5 s, 1.5 s to answer (2 s and 2 s by
+#: default), so a frozen replica is replaced after about 6 s instead of 12; the serving
+#: tests that wait on it derive their waits from these (``tests/helpers/scoring.py``)
+ENDPOINT_HEALTH = {
+    "ATELIER_ENDPOINT_HEALTH_SECONDS": "0.5",
+    "ATELIER_ENDPOINT_HEALTH_TIMEOUT_SECONDS": "1.5",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_endpoint_health() -> Iterator[None]:
+    """Every endpoint a test starts (its manager inherits this environment) checks its
+    replicas' health at the periods of ``ENDPOINT_HEALTH``."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ENDPOINT_HEALTH.items():
+            patch.setenv(name, value)
+        yield
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the local PostgreSQL for this test session, dropped after."""
@@ -148,6 +167,9 @@ def server(
 
     if database not in _servers:
         home = tmp_path_factory.mktemp(f"server-{database}")
-        url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
-        _servers[database] = start_server(home, url)
+        if database == "postgresql":
+            _servers[database] = start_server(home, request.getfixturevalue("postgres_url"))
+        else:
+            template = request.getfixturevalue("sqlite_template")
+            _servers[database] = start_server(home, None, template=template)
     return _servers[database]

@@ -8,6 +8,7 @@ Each test gets a workspace of its own, so tests share a backend without sharing 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +18,15 @@ from tests.conftest import unique
 
 
 @pytest.fixture(scope="session")
-def sqlite_server(_servers: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
+def sqlite_server(
+    _servers: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Any:
     """The session's SQLite server (started here if no test started it yet)."""
     from tests.helpers.server import start_server
 
     if "sqlite" not in _servers:
-        _servers["sqlite"] = start_server(tmp_path_factory.mktemp("server-sqlite"), None)
+        home = tmp_path_factory.mktemp("server-sqlite")
+        _servers["sqlite"] = start_server(home, None, template=sqlite_template)
     return _servers["sqlite"]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.databases import seed_home
+
 
 @dataclass(frozen=True)
 class RunningServer:
@@ -46,12 +48,21 @@ def _environment(home: Path, database_url: str | None) -> dict[str, str]:
 
 
 def start_server(
-    home: Path, database_url: str | None, workers: int = 1, *, initialize: bool = True
+    home: Path,
+    database_url: str | None,
+    workers: int = 1,
+    *,
+    initialize: bool = True,
+    template: Path | None = None,
 ) -> RunningServer:
     """Initialize the database with an admin (unless told not to), start the server and
-    wait until it is ready."""
+    wait until it is ready. On SQLite, ``template`` (a migrated database, see
+    ``tests/helpers/databases.py``) is copied into the home first, so ``server init``
+    finds the schema at head instead of running every migration."""
     env = _environment(home, database_url)
     home.mkdir(parents=True, exist_ok=True)
+    if template is not None and not database_url:
+        seed_home(home, template)
     if not initialize:
         return _launch(home, env, database_url, "", workers)
     init = subprocess.run(

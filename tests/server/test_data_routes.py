@@ -6,6 +6,7 @@ paths, package files)."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from typing import Any
 
@@ -161,6 +162,52 @@ def test_package_files_that_escape_are_refused(team: Team, name: str) -> None:
             client, "GET", f"/api/v1/workspaces/{ws}/packages/img/versions/1/files/{name}"
         )
         assert download.status_code in (400, 404)
+
+
+def test_a_package_file_download_finds_only_the_named_file(team: Team) -> None:
+    """One file of a model or package version is looked up by its path: each file comes
+    back with its own bytes, and a path the version does not hold (or that leaves it) is
+    refused, not answered with another file."""
+    ws = team.workspace
+    contents = {"m/one.txt": b"1", "m/two.txt": b"2"}
+    with team.contributor.client(team.url) as client:
+        model = client.post(
+            f"/api/v1/workspaces/{ws}/models/lookup/versions",
+            content=_package_tar(contents),
+            headers={"Content-Type": "application/x-tar"},
+        )
+        assert model.status_code == 201, model.text
+        version = model.json()["version"]
+        mbase = f"/api/v1/workspaces/{ws}/models/lookup/versions/{version}/files"
+        listed = {f["path"] for f in client.get(mbase).json()}
+        assert len(listed) == 2
+        for path in listed:
+            answer = client.get(f"{mbase}/{path}")
+            assert answer.status_code == 200, answer.text
+            assert answer.content == contents[f"m/{path.rsplit('/', 1)[-1]}"]
+        assert client.get(f"{mbase}/three.txt").status_code == 404
+
+        meta = json.dumps(
+            {"label": None, "models": [["lookup", version]], "manifest": {}, "log": ""}
+        ).encode()
+        files = {"files/a.txt": b"first", "files/sub/b.txt": b"second", "files/c.txt": b"third"}
+        created = client.post(
+            f"/api/v1/workspaces/{ws}/packages",
+            params={"name": "lookup"},
+            content=_package_tar({"package.json": meta, **files}),
+            headers={"Content-Type": "application/x-tar"},
+        )
+        assert created.status_code == 201, created.text
+        base = f"/api/v1/workspaces/{ws}/packages/lookup/versions/1/files"
+        for name, data in files.items():
+            answer = client.get(f"{base}/{name.removeprefix('files/')}")
+            assert answer.status_code == 200, answer.text
+            assert answer.content == data
+        missing = client.get(f"{base}/sub/a.txt")
+        assert missing.status_code == 404
+        assert "package lookup:1 has no file 'sub/a.txt'" in missing.json()["detail"]
+        escaping = _raw_path(client, "GET", f"{base}/sub/../../a.txt")
+        assert escaping.status_code in (400, 404)
 
 
 def test_a_cut_off_datastore_upload_leaves_nothing(team: Team) -> None:

@@ -21,6 +21,7 @@ from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
 from atelier.sdk.models.local_service import LocalWebserviceDeploymentConfiguration
 from atelier.sdk.models.webservice import WebserviceError
+from atelier.serving.scaling import HEALTH_MISSES, health_seconds, health_timeout_seconds
 
 SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 #: the rolling update, the most database-heavy path, runs on both databases
@@ -422,8 +423,9 @@ def run(raw_data):
 @SQLITE
 def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Path) -> None:
     """A replica scores on its event loop, so it cannot answer health probes while run()
-    works: a request that outlasts 3 missed probes (each 2 s apart, 2 s timeout) must still
-    complete."""
+    works: a request that outlasts 3 missed probes (at the periods the endpoint's process
+    was given, by default 2 s apart with a 2 s timeout) must still complete."""
+    rounds = HEALTH_MISSES * (health_seconds() + health_timeout_seconds())
     model = _model(ws, tmp_path, 1)
     config = LocalWebserviceDeploymentConfiguration(port=0)
     svc = Model.deploy(ws, "sleepy-ep", [model], _config(tmp_path, SLEEPY), config)
@@ -431,7 +433,9 @@ def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Pat
         svc.wait_for_deployment(timeout_sec=60)
         before = svc.deployments["default"]["replicas"][0]["pid"]
         headers = {"Authorization": f"Bearer {svc.get_keys()[0]}"}
-        answer = httpx.post(svc.scoring_uri, json={"sleep": 14}, headers=headers, timeout=60)
+        answer = httpx.post(
+            svc.scoring_uri, json={"sleep": rounds + 2}, headers=headers, timeout=60
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json() == "awake"
         assert svc.deployments["default"]["replicas"][0]["pid"] == before

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from atelier import AtelierError
 from atelier.core.errors import SecretKeyError
-from atelier.core.settings import Settings
+from atelier.core.settings import Secret, Settings
 from atelier.storage.secretbox import (
     KEY_FILE_NAME,
     SecretBox,
@@ -24,7 +23,7 @@ from atelier.storage.secretbox import (
 
 
 def _settings(home: Path, key: str | None = None) -> Settings:
-    return Settings(home=home, secret_key=SecretStr(key) if key is not None else None)
+    return Settings(home=home, secret_key=Secret(key) if key is not None else None)
 
 
 def test_a_key_file_is_generated_once_with_mode_0600(tmp_path: Path) -> None:

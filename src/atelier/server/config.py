@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import ClassVar
 
-from atelier.core.settings import Settings
+from atelier.core.settings import Field, Settings, json_list
 
 #: the Host names accepted by default: a server reachable from elsewhere must name itself
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class ServerSettings(Settings):
@@ -17,21 +21,33 @@ class ServerSettings(Settings):
     bounds one upload; ``ATELIER_MAX_JSON_BYTES`` any other request body (read whole) and
     ``ATELIER_MAX_METRIC_BATCH_BYTES`` a metric batch's (see ``server/body_limits.py``)."""
 
-    allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
-    allowed_origins: list[str] = Field(default_factory=list)
-    max_upload_bytes: int = 50 * 1024**3
-    max_json_bytes: int = 8 * 1024**2
-    max_metric_batch_bytes: int = 64 * 1024**2
-    #: ``ATELIER_MLFLOW_DEFAULT_WORKSPACE``: where MLflow clients log when neither their
-    #: tracking URI (``/mlflow/<workspace>``) nor ``MLFLOW_WORKSPACE`` names a workspace.
-    #: Unset by default: on a shared server such a client is told to name one, instead of
-    #: everyone's runs landing in one workspace nobody chose. When set, the workspace is
-    #: created on the first request a server admin makes to it; others need a role in it.
-    mlflow_default_workspace: str | None = None
-    #: ``ATELIER_ALLOWED_STORAGE_HOSTS``: storage endpoints on internal addresses (loopback,
-    #: link-local, private) a datastore may name, comma-separated ``host`` or ``host:port``
-    #: (e.g. an in-house MinIO); none by default (``storage/network_guard.py``).
-    allowed_storage_hosts: str = ""
+    FIELDS: ClassVar[dict[str, Field]] = {
+        **Settings.FIELDS,
+        "allowed_hosts": Field(json_list, lambda: list(LOOPBACK_HOSTS)),
+        "allowed_origins": Field(json_list, list),
+        "max_upload_bytes": Field(int, lambda: 50 * 1024**3),
+        "max_json_bytes": Field(int, lambda: 8 * 1024**2),
+        "max_metric_batch_bytes": Field(int, lambda: 64 * 1024**2),
+        #: ``ATELIER_MLFLOW_DEFAULT_WORKSPACE``: where MLflow clients log when neither their
+        #: tracking URI (``/mlflow/<workspace>``) nor ``MLFLOW_WORKSPACE`` names a workspace.
+        #: Unset by default: on a shared server such a client is told to name one, instead of
+        #: everyone's runs landing in one workspace nobody chose. When set, the workspace is
+        #: created on the first request a server admin makes to it; others need a role in it.
+        "mlflow_default_workspace": Field(_optional_str, lambda: None),
+        #: ``ATELIER_ALLOWED_STORAGE_HOSTS``: storage endpoints on internal addresses
+        #: (loopback, link-local, private) a datastore may name, comma-separated ``host`` or
+        #: ``host:port`` (e.g. an in-house MinIO); none by default
+        #: (``storage/network_guard.py``).
+        "allowed_storage_hosts": Field(str, lambda: ""),
+    }
+
+    allowed_hosts: list[str]
+    allowed_origins: list[str]
+    max_upload_bytes: int
+    max_json_bytes: int
+    max_metric_batch_bytes: int
+    mlflow_default_workspace: str | None
+    allowed_storage_hosts: str
 
 
 def server_settings(settings: Settings) -> ServerSettings:

@@ -168,13 +168,19 @@ def list_models(session: Session, workspace: str, spec: ModelQuery) -> list[Mode
 
 
 def files(
-    session: Session, workspace: str, name: str, version: int | None = None
+    session: Session,
+    workspace: str,
+    name: str,
+    version: int | None = None,
+    path: str | None = None,
 ) -> list[ModelFileRecord]:
-    """The files of the model version, sorted by path."""
+    """The files of the model version, sorted by path; with ``path``, only the file of that
+    path (one index lookup, for a download, instead of listing every file)."""
     row = _get_row(session, workspace, name, version)
-    found = session.scalars(
-        select(ModelFileRow).where(ModelFileRow.model_id == row.id).order_by(ModelFileRow.path)
-    )
+    query = select(ModelFileRow).where(ModelFileRow.model_id == row.id)
+    if path is not None:
+        query = query.where(ModelFileRow.path == path)
+    found = session.scalars(query.order_by(ModelFileRow.path))
     return [ModelFileRecord(path=f.path, digest=f.digest, size=f.size) for f in found]
 
 

@@ -86,15 +86,19 @@ def list_packages(session: Session, workspace: str, name: str | None = None) -> 
 
 
 def files(
-    session: Session, workspace: str, name: str, version: int | None = None
+    session: Session,
+    workspace: str,
+    name: str,
+    version: int | None = None,
+    path: str | None = None,
 ) -> list[PackageFileRecord]:
-    """The package's files sorted by path."""
+    """The package's files sorted by path; with ``path``, only the file of that path (one
+    index lookup, for a download, instead of listing every file)."""
     row = _get_row(session, workspace, name, version)
-    found = session.scalars(
-        select(PackageFileRow)
-        .where(PackageFileRow.package_id == row.id)
-        .order_by(PackageFileRow.path)
-    )
+    query = select(PackageFileRow).where(PackageFileRow.package_id == row.id)
+    if path is not None:
+        query = query.where(PackageFileRow.path == path)
+    found = session.scalars(query.order_by(PackageFileRow.path))
     return [PackageFileRecord(path=f.path, digest=f.digest, size=f.size) for f in found]
 
 

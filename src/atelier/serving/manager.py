@@ -56,9 +56,9 @@ from atelier.serving.replicas import (
 )
 from atelier.serving.scaling import (
     HEALTH_MISSES,
-    HEALTH_SECONDS,
     HealthWatch,
     autoscale_step,
+    health_seconds,
     rollout_count,
 )
 from atelier.serving.traffic import direct_deployment, route
@@ -154,8 +154,9 @@ class EndpointManager:
 
     async def _health_loop(self) -> None:
         watch = HealthWatch(self.internal_key)
+        every = health_seconds()
         while True:
-            await asyncio.sleep(HEALTH_SECONDS)
+            await asyncio.sleep(every)
             replicas = [
                 replica
                 for deployment in list(self.deployments.values())

@@ -8,18 +8,50 @@ They read a :class:`~atelier.serving.replicas.Deployment` and answer; the manage
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from atelier.serving.replicas import HOST, Deployment, Replica
 from atelier.serving.upstream import Upstream, UpstreamError
 
-__all__ = ["HealthWatch", "ScaleStep", "autoscale_step", "rollout_count"]
+__all__ = [
+    "HealthWatch",
+    "ScaleStep",
+    "autoscale_step",
+    "health_seconds",
+    "health_timeout_seconds",
+    "rollout_count",
+]
 
 #: a ready replica is asked for /healthz this often; this many misses in a row restart it
 HEALTH_SECONDS = 2.0
 HEALTH_TIMEOUT_SECONDS = 2.0
 HEALTH_MISSES = 3
+#: variables of the endpoint's process that change the two periods above, for an operator
+#: who wants a frozen replica replaced sooner (or later): seconds, a positive number
+HEALTH_SECONDS_VARIABLE = "ATELIER_ENDPOINT_HEALTH_SECONDS"
+HEALTH_TIMEOUT_VARIABLE = "ATELIER_ENDPOINT_HEALTH_TIMEOUT_SECONDS"
+
+
+def _seconds(variable: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def health_seconds() -> float:
+    """How long the endpoint's manager waits between two rounds of health checks."""
+    return _seconds(HEALTH_SECONDS_VARIABLE, HEALTH_SECONDS)
+
+
+def health_timeout_seconds() -> float:
+    """How long a replica has to answer one health check."""
+    return _seconds(HEALTH_TIMEOUT_VARIABLE, HEALTH_TIMEOUT_SECONDS)
+
+
 #: below a quarter of the target for this long, an autoscaled deployment shrinks by one
 SCALE_DOWN_AFTER_SECONDS = 10.0
 
@@ -76,9 +108,10 @@ def autoscale_step(deployment: Deployment, now: float) -> ScaleStep | None:
 
 async def answers_health(replica: Replica, internal_key: str) -> bool:
     """Whether the replica answers ``GET /healthz`` with 200 within the timeout."""
-    probe = Upstream(HOST, replica.port, internal_key, HEALTH_TIMEOUT_SECONDS)
+    timeout = health_timeout_seconds()
+    probe = Upstream(HOST, replica.port, internal_key, timeout)
     try:
-        answer = await asyncio.wait_for(probe.request("GET", "/healthz"), HEALTH_TIMEOUT_SECONDS)
+        answer = await asyncio.wait_for(probe.request("GET", "/healthz"), timeout)
     except (UpstreamError, TimeoutError):
         return False
     finally:

@@ -129,8 +129,9 @@ class HttpModels:
             raise StorageError(f"cannot write into {target_dir}: {exc}") from exc
         base = f"{self._version(workspace, name, version)}/files"
         try:
-            for entry in found:
-                self.t.download(f"{base}/{file_path(entry.path)}", safe_join(staging, entry.path))
+            self.t.download_all(
+                [(f"{base}/{file_path(e.path)}", safe_join(staging, e.path)) for e in found]
+            )
             try:
                 if final.exists() or final.is_symlink():
                     final.rename(staging / f"replaced-{uuid.uuid4().hex}")

@@ -95,8 +95,9 @@ class HttpPackages:
             raise StorageError(f"cannot write into {target.parent}: {exc}") from exc
         base = f"{self._version(workspace, name, version)}/files"
         try:
-            for entry in found:
-                self.t.download(f"{base}/{file_path(entry.path)}", safe_join(staging, entry.path))
+            self.t.download_all(
+                [(f"{base}/{file_path(e.path)}", safe_join(staging, e.path)) for e in found]
+            )
             manifest = json.dumps(record.manifest, indent=2, sort_keys=True) + "\n"
             (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
             if target.is_dir():

@@ -12,6 +12,7 @@ from atelier.core.errors import ValidationError
 from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, ModelSpec
 from atelier.server.auth import MANAGE, READ, WRITE, guard
 from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
+from atelier.server.paths import check_location
 from atelier.server.routes._common import blobs, database, settings, stream_listed_file
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.schemas import ModelFromRun, ModelPatch, ModelSearch, ModelSpecBody
@@ -111,9 +112,10 @@ def files(workspace: str, name: str, version: int, request: Request) -> list[Mod
 def download(
     workspace: str, name: str, version: int, path: str, request: Request
 ) -> StreamingResponse:
+    clean = check_location(path)
     with database(request).session() as session:
-        found = models.files(session, workspace, name, version)
-    return stream_listed_file(request, found, path, f"model {name}:{version}")
+        found = models.files(session, workspace, name, version, path=clean)
+    return stream_listed_file(request, found, clean, f"model {name}:{version}")
 
 
 @router.patch(VERSION, dependencies=guard(WRITE), response_model=ModelRecord)

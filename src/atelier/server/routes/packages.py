@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from atelier.core.errors import ValidationError
 from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.server.auth import READ, WRITE, guard
+from atelier.server.paths import check_location
 from atelier.server.routes._common import blobs, database, settings, stream_listed_file
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.streams import consume_body, require_type, scratch_folder, unpack_tar
@@ -133,6 +134,7 @@ def files(workspace: str, name: str, version: Version, request: Request) -> list
 def download(
     workspace: str, name: str, version: Version, path: str, request: Request
 ) -> StreamingResponse:
+    clean = check_location(path)
     with database(request).session() as session:
-        found = packages.files(session, workspace, name, version)
-    return stream_listed_file(request, found, path, f"package {name}:{version}")
+        found = packages.files(session, workspace, name, version, path=clean)
+    return stream_listed_file(request, found, clean, f"package {name}:{version}")
