@@ -29,9 +29,12 @@ def test_register_list_show_build_and_run_in_it(
     assert "version 1" in registered.stdout
 
     listed = atelier("environment", "list", "-w", "lab", "-o", "json").json()
-    assert [(e["name"], e["version"], e["pip"], e["built"]) for e in listed] == [
+    # azureml's curated environments (AzureML-*) are listed beside the registered ones
+    mine = [e for e in listed if not e["name"].startswith("AzureML-")]
+    assert [(e["name"], e["version"], e["pip"], e["built"]) for e in mine] == [
         ("sixenv", "1", ["six==1.16.0"], False)
     ]
+    assert any(e["name"] == "AzureML-Minimal" for e in listed)
     table = atelier("environment", "show", "sixenv", "-w", "lab")
     assert table.code == 0, table.stderr
     assert "six==1.16.0" in table.stdout

@@ -151,9 +151,11 @@ def test_from_config_opens_the_workspace_on_its_server(
     ws = Workspace.get(team.workspace, url=team.url, token=team.reader.token)
     written = ws.write_config(tmp_path / "project")
     assert json.loads(written.read_text()) == {
+        "subscription_id": None,
+        "resource_group": None,
         "workspace_name": team.workspace,
         "tracking_uri": team.url,
-    }  # the token is never written into a project's files
+    }  # azureml's keys; the token is never written into a project's files
     monkeypatch.setenv("ATELIER_TOKEN", team.reader.token)
     reset_backends()
     again = Workspace.from_config(tmp_path / "project")

@@ -170,6 +170,17 @@ class InputError(ValidationError):
     code = "invalid_input"
 
 
+class FilterSyntaxError(ValidationError):
+    """A filter expression that does not parse; ``column`` is where (1-based)."""
+
+    code = "filter_syntax"
+
+    def __init__(self, message: str, column: int = 0, why: str = "") -> None:
+        super().__init__(message)
+        self.column = column
+        self.why = why
+
+
 class PipelineValidationError(ValidationError):
     """A pipeline cannot run as built; ``problems`` lists every one found."""
 
@@ -287,6 +298,7 @@ __all__ = [
     "DuplicateOutputError",
     "EntryScriptError",
     "EnvironmentBuildError",
+    "FilterSyntaxError",
     "HomeError",
     "ImageBuildError",
     "InputError",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import FilterSyntaxError
 
 ENTITIES = {"metrics": "metrics", "metric": "metrics", "params": "params", "param": "params"}
 ENTITIES |= {"tags": "tags", "tag": "tags", "attributes": "attributes"}
@@ -24,14 +24,11 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 HINT = 'e.g. metrics.accuracy > 0.9 and tags.model = "lr"'
 
 
-class FilterSyntaxError(ValidationError):
-    """A filter that does not parse; ``column`` is where (1-based)."""
-
-    def __init__(self, text: str, column: int, why: str) -> None:
-        pointer = " " * (column - 1) + "^"
-        super().__init__(f"filter error at column {column}: {why} ({HINT})\n{text}\n{pointer}")
-        self.column = column
-        self.why = why
+def filter_error(text: str, column: int, why: str) -> FilterSyntaxError:
+    """The error for a filter that does not parse at ``column`` (1-based), pointing there."""
+    pointer = " " * (column - 1) + "^"
+    message = f"filter error at column {column}: {why} ({HINT})\n{text}\n{pointer}"
+    return FilterSyntaxError(message, column, why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,7 @@ class _Reader:
             self.at += 1
 
     def fail(self, why: str, at: int | None = None) -> FilterSyntaxError:
-        return FilterSyntaxError(self.text, (self.at if at is None else at) + 1, why)
+        return filter_error(self.text, (self.at if at is None else at) + 1, why)
 
     def match(self, pattern: re.Pattern[str]) -> str | None:
         found = pattern.match(self.text, self.at)
@@ -134,7 +131,7 @@ def parse(text: str | None) -> list[FilterClause]:
     if text is None or not text.strip():
         return []
     if len(text) > 2000:
-        raise FilterSyntaxError(text[:80], 2001, "the filter is longer than 2000 characters")
+        raise filter_error(text[:80], 2001, "the filter is longer than 2000 characters")
     reader = _Reader(text)
     clauses: list[FilterClause] = []
     while True:

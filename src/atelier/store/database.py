@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,8 +47,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _private_database(path: Path) -> None:
     """The SQLite file as 0600 in a 0700 folder, before SQLite opens it: SQLite gives the
-    -wal and -shm files the database file's mode. Those of an older home are narrowed."""
-    private_file(path)
+    -wal and -shm files the database file's mode. Those of an older home are narrowed.
+
+    An existing database file is never opened here: closing any descriptor of a file
+    drops every POSIX lock this process holds on it, and SQLite's connections in this
+    process (a server's, beside its scheduler's) rely on those locks ("disk I/O error")."""
+    if path.exists():
+        with contextlib.suppress(OSError):  # another user's: left as it is
+            if path.stat().st_uid == os.getuid():
+                path.chmod(PRIVATE_FILE)
+    else:
+        private_file(path)
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(OSError):  # absent, or another user's: left as it is
             path.with_name(path.name + suffix).chmod(PRIVATE_FILE)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atelier.core import errors
-from atelier.core.run_filter import FilterSyntaxError
+from atelier.core.errors import FilterSyntaxError
 from atelier.server import problems
 from atelier.studio.render import page
 from atelier.studio.security import COOKIE, SECURITY_HEADERS

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from atelier.core import run_filter
-from atelier.core.errors import ValidationError
+from atelier.core.errors import FilterSyntaxError, ValidationError
 from atelier.server.auth import READ, WRITE
 from atelier.services import experiments, run_table
 from atelier.studio.context import database_of, may
@@ -73,7 +73,7 @@ def experiment_page(
     filter_error = None
     try:
         clauses = run_filter.parse(filter)
-    except run_filter.FilterSyntaxError as exc:
+    except FilterSyntaxError as exc:
         clauses, filter_error = [], exc
     with database_of(request).session() as session:
         record = experiments.get(session, workspace, name)

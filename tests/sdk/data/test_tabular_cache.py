@@ -231,6 +231,7 @@ def test_eviction_removes_the_least_recently_used_entries(
     # room for two entries and a half
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, str(2.5 * size / 2**20))
     datasets["b"].to_arrow()
+    _tabular_cache.wait_for_writes()  # b's entry is written behind the read: let it land
     datasets["a"].to_arrow()  # a is now used more recently than b
     datasets["c"].to_arrow()  # too much: b goes
     names = {p.name for p in entries(cache_home)}

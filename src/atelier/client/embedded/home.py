@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from atelier.core.errors import HomeError
+from atelier.core.paths import private_folder
 from atelier.core.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -27,7 +28,7 @@ def check_home(settings: Settings) -> None:
     if home.exists() and not home.is_dir():
         raise HomeError(f"the Atelier home {home} is a file, not a folder; {fix}")
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        private_folder(home)  # 0700, as the store and blob folders are
     except OSError as exc:
         raise HomeError(f"cannot create the Atelier home {home}: {exc.strerror}; {fix}") from None
     if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
