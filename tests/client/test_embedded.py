@@ -15,6 +15,11 @@ from tests.client.abstract.assets import (
     PackageContract,
     SecretContract,
 )
+from tests.client.abstract.automation import (
+    PipelineContract,
+    ScheduleContract,
+    SchedulingContract,
+)
 from tests.client.abstract.endpoints import (
     EndpointContract,
     ReportingContract,
@@ -96,4 +101,16 @@ class TestEmbeddedEndpoint(EndpointContract):
 
 
 class TestEmbeddedReporting(ReportingContract):
+    pass
+
+
+class TestEmbeddedPipeline(PipelineContract):
+    pass
+
+
+class TestEmbeddedSchedule(ScheduleContract):
+    pass
+
+
+class TestEmbeddedScheduling(SchedulingContract):
     pass

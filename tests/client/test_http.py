@@ -15,6 +15,10 @@ from tests.client.abstract.assets import (
     PackageContract,
     SecretContract,
 )
+from tests.client.abstract.automation import (
+    PipelineContract,
+    ScheduleContract,
+)
 from tests.client.abstract.endpoints import (
     EndpointContract,
     ReportingContract,
@@ -96,4 +100,12 @@ class TestHttpEndpoint(EndpointContract):
 
 
 class TestHttpReporting(ReportingContract):
+    pass
+
+
+class TestHttpPipeline(PipelineContract):
+    pass
+
+
+class TestHttpSchedule(ScheduleContract):
     pass

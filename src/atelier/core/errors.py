@@ -242,6 +242,7 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         ValidationError,
         EntryScriptError,
         InputError,
+        FilterSyntaxError,
         PipelineValidationError,
         PipelineCycleError,
         MissingProducerError,

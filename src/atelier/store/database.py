@@ -45,6 +45,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: SQLite files this process has opened: no other code of this process may open and close
+#: them (closing any descriptor of a file drops the process's POSIX locks on it)
+_OPENED_HERE: set[str] = set()
+
+
+def opened_in_this_process(path: Path) -> bool:
+    """Whether a ``Database`` of this process has opened the SQLite file ``path``."""
+    return str(Path(path).resolve()) in _OPENED_HERE
+
+
 def _private_database(path: Path) -> None:
     """The SQLite file as 0600 in a 0700 folder, before SQLite opens it: SQLite gives the
     -wal and -shm files the database file's mode. Those of an older home are narrowed.
@@ -75,6 +85,7 @@ class Database:
                 database = parsed.database or ""
                 if database and database != ":memory:":
                     _private_database(Path(database))
+                    _OPENED_HERE.add(str(Path(database).resolve()))
                 self.engine: Engine = create_engine(
                     self.url, connect_args={"timeout": 30, "check_same_thread": False}
                 )

@@ -9,6 +9,7 @@ from pathlib import Path
 from atelier.core.errors import HomeError
 from atelier.core.paths import private_folder
 from atelier.core.settings import Settings
+from atelier.store.database import opened_in_this_process
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -51,6 +52,8 @@ def check_home(settings: Settings) -> None:
                 f"file) from a backup, or move {home} aside to start a new, empty home"
             )
         return
+    if opened_in_this_process(database):
+        return  # checked when first opened; reading it now would drop SQLite's locks
     try:
         with database.open("rb") as handle:
             magic = handle.read(len(SQLITE_MAGIC))
