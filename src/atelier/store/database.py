@@ -99,6 +99,15 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
         self._lock = threading.Lock()
+        self._disposed = False
+        # Once disposed, a connection is closed as it comes back instead of pooled: one
+        # another thread held through the dispose, or one a late caller opened after it,
+        # would otherwise stay open in a pool nobody disposes again.
+        event.listen(self.engine, "checkin", self._close_after_dispose)
+
+    def _close_after_dispose(self, dbapi_connection: Any, record: Any) -> None:
+        if self._disposed and dbapi_connection is not None:
+            record.invalidate()
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -186,4 +195,7 @@ class Database:
                 conn.commit()
 
     def dispose(self) -> None:
+        """Close every pooled connection. The database still answers later calls, but
+        closes each connection after use."""
+        self._disposed = True
         self.engine.dispose()
