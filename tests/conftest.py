@@ -28,6 +28,27 @@ def _missing(component: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL variants that repeat what another variant already covers:
+
+    - a test marked ``one_database`` exercises something the database kind does not change
+      (a journey through processes, a page, a role check): it runs on SQLite only, while
+      the store's own tests and every unmarked test still run on both;
+    - the SDK contract (``backend`` x ``database``) runs PostgreSQL on the embedded
+      backend: the HTTP backend is the same on either database (its server is tested over
+      PostgreSQL in tests/server), so three variants cover both axes.
+    """
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        repeats = item.get_closest_marker("one_database") or params.get("backend") == "http"
+        (dropped if params.get("database") == "postgresql" and repeats else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _create_postgres_database(prefix: str) -> str:
     """A new empty database on the local PostgreSQL; its URL."""
     try:
@@ -173,3 +194,13 @@ def server(
             template = request.getfixturevalue("sqlite_template")
             _servers[database] = start_server(home, None, template=template)
     return _servers[database]
+
+
+if os.environ.get("ATELIER_TEST_GC_EACH"):
+
+    @pytest.fixture(autouse=True)
+    def _collect_after_each_test() -> Iterator[None]:
+        import gc
+
+        yield
+        gc.collect()

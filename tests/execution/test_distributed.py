@@ -14,7 +14,10 @@ from atelier.azureml.core import Experiment, ScriptRunConfig
 from atelier.azureml.core.runconfig import MpiConfiguration, PyTorchConfiguration
 from tests.conftest import _missing
 
-pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.one_database,
+    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
+]
 
 SHOW_VARIABLES = """
 import os

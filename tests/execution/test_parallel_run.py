@@ -22,6 +22,8 @@ from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.parallel_run import ParallelRunConfig, prepare
 from atelier.sdk.tracking.run import Run
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 # one journey runs on both databases; the others do not depend on the database
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 

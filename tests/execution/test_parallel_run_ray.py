@@ -16,6 +16,8 @@ from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.parallel_run import ParallelRunConfig, prepare
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 SCORE = """
     import os
     from pathlib import Path

@@ -18,6 +18,8 @@ from tests.execution.test_parallel_run import _config, lake, source  # noqa: F40
 
 COUNT = """
 import argparse, pathlib
+
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
 parser = argparse.ArgumentParser()
 parser.add_argument("--scores")
 args = parser.parse_args()

@@ -18,6 +18,8 @@ from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 # the happy path runs on both databases (the job must reach the run's store); the rest of
 # the runs' life does not depend on the database and is covered on both by test_submit
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from atelier import Experiment, ScriptRunConfig, Workspace
 from atelier.core.processes import kill_run_processes
 from atelier.core.settings import load_settings
 from atelier.execution import agent
 from tests.execution.reaping import alive, kill_supervisor, sleeper, wait
+
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
 
 def test_the_agent_fails_a_run_whose_supervisor_died_and_kills_its_script(

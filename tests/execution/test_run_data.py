@@ -15,6 +15,8 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 SCRIPT = """
     import os, sys
     from pathlib import Path

@@ -88,6 +88,7 @@ def test_an_unchanged_folder_is_the_same_snapshot(ws: Workspace, tmp_path: Path)
         run.wait_for_completion()
 
 
+@pytest.mark.one_database
 def test_show_output_prints_and_a_failure_raises_with_stderr(
     ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -165,6 +166,7 @@ def test_bytecode_caches_are_never_in_a_snapshot(tmp_path: Path) -> None:
     assert sorted(relative for relative, _, _ in collect(folder)) == ["pkg/mod.py", "train.py"]
 
 
+@pytest.mark.one_database
 def test_time_limit_stops_the_script(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")
     run = _submit(ws, folder, max_run_duration_seconds=2)
@@ -181,6 +183,7 @@ def _wait_for(run: Run, status: str, seconds: float = 60) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.one_database
 def test_cancel_kills_the_whole_process_tree(ws: Workspace, tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     folder = _source(
@@ -216,6 +219,7 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+@pytest.mark.one_database
 def test_a_killed_supervisor_leaves_a_failed_run(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)\n")
     run = _submit(ws, folder)
@@ -236,6 +240,7 @@ def test_a_killed_supervisor_leaves_a_failed_run(ws: Workspace, tmp_path: Path) 
         assert "supervisor" in line
 
 
+@pytest.mark.one_database
 def test_local_concurrency_limit_runs_in_order(ws: Workspace, tmp_path: Path) -> None:
     ComputeTarget(ws, "local").update(max_concurrent_runs=1)
     folder = _source(tmp_path, "import time\ntime.sleep(0.3)\n")
@@ -263,6 +268,7 @@ def test_run_configuration_round_trip(tmp_path: Path) -> None:
         RunConfiguration.load(tmp_path, "absent")
 
 
+@pytest.mark.one_database
 def test_activity_follows_the_phases(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import time\nprint('x', flush=True)\ntime.sleep(3)\n")
     run = _submit(ws, folder)
@@ -277,6 +283,7 @@ def test_activity_follows_the_phases(ws: Workspace, tmp_path: Path) -> None:
     assert run.get_activity()["phase"] == "ended"  # never the phase it was last seen in
 
 
+@pytest.mark.one_database
 def test_an_environment_that_does_not_resolve_fails_the_run(ws: Workspace, tmp_path: Path) -> None:
     from atelier import Environment
 

@@ -83,6 +83,7 @@ def _study_trials(run: HyperDriveRun) -> list[Any]:
         _study.close_study(study)
 
 
+@pytest.mark.one_database
 def test_a_sweep_runs_every_trial_and_finds_the_best(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
     # quality -1 logs NaN (a diverged trial): the run completes with its NaN values kept, but
@@ -142,6 +143,7 @@ def test_a_sweep_runs_every_trial_and_finds_the_best(ws: Workspace, tmp_path: Pa
     assert len(second.get_children()) == 1 and len(third.get_children()) == 1
 
 
+@pytest.mark.one_database
 def test_bandit_cancels_a_trial_that_lags_the_best(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
     # the weak trial keeps reporting long after the strong one has set the bar
@@ -165,6 +167,7 @@ def test_bandit_cancels_a_trial_that_lags_the_best(ws: Workspace, tmp_path: Path
     assert best is not None and best.id == outcome[1.0].id
 
 
+@pytest.mark.one_database
 def test_a_primary_metric_never_logged_fails_the_sweep(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "print('no metrics here')\n")
     config = _config(folder, {"--a": choice(1, 2, 3, 4)}, max_concurrent_runs=1)
@@ -243,6 +246,7 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
     assert all(t.state.name == "COMPLETE" for t in _study_trials(run))
 
 
+@pytest.mark.one_database
 def test_cancel_stops_the_sweep_and_its_running_trials(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
     config = _config(
@@ -264,6 +268,7 @@ def test_cancel_stops_the_sweep_and_its_running_trials(ws: Workspace, tmp_path: 
     pipeline_run.complete()
 
 
+@pytest.mark.one_database
 def test_max_duration_cancels_the_trials_still_running(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
     config = _config(

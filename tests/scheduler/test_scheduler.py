@@ -110,6 +110,7 @@ def test_a_due_slot_fires_the_stored_script_run_once(
     assert [item.id for item in schedule.get_pipeline_runs()] == [run.id]
 
 
+@pytest.mark.one_database
 def test_slots_missed_while_no_scheduler_ran_fire_once(
     ws: Workspace, config: ScriptRunConfig
 ) -> None:
@@ -178,6 +179,7 @@ def test_schedulers_racing_never_fire_one_slot_twice(
     assert all(item.run_id for item in firings)
 
 
+@pytest.mark.one_database
 def test_a_disabled_schedule_stays_quiet_and_resumes_after_now(
     ws: Workspace, counted_pipelines: list[str]
 ) -> None:
@@ -211,6 +213,7 @@ def test_a_submission_that_fails_is_recorded_and_the_slot_is_spent(ws: Workspace
     assert schedule.get_last_pipeline_run() is None
 
 
+@pytest.mark.one_database
 def test_data_trigger_fires_on_new_and_changed_files(
     ws: Workspace, config: ScriptRunConfig, tmp_path: Path
 ) -> None:
@@ -278,6 +281,7 @@ def test_bad_schedules_are_refused_and_nothing_is_kept(
         Schedule.get(ws, "no-such-schedule")
 
 
+@pytest.mark.one_database
 def test_enabling_again_waits_for_the_next_slot_after_now(
     ws: Workspace, counted_pipelines: list[str]
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,43 +16,39 @@ from atelier import Experiment, PermissionDeniedError, UnauthenticatedError, Wor
 from atelier.client.registry import reset_backends
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.conftest import unique
+from tests.helpers.cli import Result, invoke
 from tests.server.conftest import Team
 
 
-def _cli(home: Path, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
+def _cli(home: Path, *args: str, token: str | None = None) -> Result:
+    """``atelier *args`` with ``home`` as its home and no other ``ATELIER_*`` variable (in
+    this process: tests/e2e start real processes)."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ATELIER_")}
     env["ATELIER_HOME"] = str(home)
     if token is not None:
         env["ATELIER_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "atelier.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return invoke(args, cwd=home.parent, env=env)
 
 
 @pytest.mark.parametrize("database", ["sqlite"])
 def test_cli_login_users_tokens_members_audit(server: Any, tmp_path: Path) -> None:
     admin_home, user_home = tmp_path / "admin", tmp_path / "user"
     bad = _cli(admin_home, "login", "--url", server.url, "--token", "atl_wrong")
-    assert bad.returncode == 5
+    assert bad.code == 5
     assert bad.stderr.startswith("error: the token is not valid")
     login = _cli(admin_home, "login", "--url", server.url, "--token", server.admin_token)
-    assert login.returncode == 0, login.stderr
+    assert login.code == 0, login.stderr
     credentials = admin_home / "credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     name = unique("alice")
-    assert _cli(admin_home, "user", "create", name).returncode == 0
+    assert _cli(admin_home, "user", "create", name).code == 0
     issued = _cli(admin_home, "token", "create", "--user", name, "-o", "json")
     token = json.loads(issued.stdout)["token"]
     assert token.startswith("atl_")
-    assert _cli(user_home, "login", "--url", server.url, "--token", token).returncode == 0
+    assert _cli(user_home, "login", "--url", server.url, "--token", token).code == 0
     workspace = unique("cli-ws")
     created = _cli(user_home, "workspace", "create", workspace)
-    assert created.returncode == 0, created.stderr
+    assert created.code == 0, created.stderr
     assert server.url in created.stdout
     listed = json.loads(_cli(user_home, "workspace", "list", "-o", "json").stdout)
     assert [item["name"] for item in listed] == [workspace]  # only what alice may see
@@ -64,7 +58,7 @@ def test_cli_login_users_tokens_members_audit(server: Any, tmp_path: Path) -> No
     assert members == [{"workspace_name": workspace, "user_name": name, "role": "Owner"}]
     _log_a_run(server.url, token, workspace)
     listed_runs = _cli(user_home, "run", "list", "-w", workspace, "-e", "cli", "-o", "json")
-    assert listed_runs.returncode == 0, listed_runs.stderr
+    assert listed_runs.code == 0, listed_runs.stderr
     runs = json.loads(listed_runs.stdout)
     assert [run["status"] for run in runs] == ["Completed"]
     metrics = _cli(user_home, "run", "metrics", runs[0]["runId"], "-w", workspace, "-o", "json")
@@ -72,13 +66,13 @@ def test_cli_login_users_tokens_members_audit(server: Any, tmp_path: Path) -> No
     experiments = _cli(user_home, "experiment", "list", "-w", workspace, "-o", "json")
     assert [e["name"] for e in json.loads(experiments.stdout)] == ["cli"]
     denied = _cli(user_home, "user", "list")
-    assert denied.returncode == 5
+    assert denied.code == 5
     assert "admin" in denied.stderr
     audit = json.loads(_cli(admin_home, "audit", "list", "--actor", name, "-o", "json").stdout)
     assert any(entry["action"] == "POST /workspaces" for entry in audit)
-    assert _cli(admin_home, "user", "disable", name).returncode == 0
+    assert _cli(admin_home, "user", "disable", name).code == 0
     locked = _cli(user_home, "workspace", "list")
-    assert locked.returncode == 5
+    assert locked.code == 5
     assert "not valid" in locked.stderr
 
 

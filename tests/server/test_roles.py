@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import pytest
 
 from atelier.core.access import Access
 from atelier.core.settings import Settings
@@ -18,6 +19,8 @@ from atelier.server.auth import Rule
 from atelier.studio.site import create_site
 from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Person, Team
+
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
 
 def _table() -> list[tuple[str, str, Rule | None]]:

@@ -31,6 +31,8 @@ SCORE = """
 import json
 from atelier import Model
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 coefficient = None
 
 def init():

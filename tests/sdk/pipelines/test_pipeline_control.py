@@ -12,6 +12,8 @@ from atelier.azureml.pipeline.core import Pipeline, PipelineData
 from atelier.azureml.pipeline.steps import PythonScriptStep
 from atelier.sdk.pipelines import PipelineStep
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 SLOW = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
 
 

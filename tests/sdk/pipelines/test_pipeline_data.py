@@ -29,6 +29,8 @@ print("files", files, "extra", extra)
 
 TABLE = """
 from atelier import Run
+
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
 table = Run.get_context().input_datasets["table"].to_pandas_dataframe()
 print("rows", len(table), "sum", int(table["y"].sum()))
 """

@@ -74,6 +74,7 @@ def test_two_steps_run_pass_data_and_are_reused(
     assert why == "regenerate_outputs"
 
 
+@pytest.mark.one_database
 def test_a_failed_step_fails_the_pipeline_and_cancels_what_depends_on_it(
     ws: Workspace, source: Path
 ) -> None:

@@ -22,6 +22,8 @@ from atelier.core.errors import UndeclaredParameterError, ValidationError
 from atelier.sdk.pipelines.published import submit_by_id
 from tests.sdk.conftest import embedded_only
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 
 def _pipeline(ws: Workspace, source: Path) -> Pipeline:
     prepared = PipelineData("prepared")

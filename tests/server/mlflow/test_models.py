@@ -9,6 +9,8 @@ import pytest
 
 from atelier import Model, Run, Workspace
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")
 

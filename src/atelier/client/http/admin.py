@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from atelier.client.http.transport import Transport, read_credentials, segment
@@ -10,10 +12,21 @@ from atelier.core.errors import ValidationError
 
 
 class AdminClient:
-    """The access-management routes of one server, with one token."""
+    """The access-management routes of one server, with one token. Each call opens and
+    closes its own connection: these are one-off commands, and an object a caller drops
+    leaves no socket behind."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.transport = Transport(url, token)
+        self.url = url
+        self.token = token
+
+    @contextlib.contextmanager
+    def _transport(self) -> Iterator[Transport]:
+        transport = Transport(self.url, self.token)
+        try:
+            yield transport
+        finally:
+            transport.client.close()
 
     @classmethod
     def from_login(cls) -> AdminClient:
@@ -26,7 +39,8 @@ class AdminClient:
         return cls(found["url"], found["token"])
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.transport.json(method, path, **kwargs)
+        with self._transport() as transport:
+            return transport.json(method, path, **kwargs)
 
     def whoami(self) -> dict[str, Any]:
         found: dict[str, Any] = self._json("GET", "/whoami")
@@ -82,4 +96,5 @@ class AdminClient:
 
     def remove_member(self, workspace: str, user: str) -> None:
         path = f"/workspaces/{segment(workspace)}/members/{segment(user)}"
-        self.transport.request("DELETE", path)
+        with self._transport() as transport:
+            transport.request("DELETE", path)
