@@ -195,12 +195,3 @@ def server(
             _servers[database] = start_server(home, None, template=template)
     return _servers[database]
 
-
-if os.environ.get("ATELIER_TEST_GC_EACH"):
-
-    @pytest.fixture(autouse=True)
-    def _collect_after_each_test() -> Iterator[None]:
-        import gc
-
-        yield
-        gc.collect()
