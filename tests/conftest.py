@@ -42,8 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
+        on_postgresql = "postgresql" in (params.get("database"), params.get("mlflow_server"))
         repeats = item.get_closest_marker("one_database") or params.get("backend") == "http"
-        (dropped if params.get("database") == "postgresql" and repeats else kept).append(item)
+        (dropped if on_postgresql and repeats else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -194,4 +195,3 @@ def server(
             template = request.getfixturevalue("sqlite_template")
             _servers[database] = start_server(home, None, template=template)
     return _servers[database]
-

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -183,6 +184,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             for mark in MLFLOW_CLIENT_WARNINGS:
                 item.add_marker(mark)
+
+
+@pytest.fixture(autouse=True)
+def _no_requirement_inference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlflow finds a logged model's pip requirements by loading the model in a new
+    interpreter (5-20 s a model here). What it finds is the client's business, not the
+    server's: the tests take the flavor's default requirements, as mlflow does itself when
+    that inference fails."""
+    import mlflow.models
+
+    def defaults(_model_uri: str, _flavor: str, fallback: list[str] | None = None, **_: Any) -> Any:
+        return fallback or []
+
+    monkeypatch.setattr(mlflow.models, "infer_pip_requirements", defaults)
 
 
 @pytest.fixture(autouse=True)
