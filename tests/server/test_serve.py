@@ -72,10 +72,10 @@ def _healthz_answered(metrics: str) -> float:
     )
 
 
-def test_several_workers_serve_one_port(tmp_path: Path) -> None:
+def test_several_workers_serve_one_port(tmp_path: Path, sqlite_template: Path) -> None:
     """Requests on new connections are answered by more than one process: a worker whose
     counters miss some of the ``/healthz`` answers proves that another worker gave them."""
-    server = start_server(tmp_path / "home", None, workers=2)
+    server = start_server(tmp_path / "home", None, workers=2, template=sqlite_template)
     total = 40
 
     def healthz(_: int) -> int:  # a new connection each time, so any worker may accept it
