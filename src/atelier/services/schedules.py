@@ -60,6 +60,8 @@ UPDATABLE = (
     "data_path_parameter_name",
     "continue_on_step_failure",
     "path_on_datastore",
+    # a drift detector's definition (DataDriftDetector.update); no other kind's
+    "target_definition",
 )
 _MINUTE_MS = 60_000
 
@@ -313,6 +315,10 @@ def _assign(row: ScheduleRow, changes: Mapping[str, Any]) -> bool:
             row.continue_on_step_failure = _flag(value)
         elif field == "data_path_parameter_name":
             row.data_path_parameter_name = _text(field, value)
+        elif field == "target_definition":
+            if row.target_kind != "datadrift" or not isinstance(value, Mapping):
+                raise ValidationError("only a drift detector's definition can be updated")
+            row.target_definition = dict(value)
         else:
             restart = restart or field != "status" or value != row.status
             if field == "recurrence" and row.datastore_name is not None:

@@ -56,6 +56,8 @@ class ScheduleChanges(Body):
     data_path_parameter_name: Any = None
     continue_on_step_failure: Any = None
     path_on_datastore: Any = None
+    #: a drift detector's definition (DataDriftDetector.update)
+    target_definition: dict[str, Any] | None = None
 
 
 @router.get(SCHEDULES, dependencies=guard(READ), response_model=list[ScheduleRecord])
