@@ -16,7 +16,7 @@ baseline only once. :meth:`BaselineProfile.compare` then measures one window:
   Kolmogorov-Smirnov test; per categorical feature: the chi-square test, the Euclidean
   distance of the category frequencies, PSI and Jensen-Shannon distance. A feature is
   flagged when its test's p-value, corrected for the number of features
-  (Benjamini-Hochberg), is below 0.05 **and** its effect is not negligible (a shift of
+  (Benjamini-Hochberg), is below :data:`ALPHA` **and** its effect is not negligible (a shift of
   at least :data:`MIN_NUMERIC_EFFECT` standard deviations; a frequency distance of at
   least :data:`MIN_CATEGORICAL_EFFECT`): at a million rows every test is significant.
 - data quality: missing values, values outside the baseline's range, categories the
@@ -45,8 +45,8 @@ FINE_BINS = 2000
 COARSE_BINS = 10
 CLASSIFIER_ROWS = 20_000
 QUANTILE_SAMPLE = 200_000
-ALPHA = 0.05
-MIN_NUMERIC_EFFECT = 0.05
+ALPHA = 0.01
+MIN_NUMERIC_EFFECT = 0.075
 MIN_CATEGORICAL_EFFECT = 0.02
 _EPS = 1e-4
 NUMERIC = "numeric"
