@@ -470,12 +470,14 @@ def drift_classifier(
     x = np.nan_to_num(np.vstack([_encode(profile, baseline), _encode(profile, target)]), nan=-1e30)
     y = np.concatenate([np.zeros(baseline.num_rows), np.ones(target.num_rows)])
     forest = ExtraTreesClassifier(
-        n_estimators=40,
-        max_depth=10,
+        n_estimators=30,
+        max_depth=8,
         min_samples_leaf=5,
         max_features="sqrt",
         bootstrap=True,
+        max_samples=0.5,  # half the rows per tree: as good a vote, half the time
         oob_score=True,
+        n_jobs=2,
         random_state=profile.seed,
     )
     forest.fit(x, y)
