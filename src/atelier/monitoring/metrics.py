@@ -211,9 +211,16 @@ def _psi(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
 
 
 def _jensen_shannon(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
-    from scipy.spatial.distance import jensenshannon
+    """The Jensen-Shannon distance (base 2, so 0-1) of two count vectors."""
+    p = expected / max(expected.sum(), 1)
+    q = actual / max(actual.sum(), 1)
+    middle = (p + q) / 2
 
-    return float(jensenshannon(expected, actual, base=2))
+    def divergence(a: np.ndarray[Any, Any]) -> float:
+        kept = a > 0
+        return float(np.sum(a[kept] * np.log2(a[kept] / middle[kept])))
+
+    return math.sqrt(max(0.0, (divergence(p) + divergence(q)) / 2))
 
 
 def _ks_pvalue(statistic: float, n: int, m: int) -> float:
@@ -254,19 +261,13 @@ def _compare_numeric(base: _NumericBaseline, values: np.ndarray[Any, Any]) -> di
 
 
 def _compare_categorical(base: _CategoricalBaseline, counts: dict[str, int]) -> dict[str, Any]:
-    from scipy.stats import chi2_contingency
-
     names = sorted(set(base.counts) | set(counts))
     expected = np.array([base.counts.get(n, 0) for n in names], dtype=np.float64)
     actual = np.array([counts.get(n, 0) for n in names], dtype=np.float64)
     p = expected / max(expected.sum(), 1)
     q = actual / max(actual.sum(), 1)
     euclidean = float(np.linalg.norm(p - q))
-    if len(names) < 2:
-        statistic, p_value = 0.0, 1.0
-    else:
-        result = chi2_contingency(np.vstack([expected, actual]), correction=False)
-        statistic, p_value = float(result.statistic), float(result.pvalue)
+    statistic, p_value = _chi_square(expected, actual)
     return {
         "test": "chi_square",
         "statistic": statistic,
@@ -279,12 +280,32 @@ def _compare_categorical(base: _CategoricalBaseline, counts: dict[str, int]) -> 
     }
 
 
-def _corrected(p_values: list[float]) -> list[float]:
-    from scipy.stats import false_discovery_control
+def _chi_square(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> tuple[float, float]:
+    """Pearson's chi-square test of independence on the 2 x k table of counts."""
+    from scipy.special import chdtrc
 
+    table = np.vstack([expected, actual])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0
+    total = table.sum()
+    fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+    statistic = float(np.sum((table - fitted) ** 2 / fitted))
+    return statistic, float(chdtrc(table.shape[1] - 1, statistic))
+
+
+def _corrected(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (the false discovery rate of each feature)."""
     if not p_values:
         return []
-    return [float(v) for v in false_discovery_control(np.asarray(p_values), method="bh")]
+    values = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(values)
+    count = len(values)
+    scaled = values[order] * count / np.arange(1, count + 1)
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    result = np.empty(count)
+    result[order] = np.minimum(adjusted, 1.0)
+    return [float(v) for v in result]
 
 
 @dataclass
