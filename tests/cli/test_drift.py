@@ -19,7 +19,9 @@ def _register(ws: Workspace, folder: Path) -> None:
     live = pd.DataFrame({"x": rng.normal(0, 1, 800), "c": rng.choice(["a", "b"], 800)})
     live.loc[400:, "x"] += 3
     # rows 0-399 on May 1st, 400-799 (shifted) on the 2nd
-    live["ts"] = [datetime(2026, 5, 1) + timedelta(days=i // 400, minutes=i % 400) for i in range(800)]
+    live["ts"] = [
+        datetime(2026, 5, 1) + timedelta(days=i // 400, minutes=i % 400) for i in range(800)
+    ]
     base.to_parquet(folder / "base.parquet")
     live.to_parquet(folder / "live.parquet")
     Dataset.Tabular.from_parquet_files(str(folder / "base.parquet")).register(ws, "base")
@@ -57,7 +59,5 @@ def test_drift_journey(atelier: Atelier, tmp_path: Path) -> None:
     assert_one_line_error(missing, 3, "data drift detector 'nope' not found")
     neither = atelier("drift", "create", "x", "-w", "lab", "--baseline", "base")
     assert_one_line_error(neither, 2, "give either --target")
-    no_time = atelier(
-        "drift", "create", "y", "-w", "lab", "--baseline", "base", "--target", "live"
-    )
+    no_time = atelier("drift", "create", "y", "-w", "lab", "--baseline", "base", "--target", "live")
     assert_one_line_error(no_time, 2, "no timestamp column")

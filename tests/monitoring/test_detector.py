@@ -46,7 +46,11 @@ def write(folder: Path, name: str, frame: pd.DataFrame) -> str:
 def baseline_frame(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
-        {"x": rng.normal(0, 1, rows), "y": rng.normal(5, 2, rows), "c": rng.choice(["a", "b"], rows)}
+        {
+            "x": rng.normal(0, 1, rows),
+            "y": rng.normal(5, 2, rows),
+            "c": rng.choice(["a", "b"], rows),
+        }
     )
 
 
@@ -75,7 +79,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         return "250 OK"
 
@@ -190,7 +194,9 @@ def test_the_scheduler_measures_the_last_window(ws: Workspace, tmp_path: Path) -
     today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     base = Dataset.Tabular.from_parquet_files(write(tmp_path, "base", baseline_frame(800)))
     target = Dataset.Tabular.from_parquet_files(
-        write(tmp_path, "t", target_frame(today - timedelta(days=3), 4, shifted_from=9, per_day=300))
+        write(
+            tmp_path, "t", target_frame(today - timedelta(days=3), 4, shifted_from=9, per_day=300)
+        )
     ).with_timestamp_columns("ts")
     detector = DataDriftDetector.create_from_datasets(ws, "daily", base, target, frequency="Day")
     detector.enable_schedule()
@@ -229,7 +235,9 @@ def test_collected_inputs_are_a_timestamped_target(ws: Workspace, tmp_path: Path
     reporting_for().write_model_data(ws.name, "svc", "blue", "2026-04-01", sink.getvalue())
     live = collected_data(ws, "svc", columns=["x", "y"])
     assert live.to_pandas_dataframe().shape == (400, 3)
-    base = Dataset.Tabular.from_parquet_files(write(tmp_path, "base", baseline_frame(600)[["x", "y"]]))
+    base = Dataset.Tabular.from_parquet_files(
+        write(tmp_path, "base", baseline_frame(600)[["x", "y"]])
+    )
     detector = DataDriftDetector.create_from_datasets(ws, "live", base, live, frequency="Day")
     detector.backfill("2026-04-01", "2026-04-03")
     results, _ = detector.get_output()

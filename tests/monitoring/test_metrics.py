@@ -12,7 +12,9 @@ from atelier.core.errors import DataDriftSchemaError, ValidationError
 from atelier.monitoring.metrics import BaselineProfile, plan_features
 
 
-def frame(rows: int, seed: int, shift: float = 0.0, colours: tuple[str, ...] = ("r", "g", "b")) -> pa.Table:
+def frame(
+    rows: int, seed: int, shift: float = 0.0, colours: tuple[str, ...] = ("r", "g", "b")
+) -> pa.Table:
     rng = np.random.default_rng(seed)
     return pa.table(
         {
@@ -64,7 +66,9 @@ def test_categorical_drift_and_data_quality() -> None:
     target = frame(3000, 2, shift=0.0, colours=("r", "g", "b", "violet", "violet", "violet"))
     mask = np.zeros(3000, dtype=bool)
     mask[:300] = True
-    target = target.set_column(0, "x", pa.array(np.where(mask, None, target.column("x").to_numpy() * 3)))
+    target = target.set_column(
+        0, "x", pa.array(np.where(mask, None, target.column("x").to_numpy() * 3))
+    )
     result = compare(base, target)
     assert "colour" in result["drifted_features"]
     colour = result["quality"]["colour"]

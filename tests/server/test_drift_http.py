@@ -28,7 +28,9 @@ def test_drift_journey_over_http(team: Team, home: Path, tmp_path: Path) -> None
     base = pd.DataFrame({"x": rng.normal(0, 1, 600), "c": rng.choice(["a", "b"], 600)})
     live = pd.DataFrame({"x": rng.normal(0, 1, 600), "c": rng.choice(["a", "b"], 600)})
     live.loc[300:, "x"] += 3
-    live["ts"] = [datetime(2026, 6, 1) + timedelta(days=i // 300, minutes=i % 300) for i in range(600)]
+    live["ts"] = [
+        datetime(2026, 6, 1) + timedelta(days=i // 300, minutes=i % 300) for i in range(600)
+    ]
     base.to_parquet(tmp_path / "base.parquet")
     live.to_parquet(tmp_path / "live.parquet")
     detector = DataDriftDetector.create_from_datasets(

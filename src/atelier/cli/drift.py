@@ -116,7 +116,14 @@ def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat
         f"Data drift detectors in {ws.name}",
         ("name", "state", "frequency", "drift_threshold", "baseline", "target"),
         (
-            (e["name"], e["state"], e["frequency"], e["drift_threshold"], e["baseline"], e["target"])
+            (
+                e["name"],
+                e["state"],
+                e["frequency"],
+                e["drift_threshold"],
+                e["baseline"],
+                e["target"],
+            )
             for e in listing
         ),
         no_wrap=("name",),

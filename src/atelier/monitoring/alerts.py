@@ -78,9 +78,7 @@ def smtp_server(workspace: Workspace) -> tuple[str, int, str] | None:
         port = int(port_text)
     except ValueError:
         raise ValidationError(f"smtp_port {port_text!r} is not a port number") from None
-    sender = (
-        tags.get("smtp_sender") or os.environ.get("ATELIER_SMTP_SENDER") or "atelier@localhost"
-    )
+    sender = tags.get("smtp_sender") or os.environ.get("ATELIER_SMTP_SENDER") or "atelier@localhost"
     return host, port, sender
 
 
@@ -107,7 +105,8 @@ def send(workspace: Workspace, config: AlertConfiguration, message: Mapping[str,
     """Send the alert every way ``config`` names; what went out (``email:addr``,
     ``webhook``) — a channel that fails raises ``ValidationError`` naming it, after the
     others were tried."""
-    sent, failures = [], []
+    sent: list[str] = []
+    failures: list[str] = []
     if config.email_addresses:
         server = smtp_server(workspace)
         if server is None:
@@ -136,6 +135,7 @@ def _email(server: tuple[str, int, str], to: list[str], message: Mapping[str, An
     host, port, sender = server
     email = EmailMessage()
     magnitude = message.get("drift_magnitude") or 0.0
+    threshold = 100 * (message.get("drift_threshold") or 0.0)
     email["Subject"] = (
         f"[Atelier] data drift {magnitude:.1f}% in {message['detector']} "
         f"({message['start_date']} - {message['end_date']})"
@@ -145,7 +145,7 @@ def _email(server: tuple[str, int, str], to: list[str], message: Mapping[str, An
     lines = [
         f"Detector: {message['detector']}",
         f"Window: {message['start_date']} to {message['end_date']}",
-        f"Drift magnitude: {magnitude:.2f} (threshold {100 * (message['drift_threshold'] or 0):.0f})",
+        f"Drift magnitude: {magnitude:.2f} (threshold {threshold:.0f})",
         f"Drifted features: {', '.join(message['drifted_features']) or 'none'}",
         "Top contributions:",
         *(f"  {name}: {share:.3f}" for name, share in message["top_contributions"].items()),

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import NotFoundError, ValidationError
-from atelier.core.status import RunStatus
 from atelier.core.schedules import ACTIVE, DISABLED, ScheduleRecord
+from atelier.core.status import RunStatus
 from atelier.monitoring import windows
 from atelier.monitoring.alerts import AlertConfiguration
 from atelier.monitoring.output import DetectorOutput
@@ -111,7 +111,7 @@ class DataDriftDetector:
         self.workspace = workspace
         self._schedule = _schedule
 
-    # --- what it is ---------------------------------------------------------------------
+    # --- what it is ------------------------------------------------------------------------------
     @property
     def _definition(self) -> dict[str, Any]:
         return self._schedule.target_definition
@@ -200,7 +200,7 @@ class DataDriftDetector:
             "experiment": self.experiment_name,
         }
 
-    # --- making and finding them ---------------------------------------------------------
+    # --- making and finding them -----------------------------------------------------------------
     @staticmethod
     def create_from_datasets(
         workspace: Workspace,
@@ -299,7 +299,7 @@ class DataDriftDetector:
                 found.append(DataDriftDetector(workspace, _schedule=record))
         return found
 
-    # --- changing them -----------------------------------------------------------------------
+    # --- changing them ---------------------------------------------------------------------------
     def update(
         self,
         compute_target: Any = _UNSET,
@@ -360,7 +360,7 @@ class DataDriftDetector:
             self.workspace.name, self._schedule.id, changes
         )
 
-    # --- measuring ------------------------------------------------------------------------------
+    # --- measuring -------------------------------------------------------------------------------
     def run(
         self,
         target_date: Any,
@@ -421,7 +421,7 @@ class DataDriftDetector:
             self, spans, parent, feature_list or self.feature_list, threshold or None
         )
 
-    # --- reading results ----------------------------------------------------------------------------
+    # --- reading results -------------------------------------------------------------------------
     def get_output(
         self, start_time: Any = None, end_time: Any = None, run_id: str | None = None
     ) -> tuple[builtins.list[dict[str, Any]], builtins.list[dict[str, Any]]]:

@@ -280,7 +280,9 @@ def _compare_categorical(base: _CategoricalBaseline, counts: dict[str, int]) -> 
     }
 
 
-def _chi_square(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> tuple[float, float]:
+def _chi_square(
+    expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]
+) -> tuple[float, float]:
     """Pearson's chi-square test of independence on the 2 x k table of counts."""
     from scipy.special import chdtrc
 

@@ -60,7 +60,7 @@ class DetectorOutput:
             )
         )
         if run_id is not None:
-            runs = [r for r in runs if r.id == run_id or r._record.parent_run_id == run_id]
+            runs = [r for r in runs if run_id in (r.id, r._record.parent_run_id)]
             if not runs:
                 raise ValidationError(f"run {run_id!r} is not a run of detector {detector.name!r}")
         seen: dict[str, dict[str, Any]] = {}
@@ -71,7 +71,9 @@ class DetectorOutput:
                 continue
             window_start = datetime.fromisoformat(properties["datadrift.start"])
             window_end = datetime.fromisoformat(properties["datadrift.end"])
-            if (start is not None and window_end <= start) or (end is not None and window_start >= end):
+            if (start is not None and window_end <= start) or (
+                end is not None and window_start >= end
+            ):
                 continue
             document = detector.window_documents(run)
             document["run_id"] = run.id
@@ -133,7 +135,7 @@ class DetectorOutput:
         measured = [d for d in self.documents if d["drift_magnitude"] is not None]
         magnitude, axes = plt.subplots(figsize=(8, 3))
         axes.plot(
-            [datetime.fromisoformat(d["start_date"]) for d in measured],
+            [d["start_date"][:10] for d in measured],
             [d["drift_magnitude"] for d in measured],
             marker="o",
             label="drift magnitude",
@@ -167,9 +169,7 @@ def _dataset_metrics(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def _column_metrics(doc: dict[str, Any]) -> list[dict[str, list[dict[str, Any]]]]:
     columns = []
     for name, metric in doc["features"].items():
-        entries = [
-            {"name": key, "value": metric[key]} for key in COLUMN_METRICS if key in metric
-        ]
+        entries = [{"name": key, "value": metric[key]} for key in COLUMN_METRICS if key in metric]
         entries.append({"name": "test", "value": metric.get("test")})
         entries.append({"name": "drifted", "value": metric.get("drifted")})
         quality = doc["quality"].get(name, {})

@@ -116,9 +116,12 @@ def collected_data(
 def stored_form(dataset: TabularDataset) -> dict[str, Any]:
     """How a detector keeps a dataset: its definition (and registration, when it has one)."""
     definition = dataset.definition
-    key = dataset.id or hashlib.sha256(
-        json.dumps(definition, sort_keys=True, default=str).encode()
-    ).hexdigest()[:32]
+    key = (
+        dataset.id
+        or hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[
+            :32
+        ]
+    )
     fmt = definition.get("format") or {}
     if dataset.name:
         label = f"{dataset.name}:{dataset.version}"
@@ -195,9 +198,16 @@ def epoch_ms(column: Any) -> np.ndarray[Any, Any]:
         import pandas as pd
 
         parsed = pd.to_datetime(column.to_pandas(), utc=True, errors="coerce", format="mixed")
-        return np.asarray(parsed.astype("int64") // 1_000_000, dtype=np.int64)  # ns -> ms
+        # NaT (a value that is not a time) becomes int64's minimum: in no window
+        stamps: np.ndarray[Any, Any] = (
+            parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ms]").astype(np.int64)
+        )
+        return stamps
     else:
         raise ValidationError(f"the timestamp column holds {kind}, not dates or times")
     # a row without a time falls in no window
     missing = np.iinfo(np.int64).min
-    return pc.fill_null(pc.cast(column, pa.int64()), missing).to_numpy(zero_copy_only=False)
+    values: np.ndarray[Any, Any] = pc.fill_null(pc.cast(column, pa.int64()), missing).to_numpy(
+        zero_copy_only=False
+    )
+    return values

@@ -33,9 +33,10 @@ def as_utc(value: Any, what: str) -> datetime:
         value = datetime(value.year, value.month, value.day)
     if not isinstance(value, datetime):
         raise ValidationError(f"{what} must be a datetime, a date or an ISO string, not {value!r}")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    moment: datetime = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 def period_start(moment: datetime, frequency: str) -> datetime:
