@@ -119,3 +119,19 @@ def test_different_columns_and_types_are_listed() -> None:
     assert "'x' is double in the baseline" in caught.value.message
     with pytest.raises(DataDriftSchemaError, match="'z' is not a column of the baseline"):
         plan_features(base.schema, base.schema, ["x", "z"])
+
+
+def test_the_statistics_agree_with_scipy() -> None:
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import chi2_contingency, false_discovery_control
+
+    from atelier.monitoring.statistics import benjamini_hochberg, chi_square, jensen_shannon
+
+    expected, actual = np.array([100.0, 200, 300, 0]), np.array([120.0, 180, 290, 10])
+    exact = chi2_contingency(np.vstack([expected, actual]), correction=False)
+    assert chi_square(expected, actual) == pytest.approx((exact.statistic, exact.pvalue))
+    p_values = [0.01, 0.04, 0.03, 0.2, 0.5]
+    assert benjamini_hochberg(p_values) == pytest.approx(list(false_discovery_control(p_values)))
+    assert jensen_shannon(expected, actual) == pytest.approx(
+        jensenshannon(expected, actual, base=2)
+    )

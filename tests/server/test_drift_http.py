@@ -59,3 +59,5 @@ def test_drift_journey_over_http(team: Team, home: Path, tmp_path: Path) -> None
         # a definition may only replace a drift detector's; garbage is a 4xx, not a 5xx
         answer = client.patch(path, json={"target_definition": "nonsense"})
         assert answer.status_code == 422, answer.text
+        answer = client.patch(path, json={"target_definition": {"frequency": "Day"}})
+        assert answer.status_code == 400 and "baseline dataset" in answer.text, answer.text

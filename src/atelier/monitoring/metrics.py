@@ -37,6 +37,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atelier.core.errors import DataDriftSchemaError, ValidationError
+from atelier.monitoring.statistics import (
+    benjamini_hochberg,
+    chi_square,
+    jensen_shannon,
+    ks_pvalue,
+    psi,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,7 +55,6 @@ QUANTILE_SAMPLE = 200_000
 ALPHA = 0.01
 MIN_NUMERIC_EFFECT = 0.075
 MIN_CATEGORICAL_EFFECT = 0.02
-_EPS = 1e-4
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 
@@ -204,32 +210,6 @@ def _numeric_baseline(values: np.ndarray[Any, Any], seed: int) -> _NumericBaseli
     )
 
 
-def _psi(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
-    p = np.maximum(expected / max(expected.sum(), 1), _EPS)
-    q = np.maximum(actual / max(actual.sum(), 1), _EPS)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def _jensen_shannon(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
-    """The Jensen-Shannon distance (base 2, so 0-1) of two count vectors."""
-    p = expected / max(expected.sum(), 1)
-    q = actual / max(actual.sum(), 1)
-    middle = (p + q) / 2
-
-    def divergence(a: np.ndarray[Any, Any]) -> float:
-        kept = a > 0
-        return float(np.sum(a[kept] * np.log2(a[kept] / middle[kept])))
-
-    return math.sqrt(max(0.0, (divergence(p) + divergence(q)) / 2))
-
-
-def _ks_pvalue(statistic: float, n: int, m: int) -> float:
-    from scipy.special import kolmogorov
-
-    effective = math.sqrt(n * m / (n + m))
-    return float(min(1.0, max(0.0, kolmogorov(effective * statistic))))
-
-
 def _compare_numeric(base: _NumericBaseline, values: np.ndarray[Any, Any]) -> dict[str, Any]:
     counts = _bin(values, base.low, base.high)
     # both CDFs at every fine edge (low, ..., high)
@@ -249,12 +229,12 @@ def _compare_numeric(base: _NumericBaseline, values: np.ndarray[Any, Any]) -> di
     return {
         "test": "kolmogorov_smirnov",
         "statistic": statistic,
-        "p_value": _ks_pvalue(statistic, base.rows, len(values)),
+        "p_value": ks_pvalue(statistic, base.rows, len(values)),
         "wasserstein_distance": wasserstein,
         "normed_wasserstein_distance": normed,
         "energy_distance": energy,
-        "psi": _psi(expected, actual),
-        "jensen_shannon_distance": _jensen_shannon(expected, actual),
+        "psi": psi(expected, actual),
+        "jensen_shannon_distance": jensen_shannon(expected, actual),
         "_effect": normed,
         "_effect_floor": MIN_NUMERIC_EFFECT,
     }
@@ -267,47 +247,17 @@ def _compare_categorical(base: _CategoricalBaseline, counts: dict[str, int]) -> 
     p = expected / max(expected.sum(), 1)
     q = actual / max(actual.sum(), 1)
     euclidean = float(np.linalg.norm(p - q))
-    statistic, p_value = _chi_square(expected, actual)
+    statistic, p_value = chi_square(expected, actual)
     return {
         "test": "chi_square",
         "statistic": statistic,
         "p_value": p_value,
         "euclidean_distance": euclidean,
-        "psi": _psi(expected, actual),
-        "jensen_shannon_distance": _jensen_shannon(expected, actual),
+        "psi": psi(expected, actual),
+        "jensen_shannon_distance": jensen_shannon(expected, actual),
         "_effect": euclidean,
         "_effect_floor": MIN_CATEGORICAL_EFFECT,
     }
-
-
-def _chi_square(
-    expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]
-) -> tuple[float, float]:
-    """Pearson's chi-square test of independence on the 2 x k table of counts."""
-    from scipy.special import chdtrc
-
-    table = np.vstack([expected, actual])
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return 0.0, 1.0
-    total = table.sum()
-    fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
-    statistic = float(np.sum((table - fitted) ** 2 / fitted))
-    return statistic, float(chdtrc(table.shape[1] - 1, statistic))
-
-
-def _corrected(p_values: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (the false discovery rate of each feature)."""
-    if not p_values:
-        return []
-    values = np.asarray(p_values, dtype=np.float64)
-    order = np.argsort(values)
-    count = len(values)
-    scaled = values[order] * count / np.arange(1, count + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    result = np.empty(count)
-    result[order] = np.minimum(adjusted, 1.0)
-    return [float(v) for v in result]
 
 
 @dataclass
@@ -376,7 +326,7 @@ class BaselineProfile:
             features[name], quality[name] = self._feature(name, kind, target.column(name), rows)
         tested = [n for n, m in features.items() if m.get("p_value") is not None]
         for name, corrected in zip(
-            tested, _corrected([features[n]["p_value"] for n in tested]), strict=True
+            tested, benjamini_hochberg([features[n]["p_value"] for n in tested]), strict=True
         ):
             metric = features[name]
             metric["p_value_corrected"] = corrected
