@@ -8,10 +8,12 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -84,6 +86,30 @@ class Mailbox:
         return "250 OK"
 
 
+class Hooks(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        Hooks.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        del args
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    Hooks.received.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Mailbox]]:
     from aiosmtpd.controller import Controller
@@ -99,7 +125,7 @@ def smtp() -> Iterator[tuple[int, Mailbox]]:
 
 
 def test_detector_journey_with_an_alert_mailed_once(
-    home: Path, datasets: tuple[Any, Any], smtp: tuple[int, Mailbox]
+    home: Path, datasets: tuple[Any, Any], smtp: tuple[int, Mailbox], webhook: str
 ) -> None:
     port, mailbox = smtp
     # the workspace names its SMTP server
@@ -112,7 +138,7 @@ def test_detector_journey_with_an_alert_mailed_once(
         target,
         frequency="Day",
         drift_threshold=0.3,
-        alert_config=AlertConfiguration(["ops@example.com"]),
+        alert_config=AlertConfiguration(["ops@example.com"], webhook_url=webhook),
     )
     assert detector.state == "Disabled" and detector.frequency == "Day"
     assert [d.name for d in DataDriftDetector.list(ws)] == ["sales"]
@@ -143,10 +169,12 @@ def test_detector_journey_with_an_alert_mailed_once(
     assert len(mailbox.messages) == 1
     assert mailbox.messages[0].rcpt_tos == ["ops@example.com"]
     assert b"sales" in mailbox.messages[0].content
+    [posted] = Hooks.received
+    assert posted["detector"] == "sales" and posted["drifted_features"] == ["x"]
     # measuring the drifted window again sends no second alert
     again = DataDriftDetector.get_by_name(ws, "sales").run("2026-03-03T12:00:00")
     assert again.get_metrics()["drift_magnitude"] > 30
-    assert len(mailbox.messages) == 1
+    assert len(mailbox.messages) == 1 and len(Hooks.received) == 1
     # the latest measurement of each window wins; a span narrows what is read back
     narrowed, _ = detector.get_output(start_time="2026-03-03", end_time="2026-03-04")
     assert [w["run_id"] for w in narrowed[0]["result"]] == [again.id]

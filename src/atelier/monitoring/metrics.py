@@ -59,6 +59,20 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 
 
+def _require_extra() -> None:
+    """scipy and scikit-learn are the ``drift`` extra's: say how to get them."""
+    try:
+        import scipy.special  # noqa: F401 - only whether it imports
+        import sklearn  # noqa: F401 - only whether it imports
+    except ImportError as exc:
+        from atelier.core.errors import MissingExtraError
+
+        raise MissingExtraError(
+            f"drift detection needs scipy and scikit-learn ({exc.name} is missing): "
+            "pip install 'atelier-ml[drift]'"
+        ) from exc
+
+
 def feature_kind(data_type: pa.DataType) -> str | None:
     """``numeric``, ``categorical``, or None for a type drift does not measure (times,
     lists, binary)."""
@@ -276,6 +290,7 @@ class BaselineProfile:
         cls, table: pa.Table, features: list[tuple[str, str]], seed: int = 0
     ) -> BaselineProfile:
         """``ValidationError`` when the baseline is empty or a feature has no values."""
+        _require_extra()
         if table.num_rows == 0:
             raise ValidationError("the baseline dataset has no rows")
         profile = cls(features=features, rows=table.num_rows, seed=seed)
