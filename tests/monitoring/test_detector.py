@@ -180,7 +180,7 @@ def test_detector_journey_with_an_alert_mailed_once(
     assert [w["run_id"] for w in narrowed[0]["result"]] == [again.id]
 
     detector.update(drift_threshold=0.9, feature_list=["x"])
-    found = DataDriftDetector.get_by_name(ws, "sales")
+    found = DataDriftDetector(ws, "sales")  # azureml's constructor finds it too
     assert found.drift_threshold == 0.9 and found.feature_list == ["x"]
     found.enable_schedule()
     assert DataDriftDetector.get_by_name(ws, "sales").state == "Enabled"

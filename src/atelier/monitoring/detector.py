@@ -107,7 +107,32 @@ class DataDriftDetector:
     """A data drift monitor of a workspace. Make one with :meth:`create_from_datasets`,
     find one with :meth:`get_by_name` or :meth:`list`."""
 
-    def __init__(self, workspace: Workspace, *, _schedule: ScheduleRecord) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        baseline_dataset: TabularDataset | None = None,
+        target_dataset: TabularDataset | None = None,
+        compute_target: Any = None,
+        frequency: str | None = None,
+        feature_list: builtins.list[str] | None = None,
+        alert_config: AlertConfiguration | None = None,
+        drift_threshold: float | None = None,
+        latency: int | None = None,
+        *,
+        _schedule: ScheduleRecord | None = None,
+    ) -> None:
+        """azureml's constructor: the existing detector ``name`` (the other arguments are
+        azureml's and only accepted; ``NotFoundError`` when there is none)."""
+        del baseline_dataset, target_dataset, compute_target, frequency, feature_list
+        del alert_config, drift_threshold, latency
+        if _schedule is None:
+            if name is None:
+                raise ValidationError(
+                    "give the detector's name, or make one with "
+                    "DataDriftDetector.create_from_datasets"
+                )
+            _schedule = DataDriftDetector.get_by_name(workspace, name)._schedule
         self.workspace = workspace
         self._schedule = _schedule
 
