@@ -234,7 +234,10 @@ def test_the_scheduler_measures_the_last_window(ws: Workspace, tmp_path: Path) -
     results, _ = detector.get_output()
     [window] = results[0]["result"]
     assert window["run_id"] == mine[0].run_id
-    assert window["start_date"] == (today - timedelta(days=1)).isoformat()
+    # the slot fired is a day after the schedule was enabled: the window that ended then
+    slot = datetime.fromtimestamp(mine[0].slot_ms / 1000, UTC).replace(tzinfo=None)
+    expected = slot.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    assert window["start_date"] == expected.isoformat()
     assert window["has_drift"] is False and not window["empty"]
     detector.disable_schedule()
 

@@ -281,9 +281,9 @@ class DataDriftDetector:
                 "target_definition": definition,
                 "experiment_name": f"{name}-Monitor-Runs",
                 "recurrence": {"frequency": frequency, "interval": 1},
+                "status": DISABLED,
             },
         )
-        record = backend.schedules.update(workspace.name, record.id, {"status": DISABLED})
         return DataDriftDetector(workspace, _schedule=record)
 
     @staticmethod
@@ -488,10 +488,17 @@ def submit_for_schedule(
     workspace: Workspace, schedule: ScheduleRecord, parameters: Mapping[str, Any]
 ) -> str:
     """The scheduler's ``"datadrift"`` target: measure the latest window that ended
-    ``latency`` hours ago; the id of its run."""
+    ``latency`` hours before the slot being fired (the newest firing the scheduler
+    claimed; now, when there is none); the id of its run."""
     del parameters
     detector = DataDriftDetector(workspace, _schedule=schedule)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    window = windows.last_complete(now, detector.frequency, detector.latency)
+    firings = workspace._backend.schedules.firings(workspace.name, schedule.id)
+    if firings:
+        moment = datetime.fromtimestamp(firings[0].slot_ms / 1000, UTC)
+    else:
+        moment = datetime.now(UTC)
+    window = windows.last_complete(
+        moment.replace(tzinfo=None), detector.frequency, detector.latency
+    )
     runs = detector._measure([window], None, None, None)
     return runs[0].id

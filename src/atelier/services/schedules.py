@@ -194,15 +194,19 @@ def create(
     now: int,
     data_state: dict[str, str] | None = None,
 ) -> ScheduleRecord:
-    """A new Active schedule, due at its first slot."""
+    """A new schedule, due at its first slot: Active unless ``spec`` says ``status:
+    Disabled`` (a drift detector starts so, until its schedule is enabled)."""
     workspace_id = workspaces.id_of(session, workspace)
+    status = spec.get("status") or ACTIVE
+    if status not in STATUSES:
+        raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     _check_target(spec.get("target_kind"), spec.get("target_id"), spec.get("target_definition"))
     row = ScheduleRow(
         id=new_id(),
         workspace_id=workspace_id,
         name=check_schedule_name(spec.get("name")),
         description=_text("description", spec.get("description")) or "",
-        status=ACTIVE,
+        status=status,
         target_kind=spec["target_kind"],
         target_id=spec.get("target_id"),
         target_definition=dict(spec.get("target_definition") or {}),

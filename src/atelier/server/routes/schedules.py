@@ -41,6 +41,8 @@ class ScheduleCreate(Body):
     polling_interval: Any = 5
     data_path_parameter_name: Any = None
     continue_on_step_failure: Any = None
+    #: "Disabled" makes it without firing (a drift detector's schedule starts so)
+    status: Any = None
 
 
 class ScheduleChanges(Body):
