@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import logging
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from atelier.monitoring import windows
 from atelier.monitoring.alerts import AlertConfiguration
 from atelier.monitoring.output import DetectorOutput
 from atelier.monitoring.reading import read_tables, stored_dataset, stored_form
+from atelier.monitoring.runner import RUN_TYPE, measure_windows
 from atelier.sdk.data.tabular_dataset import TabularDataset
 from atelier.sdk.tracking.experiment import Experiment
 from atelier.sdk.tracking.run import Run
@@ -46,10 +46,8 @@ if TYPE_CHECKING:
     from atelier.sdk.workspace import Workspace
 
 KIND = "datadrift"
-RUN_TYPE = "azureml.DataDrift"
 DEFAULT_THRESHOLD = 0.2
 _PREFIX = "datadrift."
-_log = logging.getLogger("atelier.datadrift")
 _UNSET: Any = ...
 
 
@@ -440,8 +438,6 @@ class DataDriftDetector:
         feature_list: builtins.list[str] | None,
         threshold: float | None,
     ) -> builtins.list[Run]:
-        from atelier.monitoring.runner import measure_windows
-
         return measure_windows(
             self, spans, parent, feature_list or self.feature_list, threshold or None
         )
