@@ -130,9 +130,14 @@ class DataDriftDetector:
                     "give the detector's name, or make one with "
                     "DataDriftDetector.create_from_datasets"
                 )
-            _schedule = DataDriftDetector.get_by_name(workspace, name)._schedule
+            _schedule = DataDriftDetector.get_by_name(workspace, name).schedule_record
         self.workspace = workspace
-        self._schedule = _schedule
+        self._schedule: ScheduleRecord = _schedule
+
+    @property
+    def schedule_record(self) -> ScheduleRecord:
+        """The schedule that holds this detector (its definition and state)."""
+        return self._schedule
 
     # --- what it is ------------------------------------------------------------------------------
     @property
