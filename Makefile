@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_runs_frame.py
 	$(BIN)/python bench/bench_studio.py
 	$(BIN)/python bench/bench_sweeps.py
+	$(BIN)/python bench/bench_drift.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from atelier import Experiment, Model, Run, Workspace
@@ -263,7 +263,7 @@ def submit_training(ws: Workspace) -> None:
     print(f"10. registered model {model.id} from run {model.run_id}")
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
     show_lineage(ws, model)
-    deploy_and_update(ws, run, model)
+    deploy_and_update(ws, run, model, iris)
     share_through_a_server(Path(os.environ["ATELIER_HOME"]))
 
 
@@ -388,9 +388,10 @@ def show_lineage(ws: Workspace, model: Model) -> None:
             print(f"    dataset {dataset.name}:{dataset.version} -> runs {runs}, models {models}")
 
 
-def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
+def deploy_and_update(ws: Workspace, run: Run, model: Model, iris: TabularDataset) -> None:
     """Deploy the model (no entry script: it is a scikit-learn joblib file), score it over
-    HTTP with the key, roll it to a new version under load, and read its metrics."""
+    HTTP with the key, roll it to a new version under load, read its metrics, and measure
+    the drift between the training data and the inputs it collected."""
     import threading
     import time
 
@@ -399,7 +400,7 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
     from atelier import Model
     from atelier.azureml.core.webservice import LocalWebservice
 
-    config = LocalWebservice.deploy_configuration(port=0, num_replicas=2)
+    config = LocalWebservice.deploy_configuration(port=0, num_replicas=2, collect_model_data=True)
     service = Model.deploy(ws, "iris-svc", [model], deployment_config=config, overwrite=True)
     service.wait_for_deployment(show_output=True)
     primary, _ = service.get_keys()
@@ -440,8 +441,47 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model) -> None:
         f"14. /metrics: {requests:.0f} scoring requests, mean latency "
         f"{1000 * seconds / max(requests, 1):.2f} ms"
     )
+    watch_for_drift(ws, service, headers, iris)
     service.delete()
     print("15. deleted the endpoint")
+
+
+def watch_for_drift(
+    ws: Workspace, service: Any, headers: dict[str, str], iris: TabularDataset
+) -> None:
+    """Send flowers with longer petals, then compare the training data with the inputs the
+    endpoint collected: no export, the collected data is a timestamped dataset."""
+    import time
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from atelier.azureml.datadrift import DataDriftDetector
+    from atelier.monitoring import collected_data
+
+    rng = random.Random(3)
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    for _ in range(20):
+        rows = [
+            [rng.gauss(5.8, 0.8), rng.gauss(3.0, 0.4), rng.gauss(6.5, 0.8), rng.gauss(2.2, 0.3)]
+            for _ in range(20)
+        ]
+        httpx.post(service.scoring_uri, json={"data": rows}, headers=headers)
+    live = collected_data(ws, service.name, columns=features)
+    deadline = time.monotonic() + 15
+    while live.to_arrow().num_rows < 400 and time.monotonic() < deadline:
+        time.sleep(0.5)  # the endpoint writes its collected batches every 2 s
+    detector = DataDriftDetector.create_from_datasets(
+        ws, "iris-inputs", iris, live, frequency="Day", feature_list=features, drift_threshold=0.3
+    )
+    window = detector.run(datetime.now(UTC))
+    results, _ = detector.get_output()
+    [today] = results[0]["result"]
+    print(
+        f"14b. drift between training data and collected inputs ({window.id}): magnitude "
+        f"{today['drift_magnitude']:.0f}%, drift={today['has_drift']}, drifted features "
+        f"{today['drifted_features']}"
+    )
 
 
 def _score_totals(metrics: str) -> tuple[float, float]:

@@ -25,6 +25,7 @@ from atelier.cli import (
     user,
     workspace,
 )
+from atelier.cli import drift as drift_cli
 from atelier.cli import image as image_cli
 from atelier.cli import pipeline as pipeline_cli
 from atelier.cli import schedule as schedule_cli
@@ -61,6 +62,7 @@ app.add_typer(secret_cli.app, name="secret")
 app.add_typer(pipeline_cli.app, name="pipeline")
 app.add_typer(schedule_cli.app, name="schedule")
 app.command("scheduler")(schedule_cli.scheduler)
+app.add_typer(drift_cli.app, name="drift")
 app.add_typer(image_cli.app, name="image")
 app.add_typer(endpoint.app, name="endpoint")
 app.add_typer(server.app, name="server")

@@ -6,7 +6,8 @@ SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
     AtelierError                               exit 1: failed in a way no code below names
      ├── ValidationError (ValueError)          exit 2: the input is malformed
      │    ├── EntryScriptError                 an entry script cannot load or lacks init/run
-     │    └── InputError                       a scoring request does not fit run()
+     │    ├── InputError                       a scoring request does not fit run()
+ │    └── DataDriftSchemaError             a drift baseline and target differ in columns
      ├── NotFoundError (LookupError)           exit 3: the named resource is absent
      ├── ConflictError                         exit 4: the request clashes with the state
      │    ├── AlreadyExistsError               a resource with that name exists
@@ -221,6 +222,17 @@ class UndeclaredParameterError(PipelineValidationError):
     code = "pipeline_undeclared_parameter"
 
 
+class DataDriftSchemaError(ValidationError):
+    """A drift detector's baseline and target do not hold the same features: ``problems``
+    lists every missing column and every type that differs."""
+
+    code = "datadrift_schema"
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [message])
+
+
 class MissingExtraError(AtelierError):
     """An optional part of Atelier is not installed; the message names the pip extra."""
 
@@ -249,6 +261,7 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         DuplicateOutputError,
         MissingScriptError,
         UndeclaredParameterError,
+        DataDriftSchemaError,
         NotFoundError,
         ConflictError,
         AlreadyExistsError,
@@ -296,6 +309,7 @@ __all__ = [
     "ComputeTargetNotFoundError",
     "ConflictError",
     "ContainerEngineError",
+    "DataDriftSchemaError",
     "DuplicateOutputError",
     "EntryScriptError",
     "EnvironmentBuildError",

@@ -30,8 +30,9 @@ ACTIVE = "Active"
 DISABLED = "Disabled"
 STATUSES = (ACTIVE, DISABLED)
 #: what a schedule submits: a published pipeline, a pipeline endpoint, or a script run
-#: stored with the schedule (its snapshot and run definition)
-TARGET_KINDS = ("pipeline", "pipeline_endpoint", "script")
+#: stored with the schedule (its snapshot and run definition), or a data drift detector
+#: (whose definition is the schedule's ``target_definition``)
+TARGET_KINDS = ("pipeline", "pipeline_endpoint", "script", "datadrift")
 #: polling_interval is in minutes, as in azureml; a day at most
 POLLING_MAX_MINUTES = 24 * 60
 _SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")

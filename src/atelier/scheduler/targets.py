@@ -34,6 +34,8 @@ TARGET_KINDS: dict[str, str] = {
     "script": "atelier.scheduler.targets:submit_script",
     "pipeline": "atelier.scheduler.targets:submit_pipeline",
     "pipeline_endpoint": "atelier.scheduler.targets:submit_pipeline_endpoint",
+    # a drift detector's window: computed in this process (see atelier.monitoring.detector)
+    "datadrift": "atelier.monitoring.detector:submit_for_schedule",
 }
 _loaded: dict[str, TargetSubmit] = {}
 

@@ -60,6 +60,8 @@ UPDATABLE = (
     "data_path_parameter_name",
     "continue_on_step_failure",
     "path_on_datastore",
+    # a drift detector's definition (DataDriftDetector.update); no other kind's
+    "target_definition",
 )
 _MINUTE_MS = 60_000
 
@@ -120,9 +122,30 @@ def _parameters(value: object) -> dict[str, Any]:
     return dict(value)
 
 
+def _check_drift_definition(definition: object) -> dict[str, Any]:
+    """A drift detector's definition holds its two datasets, a frequency and a threshold
+    (the SDK fills the rest); anything else would only fail when the schedule fires."""
+    if not isinstance(definition, Mapping):
+        raise ValidationError("a drift detector's definition must be an object")
+    for side in ("baseline", "target"):
+        dataset = definition.get(side)
+        if not isinstance(dataset, Mapping) or not isinstance(dataset.get("definition"), Mapping):
+            raise ValidationError(f"a drift detector's definition needs its {side} dataset")
+    if definition.get("frequency") not in ("Day", "Week", "Month"):
+        raise ValidationError("a drift detector's frequency is one of Day, Week, Month")
+    threshold = definition.get("drift_threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ValidationError("a drift detector's drift_threshold is a number from 0 to 1")
+    if not 0 <= threshold <= 1:
+        raise ValidationError("a drift detector's drift_threshold is a number from 0 to 1")
+    return dict(definition)
+
+
 def _check_target(kind: object, target_id: object, definition: object) -> None:
     if kind not in TARGET_KINDS:
         raise ValidationError(f"target kind {kind!r} is not one of {', '.join(TARGET_KINDS)}")
+    if kind == "datadrift":
+        _check_drift_definition(definition)
     if kind == "script":
         if not isinstance(definition, Mapping) or not definition.get("snapshot_id"):
             raise ValidationError("a script schedule needs its run definition and snapshot")
@@ -171,15 +194,19 @@ def create(
     now: int,
     data_state: dict[str, str] | None = None,
 ) -> ScheduleRecord:
-    """A new Active schedule, due at its first slot."""
+    """A new schedule, due at its first slot: Active unless ``spec`` says ``status:
+    Disabled`` (a drift detector starts so, until its schedule is enabled)."""
     workspace_id = workspaces.id_of(session, workspace)
+    status = spec.get("status") or ACTIVE
+    if status not in STATUSES:
+        raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     _check_target(spec.get("target_kind"), spec.get("target_id"), spec.get("target_definition"))
     row = ScheduleRow(
         id=new_id(),
         workspace_id=workspace_id,
         name=check_schedule_name(spec.get("name")),
         description=_text("description", spec.get("description")) or "",
-        status=ACTIVE,
+        status=status,
         target_kind=spec["target_kind"],
         target_id=spec.get("target_id"),
         target_definition=dict(spec.get("target_definition") or {}),
@@ -313,6 +340,10 @@ def _assign(row: ScheduleRow, changes: Mapping[str, Any]) -> bool:
             row.continue_on_step_failure = _flag(value)
         elif field == "data_path_parameter_name":
             row.data_path_parameter_name = _text(field, value)
+        elif field == "target_definition":
+            if row.target_kind != "datadrift":
+                raise ValidationError("only a drift detector's definition can be updated")
+            row.target_definition = _check_drift_definition(value)
         else:
             restart = restart or field != "status" or value != row.status
             if field == "recurrence" and row.datastore_name is not None:

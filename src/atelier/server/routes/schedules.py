@@ -41,6 +41,8 @@ class ScheduleCreate(Body):
     polling_interval: Any = 5
     data_path_parameter_name: Any = None
     continue_on_step_failure: Any = None
+    #: "Disabled" makes it without firing (a drift detector's schedule starts so)
+    status: Any = None
 
 
 class ScheduleChanges(Body):
@@ -56,6 +58,8 @@ class ScheduleChanges(Body):
     data_path_parameter_name: Any = None
     continue_on_step_failure: Any = None
     path_on_datastore: Any = None
+    #: a drift detector's definition (DataDriftDetector.update)
+    target_definition: dict[str, Any] | None = None
 
 
 @router.get(SCHEDULES, dependencies=guard(READ), response_model=list[ScheduleRecord])

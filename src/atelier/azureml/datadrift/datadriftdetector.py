@@ -1,0 +1,5 @@
+"""``azureml.datadrift.datadriftdetector``."""
+
+from atelier.monitoring.detector import DataDriftDetector
+
+__all__ = ["DataDriftDetector"]
