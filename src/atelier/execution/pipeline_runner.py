@@ -34,6 +34,8 @@ from atelier.client.registry import backend_for, supervision_for
 from atelier.core.data_records import DEFAULT_DATASTORE
 from atelier.core.errors import AtelierError
 from atelier.core.pipelines import (
+    HYPERDRIVE_RUN_TYPE,
+    OUTPUT_LOCATIONS,
     PARAMETER_PREFIX,
     REUSE_KEY,
     REUSED_PIPELINE_RUN,
@@ -48,6 +50,7 @@ from atelier.core.timeutil import now_ms
 from atelier.execution import agent
 from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.supervisor import launch
+from atelier.execution.sweep_start import start_controller
 
 _PASS_SECONDS = 0.05
 _HEARTBEAT_SECONDS = 1.0
@@ -100,8 +103,10 @@ class _Pass:
             source = entry.get("source")
             if not source:
                 continue
-            producer = done[source["step"]].definition or {}
-            location = _reuse.output_sources(producer)[source["output"]]
+            producer = done[source["step"]]
+            location = _reuse.output_sources(producer.definition or {}, producer.properties)[
+                source["output"]
+            ]
             entry["definition"] = {"kind": entry["kind"], "sources": [location], "steps": []}
             if entry.get("format"):
                 entry["definition"]["format"] = entry["format"]
@@ -134,6 +139,8 @@ class _Pass:
             )
         self._place_outputs(definition)
         definition["reuse"] = reuse
+        if step.get("hyperdrive"):
+            return self._start_sweep(step, definition, properties)
         child = self.backend.runs.create(
             self.workspace,
             self.record.experiment_name,
@@ -159,6 +166,35 @@ class _Pass:
         launch(self.backend, self.workspace, child.run_id)
         return child
 
+    def _start_sweep(
+        self, step: dict[str, Any], definition: dict[str, Any], properties: dict[str, str]
+    ) -> RunRecord:
+        """A HyperDriveStep: the step run is the sweep's parent run, driven by a sweep
+        controller; each trial runs the step's definition (less the metrics output)."""
+        metrics_output = step.get("metrics_output")
+        trial = {k: v for k, v in definition.items() if k != "reuse"}
+        trial["outputs"] = [o for o in definition.get("outputs") or [] if o["name"] != metrics_output]
+        child = self.backend.runs.create(
+            self.workspace,
+            self.record.experiment_name,
+            parent_run_id=self.record.run_id,
+            display_name=step["name"],
+            run_type=HYPERDRIVE_RUN_TYPE,
+            target=definition["target"],
+            status=RunStatus.RUNNING,
+            properties={**properties, **(step.get("properties") or {})},
+            definition={
+                "hyperdrive": step["hyperdrive"],
+                "trial": trial,
+                "outputs": definition.get("outputs") or [],
+                "metrics_output": metrics_output,
+                "reuse": definition["reuse"],
+            },
+            snapshot_id=step["snapshot_id"],
+        )
+        start_controller(self.backend, self.workspace, child.run_id)
+        return child
+
     def _reused(
         self,
         step: dict[str, Any],
@@ -181,6 +217,7 @@ class _Pass:
                 **properties,
                 "azureml.runsource": STEP_RUN_TYPE,
                 REUSED_RUN: original,
+                **{k: v for k, v in earlier.properties.items() if k == OUTPUT_LOCATIONS},
                 REUSED_PIPELINE_RUN: earlier.properties.get(REUSED_PIPELINE_RUN)
                 or earlier.parent_run_id
                 or "",

@@ -78,7 +78,8 @@ class StepRun(Run):
         return details
 
     def get_outputs(self) -> dict[str, PortDataReference]:
-        sources = _reuse.output_sources(self._refresh().definition or {})
+        record = self._refresh()
+        sources = _reuse.output_sources(record.definition or {}, record.properties)
         return {
             name: PortDataReference(self, name, s["datastore"], s["path"].removesuffix("/**"))
             for name, s in sources.items()

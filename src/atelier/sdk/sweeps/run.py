@@ -8,6 +8,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from atelier.core.pipelines import HYPERDRIVE_RUN_TYPE
 from atelier.core.errors import InvalidStateError, RunFailedError, ValidationError
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HYPERDRIVE_RUN_TYPE", "HyperDriveRun", "metric_series"]
 
-HYPERDRIVE_RUN_TYPE = "hyperdrive"
 _POLL_SECONDS = 0.2
 #: how long a new sweep's controller may take to start before a waiter starts another
 _CONTROLLER_START_MS = 20_000
