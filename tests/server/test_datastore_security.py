@@ -171,10 +171,9 @@ def test_a_run_token_reads_data_and_writes_none(team: Team) -> None:
     """A run's script reads its TabularDataset inputs with its run's token: datasets and
     datastore files are readable with it; uploading, deleting and lineage are not."""
     ws = team.workspace
+    files = f"{_stores(ws)}/{MANAGED}/files"
     with team.owner.client(team.url) as owner:
-        upload = owner.post(
-            f"{_stores(ws)}/{MANAGED}/files", content=_tar("run-read/a.csv"), headers=TAR
-        )
+        upload = owner.post(files, content=_tar("run-read/a.csv"), headers=TAR)
         assert upload.status_code == 200, upload.text
         run = _run_token(owner, ws)
     with run.client(team.url) as client:
@@ -184,7 +183,7 @@ def test_a_run_token_reads_data_and_writes_none(team: Team) -> None:
         assert [f["path"] for f in listed.json()] == ["run-read/a.csv"]
         assert client.get(f"/api/v1/workspaces/{ws}/datasets").status_code == 200
         refused = [
-            client.post(f"{_stores(ws)}/{MANAGED}/files", content=_tar("run-read/b.csv"), headers=TAR),
+            client.post(files, content=_tar("run-read/b.csv"), headers=TAR),
             client.delete(f"{_stores(ws)}/{MANAGED}/files/run-read/a.csv"),
             client.get(f"/api/v1/workspaces/{ws}/dataset-ids/x/runs"),
             client.get(f"/api/v1/workspaces/{ws}/secrets"),

@@ -173,7 +173,9 @@ class _Pass:
         controller; each trial runs the step's definition (less the metrics output)."""
         metrics_output = step.get("metrics_output")
         trial = {k: v for k, v in definition.items() if k != "reuse"}
-        trial["outputs"] = [o for o in definition.get("outputs") or [] if o["name"] != metrics_output]
+        trial["outputs"] = [
+            o for o in definition.get("outputs") or [] if o["name"] != metrics_output
+        ]
         child = self.backend.runs.create(
             self.workspace,
             self.record.experiment_name,

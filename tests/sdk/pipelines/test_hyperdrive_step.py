@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from atelier import Experiment, ValidationError, Workspace
-from atelier.azureml.pipeline.core import Pipeline, PipelineData
-from atelier.azureml.pipeline.steps import HyperDriveStep, PythonScriptStep
+from atelier import Experiment, Run, ValidationError, Workspace
+from atelier.azureml.pipeline.core import Pipeline, PipelineData, PipelineRun
+from atelier.azureml.pipeline.steps import HyperDriveStep, HyperDriveStepRun, PythonScriptStep
 from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from atelier.train.hyperdrive import (
@@ -85,11 +85,12 @@ def test_a_sweep_step_hands_its_best_trial_on(ws: Workspace, source: Path, tmp_p
     run.wait_for_completion(show_output=False)
     assert run.get_status() == "Completed"
     (step,) = run.find_step_run("sweep")
-    assert step.type == "hyperdrive"
-    sweep = HyperDriveRun(exp, step.id)
-    trials = sweep.get_children()
+    assert isinstance(step, HyperDriveStepRun) and step.type == "hyperdrive"
+    assert isinstance(Run.get(ws, step.id), HyperDriveRun)
+    assert isinstance(Run.get(ws, run.id), PipelineRun)
+    trials = step.get_children()
     assert len(trials) == 3 and all(t.get_status() == "Completed" for t in trials)
-    best = sweep.get_best_run_by_primary_metric()
+    best = step.get_best_run_by_primary_metric()
     assert best is not None and best.get_metrics()["accuracy"] == 8.0  # 2.0 x 4 rows
     assert "using quality 2.0" in run.find_step_run("use")[0].get_job_log()
     folder = step.get_output_data("model").download(tmp_path / "model")
@@ -107,6 +108,13 @@ def test_a_sweep_step_hands_its_best_trial_on(ws: Workspace, source: Path, tmp_p
     assert reused["sweep"].get_output_data("model").path_on_datastore == (
         step.get_output_data("model").path_on_datastore
     )
+    # the run's pipeline, published from the run alone, runs again (reusing every step)
+    published = run.publish_pipeline("hd", "from a run", "1", continue_on_step_failure=True)
+    assert (published.name, published.version, published.total_run_steps) == ("hd", "1", 2)
+    assert published.continue_on_step_failure is True
+    third = published.submit(ws, "hd-pipes")
+    third.wait_for_completion(show_output=False)
+    assert all(s.reused_run_id for s in third.get_steps())
 
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)

@@ -8,8 +8,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from atelier.core.pipelines import HYPERDRIVE_RUN_TYPE
 from atelier.core.errors import InvalidStateError, RunFailedError, ValidationError
+from atelier.core.pipelines import HYPERDRIVE_RUN_TYPE
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
@@ -34,6 +34,8 @@ def metric_series(value: Any) -> list[float]:
 
 class HyperDriveRun(Run):
     """The parent run of a sweep; its children are the trials."""
+
+    run_type_class = HYPERDRIVE_RUN_TYPE
 
     def __init__(
         self,

@@ -26,7 +26,7 @@ from pydantic import Field
 from atelier.core.access import Access
 from atelier.core.data_records import DataFile, DatastoreRecord
 from atelier.core.errors import PermissionDeniedError
-from atelier.server.auth import MANAGE, READ, RUN_READ, WRITE, guard, principal_of
+from atelier.server.auth import MANAGE, RUN_READ, WRITE, guard, principal_of
 from atelier.server.paths import check_location
 from atelier.server.routes._common import database, settings
 from atelier.server.routes.files import _TAR_DOC
