@@ -22,6 +22,8 @@ REUSED_PIPELINE_RUN = "azureml.reusedpipelinerunid"
 #: a run property naming where a step's outputs are when not where its definition put them
 #: (a HyperDriveStep's are its best trial's): JSON ``{output: [datastore, path]}``
 OUTPUT_LOCATIONS = "azureml.pipeline.output_locations"
+#: a run property naming the outputs a run wrote no file to (JSON list): they exist, empty
+EMPTY_OUTPUTS = "azureml.outputs.empty"
 PUBLISHED_PIPELINE = "azureml.pipelineid"
 PIPELINE_ENDPOINT = "azureml.pipelineendpointid"
 ACTIVE = "Active"

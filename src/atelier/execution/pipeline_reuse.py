@@ -18,7 +18,7 @@ from typing import Any
 from atelier.client import data_files
 from atelier.client.backend import Backend
 from atelier.core.errors import AtelierError
-from atelier.core.pipelines import OUTPUT_LOCATIONS, REUSE_KEY, REUSED_RUN
+from atelier.core.pipelines import EMPTY_OUTPUTS, OUTPUT_LOCATIONS, REUSE_KEY, REUSED_RUN
 from atelier.core.records import RunQuery, RunRecord
 from atelier.core.status import RunStatus
 
@@ -132,9 +132,11 @@ def output_sources(
 
 def _outputs_exist(resolver: Resolver, record: RunRecord) -> bool:
     sources = output_sources(record.definition or {}, record.properties)
+    empty = set(json.loads(record.properties.get(EMPTY_OUTPUTS) or "[]"))
     try:
-        for source in sources.values():
-            resolver.files([source])
+        for name, source in sources.items():
+            if name not in empty:
+                resolver.files([source])
     except AtelierError:
         return False
     return True

@@ -34,6 +34,7 @@ from atelier.client.registry import backend_for, supervision_for
 from atelier.core.data_records import DEFAULT_DATASTORE
 from atelier.core.errors import AtelierError
 from atelier.core.pipelines import (
+    EMPTY_OUTPUTS,
     HYPERDRIVE_RUN_TYPE,
     OUTPUT_LOCATIONS,
     PARAMETER_PREFIX,
@@ -52,6 +53,8 @@ from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.supervisor import launch
 from atelier.execution.sweep_start import start_controller
 
+#: what a reused step run takes over from the run it reuses: where its outputs are
+_KEPT_WHEN_REUSED = (OUTPUT_LOCATIONS, EMPTY_OUTPUTS)
 _PASS_SECONDS = 0.05
 _HEARTBEAT_SECONDS = 1.0
 _ENDED_BAD = (RunStatus.FAILED, RunStatus.CANCELED)
@@ -219,7 +222,7 @@ class _Pass:
                 **properties,
                 "azureml.runsource": STEP_RUN_TYPE,
                 REUSED_RUN: original,
-                **{k: v for k, v in earlier.properties.items() if k == OUTPUT_LOCATIONS},
+                **{k: v for k, v in earlier.properties.items() if k in _KEPT_WHEN_REUSED},
                 REUSED_PIPELINE_RUN: earlier.properties.get(REUSED_PIPELINE_RUN)
                 or earlier.parent_run_id
                 or "",
