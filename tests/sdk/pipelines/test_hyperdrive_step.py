@@ -58,10 +58,10 @@ def _pipeline(ws: Workspace, source: Path, tmp_path: Path) -> Pipeline:
     model, metrics = PipelineData("model"), PipelineData("m")
     config = HyperDriveConfig(
         run_config=ScriptRunConfig(source_directory=source, script="sweep.py"),
-        hyperparameter_sampling=GridParameterSampling({"--quality": choice(0.5, 2.0, 1.0)}),
+        hyperparameter_sampling=GridParameterSampling({"--quality": choice(0.5, 2.0)}),
         primary_metric_name="accuracy",
         primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
-        max_total_runs=3,
+        max_total_runs=2,
         max_concurrent_runs=2,
     )
     sweep = HyperDriveStep(
@@ -89,7 +89,7 @@ def test_a_sweep_step_hands_its_best_trial_on(ws: Workspace, source: Path, tmp_p
     assert isinstance(Run.get(ws, step.id), HyperDriveRun)
     assert isinstance(Run.get(ws, run.id), PipelineRun)
     trials = step.get_children()
-    assert len(trials) == 3 and all(t.get_status() == "Completed" for t in trials)
+    assert len(trials) == 2 and all(t.get_status() == "Completed" for t in trials)
     best = step.get_best_run_by_primary_metric()
     assert best is not None and best.get_metrics()["accuracy"] == 8.0  # 2.0 x 4 rows
     assert "using quality 2.0" in run.find_step_run("use")[0].get_job_log()
@@ -97,7 +97,7 @@ def test_a_sweep_step_hands_its_best_trial_on(ws: Workspace, source: Path, tmp_p
     assert (Path(folder) / "model.txt").read_text() == "quality 2.0\n"
     got = step.get_output_data("m").download(tmp_path / "metrics")
     metrics = json.loads((Path(got) / "metrics.json").read_text())
-    assert sorted(v["accuracy"] for v in metrics.values()) == [2.0, 4.0, 8.0]
+    assert sorted(v["accuracy"] for v in metrics.values()) == [2.0, 8.0]
     assert set(metrics) == {t.id for t in trials}
 
     again = exp.submit(pipeline)
