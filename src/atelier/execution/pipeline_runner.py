@@ -144,18 +144,11 @@ class _Pass:
         definition["reuse"] = reuse
         if step.get("hyperdrive"):
             return self._start_sweep(step, definition, properties)
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
+        child = self._child(
+            step, RunStatus.QUEUED, definition,
+            {**properties, "azureml.runsource": STEP_RUN_TYPE},
             target=definition["target"],
-            status=RunStatus.QUEUED,
-            properties={**properties, "azureml.runsource": STEP_RUN_TYPE},
-            definition=definition,
-            snapshot_id=step["snapshot_id"],
-        )
+        )  # fmt: skip
         if definition.get("inputs"):
             try:
                 self.backend.datasets.record_run_inputs(
@@ -169,6 +162,30 @@ class _Pass:
         launch(self.backend, self.workspace, child.run_id)
         return child
 
+    def _child(
+        self,
+        step: dict[str, Any],
+        status: RunStatus,
+        definition: dict[str, Any],
+        properties: dict[str, str],
+        *,
+        run_type: str = STEP_RUN_TYPE,
+        target: str = "local",
+    ) -> RunRecord:
+        """A run of ``step`` under the pipeline run (its snapshot, when it has one)."""
+        return self.backend.runs.create(
+            self.workspace,
+            self.record.experiment_name,
+            parent_run_id=self.record.run_id,
+            display_name=step["name"],
+            run_type=run_type,
+            target=target,
+            status=status,
+            properties=properties,
+            definition=definition,
+            snapshot_id=step.get("snapshot_id"),
+        )
+
     def _start_sweep(
         self, step: dict[str, Any], definition: dict[str, Any], properties: dict[str, str]
     ) -> RunRecord:
@@ -179,24 +196,17 @@ class _Pass:
         trial["outputs"] = [
             o for o in definition.get("outputs") or [] if o["name"] != metrics_output
         ]
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=HYPERDRIVE_RUN_TYPE,
-            target=definition["target"],
-            status=RunStatus.RUNNING,
-            properties={**properties, **(step.get("properties") or {})},
-            definition={
-                "hyperdrive": step["hyperdrive"],
-                "trial": trial,
-                "outputs": definition.get("outputs") or [],
-                "metrics_output": metrics_output,
-                "reuse": definition["reuse"],
-            },
-            snapshot_id=step["snapshot_id"],
-        )
+        sweep = {
+            "hyperdrive": step["hyperdrive"],
+            "trial": trial,
+            "outputs": definition.get("outputs") or [],
+            "metrics_output": metrics_output,
+            "reuse": definition["reuse"],
+        }
+        child = self._child(
+            step, RunStatus.RUNNING, sweep, {**properties, **(step.get("properties") or {})},
+            run_type=HYPERDRIVE_RUN_TYPE, target=definition["target"],
+        )  # fmt: skip
         start_controller(self.backend, self.workspace, child.run_id)
         return child
 
@@ -210,39 +220,27 @@ class _Pass:
         definition = copy.deepcopy(earlier.definition or {})
         definition["reuse"] = reuse
         original = _reuse.original_of(earlier)
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
-            target=definition.get("target") or "local",
-            status=RunStatus.RUNNING,
-            properties={
+        kept = {k: v for k, v in earlier.properties.items() if k in _KEPT_WHEN_REUSED}
+        child = self._child(
+            step,
+            RunStatus.RUNNING,
+            definition,
+            {
                 **properties,
                 "azureml.runsource": STEP_RUN_TYPE,
                 REUSED_RUN: original,
-                **{k: v for k, v in earlier.properties.items() if k in _KEPT_WHEN_REUSED},
+                **kept,
                 REUSED_PIPELINE_RUN: earlier.properties.get(REUSED_PIPELINE_RUN)
                 or earlier.parent_run_id
                 or "",
             },
-            definition=definition,
-            snapshot_id=step["snapshot_id"],
+            target=definition.get("target") or "local",
         )
         return self.backend.runs.transition(self.workspace, child.run_id, RunStatus.COMPLETED)
 
     def mark_not_run(self, step: dict[str, Any], why: str) -> RunRecord:
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
-            status=RunStatus.NOT_STARTED,
-            properties={STEP_NAME: step["name"], "azureml.runsource": STEP_RUN_TYPE},
-            definition={"reuse": None},
-        )
+        properties = {STEP_NAME: step["name"], "azureml.runsource": STEP_RUN_TYPE}
+        child = self._child(step, RunStatus.NOT_STARTED, {"reuse": None}, properties)
         return self.backend.runs.transition(
             self.workspace, child.run_id, RunStatus.CANCELED,
             error={"code": "UpstreamStepFailed", "message": why},
