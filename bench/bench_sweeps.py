@@ -27,15 +27,21 @@ from typing import Any
 CONCURRENCY = 2
 
 SCRIPT = """
-import argparse, time
+import time
+started = time.time()
+import argparse
 from atelier import Run
+imported = time.time()
 parser = argparse.ArgumentParser()
 parser.add_argument("--x", type=float, default=0.5)
 args = parser.parse_args()
 time.sleep(0.1)
 score = 1.0 - (args.x - 0.3) ** 2
-Run.get_context().log("score", score)
+run = Run.get_context()
+opened = time.time()
+run.log("score", score)
 print(f"score={score}", flush=True)
+print(f"timing={started},{imported},{opened},{time.time()}", flush=True)
 """
 
 
@@ -100,7 +106,41 @@ def _atelier_sweep(source: Path, trials: int) -> dict[str, Any]:
         and child.get_snapshot_id()
         and "user_logs/std_log.txt" in child.get_file_names()
     )
-    return {"wall_s": wall, "trials": len(children), "fully_recorded": recorded}
+    return {
+        "wall_s": wall,
+        "trials": len(children),
+        "fully_recorded": recorded,
+        "phases_ms": _phases(run, children),
+    }
+
+
+def _phases(sweep: Any, children: list[Any]) -> dict[str, float]:
+    """Where a trial's time goes (medians, ms), from the run records and the timestamps
+    the script prints: waiting for the controller after the previous trial ended, queued
+    until a supervisor started it, preparing (snapshot, environment) until the script's
+    first line, the script's import of atelier, opening its run (``Run.get_context()``, less
+    the script's 0.1 s sleep), logging, and finalizing after the script's last line."""
+    rows: dict[str, list[float]] = {}
+    ordered = sorted((c._refresh() for c in children), key=lambda r: r.created_ms)
+    ends = sorted(r.ended_ms or 0 for r in ordered)
+    for record in ordered:
+        text = sweep.experiment.workspace._backend.runs.read_log(
+            sweep.experiment.workspace.name, record.run_id, 0
+        )[0].decode(errors="replace")
+        marks = [ln for ln in text.splitlines() if ln.startswith("timing=")]
+        if not marks or not record.started_ms or not record.ended_ms:
+            continue
+        start, imported, opened, last = (float(v) * 1000 for v in marks[-1][7:].split(","))
+        earlier = [e for e in ends if e <= record.created_ms]
+        if earlier:
+            rows.setdefault("controller_gap", []).append(record.created_ms - earlier[-1])
+        rows.setdefault("queued", []).append(record.started_ms - record.created_ms)
+        rows.setdefault("prepare_and_start", []).append(start - record.started_ms)
+        rows.setdefault("import_atelier", []).append(imported - start)
+        rows.setdefault("get_context", []).append(opened - imported - 100)
+        rows.setdefault("log", []).append(last - opened)
+        rows.setdefault("finalize", []).append(record.ended_ms - last)
+    return {name: statistics.median(values) for name, values in rows.items()}
 
 
 def _objective_factory(source: Path) -> Any:
@@ -167,6 +207,8 @@ def main() -> None:
         f"{atelier_result['wall_s']:.1f} s, {atelier_result['fully_recorded']} trials "
         "recorded with metrics, logs and snapshot"
     )
+    phases = ", ".join(f"{k} {v:.0f}" for k, v in atelier_result["phases_ms"].items())
+    print(f"  per trial, median ms: {phases}")
     print(f"Optuna + subprocess loop, same trials: {optuna_result['wall_s']:.1f} s")
     print(f"overhead per trial: {overhead_s * 1000:.0f} ms (target <= 100 ms)")
     print(f"ratio Atelier / Optuna loop: {ratio:.2f}x (target <= 1.2x)")

@@ -268,15 +268,16 @@ def submit_training(ws: Workspace) -> None:
 
 
 def score_in_batches(ws: Workspace) -> None:
-    """Score iris, cut into files, in mini-batches of 2 files over 2 processes with a
-    ParallelRunConfig (azureml's ParallelRunStep settings), submitted as a run."""
+    """Score iris, cut into files, in a pipeline: a ParallelRunStep runs the entry script
+    over mini-batches of 2 files in 2 processes, appending its rows to a PipelineData."""
     import csv
 
     import joblib
     from sklearn.linear_model import LogisticRegression
 
-    from atelier import Dataset, Environment, Experiment
-    from atelier.sdk.parallel_run import ParallelRunConfig, prepare
+    from atelier import Dataset, Environment, Experiment, Run
+    from atelier.azureml.pipeline.core import Pipeline, PipelineData
+    from atelier.azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep
 
     home = Path(os.environ["ATELIER_HOME"])
     with (Path(__file__).parent / "data" / "iris.csv").open(newline="") as handle:
@@ -305,20 +306,28 @@ def score_in_batches(ws: Workspace) -> None:
         node_count=1,
         process_count_per_node=2,
     )
-    launch = prepare(
-        config,
-        [files.as_named_input("iris_parts")],
+    scores = PipelineData("scores")
+    step = ParallelRunStep(
+        name="score-iris",
+        parallel_run_config=config,
+        inputs=[files.as_named_input("iris_parts")],
+        output=scores,
         arguments=["--model", str(home / "batch-model.joblib")],
     )
-    run = Experiment(ws, "iris-batch").submit(launch.script_run_config())
-    run.wait_for_completion()
-    metrics = run.get_metrics()
-    scored = run.download_file("outputs/parallel_run_step.txt", home / "batch-scores.txt")
+    run = Experiment(ws, "iris-batch").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    (step_run,) = run.find_step_run("score-iris")
+    # a rerun of the demo reuses the step: its metrics are on the run that did the work
+    worker = Run.get(ws, step_run.reused_run_id) if step_run.reused_run_id else step_run
+    metrics = worker.get_metrics()
+    scores_port = step_run.get_output_data("scores")
+    folder = Path(scores_port.download(home / "batch-scores", overwrite=True))
     print(
-        f"11. batch scoring {run.get_status()}: {metrics['total_mini_batches']:.0f} mini-batches, "
-        f"{metrics['failed_items']:.0f} failed; parallel_run_step.txt, in input order:"
+        f"11. batch scoring pipeline {run.get_status()}: {metrics['total_mini_batches']:.0f} "
+        f"mini-batches, {metrics['failed_items']:.0f} failed; "
+        "parallel_run_step.txt, in input order:"
     )
-    for line in scored.read_text().splitlines():
+    for line in (folder / "parallel_run_step.txt").read_text().splitlines():
         print(f"    {line}")
 
 

@@ -4,7 +4,9 @@ reading datastore credentials back, and server paths shown to clients (issue 13)
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
+import tarfile
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -144,13 +146,49 @@ def test_datastore_credentials_are_never_returned(team: Team) -> None:
                 )
                 assert read.status_code == 404, read.text
     seen = []
-    for person in (team.owner, team.admin):
+    for person in (team.owner, team.admin, run):  # a run token reads datastores too
         with person.client(team.url) as client:
             for url in _every_get(ws, name):
                 answer = client.get(url, params={"workspace": ws})
                 assert SECRET not in answer.text, url
                 seen.append(answer.status_code)
-    assert seen.count(200) >= 10
+    assert seen.count(200) >= 15
+
+
+TAR = {"Content-Type": "application/x-tar"}
+
+
+def _tar(path: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(path)
+        info.size = 4
+        archive.addfile(info, io.BytesIO(b"x\n1\n"))
+    return buffer.getvalue()
+
+
+def test_a_run_token_reads_data_and_writes_none(team: Team) -> None:
+    """A run's script reads its TabularDataset inputs with its run's token: datasets and
+    datastore files are readable with it; uploading, deleting and lineage are not."""
+    ws = team.workspace
+    files = f"{_stores(ws)}/{MANAGED}/files"
+    with team.owner.client(team.url) as owner:
+        upload = owner.post(files, content=_tar("run-read/a.csv"), headers=TAR)
+        assert upload.status_code == 200, upload.text
+        run = _run_token(owner, ws)
+    with run.client(team.url) as client:
+        read = client.get(f"{_stores(ws)}/{MANAGED}/files/run-read/a.csv")
+        assert read.status_code == 200 and read.content == b"x\n1\n"
+        listed = client.get(f"{_stores(ws)}/{MANAGED}/files", params={"pattern": "run-read/**"})
+        assert [f["path"] for f in listed.json()] == ["run-read/a.csv"]
+        assert client.get(f"/api/v1/workspaces/{ws}/datasets").status_code == 200
+        refused = [
+            client.post(files, content=_tar("run-read/b.csv"), headers=TAR),
+            client.delete(f"{_stores(ws)}/{MANAGED}/files/run-read/a.csv"),
+            client.get(f"/api/v1/workspaces/{ws}/dataset-ids/x/runs"),
+            client.get(f"/api/v1/workspaces/{ws}/secrets"),
+        ]  # fmt: skip
+        assert [r.status_code for r in refused] == [403, 403, 403, 403], [r.text for r in refused]
 
 
 def test_credentials_stored_before_stay_hidden(team: Team) -> None:

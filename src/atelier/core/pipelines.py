@@ -12,11 +12,18 @@ from atelier.core.errors import PipelineValidationError, UndeclaredParameterErro
 PARAMETER_PREFIX = "PipelineParameter:"
 PIPELINE_RUN_TYPE = "azureml.PipelineRun"
 STEP_RUN_TYPE = "azureml.StepRun"
+#: a sweep's parent run (a HyperDriveStep's step run is one)
+HYPERDRIVE_RUN_TYPE = "hyperdrive"
 #: run properties: which step a child run is, its reuse key, and what a reused step reused
 STEP_NAME = "azureml.pipeline.step_name"
 REUSE_KEY = "azureml.pipeline.reuse_key"
 REUSED_RUN = "azureml.reusedrunid"
 REUSED_PIPELINE_RUN = "azureml.reusedpipelinerunid"
+#: a run property naming where a step's outputs are when not where its definition put them
+#: (a HyperDriveStep's are its best trial's): JSON ``{output: [datastore, path]}``
+OUTPUT_LOCATIONS = "azureml.pipeline.output_locations"
+#: a run property naming the outputs a run wrote no file to (JSON list): they exist, empty
+EMPTY_OUTPUTS = "azureml.outputs.empty"
 PUBLISHED_PIPELINE = "azureml.pipelineid"
 PIPELINE_ENDPOINT = "azureml.pipelineendpointid"
 ACTIVE = "Active"

@@ -18,7 +18,7 @@ from typing import Any
 from atelier.client import data_files
 from atelier.client.backend import Backend
 from atelier.core.errors import AtelierError
-from atelier.core.pipelines import REUSE_KEY, REUSED_RUN
+from atelier.core.pipelines import EMPTY_OUTPUTS, OUTPUT_LOCATIONS, REUSE_KEY, REUSED_RUN
 from atelier.core.records import RunQuery, RunRecord
 from atelier.core.status import RunStatus
 
@@ -79,7 +79,7 @@ def components(
     declared_outputs: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """What the key is made of, readable."""
-    return {
+    parts = {
         "kind": step["kind"],
         "snapshot_id": step["snapshot_id"],
         "script": definition.get("script"),
@@ -105,26 +105,38 @@ def components(
             for o in declared_outputs
         ],
     }
+    if step.get("hyperdrive"):
+        # the seed is drawn afresh at each submission: a sweep reruns only for real changes
+        parts["sweep"] = {k: v for k, v in step["hyperdrive"].items() if k != "seed"}
+    return parts
 
 
 def key_of(parts: dict[str, Any]) -> str:
     return _digest(parts)
 
 
-def output_sources(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each output's folder as a dataset source, by output name."""
+def output_sources(
+    definition: dict[str, Any], properties: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each output's folder as a dataset source, by output name: where the run's definition
+    put it, unless its ``OUTPUT_LOCATIONS`` property says otherwise."""
+    places = {e["name"]: e["destination"] for e in definition.get("outputs") or []}
+    moved = (properties or {}).get(OUTPUT_LOCATIONS)
+    if moved:
+        places.update(json.loads(moved))
     found = {}
-    for entry in definition.get("outputs") or []:
-        store, prefix = entry["destination"]
-        found[entry["name"]] = {"datastore": store, "path": f"{prefix}/**" if prefix else "**"}
+    for name, (store, prefix) in places.items():
+        found[name] = {"datastore": store, "path": f"{prefix}/**" if prefix else "**"}
     return found
 
 
 def _outputs_exist(resolver: Resolver, record: RunRecord) -> bool:
-    sources = output_sources(record.definition or {})
+    sources = output_sources(record.definition or {}, record.properties)
+    empty = set(json.loads(record.properties.get(EMPTY_OUTPUTS) or "[]"))
     try:
-        for source in sources.values():
-            resolver.files([source])
+        for name, source in sources.items():
+            if name not in empty:
+                resolver.files([source])
     except AtelierError:
         return False
     return True

@@ -34,6 +34,9 @@ from atelier.client.registry import backend_for, supervision_for
 from atelier.core.data_records import DEFAULT_DATASTORE
 from atelier.core.errors import AtelierError
 from atelier.core.pipelines import (
+    EMPTY_OUTPUTS,
+    HYPERDRIVE_RUN_TYPE,
+    OUTPUT_LOCATIONS,
     PARAMETER_PREFIX,
     REUSE_KEY,
     REUSED_PIPELINE_RUN,
@@ -48,7 +51,10 @@ from atelier.core.timeutil import now_ms
 from atelier.execution import agent
 from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.supervisor import launch
+from atelier.execution.sweep_start import start_controller
 
+#: what a reused step run takes over from the run it reuses: where its outputs are
+_KEPT_WHEN_REUSED = (OUTPUT_LOCATIONS, EMPTY_OUTPUTS)
 _PASS_SECONDS = 0.05
 _HEARTBEAT_SECONDS = 1.0
 _ENDED_BAD = (RunStatus.FAILED, RunStatus.CANCELED)
@@ -100,8 +106,10 @@ class _Pass:
             source = entry.get("source")
             if not source:
                 continue
-            producer = done[source["step"]].definition or {}
-            location = _reuse.output_sources(producer)[source["output"]]
+            producer = done[source["step"]]
+            location = _reuse.output_sources(producer.definition or {}, producer.properties)[
+                source["output"]
+            ]
             entry["definition"] = {"kind": entry["kind"], "sources": [location], "steps": []}
             if entry.get("format"):
                 entry["definition"]["format"] = entry["format"]
@@ -134,18 +142,13 @@ class _Pass:
             )
         self._place_outputs(definition)
         definition["reuse"] = reuse
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
+        if step.get("hyperdrive"):
+            return self._start_sweep(step, definition, properties)
+        child = self._child(
+            step, RunStatus.QUEUED, definition,
+            {**properties, "azureml.runsource": STEP_RUN_TYPE},
             target=definition["target"],
-            status=RunStatus.QUEUED,
-            properties={**properties, "azureml.runsource": STEP_RUN_TYPE},
-            definition=definition,
-            snapshot_id=step["snapshot_id"],
-        )
+        )  # fmt: skip
         if definition.get("inputs"):
             try:
                 self.backend.datasets.record_run_inputs(
@@ -159,6 +162,54 @@ class _Pass:
         launch(self.backend, self.workspace, child.run_id)
         return child
 
+    def _child(
+        self,
+        step: dict[str, Any],
+        status: RunStatus,
+        definition: dict[str, Any],
+        properties: dict[str, str],
+        *,
+        run_type: str = STEP_RUN_TYPE,
+        target: str = "local",
+    ) -> RunRecord:
+        """A run of ``step`` under the pipeline run (its snapshot, when it has one)."""
+        return self.backend.runs.create(
+            self.workspace,
+            self.record.experiment_name,
+            parent_run_id=self.record.run_id,
+            display_name=step["name"],
+            run_type=run_type,
+            target=target,
+            status=status,
+            properties=properties,
+            definition=definition,
+            snapshot_id=step.get("snapshot_id"),
+        )
+
+    def _start_sweep(
+        self, step: dict[str, Any], definition: dict[str, Any], properties: dict[str, str]
+    ) -> RunRecord:
+        """A HyperDriveStep: the step run is the sweep's parent run, driven by a sweep
+        controller; each trial runs the step's definition (less the metrics output)."""
+        metrics_output = step.get("metrics_output")
+        trial = {k: v for k, v in definition.items() if k != "reuse"}
+        trial["outputs"] = [
+            o for o in definition.get("outputs") or [] if o["name"] != metrics_output
+        ]
+        sweep = {
+            "hyperdrive": step["hyperdrive"],
+            "trial": trial,
+            "outputs": definition.get("outputs") or [],
+            "metrics_output": metrics_output,
+            "reuse": definition["reuse"],
+        }
+        child = self._child(
+            step, RunStatus.RUNNING, sweep, {**properties, **(step.get("properties") or {})},
+            run_type=HYPERDRIVE_RUN_TYPE, target=definition["target"],
+        )  # fmt: skip
+        start_controller(self.backend, self.workspace, child.run_id)
+        return child
+
     def _reused(
         self,
         step: dict[str, Any],
@@ -169,38 +220,27 @@ class _Pass:
         definition = copy.deepcopy(earlier.definition or {})
         definition["reuse"] = reuse
         original = _reuse.original_of(earlier)
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
-            target=definition.get("target") or "local",
-            status=RunStatus.RUNNING,
-            properties={
+        kept = {k: v for k, v in earlier.properties.items() if k in _KEPT_WHEN_REUSED}
+        child = self._child(
+            step,
+            RunStatus.RUNNING,
+            definition,
+            {
                 **properties,
                 "azureml.runsource": STEP_RUN_TYPE,
                 REUSED_RUN: original,
+                **kept,
                 REUSED_PIPELINE_RUN: earlier.properties.get(REUSED_PIPELINE_RUN)
                 or earlier.parent_run_id
                 or "",
             },
-            definition=definition,
-            snapshot_id=step["snapshot_id"],
+            target=definition.get("target") or "local",
         )
         return self.backend.runs.transition(self.workspace, child.run_id, RunStatus.COMPLETED)
 
     def mark_not_run(self, step: dict[str, Any], why: str) -> RunRecord:
-        child = self.backend.runs.create(
-            self.workspace,
-            self.record.experiment_name,
-            parent_run_id=self.record.run_id,
-            display_name=step["name"],
-            run_type=STEP_RUN_TYPE,
-            status=RunStatus.NOT_STARTED,
-            properties={STEP_NAME: step["name"], "azureml.runsource": STEP_RUN_TYPE},
-            definition={"reuse": None},
-        )
+        properties = {STEP_NAME: step["name"], "azureml.runsource": STEP_RUN_TYPE}
+        child = self._child(step, RunStatus.NOT_STARTED, {"reuse": None}, properties)
         return self.backend.runs.transition(
             self.workspace, child.run_id, RunStatus.CANCELED,
             error={"code": "UpstreamStepFailed", "message": why},

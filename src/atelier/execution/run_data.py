@@ -19,6 +19,7 @@ from atelier.client import data_files
 from atelier.client.backend import Backend
 from atelier.core.data_records import DEFAULT_DATASTORE
 from atelier.core.errors import AtelierError
+from atelier.core.pipelines import EMPTY_OUTPUTS
 
 ENV_INPUTS = "ATELIER_INPUT_DATASETS"
 INPUT_PREFIX = "DatasetConsumptionConfig:"
@@ -83,7 +84,10 @@ def publish_outputs(
     definition: dict[str, Any],
     log: IO[str],
 ) -> dict[str, Any] | None:
-    """Upload each output folder and register it when asked; an error dict on failure."""
+    """Upload each output folder and register it when asked; an error dict on failure.
+    Outputs that were left empty are named in the run's ``EMPTY_OUTPUTS`` property, so an
+    empty output is known to have been written (a pipeline step reuses such a run)."""
+    empty: list[str] = []
     for entry in definition.get("outputs") or []:
         name = entry["name"]
         folder = Path(entry.get("source") or workdir / OUTPUTS_DIR / name)
@@ -100,12 +104,19 @@ def publish_outputs(
             store = backend.datastores.files(workspace, store_name)
             store.upload_files(files, overwrite=bool(entry.get("overwrite")))
             log.write(f"output {name!r}: {len(files)} file(s) to {store_name}:{prefix}\n")
+            if not files:
+                empty.append(name)
             registration = entry.get("register")
             if registration and files:
                 _register(backend, workspace, store_name, prefix or "", registration)
         except AtelierError as exc:
             log.write(f"output {name!r} failed: {exc.message}\n")
             return {"code": "OutputDatasetFailed", "message": f"output {name!r}: {exc.message}"}
+    if empty:
+        try:
+            backend.runs.add_properties(workspace, run_id, {EMPTY_OUTPUTS: json.dumps(empty)})
+        except AtelierError as exc:
+            return {"code": "OutputDatasetFailed", "message": exc.message}
     return None
 
 

@@ -8,7 +8,9 @@ writing 100,000 points is one insert and reading a million is a handful of rows.
 
 from __future__ import annotations
 
+import array
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +33,21 @@ ScalarBatch = tuple[Sequence[int], Sequence[float], Sequence[int]]
 DOCUMENT_KINDS = ("list", "row", "table", "image", "text", "typed")
 
 
+#: batches up to this many points are packed without numpy: importing it (0.15-0.2 s) cost
+#: more than a short run (a sweep's trial logging a few points) spent on everything else
+_SMALL_BATCH = 4096
+
+
+def _packed(typecode: str, items: Any) -> bytes:
+    data = array.array(typecode, items)
+    if sys.byteorder == "big":
+        data.byteswap()  # stored little-endian whatever the machine
+    return data.tobytes()
+
+
 def _pack(steps: Any, values: Any, stamps: Any) -> tuple[bytes, bytes, bytes]:
+    if len(values) <= _SMALL_BATCH:
+        return _packed("q", steps), _packed("d", values), _packed("q", stamps)
     import numpy as np
 
     return (
@@ -47,22 +63,26 @@ def _latest_value(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _bound(values: Any, which: str) -> float:
+def _bound(values: Sequence[float], which: str) -> float:
     """The least or greatest value that is not NaN (NaN if all are)."""
-    import numpy as np
+    if len(values) > _SMALL_BATCH:
+        import numpy as np
 
-    numbers = values[~np.isnan(values)]
-    if not numbers.size:
+        array_values = np.asarray(values, dtype="<f8")
+        numbers = array_values[~np.isnan(array_values)]
+        if not numbers.size:
+            return math.nan
+        return float(numbers.min() if which == "min" else numbers.max())
+    numbers_list = [v for v in values if not math.isnan(v)]
+    if not numbers_list:
         return math.nan
-    return float(numbers.min() if which == "min" else numbers.max())
+    return float(min(numbers_list) if which == "min" else max(numbers_list))
 
 
 def log_scalars(
     session: Session, workspace: str, run_id: str, series: dict[str, ScalarBatch]
 ) -> int:
     """Append batches of scalar points; return how many points were stored."""
-    import numpy as np
-
     runs.require_writable(session, workspace, run_id)
     chunks: list[dict[str, Any]] = []
     latest: list[dict[str, Any]] = []
@@ -75,7 +95,7 @@ def log_scalars(
         if len(steps) != count or len(stamps) != count:
             raise ValidationError(f"metric {name!r}: steps, values and timestamps differ in length")
         check_scalar_batch(name, steps, values, stamps)
-        value_array = np.asarray(values, dtype="<f8")
+        value_array = values if count > _SMALL_BATCH else [float(v) for v in values]
         packed = _pack(steps, value_array, stamps)
         chunks.append(
             {

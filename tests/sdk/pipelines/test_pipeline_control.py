@@ -50,3 +50,25 @@ def test_a_command_step_on_the_base_class(ws: Workspace, tmp_path: Path) -> None
     step = run.find_step_run("echo")[0]
     assert "hello from a command" in step.get_job_log()
     assert step.get_details()["reuse"]["components"]["kind"] == "EchoStep"
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_step_that_wrote_an_empty_output_is_reused(ws: Workspace, tmp_path: Path) -> None:
+    source = tmp_path / "empty-src"
+    source.mkdir()
+    (source / "nothing.py").write_text(
+        "import pathlib, sys\npathlib.Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)\n"
+    )
+    nothing = PipelineData("nothing")
+    step = PythonScriptStep(
+        "nothing.py", name="nothing", arguments=[nothing], outputs=[nothing],
+        source_directory=source,
+    )  # fmt: skip
+    exp = Experiment(ws, "empty-pipes")
+    first = exp.submit(Pipeline(ws, [step]))
+    first.wait_for_completion(show_output=False)
+    (done,) = first.get_steps()
+    again = exp.submit(Pipeline(ws, [step]))
+    again.wait_for_completion(show_output=False)
+    assert again.get_steps()[0].reused_run_id == done.id

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from atelier import Dataset, Experiment, Workspace
 from atelier.azureml.data import OutputFileDatasetConfig
 from atelier.azureml.data.data_reference import DataReference
 from atelier.azureml.pipeline.core import Pipeline
 from atelier.azureml.pipeline.steps import PythonScriptStep
-from tests.sdk.conftest import embedded_only
 
 COPY = """
 import pathlib, shutil, sys
@@ -71,12 +72,10 @@ def test_data_reference_dataset_and_output_config_inputs(ws: Workspace, tmp_path
     assert "files ['a.csv'] extra ['a.csv']" in log
 
 
-def test_a_later_step_reads_an_output_as_a_table(
-    ws: Workspace, tmp_path: Path, backend: str
-) -> None:
-    # over HTTP a script's run token may not read datastores, so tabular reads in scripts
-    # are an embedded-only matter today
-    embedded_only(backend, "a run token cannot read datastores over HTTP")
+@pytest.mark.parametrize("backend", ["http"], indirect=True)
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_later_step_reads_an_output_as_a_table(ws: Workspace, tmp_path: Path) -> None:
+    """Over HTTP: the script reads the table with its run's token."""
     source = _sources(tmp_path)
     raw = tmp_path / "raw"
     raw.mkdir()

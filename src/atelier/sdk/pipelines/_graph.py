@@ -292,6 +292,7 @@ def build(
                 "allow_reuse": step.allow_reuse,
                 "upstream": upstream,
                 "definition": definition,
+                **step.graph_extra(workspace, step.compute_target),
             }
         )
     order = _order(steps, {s["name"]: set(s["upstream"]) for s in built}) or []

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from atelier.core.errors import AtelierError
 from atelier.core.pipelines import PIPELINE_RUN_TYPE, run_definition
 from atelier.core.status import RunStatus
 from atelier.execution import pipeline_runner as _runner
-from atelier.sdk.pipelines.runs import PipelineRun
 from atelier.sdk.tracking.experiment import Experiment
+from atelier.sdk.tracking.run import Run
+
+if TYPE_CHECKING:
+    from atelier.sdk.pipelines.runs import PipelineRun
 
 
 def submit_graph(
@@ -48,4 +51,7 @@ def submit_graph(
         raise
     if not done:
         _runner.start_runner(backend, workspace, record.run_id)
-    return PipelineRun(experiment, record.run_id)
+    # opened by its run type (PipelineRun registers itself): the run classes sit above this
+    # module, as PipelineRun.publish_pipeline publishes through it
+    fresh = backend.runs.get(workspace, record.run_id)
+    return cast("PipelineRun", Run._wrap_typed(experiment.workspace, fresh))

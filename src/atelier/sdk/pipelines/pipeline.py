@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import PipelineValidationError, ValidationError
 from atelier.sdk.pipelines import _graph
 from atelier.sdk.pipelines._submit import submit_graph
-from atelier.sdk.pipelines.published import PublishedPipeline
+from atelier.sdk.pipelines.published import PublishedPipeline, publish_graph
 from atelier.sdk.pipelines.runs import PipelineRun
 from atelier.sdk.pipelines.steps import PipelineStep
 from atelier.sdk.tracking.experiment import Experiment
@@ -115,15 +115,14 @@ class Pipeline:
     ) -> PublishedPipeline:
         """Freeze the pipeline (its steps' snapshots, arguments, parameters) as a
         ``PublishedPipeline`` with a REST endpoint; runs of it need none of this code."""
-        record = self._workspace._backend.pipelines.publish(
-            self._workspace.name,
-            name or "pipeline",
+        return publish_graph(
+            self._workspace,
+            name,
             self._graph(),
-            description or self.description or "",
-            version or "",
-            bool(continue_on_step_failure),
+            description or self.description,
+            version,
+            continue_on_step_failure,
         )
-        return PublishedPipeline(self._workspace, record)
 
     def __repr__(self) -> str:
         return f"Pipeline(steps={[s.name for s in self._steps]})"

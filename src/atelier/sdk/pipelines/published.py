@@ -16,10 +16,11 @@ from atelier.core.pipelines import (
     PublishedPipelineRecord,
 )
 from atelier.sdk.pipelines._submit import submit_graph
-from atelier.sdk.pipelines.runs import PipelineRun
+from atelier.sdk.pipelines._views import RecordView
 from atelier.sdk.tracking.experiment import Experiment
 
 if TYPE_CHECKING:
+    from atelier.sdk.pipelines.runs import PipelineRun
     from atelier.sdk.workspace import Workspace
 
 
@@ -31,7 +32,27 @@ def _rest_url(workspace: Workspace, path: str) -> str:
     return f"{prefix}/api/v1/workspaces/{workspace.name}/pipelines/{path}"
 
 
-class PublishedPipeline:
+def publish_graph(
+    workspace: Workspace,
+    name: str | None,
+    graph: dict[str, Any],
+    description: str | None,
+    version: str | None,
+    continue_on_step_failure: bool | None,
+) -> PublishedPipeline:
+    """Freeze ``graph`` (steps with their stored snapshots) as a published pipeline."""
+    record = workspace._backend.pipelines.publish(
+        workspace.name,
+        name or "pipeline",
+        graph,
+        description or "",
+        version or "",
+        bool(continue_on_step_failure),
+    )
+    return PublishedPipeline(workspace, record)
+
+
+class PublishedPipeline(RecordView[PublishedPipelineRecord]):
     """A published pipeline. ``endpoint`` takes ``POST`` with ``Authorization: Bearer
     <token>`` and ``{"ExperimentName": ..., "ParameterAssignments": {...}}``."""
 
@@ -40,28 +61,12 @@ class PublishedPipeline:
         self._record = record
 
     @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
     def graph_id(self) -> str:
         return self._record.id
 
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def description(self) -> str:
-        return self._record.description
-
-    @property
     def version(self) -> str:
         return self._record.version
-
-    @property
-    def status(self) -> str:
-        return self._record.status
 
     @property
     def continue_on_step_failure(self) -> bool:
@@ -169,29 +174,13 @@ def _submit(
     )
 
 
-class PipelineEndpoint:
+class PipelineEndpoint(RecordView[PipelineEndpointRecord]):
     """A named endpoint in front of published pipelines: versions 0, 1, ...; runs go to the
     default version unless ``pipeline_version`` says otherwise."""
 
     def __init__(self, workspace: Workspace, record: PipelineEndpointRecord) -> None:
         self._workspace = workspace
         self._record = record
-
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def description(self) -> str:
-        return self._record.description
-
-    @property
-    def status(self) -> str:
-        return self._record.status
 
     @property
     def default_version(self) -> str:

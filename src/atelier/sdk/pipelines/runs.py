@@ -10,12 +10,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.client import data_files
-from atelier.core.errors import NotFoundError, RunFailedError
-from atelier.core.pipelines import REUSED_RUN, STEP_NAME
+from atelier.core.errors import NotFoundError, RunFailedError, ValidationError
+from atelier.core.pipelines import (
+    HYPERDRIVE_RUN_TYPE,
+    PIPELINE_RUN_TYPE,
+    REUSED_RUN,
+    STEP_NAME,
+    STEP_RUN_TYPE,
+)
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.execution import pipeline_reuse as _reuse
 from atelier.execution.reaper import reap
+from atelier.sdk.pipelines.published import PublishedPipeline, publish_graph
+from atelier.sdk.sweeps.run import HyperDriveRun
 from atelier.sdk.tracking.run import Run
 
 if TYPE_CHECKING:
@@ -62,6 +70,8 @@ class StepRun(Run):
     """The run of one pipeline step. A reused step's run says which run it reused
     (``get_details()['reuse']``) and points at that run's outputs."""
 
+    run_type_class = STEP_RUN_TYPE
+
     @property
     def name(self) -> str:
         return self._record.properties.get(STEP_NAME) or self._record.display_name
@@ -78,7 +88,8 @@ class StepRun(Run):
         return details
 
     def get_outputs(self) -> dict[str, PortDataReference]:
-        sources = _reuse.output_sources(self._refresh().definition or {})
+        record = self._refresh()
+        sources = _reuse.output_sources(record.definition or {}, record.properties)
         return {
             name: PortDataReference(self, name, s["datastore"], s["path"].removesuffix("/**"))
             for name, s in sources.items()
@@ -107,8 +118,15 @@ class StepRun(Run):
         return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+class HyperDriveStepRun(HyperDriveRun, StepRun):
+    """The run of a HyperDriveStep: a step run that is also the sweep's parent run
+    (``get_best_run_by_primary_metric()``, ``get_children_sorted_by_primary_metric()``)."""
+
+
 class PipelineRun(Run):
     """A submitted pipeline: its steps are child ``StepRun`` s."""
+
+    run_type_class = PIPELINE_RUN_TYPE
 
     def __init__(
         self,
@@ -125,11 +143,33 @@ class PipelineRun(Run):
     def get_steps(self) -> builtins.list[StepRun]:
         """The step runs, in the order they started (reused steps included)."""
         records = self._backend.runs.children(self._workspace_name, self.id, False)
-        return [StepRun(self.experiment, r.run_id, _record=r) for r in records]
+        return [
+            (HyperDriveStepRun if r.run_type == HYPERDRIVE_RUN_TYPE else StepRun)(
+                self.experiment, r.run_id, _record=r
+            )
+            for r in records
+        ]
 
     def find_step_run(self, name: str) -> builtins.list[StepRun]:
         """The runs of the step called ``name`` (azureml answers a list)."""
         return [s for s in self.get_steps() if s.name == name]
+
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str,
+        version: str,
+        continue_on_step_failure: bool | None = None,
+        **kwargs: Any,
+    ) -> PublishedPipeline:
+        """Publish the pipeline this run ran (its steps' stored snapshots, arguments and
+        parameters) as a ``PublishedPipeline``: no code of the original is needed."""
+        del kwargs
+        graph = self.get_graph()
+        if not graph.get("steps"):
+            raise ValidationError(f"run {self.id} records no pipeline graph to publish")
+        workspace = self.experiment.workspace
+        return publish_graph(workspace, name, graph, description, version, continue_on_step_failure)
 
     def get_step_statuses(self) -> dict[str, str]:
         return {s.name: s.status for s in self.get_steps()}

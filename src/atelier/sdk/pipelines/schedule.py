@@ -22,6 +22,7 @@ from atelier.core.schedules import (
     TimeZone,
     check_recurrence,
 )
+from atelier.sdk.pipelines._views import RecordView
 from atelier.sdk.pipelines.runs import PipelineRun
 from atelier.sdk.tracking import _snapshot
 from atelier.sdk.tracking._submit import _definition
@@ -123,7 +124,25 @@ def _recurrence(recurrence: ScheduleRecurrence | None) -> dict[str, Any] | None:
     return recurrence._to_dict()
 
 
-class Schedule:
+#: what every ``Schedule.create*`` passes on as it was given
+_OPTIONS = (
+    "recurrence",
+    "description",
+    "pipeline_parameters",
+    "datastore",
+    "polling_interval",
+    "data_path_parameter_name",
+    "continue_on_step_failure",
+    "path_on_datastore",
+)
+
+
+def _options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The trigger and run options among a ``create*`` method's arguments."""
+    return {name: arguments.get(name) for name in _OPTIONS}
+
+
+class Schedule(RecordView[ScheduleRecord]):
     """A schedule of a workspace (``Schedule.create``, ``Schedule.get``, ``Schedule.list``).
 
     ``status`` is "Active" or "Disabled"; ``recurrence`` is a ``ScheduleRecurrence`` for a
@@ -169,20 +188,7 @@ class Schedule:
             if pipeline_id is not None
             else {"target_kind": "pipeline_endpoint", "target_id": pipeline_endpoint_id}
         )
-        return Schedule._create(
-            workspace,
-            name,
-            experiment_name,
-            target,
-            recurrence=recurrence,
-            description=description,
-            pipeline_parameters=pipeline_parameters,
-            datastore=datastore,
-            polling_interval=polling_interval,
-            data_path_parameter_name=data_path_parameter_name,
-            continue_on_step_failure=continue_on_step_failure,
-            path_on_datastore=path_on_datastore,
-        )
+        return Schedule._create(workspace, name, experiment_name, target, _options(locals()))
 
     @staticmethod
     def create_for_pipeline_endpoint(
@@ -205,20 +211,8 @@ class Schedule:
     ) -> Schedule:
         """As ``create``, for the default pipeline of a pipeline endpoint."""
         del wait_for_provisioning, wait_timeout, _workflow_provider, _service_endpoint
-        return Schedule._create(
-            workspace,
-            name,
-            experiment_name,
-            {"target_kind": "pipeline_endpoint", "target_id": pipeline_endpoint_id},
-            recurrence=recurrence,
-            description=description,
-            pipeline_parameters=pipeline_parameters,
-            datastore=datastore,
-            polling_interval=polling_interval,
-            data_path_parameter_name=data_path_parameter_name,
-            continue_on_step_failure=continue_on_step_failure,
-            path_on_datastore=path_on_datastore,
-        )
+        target = {"target_kind": "pipeline_endpoint", "target_id": pipeline_endpoint_id}
+        return Schedule._create(workspace, name, experiment_name, target, _options(locals()))
 
     @staticmethod
     def create_for_script_run(
@@ -243,21 +237,9 @@ class Schedule:
         definition = _definition(config, experiment)
         files = _snapshot.collect(Path(config.source_directory))
         snapshot = workspace._backend.snapshots.create(workspace.name, files)
-        target = {"definition": definition, "snapshot_id": snapshot.id}
-        return Schedule._create(
-            workspace,
-            name,
-            experiment_name,
-            {"target_kind": "script", "target_definition": target},
-            recurrence=recurrence,
-            description=description,
-            pipeline_parameters=pipeline_parameters,
-            datastore=datastore,
-            polling_interval=polling_interval,
-            data_path_parameter_name=data_path_parameter_name,
-            continue_on_step_failure=None,
-            path_on_datastore=path_on_datastore,
-        )
+        job = {"definition": definition, "snapshot_id": snapshot.id}
+        target = {"target_kind": "script", "target_definition": job}
+        return Schedule._create(workspace, name, experiment_name, target, _options(locals()))
 
     @staticmethod
     def _create(
@@ -265,29 +247,13 @@ class Schedule:
         name: str,
         experiment_name: str | None,
         target: dict[str, Any],
-        *,
-        recurrence: ScheduleRecurrence | None,
-        description: str | None,
-        pipeline_parameters: dict[str, Any] | None,
-        datastore: Any,
-        polling_interval: int,
-        data_path_parameter_name: str | None,
-        continue_on_step_failure: bool | None,
-        path_on_datastore: str | None,
+        options: dict[str, Any],
     ) -> Schedule:
-        spec = {
-            **target,
-            "name": name,
-            "experiment_name": experiment_name,
-            "recurrence": _recurrence(recurrence),
-            "description": description,
-            "pipeline_parameters": pipeline_parameters,
-            "datastore_name": _datastore_name(datastore),
-            "polling_interval": polling_interval,
-            "data_path_parameter_name": data_path_parameter_name,
-            "continue_on_step_failure": continue_on_step_failure,
-            "path_on_datastore": path_on_datastore,
-        }
+        """Store a schedule of ``target`` with the trigger and run ``options`` every
+        ``create*`` method takes (the names of ``_OPTIONS``)."""
+        spec = {**target, **options, "name": name, "experiment_name": experiment_name}
+        spec["recurrence"] = _recurrence(spec["recurrence"])
+        spec["datastore_name"] = _datastore_name(spec.pop("datastore"))
         return Schedule(workspace, workspace._backend.schedules.create(workspace.name, spec))
 
     # --- lookup -----------------------------------------------------------------
@@ -402,22 +368,6 @@ class Schedule:
         return Run.get(self._workspace, run_id)
 
     # --- properties -------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def description(self) -> str:
-        return self._record.description
-
-    @property
-    def status(self) -> str:
-        return self._record.status
-
     @property
     def pipeline_id(self) -> str | None:
         return self._record.target_id if self._record.target_kind == "pipeline" else None

@@ -25,6 +25,7 @@ from atelier.sdk.tracking.runconfig import RunConfiguration, _target_name
 
 if TYPE_CHECKING:
     from atelier.sdk.compute.targets import ComputeTarget
+    from atelier.sdk.workspace import Workspace
 
 __all__ = ["PipelineStep", "PythonScriptStep"]
 
@@ -125,6 +126,11 @@ class PipelineStep:
     def parameters(self) -> builtins.list[PipelineParameter]:
         values = [*self.arguments, *self.params.values()]
         return [v for v in values if isinstance(v, PipelineParameter)]
+
+    def graph_extra(self, workspace: Workspace, target: str) -> dict[str, Any]:
+        """What this kind of step adds to its entry in the pipeline's graph."""
+        del workspace, target
+        return {}
 
     def resolved_source_directory(self, default: str | None) -> Path:
         return Path(self.source_directory or default or ".")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ from typing import Any
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
 from atelier.core.errors import AtelierError, StoreError
+from atelier.core.pipelines import OUTPUT_LOCATIONS
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
@@ -62,6 +64,9 @@ class Controller:
         self.snapshot_id = record.snapshot_id
         self.target = record.target
         self.spec = spec
+        #: a pipeline step's outputs, and which of them gets the trials' metrics
+        self.step_outputs: list[dict[str, Any]] = list(definition.get("outputs") or [])
+        self.metrics_output: str | None = definition.get("metrics_output")
         self.sampling = sampling_from_dict(spec["sampling"])
         self.policy = policy_from_dict(spec["policy"])
         self.metric = str(spec["primary_metric_name"])
@@ -143,6 +148,7 @@ class Controller:
         values = {name: self.distributions[name][1](raw[name]) for name in self.distributions}
         definition = dict(self.trial)
         definition["arguments"] = apply_arguments(list(self.trial.get("arguments") or []), values)
+        definition["outputs"] = [_trial_output(o, number) for o in self.trial.get("outputs") or []]
         shown = json.dumps(values)
         record = self.backend.runs.create(
             self.workspace,
@@ -238,6 +244,42 @@ class Controller:
         first = min(completed, key=lambda c: c.ended_ms or 0)
         return first if not self._history(first.run_id) else None
 
+    def _complete(self, children: list[RunRecord]) -> None:
+        """End the sweep Completed; a pipeline step's sweep first points its outputs at the
+        best trial's and writes its metrics output."""
+        if self.step_outputs:
+            with contextlib.suppress(AtelierError):
+                self._publish_outputs(children)
+        self._end(RunStatus.COMPLETED)
+
+    def _publish_outputs(self, children: list[RunRecord]) -> None:
+        scored = [
+            (value, child)
+            for child in children
+            if child.status == RunStatus.COMPLETED
+            and (value := self._final_value(child)) is not None
+            and not math.isnan(value)
+        ]
+        places: dict[str, Any] = {}
+        if scored:
+            pick = max if self.maximize else min
+            best = pick(scored, key=lambda pair: pair[0])[1]
+            for entry in (best.definition or {}).get("outputs") or []:
+                if entry.get("destination"):
+                    places[entry["name"]] = entry["destination"]
+        if self.metrics_output:
+            entry = next(o for o in self.step_outputs if o["name"] == self.metrics_output)
+            store, prefix = entry["destination"]
+            ids = [c.run_id for c in children]
+            metrics = self.backend.metrics.get(self.workspace, ids, None) if ids else {}
+            body = json.dumps({run_id: metrics.get(run_id, {}) for run_id in ids}, default=str)
+            files = self.backend.datastores.files(self.workspace, store)
+            files.write_bytes(f"{prefix}/metrics.json", body.encode(), overwrite=True)
+        if places:
+            self.backend.runs.add_properties(
+                self.workspace, self.run_id, {OUTPUT_LOCATIONS: json.dumps(places)}
+            )
+
     def drive(self) -> RunStatus:
         """Run the sweep until it ends; its final status."""
         try:
@@ -301,7 +343,7 @@ class Controller:
                     self.run_id,
                     {"hyperdrive.stop_reason": "max_duration_minutes reached"},
                 )
-                self._end(RunStatus.COMPLETED)
+                self._complete(children)
         else:
             self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
             self._apply_policy(active, children)
@@ -325,7 +367,17 @@ class Controller:
                 {"code": "AllTrialsFailed", "message": f"every trial failed; the first: {message}"},
             )
         else:
-            self._end(RunStatus.COMPLETED)
+            self._complete(children)
+
+
+def _trial_output(entry: dict[str, Any], number: int) -> dict[str, Any]:
+    """A pipeline step's output, as one trial writes it: a folder of the trial's own beside
+    the step's (``<output>.trials/<trial>``), so trials never write over each other."""
+    destination = entry.get("destination")
+    if not destination:
+        return entry
+    store, prefix = destination
+    return {**entry, "destination": [store, f"{prefix}.trials/{number}"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,13 +8,13 @@ ended, or was killed): starting one then resumes the sweep where it stopped.
 from __future__ import annotations
 
 import fcntl
-import os
-import sys
 from pathlib import Path
 from typing import IO
 
 from atelier.client.backend import Backend
-from atelier.execution.agent import spawn_detached
+from atelier.execution.sweep_start import start_controller
+
+__all__ = ["acquire", "controller_alive", "home_of", "lock_path", "start_controller"]
 
 
 def lock_path(home: Path, run_id: str) -> Path:
@@ -45,21 +45,3 @@ def controller_alive(backend: Backend, run_id: str) -> bool:
         return True
     handle.close()
     return False
-
-
-def start_controller(backend: Backend, workspace: str, run_id: str) -> int:
-    """Start the sweep's controller as a detached process (it outlives the caller); its pid.
-    A second controller for the same sweep exits at once, so this is safe to repeat."""
-    env = {**os.environ, **backend.child_environment()}
-    return spawn_detached(
-        [
-            sys.executable,
-            "-m",
-            "atelier.sdk.sweeps._controller",
-            "--workspace",
-            workspace,
-            "--run-id",
-            run_id,
-        ],
-        env,
-    )

@@ -9,6 +9,7 @@ configuration in its definition) and starts the sweep's controller, a detached p
 from __future__ import annotations
 
 import enum
+import json
 import secrets
 import warnings
 from pathlib import Path
@@ -26,6 +27,7 @@ from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 
 if TYPE_CHECKING:
+    from atelier.client.backend import Backend
     from atelier.sdk.tracking.experiment import Experiment
 
 __all__ = ["HyperDriveConfig", "PrimaryMetricGoal"]
@@ -194,6 +196,25 @@ class HyperDriveConfig:
         }
 
     # --- submission ------------------------------------------------------------------
+    def settings_for(self, backend: Backend, workspace: str, target: str) -> dict[str, Any]:
+        """The settings a sweep on ``target`` records: ``to_dict()`` with the concurrency
+        checked against the target and a sampling seed every controller shares. Raises
+        ``ValidationError`` when the target runs fewer trials at once than asked."""
+        settings = self.to_dict()
+        limit = int(backend.compute.get(workspace, target).config.get("max_concurrent_runs") or 1)
+        concurrent = self._max_concurrent_runs or limit
+        if concurrent > limit:
+            raise ValidationError(
+                f"max_concurrent_runs={concurrent} is more than compute target "
+                f"{target!r} runs at once ({limit}); lower it or raise the target's "
+                "max_concurrent_runs"
+            )
+        settings["max_concurrent_runs"] = concurrent
+        # every controller of the sweep samples from the same seed (a grid keeps its order)
+        settings["seed"] = secrets.randbelow(2**31)
+        self._sampling.distributions()  # every expression maps onto Optuna before anything runs
+        return settings
+
     def _submit_to(
         self, experiment: Experiment, tags: dict[str, Any] | None, **kwargs: Any
     ) -> HyperDriveRun:
@@ -203,24 +224,9 @@ class HyperDriveConfig:
         backend = experiment._backend
         workspace = experiment.workspace.name
         trial = _definition(self._run_config, experiment)
-        settings = self.to_dict()
-        limit = int(
-            backend.compute.get(workspace, trial["target"]).config.get("max_concurrent_runs") or 1
-        )
-        concurrent = self._max_concurrent_runs or limit
-        if concurrent > limit:
-            raise ValidationError(
-                f"max_concurrent_runs={concurrent} is more than compute target "
-                f"{trial['target']!r} runs at once ({limit}); lower it or raise the target's "
-                "max_concurrent_runs"
-            )
-        settings["max_concurrent_runs"] = concurrent
-        # every controller of the sweep samples from the same seed (a grid keeps its order)
-        settings["seed"] = secrets.randbelow(2**31)
-        self._sampling.distributions()  # every expression maps onto Optuna before anything runs
+        settings = self.settings_for(backend, workspace, trial["target"])
         files = _snapshot.collect(Path(self._run_config.source_directory))
         snapshot = backend.snapshots.create(workspace, files)
-        goal = "maximize" if self._goal is PrimaryMetricGoal.MAXIMIZE else "minimize"
         record = backend.runs.create(
             workspace,
             experiment.name,
@@ -230,18 +236,23 @@ class HyperDriveConfig:
             run_type=HYPERDRIVE_RUN_TYPE,
             target=trial["target"],
             tags=tags,
-            properties={
-                "azureml.runsource": HYPERDRIVE_RUN_TYPE,
-                "primary_metric_config": (
-                    f'{{"name": "{self._primary_metric_name}", "goal": "{goal}"}}'
-                ),
-                "runTemplate": "HyperDrive",
-            },
+            properties=sweep_properties(settings),
             definition={"hyperdrive": settings, "trial": trial},
             snapshot_id=snapshot.id,
         )
         _launch.start_controller(backend, workspace, record.run_id)
         return HyperDriveRun(experiment, record.run_id, _record=record)
+
+
+def sweep_properties(settings: dict[str, Any]) -> dict[str, str]:
+    """The properties azureml shows on a sweep's parent run."""
+    goal = "maximize" if settings["primary_metric_goal"] == "MAXIMIZE" else "minimize"
+    metric = json.dumps({"name": settings["primary_metric_name"], "goal": goal})
+    return {
+        "azureml.runsource": HYPERDRIVE_RUN_TYPE,
+        "primary_metric_config": metric,
+        "runTemplate": "HyperDrive",
+    }
 
 
 def _run_ids(value: Any, name: str) -> list[str]:

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import InvalidStateError, RunFailedError, ValidationError
+from atelier.core.pipelines import HYPERDRIVE_RUN_TYPE
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HYPERDRIVE_RUN_TYPE", "HyperDriveRun", "metric_series"]
 
-HYPERDRIVE_RUN_TYPE = "hyperdrive"
 _POLL_SECONDS = 0.2
 #: how long a new sweep's controller may take to start before a waiter starts another
 _CONTROLLER_START_MS = 20_000
@@ -34,6 +34,8 @@ def metric_series(value: Any) -> list[float]:
 
 class HyperDriveRun(Run):
     """The parent run of a sweep; its children are the trials."""
+
+    run_type_class = HYPERDRIVE_RUN_TYPE
 
     def __init__(
         self,

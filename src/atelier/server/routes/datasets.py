@@ -2,7 +2,9 @@
 (the runs that consumed a version, the model versions built from it).
 
 Roles: Readers read versions, files and lineage; Contributors register versions, record
-a run's inputs (a run's own token may, for its run) and link models to datasets. A
+a run's inputs (a run's own token may, for its run) and link models to datasets. A run's
+token reads versions and their files (a script reads its TabularDataset inputs with it),
+not lineage, and writes nothing but its own run's inputs. A
 dataset version is immutable, so nothing here deletes.
 """
 
@@ -19,7 +21,7 @@ from atelier.core.data_records import (
     ModelDatasetRecord,
     RunInputRecord,
 )
-from atelier.server.auth import READ, WRITE, guard
+from atelier.server.auth import READ, RUN_READ, WRITE, guard
 from atelier.server.routes._common import database
 from atelier.server.schemas import Body
 from atelier.services import datasets
@@ -78,13 +80,13 @@ def register(workspace: str, body: DatasetRegister, request: Request) -> Dataset
         )
 
 
-@router.get(DATASETS, dependencies=guard(READ), response_model=list[DatasetRecord])
+@router.get(DATASETS, dependencies=guard(RUN_READ), response_model=list[DatasetRecord])
 def list_latest(workspace: str, request: Request) -> list[DatasetRecord]:
     with database(request).session() as session:
         return datasets.list_latest(session, workspace)
 
 
-@router.get(f"{DATASETS}/{{name}}", dependencies=guard(READ), response_model=DatasetRecord)
+@router.get(f"{DATASETS}/{{name}}", dependencies=guard(RUN_READ), response_model=DatasetRecord)
 def get(
     workspace: str,
     name: str,
@@ -95,13 +97,13 @@ def get(
         return datasets.get(session, workspace, name, version)
 
 
-@router.get(BY_ID, dependencies=guard(READ), response_model=DatasetRecord)
+@router.get(BY_ID, dependencies=guard(RUN_READ), response_model=DatasetRecord)
 def get_by_id(workspace: str, dataset_id: str, request: Request) -> DatasetRecord:
     with database(request).session() as session:
         return datasets.get_by_id(session, workspace, dataset_id)
 
 
-@router.get(f"{BY_ID}/files", dependencies=guard(READ), response_model=list[DataFile])
+@router.get(f"{BY_ID}/files", dependencies=guard(RUN_READ), response_model=list[DataFile])
 def files(workspace: str, dataset_id: str, request: Request) -> list[DataFile]:
     with database(request).session() as session:
         return datasets.files(session, workspace, dataset_id)

@@ -5,7 +5,9 @@ sees a credential, only the files. Registration goes through the same check as t
 embedded backend in server mode (``services.datastores.check_location``): a ``local``
 datastore, or a URL inside the server's own blob storage or home, is refused.
 
-Roles: Readers list datastores and read their files; Contributors register datastores
+Roles: Readers list datastores and read their files, and so does a run's token (its
+script reads dataset inputs: a run acts for a member who reads them anyway; credentials
+never leave the server, and writing stays a Contributor's); Contributors register datastores
 and upload; Owners replace (``overwrite``) and unregister datastores, change the default
 and delete files. The workspace's managed ``workspaceblobstore`` is never replaced or
 unregistered, and its URL is shown relative to the workspace.
@@ -24,7 +26,7 @@ from pydantic import Field
 from atelier.core.access import Access
 from atelier.core.data_records import DataFile, DatastoreRecord
 from atelier.core.errors import PermissionDeniedError
-from atelier.server.auth import MANAGE, READ, WRITE, guard, principal_of
+from atelier.server.auth import MANAGE, RUN_READ, WRITE, guard, principal_of
 from atelier.server.paths import check_location
 from atelier.server.routes._common import database, settings
 from atelier.server.routes.files import _TAR_DOC
@@ -105,14 +107,14 @@ def _is_owner(request: Request, workspace: str) -> bool:
     return True
 
 
-@router.get(STORES, dependencies=guard(READ), response_model=list[DatastoreRecord])
+@router.get(STORES, dependencies=guard(RUN_READ), response_model=list[DatastoreRecord])
 def list_datastores(workspace: str, request: Request) -> list[DatastoreRecord]:
     return _stores(request).list(workspace)
 
 
 @router.get(
     "/workspaces/{workspace}/default-datastore",
-    dependencies=guard(READ),
+    dependencies=guard(RUN_READ),
     response_model=DatastoreRecord,
 )
 def get_default(workspace: str, request: Request) -> DatastoreRecord:
@@ -130,7 +132,7 @@ def set_default(workspace: str, body: DefaultDatastore, request: Request) -> Dat
     return _stores(request).set_default(workspace, body.name)
 
 
-@router.get(STORE, dependencies=guard(READ), response_model=DatastoreRecord)
+@router.get(STORE, dependencies=guard(RUN_READ), response_model=DatastoreRecord)
 def get(workspace: str, name: str, request: Request) -> DatastoreRecord:
     return _stores(request).get(workspace, name)
 
@@ -140,7 +142,7 @@ def unregister(workspace: str, name: str, request: Request) -> None:
     _stores(request).unregister(workspace, name)
 
 
-@router.get(f"{STORE}/files", dependencies=guard(READ), response_model=list[DataFile])
+@router.get(f"{STORE}/files", dependencies=guard(RUN_READ), response_model=list[DataFile])
 def list_files(
     workspace: str,
     name: str,
@@ -150,14 +152,14 @@ def list_files(
     return _stores(request).files(workspace, name).list_files(pattern)
 
 
-@router.post(f"{STORE}/digests", dependencies=guard(READ), response_model=list[str])
+@router.post(f"{STORE}/digests", dependencies=guard(RUN_READ), response_model=list[str])
 def digests(workspace: str, name: str, body: DatastorePaths, request: Request) -> list[str]:
     """The SHA-256 of each file (a POST: the list can be long)."""
     return _stores(request).files(workspace, name).digests(body.paths)
 
 
 @router.get(
-    f"{STORE}/files/{{path:path}}", dependencies=guard(READ), response_class=StreamingResponse
+    f"{STORE}/files/{{path:path}}", dependencies=guard(RUN_READ), response_class=StreamingResponse
 )
 def download(workspace: str, name: str, path: str, request: Request) -> StreamingResponse:
     clean = check_location(path, what="datastore path")
