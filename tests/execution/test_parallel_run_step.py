@@ -16,10 +16,11 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.datastore import Datastore
 from tests.execution.test_parallel_run import _config, lake, source  # noqa: F401
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 COUNT = """
 import argparse, pathlib
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
 parser = argparse.ArgumentParser()
 parser.add_argument("--scores")
 args = parser.parse_args()

@@ -31,7 +31,6 @@ SCORE = """
 import json
 from atelier import Model
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
 coefficient = None
 

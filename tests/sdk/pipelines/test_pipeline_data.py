@@ -12,6 +12,8 @@ from atelier.azureml.data.data_reference import DataReference
 from atelier.azureml.pipeline.core import Pipeline
 from atelier.azureml.pipeline.steps import PythonScriptStep
 
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+
 COPY = """
 import pathlib, shutil, sys
 source, target = sys.argv[1], sys.argv[2]
@@ -31,7 +33,6 @@ print("files", files, "extra", extra)
 TABLE = """
 from atelier import Run
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
 table = Run.get_context().input_datasets["table"].to_pandas_dataframe()
 print("rows", len(table), "sum", int(table["y"].sum()))
 """

@@ -8,13 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from atelier import Experiment, Run, Workspace
+
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
 SCRIPT = """
 import os, sys
 from atelier import Experiment, Workspace
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
 run = Experiment(Workspace.get(sys.argv[1]), "dies").start_logging()
 run.log("loss", 0.5)
 run.flush()
