@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from atelier.core.errors import AtelierError
+from atelier.core.errors import AtelierError, ComputeTargetNotFoundError, NotFoundError
 from atelier.execution.environments import build_log_path, build_state
 from atelier.server.auth import READ
 from atelier.server.routes.datastores import _stores
@@ -109,7 +109,10 @@ def _shown_config(config: dict[str, Any]) -> dict[str, str]:
 def compute_target_page(workspace: str, name: str, request: Request) -> HTMLResponse:
     """One compute target: state, configuration (secrets hidden) and its newest runs."""
     with database_of(request).session() as session:
-        record = compute.get(session, workspace, name)
+        try:
+            record = compute.get(session, workspace, name)
+        except ComputeTargetNotFoundError as exc:  # a page that is not there is a 404
+            raise NotFoundError(exc.message) from exc
         found, total = run_views.runs_on_target(session, workspace, name, RUNS_SHOWN)
     return page(
         request,
