@@ -4,14 +4,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
-import threading
 import zipfile
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,78 +16,27 @@ from atelier.core.data_records import DataFile
 from atelier.core.pipelines import PIPELINE_RUN_TYPE, REUSED_RUN, STEP_NAME
 from atelier.core.status import RunStatus
 from atelier.execution.environments import build_log_path
-from atelier.serving.metrics import ScoringMetrics, summarize
 from atelier.services import (
     datasets,
-    endpoint_keys,
-    endpoints,
     environments,
-    metrics,
     run_transitions,
     runs,
     snapshots,
 )
 from atelier.services.datastore_rules import DatastoreAccess
-from atelier.storage.secretbox import load_secret_box
+from atelier.serving.metrics import ScoringMetrics, summarize
 from tests.helpers.studio_data import NASTY
+from tests.helpers.studio_runs import FakeEndpoint, fake_endpoint, forget_endpoint, seed_sweep
 from tests.studio.conftest import WORKSPACE, Studio, csrf_of
 
 HTML = {"Accept": "text/html"}
 WS = f"/workspaces/{WORKSPACE}"
 
 
-def _sweep(studio: Studio) -> tuple[str, list[str]]:
-    """A sweep with four trials: two logged accuracy, one was stopped early by the
-    policy, one never logged (still running)."""
-    settings = {
-        "primary_metric_name": "accuracy",
-        "primary_metric_goal": "MAXIMIZE",
-        "max_total_runs": 6,
-        "max_concurrent_runs": 2,
-        "sampling": {"name": "RANDOM", "parameter_space": {}},
-        "policy": {"name": "Bandit", "properties": {}},
-    }
-    trials = [
-        ({"--lr": 0.1, "--kind": "a"}, [0.5, 0.7], RunStatus.COMPLETED, None),
-        ({"--lr": 0.01, "--kind": NASTY}, [0.9, 0.8], RunStatus.COMPLETED, None),
-        ({"--lr": 0.5, "--kind": "b"}, [0.2], RunStatus.CANCELED, "Bandit at interval 1"),
-        ({"--lr": 0.3, "--kind": "b"}, [], RunStatus.RUNNING, None),
-    ]
-    ids = []
-    with studio.database.session() as session:
-        parent = runs.create(
-            session,
-            WORKSPACE,
-            "sweeps",
-            run_type="hyperdrive",
-            definition={"hyperdrive": settings, "trial": {}},
-        )
-        for number, (values, series, status, stopped) in enumerate(trials):
-            properties = {"hyperparameters": json.dumps(values), "hyperdrive.trial": str(number)}
-            if stopped:
-                properties["hyperdrive.canceled_by"] = stopped
-            child = runs.create(
-                session,
-                WORKSPACE,
-                "sweeps",
-                parent_run_id=parent.run_id,
-                properties=properties,
-            )
-            if series:
-                steps = list(range(len(series)))
-                metrics.log_scalars(
-                    session, WORKSPACE, child.run_id, {"accuracy": (steps, series, steps)}
-                )
-            if status is not RunStatus.RUNNING:
-                run_transitions.transition(session, WORKSPACE, child.run_id, status)
-            ids.append(child.run_id)
-    return parent.run_id, ids
-
-
 def test_a_sweep_page_shows_the_best_trial_first_and_the_trials_stopped_early(
     studio: Studio,
 ) -> None:
-    sweep, trials = _sweep(studio)
+    sweep, trials = seed_sweep(studio)
     with studio.bearer("reader") as client:
         page = client.get(f"{WS}/sweeps/{sweep}", headers=HTML)
         listing = client.get(f"{WS}/sweeps", headers=HTML).text
@@ -205,48 +150,6 @@ def test_a_runs_snapshot_downloads_as_a_zip_and_its_git_information_shows(
     assert missing.status_code == 404
 
 
-class _FakeEndpoint(BaseHTTPRequestHandler):
-    """An endpoint's router as far as the Studio sees it: /score checks the key and
-    doubles each value; /metrics is a real ScoringMetrics registry."""
-
-    key = ""
-    numbers = ScoringMetrics()
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Authorization") != f"Bearer {self.key}":
-            self._answer(401, b'{"error": "no key"}')
-            return
-        data = json.loads(body)["data"]
-        answer = {"doubled": [v * 2 for v in data], "deployment": self.headers.get("azureml-model-deployment")}
-        self._answer(200, json.dumps(answer).encode())
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._answer(200, self.numbers.render(), "text/plain")
-
-    def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _fake_endpoint() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeEndpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_metrics_summary_reads_counts_and_latency_quantiles() -> None:
     numbers = ScoringMetrics()
     for seconds in (0.004, 0.006, 0.02, 0.3):
@@ -265,19 +168,11 @@ def test_metrics_summary_reads_counts_and_latency_quantiles() -> None:
 
 
 def test_an_endpoint_page_tests_the_endpoint_and_shows_its_metrics(studio: Studio) -> None:
-    assert studio.settings is not None
-    box = load_secret_box(studio.settings)
-    _FakeEndpoint.numbers.latency.labels("/score").observe(0.012)
-    _FakeEndpoint.numbers.requests.labels("/score", "POST", "200").inc()
+    FakeEndpoint.numbers.latency.labels("/score").observe(0.012)
+    FakeEndpoint.numbers.requests.labels("/score", "POST", "200").inc()
     target = f"{WS}/endpoints/echo/test"
     sent = {"body": json.dumps({"data": [1, 2.5]})}
-    with _fake_endpoint() as port:
-        with studio.database.session() as session:
-            endpoints.create(
-                session, box, WORKSPACE, "echo", kind="local", port=port, auth_enabled=True,
-                config={},
-            )  # fmt: skip
-            _FakeEndpoint.key = endpoint_keys.open_keys(session, box, WORKSPACE, "echo")[0]
+    with fake_endpoint(studio, "echo"):
         with studio.browser_client("contributor") as contributor:
             page = contributor.get(f"{WS}/endpoints/echo").text
             token = csrf_of(page)
@@ -308,6 +203,7 @@ def test_an_endpoint_page_tests_the_endpoint_and_shows_its_metrics(studio: Studi
     assert "does not answer" in gone["error"]  # the fake endpoint has stopped
     assert page_gone.status_code == 200
     assert 'id="metrics-error"' in page_gone.text
+    forget_endpoint(studio, "echo")
 
 
 def test_a_dataset_page_previews_and_profiles_its_first_rows(studio: Studio) -> None:

@@ -180,4 +180,3 @@ def preview(access: DatastoreAccess, workspace: str, record: DatasetRecord) -> P
         source=f"{source['datastore']}:{first.path}",
         note="; ".join(notes),
     )
-

@@ -66,9 +66,7 @@ def dataset_page(workspace: str, name: str, version: Version, request: Request) 
     dependencies=page_guard(READ),
     response_class=HTMLResponse,
 )
-def environment_page(
-    workspace: str, name: str, version: Version, request: Request
-) -> HTMLResponse:
+def environment_page(workspace: str, name: str, version: Version, request: Request) -> HTMLResponse:
     """One environment version: its spec, and the state and log of its build on the
     server's host (where runs on the local target build it)."""
     with database_of(request).session() as session:

@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from atelier.core.errors import ValidationError
 from atelier.server.auth import READ, WRITE
 from atelier.server.routes._common import secret_box
-from atelier.serving.metrics import summarize
 from atelier.services import endpoint_records, endpoints
+from atelier.serving.metrics import summarize
 from atelier.studio.context import database_of, may
 from atelier.studio.render import page
 from atelier.studio.security import SECURITY_HEADERS, page_guard

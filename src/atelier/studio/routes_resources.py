@@ -124,7 +124,10 @@ def environments_page(workspace: str, request: Request) -> HTMLResponse:
     with database_of(request).session() as session:
         found = environments.list_all(session, workspace)
     rows: list[tuple[str | None, list[Any]]] = [
-        (f"/workspaces/{workspace}/environments/{e.name}/{e.version}", [e.name, e.version, e.spec, when(e.created_ms)])
+        (
+            f"/workspaces/{workspace}/environments/{e.name}/{e.version}",
+            [e.name, e.version, e.spec, when(e.created_ms)],
+        )
         for e in found
     ]
     headers = ["Name", "Version", "Spec", "Created"]
@@ -137,7 +140,10 @@ def compute_page(workspace: str, request: Request) -> HTMLResponse:
     with database_of(request).session() as session:
         found = compute.list_all(session, workspace)
     rows: list[tuple[str | None, list[Any]]] = [
-        (f"/workspaces/{workspace}/compute/{c.name}", [c.name, c.kind, c.state, c.error or "", when(c.created_ms)])
+        (
+            f"/workspaces/{workspace}/compute/{c.name}",
+            [c.name, c.kind, c.state, c.error or "", when(c.created_ms)],
+        )
         for c in found
     ]
     headers = ["Name", "Kind", "State", "Error", "Created"]

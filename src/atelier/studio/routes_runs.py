@@ -16,7 +16,6 @@ from atelier.core.status import TERMINAL_STATUSES
 from atelier.server.auth import READ, WRITE
 from atelier.services import (
     artifacts,
-    snapshots,
     datasets,
     metric_series,
     run_logs,
@@ -25,6 +24,7 @@ from atelier.services import (
     run_table,
     run_transitions,
     runs,
+    snapshots,
 )
 from atelier.storage.blobstore import BlobStore
 from atelier.studio.context import database_of, may

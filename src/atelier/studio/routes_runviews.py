@@ -106,21 +106,17 @@ def pipeline_page(workspace: str, run_id: str, request: Request) -> HTMLResponse
     status, each linking to the step's run."""
     with database_of(request).session() as session:
         view = run_views.pipeline_view(session, workspace, run_id)
-    boxes = [
-        {
-            "step": s,
-            "x": 10 + s.layer * (NODE_W + GAP_X),
-            "y": 10 + s.row * (NODE_H + GAP_Y),
-        }
+    where = {
+        s.name: (10 + s.layer * (NODE_W + GAP_X), 10 + s.row * (NODE_H + GAP_Y))
         for s in view.steps
-    ]
-    where = {b["step"].name: b for b in boxes}
+    }
+    boxes = [{"step": s, "x": where[s.name][0], "y": where[s.name][1]} for s in view.steps]
     edges = [
         {
-            "x1": where[a.name]["x"] + NODE_W,
-            "y1": where[a.name]["y"] + NODE_H // 2,
-            "x2": where[b.name]["x"],
-            "y2": where[b.name]["y"] + NODE_H // 2,
+            "x1": where[a.name][0] + NODE_W,
+            "y1": where[a.name][1] + NODE_H // 2,
+            "x2": where[b.name][0],
+            "y2": where[b.name][1] + NODE_H // 2,
         }
         for a, b in view.edges()
     ]
