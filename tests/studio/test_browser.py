@@ -96,8 +96,10 @@ def test_sign_in_sort_by_a_metric_and_see_a_run_chart_drawn(browser: Any, studio
     _shot(page, "workspaces")
     page.click(f"#workspaces a:text-is('{WORKSPACE}')")
     page.click(f"#experiments a:text-is('{EXPERIMENT}')")
+    page.evaluate("window.sameDocument = true")
     page.click("#runs th a[data-column='metrics.accuracy']")
     page.wait_for_url("**sort=metrics.accuracy**")
+    assert page.evaluate("window.sameDocument === true")  # the table was swapped in place
     first = page.text_content("#runs tbody tr:first-child td:nth-child(3)")
     assert first is not None
     assert first.strip() == f"run-{RUNS - 1}"

@@ -272,3 +272,19 @@ def test_a_compute_page_lists_the_runs_on_that_target(studio: Studio) -> None:
     assert "run-29" in page.text  # the newest of the seeded runs ran on local
     assert "/compute/local" in listing
     assert absent.status_code == 404
+
+
+def test_a_sorted_runs_table_comes_as_the_main_part_only_for_the_pages_script(
+    studio: Studio,
+) -> None:
+    table = f"{WS}/experiments/exp"
+    with studio.bearer("reader") as client:
+        part = client.get(table, params={"sort": "metrics.accuracy", "desc": 0, "fragment": 1})
+        bad = client.get(table, params={"fragment": 2}, headers=HTML)
+    assert part.status_code == 200
+    assert "<html" not in part.text and "<header" not in part.text
+    assert 'id="runs" data-sort="metrics.accuracy" data-desc="0"' in part.text
+    assert re.findall(r">(run-\d+)</a>", part.text)[:2] == ["run-0", "run-1"]
+    assert "fragment" not in part.text  # the links inside lead to whole pages
+    assert part.headers["content-security-policy"].startswith("default-src 'self'")
+    assert bad.status_code == 400

@@ -107,8 +107,7 @@ def pipeline_page(workspace: str, run_id: str, request: Request) -> HTMLResponse
     with database_of(request).session() as session:
         view = run_views.pipeline_view(session, workspace, run_id)
     where = {
-        s.name: (10 + s.layer * (NODE_W + GAP_X), 10 + s.row * (NODE_H + GAP_Y))
-        for s in view.steps
+        s.name: (10 + s.layer * (NODE_W + GAP_X), 10 + s.row * (NODE_H + GAP_Y)) for s in view.steps
     }
     boxes = [{"step": s, "x": where[s.name][0], "y": where[s.name][1]} for s in view.steps]
     edges = [

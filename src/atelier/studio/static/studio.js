@@ -240,6 +240,32 @@
     });
   }
 
+
+  // the runs table: sorting and paging fetch only the page's main part and swap it in
+  // (the address changes as with a link, so the view stays shareable); anything that
+  // goes wrong falls back to following the link
+  function swapRunsTable() {
+    var main = document.querySelector("main");
+    if (!main || !document.getElementById("runs")) return;
+    main.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("#runs th a.sort, nav.pages a") : null;
+      if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      var href = link.getAttribute("href");
+      var url = href + (href.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
+      fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (answer) { if (!answer.ok) throw new Error(String(answer.status)); return answer.text(); })
+        .then(function (html) {
+          main.innerHTML = html;  // the server's escaped HTML; script in it would not run
+          window.history.pushState({ studio: "runs" }, "", href);
+          runsChart();
+          loadParallelCoordinates();
+        })
+        .catch(function () { window.location.href = href; });
+    });
+    window.addEventListener("popstate", function () { window.location.reload(); });
+  }
+
   function tailLog() {
     var box = document.getElementById("log-text");
     if (!box) return;
@@ -280,6 +306,7 @@
     if (followMlflowLink()) return;
     loadCharts();
     runsChart();
+    swapRunsTable();
     loadParallelCoordinates();
     endpointTests();
     tailLog();
