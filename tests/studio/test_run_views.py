@@ -10,6 +10,8 @@ import re
 import zipfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from atelier.core.data_records import DataFile
@@ -227,7 +229,21 @@ def test_a_dataset_page_previews_and_profiles_its_first_rows(studio: Studio) -> 
             definition={**definition, "sources": [{"local": "/tmp/x.csv"}]},
             files=[], description="", tags={}, create_new_version=False,
         )  # fmt: skip
+    table = io.BytesIO()
+    pq.write_table(pa.table({"score": [0.5, 1.5, None], "kind": ["a", "b", "a"]}), table)
+    access.files(WORKSPACE, store).write_bytes("tables/scores.parquet", table.getvalue(), True)
+    with studio.database.session() as session:
+        datasets.register(
+            session, WORKSPACE, "scores", kind="tabular",
+            definition={
+                "sources": [{"datastore": store, "path": "tables/scores.parquet"}],
+                "format": {"type": "parquet"},
+            },
+            files=[DataFile(path=f"{store}:tables/scores.parquet", size=1, mtime_ms=0)],
+            description="", tags={}, create_new_version=False,
+        )  # fmt: skip
     with studio.bearer("reader") as client:
+        scores = client.get(f"{WS}/datasets/scores/1", headers=HTML).text
         page = client.get(f"{WS}/datasets/people/1", headers=HTML)
         listing = client.get(f"{WS}/datasets", headers=HTML).text
         loose = client.get(f"{WS}/datasets/loose/1", headers=HTML).text
@@ -241,6 +257,11 @@ def test_a_dataset_page_previews_and_profiles_its_first_rows(studio: Studio) -> 
     assert cells == ["x", "int64", "10", "0", "10", "0", "9", "4.5"]
     assert "&lt;b&gt;" in html and "<b>" not in html.split('id="preview-table"')[1][:2000]
     assert "/datasets/people/1" in listing
+    score = re.search(r'<tr data-column="score">(.*?)</tr>', scores)
+    assert score is not None
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", score.group(1)) == [
+        "score", "double", "2", "1", "3", "0.5", "1.5", "1"
+    ]  # fmt: skip
     assert "author&#39;s machine" in loose
     assert absent.status_code == 404
 

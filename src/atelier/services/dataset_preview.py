@@ -23,6 +23,8 @@ __all__ = ["HEAD_BYTES", "ColumnSummary", "Preview", "preview"]
 #: how much of the first file a preview reads, and how many rows it shows
 HEAD_BYTES = 1024 * 1024
 ROWS = 50
+#: a parquet file on a store that cannot seek is read whole, up to this size
+PARQUET_BYTES = 64 * 1024 * 1024
 _FORMATS = ("delimited", "parquet", "json_lines")
 
 
@@ -109,8 +111,14 @@ def _read_head(handle: Any, fmt: dict[str, Any]) -> tuple[Any, bool]:
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        data = handle.read()  # parquet keeps its footer at the end: read the file
-        reader = pq.ParquetFile(io.BytesIO(data))
+        # parquet keeps its footer at the end: read it where the file can seek, else the
+        # whole file (up to a bound)
+        seekable = getattr(handle, "seekable", lambda: False)()
+        if not seekable:
+            data = handle.read(PARQUET_BYTES + 1)
+            if len(data) > PARQUET_BYTES:
+                raise ValueError(f"the file is over {PARQUET_BYTES >> 20} MB and cannot seek")
+        reader = pq.ParquetFile(handle if seekable else io.BytesIO(data))
         batches = reader.iter_batches(batch_size=10_000)
         first = next(batches, None)
         table = pa.Table.from_batches([first]) if first is not None else reader.schema_arrow
