@@ -59,6 +59,7 @@ def test_a_sweep_page_shows_the_best_trial_first_and_the_trials_stopped_early(
     assert "<script>alert" not in html
     assert "&lt;script&gt;" in html
     assert "cancel-run" not in html  # a Reader gets no cancel button
+    assert '<meta http-equiv="refresh"' in html  # a running sweep's page refreshes itself
     assert f"/sweeps/{sweep}" in listing
     assert f'href="/workspaces/{WORKSPACE}/sweeps/{sweep}" id="sweep-link"' in run_page
     assert not_a_sweep.status_code == 404
@@ -102,6 +103,9 @@ def test_a_pipeline_page_draws_the_step_graph_with_each_steps_status(studio: Stu
         page = client.get(f"{WS}/pipelines/{parent.run_id}", headers=HTML)
         listing = client.get(f"{WS}/pipelines", headers=HTML).text
         not_a_pipeline = client.get(f"{WS}/pipelines/{done.run_id}", headers=HTML)
+    with studio.bearer("contributor") as client:
+        as_contributor = client.get(f"{WS}/pipelines/{parent.run_id}", headers=HTML).text
+    assert 'id="cancel-run"' in as_contributor
     assert page.status_code == 200
     html = page.text
     states = dict(re.findall(r'<a class="step" data-step="(\w+)" data-status="(\w+)"', html))
@@ -117,8 +121,15 @@ def test_a_pipeline_page_draws_the_step_graph_with_each_steps_status(studio: Stu
     assert [int(x) for _, x, _ in boxes] == [10, 250, 250, 490]
     assert html.count('class="edge"') == 4
     assert "reused" in html
+    assert "cancel-run" not in html  # not for a Reader
     assert f"/pipelines/{parent.run_id}" in listing
     assert not_a_pipeline.status_code == 404
+    with studio.database.session() as session:
+        run_transitions.transition(session, WORKSPACE, parent.run_id, RunStatus.COMPLETED)
+    with studio.bearer("reader") as client:
+        ended = client.get(f"{WS}/pipelines/{parent.run_id}", headers=HTML).text
+    assert '<meta http-equiv="refresh"' in html
+    assert '<meta http-equiv="refresh"' not in ended
 
 
 def test_a_runs_snapshot_downloads_as_a_zip_and_its_git_information_shows(
