@@ -14,11 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from atelier.core.data_records import DataFile
+from atelier.core.data_records import DataFile, DatasetRecord
 from atelier.core.pipelines import PIPELINE_RUN_TYPE, REUSED_RUN, STEP_NAME
 from atelier.core.status import RunStatus
 from atelier.execution.environments import build_log_path
 from atelier.services import (
+    dataset_preview,
     datasets,
     environments,
     run_transitions,
@@ -320,3 +321,29 @@ def test_a_sorted_runs_table_comes_as_the_main_part_only_for_the_pages_script(
     assert "fragment" not in part.text  # the links inside lead to whole pages
     assert part.headers["content-security-policy"].startswith("default-src 'self'")
     assert bad.status_code == 400
+
+
+def test_a_local_studio_previews_a_dataset_on_this_machine(studio: Studio, tmp_path: Path) -> None:
+    assert studio.settings is not None
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("k;v\nx;1\ny;2\n")
+    (folder / "b.csv").write_text("k;v\nz;3\n")
+    record = DatasetRecord(
+        id="d",
+        name="local",
+        version=1,
+        kind="tabular",
+        definition={
+            "sources": [{"local": str(folder)}],
+            "format": {"type": "delimited", "separator": ";", "header": "all_files_same_headers"},
+        },
+        created_ms=0,
+    )
+    access = DatastoreAccess(studio.database, studio.settings)
+    seen = dataset_preview.preview(access, WORKSPACE, record, local_files=True)
+    refused = dataset_preview.preview(access, WORKSPACE, record)
+    assert seen.columns == ["k", "v"]
+    assert seen.rows == [["x", "1"], ["y", "2"]]
+    assert seen.source == str(folder / "a.csv")
+    assert "author's machine" in refused.note and not refused.rows

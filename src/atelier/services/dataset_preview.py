@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from atelier.core.data_records import DatasetRecord
@@ -143,8 +144,58 @@ def _read_head(handle: Any, fmt: dict[str, Any]) -> tuple[Any, bool]:
     return pcsv.read_csv(io.BytesIO(head), read_options=read, parse_options=parse), more
 
 
-def preview(access: DatastoreAccess, workspace: str, record: DatasetRecord) -> Preview:
-    """The first rows and their profile, or a ``note`` saying why there are none."""
+def _first_local_file(pattern: str) -> Path | None:
+    """The first file a local source names (a file, a folder's files, or a glob)."""
+    path = Path(pattern)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        return next((p for p in sorted(path.rglob("*")) if p.is_file()), None)
+    if path.is_absolute() and any(ch in pattern for ch in "*?["):
+        return next((p for p in sorted(Path("/").glob(pattern.lstrip("/"))) if p.is_file()), None)
+    return None
+
+
+def _local_preview(record: DatasetRecord, fmt: dict[str, Any], pattern: str) -> Preview:
+    import pyarrow as pa
+
+    first = _first_local_file(pattern)
+    if first is None:
+        return Preview(note=f"no file matches {pattern!r} on this machine now")
+    try:
+        with first.open("rb") as handle:
+            table, more = _read_head(handle, fmt)
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        return Preview(note=f"the first file could not be parsed: {exc}")
+    return _shown(record, table, more, 0, str(first))
+
+
+def _shown(record: DatasetRecord, table: Any, more: bool, rest: int, source: str) -> Preview:
+    notes = []
+    if more or rest:
+        notes.append(
+            f"profile of the first {table.num_rows} rows of {source}"
+            + (f" (and {rest} more file(s) not read)" if rest else "")
+        )
+    if record.definition.get("steps"):
+        notes.append("the dataset's steps (filters, column choices) are not applied here")
+    return Preview(
+        columns=list(table.column_names),
+        rows=[
+            [_text(r.get(c)) for c in table.column_names] for r in table.slice(0, ROWS).to_pylist()
+        ],
+        profile=_summaries(table),
+        read_rows=table.num_rows,
+        source=source,
+        note="; ".join(notes),
+    )
+
+
+def preview(
+    access: DatastoreAccess, workspace: str, record: DatasetRecord, local_files: bool = False
+) -> Preview:
+    """The first rows and their profile, or a ``note`` saying why there are none.
+    ``local_files``: a source on this machine may be read (``atelier studio`` only)."""
     import pyarrow as pa
 
     if record.kind != "tabular":
@@ -155,6 +206,9 @@ def preview(access: DatastoreAccess, workspace: str, record: DatasetRecord) -> P
     sources = [s for s in record.definition.get("sources") or [] if isinstance(s, dict)]
     stored = [s for s in sources if "datastore" in s]
     if not stored:
+        local = [s for s in sources if "local" in s]
+        if local and local_files:
+            return _local_preview(record, fmt, str(local[0]["local"]))
         return Preview(note="this dataset reads files on its author's machine, not a datastore")
     source = stored[0]
     try:
@@ -170,21 +224,5 @@ def preview(access: DatastoreAccess, workspace: str, record: DatasetRecord) -> P
         return Preview(note=f"the data could not be read: {exc.message or exc}")
     except (pa.ArrowException, ValueError, OSError) as exc:
         return Preview(note=f"the first file could not be parsed: {exc}")
-    shown = table.slice(0, ROWS).to_pylist()
-    rest = len(found) - 1
-    notes = []
-    if more or rest:
-        notes.append(
-            f"profile of the first {table.num_rows} rows of {first.path}"
-            + (f" (and {rest} more file(s) not read)" if rest else "")
-        )
-    if record.definition.get("steps"):
-        notes.append("the dataset's steps (filters, column choices) are not applied here")
-    return Preview(
-        columns=list(table.column_names),
-        rows=[[_text(r.get(c)) for c in table.column_names] for r in shown],
-        profile=_summaries(table),
-        read_rows=table.num_rows,
-        source=f"{source['datastore']}:{first.path}",
-        note="; ".join(notes),
-    )
+    source_name = f"{source['datastore']}:{first.path}"
+    return _shown(record, table, more, len(found) - 1, source_name)

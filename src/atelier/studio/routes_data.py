@@ -45,7 +45,8 @@ def dataset_page(workspace: str, name: str, version: Version, request: Request) 
         files = datasets.files(session, workspace, record.id)
         used_by_runs = datasets.runs_using(session, workspace, record.id)
         used_by_models = datasets.models_using(session, workspace, record.id)
-    found = dataset_preview.preview(_stores(request), workspace, record)
+    local = bool(getattr(request.app.state, "studio_local", False))  # 'atelier studio'
+    found = dataset_preview.preview(_stores(request), workspace, record, local_files=local)
     return page(
         request,
         "dataset.html",
