@@ -347,3 +347,26 @@ def test_a_local_studio_previews_a_dataset_on_this_machine(studio: Studio, tmp_p
     assert seen.rows == [["x", "1"], ["y", "2"]]
     assert seen.source == str(folder / "a.csv")
     assert "author's machine" in refused.note and not refused.rows
+
+
+def test_a_sweep_or_pipeline_run_with_a_malformed_definition_still_gets_a_page(
+    studio: Studio,
+) -> None:
+    """A run's definition is whatever its creator sent over the API: never a 5xx."""
+    with studio.database.session() as session:
+        sweep = runs.create(
+            session, WORKSPACE, "odd", run_type="hyperdrive", definition={"hyperdrive": [1, 2]}
+        )
+        pipeline = runs.create(
+            session,
+            WORKSPACE,
+            "odd",
+            run_type=PIPELINE_RUN_TYPE,
+            definition={"graph": {"steps": [{"name": "a", "upstream": "a"}, 7]}, "parameters": 5},
+        )
+    with studio.bearer("reader") as client:
+        swept = client.get(f"{WS}/sweeps/{sweep.run_id}", headers=HTML)
+        piped = client.get(f"{WS}/pipelines/{pipeline.run_id}", headers=HTML)
+    assert swept.status_code == 200
+    assert piped.status_code == 200
+    assert 'data-step="a" data-status="NotStarted"' in piped.text

@@ -165,7 +165,7 @@ def _local_preview(record: DatasetRecord, fmt: dict[str, Any], pattern: str) -> 
     try:
         with first.open("rb") as handle:
             table, more = _read_head(handle, fmt)
-    except (pa.ArrowException, ValueError, OSError) as exc:
+    except (pa.ArrowException, ValueError, LookupError, TypeError, OSError) as exc:
         return Preview(note=f"the first file could not be parsed: {exc}")
     return _shown(record, table, more, 0, str(first))
 
@@ -222,7 +222,7 @@ def preview(
             table, more = _read_head(handle, fmt)
     except AtelierError as exc:
         return Preview(note=f"the data could not be read: {exc.message or exc}")
-    except (pa.ArrowException, ValueError, OSError) as exc:
+    except (pa.ArrowException, ValueError, LookupError, TypeError, OSError) as exc:
         return Preview(note=f"the first file could not be parsed: {exc}")
     source_name = f"{source['datastore']}:{first.path}"
     return _shown(record, table, more, len(found) - 1, source_name)

@@ -86,6 +86,15 @@ def _extremes(session: Session, run_ids: list[str], metric: str) -> dict[str, tu
     return found
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping (a run's definition is whatever its creator sent)."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _names(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def _finite(value: Any) -> float | None:
     if isinstance(value, int | float) and math.isfinite(value):
         return float(value)
@@ -98,7 +107,7 @@ def sweep_view(session: Session, workspace: str, run_id: str) -> SweepView:
     record = run_records.get(session, workspace, run_id)
     if record.run_type != SWEEP_RUN_TYPE:
         raise NotFoundError(f"run {run_id!r} is a {record.run_type} run, not a sweep")
-    settings = dict((record.definition or {}).get("hyperdrive") or {})
+    settings = _mapping((record.definition or {}).get("hyperdrive"))
     metric = str(settings.get("primary_metric_name") or "")
     maximize = str(settings.get("primary_metric_goal") or "").upper() == "MAXIMIZE"
     children = run_queries.descendants(session, workspace, run_id, recursive=False)
@@ -166,7 +175,7 @@ class PipelineView:
 def _layers(steps: list[dict[str, Any]]) -> dict[str, int]:
     """Each step's column: one past its deepest upstream step (a cycle cannot reach here,
     but a step naming itself or an unknown step is not followed)."""
-    upstream = {str(s.get("name")): [str(u) for u in s.get("upstream") or []] for s in steps}
+    upstream = {str(s.get("name")): _names(s.get("upstream")) for s in steps}
     depth: dict[str, int] = {}
 
     def of(name: str, seen: frozenset[str]) -> int:
@@ -187,8 +196,13 @@ def pipeline_view(session: Session, workspace: str, run_id: str) -> PipelineView
     if record.run_type != PIPELINE_RUN_TYPE:
         raise NotFoundError(f"run {run_id!r} is a {record.run_type} run, not a pipeline run")
     definition = record.definition or {}
-    graph = definition.get("graph") or {}
-    specs = [s for s in graph.get("steps") or [] if isinstance(s, dict) and s.get("name")]
+    graph = _mapping(definition.get("graph"))
+    steps = graph.get("steps")
+    specs = (
+        [s for s in steps if isinstance(s, dict) and s.get("name")]
+        if isinstance(steps, list)
+        else []
+    )
     depth = _layers(specs)
     rows_in: dict[int, int] = {}
     nodes: dict[str, StepNode] = {}
@@ -197,7 +211,7 @@ def pipeline_view(session: Session, workspace: str, run_id: str) -> PipelineView
         layer = depth.get(name, 0)
         nodes[name] = StepNode(
             name=name,
-            upstream=[str(u) for u in spec.get("upstream") or []],
+            upstream=_names(spec.get("upstream")),
             layer=layer,
             row=rows_in.get(layer, 0),
         )
@@ -214,7 +228,7 @@ def pipeline_view(session: Session, workspace: str, run_id: str) -> PipelineView
     return PipelineView(
         run=record,
         steps=list(nodes.values()),
-        parameters=dict(definition.get("parameters") or {}),
+        parameters=_mapping(definition.get("parameters")),
         layers=max(depth.values(), default=0) + 1,
         rows=max(rows_in.values(), default=1),
     )

@@ -59,8 +59,8 @@ def endpoint_metrics(port: int) -> dict[str, Any]:
         return {"error": f"the endpoint's /metrics answered {answer.status_code}"}
     try:
         return summarize(answer.text)
-    except ValueError as exc:
-        return {"error": f"the endpoint's /metrics could not be read: {exc}"}
+    except (ValueError, LookupError, TypeError) as exc:  # not Prometheus text
+        return {"error": f"the endpoint's /metrics could not be read ({type(exc).__name__})"}
 
 
 @router.get(ENDPOINT, dependencies=page_guard(READ), response_class=HTMLResponse)
