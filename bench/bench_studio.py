@@ -10,6 +10,11 @@ the 1M-point run page's chart drawn < 1 s. The runs are written straight into a 
 SQLite home (not timed); the Studio runs as ``atelier server start`` in a subprocess and
 Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright. Results go to
 ``bench/results/studio.json``.
+
+The anchor: the same runs in MLflow's SQLite store, served by ``mlflow server`` (one
+worker), opened in its model-training runs view. "Table drawn" is a navigation until a run
+name shows, for both. The Studio's sort is a click on a column (the page swaps in the
+sorted table); MLflow's is a load of its sorted view's URL (its UI keeps the sort there).
 """
 
 from __future__ import annotations
