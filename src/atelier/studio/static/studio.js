@@ -258,8 +258,8 @@
         .then(function (html) {
           main.innerHTML = html;  // the server's escaped HTML; script in it would not run
           window.history.pushState({ studio: "runs" }, "", href);
-          runsChart();
-          loadParallelCoordinates();
+          // the table shows first; its charts are drawn in the next task
+          window.setTimeout(function () { runsChart(); loadParallelCoordinates(); }, 0);
         })
         .catch(function () { window.location.href = href; });
     });
