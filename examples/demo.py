@@ -369,6 +369,34 @@ def sweep_hyperparameters(ws: Workspace) -> None:
         f"S2. best trial {best.id}: {sweep.get_hyperparameters()[best.id]}, "
         f"accuracy={best.get_metrics()['accuracy']:.3f}"
     )
+    show_the_sweep_in_the_studio(ws, sweep.id)
+
+
+def show_the_sweep_in_the_studio(ws: Workspace, sweep_id: str) -> None:
+    """The sweep's Studio page (as ``atelier studio`` serves it), drawn in this process:
+    trials best first, those stopped early, and parallel coordinates of the trials."""
+    import asyncio
+    import re
+
+    import httpx
+
+    from atelier.core.settings import load_settings
+    from atelier.studio.site import create_site
+
+    app = create_site(load_settings(), local_key="demo-launch-key")
+
+    async def fetch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)  # the app in this process, no port
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            await client.get("/local-signin/demo-launch-key")  # what the launch link does
+            return await client.get(f"/workspaces/{ws.name}/sweeps/{sweep_id}")
+
+    page = asyncio.run(fetch())
+    page.raise_for_status()
+    trials = len(re.findall(r'<tr data-run="', page.text))
+    stopped = len(re.findall(r'<tr data-run="[^"]+" class="early"', page.text))
+    print(f"S3. Studio: /workspaces/{ws.name}/sweeps/{sweep_id} shows {trials} trials best")
+    print(f"    first, {stopped} stopped early, and their parallel coordinates ('atelier studio')")
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:

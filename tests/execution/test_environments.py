@@ -93,6 +93,9 @@ def test_build_then_cache_hit(six_env: tuple[Path, Path, str]) -> None:
     assert ensure_environment(named, root, log) == python
     assert log.getvalue() == ""  # a cache hit runs no tool and says nothing
     assert (env_dir / READY_MARKER).stat().st_mtime_ns == built_at
+    assert environments.build_log_path(SIX, root).read_text() == build_log  # kept as shown
+    assert environments.build_state(SIX, root) == "Succeeded"
+    assert environments.build_state({"pip": ["other==1.0"]}, root) == "Not built"
 
 
 def test_built_python_imports_its_packages_and_atelier(six_env: tuple[Path, Path, str]) -> None:
@@ -116,7 +119,13 @@ def test_unresolvable_requirement_fails_cleanly(tmp_path: Path) -> None:
     assert "uv pip install" in caught.value.message
     assert "atelier-no-such-package-zz" in log.getvalue()
     assert not (tmp_path / build_key(spec)[:16]).exists()
-    assert [p.suffix for p in tmp_path.iterdir()] == [".lock"]
+    # only the lock and the kept build log (the Studio's environment page shows it)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{build_key(spec)[:16]}.lock", environments.build_log_path(spec, tmp_path).name]
+    )
+    kept = environments.build_log_path(spec, tmp_path).read_text()
+    assert "atelier-no-such-package-zz" in kept
+    assert environments.build_state(spec, tmp_path) == "Failed or running"
 
 
 def test_conda_packages_without_conda_fail_cleanly(

@@ -34,6 +34,7 @@ class Studio:
     blobs: BlobStore
     tokens: dict[str, str]  # admin, owner, contributor, reader, stranger
     rich_run: str
+    settings: ServerSettings | None = None
 
     def bearer(self, who: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -75,7 +76,7 @@ def make_studio(home: Path, database_url: str) -> tuple[object, Studio]:
             tokens[who] = users.create_token(session, name, "studio tests").secret
     seed_runs(database, WORKSPACE, EXPERIMENT, RUNS)
     rich = seed_rich_run(database, app.state.blobs, WORKSPACE, "rich", 20_000)
-    return app, Studio("", database, app.state.blobs, tokens, rich)
+    return app, Studio("", database, app.state.blobs, tokens, rich, settings)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 
 from atelier.services import runs
 from tests.helpers.studio_data import NASTY
+from tests.helpers.studio_runs import fake_endpoint, forget_endpoint, seed_sweep
 from tests.studio.conftest import EXPERIMENT, RUNS, WORKSPACE, Studio
 
 CHROMIUM = Path(os.environ.get("ATELIER_CHROMIUM", "/usr/bin/chromium"))
@@ -95,8 +96,10 @@ def test_sign_in_sort_by_a_metric_and_see_a_run_chart_drawn(browser: Any, studio
     _shot(page, "workspaces")
     page.click(f"#workspaces a:text-is('{WORKSPACE}')")
     page.click(f"#experiments a:text-is('{EXPERIMENT}')")
+    page.evaluate("window.sameDocument = true")
     page.click("#runs th a[data-column='metrics.accuracy']")
     page.wait_for_url("**sort=metrics.accuracy**")
+    assert page.evaluate("window.sameDocument === true")  # the table was swapped in place
     first = page.text_content("#runs tbody tr:first-child td:nth-child(3)")
     assert first is not None
     assert first.strip() == f"run-{RUNS - 1}"
@@ -104,6 +107,9 @@ def test_sign_in_sort_by_a_metric_and_see_a_run_chart_drawn(browser: Any, studio
     assert page.get_attribute("#runs-chart", "data-drawn") == str(RUNS)
     page.select_option("#runs-chart .kind", "bar")
     assert _painted_pixels(page, "#runs-chart") > 500
+    page.wait_for_selector("#runs-parcoords[data-drawn]")
+    assert page.get_attribute("#runs-parcoords", "data-drawn") == str(RUNS)
+    assert _painted_pixels(page, "#runs-parcoords") > 500
     _shot(page, "experiment-sorted")
 
     page.goto(f"{studio.url}/workspaces/{WORKSPACE}/runs/{studio.rich_run}")
@@ -175,3 +181,26 @@ def test_a_reader_finds_no_delete_button_and_forged_or_csrf_less_posts_get_403(
     owner.goto(run_page)
     assert owner.locator("#tag-table th:text-is('model')").count() == 1
     owner.close()
+
+
+def test_a_sweeps_parallel_coordinates_draw_and_an_endpoint_answers_the_test_box(
+    browser: Any, studio: Studio
+) -> None:
+    sweep, trials = seed_sweep(studio)
+    page = _signed_in(browser, studio, "contributor")
+    page.goto(f"{studio.url}/workspaces/{WORKSPACE}/sweeps/{sweep}")
+    page.wait_for_selector("#sweep-parcoords[data-drawn]")
+    assert page.get_attribute("#sweep-parcoords", "data-drawn") == str(len(trials))
+    assert _painted_pixels(page, "#sweep-parcoords") > 500
+    _shot(page, "sweep")
+    with fake_endpoint(studio, "echo-browser"):
+        page.goto(f"{studio.url}/workspaces/{WORKSPACE}/endpoints/echo-browser")
+        page.fill("#test-body", '{"data": [4, 5]}')
+        page.click("#test-send")
+        page.wait_for_selector("#test-form[data-answered]")
+        answer = page.text_content("#test-answer")
+        _shot(page, "endpoint")
+    forget_endpoint(studio, "echo-browser")
+    assert answer is not None and '"doubled"' in answer and "10" in answer
+    assert (page.text_content("#test-status") or "").startswith("HTTP 200 in ")
+    page.close()

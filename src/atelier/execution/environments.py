@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from atelier.core.errors import EnvironmentBuildError, ValidationError
 from atelier.core.timeutil import now_ms
@@ -33,6 +34,8 @@ __all__ = [
     "READY_MARKER",
     "REQUIREMENTS_FILE",
     "build_key",
+    "build_log_path",
+    "build_state",
     "ensure_environment",
     "find_uv",
     "host_package_dirs",
@@ -44,6 +47,8 @@ BUILDER_VERSION = 1
 READY_MARKER = ".atelier-ready.json"
 HOST_PATHS_FILE = "_atelier_host.pth"
 REQUIREMENTS_FILE = "atelier-requirements.txt"
+#: a build's log is kept beside its folder (``<key>.build.log``), for ``atelier studio``
+BUILD_LOG_SUFFIX = ".build.log"
 _TAIL_LINES = 20
 _PYTHON_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
 #: the package directory that holds ``atelier`` (``src/`` in a checkout, site-packages else)
@@ -97,8 +102,42 @@ def ensure_environment(spec: dict[str, Any], cache_root: Path, log: IO[str]) -> 
     cache_root.mkdir(parents=True, exist_ok=True)
     with _exclusive(cache_root / f"{key}.lock", log):
         if not _is_ready(env_dir, python):
-            _build(spec, env_dir, log)
+            with build_log_path(spec, cache_root).open("w", encoding="utf-8") as kept:
+                _build(spec, env_dir, cast(IO[str], _Tee(log, kept)))
     return python
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the caller's log and to the kept build log."""
+
+    def __init__(self, *targets: IO[str]) -> None:
+        super().__init__()
+        self.targets = targets
+
+    def write(self, text: str) -> int:
+        for target in self.targets:
+            target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for target in self.targets:
+            target.flush()
+
+
+def build_log_path(spec: dict[str, Any], cache_root: Path) -> Path:
+    """Where the last build of ``spec`` under ``cache_root`` wrote its log."""
+    return cache_root / f"{build_key(spec)[:16]}{BUILD_LOG_SUFFIX}"
+
+
+def build_state(spec: dict[str, Any], cache_root: Path) -> str:
+    """``Succeeded`` (built and ready), ``Failed or running`` (a log but no ready build),
+    ``Not built`` (never built under ``cache_root``), or ``User managed``."""
+    if spec.get("user_managed"):
+        return "User managed"
+    env_dir = cache_root / build_key(spec)[:16]
+    if _is_ready(env_dir, env_dir / "bin" / "python"):
+        return "Succeeded"
+    return "Failed or running" if build_log_path(spec, cache_root).is_file() else "Not built"
 
 
 def _check_spec(spec: dict[str, Any]) -> None:

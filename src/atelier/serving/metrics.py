@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-__all__ = ["MULTIPROCESS_DIR", "ScoringMetrics", "process_gone"]
+__all__ = ["MULTIPROCESS_DIR", "ScoringMetrics", "process_gone", "summarize"]
 
 # Label values are limited to the app's own routes so a scan of random URLs cannot
 # grow the series without bound.
@@ -78,3 +78,57 @@ def process_gone(pid: int) -> None:
         from prometheus_client.multiprocess import mark_process_dead
 
         mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def summarize(text: str, path: str = "/score") -> dict[str, object]:
+    """What the Studio shows of an endpoint's ``/metrics`` text: the requests to ``path``
+    by status code, their count, and latency (mean, and p50/p95/p99 estimated from the
+    histogram's buckets, in milliseconds; None before the first request)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    by_status: dict[str, float] = {}
+    buckets: list[tuple[float, float]] = []
+    total_seconds = 0.0
+    observed = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("path") != path:
+                continue
+            if sample.name == "atelier_scoring_requests_total":
+                status = sample.labels.get("status", "")
+                by_status[status] = by_status.get(status, 0.0) + sample.value
+            elif sample.name == "atelier_scoring_request_duration_seconds_bucket":
+                bound = float(sample.labels.get("le", "inf"))
+                buckets.append((bound, sample.value))
+            elif sample.name == "atelier_scoring_request_duration_seconds_sum":
+                total_seconds += sample.value
+            elif sample.name == "atelier_scoring_request_duration_seconds_count":
+                observed += sample.value
+    merged: dict[float, float] = {}
+    for bound, count in buckets:  # several processes' buckets add up
+        merged[bound] = merged.get(bound, 0.0) + count
+    ordered = sorted(merged.items())
+
+    def quantile(q: float) -> float | None:
+        if not observed or not ordered:
+            return None
+        wanted = q * observed
+        lower_bound, lower_count = 0.0, 0.0
+        for bound, count in ordered:
+            if count >= wanted:
+                if bound == float("inf"):
+                    return lower_bound * 1000  # beyond the last finite bucket
+                share = (wanted - lower_count) / (count - lower_count) if count > lower_count else 1
+                return (lower_bound + (bound - lower_bound) * share) * 1000
+            lower_bound, lower_count = bound, count
+        return lower_bound * 1000
+
+    return {
+        "requests": int(sum(by_status.values())),
+        "by_status": {k: int(v) for k, v in sorted(by_status.items())},
+        "errors": int(sum(v for k, v in by_status.items() if not k.startswith(("2", "3")))),
+        "mean_ms": total_seconds / observed * 1000 if observed else None,
+        "p50_ms": quantile(0.5),
+        "p95_ms": quantile(0.95),
+        "p99_ms": quantile(0.99),
+    }

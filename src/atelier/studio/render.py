@@ -77,3 +77,13 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         .render(request=request, viewer=viewer, csrf=viewer.csrf if viewer else None, **context)
     )
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def fragment(request: Request, template: str, block: str, **context: Any) -> HTMLResponse:
+    """Only the ``block`` of ``template`` (the page's script swaps it in place, so sorting
+    or paging a table redraws the table without loading a new document)."""
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    found = environment().get_template(template)
+    variables = {"request": request, "viewer": viewer, "csrf": viewer.csrf if viewer else None}
+    body = "".join(found.blocks[block](found.new_context({**variables, **context})))
+    return HTMLResponse(body, headers=SECURITY_HEADERS)

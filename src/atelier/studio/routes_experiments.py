@@ -4,6 +4,7 @@ can be shared; the database does the filtering, sorting and paging."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -14,8 +15,8 @@ from atelier.core import run_filter
 from atelier.core.errors import FilterSyntaxError, ValidationError
 from atelier.server.auth import READ, WRITE
 from atelier.services import experiments, run_table
+from atelier.studio import render
 from atelier.studio.context import database_of, may
-from atelier.studio.render import page
 from atelier.studio.security import SECURITY_HEADERS, page_guard
 
 router = APIRouter(tags=["studio"], include_in_schema=False)
@@ -66,8 +67,9 @@ def experiment_page(
     size: Annotated[int, Query(ge=1, le=200)] = 50,
     cols: Annotated[list[str] | None, Query(max_length=300)] = None,
     group: Annotated[str, Query(max_length=300)] = "",
+    fragment: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> HTMLResponse:
-    """The runs table of an experiment."""
+    """The runs table of an experiment (with ``fragment=1``, the page's main part only)."""
     sort_column = parse_column(sort)
     columns = [parse_column(c) for c in (cols or [])][:100]
     filter_error = None
@@ -127,9 +129,8 @@ def experiment_page(
         )
 
     offered = [("metrics", names.metrics), ("params", names.params), ("tags", names.tags)]
-    return page(
-        request,
-        "experiment.html",
+    draw = partial(render.fragment, request, "experiment.html", "main") if fragment else None
+    return (draw or partial(render.page, request, "experiment.html"))(
         workspace=workspace,
         experiment=name,
         archived=record.archived,

@@ -95,7 +95,10 @@ def datasets_page(workspace: str, request: Request) -> HTMLResponse:
     with database_of(request).session() as session:
         found = datasets.list_latest(session, workspace)
     rows: list[tuple[str | None, list[Any]]] = [
-        (None, [d.name, d.version, d.kind, d.file_count, d.total_size, d.description])
+        (
+            f"/workspaces/{workspace}/datasets/{d.name}/{d.version}",
+            [d.name, d.version, d.kind, d.file_count, d.total_size, d.description],
+        )
         for d in found
     ]
     headers = ["Name", "Version", "Kind", "Files", "Bytes", "Description"]
@@ -121,7 +124,11 @@ def environments_page(workspace: str, request: Request) -> HTMLResponse:
     with database_of(request).session() as session:
         found = environments.list_all(session, workspace)
     rows: list[tuple[str | None, list[Any]]] = [
-        (None, [e.name, e.version, e.spec, when(e.created_ms)]) for e in found
+        (
+            f"/workspaces/{workspace}/environments/{e.name}/{e.version}",
+            [e.name, e.version, e.spec, when(e.created_ms)],
+        )
+        for e in found
     ]
     headers = ["Name", "Version", "Spec", "Created"]
     return _listing(request, workspace, "Environments", headers, rows, "No environments.")
@@ -133,7 +140,11 @@ def compute_page(workspace: str, request: Request) -> HTMLResponse:
     with database_of(request).session() as session:
         found = compute.list_all(session, workspace)
     rows: list[tuple[str | None, list[Any]]] = [
-        (None, [c.name, c.kind, c.state, c.error or "", when(c.created_ms)]) for c in found
+        (
+            f"/workspaces/{workspace}/compute/{c.name}",
+            [c.name, c.kind, c.state, c.error or "", when(c.created_ms)],
+        )
+        for c in found
     ]
     headers = ["Name", "Kind", "State", "Error", "Created"]
     return _listing(request, workspace, "Compute targets", headers, rows, "No compute targets.")

@@ -3,6 +3,8 @@ and log tail fetch, its few actions, and the comparison of several runs."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,6 +24,7 @@ from atelier.services import (
     run_table,
     run_transitions,
     runs,
+    snapshots,
 )
 from atelier.storage.blobstore import BlobStore
 from atelier.studio.context import database_of, may
@@ -37,6 +40,8 @@ PREVIEW_BYTES = 256 * 1024
 LOG_BYTES = 512 * 1024
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 IMAGE_TYPES |= {".gif": "image/gif", ".webp": "image/webp"}
+#: run properties and tags that tell where the run's code came from (azureml's, MLflow's)
+GIT_PREFIXES = ("azureml.git.", "mlflow.source.git.")
 
 
 def _run_url(workspace: str, run_id: str) -> str:
@@ -65,6 +70,9 @@ def run_page(
         inputs = datasets.run_inputs(session, workspace, run_id)
         documents = run_table.run_documents(session, workspace, run_id)
     names = [m.name for m in summaries]
+    git = {
+        k: v for k, v in {**record.tags, **record.properties}.items() if k.startswith(GIT_PREFIXES)
+    }
     charted = [n for n in (metric or []) if n] or names[:CHARTS]
     return page(
         request,
@@ -78,6 +86,7 @@ def run_page(
         files=files,
         children=children,
         inputs=inputs,
+        git=git,
         images=[d for d in documents if d.kind == "image"],
         tables=[d for d in documents if d.kind != "image"],
         may=may(request, workspace),
@@ -145,6 +154,29 @@ def raw_file(
     name = quote(found.path.rsplit("/", 1)[-1])
     headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
     return Response(content, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(f"{RUN}/snapshot", dependencies=page_guard(READ), response_model=None)
+def snapshot_download(workspace: str, run_id: str, request: Request) -> Response:
+    """The run's snapshot (its source folder as submitted) as a zip file."""
+    blobs: BlobStore = request.app.state.blobs
+    with database_of(request).session() as session:
+        record = run_records.get(session, workspace, run_id)
+        if not record.snapshot_id:
+            raise NotFoundError(f"run {run_id!r} has no snapshot (it was not submitted)")
+        manifest = snapshots.files(session, blobs, workspace, record.snapshot_id)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in manifest:
+            info = zipfile.ZipInfo(entry.path)
+            info.external_attr = (0o100000 | (entry.mode & 0o777)) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with blobs.open(entry.digest) as handle, archive.open(info, "w") as out:
+                while chunk := handle.read(1 << 20):
+                    out.write(chunk)
+    name = quote(f"{run_id}-snapshot.zip")
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+    return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
 
 
 @router.get(f"{RUN}/log", dependencies=page_guard(READ))

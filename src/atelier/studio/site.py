@@ -20,13 +20,24 @@ from atelier.server.app import create_app
 from atelier.server.config import ServerSettings
 from atelier.studio import errors
 from atelier.studio.render import STATIC
+from atelier.studio.routes_data import router as data_router
+from atelier.studio.routes_endpoints import router as endpoints_router
 from atelier.studio.routes_experiments import router as experiments_router
 from atelier.studio.routes_home import router as home_router
 from atelier.studio.routes_resources import router as resources_router
 from atelier.studio.routes_runs import router as runs_router
+from atelier.studio.routes_runviews import router as runviews_router
 from atelier.studio.security import SECURITY_HEADERS
 
-ROUTERS = (home_router, experiments_router, runs_router, resources_router)
+ROUTERS = (
+    home_router,
+    experiments_router,
+    runs_router,
+    runviews_router,
+    endpoints_router,
+    data_router,
+    resources_router,
+)
 
 
 class _StaticFiles(StaticFiles):

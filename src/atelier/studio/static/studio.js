@@ -127,6 +127,145 @@
     render();
   }
 
+
+  // parallel coordinates over a table's columns marked data-axis: one vertical axis per
+  // column (numbers on a linear scale, anything else as evenly spaced categories), one line
+  // per row, coloured by the column marked data-color (or the last axis)
+  function parallelCoordinates(figure) {
+    var table = document.getElementById(figure.getAttribute("data-table"));
+    var canvas = figure.querySelector("canvas");
+    if (!table || !canvas || !canvas.getContext) return;
+    var heads = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+    var axes = [], colorAxis = -1;
+    heads.forEach(function (th, index) {
+      if (th.getAttribute("data-axis") !== "1") return;
+      if (th.getAttribute("data-color") === "1") colorAxis = axes.length;
+      axes.push({ index: index, name: th.getAttribute("data-column") || th.textContent.trim() });
+    });
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr"));
+    if (axes.length < 2 || !rows.length) { figure.setAttribute("data-drawn", "0"); return; }
+    if (colorAxis < 0) colorAxis = axes.length - 1;
+    axes.forEach(function (axis) {
+      var texts = rows.map(function (row) { return (row.children[axis.index] || {}).textContent.trim(); });
+      var numbers = texts.map(function (t) { return t === "" ? null : Number(t); });
+      axis.numeric = numbers.every(function (v) { return v === null || isFinite(v); });
+      if (axis.numeric) {
+        var present = numbers.filter(function (v) { return v !== null; });
+        axis.low = Math.min.apply(null, present); axis.high = Math.max.apply(null, present);
+        if (!present.length) { axis.low = 0; axis.high = 1; }
+        if (axis.low === axis.high) { axis.low -= 0.5; axis.high += 0.5; }
+        axis.at = numbers.map(function (v) { return v === null ? null : (v - axis.low) / (axis.high - axis.low); });
+        axis.labels = [axis.low, axis.high].map(function (v) { return String(+v.toPrecision(4)); });
+      } else {
+        var kinds = texts.filter(function (t, i) { return t !== "" && texts.indexOf(t) === i; }).sort();
+        axis.at = texts.map(function (t) { return t === "" ? null : (kinds.indexOf(t) + 0.5) / kinds.length; });
+        axis.labels = kinds.length ? [kinds[0], kinds[kinds.length - 1]] : ["", ""];
+      }
+    });
+    var ratio = window.devicePixelRatio || 1;
+    var width = Math.max(300, canvas.clientWidth || 900), height = canvas.clientHeight || 320;
+    canvas.width = width * ratio; canvas.height = height * ratio;
+    var ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    var style = window.getComputedStyle(document.body);
+    var left = 40, right = 40, top = 28, bottom = 28;
+    var step = (width - left - right) / (axes.length - 1);
+    function x(i) { return left + i * step; }
+    function y(at) { return top + (1 - at) * (height - top - bottom); }
+    var drawn = 0;
+    rows.forEach(function (row, r) {
+      var shade = axes[colorAxis].at[r];
+      ctx.strokeStyle = shade === null ? "rgba(128,128,128,0.35)"
+        : "hsla(" + Math.round(240 - 240 * shade) + ",75%,50%,0.75)";
+      ctx.lineWidth = 1.4;
+      ctx.beginPath();
+      var pen = false;
+      axes.forEach(function (axis, i) {
+        var at = axis.at[r];
+        if (at === null) { pen = false; return; }
+        if (pen) ctx.lineTo(x(i), y(at)); else ctx.moveTo(x(i), y(at));
+        pen = true;
+      });
+      ctx.stroke();
+      drawn++;
+    });
+    ctx.fillStyle = style.color; ctx.strokeStyle = style.color; ctx.lineWidth = 1;
+    ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center";
+    axes.forEach(function (axis, i) {
+      ctx.beginPath(); ctx.moveTo(x(i), top); ctx.lineTo(x(i), height - bottom); ctx.stroke();
+      ctx.fillText(axis.name.length > 24 ? axis.name.slice(0, 23) + "…" : axis.name, x(i), 12);
+      ctx.fillText(axis.labels[1], x(i), top - 4);
+      ctx.fillText(axis.labels[0], x(i), height - bottom + 14);
+    });
+    figure.setAttribute("data-drawn", String(drawn));
+  }
+
+  function loadParallelCoordinates() {
+    Array.prototype.forEach.call(document.querySelectorAll("figure.parcoords[data-table]"), parallelCoordinates);
+  }
+
+
+  // an endpoint's test box: the Studio's server sends the body to the endpoint and
+  // answers its status, time and body, shown here as text
+  function endpointTests() {
+    var form = document.getElementById("test-form");
+    if (!form) return;
+    var status = document.getElementById("test-status");
+    var shown = document.getElementById("test-answer");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var sent = { body: document.getElementById("test-body").value };
+      var deployment = document.getElementById("test-deployment").value;
+      if (deployment) sent.deployment = deployment;
+      status.textContent = "sending…";
+      shown.textContent = "";
+      fetch(form.getAttribute("data-test"), {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json",
+                   "X-CSRF-Token": form.getAttribute("data-csrf") || "" },
+        body: JSON.stringify(sent)
+      })
+        .then(function (answer) { return answer.json().then(function (body) { return [answer.ok, body]; }); })
+        .then(function (result) {
+          var body = result[1];
+          if (!result[0]) { status.textContent = "refused: " + (body.detail || "error"); return; }
+          if (body.status === null) { status.textContent = body.error; return; }
+          status.textContent = "HTTP " + body.status + " in " + body.elapsed_ms + " ms";
+          var text = body.body;
+          try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: as sent */ }
+          shown.textContent = text + (body.truncated ? "\n… (cut)" : "");
+          form.setAttribute("data-answered", String(body.status));
+        })
+        .catch(function (err) { status.textContent = "could not send: " + err.message; });
+    });
+  }
+
+
+  // the runs table: sorting and paging fetch only the page's main part and swap it in
+  // (the address changes as with a link, so the view stays shareable); anything that
+  // goes wrong falls back to following the link
+  function swapRunsTable() {
+    var main = document.querySelector("main");
+    if (!main || !document.getElementById("runs")) return;
+    main.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("#runs th a.sort, nav.pages a") : null;
+      if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      var href = link.getAttribute("href");
+      var url = href + (href.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
+      fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (answer) { if (!answer.ok) throw new Error(String(answer.status)); return answer.text(); })
+        .then(function (html) {
+          main.innerHTML = html;  // the server's escaped HTML; script in it would not run
+          window.history.pushState({ studio: "runs" }, "", href);
+          // the table shows first; its charts are drawn in the next task
+          window.setTimeout(function () { runsChart(); loadParallelCoordinates(); }, 0);
+        })
+        .catch(function () { window.location.href = href; });
+    });
+    window.addEventListener("popstate", function () { window.location.reload(); });
+  }
+
   function tailLog() {
     var box = document.getElementById("log-text");
     if (!box) return;
@@ -167,6 +306,9 @@
     if (followMlflowLink()) return;
     loadCharts();
     runsChart();
+    swapRunsTable();
+    loadParallelCoordinates();
+    endpointTests();
     tailLog();
     revealKeys();
   }
