@@ -58,6 +58,22 @@ class ExperimentContract:
         with pytest.raises(NotFoundError):
             connection.experiments.get(workspace, "exp-missing")
 
+    def test_delete_takes_the_runs_and_waits_for_them_to_end(
+        self, connection: Any, workspace: str
+    ) -> None:
+        run = connection.runs.create(workspace, "exp-gone")
+        connection.artifacts.upload(workspace, run.run_id, "outputs/a.txt", io.BytesIO(b"a"))
+        with pytest.raises(InvalidStateError, match="has not ended"):
+            connection.experiments.delete(workspace, "exp-gone")
+        connection.runs.transition(workspace, run.run_id, RunStatus.COMPLETED)
+        connection.experiments.delete(workspace, "exp-gone")
+        with pytest.raises(NotFoundError):
+            connection.experiments.get(workspace, "exp-gone")
+        with pytest.raises(NotFoundError):
+            connection.runs.get(workspace, run.run_id)
+        with pytest.raises(NotFoundError):
+            connection.experiments.delete(workspace, "exp-gone")
+
 
 class RunContract:
     def test_create_get_tag_and_list(self, connection: Any, workspace: str) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from atelier import Experiment, InvalidStateError, ValidationError, Workspace
+from atelier import Experiment, InvalidStateError, NotFoundError, ValidationError, Workspace
 
 
 def test_experiment_is_created_on_first_use(ws: Workspace) -> None:
@@ -42,3 +42,17 @@ def test_bad_view_type_and_name(ws: Workspace) -> None:
         Experiment.list(ws, view_type="Everything")
     with pytest.raises(ValidationError, match="experiment name"):
         Experiment(ws, "bad name")
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_delete_by_id_as_azureml(ws: Workspace) -> None:
+    exp = Experiment(ws, "to-delete")
+    with exp.start_logging() as run:
+        run.log("loss", 0.5)
+    Experiment(ws, "kept")
+    Experiment.delete(ws, exp.id)
+    assert [e.name for e in Experiment.list(ws, view_type="All")] == ["kept"]
+    with pytest.raises(NotFoundError):
+        ws.get_run(run.id)
+    with pytest.raises(NotFoundError, match="no experiment with id"):
+        Experiment.delete(ws, exp.id)

@@ -68,6 +68,14 @@ class EmbeddedExperiments(Part):
         with self.db.session() as session:
             return experiments.remove_tags(session, workspace, name, keys)
 
+    def delete(self, workspace: str, name: str) -> None:
+        with self.db.session() as session:
+            digests = experiments.delete(session, workspace, name)
+        with self.db.session() as session:
+            orphans = artifacts.unreferenced(session, digests)
+        for digest in orphans:
+            self.blobs.delete(digest)
+
 
 def _conforms(
     workspace: EmbeddedWorkspaces, experiment: EmbeddedExperiments

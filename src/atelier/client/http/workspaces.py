@@ -63,6 +63,9 @@ class HttpExperiments(Part):
         body = {"remove_tags": keys}
         return ExperimentRecord(**self.t.json("PATCH", self._path(workspace, name), json=body))
 
+    def delete(self, workspace: str, name: str) -> None:
+        self.t.request("DELETE", self._path(workspace, name))
+
 
 def _conforms(
     workspace: HttpWorkspaces, experiment: HttpExperiments
