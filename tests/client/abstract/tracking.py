@@ -41,6 +41,38 @@ class WorkspaceContract:
         with pytest.raises(NotFoundError):
             connection.workspaces.get(name)
 
+    def test_azure_coordinates_are_recorded_as_given(self, connection: Any) -> None:
+        given, bare = unique("ws"), unique("ws")
+        connection.workspaces.create(
+            given,
+            description="",
+            location="westeurope",
+            tags={},
+            exist_ok=False,
+            subscription_id="sub-1",
+            resource_group="rg-1",
+            sku="enterprise",
+        )
+        connection.workspaces.create(bare, description="", location=None, tags={}, exist_ok=False)
+        found = connection.workspaces.get(given)
+        assert (found.subscription_id, found.resource_group, found.location, found.sku) == (
+            "sub-1",
+            "rg-1",
+            "westeurope",
+            "enterprise",
+        )
+        empty = connection.workspaces.get(bare)
+        assert (empty.subscription_id, empty.resource_group, empty.location, empty.sku) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        with pytest.raises(ValidationError):
+            connection.workspaces.create(
+                unique("ws"), description="", location="x" * 65, tags={}, exist_ok=False
+            )
+
 
 class ExperimentContract:
     def test_get_or_create_archive_tag_list(self, connection: Any, workspace: str) -> None:

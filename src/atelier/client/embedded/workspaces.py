@@ -12,7 +12,16 @@ from atelier.services import artifacts, experiments, workspaces
 
 class EmbeddedWorkspaces(Part):
     def create(
-        self, name: str, *, description: str, location: str, tags: dict[str, str], exist_ok: bool
+        self,
+        name: str,
+        *,
+        description: str,
+        location: str | None,
+        tags: dict[str, str],
+        exist_ok: bool,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        sku: str | None = None,
     ) -> WorkspaceRecord:
         with self.db.session() as session:
             return workspaces.create(
@@ -22,6 +31,9 @@ class EmbeddedWorkspaces(Part):
                 location=location,
                 tags=tags,
                 exist_ok=exist_ok,
+                subscription_id=subscription_id,
+                resource_group=resource_group,
+                sku=sku,
             )
 
     def get(self, name: str) -> WorkspaceRecord:
