@@ -44,7 +44,7 @@ def test_bad_view_type_and_name(ws: Workspace) -> None:
         Experiment(ws, "bad name")
 
 
-@pytest.mark.parametrize("database", ["sqlite"])
+@pytest.mark.parametrize(("database", "backend"), [("sqlite", "embedded")])
 def test_delete_by_id_as_azureml(ws: Workspace) -> None:
     exp = Experiment(ws, "to-delete")
     with exp.start_logging() as run:
