@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,3 +196,38 @@ def test_reload_serves_the_edited_score_py(
     (tmp_path / "src" / "score.py").write_text(BROKEN)
     with pytest.raises(WebserviceError, match=r"did not restart|failed"):
         service.reload(wait=True)
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_a_replica_without_uvicorn_names_the_extra(ws: Workspace, tmp_path: Path) -> None:
+    from atelier import Environment
+
+    python = tmp_path / "bare-python"  # an environment whose Python lacks the serve extra
+    python.write_text(
+        "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'uvicorn'\" >&2\nexit 1\n"
+    )
+    python.chmod(0o755)
+    environment = Environment("bare")
+    environment.python.user_managed_dependencies = True
+    environment.python.interpreter_path = str(python)
+    config = _source(tmp_path, SCORE)
+    config.environment = environment
+    service = Model.deploy(ws, "bare-svc", [_model(ws, tmp_path)], config)
+    try:
+        with pytest.raises(WebserviceError, match=r"cannot import uvicorn.*atelier-ml\[serve\]"):
+            service.wait_for_deployment(timeout_sec=60)
+    finally:
+        service.delete()
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_deploy_from_a_python_without_uvicorn_names_the_extra(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atelier.core.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now fails
+    with pytest.raises(MissingExtraError, match=r"pip install 'atelier-ml\[serve\]'"):
+        Model.deploy(ws, "nouv-svc", [_model(ws, tmp_path)], _source(tmp_path, SCORE))
+    with pytest.raises(NotFoundError):
+        Webservice(ws, "nouv-svc")
