@@ -96,8 +96,11 @@ def test_deploy_score_keys_and_delete(
     assert service.swagger_uri.endswith("/swagger.json")
     assert service.run({"data": [1, 2.5]}) == [3, 7.5]
     assert service.run(json.dumps({"data": [2]})) == [6]
-    with pytest.raises(WebserviceError, match="answered 500"):
+    with pytest.raises(WebserviceError, match="answered 500") as failed:
         service.run({"other": 1})
+    request_id = failed.value.request_id
+    assert request_id and f"request id {request_id}" in failed.value.message
+    assert request_id in service.get_logs()  # where the traceback is, under that id
 
     primary, secondary = service.get_keys()
     assert primary != secondary

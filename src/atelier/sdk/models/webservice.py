@@ -243,8 +243,16 @@ class Webservice(ServiceDetailsMixin):
                 "check service.state and service.get_logs()"
             ) from None
         if not response.is_success:
+            request_id = _request_id(response)
+            where = (
+                f" (request id {request_id}; service.get_logs() has its details)"
+                if request_id
+                else ""
+            )
             raise WebserviceError(
-                f"service {self.name!r} answered {response.status_code}: {_detail(response)}"
+                f"service {self.name!r} answered {response.status_code}: "
+                f"{_detail(response)}{where}",
+                request_id=request_id,
             )
         try:
             return response.json()
@@ -480,6 +488,19 @@ def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
 def _model_ref(model_id: str) -> tuple[str, int]:
     name, _, version = model_id.rpartition(":")
     return name, int(version)
+
+
+def _request_id(response: Any) -> str | None:
+    """The id the service logged the request under: the problem's ``request_id``, else the
+    response's ``x-request-id`` header."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    found = body.get("request_id") if isinstance(body, dict) else None
+    if not isinstance(found, str) or not found:
+        found = response.headers.get("x-request-id")
+    return str(found) if found else None
 
 
 def _detail(response: Any) -> str:
