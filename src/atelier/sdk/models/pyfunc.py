@@ -57,5 +57,5 @@ def _load_pyfunc(path: str, model_config: Any = None) -> PickledModel:
         import joblib
     except ImportError:
         with target.open("rb") as handle:
-            return PickledModel(pickle.load(handle))  # noqa: S301 - the user's own model
+            return PickledModel(pickle.load(handle))
     return PickledModel(joblib.load(target))
