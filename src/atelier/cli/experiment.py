@@ -10,8 +10,8 @@ import typer
 from atelier import Experiment
 from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
-from atelier.core.errors import NotFoundError
 from atelier.cli._output import OutputFormat, OutputOption, print_json, print_table
+from atelier.core.errors import NotFoundError
 
 app = typer.Typer(help="List and delete the experiments of a workspace.", no_args_is_help=True)
 

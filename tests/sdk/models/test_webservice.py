@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -146,13 +147,17 @@ def test_deploy_score_keys_and_delete(
     model.delete()  # no longer deployed
 
 
-def test_failing_init_raises_with_the_log(ws: Workspace, tmp_path: Path) -> None:
+def test_failing_init_raises_with_the_log(
+    ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = _model(ws, tmp_path)
     service = Model.deploy(ws, "broken-svc", [model], _source(tmp_path, BROKEN))
     try:
         with pytest.raises(WebserviceError, match="the coefficient file is corrupt"):
-            service.wait_for_deployment(timeout_sec=60)
+            service.wait_for_deployment(show_output=True, timeout_sec=60)
         assert service.state == "Failed"
+        shown = capsys.readouterr().out.splitlines()
+        assert re.fullmatch(r"broken-svc: Failed \(\d+\.\d s\)", shown[-1]), shown
     finally:
         service.delete()
 

@@ -66,6 +66,8 @@ LOG_FILE = proc.LOG_FILE
 DEFAULT_DEPLOYMENT = "default"
 _LOG_TAIL_LINES = 40
 _APPLY_TIMEOUT_SECONDS = 300.0
+#: how often wait_for_deployment(show_output=True) repeats an unchanged state
+_PROGRESS_EVERY = 10.0
 
 
 class Webservice(ServiceDetailsMixin):
@@ -197,14 +199,18 @@ class Webservice(ServiceDetailsMixin):
         """Block until the service is ``Healthy``.
 
         Raises :class:`WebserviceError` with the error and the log's end when the
-        endpoint's process exits or a deployment fails, or when ``timeout_sec`` passes."""
-        deadline = time.monotonic() + timeout_sec
-        shown = ""
+        endpoint's process exits or a deployment fails, or when ``timeout_sec`` passes.
+        ``show_output`` prints a line with the state and the time waited on each change, and
+        every 10 s while it stays the same."""
+        started = time.monotonic()
+        deadline = started + timeout_sec
+        shown, shown_at = "", started
         while True:
             state = self._probe()
-            if show_output and state != shown:
-                print(f"{self.name}: {state}", flush=True)
-                shown = state
+            now = time.monotonic()
+            if show_output and (state != shown or now - shown_at >= _PROGRESS_EVERY):
+                print(f"{self.name}: {state} ({now - started:.1f} s)", flush=True)
+                shown, shown_at = state, now
             if state == HEALTHY:
                 return
             if state == FAILED:
