@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import InvalidStateError, NotFoundError, ValidationError
-from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.ids import new_id
 from atelier.core.names import check_experiment_name, check_key, check_text_value
 from atelier.core.records import ExperimentRecord
+from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
 from atelier.services._convert import experiment_record

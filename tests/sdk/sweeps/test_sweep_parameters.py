@@ -232,4 +232,5 @@ def test_every_path_exports_the_same_ten_expressions() -> None:
     expressions = {name for name, _ in parameters.EXPRESSION_ARITY.items()}
     assert set(parameter_expressions.__all__) == expressions == set(parameters.__all__)
     assert expressions <= set(sweeps.__all__)
-    assert all(getattr(parameter_expressions, name) is getattr(sweeps, name) for name in expressions)
+    for name in expressions:
+        assert getattr(parameter_expressions, name) is getattr(sweeps, name)
