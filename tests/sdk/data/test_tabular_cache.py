@@ -396,3 +396,34 @@ def test_a_later_piece_that_does_not_fit_the_first_pieces_types_reads_the_whole_
     assert len(frame) == 201
     assert frame["value"].tolist()[-1] == "not a number"  # typed over the whole file
     assert frame["value"].tolist()[0] == "0"
+
+
+def _memory_owner(values: Any) -> Any:
+    while getattr(values, "base", None) is not None:
+        values = values.base
+    return values.obj if isinstance(values, memoryview) else values
+
+
+def test_a_later_read_maps_its_numbers_copy_on_write_and_keeps_text_large(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmap
+
+    import pyarrow as pa
+
+    path = tmp_path / "data.csv"
+    path.write_text(CSV)
+    ds = csv_dataset(path)
+    first = ds.to_pandas_dataframe()
+    (entry,) = entries(cache_home)
+    stored = pa.ipc.read_schema(pa.py_buffer((entry / "schema.arrow").read_bytes()))
+    assert stored.field("name").type == pa.large_string()  # what pandas' str dtype holds
+    assert ds.to_arrow().schema.field("name").type == pa.string()
+    with monkeypatch.context() as patch:
+        from_cache_only(patch)
+        second = ds.to_pandas_dataframe()
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+    assert isinstance(_memory_owner(second["id"].array._ndarray), mmap.mmap)  # no copy
+    assert not isinstance(_memory_owner(first["id"].array._ndarray), mmap.mmap)
+    second.loc[0, "id"] = 99  # a private page: the entry does not change
+    assert ds.to_pandas_dataframe()["id"].tolist() == [1, 2, 3, 4]

@@ -14,10 +14,14 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   pandas takes it over, so peak memory stays close to the frame's size. Text stays in
   Arrow memory in pandas (its ``str`` dtype), here the mapping itself: entries are never
   changed in place (only renamed away and unlinked), so a frame's text outlives eviction.
+- Text is kept as ``large_string``, the type pandas' Arrow-backed ``str`` dtype holds, so
+  a later read's frame takes the text buffers over as they are (a ``string`` column would
+  be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
   reader, about 3x faster than its streaming reader on this project's 2-core machines)
   and returns the parsed table at once; the entry is written from the same buffers (no
-  copy) by a background thread, so the first read costs no more than the parse. A read
+  copy) by a background thread, started once ``to_pandas_dataframe`` has converted the
+  table (so the write does not compete with the conversion for the CPU). A read
   of the same key while that write is under way waits for it and reads the entry; the
   interpreter waits for unfinished writes at exit (``wait_for_writes``).
 - An entry is written in a temporary folder and renamed into place, so a crash or a
@@ -36,11 +40,13 @@ import atexit
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,22 +136,50 @@ def _local_stamp(item: ResolvedFile) -> list[int] | None:
 
 
 def read_files(
-    files: list[ResolvedFile], fmt: dict[str, Any], on_error: str, scope: str = ""
+    files: list[ResolvedFile],
+    fmt: dict[str, Any],
+    on_error: str,
+    scope: str = "",
+    *,
+    large_text: bool = False,
+    defer_write: bool = False,
+    private_maps: list[PrivateMap] | None = None,
 ) -> pa.Table:
     """``_tabular_read.read_files`` through the cache: the same table, read from the cache
-    when an entry for exactly these files and this format exists, else parsed and stored."""
+    when an entry for exactly these files and this format exists, else parsed and stored.
+
+    Text columns come back as ``large_string`` with ``large_text`` (what pandas' Arrow
+    string dtype holds: the frame then shares the entry's text buffers instead of casting
+    them), else as ``string``. Entries keep text as ``large_string``. With ``defer_write``
+    a first read's entry is written only once the caller calls :func:`start_writes` (after
+    converting the table, so the write does not compete with the conversion for the CPU).
+    With ``private_maps`` (a list to fill), a cached entry's numeric columns are mapped
+    copy-on-write (see :func:`load`) and their mappings added to the list."""
     _tabular_read.check_on_error(on_error)
     limit = limit_bytes()
     if limit == 0 or fmt.get("type") not in CACHED_FORMATS or not files:
-        return _tabular_read.read_files(files, fmt, on_error)
+        return text_as(_tabular_read.read_files(files, fmt, on_error), large_text)
     root = cache_root()
     key = cache_key(files, fmt, on_error, scope)
     _wait_for_write(key)
-    cached = load(root / key)
+    cached = load(root / key, private_maps)
     if cached is not None:
-        return cached
+        return text_as(cached, large_text)
     table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
-    _store_later(root, key, table, limit)
+    if large_text:
+        table = text_as(table, True)  # once, shared by the caller and the entry's writer
+    _store_later(root, key, table, limit, start=not defer_write)
+    return table
+
+
+def text_as(table: pa.Table, large: bool) -> pa.Table:
+    """The table with its text columns as ``large_string`` (``large``) or ``string``."""
+    import pyarrow as pa
+
+    have, want = (pa.string(), pa.large_string()) if large else (pa.large_string(), pa.string())
+    for index, field in enumerate(table.schema):
+        if field.type == have:
+            table = table.set_column(index, field.with_type(want), table.column(index).cast(want))
     return table
 
 
@@ -154,27 +188,42 @@ _writes: dict[str, threading.Thread] = {}
 _writes_lock = threading.Lock()
 
 
-def _store_later(root: Path, key: str, table: pa.Table, limit: int) -> None:
-    """Write the entry on a background thread (which holds the table until it is done)."""
+def _store_later(root: Path, key: str, table: pa.Table, limit: int, start: bool = True) -> None:
+    """Write the entry on a background thread (which holds the table until it is done),
+    started now or by :func:`start_writes`."""
     thread = threading.Thread(
         target=store, args=(root, key, table, limit), name="atelier-dataset-cache", daemon=True
     )
     with _writes_lock:
         _writes[key] = thread
-    thread.start()
+    if start:
+        thread.start()
+
+
+def start_writes() -> None:
+    """Start the entry writes that ``read_files(defer_write=True)`` left waiting."""
+    with _writes_lock:
+        waiting = [t for t in _writes.values() if t.ident is None]
+    for thread in waiting:
+        with contextlib.suppress(RuntimeError):  # another caller started it first
+            thread.start()
 
 
 def writing() -> bool:
-    """Whether an entry is being written from a table a reader may also hold: converting
-    that table with ``to_pandas(self_destruct=True)`` would free buffers the writer reads."""
+    """Whether an entry is being (or waits to be) written from a table a reader may also
+    hold: converting that table with ``to_pandas(self_destruct=True)`` would free buffers
+    the writer reads."""
     with _writes_lock:
-        return any(thread.is_alive() for thread in _writes.values())
+        return any(t.is_alive() or t.ident is None for t in _writes.values())
 
 
 def _wait_for_write(key: str) -> None:
     with _writes_lock:
         thread = _writes.get(key)
     if thread is not None:
+        if thread.ident is None:
+            with contextlib.suppress(RuntimeError):
+                thread.start()
         thread.join()
         with _writes_lock:
             if _writes.get(key) is thread:
@@ -191,23 +240,57 @@ def wait_for_writes() -> None:
 
 
 # --- reading an entry -----------------------------------------------------------------------
-def load(entry: Path) -> pa.Table | None:
+@dataclass(frozen=True)
+class PrivateMap:
+    """A column file mapped copy-on-write: its bytes as the file holds them, writable by
+    this process only (writes go to private pages; the file never changes)."""
+
+    address: int
+    size: int
+    mapping: mmap.mmap
+
+
+#: at most this many columns of one read are mapped copy-on-write (each mapping holds a
+#: file descriptor for as long as the frame uses it)
+MAX_PRIVATE_MAPS = 64
+
+
+def load(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table | None:
     """The entry's table, or None when there is none or it does not read back (then it is
-    removed, to be rebuilt)."""
+    removed, to be rebuilt). With ``private_maps``, up to ``MAX_PRIVATE_MAPS`` numeric
+    columns are mapped copy-on-write instead of read-only, and their mappings listed."""
     import pyarrow as pa
 
     if not (entry / _META).is_file():
         return None
     try:
-        table = _read_entry(entry)
+        table = _read_entry(entry, private_maps)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        if private_maps:
+            private_maps.clear()
         discard(entry)
         return None
     _touch(entry)
     return table
 
 
-def _read_entry(entry: Path) -> pa.Table:
+def _is_number(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _map_private(path: Path, private_maps: list[PrivateMap]) -> pa.Table:
+    import pyarrow as pa
+
+    with path.open("rb") as handle:
+        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+    buffer = pa.py_buffer(mapping)
+    private_maps.append(PrivateMap(buffer.address, buffer.size, mapping))
+    return pa.ipc.open_file(pa.BufferReader(buffer)).read_all()
+
+
+def _read_entry(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table:
     import pyarrow as pa
 
     meta = json.loads((entry / _META).read_text(encoding="utf-8"))
@@ -222,10 +305,17 @@ def _read_entry(entry: Path) -> pa.Table:
         path = entry / f"{index}.arrow"
         if path.stat().st_size != sizes[index]:
             raise ValueError(f"{path.name} has the wrong size")
-        # closing the file right away keeps nothing open: the column's buffers hold the
-        # mapping until pandas has taken them over (or the table is dropped)
-        with pa.memory_map(str(path)) as source:
-            part = pa.ipc.open_file(source).read_all()
+        if (
+            private_maps is not None
+            and len(private_maps) < MAX_PRIVATE_MAPS
+            and _is_number(field.type)
+        ):
+            part = _map_private(path, private_maps)
+        else:
+            # closing the file right away keeps nothing open: the column's buffers hold
+            # the mapping until pandas has taken them over (or the table is dropped)
+            with pa.memory_map(str(path)) as source:
+                part = pa.ipc.open_file(source).read_all()
         if part.num_columns != 1 or part.num_rows != rows or part.schema[0].type != field.type:
             raise ValueError(f"{path.name} does not hold column {field.name!r}")
         columns.append(part.column(0))
@@ -244,10 +334,12 @@ def _touch(entry: Path) -> None:
 
 # --- writing an entry -----------------------------------------------------------------------
 def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
-    """Write ``table`` as entry ``key`` (atomically), then evict down to ``limit``. Any
-    failure (disk full, no permission, a concurrent writer) leaves no entry and no error."""
+    """Write ``table`` as entry ``key`` (atomically, text as ``large_string``), then evict
+    down to ``limit``. Any failure (disk full, no permission, a concurrent writer) leaves no
+    entry and no error."""
     import pyarrow as pa
 
+    table = text_as(table, True)
     size = table.get_total_buffer_size()
     if size > limit or table.num_columns == 0:
         return False
@@ -275,13 +367,15 @@ def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
 
 
 def _write_column(path: Path, table: pa.Table, index: int) -> int:
-    """One column as an uncompressed IPC file, one record batch per chunk (no copy)."""
+    """One column as an uncompressed IPC file of one record batch: its values lie in the
+    file in one run, so a later read can hand them to pandas as they are mapped."""
     import pyarrow as pa
 
     schema = pa.schema([table.schema.field(index)])
+    column = table.column(index)
+    chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-        for chunk in table.column(index).chunks:
-            writer.write_batch(pa.record_batch([chunk], schema=schema))
+        writer.write_batch(pa.record_batch([chunk], schema=schema))
     return path.stat().st_size
 
 
