@@ -47,6 +47,7 @@ from atelier.core.errors import (
     ValidationError,
     WebserviceError,
 )
+from atelier.sdk.models import _answers
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import (
     SETTING_KEYS,
@@ -249,7 +250,7 @@ class Webservice(ServiceDetailsMixin):
                 "check service.state and service.get_logs()"
             ) from None
         if not response.is_success:
-            request_id = _request_id(response)
+            request_id = _answers.request_id(response)
             where = (
                 f" (request id {request_id}; service.get_logs() has its details)"
                 if request_id
@@ -257,7 +258,7 @@ class Webservice(ServiceDetailsMixin):
             )
             raise WebserviceError(
                 f"service {self.name!r} answered {response.status_code}: "
-                f"{_detail(response)}{where}",
+                f"{_answers.detail(response)}{where}",
                 request_id=request_id,
             )
         try:
@@ -494,26 +495,3 @@ def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
 def _model_ref(model_id: str) -> tuple[str, int]:
     name, _, version = model_id.rpartition(":")
     return name, int(version)
-
-
-def _request_id(response: Any) -> str | None:
-    """The id the service logged the request under: the problem's ``request_id``, else the
-    response's ``x-request-id`` header."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    found = body.get("request_id") if isinstance(body, dict) else None
-    if not isinstance(found, str) or not found:
-        found = response.headers.get("x-request-id")
-    return str(found) if found else None
-
-
-def _detail(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return str(response.text)[:2000] or str(response.reason_phrase)
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or body)
-    return str(body)
