@@ -9,11 +9,14 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   it matter), and every file's key, size and modification time (for local files also its
   nanosecond times, inode and device): a changed file gives a new key, so a stale entry is
   never read. Entries are immutable; unused ones age out.
-- One uncompressed Arrow IPC file per column, read back memory-mapped: converting to
-  pandas copies each numeric column once from the page cache and releases its mapping as
-  pandas takes it over, so peak memory stays close to the frame's size. Text stays in
-  Arrow memory in pandas (its ``str`` dtype), here the mapping itself: entries are never
-  changed in place (only renamed away and unlinked), so a frame's text outlives eviction.
+- One uncompressed Arrow IPC file per column, of one record batch (the values lie in the
+  file in one run), read back memory-mapped. For ``to_pandas_dataframe`` a numeric column
+  without nulls is mapped copy-on-write and becomes the frame's writable array as it is
+  (:mod:`atelier.sdk.data._tabular_frame`): no copy, no memory up front, pages read as they
+  are touched, and a write goes to a private page, never to the file. Other columns are
+  converted by pyarrow (numbers with nulls copied once). Text stays in Arrow memory in
+  pandas (its ``str`` dtype), here the mapping itself: entries are never changed in place
+  (only renamed away and unlinked), so a frame's data outlives eviction.
 - Text is kept as ``large_string``, the type pandas' Arrow-backed ``str`` dtype holds, so
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
