@@ -404,7 +404,7 @@ def _memory_owner(values: Any) -> Any:
     return values.obj if isinstance(values, memoryview) else values
 
 
-def test_a_later_read_maps_its_numbers_copy_on_write_and_keeps_text_large(
+def test_reads_map_their_numbers_copy_on_write_and_keep_text_large(
     cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mmap
@@ -423,7 +423,7 @@ def test_a_later_read_maps_its_numbers_copy_on_write_and_keeps_text_large(
         from_cache_only(patch)
         second = ds.to_pandas_dataframe()
     pd.testing.assert_frame_equal(first, second, check_exact=True)
-    assert isinstance(_memory_owner(second["id"].array._ndarray), mmap.mmap)  # no copy
-    assert not isinstance(_memory_owner(first["id"].array._ndarray), mmap.mmap)
+    for frame in (first, second):  # the first read wrote the entry, then mapped it too
+        assert isinstance(_memory_owner(frame["id"].array._ndarray), mmap.mmap)  # no copy
     second.loc[0, "id"] = 99  # a private page: the entry does not change
     assert ds.to_pandas_dataframe()["id"].tolist() == [1, 2, 3, 4]
