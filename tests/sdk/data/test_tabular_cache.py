@@ -149,9 +149,10 @@ def _garble(path: Path) -> None:
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
-        ("0.arrow", _truncate),
+        ("0.values", _truncate),  # id: numbers without nulls, stored as bare values
+        ("1.arrow", _truncate),  # score: numbers with nulls, an Arrow IPC file
         ("2.arrow", _garble),
-        ("0.arrow", lambda p: p.write_bytes(b"")),
+        ("0.values", lambda p: p.write_bytes(b"")),
         ("1.arrow", lambda p: p.unlink()),
         ("meta.json", lambda p: p.write_text("{not json")),
         ("meta.json", lambda p: p.write_text(json.dumps({"layout": 1, "rows": 99}))),

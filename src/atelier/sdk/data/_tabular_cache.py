@@ -9,9 +9,11 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   it matter), and every file's key, size and modification time (for local files also its
   nanosecond times, inode and device): a changed file gives a new key, so a stale entry is
   never read. Entries are immutable; unused ones age out.
-- One uncompressed Arrow IPC file per column, of one record batch (the values lie in the
-  file in one run), read back memory-mapped. For ``to_pandas_dataframe`` a numeric column
-  without nulls is mapped copy-on-write and becomes the frame's writable array as it is
+- One file per column, read back memory-mapped: a column of numbers without nulls as its
+  bare values (written chunk after chunk from the table's own buffers, so they lie in the
+  file in one run), any other column as an uncompressed Arrow IPC file of one record batch
+  per chunk. For ``to_pandas_dataframe`` a bare-values column is mapped copy-on-write and
+  becomes the frame's writable array as it is
   (:mod:`atelier.sdk.data._tabular_frame`): no copy, no memory up front, pages read as they
   are touched, and a write goes to a private page, never to the file. Other columns are
   converted by pyarrow (numbers with nulls copied once). Text stays in Arrow memory in
@@ -70,9 +72,12 @@ DEFAULT_CACHE_MB = 10240
 #: formats whose reads are cached
 CACHED_FORMATS = ("delimited", "json_lines")
 #: bump when the layout of an entry changes: older entries then simply stop matching
-LAYOUT = 1
+LAYOUT = 2
 _META = "meta.json"
 _SCHEMA = "schema.arrow"
+#: a column file: Arrow IPC, or (numbers without nulls) the bare values
+_IPC = ".arrow"
+_RAW = ".values"
 #: leftovers of a writer that crashed are removed once they are this old
 _STALE_SECONDS = 6 * 3600
 
@@ -291,14 +296,31 @@ def _is_number(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
-def _map_private(path: Path, private_maps: list[PrivateMap]) -> pa.Table:
+def _is_raw(column: pa.ChunkedArray) -> bool:
+    """Whether a column is stored as its bare values (numbers without nulls)."""
+    return _is_number(column.type) and column.null_count == 0
+
+
+def _raw_column(
+    path: Path, kind: pa.DataType, rows: int, private_maps: list[PrivateMap] | None
+) -> pa.ChunkedArray:
+    """A column stored as its bare values, mapped read-only, or copy-on-write (listed in
+    ``private_maps``) when that list is given and not full."""
     import pyarrow as pa
 
-    with path.open("rb") as handle:
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-    buffer = pa.py_buffer(mapping)
-    private_maps.append(PrivateMap(buffer.address, buffer.size, mapping))
-    return pa.ipc.open_file(pa.BufferReader(buffer)).read_all()
+    if rows == 0:
+        return pa.chunked_array([], kind)
+    if private_maps is not None and len(private_maps) < MAX_PRIVATE_MAPS:
+        with path.open("rb") as handle:
+            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        buffer = pa.py_buffer(mapping)
+        private_maps.append(PrivateMap(buffer.address, buffer.size, mapping))
+    else:
+        with pa.memory_map(str(path)) as source:
+            buffer = source.read_buffer()
+    if buffer.size != rows * kind.bit_width // 8:
+        raise ValueError(f"{path.name} holds {buffer.size} bytes, not {rows} values")
+    return pa.chunked_array([pa.Array.from_buffers(kind, rows, [None, buffer])], kind)
 
 
 def _read_entry(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table:
@@ -311,22 +333,21 @@ def _read_entry(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa
     rows, sizes = int(meta["rows"]), meta["sizes"]
     if len(sizes) != len(schema):
         raise ValueError("column count")
+    raw = set(meta.get("raw") or ())
     columns = []
     for index, field in enumerate(schema):
-        path = entry / f"{index}.arrow"
+        path = entry / f"{index}{_RAW if index in raw else _IPC}"
         if path.stat().st_size != sizes[index]:
             raise ValueError(f"{path.name} has the wrong size")
-        if (
-            private_maps is not None
-            and len(private_maps) < MAX_PRIVATE_MAPS
-            and _is_number(field.type)
-        ):
-            part = _map_private(path, private_maps)
-        else:
-            # closing the file right away keeps nothing open: the column's buffers hold
-            # the mapping until pandas has taken them over (or the table is dropped)
-            with pa.memory_map(str(path)) as source:
-                part = pa.ipc.open_file(source).read_all()
+        if index in raw:
+            if not _is_number(field.type):
+                raise ValueError(f"{path.name} is bare values of a {field.type} column")
+            columns.append(_raw_column(path, field.type, rows, private_maps))
+            continue
+        # closing the file right away keeps nothing open: the column's buffers hold the
+        # mapping until pandas has taken them over (or the table is dropped)
+        with pa.memory_map(str(path)) as source:
+            part = pa.ipc.open_file(source).read_all()
         if part.num_columns != 1 or part.num_rows != rows or part.schema[0].type != field.type:
             raise ValueError(f"{path.name} does not hold column {field.name!r}")
         columns.append(part.column(0))
@@ -370,23 +391,47 @@ def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
 def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
     if shutil.disk_usage(folder).free < 2 * size:
         raise OSError("not enough free disk space for the dataset cache")
-    sizes = [_write_column(folder / f"{i}.arrow", table, i) for i in range(table.num_columns)]
+    raw = [i for i in range(table.num_columns) if _is_raw(table.column(i))]
+    sizes = [
+        _write_values(folder / f"{i}{_RAW}", table.column(i))
+        if i in raw
+        else _write_column(folder / f"{i}{_IPC}", table, i)
+        for i in range(table.num_columns)
+    ]
     (folder / _SCHEMA).write_bytes(table.schema.serialize().to_pybytes())
-    meta = {"layout": LAYOUT, "rows": table.num_rows, "sizes": sizes, "created": time.time()}
+    meta = {
+        "layout": LAYOUT,
+        "rows": table.num_rows,
+        "sizes": sizes,
+        "raw": raw,
+        "created": time.time(),
+    }
     # written last: an entry without it is never read
     (folder / _META).write_text(json.dumps(meta), encoding="utf-8")
 
 
+def _write_values(path: Path, column: pa.ChunkedArray) -> int:
+    """A column of numbers without nulls as its bare values, chunk after chunk (written
+    from the chunks' own buffers, no copy in memory): in the file they lie in one run, so
+    a read can hand them to pandas as they are mapped."""
+    width = column.type.bit_width // 8
+    with path.open("wb") as sink:
+        for chunk in column.chunks:
+            values = chunk.buffers()[1]
+            if values is not None and len(chunk):
+                start = chunk.offset * width
+                sink.write(memoryview(values)[start : start + len(chunk) * width])
+    return path.stat().st_size
+
+
 def _write_column(path: Path, table: pa.Table, index: int) -> int:
-    """One column as an uncompressed IPC file of one record batch: its values lie in the
-    file in one run, so a later read can hand them to pandas as they are mapped."""
+    """One column as an uncompressed IPC file, one record batch per chunk (no copy)."""
     import pyarrow as pa
 
     schema = pa.schema([table.schema.field(index)])
-    column = table.column(index)
-    chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-        writer.write_batch(pa.record_batch([chunk], schema=schema))
+        for chunk in table.column(index).chunks:
+            writer.write_batch(pa.record_batch([chunk], schema=schema))
     return path.stat().st_size
 
 
