@@ -203,6 +203,12 @@ def port_azureml_code(ws: Workspace, home: Path) -> None:
     job.wait_for_completion(raise_on_error=True)
     ranks = sorted(child.display_name for child in job.get_children())
     print(f"P3. distributed run {job.id}: children {ranks}; page {job.get_portal_url()}")
+    scratch = Experiment(ported, "scratch")
+    with scratch.start_logging() as tried:
+        tried.log("loss", 1.0)
+    Experiment.delete(ported, scratch.id)  # azureml's static delete, by id
+    left = sorted(e.name for e in Experiment.list(ported, view_type="All"))
+    print(f"P4. Experiment.delete removed 'scratch' and its run; experiments now {left}")
 
 
 def runs_as_frames(exp: Experiment) -> None:

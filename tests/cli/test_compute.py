@@ -10,6 +10,8 @@ from tests.helpers.cli import Atelier, assert_one_line_error
 
 pytestmark = pytest.mark.slow  # starts the CLI a dozen times
 
+TERMINAL = {"TTY_COMPATIBLE": "1"}  # stderr counts as a terminal: progress lines show
+
 
 def _closed_port() -> int:
     """A local port nothing listens on (bound for a moment, then released)."""
@@ -75,6 +77,8 @@ def test_create_and_attach_that_cannot_provision_are_one_line_errors(
         "cluster": "Failed",
         "local": "Succeeded",
     }
-    assert atelier("compute", "delete", "cluster", "-w", "lab", "--yes").code == 0
+    deleted = atelier("compute", "delete", "cluster", "-w", "lab", "--yes", env=TERMINAL)
+    assert deleted.code == 0, deleted.stderr
+    assert "compute cluster: deleted" in deleted.stderr  # the progress line's end
     remaining = atelier("compute", "list", "-w", "lab", "-o", "json").json()
     assert [t["name"] for t in remaining] == ["local"]

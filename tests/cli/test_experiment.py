@@ -69,3 +69,14 @@ def test_no_workspace_anywhere_says_how_to_give_one(atelier: Atelier) -> None:
 def test_unknown_workspace_from_env_is_exit_3(atelier: Atelier) -> None:
     result = atelier("experiment", "list", env={"ATELIER_WORKSPACE": "missing"})
     assert_one_line_error(result, 3, "workspace 'missing' not found")
+
+
+def test_delete_needs_yes_and_names_unknown_experiments(atelier: Atelier) -> None:
+    _workspace_with_experiments("lab-del")
+    refused = atelier("experiment", "delete", "old", "-w", "lab-del")
+    assert_one_line_error(refused, 2, "--yes")
+    assert atelier("experiment", "delete", "old", "-w", "lab-del", "--yes").code == 0
+    listed = atelier("experiment", "list", "-w", "lab-del", "--view", "all", "-o", "json")
+    assert [e["name"] for e in listed.json()] == ["a-active", "b-active"]
+    missing = atelier("experiment", "delete", "old", "-w", "lab-del", "--yes")
+    assert_one_line_error(missing, 3, "experiment 'old' not found")

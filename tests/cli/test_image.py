@@ -34,3 +34,6 @@ def test_image_list_show_save(atelier: Atelier, tmp_path: Path) -> None:
     )
     built = atelier("image", "build", "coef-scorer", "-w", "lab", env={"PATH": str(tmp_path)})
     assert_one_line_error(built, 8, "no working image builder was found")
+    on_terminal = {"PATH": str(tmp_path), "TTY_COMPATIBLE": "1"}
+    shown = atelier("image", "build", "coef-scorer", "-w", "lab", env=on_terminal)
+    assert "image coef-scorer: building with the container engine" in shown.stderr

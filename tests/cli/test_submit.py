@@ -122,3 +122,13 @@ def test_bad_submissions_and_logs_of_an_unsubmitted_run(atelier: Atelier, source
     reset_backends()  # let go of the database before the CLI processes open it
     result = atelier("run", "logs", run.id, "-w", "lab")
     assert_one_line_error(result, 3, "was not submitted")
+
+
+def test_a_terminal_sees_the_run_prepare_on_a_progress_line(atelier: Atelier, source: Path) -> None:
+    result = atelier(
+        "run", "submit", "-w", "lab", "-e", "jobs", "--source-dir", str(source),
+        "--script", "train.py", env={"TTY_COMPATIBLE": "1"},
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert f"run {_run_id(result)}: started" in result.stderr  # the line, once the script runs
+    assert "hello from train.py" in result.stdout.splitlines()

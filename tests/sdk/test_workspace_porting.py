@@ -21,7 +21,7 @@ from tests.conftest import unique
 def test_azure_coordinates_and_collections(ws: Workspace) -> None:
     assert ws.subscription_id is None and ws.resource_group is None
     opened = Workspace("sub-1", "rg-1", ws.name)
-    assert (opened.subscription_id, opened.resource_group, opened.sku) == ("sub-1", "rg-1", None)
+    assert (opened.subscription_id, opened.resource_group, opened.sku) == ("sub-1", "rg-1", "basic")
     assert "local" in ws.compute_targets
     assert ws.webservices == {}
     assert ws.images == {}
@@ -33,9 +33,22 @@ def test_azure_coordinates_and_collections(ws: Workspace) -> None:
         ws.get_run("no-such-run")
 
 
-def test_create_records_sku(home: Path) -> None:
-    ws = Workspace.create(unique("ws"), subscription_id="s", resource_group="r", sku="enterprise")
+def test_create_records_the_azure_coordinates(home: Path) -> None:
+    ws = Workspace.create(
+        unique("ws"), subscription_id="s", resource_group="r", location="eastus", sku="enterprise"
+    )
     assert (ws.subscription_id, ws.resource_group, ws.sku) == ("s", "r", "enterprise")
+    reopened = Workspace.get(ws.name)  # read back from the store, not kept on the object
+    assert (reopened.subscription_id, reopened.resource_group, reopened.location) == (
+        "s",
+        "r",
+        "eastus",
+    )
+    assert reopened.sku == "enterprise" == reopened.get_details()["sku"]
+    assert Workspace("other-sub", None, ws.name).subscription_id == "other-sub"
+    bare = Workspace.create(unique("ws"))
+    assert (bare.subscription_id, bare.resource_group, bare.location) == (None, None, None)
+    assert Workspace.get(bare.name).sku == "basic"  # azureml's default for create
 
 
 @pytest.mark.parametrize("place", [".azureml/config.json", "aml_config/config.json", "config.json"])

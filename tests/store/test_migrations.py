@@ -79,3 +79,19 @@ def test_migrations_at_head_match_the_models(
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     db.dispose()
     assert diff == []
+
+
+def test_a_database_that_answers_with_an_error_is_not_called_unreachable(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"this is no SQLite database" * 200)
+    db = Database(f"sqlite:///{damaged}")
+    with pytest.raises(StoreError, match="answered with an error") as raised:
+        db.current_revision()
+    assert "cannot reach" not in raised.value.message
+    assert "not a database" in raised.value.message
+    db.dispose()
+    (tmp_path / "folder.db").mkdir()  # a path SQLite cannot open: nothing answered
+    unopenable = Database(f"sqlite:///{tmp_path / 'folder.db'}")
+    with pytest.raises(StoreError, match="cannot open the database file"):
+        unopenable.current_revision()
+    unopenable.dispose()

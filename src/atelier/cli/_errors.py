@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from atelier.cli._help import unwrap_tree
 from atelier.cli._output import choose_output
 from atelier.core.errors import EXIT_CODES, AtelierError
 
@@ -106,6 +107,14 @@ def _leaf_flags(group: Any, args: list[str]) -> list[str]:
 
 class AtelierGroup(TyperGroup):
     """The root command group: runs a command and maps ``AtelierError`` to an exit code."""
+
+    _unwrapped = False
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._unwrapped:  # once per process, before any help is printed
+            unwrap_tree(self)
+            self._unwrapped = True
+        return super().main(*args, **kwargs)
 
     # ctx is typer's vendored click Context, which typer does not export under that type
     def invoke(self, ctx: Any) -> Any:

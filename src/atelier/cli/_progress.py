@@ -17,11 +17,17 @@ from atelier.cli._output import quiet_output
 Phase = Callable[[str], None]
 
 
+def progress_shown() -> bool:
+    """True when a progress line would show: stderr is a terminal and stdout is for people."""
+    return not quiet_output() and Console(stderr=True).is_terminal
+
+
 @contextlib.contextmanager
-def progress(description: str) -> Iterator[Phase]:
-    """``with progress("creating endpoint x") as phase: ...; phase("waiting for replicas")``."""
+def progress(description: str, done: str = "done") -> Iterator[Phase]:
+    """``with progress("creating endpoint x") as phase: ...; phase("waiting for replicas")``;
+    ``done`` is the word the line ends with once the work is over."""
     console = Console(stderr=True)
-    if quiet_output() or not console.is_terminal:
+    if not progress_shown():
         yield lambda _phase: None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -32,4 +38,4 @@ def progress(description: str) -> Iterator[Phase]:
             bar.update(task, description=f"{description}: {text}")
 
         yield phase
-    console.print(f"{description}: done", highlight=False)
+    console.print(f"{description}: {done}", highlight=False)

@@ -17,6 +17,7 @@ from atelier.cli._output import (
     print_json,
     print_table,
 )
+from atelier.cli._progress import progress
 from atelier.core.errors import ComputeTargetException, NotFoundError, ValidationError
 
 app = typer.Typer(
@@ -143,7 +144,10 @@ def delete(
         )
 
     ws = open_workspace(workspace)
-    ComputeTarget(ws, name).delete()
+    target = ComputeTarget(ws, name)
+    with progress(f"compute {name}", done="deleted") as phase:
+        phase("stopping what it started and removing it")
+        target.delete()
     typer.echo(f"deleted compute target {name!r} from {ws.name!r}")
 
 
@@ -174,7 +178,9 @@ def create(
         min_nodes=min_nodes, max_nodes=max_nodes, address=address
     )
     try:
-        target = ComputeTarget.create(ws, name, configuration)
+        with progress(f"compute {name}", done="ready") as phase:
+            phase("starting a Ray head here" if address is None else f"connecting to {address}")
+            target = ComputeTarget.create(ws, name, configuration)
     except ComputeTargetException as exc:
         raise _failed_hint(ws, name, exc) from None
     _print(target, output)

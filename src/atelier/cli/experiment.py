@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from atelier import Experiment
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, print_json, print_table
+from atelier.core.errors import NotFoundError
 
-app = typer.Typer(help="List the experiments of a workspace.", no_args_is_help=True)
+app = typer.Typer(help="List and delete the experiments of a workspace.", no_args_is_help=True)
 
 
 class View(StrEnum):
@@ -50,3 +52,26 @@ def list_(
         ),
         no_wrap=("name", "id"),
     )
+
+
+@app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="The experiment to delete.")],
+    workspace: WorkspaceOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Delete an experiment with all its runs, metrics and files."""
+    ws = open_workspace(workspace)
+    experiment = Experiment.list(ws, experiment_name=name, view_type="All")
+    if not experiment:
+        raise NotFoundError(
+            f"experiment {name!r} not found in workspace {ws.name!r}; "
+            f"'atelier experiment list -w {ws.name} --view all' lists them"
+        )
+    require_yes(
+        yes,
+        f"this deletes experiment {name!r} and all its runs",
+        f"atelier experiment delete {name} -w {ws.name}",
+    )
+    Experiment.delete(ws, experiment[0].id)
+    typer.echo(f"Deleted experiment {name!r} from {ws.name}")

@@ -25,6 +25,7 @@ from atelier.cli._output import (
     print_table,
     short_time,
 )
+from atelier.cli._progress import progress
 from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -125,7 +126,10 @@ def build(
 ) -> None:
     """Build an OCI image with docker, podman or buildah (whichever works here)."""
     package = _open(open_workspace(workspace), name, version)
-    typer.echo(package.build())
+    with progress(f"image {name}", done="built") as phase:
+        phase("building with the container engine (its log: the package's build.log)")
+        reference = package.build()
+    typer.echo(reference)
 
 
 @app.command("run")

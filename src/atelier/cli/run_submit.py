@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ import typer
 from atelier import Environment, Experiment, Run, RunConfiguration, ScriptRunConfig, Workspace
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import OutputFormat, OutputOption, Passthrough, print_json
+from atelier.cli._progress import progress, progress_shown
 from atelier.core.errors import RunFailedError, ValidationError
 
 #: the final statuses that make ``run submit`` (and ``run logs --follow``) exit non-zero
@@ -147,6 +149,7 @@ def _follow(run: Run, workspace: str, output: OutputFormat) -> None:
         f"run {run.id} submitted; its output follows (Ctrl-C stops following, not the run)\n"
     )
     try:
+        _show_preparation(run)
         run.stream_logs(sink.as_text_io(), follow=True)
         details = run.wait_for_completion(raise_on_error=False)
     except KeyboardInterrupt:
@@ -159,6 +162,24 @@ def _follow(run: Run, workspace: str, output: OutputFormat) -> None:
         typer.echo(f"run {run.id} {details['status']}")
     if details["status"] in ENDED_BADLY:
         raise failure(run.id, details)
+
+
+#: the statuses of a submitted run before its script starts (environment build included)
+_BEFORE_SCRIPT = frozenset({"NotStarted", "Queued", "Preparing"})
+
+
+def _show_preparation(run: Run) -> None:
+    """On a terminal, a progress line with the run's phase (queued, getting its environment
+    built ...) and the elapsed time until its script starts."""
+    if not progress_shown():
+        return
+    with progress(f"run {run.id}", done="started") as phase:
+        while True:
+            activity = run.get_activity()
+            if activity["status"] not in _BEFORE_SCRIPT:
+                return
+            phase(str(activity.get("message") or activity.get("phase") or activity["status"]))
+            time.sleep(0.25)
 
 
 def submit(

@@ -141,10 +141,15 @@ class ImageBuildError(AtelierError):
 
 
 class WebserviceError(AtelierError):
-    """A deployment failed to start, or the service answered a request with an error."""
+    """A deployment failed to start, or the service answered a request with an error;
+    ``request_id`` is the id the service logged that request under, when it said one."""
 
     code = "webservice_error"
     exit_code = 9
+
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
 
 
 class ContainerEngineError(WebserviceError):

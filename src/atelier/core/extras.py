@@ -41,10 +41,10 @@ def missing_modules(extra: str) -> list[str]:
     return missing
 
 
-def require_extra(extra: str, what: str) -> None:
+def require_extra(extra: str, what: str, modules: tuple[str, ...] | None = None) -> None:
     """Raise ``MissingExtraError`` naming ``pip install 'atelier-ml[extra]'`` when a module
-    of ``extra`` is not installed."""
-    missing = missing_modules(extra)
+    of ``extra`` (of those in ``modules``, when given) is not installed."""
+    missing = [m for m in missing_modules(extra) if modules is None or m in modules]
     if missing:
         raise MissingExtraError(
             f"{what} needs the '{extra}' extra ({', '.join(missing)} not installed): "

@@ -16,9 +16,13 @@ class WorkspaceRecord:
     id: str
     name: str
     description: str = ""
-    location: str = "local"
+    location: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     created_ms: int
+    #: azureml's Azure coordinates as given at creation; None where never given
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    sku: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,17 +60,17 @@ class Workspace:
         _backend: Backend | None = None,
         _record: WorkspaceRecord | None = None,
     ) -> None:
-        # azureml's Azure coordinates: kept as given (None when never given) and written by
-        # write_config, so a config.json round-trips; Atelier does not need them
-        self.subscription_id = subscription_id
-        self.resource_group = resource_group
-        self.sku: str | None = None
         self._backend = _backend or backend_for(tracking_uri, home, token_of(auth))
         if _record is None:
             if workspace_name is None:
                 raise ValidationError("give workspace_name, e.g. Workspace(workspace_name='demo')")
             _record = self._backend.workspaces.get(workspace_name)
         self._record = _record
+        # azureml's Azure coordinates: those recorded at creation (None where never given),
+        # unless given here; write_config writes them, so a config.json round-trips
+        self.subscription_id = subscription_id or _record.subscription_id
+        self.resource_group = resource_group or _record.resource_group
+        self.sku = _record.sku
 
     # --- construction -------------------------------------------------------------
     @classmethod
@@ -100,15 +100,16 @@ class Workspace:
         record = backend.workspaces.create(
             name,
             description=description,
-            location=location or "local",
+            location=location,
             tags=tags or {},
             exist_ok=exist_ok,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            sku=sku,
         )
         if show_output:
             print(f"Workspace {record.name!r} ready at {backend.tracking_uri}")
-        workspace = cls(subscription_id, resource_group, _backend=backend, _record=record)
-        workspace.sku = sku
-        return workspace
+        return cls(subscription_id, resource_group, _backend=backend, _record=record)
 
     @classmethod
     def get(
@@ -216,7 +217,8 @@ class Workspace:
         return self._record.id
 
     @property
-    def location(self) -> str:
+    def location(self) -> str | None:
+        """The location given at creation; None when none was given."""
         return self._record.location
 
     @property
@@ -288,6 +290,7 @@ class Workspace:
             "id": self.id,
             "name": self.name,
             "location": self.location,
+            "sku": self.sku,
             "description": self._record.description,
             "tags": self.tags,
             "creationTime": ms_to_iso(self._record.created_ms),

@@ -16,9 +16,12 @@ class Body(BaseModel):
 class WorkspaceCreate(Body):
     name: str = Field(max_length=63)
     description: str = Field(default="", max_length=5000)
-    location: str = Field(default="local", max_length=64)
+    location: str | None = Field(default=None, max_length=64)
     tags: dict[str, str] = Field(default_factory=dict)
     exist_ok: bool = False
+    subscription_id: str | None = Field(default=None, max_length=128)
+    resource_group: str | None = Field(default=None, max_length=128)
+    sku: str | None = Field(default=None, max_length=64)
 
 
 class ExperimentPatch(Body):

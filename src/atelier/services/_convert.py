@@ -14,9 +14,12 @@ def workspace_record(row: WorkspaceRow) -> WorkspaceRecord:
         id=row.id,
         name=row.name,
         description=row.description,
-        location=row.location,
+        location=row.location or None,
         tags=dict(row.tags or {}),
         created_ms=row.created_ms,
+        subscription_id=row.subscription_id,
+        resource_group=row.resource_group,
+        sku=row.sku,
     )
 
 

@@ -12,10 +12,11 @@ from atelier.core.errors import InvalidStateError, NotFoundError, ValidationErro
 from atelier.core.ids import new_id
 from atelier.core.names import check_experiment_name, check_key, check_text_value
 from atelier.core.records import ExperimentRecord
+from atelier.core.status import TERMINAL_STATUSES
 from atelier.core.timeutil import now_ms
 from atelier.services import workspaces
 from atelier.services._convert import experiment_record
-from atelier.store.models import ExperimentRow
+from atelier.store.models import ArtifactRow, ExperimentRow, RunRow
 
 ViewType = Literal["ActiveOnly", "ArchivedOnly", "All"]
 
@@ -111,6 +112,32 @@ def remove_tags(session: Session, workspace: str, name: str, keys: list[str]) ->
     row.tags = {key: value for key, value in (row.tags or {}).items() if key not in wanted}
     session.flush()
     return experiment_record(row)
+
+
+def delete(session: Session, workspace: str, name: str) -> set[str]:
+    """Delete the experiment with its runs, metrics and files; return the blob digests
+    its runs referenced. ``InvalidStateError`` while one of its runs has not ended."""
+    row = get_row(session, workspace, name)
+    unfinished = session.scalar(
+        select(RunRow.run_id)
+        .where(RunRow.experiment_id == row.id, RunRow.status.not_in(list(TERMINAL_STATUSES)))
+        .limit(1)
+    )
+    if unfinished is not None:
+        raise InvalidStateError(
+            f"experiment {name!r} has a run that has not ended ({unfinished}); "
+            "cancel or wait for its runs before deleting it"
+        )
+    digests = set(
+        session.scalars(
+            select(ArtifactRow.digest)
+            .join(RunRow, RunRow.run_id == ArtifactRow.run_id)
+            .where(RunRow.experiment_id == row.id)
+        )
+    )
+    session.delete(row)
+    session.flush()
+    return digests
 
 
 def require_active(row: ExperimentRow) -> None:

@@ -165,9 +165,12 @@ def create_workspace(
     name: str,
     *,
     description: str = "",
-    location: str = "local",
+    location: str | None = None,
     tags: dict[str, str] | None = None,
     exist_ok: bool = False,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    sku: str | None = None,
 ) -> WorkspaceRecord:
     """Create a workspace whose first Owner is the caller. With ``exist_ok`` an existing
     one is returned only to a caller who may read it (others get ``PermissionDeniedError``,
@@ -179,7 +182,15 @@ def create_workspace(
         authorize(session, principal, name, Access.READ)
         return workspace_record(existing)
     record = workspaces.create(
-        session, name, description=description, location=location, tags=tags, exist_ok=False
+        session,
+        name,
+        description=description,
+        location=location,
+        tags=tags,
+        exist_ok=False,
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        sku=sku,
     )
     session.add(MemberRow(workspace_id=record.id, user_id=principal.user_id, role=Role.OWNER.value))
     session.flush()

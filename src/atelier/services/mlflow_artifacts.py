@@ -1,7 +1,10 @@
 """The MLflow artifact proxy's paths, mapped onto run files and registered model files.
 
 ``<experiment id>/<run id>/artifacts/<path>`` is the run's file ``<path>``;
-``registry/<model name>/<version>/<path>`` is a registered model's file (read only).
+``registry/<model name>/<version>/<path>`` is a registered model's file (read only). A
+version registered from plain files (no ``MLmodel`` of its own) also lists a generated
+``registry/<model name>/<version>/MLmodel`` whose ``python_function`` flavor loads them with
+:mod:`atelier.sdk.models.pyfunc`, so ``mlflow.pyfunc.load_model("models:/name/1")`` works.
 Every path is checked before it names anything: no ``..``, no absolute or drive paths,
 no backslashes, no ``%`` (a second round of percent-decoding must not change it), no
 empty segments and no NUL.
@@ -9,6 +12,8 @@ empty segments and no NUL.
 
 from __future__ import annotations
 
+import json
+import platform
 import re
 from dataclasses import dataclass
 from typing import IO
@@ -23,6 +28,9 @@ from atelier.storage.blobstore import BlobStore
 
 REGISTRY = "registry"
 ARTIFACTS = "artifacts"
+MLMODEL = "MLmodel"
+#: the module whose ``_load_pyfunc`` loads a version registered from plain files
+PYFUNC_LOADER = "atelier.sdk.models.pyfunc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,10 @@ def list_dir(session: Session, workspace: str, path: str) -> list[Entry]:
     else:
         assert where.model is not None
         files = [(f.path, f.size) for f in models.files(session, workspace, *where.model)]
+        if not where.path or where.path == MLMODEL:
+            generated = generated_mlmodel(session, workspace, *where.model)
+            if generated is not None:
+                files.append((MLMODEL, len(generated)))
     prefix = where.path
     entries: dict[str, Entry] = {}
     for name, size in files:
@@ -129,3 +141,35 @@ def list_dir(session: Session, workspace: str, path: str) -> list[Entry]:
         head, slash, _ = rest.partition("/")
         entries[head] = Entry(head, bool(slash), None if slash else size)
     return sorted(entries.values(), key=lambda entry: entry.name)
+
+
+def generated_mlmodel(session: Session, workspace: str, name: str, version: int) -> bytes | None:
+    """The ``MLmodel`` an MLflow client is shown for a version registered from plain files
+    (a pickle, a joblib file, a folder without an ``MLmodel``); None for an MLflow model."""
+    files = models.files(session, workspace, name, version)
+    if not files or any(f.path.rsplit("/", 1)[-1] == MLMODEL for f in files):
+        return None
+    asset = files[0].path.split("/", 1)[0]
+    text = (
+        "flavors:\n"
+        "  python_function:\n"
+        f"    loader_module: {PYFUNC_LOADER}\n"
+        f"    data: {_yaml_text(asset)}\n"
+        f"    python_version: {platform.python_version()}\n"
+        f"model_uuid: {_yaml_text(f'{name}-{version}')}\n"
+    )
+    return text.encode()
+
+
+def _yaml_text(value: str) -> str:
+    """A YAML double-quoted scalar (JSON's escaping is valid YAML)."""
+    return json.dumps(value)
+
+
+def read_generated(session: Session, workspace: str, path: str) -> bytes | None:
+    """The generated ``MLmodel`` at ``path`` (``registry/<name>/<version>/MLmodel``), or None
+    when the path names a stored file instead."""
+    where = locate(session, workspace, path)
+    if where.model is None or where.path != MLMODEL:
+        return None
+    return generated_mlmodel(session, workspace, *where.model)

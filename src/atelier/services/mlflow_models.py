@@ -376,7 +376,10 @@ def search_model_versions(
 
 
 def download_path(session: Session, workspace: str, name: str, version: int) -> str:
-    """The artifact-proxy path of the version's asset folder (or single file)."""
+    """The artifact-proxy path of the version's asset folder when it is an MLflow model;
+    else the version's own folder, which also holds a generated ``MLmodel``."""
+    if mlflow_artifacts.generated_mlmodel(session, workspace, name, version) is not None:
+        return f"{mlflow_artifacts.REGISTRY}/{name}/{version}"
     files = models.files(session, workspace, name, version)
     asset = files[0].path.split("/", 1)[0]
     return f"{mlflow_artifacts.REGISTRY}/{name}/{version}/{asset}"

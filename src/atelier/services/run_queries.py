@@ -62,7 +62,9 @@ def list_runs(
             and_(latest.c.run_id == RunRow.run_id, latest.c.name == spec.order_by_metric),
         )
         if spec.limit is not None:
-            query = query.where(latest.c.value.is_not(None))
+            # a top-N keeps runs that logged the metric, NaN ones (a NULL value) included,
+            # sorted last; runs that never logged it are left out
+            query = query.where(latest.c.run_id.is_not(None))
         order = latest.c.value.desc() if spec.descending else latest.c.value.asc()
         query = query.order_by(order.nulls_last(), RunRow.created_ms.desc())
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from atelier.core.errors import AlreadyExistsError, NotFoundError
+from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from atelier.core.ids import new_id
 from atelier.core.names import check_key, check_text_value, check_workspace_name
 from atelier.core.records import WorkspaceRecord
@@ -46,12 +46,26 @@ def create(
     name: str,
     *,
     description: str = "",
-    location: str = "local",
+    location: str | None = None,
     tags: dict[str, str] | None = None,
     exist_ok: bool = False,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    sku: str | None = None,
 ) -> WorkspaceRecord:
-    """Create a workspace; with ``exist_ok`` return the existing one of that name."""
+    """Create a workspace; with ``exist_ok`` return the existing one of that name (as it
+    was recorded). azureml's coordinates (``location``, ``subscription_id``,
+    ``resource_group``, ``sku``) are kept as given, None where not given."""
     check_workspace_name(name)
+    coordinates = {
+        key: _coordinate(key, value, limit)
+        for key, value, limit in (
+            ("location", location, 64),
+            ("subscription_id", subscription_id, 128),
+            ("resource_group", resource_group, 128),
+            ("sku", sku, 64),
+        )
+    }
     clean_tags = {
         check_key("tag", k): check_text_value("tag", k, v) for k, v in (tags or {}).items()
     }
@@ -66,13 +80,24 @@ def create(
         id=new_id(),
         name=name,
         description=description,
-        location=location,
+        location=coordinates["location"] or "",
+        subscription_id=coordinates["subscription_id"],
+        resource_group=coordinates["resource_group"],
+        sku=coordinates["sku"],
         tags=clean_tags,
         created_ms=now_ms(),
     )
     session.add(row)
     session.flush()
     return workspace_record(row)
+
+
+def _coordinate(key: str, value: str | None, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValidationError(f"workspace {key} must be a string of at most {limit} characters")
+    return value
 
 
 def get(session: Session, name: str) -> WorkspaceRecord:

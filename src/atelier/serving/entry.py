@@ -26,7 +26,7 @@ from typing import Any
 from atelier.core.errors import EntryScriptError, InputError
 from atelier.serving.schema import ParameterType, input_schemas_of, output_schema_of
 
-__all__ = ["EntryScript", "load_entry_script"]
+__all__ = ["EntryScript", "import_entry_module", "load_entry_script"]
 
 MODEL_DIR_VARIABLES = ("ATELIER_MODEL_DIR", "AZUREML_MODEL_DIR")
 
@@ -82,23 +82,33 @@ class EntryScript:
         return parameter is not None and parameter.default is not inspect.Parameter.empty
 
 
-def load_entry_script(entry_script: Path, source_directory: Path) -> EntryScript:
-    """Import ``entry_script`` with ``source_directory`` on ``sys.path``.
+#: what a web service's entry script needs, said when one lacks it
+SERVING_HOW = "an entry script needs init() (load the model once) and run(data) (score one request)"
 
-    Raises :class:`EntryScriptError` when the file is missing, fails to import, or does
-    not define callable ``init`` and ``run``.
-    """
-    path = entry_script if entry_script.is_absolute() else source_directory / entry_script
-    if not path.is_file():
-        raise EntryScriptError(
-            f"entry script {str(path)!r} not found; "
-            "pass a Python file that defines init() and run(data)"
-        )
+
+def import_entry_module(
+    path: Path,
+    source_directory: Path,
+    *,
+    prefix: str = "_atelier_entry",
+    reuse: bool = False,
+    how: str = SERVING_HOW,
+) -> ModuleType:
+    """Import the entry script at ``path`` (``source_directory`` on ``sys.path``) under a
+    private module name, ``<prefix>_<stem>_<digest of its path>``, so two ``score.py``
+    never collide; its ``init`` and ``run`` are callable.
+
+    With ``reuse``, a module already imported under that name (by a parent process before
+    it forked this one) is returned as it is. Raises :class:`EntryScriptError`, ending with
+    ``how``, when the file cannot be imported or lacks ``init``/``run``."""
     folder = str(source_directory.resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"_atelier_entry_{path.stem}_{digest}"
+    module_name = f"{prefix}_{path.stem}_{digest}"
+    loaded = sys.modules.get(module_name) if reuse else None
+    if loaded is not None:
+        return loaded
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise EntryScriptError(f"entry script {str(path)!r} cannot be loaded as a Python module")
@@ -114,10 +124,23 @@ def load_entry_script(entry_script: Path, source_directory: Path) -> EntryScript
     missing = [name for name in ("init", "run") if not callable(getattr(module, name, None))]
     if missing:
         wanted = " and ".join(f"{name}()" for name in missing)
+        raise EntryScriptError(f"entry script {str(path)!r} does not define {wanted}; {how}")
+    return module
+
+
+def load_entry_script(entry_script: Path, source_directory: Path) -> EntryScript:
+    """Import ``entry_script`` with ``source_directory`` on ``sys.path``.
+
+    Raises :class:`EntryScriptError` when the file is missing, fails to import, or does
+    not define callable ``init`` and ``run``.
+    """
+    path = entry_script if entry_script.is_absolute() else source_directory / entry_script
+    if not path.is_file():
         raise EntryScriptError(
-            f"entry script {str(path)!r} does not define {wanted}; an entry script needs "
-            "init() (load the model once) and run(data) (score one request)"
+            f"entry script {str(path)!r} not found; "
+            "pass a Python file that defines init() and run(data)"
         )
+    module = import_entry_module(path, source_directory)
     run: Callable[..., Any] = module.run
     return EntryScript(
         path=path,

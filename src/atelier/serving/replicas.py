@@ -16,6 +16,7 @@ import contextlib
 import json
 import mmap
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,6 +40,12 @@ _LOG_TAIL_CHARACTERS = 6000
 STARTING = "Starting"
 READY = "Ready"
 DRAINING = "Draining"
+
+
+#: the traceback of a replica whose Python cannot import the scoring server's packages
+_MISSING_SERVER_MODULE = re.compile(
+    r"ModuleNotFoundError: No module named '(uvicorn|fastapi|starlette|httptools)[.']"
+)
 
 
 class ReplicaStartError(Exception):
@@ -268,9 +275,17 @@ async def wait_ready(replica: Replica, timeout: float, log_path: Path) -> None:
     while True:
         code = replica.exited()
         if code is not None:
+            tail = log_tail(log_path)
+            missing = _MISSING_SERVER_MODULE.search(tail)
+            if missing is not None:
+                raise ReplicaStartError(
+                    f"replica {replica.label} cannot import {missing.group(1)}: its Python "
+                    "lacks the 'serve' extra; add 'atelier-ml[serve]' (or uvicorn and fastapi) "
+                    "to the environment's pip packages"
+                )
             raise ReplicaStartError(
                 f"replica {replica.label} exited with code {code} while starting; the end of "
-                f"the log:\n{log_tail(log_path)}"
+                f"the log:\n{tail}"
             )
         try:
             response = await replica.client.request("GET", "/readyz")

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from atelier.core.errors import AtelierError, StoreError
 from atelier.core.paths import PRIVATE_FILE, private_file
 
 #: The newest migration; ``tests/store`` checks it equals Alembic's head.
-HEAD_REVISION = "0017"
+HEAD_REVISION = "0021"
 
 _MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -137,13 +137,30 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def current_revision(self) -> str | None:
+        """The schema's revision (None for an empty database). ``StoreError`` says "cannot
+        reach" only when no connection could be made; a database that answers with an error
+        (a damaged or foreign SQLite file, missing rights) says so instead."""
+        connected = False
         try:
             with self.engine.connect() as conn:
+                connected = True
                 if not inspect(conn).has_table("alembic_version"):
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the database {self.safe_url}: {exc}") from exc
+            reason = _first_line(exc)
+            # a driver's OperationalError while connecting: no connection was made (a server
+            # down or refusing, a SQLite file that cannot be opened); anything else answered
+            if not connected and isinstance(exc, OperationalError):
+                if self.is_sqlite:
+                    raise StoreError(
+                        f"cannot open the database file {self.safe_url}: {reason}"
+                    ) from exc
+                raise StoreError(f"cannot reach the database {self.safe_url}: {reason}") from exc
+            raise StoreError(
+                f"the database {self.safe_url} answered with an error when its schema was "
+                f"read: {reason}; it may be damaged or not an Atelier database"
+            ) from exc
 
     def ensure_schema(self) -> None:
         """Bring the schema to head once per process; cheap when it already is."""
@@ -199,3 +216,10 @@ class Database:
         closes each connection after use."""
         self._disposed = True
         self.engine.dispose()
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's own message, without SQLAlchemy's statement and background link."""
+    original = getattr(exc, "orig", None)
+    text_of = str(original if original is not None else exc).strip()
+    return text_of.splitlines()[0] if text_of else type(exc).__name__

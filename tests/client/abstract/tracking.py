@@ -41,6 +41,38 @@ class WorkspaceContract:
         with pytest.raises(NotFoundError):
             connection.workspaces.get(name)
 
+    def test_azure_coordinates_are_recorded_as_given(self, connection: Any) -> None:
+        given, bare = unique("ws"), unique("ws")
+        connection.workspaces.create(
+            given,
+            description="",
+            location="westeurope",
+            tags={},
+            exist_ok=False,
+            subscription_id="sub-1",
+            resource_group="rg-1",
+            sku="enterprise",
+        )
+        connection.workspaces.create(bare, description="", location=None, tags={}, exist_ok=False)
+        found = connection.workspaces.get(given)
+        assert (found.subscription_id, found.resource_group, found.location, found.sku) == (
+            "sub-1",
+            "rg-1",
+            "westeurope",
+            "enterprise",
+        )
+        empty = connection.workspaces.get(bare)
+        assert (empty.subscription_id, empty.resource_group, empty.location, empty.sku) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        with pytest.raises(ValidationError):
+            connection.workspaces.create(
+                unique("ws"), description="", location="x" * 65, tags={}, exist_ok=False
+            )
+
 
 class ExperimentContract:
     def test_get_or_create_archive_tag_list(self, connection: Any, workspace: str) -> None:
@@ -57,6 +89,22 @@ class ExperimentContract:
         )
         with pytest.raises(NotFoundError):
             connection.experiments.get(workspace, "exp-missing")
+
+    def test_delete_takes_the_runs_and_waits_for_them_to_end(
+        self, connection: Any, workspace: str
+    ) -> None:
+        run = connection.runs.create(workspace, "exp-gone")
+        connection.artifacts.upload(workspace, run.run_id, "outputs/a.txt", io.BytesIO(b"a"))
+        with pytest.raises(InvalidStateError, match="has not ended"):
+            connection.experiments.delete(workspace, "exp-gone")
+        connection.runs.transition(workspace, run.run_id, RunStatus.COMPLETED)
+        connection.experiments.delete(workspace, "exp-gone")
+        with pytest.raises(NotFoundError):
+            connection.experiments.get(workspace, "exp-gone")
+        with pytest.raises(NotFoundError):
+            connection.runs.get(workspace, run.run_id)
+        with pytest.raises(NotFoundError):
+            connection.experiments.delete(workspace, "exp-gone")
 
 
 class RunContract:

@@ -149,9 +149,10 @@ def _garble(path: Path) -> None:
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
-        ("0.arrow", _truncate),
+        ("0.values", _truncate),  # id: numbers without nulls, stored as bare values
+        ("1.arrow", _truncate),  # score: numbers with nulls, an Arrow IPC file
         ("2.arrow", _garble),
-        ("0.arrow", lambda p: p.write_bytes(b"")),
+        ("0.values", lambda p: p.write_bytes(b"")),
         ("1.arrow", lambda p: p.unlink()),
         ("meta.json", lambda p: p.write_text("{not json")),
         ("meta.json", lambda p: p.write_text(json.dumps({"layout": 1, "rows": 99}))),
@@ -396,3 +397,34 @@ def test_a_later_piece_that_does_not_fit_the_first_pieces_types_reads_the_whole_
     assert len(frame) == 201
     assert frame["value"].tolist()[-1] == "not a number"  # typed over the whole file
     assert frame["value"].tolist()[0] == "0"
+
+
+def _memory_owner(values: Any) -> Any:
+    while getattr(values, "base", None) is not None:
+        values = values.base
+    return values.obj if isinstance(values, memoryview) else values
+
+
+def test_reads_map_their_numbers_copy_on_write_and_keep_text_large(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmap
+
+    import pyarrow as pa
+
+    path = tmp_path / "data.csv"
+    path.write_text(CSV)
+    ds = csv_dataset(path)
+    first = ds.to_pandas_dataframe()
+    (entry,) = entries(cache_home)
+    stored = pa.ipc.read_schema(pa.py_buffer((entry / "schema.arrow").read_bytes()))
+    assert stored.field("name").type == pa.large_string()  # what pandas' str dtype holds
+    assert ds.to_arrow().schema.field("name").type == pa.string()
+    with monkeypatch.context() as patch:
+        from_cache_only(patch)
+        second = ds.to_pandas_dataframe()
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+    for frame in (first, second):  # the first read wrote the entry, then mapped it too
+        assert isinstance(_memory_owner(frame["id"].array._ndarray), mmap.mmap)  # no copy
+    second.loc[0, "id"] = 99  # a private page: the entry does not change
+    assert ds.to_pandas_dataframe()["id"].tolist() == [1, 2, 3, 4]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,8 +97,11 @@ def test_deploy_score_keys_and_delete(
     assert service.swagger_uri.endswith("/swagger.json")
     assert service.run({"data": [1, 2.5]}) == [3, 7.5]
     assert service.run(json.dumps({"data": [2]})) == [6]
-    with pytest.raises(WebserviceError, match="answered 500"):
+    with pytest.raises(WebserviceError, match="answered 500") as failed:
         service.run({"other": 1})
+    request_id = failed.value.request_id
+    assert request_id and f"request id {request_id}" in failed.value.message
+    assert request_id in service.get_logs()  # where the traceback is, under that id
 
     primary, secondary = service.get_keys()
     assert primary != secondary
@@ -142,13 +147,17 @@ def test_deploy_score_keys_and_delete(
     model.delete()  # no longer deployed
 
 
-def test_failing_init_raises_with_the_log(ws: Workspace, tmp_path: Path) -> None:
+def test_failing_init_raises_with_the_log(
+    ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = _model(ws, tmp_path)
     service = Model.deploy(ws, "broken-svc", [model], _source(tmp_path, BROKEN))
     try:
         with pytest.raises(WebserviceError, match="the coefficient file is corrupt"):
-            service.wait_for_deployment(timeout_sec=60)
+            service.wait_for_deployment(show_output=True, timeout_sec=60)
         assert service.state == "Failed"
+        shown = capsys.readouterr().out.splitlines()
+        assert re.fullmatch(r"broken-svc: Failed \(\d+\.\d s\)", shown[-1]), shown
     finally:
         service.delete()
 
@@ -195,3 +204,38 @@ def test_reload_serves_the_edited_score_py(
     (tmp_path / "src" / "score.py").write_text(BROKEN)
     with pytest.raises(WebserviceError, match=r"did not restart|failed"):
         service.reload(wait=True)
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_a_replica_without_uvicorn_names_the_extra(ws: Workspace, tmp_path: Path) -> None:
+    from atelier import Environment
+
+    python = tmp_path / "bare-python"  # an environment whose Python lacks the serve extra
+    python.write_text(
+        "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'uvicorn'\" >&2\nexit 1\n"
+    )
+    python.chmod(0o755)
+    environment = Environment("bare")
+    environment.python.user_managed_dependencies = True
+    environment.python.interpreter_path = str(python)
+    config = _source(tmp_path, SCORE)
+    config.environment = environment
+    service = Model.deploy(ws, "bare-svc", [_model(ws, tmp_path)], config)
+    try:
+        with pytest.raises(WebserviceError, match=r"cannot import uvicorn.*atelier-ml\[serve\]"):
+            service.wait_for_deployment(timeout_sec=60)
+    finally:
+        service.delete()
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_deploy_from_a_python_without_uvicorn_names_the_extra(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atelier.core.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now fails
+    with pytest.raises(MissingExtraError, match=r"pip install 'atelier-ml\[serve\]'"):
+        Model.deploy(ws, "nouv-svc", [_model(ws, tmp_path)], _source(tmp_path, SCORE))
+    with pytest.raises(NotFoundError):
+        Webservice(ws, "nouv-svc")

@@ -140,3 +140,20 @@ def test_save_to_yaml_writes_what_load_yaml_reads(source: Path, tmp_path: Path) 
     assert "mini_batch_size: 2MB" in text
     assert "run_max_try: 5" in text
     assert "name: batch" in text
+
+
+def test_workers_load_with_the_serving_loader_once_per_process(tmp_path: Path) -> None:
+    from atelier.sdk.parallel_run._entry import load_entry_script
+    from atelier.serving.entry import load_entry_script as load_for_serving
+
+    script = tmp_path / "count.py"
+    script.write_text("LOADS = []\nLOADS.append(1)\n" + GOOD)
+    batch = load_entry_script(script, tmp_path)
+    assert batch.__name__.startswith("_atelier_batch_count_")
+    assert load_entry_script(script, tmp_path) is batch  # the module the driver forked with
+    served = load_for_serving(script, tmp_path).module
+    assert served is not batch and served.__name__.startswith("_atelier_entry_count_")
+    assert batch.LOADS == [1] and served.LOADS == [1]
+    (tmp_path / "half.py").write_text("def run(mini_batch):\n    return []\n")
+    with pytest.raises(EntryScriptError, match=r"does not define init\(\); a batch-scoring"):
+        load_entry_script(tmp_path / "half.py", tmp_path)

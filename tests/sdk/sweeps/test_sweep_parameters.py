@@ -222,3 +222,15 @@ def test_bad_hyperdrive_configs_are_refused(
 def test_policy_is_kept(tmp_path: Path) -> None:
     config = _config(tmp_path, policy=BanditPolicy(slack_factor=0.2))
     assert config.policy.to_dict()["name"] == "Bandit"
+
+
+def test_every_path_exports_the_same_ten_expressions() -> None:
+    from atelier.azureml.train.hyperdrive import parameter_expressions
+    from atelier.sdk import sweeps
+    from atelier.sdk.sweeps import parameters
+
+    expressions = {name for name, _ in parameters.EXPRESSION_ARITY.items()}
+    assert set(parameter_expressions.__all__) == expressions == set(parameters.__all__)
+    assert expressions <= set(sweeps.__all__)
+    for name in expressions:
+        assert getattr(parameter_expressions, name) is getattr(sweeps, name)

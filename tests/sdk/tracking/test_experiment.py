@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from atelier import Experiment, InvalidStateError, ValidationError, Workspace
+from atelier import Experiment, InvalidStateError, NotFoundError, ValidationError, Workspace
 
 
 def test_experiment_is_created_on_first_use(ws: Workspace) -> None:
@@ -42,3 +44,28 @@ def test_bad_view_type_and_name(ws: Workspace) -> None:
         Experiment.list(ws, view_type="Everything")
     with pytest.raises(ValidationError, match="experiment name"):
         Experiment(ws, "bad name")
+
+
+def _file(folder: Path, text: str) -> Path:
+    path = folder / "model.txt"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("database", "backend"), [("sqlite", "embedded")])
+def test_delete_by_id_as_azureml(ws: Workspace, tmp_path: Path) -> None:
+    exp = Experiment(ws, "to-delete")
+    with exp.start_logging() as run:
+        run.log("loss", 0.5)
+        run.upload_file("outputs/model.txt", str(_file(tmp_path, "weights")))
+    model = run.register_model("kept-model", "outputs/model.txt")
+    Experiment(ws, "kept")
+    Experiment.delete(ws, exp.id)
+    assert [e.name for e in Experiment.list(ws, view_type="All")] == ["kept"]
+    with pytest.raises(NotFoundError):
+        ws.get_run(run.id)
+    # a model registered from a deleted run keeps its files (they are shared blobs)
+    downloaded = Path(model.download(str(tmp_path / "down")))
+    assert downloaded.read_text() == "weights"
+    with pytest.raises(NotFoundError, match="no experiment with id"):
+        Experiment.delete(ws, exp.id)

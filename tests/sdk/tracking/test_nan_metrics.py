@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from atelier import Experiment, Run, Workspace
 
 
@@ -30,3 +32,18 @@ def test_nan_and_infinities_are_stored_exactly_and_sorted_last(ws: Workspace) ->
     frame = exp.get_runs_dataframe(order_by="loss desc")
     assert list(frame["run_id"]) == [good.id, better.id, diverged.id]
     assert math.isnan(frame["metrics.loss"].iloc[2])
+
+
+@pytest.mark.parametrize("backend", ["embedded"])  # the databases differ, not the backends
+def test_a_nan_latest_value_still_counts_for_top_and_best_run(ws: Workspace) -> None:
+    exp = Experiment(ws, "all-diverged")
+    with exp.start_logging() as diverged:
+        diverged.log("loss", math.nan)
+    with exp.start_logging() as other:
+        other.log("accuracy", 0.5)  # never logged the loss: not a candidate
+    assert Run.list(exp, order_by=("loss", "asc"), top=5) == [diverged]
+    assert exp.get_best_run("loss", goal="minimize") == diverged
+    with exp.start_logging() as finite:
+        finite.log("loss", 2.0)
+    assert Run.list(exp, order_by=("loss", "desc"), top=5) == [finite, diverged]
+    assert exp.get_best_run("loss", goal="maximize") == finite

@@ -119,3 +119,19 @@ def test_a_model_registered_with_the_sdk_loads_with_pyfunc(sdk: Workspace, tmp_p
     assert client.get_model_version_download_uri("from-sdk", "1").endswith("/from-sdk/1/saved")
     loaded = mlflow.pyfunc.load_model("models:/from-sdk/1")
     assert np.allclose(loaded.predict(features[:4]), model.predict(features[:4]))
+
+
+@pytest.mark.parametrize("mlflow_server", ["sqlite"], indirect=True)
+def test_a_model_registered_from_a_file_loads_with_pyfunc(sdk: Workspace, tmp_path: Path) -> None:
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    features, target = _data()
+    model = LinearRegression().fit(features, target)
+    joblib.dump(model, tmp_path / "model.joblib")
+    Model.register(sdk, str(tmp_path / "model.joblib"), "from-file")
+    client = mlflow.MlflowClient()
+    uri = client.get_model_version_download_uri("from-file", "1")
+    assert uri.endswith("/from-file/1")
+    loaded = mlflow.pyfunc.load_model("models:/from-file/1")
+    assert np.allclose(loaded.predict(features[:4]), model.predict(features[:4]))

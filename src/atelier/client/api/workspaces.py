@@ -12,7 +12,16 @@ class WorkspaceAPI(Protocol):
     """Workspaces by name. ``delete`` also drops what only the workspace referenced."""
 
     def create(
-        self, name: str, *, description: str, location: str, tags: dict[str, str], exist_ok: bool
+        self,
+        name: str,
+        *,
+        description: str,
+        location: str | None,
+        tags: dict[str, str],
+        exist_ok: bool,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        sku: str | None = None,
     ) -> WorkspaceRecord: ...
     def get(self, name: str) -> WorkspaceRecord: ...
     def list(self) -> builtins.list[WorkspaceRecord]: ...
@@ -34,3 +43,4 @@ class ExperimentAPI(Protocol):
     def remove_tags(
         self, workspace: str, name: str, keys: builtins.list[str]
     ) -> ExperimentRecord: ...
+    def delete(self, workspace: str, name: str) -> None: ...

@@ -12,7 +12,16 @@ from atelier.services import artifacts, experiments, workspaces
 
 class EmbeddedWorkspaces(Part):
     def create(
-        self, name: str, *, description: str, location: str, tags: dict[str, str], exist_ok: bool
+        self,
+        name: str,
+        *,
+        description: str,
+        location: str | None,
+        tags: dict[str, str],
+        exist_ok: bool,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        sku: str | None = None,
     ) -> WorkspaceRecord:
         with self.db.session() as session:
             return workspaces.create(
@@ -22,6 +31,9 @@ class EmbeddedWorkspaces(Part):
                 location=location,
                 tags=tags,
                 exist_ok=exist_ok,
+                subscription_id=subscription_id,
+                resource_group=resource_group,
+                sku=sku,
             )
 
     def get(self, name: str) -> WorkspaceRecord:
@@ -67,6 +79,14 @@ class EmbeddedExperiments(Part):
     def remove_tags(self, workspace: str, name: str, keys: builtins.list[str]) -> ExperimentRecord:
         with self.db.session() as session:
             return experiments.remove_tags(session, workspace, name, keys)
+
+    def delete(self, workspace: str, name: str) -> None:
+        with self.db.session() as session:
+            digests = experiments.delete(session, workspace, name)
+        with self.db.session() as session:
+            orphans = artifacts.unreferenced(session, digests)
+        for digest in orphans:
+            self.blobs.delete(digest)
 
 
 def _conforms(

@@ -13,7 +13,16 @@ from atelier.core.records import ExperimentRecord, WorkspaceRecord
 
 class HttpWorkspaces(Part):
     def create(
-        self, name: str, *, description: str, location: str, tags: dict[str, str], exist_ok: bool
+        self,
+        name: str,
+        *,
+        description: str,
+        location: str | None,
+        tags: dict[str, str],
+        exist_ok: bool,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        sku: str | None = None,
     ) -> WorkspaceRecord:
         body = {
             "name": name,
@@ -21,6 +30,9 @@ class HttpWorkspaces(Part):
             "location": location,
             "tags": tags,
             "exist_ok": exist_ok,
+            "subscription_id": subscription_id,
+            "resource_group": resource_group,
+            "sku": sku,
         }
         return WorkspaceRecord(**self.t.json("POST", "/workspaces", json=body))
 
@@ -62,6 +74,9 @@ class HttpExperiments(Part):
     def remove_tags(self, workspace: str, name: str, keys: builtins.list[str]) -> ExperimentRecord:
         body = {"remove_tags": keys}
         return ExperimentRecord(**self.t.json("PATCH", self._path(workspace, name), json=body))
+
+    def delete(self, workspace: str, name: str) -> None:
+        self.t.request("DELETE", self._path(workspace, name))
 
 
 def _conforms(

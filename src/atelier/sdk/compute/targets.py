@@ -85,7 +85,7 @@ class ComputeTarget:
         return self._record.config.get("description")
 
     @property
-    def location(self) -> str:
+    def location(self) -> str | None:
         return self.workspace.location
 
     def serialize(self) -> dict[str, Any]:

@@ -9,15 +9,26 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   it matter), and every file's key, size and modification time (for local files also its
   nanosecond times, inode and device): a changed file gives a new key, so a stale entry is
   never read. Entries are immutable; unused ones age out.
-- One uncompressed Arrow IPC file per column, read back memory-mapped: converting to
-  pandas copies each numeric column once from the page cache and releases its mapping as
-  pandas takes it over, so peak memory stays close to the frame's size. Text stays in
-  Arrow memory in pandas (its ``str`` dtype), here the mapping itself: entries are never
-  changed in place (only renamed away and unlinked), so a frame's text outlives eviction.
+- One file per column, read back memory-mapped: a column of numbers without nulls as its
+  bare values (written chunk after chunk from the table's own buffers, so they lie in the
+  file in one run), any other column as an uncompressed Arrow IPC file of one record batch
+  per chunk. For ``to_pandas_dataframe`` a bare-values column is mapped copy-on-write and
+  becomes the frame's writable array as it is
+  (:mod:`atelier.sdk.data._tabular_frame`): no copy, no memory up front, pages read as they
+  are touched, and a write goes to a private page, never to the file. Other columns are
+  converted by pyarrow (numbers with nulls copied once). Text stays in Arrow memory in
+  pandas (its ``str`` dtype), here the mapping itself: entries are never changed in place
+  (only renamed away and unlinked), so a frame's data outlives eviction.
+- Text is kept as ``large_string``, the type pandas' Arrow-backed ``str`` dtype holds, so
+  a later read's frame takes the text buffers over as they are (a ``string`` column would
+  be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
-  reader, about 3x faster than its streaming reader on this project's 2-core machines)
-  and returns the parsed table at once; the entry is written from the same buffers (no
-  copy) by a background thread, so the first read costs no more than the parse. A read
+  reader, about 3x faster than its streaming reader on this project's 2-core machines).
+  For ``to_pandas_dataframe`` it writes the entry at once and makes the frame from it as a
+  later read does (writing the file costs less than copying the numbers into a frame, and
+  the parsed table is let go: peak memory about 1.5x the frame instead of 2x). For
+  ``to_arrow`` (or when the entry cannot be written) it returns the parsed table and the
+  entry is written from the same buffers (no copy) by a background thread. A read
   of the same key while that write is under way waits for it and reads the entry; the
   interpreter waits for unfinished writes at exit (``wait_for_writes``).
 - An entry is written in a temporary folder and renamed into place, so a crash or a
@@ -36,11 +47,13 @@ import atexit
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,9 +72,12 @@ DEFAULT_CACHE_MB = 10240
 #: formats whose reads are cached
 CACHED_FORMATS = ("delimited", "json_lines")
 #: bump when the layout of an entry changes: older entries then simply stop matching
-LAYOUT = 1
+LAYOUT = 2
 _META = "meta.json"
 _SCHEMA = "schema.arrow"
+#: a column file: Arrow IPC, or (numbers without nulls) the bare values
+_IPC = ".arrow"
+_RAW = ".values"
 #: leftovers of a writer that crashed are removed once they are this old
 _STALE_SECONDS = 6 * 3600
 
@@ -130,22 +146,56 @@ def _local_stamp(item: ResolvedFile) -> list[int] | None:
 
 
 def read_files(
-    files: list[ResolvedFile], fmt: dict[str, Any], on_error: str, scope: str = ""
+    files: list[ResolvedFile],
+    fmt: dict[str, Any],
+    on_error: str,
+    scope: str = "",
+    *,
+    large_text: bool = False,
+    defer_write: bool = False,
+    private_maps: list[PrivateMap] | None = None,
 ) -> pa.Table:
     """``_tabular_read.read_files`` through the cache: the same table, read from the cache
-    when an entry for exactly these files and this format exists, else parsed and stored."""
+    when an entry for exactly these files and this format exists, else parsed and stored.
+
+    Text columns come back as ``large_string`` with ``large_text`` (what pandas' Arrow
+    string dtype holds: the frame then shares the entry's text buffers instead of casting
+    them), else as ``string``. Entries keep text as ``large_string``. With ``defer_write``
+    a first read's entry is written only once the caller calls :func:`start_writes` (after
+    converting the table, so the write does not compete with the conversion for the CPU).
+    With ``private_maps`` (a list to fill), a cached entry's numeric columns are mapped
+    copy-on-write (see :func:`load`) and their mappings added to the list."""
     _tabular_read.check_on_error(on_error)
     limit = limit_bytes()
     if limit == 0 or fmt.get("type") not in CACHED_FORMATS or not files:
-        return _tabular_read.read_files(files, fmt, on_error)
+        return text_as(_tabular_read.read_files(files, fmt, on_error), large_text)
     root = cache_root()
     key = cache_key(files, fmt, on_error, scope)
     _wait_for_write(key)
-    cached = load(root / key)
+    cached = load(root / key, private_maps)
     if cached is not None:
-        return cached
+        return text_as(cached, large_text)
     table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
-    _store_later(root, key, table, limit)
+    if large_text:
+        table = text_as(table, True)  # once, shared by the caller and the entry's writer
+    if private_maps is not None and store(root, key, table, limit):
+        # written at once: the frame is made from the entry as a later read's is (no copy
+        # of the numbers), and the parsed table is let go
+        mapped = load(root / key, private_maps)
+        if mapped is not None:
+            return mapped
+    _store_later(root, key, table, limit, start=not defer_write)
+    return table
+
+
+def text_as(table: pa.Table, large: bool) -> pa.Table:
+    """The table with its text columns as ``large_string`` (``large``) or ``string``."""
+    import pyarrow as pa
+
+    have, want = (pa.string(), pa.large_string()) if large else (pa.large_string(), pa.string())
+    for index, field in enumerate(table.schema):
+        if field.type == have:
+            table = table.set_column(index, field.with_type(want), table.column(index).cast(want))
     return table
 
 
@@ -154,27 +204,42 @@ _writes: dict[str, threading.Thread] = {}
 _writes_lock = threading.Lock()
 
 
-def _store_later(root: Path, key: str, table: pa.Table, limit: int) -> None:
-    """Write the entry on a background thread (which holds the table until it is done)."""
+def _store_later(root: Path, key: str, table: pa.Table, limit: int, start: bool = True) -> None:
+    """Write the entry on a background thread (which holds the table until it is done),
+    started now or by :func:`start_writes`."""
     thread = threading.Thread(
         target=store, args=(root, key, table, limit), name="atelier-dataset-cache", daemon=True
     )
     with _writes_lock:
         _writes[key] = thread
-    thread.start()
+    if start:
+        thread.start()
+
+
+def start_writes() -> None:
+    """Start the entry writes that ``read_files(defer_write=True)`` left waiting."""
+    with _writes_lock:
+        waiting = [t for t in _writes.values() if t.ident is None]
+    for thread in waiting:
+        with contextlib.suppress(RuntimeError):  # another caller started it first
+            thread.start()
 
 
 def writing() -> bool:
-    """Whether an entry is being written from a table a reader may also hold: converting
-    that table with ``to_pandas(self_destruct=True)`` would free buffers the writer reads."""
+    """Whether an entry is being (or waits to be) written from a table a reader may also
+    hold: converting that table with ``to_pandas(self_destruct=True)`` would free buffers
+    the writer reads."""
     with _writes_lock:
-        return any(thread.is_alive() for thread in _writes.values())
+        return any(t.is_alive() or t.ident is None for t in _writes.values())
 
 
 def _wait_for_write(key: str) -> None:
     with _writes_lock:
         thread = _writes.get(key)
     if thread is not None:
+        if thread.ident is None:
+            with contextlib.suppress(RuntimeError):
+                thread.start()
         thread.join()
         with _writes_lock:
             if _writes.get(key) is thread:
@@ -191,23 +256,74 @@ def wait_for_writes() -> None:
 
 
 # --- reading an entry -----------------------------------------------------------------------
-def load(entry: Path) -> pa.Table | None:
+@dataclass(frozen=True)
+class PrivateMap:
+    """A column file mapped copy-on-write: its bytes as the file holds them, writable by
+    this process only (writes go to private pages; the file never changes)."""
+
+    address: int
+    size: int
+    mapping: mmap.mmap
+
+
+#: at most this many columns of one read are mapped copy-on-write (each mapping holds a
+#: file descriptor for as long as the frame uses it)
+MAX_PRIVATE_MAPS = 64
+
+
+def load(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table | None:
     """The entry's table, or None when there is none or it does not read back (then it is
-    removed, to be rebuilt)."""
+    removed, to be rebuilt). With ``private_maps``, up to ``MAX_PRIVATE_MAPS`` numeric
+    columns are mapped copy-on-write instead of read-only, and their mappings listed."""
     import pyarrow as pa
 
     if not (entry / _META).is_file():
         return None
     try:
-        table = _read_entry(entry)
+        table = _read_entry(entry, private_maps)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        if private_maps:
+            private_maps.clear()
         discard(entry)
         return None
     _touch(entry)
     return table
 
 
-def _read_entry(entry: Path) -> pa.Table:
+def _is_number(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _is_raw(column: pa.ChunkedArray) -> bool:
+    """Whether a column is stored as its bare values (numbers without nulls)."""
+    return _is_number(column.type) and column.null_count == 0
+
+
+def _raw_column(
+    path: Path, kind: pa.DataType, rows: int, private_maps: list[PrivateMap] | None
+) -> pa.ChunkedArray:
+    """A column stored as its bare values, mapped read-only, or copy-on-write (listed in
+    ``private_maps``) when that list is given and not full."""
+    import pyarrow as pa
+
+    if rows == 0:
+        return pa.chunked_array([], kind)
+    if private_maps is not None and len(private_maps) < MAX_PRIVATE_MAPS:
+        with path.open("rb") as handle:
+            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        buffer = pa.py_buffer(mapping)
+        private_maps.append(PrivateMap(buffer.address, buffer.size, mapping))
+    else:
+        with pa.memory_map(str(path)) as source:
+            buffer = source.read_buffer()
+    if buffer.size != rows * kind.bit_width // 8:
+        raise ValueError(f"{path.name} holds {buffer.size} bytes, not {rows} values")
+    return pa.chunked_array([pa.Array.from_buffers(kind, rows, [None, buffer])], kind)
+
+
+def _read_entry(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table:
     import pyarrow as pa
 
     meta = json.loads((entry / _META).read_text(encoding="utf-8"))
@@ -217,11 +333,17 @@ def _read_entry(entry: Path) -> pa.Table:
     rows, sizes = int(meta["rows"]), meta["sizes"]
     if len(sizes) != len(schema):
         raise ValueError("column count")
+    raw = set(meta.get("raw") or ())
     columns = []
     for index, field in enumerate(schema):
-        path = entry / f"{index}.arrow"
+        path = entry / f"{index}{_RAW if index in raw else _IPC}"
         if path.stat().st_size != sizes[index]:
             raise ValueError(f"{path.name} has the wrong size")
+        if index in raw:
+            if not _is_number(field.type):
+                raise ValueError(f"{path.name} is bare values of a {field.type} column")
+            columns.append(_raw_column(path, field.type, rows, private_maps))
+            continue
         # closing the file right away keeps nothing open: the column's buffers hold the
         # mapping until pandas has taken them over (or the table is dropped)
         with pa.memory_map(str(path)) as source:
@@ -244,10 +366,12 @@ def _touch(entry: Path) -> None:
 
 # --- writing an entry -----------------------------------------------------------------------
 def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
-    """Write ``table`` as entry ``key`` (atomically), then evict down to ``limit``. Any
-    failure (disk full, no permission, a concurrent writer) leaves no entry and no error."""
+    """Write ``table`` as entry ``key`` (atomically, text as ``large_string``), then evict
+    down to ``limit``. Any failure (disk full, no permission, a concurrent writer) leaves no
+    entry and no error."""
     import pyarrow as pa
 
+    table = text_as(table, True)
     size = table.get_total_buffer_size()
     if size > limit or table.num_columns == 0:
         return False
@@ -267,11 +391,37 @@ def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
 def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
     if shutil.disk_usage(folder).free < 2 * size:
         raise OSError("not enough free disk space for the dataset cache")
-    sizes = [_write_column(folder / f"{i}.arrow", table, i) for i in range(table.num_columns)]
+    raw = [i for i in range(table.num_columns) if _is_raw(table.column(i))]
+    sizes = [
+        _write_values(folder / f"{i}{_RAW}", table.column(i))
+        if i in raw
+        else _write_column(folder / f"{i}{_IPC}", table, i)
+        for i in range(table.num_columns)
+    ]
     (folder / _SCHEMA).write_bytes(table.schema.serialize().to_pybytes())
-    meta = {"layout": LAYOUT, "rows": table.num_rows, "sizes": sizes, "created": time.time()}
+    meta = {
+        "layout": LAYOUT,
+        "rows": table.num_rows,
+        "sizes": sizes,
+        "raw": raw,
+        "created": time.time(),
+    }
     # written last: an entry without it is never read
     (folder / _META).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _write_values(path: Path, column: pa.ChunkedArray) -> int:
+    """A column of numbers without nulls as its bare values, chunk after chunk (written
+    from the chunks' own buffers, no copy in memory): in the file they lie in one run, so
+    a read can hand them to pandas as they are mapped."""
+    width = column.type.bit_width // 8
+    with path.open("wb") as sink:
+        for chunk in column.chunks:
+            values = chunk.buffers()[1]
+            if values is not None and len(chunk):
+                start = chunk.offset * width
+                sink.write(memoryview(values)[start : start + len(chunk) * width])
+    return path.stat().st_size
 
 
 def _write_column(path: Path, table: pa.Table, index: int) -> int:

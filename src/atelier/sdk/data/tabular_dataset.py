@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.data_expr import parse_filter
 from atelier.core.errors import ValidationError
-from atelier.sdk.data import _tabular_cache, _tabular_read, _tabular_steps
+from atelier.sdk.data import _tabular_cache, _tabular_frame, _tabular_read, _tabular_steps
 from atelier.sdk.data._dataset_base import AbstractDataset, _check_count, _check_fraction, _seed
 from atelier.sdk.data._profile import DatasetProfile, profile_table
 from atelier.sdk.data.datastore import DataPath, Datastore
@@ -56,6 +56,14 @@ class TabularDataset(AbstractDataset):
     # --- reading ----------------------------------------------------------------------
     def to_arrow(self, on_error: str = "null") -> pa.Table:
         """The data as a ``pyarrow.Table`` with every step applied."""
+        return self._to_arrow(on_error, for_pandas=False)
+
+    def _to_arrow(
+        self, on_error: str, for_pandas: bool, private_maps: list[Any] | None = None
+    ) -> pa.Table:
+        """``to_arrow``; ``for_pandas`` reads text as ``large_string`` (what pandas' string
+        dtype holds) and leaves a first read's cache write to be started after conversion;
+        ``private_maps`` collects the copy-on-write mappings of a cached read's numbers."""
         fmt = self._definition.get("format") or {}
         if fmt.get("type") == "sql":
             table = _tabular_read.read_sql(fmt["query"], fmt["connection_url"])
@@ -68,7 +76,13 @@ class TabularDataset(AbstractDataset):
         else:
             # through the columnar cache: a second read of the same files skips parsing
             table = _tabular_cache.read_files(
-                self._source_files(), fmt, on_error, scope=self._cache_scope()
+                self._source_files(),
+                fmt,
+                on_error,
+                scope=self._cache_scope(),
+                large_text=for_pandas,
+                defer_write=for_pandas,
+                private_maps=private_maps,
             )
         return self._apply_steps(table)
 
@@ -86,19 +100,17 @@ class TabularDataset(AbstractDataset):
         parse as their column's type into nulls; ``'fail'`` raises, naming the file, line
         and column."""
         del out_of_range_datetime
-        with _tabular_read.lean_memory():
-            table = _own_numbers(self.to_arrow(on_error=on_error))
-            # the Arrow buffers are released column by column as pandas takes them over,
-            # and text stays in Arrow memory (pandas' own string dtype): nothing is held
-            # twice; except on a first read, whose table the cache is being written from
-            frame: pd.DataFrame = table.to_pandas(
-                self_destruct=not _tabular_cache.writing(),
-                split_blocks=True,
-                date_as_object=False,
-                types_mapper=_string_dtypes(),
-            )
-            del table
-        return frame
+        maps: list[Any] = []
+        try:
+            with _tabular_read.lean_memory():
+                table = self._to_arrow(on_error, for_pandas=True, private_maps=maps)
+                # a cached read's numbers are taken over as mapped (copy-on-write), no copy
+                mapped = _tabular_frame.to_frame(table, maps, _convert) if maps else None
+                if mapped is not None:
+                    return mapped
+                return _convert(table)
+        finally:
+            _tabular_cache.start_writes()
 
     def _apply_steps(self, table: pa.Table) -> pa.Table:
         return _tabular_steps.apply(table, self._definition)
@@ -255,6 +267,20 @@ class TabularDataset(AbstractDataset):
         folder_path.mkdir(parents=True, exist_ok=True)
         (folder_path / name).write_bytes(buffer.getvalue())
         return FileDataset._from_sources([{"local": str(folder_path.resolve())}], None)
+
+
+def _convert(table: pa.Table) -> pd.DataFrame:
+    """The table as a frame that owns its numbers. The Arrow buffers are released column by
+    column as pandas takes them over, and text stays in Arrow memory (pandas' own string
+    dtype): nothing is held twice; except on a first read, whose table the cache is written
+    from once the frame is made."""
+    frame: pd.DataFrame = _own_numbers(table).to_pandas(
+        self_destruct=not _tabular_cache.writing(),
+        split_blocks=True,
+        date_as_object=False,
+        types_mapper=_string_dtypes(),
+    )
+    return frame
 
 
 def _own_numbers(table: pa.Table) -> pa.Table:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ConflictError, ValidationError
+from atelier.core.extras import require_extra
 from atelier.core.settings import load_settings
 from atelier.execution.agent import spawn_detached
 from atelier.execution.environments import ensure_environment
@@ -74,6 +75,9 @@ def start_manager(
     """Start the endpoint's router and manager process, detached; return its pid.
     ``environment`` is what the backend says a child needs to reach it (a server's URL
     and token for the HTTP backend: the manager reports to the server)."""
+    # the router and manager run on this Python: say which extra it lacks, not that the
+    # process died
+    require_extra("serve", "a local web service", modules=("fastapi", "uvicorn"))
     log = folder / LOG_FILE
     with log.open("a") as handle:
         handle.write(f"--- starting the endpoint {workspace}/{name} ---\n")

@@ -47,6 +47,7 @@ from atelier.core.errors import (
     ValidationError,
     WebserviceError,
 )
+from atelier.sdk.models import _answers
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import (
     SETTING_KEYS,
@@ -66,6 +67,8 @@ LOG_FILE = proc.LOG_FILE
 DEFAULT_DEPLOYMENT = "default"
 _LOG_TAIL_LINES = 40
 _APPLY_TIMEOUT_SECONDS = 300.0
+#: how often wait_for_deployment(show_output=True) repeats an unchanged state
+_PROGRESS_EVERY = 10.0
 
 
 class Webservice(ServiceDetailsMixin):
@@ -197,14 +200,18 @@ class Webservice(ServiceDetailsMixin):
         """Block until the service is ``Healthy``.
 
         Raises :class:`WebserviceError` with the error and the log's end when the
-        endpoint's process exits or a deployment fails, or when ``timeout_sec`` passes."""
-        deadline = time.monotonic() + timeout_sec
-        shown = ""
+        endpoint's process exits or a deployment fails, or when ``timeout_sec`` passes.
+        ``show_output`` prints a line with the state and the time waited on each change, and
+        every 10 s while it stays the same."""
+        started = time.monotonic()
+        deadline = started + timeout_sec
+        shown, shown_at = "", started
         while True:
             state = self._probe()
-            if show_output and state != shown:
-                print(f"{self.name}: {state}", flush=True)
-                shown = state
+            now = time.monotonic()
+            if show_output and (state != shown or now - shown_at >= _PROGRESS_EVERY):
+                print(f"{self.name}: {state} ({now - started:.1f} s)", flush=True)
+                shown, shown_at = state, now
             if state == HEALTHY:
                 return
             if state == FAILED:
@@ -243,8 +250,16 @@ class Webservice(ServiceDetailsMixin):
                 "check service.state and service.get_logs()"
             ) from None
         if not response.is_success:
+            request_id = _answers.request_id(response)
+            where = (
+                f" (request id {request_id}; service.get_logs() has its details)"
+                if request_id
+                else ""
+            )
             raise WebserviceError(
-                f"service {self.name!r} answered {response.status_code}: {_detail(response)}"
+                f"service {self.name!r} answered {response.status_code}: "
+                f"{_answers.detail(response)}{where}",
+                request_id=request_id,
             )
         try:
             return response.json()
@@ -480,13 +495,3 @@ def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
 def _model_ref(model_id: str) -> tuple[str, int]:
     name, _, version = model_id.rpartition(":")
     return name, int(version)
-
-
-def _detail(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return str(response.text)[:2000] or str(response.reason_phrase)
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or body)
-    return str(body)

@@ -2,20 +2,18 @@
 
 The check reads the script's syntax tree (nothing of it runs on the submitting machine,
 whose packages may differ from the run's), so a script without ``run(mini_batch)`` is
-refused at ``ParallelRunConfig(...)``. Workers import it under a private module name
-with its source directory on ``sys.path``.
+refused at ``ParallelRunConfig(...)``. Workers import it with the web services' loader
+(``atelier.serving.entry``), under a private module name of their own.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 from atelier.core.errors import EntryScriptError
+from atelier.serving.entry import import_entry_module
 
 HOW = (
     "a batch-scoring entry script defines init() (load the model once per process) and "
@@ -56,31 +54,8 @@ def check_entry_script(path: Path) -> None:
 
 
 def load_entry_script(path: Path, source_directory: Path) -> ModuleType:
-    """Import the script (its folder on ``sys.path``); its ``init`` and ``run`` are callable.
+    """Import the script (its folder on ``sys.path``) once per process, or take the module
+    the driver imported before this worker was forked; its ``init`` and ``run`` are callable.
 
     Raises :class:`EntryScriptError` when it fails to import or lacks them."""
-    folder = str(source_directory.resolve())
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"_atelier_batch_{path.stem}_{digest}"
-    loaded = sys.modules.get(module_name)
-    if loaded is not None:  # imported by the driver before this worker was forked
-        return loaded
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise EntryScriptError(f"entry script {str(path)!r} cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(module_name, None)
-        raise EntryScriptError(
-            f"entry script {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
-        ) from exc
-    missing = [name for name in ("init", "run") if not callable(getattr(module, name, None))]
-    if missing:
-        wanted = " and ".join(f"{name}()" for name in missing)
-        raise EntryScriptError(f"entry script {str(path)!r} does not define {wanted}; {HOW}")
-    return module
+    return import_entry_module(path, source_directory, prefix="_atelier_batch", reuse=True, how=HOW)

@@ -4,19 +4,9 @@ early-termination policies, ``HyperDriveConfig`` and ``HyperDriveRun``.
 Optuna is imported only when a sweep is configured or driven, so ``import atelier`` stays
 light."""
 
+from atelier.sdk.sweeps import parameters
 from atelier.sdk.sweeps.config import HyperDriveConfig, PrimaryMetricGoal
-from atelier.sdk.sweeps.parameters import (
-    choice,
-    lognormal,
-    loguniform,
-    normal,
-    qlognormal,
-    qloguniform,
-    qnormal,
-    quniform,
-    randint,
-    uniform,
-)
+from atelier.sdk.sweeps.parameters import *  # noqa: F403 - the parameter expressions
 from atelier.sdk.sweeps.policies import (
     BanditPolicy,
     EarlyTerminationPolicy,
@@ -45,14 +35,5 @@ __all__ = [
     "PrimaryMetricGoal",
     "RandomParameterSampling",
     "TruncationSelectionPolicy",
-    "choice",
-    "lognormal",
-    "loguniform",
-    "normal",
-    "qlognormal",
-    "qloguniform",
-    "qnormal",
-    "quniform",
-    "randint",
-    "uniform",
 ]
+__all__ += parameters.__all__

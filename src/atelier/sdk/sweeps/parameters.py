@@ -17,9 +17,9 @@ from typing import Any
 
 from atelier.core.errors import ValidationError
 
+#: the ten expressions, azureml's ``parameter_expressions``: the one list every module that
+#: re-exports them (``atelier.sdk.sweeps``, azureml's module paths) takes its names from
 __all__ = [
-    "EXPRESSION_ARITY",
-    "check_expression",
     "choice",
     "lognormal",
     "loguniform",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.records import ExperimentRecord, RunQuery
 from atelier.sdk.tracking import _frames, _query
 from atelier.sdk.tracking.run import Run
@@ -92,6 +92,24 @@ class Experiment:
         if not all(isinstance(key, str) for key in keys):
             raise ValidationError("remove_tags takes a tag key or a list of keys")
         self._record = self._backend.experiments.remove_tags(self.workspace.name, self.name, keys)
+
+    @staticmethod
+    def delete(workspace: Workspace, experiment_id: str) -> None:
+        """Delete the experiment with id ``experiment_id`` from ``workspace``, with its runs,
+        metrics and files (azureml's static ``Experiment.delete``). ``NotFoundError`` if the
+        workspace has no such experiment; ``InvalidStateError`` while one of its runs has not
+        ended. On a server it needs the Owner role."""
+        if not isinstance(experiment_id, str) or not experiment_id:
+            raise ValidationError("Experiment.delete takes the experiment's id (experiment.id)")
+        backend = workspace._backend
+        for record in backend.experiments.list(workspace.name, "All"):
+            if record.id == experiment_id:
+                backend.experiments.delete(workspace.name, record.name)
+                return
+        raise NotFoundError(
+            f"no experiment with id {experiment_id!r} in workspace {workspace.name!r}; "
+            "Experiment.list(ws, view_type='All') lists them"
+        )
 
     def refresh(self) -> None:
         """Read the experiment's tags and state again."""

@@ -50,6 +50,12 @@ async def upload(request: Request, path: str) -> Response:
 async def download(request: Request, path: str) -> Response:
     ctx = await begin(request, "read")
     check_location(path, what="artifact path")
+    if path.startswith(f"{mlflow_artifacts.REGISTRY}/") and path.endswith(
+        f"/{mlflow_artifacts.MLMODEL}"
+    ):
+        generated = await ctx.call(mlflow_artifacts.read_generated, path)
+        if generated is not None:
+            return Response(generated, media_type="text/yaml")
     digest, size = await ctx.call(mlflow_artifacts.find_file, path)
     handle = await run_in_threadpool(ctx.blobs.open, digest)  # a missing blob is a 404 here
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"

@@ -1,17 +1,17 @@
-"""``/workspaces/{workspace}/experiments``: get or create, list, archive and tag."""
+"""``/workspaces/{workspace}/experiments``: get or create, list, archive, tag and delete."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, status
 
 from atelier.core.records import ExperimentRecord
-from atelier.server.auth import RUN_READ, WRITE, guard
+from atelier.server.auth import MANAGE, RUN_READ, WRITE, guard
 from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
-from atelier.server.routes._common import database
+from atelier.server.routes._common import blobs, database
 from atelier.server.schemas import ExperimentPatch
-from atelier.services import experiments
+from atelier.services import artifacts, experiments
 
 router = APIRouter(tags=["experiments"])
 PREFIX = "/workspaces/{workspace}/experiments"
@@ -58,3 +58,18 @@ def patch_experiment(
         if body.remove_tags is not None:
             record = experiments.remove_tags(session, workspace, name, body.remove_tags)
         return record
+
+
+@router.delete(
+    f"{PREFIX}/{{name}}", dependencies=guard(MANAGE), status_code=status.HTTP_204_NO_CONTENT
+)
+def delete_experiment(workspace: str, name: str, request: Request) -> None:
+    """Delete the experiment with its runs, metrics and files (Owners only); 409 while one
+    of its runs has not ended."""
+    db = database(request)
+    with db.session() as session:
+        digests = experiments.delete(session, workspace, name)
+    with db.session() as session:
+        orphans = artifacts.unreferenced(session, digests)
+    for digest in orphans:
+        blobs(request).delete(digest)

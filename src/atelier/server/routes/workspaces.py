@@ -31,6 +31,9 @@ def create_workspace(body: WorkspaceCreate, request: Request) -> WorkspaceRecord
             location=body.location,
             tags=body.tags,
             exist_ok=body.exist_ok,
+            subscription_id=body.subscription_id,
+            resource_group=body.resource_group,
+            sku=body.sku,
         )
 
 

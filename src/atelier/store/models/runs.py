@@ -27,9 +27,13 @@ class WorkspaceRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    location: Mapped[str] = mapped_column(String(64), default="local")
+    # "" when never given (the column predates None); azureml's coordinates are NULL then
+    location: Mapped[str] = mapped_column(String(64), default="")
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_ms: Mapped[int]
+    subscription_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    resource_group: Mapped[str | None] = mapped_column(String(128), default=None)
+    sku: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ExperimentRow(Base):

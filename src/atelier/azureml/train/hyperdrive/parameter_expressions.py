@@ -1,27 +1,6 @@
 """``azureml.train.hyperdrive.parameter_expressions``."""
 
-from atelier.sdk.sweeps.parameters import (
-    choice,
-    lognormal,
-    loguniform,
-    normal,
-    qlognormal,
-    qloguniform,
-    qnormal,
-    quniform,
-    randint,
-    uniform,
-)
+from atelier.sdk.sweeps import parameters as _expressions
+from atelier.sdk.sweeps.parameters import *  # noqa: F403 - the ten expressions
 
-__all__ = [
-    "choice",
-    "lognormal",
-    "loguniform",
-    "normal",
-    "qlognormal",
-    "qloguniform",
-    "qnormal",
-    "quniform",
-    "randint",
-    "uniform",
-]
+__all__ = _expressions.__all__
