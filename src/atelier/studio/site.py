@@ -21,6 +21,7 @@ from atelier.server.config import ServerSettings
 from atelier.studio import errors
 from atelier.studio.render import STATIC
 from atelier.studio.routes_data import router as data_router
+from atelier.studio.routes_drift import router as drift_router
 from atelier.studio.routes_endpoints import router as endpoints_router
 from atelier.studio.routes_experiments import router as experiments_router
 from atelier.studio.routes_home import router as home_router
@@ -34,6 +35,7 @@ ROUTERS = (
     experiments_router,
     runs_router,
     runviews_router,
+    drift_router,
     endpoints_router,
     data_router,
     resources_router,

@@ -128,6 +128,32 @@
   }
 
 
+  // a drift detector's magnitude per window, read from its windows table, with the
+  // threshold as a second (flat) line
+  function driftChart() {
+    var figure = document.getElementById("drift-chart");
+    var table = figure && document.getElementById(figure.getAttribute("data-table"));
+    if (!figure || !table || typeof uPlot === "undefined") return;
+    var points = Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (row) {
+      var value = row.getAttribute("data-magnitude");
+      return [Number(row.getAttribute("data-start-ms")) / 1000, value === "" ? null : Number(value)];
+    }).sort(function (a, b) { return a[0] - b[0]; });
+    var threshold = figure.getAttribute("data-threshold");
+    var xs = points.map(function (p) { return p[0]; });
+    var data = [xs, points.map(function (p) { return p[1]; })];
+    var series = [{}, { label: "drift magnitude", stroke: palette[0], width: 1.5, points: { show: true, size: 6 } }];
+    if (threshold !== "") {
+      data.push(xs.map(function () { return Number(threshold); }));
+      series.push({ label: "threshold", stroke: palette[1 % palette.length], dash: [6, 4], width: 1 });
+    }
+    var opts = { width: Math.max(300, figure.clientWidth - 20), height: 260, series: series,
+                 scales: { x: { time: true }, y: { range: [0, 100] } }, legend: { show: true } };
+    figure.querySelector(".plot").textContent = "";
+    new uPlot(opts, data, figure.querySelector(".plot"));
+    figure.setAttribute("data-drawn", String(points.length));
+  }
+
+
   // parallel coordinates over a table's columns marked data-axis: one vertical axis per
   // column (numbers on a linear scale, anything else as evenly spaced categories), one line
   // per row, coloured by the column marked data-color (or the last axis)
@@ -306,6 +332,7 @@
     if (followMlflowLink()) return;
     loadCharts();
     runsChart();
+    driftChart();
     swapRunsTable();
     loadParallelCoordinates();
     endpointTests();
