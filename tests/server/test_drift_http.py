@@ -4,6 +4,7 @@ with files), and only changed by those who may write."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from atelier.azureml.datadrift import DataDriftDetector
 from atelier.client.http.transport import write_credentials
 from atelier.client.registry import reset_backends
 from tests.server.conftest import Team
+
+HTML = {"Accept": "text/html"}
 
 
 @pytest.mark.parametrize("database", ["sqlite"])
@@ -54,6 +57,12 @@ def test_drift_journey_over_http(team: Team, home: Path, tmp_path: Path) -> None
     change: dict[str, Any] = {"target_definition": {"drift_threshold": 0.9}}
     with team.reader.client(team.url) as client:
         assert client.get(path).status_code == 200
+        # the Studio reads the windows the SDK wrote: the latest drifted, led by x
+        studio = client.get(f"/workspaces/{team.workspace}/drift/web", headers=HTML)
+        assert studio.status_code == 200, studio.text
+        assert len(re.findall(r'<tr data-run="', studio.text)) == 2
+        assert re.findall(r'<tr data-feature="(\w+)">', studio.text)[0] == "x"
+        assert 'id="has-drift">drift<' in studio.text
         assert client.patch(path, json=change).status_code == 403
     with team.contributor.client(team.url) as client:
         # a definition may only replace a drift detector's; garbage is a 4xx, not a 5xx

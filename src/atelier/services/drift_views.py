@@ -156,7 +156,8 @@ def _windows(session: Session, workspace: str, name: str, limit: int | None) -> 
     """The latest measurement of each of the detector's windows, oldest window first."""
     query = RunQuery(
         status=(RunStatus.COMPLETED,),
-        properties={"datadrift.detector": name},
+        # a backfill's parent run names the detector too, but measures no window
+        properties={"datadrift.detector": name, "datadrift.window": None},
         include_children=True,
         limit=limit,
         with_latest_metrics=True,
@@ -167,7 +168,7 @@ def _windows(session: Session, workspace: str, name: str, limit: int | None) -> 
         return []
     seen: dict[str, Window] = {}
     for run in found:  # newest first: the first run of a window is its latest measurement
-        key = run.properties.get("datadrift.window") or run.run_id
+        key = run.properties["datadrift.window"]
         if key in seen:
             continue
         metrics = run.latest_metrics or {}
