@@ -525,6 +525,32 @@ def watch_for_drift(
         f"{today['drift_magnitude']:.0f}%, drift={today['has_drift']}, drifted features "
         f"{today['drifted_features']}"
     )
+    show_the_drift_in_the_studio(ws, detector.name)
+
+
+def show_the_drift_in_the_studio(ws: Workspace, name: str) -> None:
+    """The detector's Studio page, drawn in this process as ``atelier studio`` serves it."""
+    import asyncio
+    import re
+
+    import httpx
+
+    from atelier.core.settings import load_settings
+    from atelier.studio.site import create_site
+
+    app = create_site(load_settings(), local_key="demo-drift-key")
+
+    async def fetch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            await client.get("/local-signin/demo-drift-key")
+            return await client.get(f"/workspaces/{ws.name}/drift/{name}")
+
+    page = asyncio.run(fetch())
+    page.raise_for_status()
+    top = re.findall(r'<tr data-feature="([^"]*)">', page.text)[:2]
+    print(f"14c. Studio: /workspaces/{ws.name}/drift/{name} charts the magnitude per window;")
+    print(f"     top features of the latest window: {', '.join(top)}")
 
 
 def _score_totals(metrics: str) -> tuple[float, float]:
