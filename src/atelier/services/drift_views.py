@@ -246,8 +246,8 @@ def _read_latest(
     if document.get("empty") is True:
         view.notes.append("The latest window held no target rows: nothing was measured.")
     rows = []
-    for feature, metric in _mapping(document.get("features")).items():
-        metric = _mapping(metric)
+    for feature, stored in _mapping(document.get("features")).items():
+        metric = _mapping(stored)
         numbers = {k: _finite(v) for k, v in metric.items() if k not in ("kind", "drifted")}
         drifted = metric.get("drifted")
         rows.append(
