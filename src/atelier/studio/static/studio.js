@@ -148,6 +148,7 @@
     }
     var opts = { width: Math.max(300, figure.clientWidth - 20), height: 260, series: series,
                  scales: { x: { time: true }, y: { range: [0, 100] } }, legend: { show: true } };
+    if (xs.length === 1) opts.scales.x.range = [xs[0] - 86400, xs[0] + 86400];  // one window: a day each side
     figure.querySelector(".plot").textContent = "";
     new uPlot(opts, data, figure.querySelector(".plot"));
     figure.setAttribute("data-drawn", String(points.length));
