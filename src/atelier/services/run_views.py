@@ -31,6 +31,7 @@ __all__ = [
     "StepNode",
     "SweepView",
     "Trial",
+    "extremes",
     "pipeline_view",
     "runs_on_target",
     "sweep_view",
@@ -74,7 +75,7 @@ def _hyperparameters(record: RunRecord) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _extremes(session: Session, run_ids: list[str], metric: str) -> dict[str, tuple[Any, Any]]:
+def extremes(session: Session, run_ids: list[str], metric: str) -> dict[str, tuple[Any, Any]]:
     found: dict[str, tuple[Any, Any]] = {}
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
@@ -111,10 +112,10 @@ def sweep_view(session: Session, workspace: str, run_id: str) -> SweepView:
     metric = str(settings.get("primary_metric_name") or "")
     maximize = str(settings.get("primary_metric_goal") or "").upper() == "MAXIMIZE"
     children = run_queries.descendants(session, workspace, run_id, recursive=False)
-    extremes = _extremes(session, [c.run_id for c in children], metric) if metric else {}
+    found = extremes(session, [c.run_id for c in children], metric) if metric else {}
     trials = []
     for child in children:
-        low, high = extremes.get(child.run_id, (None, None))
+        low, high = found.get(child.run_id, (None, None))
         number = child.properties.get(_TRIAL_NUMBER, "")
         trials.append(
             Trial(

@@ -1,6 +1,7 @@
 """Pages of runs that are more than one run: HyperDrive sweeps (trials best first, the best
 one, those a policy stopped early, parallel coordinates of hyperparameters against the
-primary metric) and pipeline runs (the step graph, each step's run and status)."""
+primary metric), pipeline runs (the step graph, each step's run and status) and AutoML
+runs (the leaderboard of iterations)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from atelier.core.pipelines import PIPELINE_RUN_TYPE
 from atelier.core.records import RunQuery
 from atelier.core.status import TERMINAL_STATUSES
 from atelier.server.auth import READ
-from atelier.services import run_queries, run_views
+from atelier.services import automl_views, run_queries, run_views
 from atelier.studio.context import database_of, may
 from atelier.studio.render import duration, page, when
 from atelier.studio.security import page_guard
@@ -131,5 +132,22 @@ def pipeline_page(workspace: str, run_id: str, request: Request) -> HTMLResponse
         node=(NODE_W, NODE_H),
         width=20 + view.layers * (NODE_W + GAP_X) - GAP_X,
         height=20 + view.rows * (NODE_H + GAP_Y) - GAP_Y,
+        may=may(request, workspace),
+    )
+
+
+@router.get(f"{WS}/automl/{{run_id}}", dependencies=page_guard(READ), response_class=HTMLResponse)
+def automl_page(workspace: str, run_id: str, request: Request) -> HTMLResponse:
+    """One AutoML run: its settings and the leaderboard of its iterations, best first,
+    the best one marked."""
+    with database_of(request).session() as session:
+        view = automl_views.automl_view(session, workspace, run_id)
+    return page(
+        request,
+        "automl.html",
+        workspace=workspace,
+        automl=view,
+        run=view.run,
+        running=view.run.status not in TERMINAL_STATUSES,
         may=may(request, workspace),
     )
