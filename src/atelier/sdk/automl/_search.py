@@ -1,0 +1,458 @@
+"""The AutoML search: Optuna over model families and their hyperparameters, under the
+run's budget, each iteration a child run; then the voting ensemble.
+
+The first iterations are each family's default point (strongest first), then Optuna's TPE
+sampler chooses the family and its hyperparameters. An iteration is scored on
+cross-validation folds (or the held-out rows); every metric of the task is logged on its
+child run, and its pipeline (featurizer, scaler, model) is refitted on all the training
+data and stored as ``outputs/model.pkl`` when it is among the best so far. A family whose
+iterations would run past the budget is not tried again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import pickle
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from atelier.core.errors import AtelierError
+from atelier.core.status import RunStatus
+from atelier.sdk.automl import metrics as automl_metrics
+from atelier.sdk.automl._data import Data
+from atelier.sdk.automl.featurization import build_featurizer
+from atelier.sdk.automl.models import ModelFamily, families_for
+from atelier.sdk.tracking.run import Run
+
+if TYPE_CHECKING:
+    from atelier.sdk.automl.config import AutoMLConfig
+    from atelier.sdk.automl.run import AutoMLRun
+
+__all__ = ["Search"]
+
+MODEL_FILE = "outputs/model.pkl"
+#: how many of the best iterations keep their refitted model (and may join the ensemble)
+_KEEP = 8
+#: iterations without a better score before early stopping ends the search
+_PATIENCE = 20
+_SKIPS = 30
+_RULE = "*" * 100
+
+
+@dataclass
+class Outcome:
+    """One scored iteration."""
+
+    iteration: int
+    name: str
+    params: dict[str, Any]
+    score: float
+    predictions: Any
+    model: Any  # the full pipeline refitted on all training data, or None
+    seconds: float
+
+
+class Search:
+    def __init__(
+        self,
+        run: AutoMLRun,
+        config: AutoMLConfig,
+        data: Data,
+        show_output: bool = False,
+        out: TextIO | None = None,
+    ) -> None:
+        self.parent = run
+        self.config = config
+        self.data = data
+        self.task = "regression" if config.task == "forecasting" else config.task
+        self.metric = config.primary_metric
+        self.maximize = automl_metrics.maximize(self.metric)
+        self.out = (out or sys.stdout) if show_output else None
+        self.cores = config.max_cores_per_iteration
+        self.outcomes: list[Outcome] = []
+        self.costs: dict[str, list[float]] = {}
+        self.iteration = 0
+        self.start = time.monotonic()
+        self.deadline = self.start + config.experiment_timeout_minutes * 60.0
+        self.stop_reason = ""
+
+    # --- output --------------------------------------------------------------------------
+    def _print(self, text: str = "") -> None:
+        if self.out is not None:
+            print(text, file=self.out, flush=True)
+
+    def _show_guardrails(self) -> None:
+        self._print(_RULE)
+        self._print("DATA GUARDRAILS:")
+        for guardrail in self.data.guardrails:
+            self._print()
+            self._print(f"TYPE:         {guardrail.type}")
+            self._print(f"STATUS:       {guardrail.result.upper()}")
+            self._print(f"DESCRIPTION:  {guardrail.description}")
+        self._print(_RULE)
+        self._print(f"{'ITER':>5}   {'PIPELINE':<44}{'DURATION':>10}{'METRIC':>12}{'BEST':>10}")
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            with contextlib.suppress(AtelierError):
+                self.parent.fail(error_details=exc, error_code="AutoMLError")
+            raise
+
+    def _run(self) -> None:
+        import optuna
+
+        data = self.data
+        featurizer, more = build_featurizer(data.X, self.config.featurization)
+        data.guardrails.extend(more)
+        with self._quiet():
+            self.features = featurizer.fit_transform(data.X)
+            self.valid_features = (
+                None if data.X_valid is None else featurizer.transform(data.X_valid)
+            )
+        self.featurizer = featurizer
+        self.parent.add_properties(
+            {"automl.guardrails": json.dumps([g.to_dict() for g in data.guardrails])}
+        )
+        self._show_guardrails()
+        families = families_for(
+            self.config.task, self.config.allowed_models, self.config.blocked_models
+        )
+        by_name = {f.name: f for f in families}
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.config.random_seed, n_startup_trials=10)
+        study = optuna.create_study(
+            direction="maximize" if self.maximize else "minimize", sampler=sampler
+        )
+        for family in families:
+            defaults = {f"{family.name}.{k}": v for k, v in family.defaults.items()}
+            study.enqueue_trial({"model": family.name, **defaults})
+        skips = 0
+        while not self._should_stop():
+            trial = study.ask()
+            name = trial.suggest_categorical("model", list(by_name))
+            family = by_name[name]
+            params = family.space(trial)
+            if self._too_slow(name):
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                skips += 1
+                if skips >= _SKIPS:
+                    self.stop_reason = "no model family fits in the time left"
+                    break
+                continue
+            skips = 0
+            outcome = self._iterate(family, params)
+            if outcome is None or math.isnan(outcome.score):
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, outcome.score)
+        if not self.outcomes and self.stop_reason.startswith("experiment_timeout"):
+            self.stop_reason = (
+                "the experiment timeout is too short for one iteration; the baseline "
+                "(most frequent class, or mean) was recorded instead"
+            )
+            self._print(f"WARNING: {self.stop_reason}")
+            self._baseline()
+        if self.config.enable_voting_ensemble and len(self.outcomes) >= 2:
+            self._voting_ensemble()
+        self._finish()
+
+    def _should_stop(self) -> bool:
+        if self.iteration >= self.config.iterations:
+            self.stop_reason = f"iterations={self.config.iterations} done"
+        elif time.monotonic() >= self.deadline:
+            self.stop_reason = "experiment_timeout reached"
+        elif self._canceled():
+            self.stop_reason = "canceled"
+        elif self._exit_score_reached():
+            self.stop_reason = f"experiment_exit_score={self.config.experiment_exit_score} reached"
+        elif self._no_progress():
+            self.stop_reason = f"early stopping: no better score in {_PATIENCE} iterations"
+        else:
+            return False
+        return True
+
+    def _canceled(self) -> bool:
+        status = self.parent._refresh().status
+        return status in (RunStatus.CANCEL_REQUESTED, RunStatus.CANCELED)
+
+    def _exit_score_reached(self) -> bool:
+        target = self.config.experiment_exit_score
+        best = self._best()
+        if target is None or best is None:
+            return False
+        return best.score >= target if self.maximize else best.score <= target
+
+    def _no_progress(self) -> bool:
+        if not self.config.enable_early_stopping or len(self.outcomes) < 2 * _PATIENCE:
+            return False
+        best = self._best()
+        return best is not None and best.iteration < self.outcomes[-_PATIENCE].iteration
+
+    def _too_slow(self, name: str) -> bool:
+        seen = self.costs.get(name)
+        if not seen:
+            return False
+        limit = self.config.iteration_timeout_minutes
+        expected = sum(seen) / len(seen)
+        if limit is not None and expected > limit * 60.0:
+            return True
+        return time.monotonic() + expected > self.deadline
+
+    def _best(self) -> Outcome | None:
+        scored = [o for o in self.outcomes if not math.isnan(o.score)]
+        if not scored:
+            return None
+        pick = max if self.maximize else min
+        return pick(scored, key=lambda o: o.score)
+
+    # --- one iteration -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Fits and scores without warnings (convergence and the like are expected while
+        searching) and on ``max_cores_per_iteration`` threads: OpenMP and BLAS on every
+        core of a busy machine run many times slower than on one."""
+        from threadpoolctl import threadpool_limits
+
+        with warnings.catch_warnings(), threadpool_limits(self.cores if self.cores > 0 else None):
+            warnings.simplefilter("ignore")
+            yield
+
+    def _estimator(self, family: ModelFamily, params: dict[str, Any]) -> Any:
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+        model = family.build(self.task, params, self.config.random_seed, self.cores)
+        if not family.scaled:
+            return model
+        scaler = MinMaxScaler() if "NaiveBayes" in family.name else StandardScaler()
+        return Pipeline([("scaler", scaler), ("model", model)])
+
+    def _predict(self, model: Any, features: Any) -> Any:
+        if self.task == "classification":
+            from atelier.sdk.automl._estimators import aligned_proba
+
+            return aligned_proba(model, features, self.data.classes)
+        return model.predict(features)
+
+    def _evaluate(self, estimator: Any) -> tuple[Any, Any, Any]:
+        """Predictions on the validation rows, their true labels, and the model fitted
+        on the training rows when they are all the training data (a hold-out)."""
+        import numpy as np
+        from sklearn.base import clone
+
+        data = self.data
+        if self.valid_features is not None:
+            model = clone(estimator).fit(self.features, data.y)
+            return self._predict(model, self.valid_features), data.y_valid, model
+        parts, truth = [], []
+        for train, valid in data.splits:
+            model = clone(estimator).fit(self.features[train], data.y[train])
+            parts.append(self._predict(model, self.features[valid]))
+            truth.append(data.y[valid])
+        return np.concatenate(parts), np.concatenate(truth), None
+
+    def _score(self, predictions: Any, truth: Any) -> float:
+        return automl_metrics.primary_score(
+            self.task, self.metric, truth, predictions, self.data.classes, self.data.y_range
+        )
+
+    def _all_scores(self, predictions: Any, truth: Any) -> dict[str, float]:
+        if self.task == "classification":
+            return automl_metrics.classification_scores(truth, predictions, self.data.classes)
+        return automl_metrics.regression_scores(truth, predictions, self.data.y_range)
+
+    def _keeps(self, score: float) -> bool:
+        ranked = sorted(
+            (o.score for o in self.outcomes if not math.isnan(o.score)), reverse=self.maximize
+        )
+        if len(ranked) < _KEEP:
+            return True
+        cut = ranked[_KEEP - 1]
+        return score > cut if self.maximize else score < cut
+
+    def _refit(self, estimator: Any, fitted: Any) -> Any:
+        """The full pipeline: the fitted featurizer and the model fitted on all rows."""
+        from sklearn.base import clone
+        from sklearn.pipeline import Pipeline
+
+        model = fitted if fitted is not None else clone(estimator).fit(self.features, self.data.y)
+        return Pipeline([("datatransformer", self.featurizer), ("model", model)])
+
+    def _iterate(self, family: ModelFamily, params: dict[str, Any]) -> Outcome | None:
+        started = time.monotonic()
+        iteration = self.iteration
+        self.iteration += 1
+        child = self._child(iteration, family, params)
+        try:
+            with self._quiet():
+                estimator = self._estimator(family, params)
+                predictions, truth, fitted = self._evaluate(estimator)
+                score = self._score(predictions, truth)
+                scores = self._all_scores(predictions, truth)
+                keep = not math.isnan(score) and self._keeps(score)
+                model = self._refit(estimator, fitted) if keep else None
+        except Exception as exc:  # a model that cannot fit these data fails its iteration
+            self.costs.setdefault(family.name, []).append(time.monotonic() - started)
+            child.fail(error_details=exc, error_code="IterationFailed")
+            self._line(iteration, family.name, time.monotonic() - started, math.nan)
+            return None
+        seconds = time.monotonic() - started
+        self.costs.setdefault(family.name, []).append(seconds)
+        outcome = Outcome(iteration, family.name, params, score, predictions, model, seconds)
+        self.outcomes.append(outcome)
+        self._truth = truth
+        self._complete(child, outcome, scores)
+        return outcome
+
+    # --- child runs ----------------------------------------------------------------------
+    def _child(self, iteration: int, family: ModelFamily, params: dict[str, Any]) -> Run:
+        preprocessor = (
+            ("MinMaxScaler" if "NaiveBayes" in family.name else "StandardScaler")
+            if family.scaled
+            else "None"
+        )
+        return self._child_run(iteration, family.name, preprocessor, params)
+
+    def _child_run(
+        self, iteration: int, algorithm: str, preprocessor: str, params: dict[str, Any]
+    ) -> Run:
+        parent = self.parent
+        shown = json.dumps(params, default=str)
+        record = parent._backend.runs.create(
+            parent._workspace_name,
+            parent.experiment.name,
+            run_id=f"{parent.id}_{iteration}",
+            parent_run_id=parent.id,
+            status=RunStatus.RUNNING,
+            run_type=parent.type,
+            target=parent._record.target,
+            tags={"iteration": str(iteration), "run_algorithm": algorithm},
+            properties={
+                "iteration": str(iteration),
+                "run_algorithm": algorithm,
+                "run_preprocessor": preprocessor,
+                "run_properties": shown,
+                "primary_metric": self.metric,
+                "pipeline_spec": json.dumps(
+                    {"preprocessor": preprocessor, "model": algorithm, "hyperparameters": params},
+                    default=str,
+                ),
+            },
+        )
+        return Run(parent.experiment, record.run_id, _record=record)
+
+    def _complete(self, child: Run, outcome: Outcome, scores: dict[str, float]) -> None:
+        for name, value in scores.items():
+            child.log(name, value)
+        properties = {"score": str(outcome.score), "fit_time": f"{outcome.seconds:.3f}"}
+        if outcome.model is not None:
+            child.upload_file(MODEL_FILE, io.BytesIO(pickle.dumps(outcome.model)))
+            properties["model_name"] = MODEL_FILE
+        child.add_properties(properties)
+        child.complete()
+        self._line(outcome.iteration, outcome.name, outcome.seconds, outcome.score)
+
+    def _line(self, iteration: int, name: str, seconds: float, score: float) -> None:
+        best = self._best()
+        shown_best = f"{best.score:.4f}" if best is not None else "nan"
+        duration = time.strftime("%H:%M:%S", time.gmtime(seconds))
+        self._print(f"{iteration:>5}   {name:<44}{duration:>10}{score:>12.4f}{shown_best:>10}")
+
+    # --- the baseline and the ensemble ---------------------------------------------------
+    def _baseline(self) -> None:
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        started = time.monotonic()
+        model = DummyClassifier() if self.task == "classification" else DummyRegressor()
+        iteration = self.iteration
+        self.iteration += 1
+        child = self._child_run(iteration, "Baseline", "None", {})
+        with self._quiet():
+            predictions, truth, fitted = self._evaluate(model)
+            score = self._score(predictions, truth)
+            scores = self._all_scores(predictions, truth)
+        outcome = Outcome(
+            iteration,
+            "Baseline",
+            {},
+            score,
+            predictions,
+            self._refit(model, fitted),
+            time.monotonic() - started,
+        )
+        self.outcomes.append(outcome)
+        self._complete(child, outcome, scores)
+
+    def _voting_ensemble(self) -> None:
+        from atelier.sdk.automl._estimators import (
+            PreFittedSoftVotingClassifier,
+            PreFittedSoftVotingRegressor,
+            select_weights,
+        )
+
+        started = time.monotonic()
+        kept = [o for o in self.outcomes if o.model is not None and not math.isnan(o.score)]
+        kept.sort(key=lambda o: o.score, reverse=self.maximize)
+        candidates = {o.iteration: o.predictions for o in kept[:_KEEP]}
+        if len(candidates) < 2:
+            return
+        truth = self._truth
+        with self._quiet():
+            chosen = select_weights(candidates, lambda p: self._score(p, truth), self.maximize)
+            members = [o for o in kept if o.iteration in chosen]
+            weights = [float(chosen[o.iteration]) for o in members]
+            average = sum(w * o.predictions for w, o in zip(weights, members, strict=True))
+            average = average / sum(weights)
+            score = self._score(average, truth)
+            scores = self._all_scores(average, truth)
+        estimators = [(f"{o.iteration}_{o.name}", o.model.steps[-1][1]) for o in members]
+        if self.task == "classification":
+            voting: Any = PreFittedSoftVotingClassifier(estimators, weights, self.data.classes)
+            step = "prefittedsoftvotingclassifier"
+        else:
+            voting = PreFittedSoftVotingRegressor(estimators, weights)
+            step = "prefittedsoftvotingregressor"
+        from sklearn.pipeline import Pipeline
+
+        model = Pipeline([("datatransformer", self.featurizer), (step, voting)])
+        iteration = self.iteration
+        self.iteration += 1
+        params = {
+            "ensembled_iterations": [o.iteration for o in members],
+            "ensembled_algorithms": [o.name for o in members],
+            "ensemble_weights": weights,
+        }
+        child = self._child_run(iteration, "VotingEnsemble", "None", params)
+        outcome = Outcome(
+            iteration, "VotingEnsemble", params, score, average, model, time.monotonic() - started
+        )
+        self.outcomes.append(outcome)
+        self._complete(child, outcome, scores)
+
+    def _finish(self) -> None:
+        best = self._best()
+        properties = {"automl.stop_reason": self.stop_reason, "iterations": str(self.iteration)}
+        if best is not None:
+            properties["best_child_run_id"] = f"{self.parent.id}_{best.iteration}"
+            properties["score"] = str(best.score)
+            self.parent.log(self.metric, best.score)
+        self.parent.add_properties(properties)
+        self._print(_RULE)
+        self._print(f"Stopped: {self.stop_reason}")
+        if best is not None:
+            self._print(f"Best: iteration {best.iteration} ({best.name}), {self.metric}={best.score:.4f}")
+        if self.stop_reason == "canceled":
+            self.parent._writer.close()
+            self.parent._move(RunStatus.CANCELED)
+        else:
+            self.parent.complete()
