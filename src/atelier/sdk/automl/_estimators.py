@@ -53,7 +53,7 @@ class DateTimeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         for column in frame.columns:
             values = pd.to_datetime(frame[column], errors="coerce")
             dt = values.dt
-            parts.extend([dt.year, dt.month, dt.day, dt.dayofweek, dt.hour, dt.dayofyear])
+            parts.extend([dt.year, dt.month, dt.day, dt.day_of_week, dt.hour, dt.day_of_year])
         return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])
 
 

@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
+from atelier.core.extras import require_extra
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl.featurization import FeaturizationConfig
@@ -240,6 +241,7 @@ class AutoMLConfig:
         self, experiment: Experiment, tags: dict[str, Any] | None, **kwargs: Any
     ) -> AutoMLRun:
         """Check the data, record the parent run and run the search here; the finished run."""
+        require_extra("automl", "AutoML")
         from atelier.sdk.automl._data import prepare_data
         from atelier.sdk.automl._search import Search
 
