@@ -77,7 +77,7 @@ def test_regression_with_validation_data_and_shown_output(
         validation_data=valid,
         label_column_name="target",
         iterations=3,
-        blocked_models=["LightGBM", "RandomForest", "ExtremeRandomTrees", "KNN"],
+        allowed_models=["ElasticNet", "DecisionTree", "LassoLars"],
         enable_voting_ensemble=False,
     )
     run = Experiment(ws, "diabetes").submit(config, show_output=True)
