@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 __all__ = [
     "ColumnsByPosition",
+    "LabelEncoded",
     "DateTimeFeatures",
     "PreFittedSoftVotingClassifier",
     "PreFittedSoftVotingRegressor",
@@ -39,6 +40,25 @@ class ColumnsByPosition(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if isinstance(X, pd.DataFrame):
             return X.set_axis(range(X.shape[1]), axis=1)
         return pd.DataFrame(np.asarray(X))
+
+
+class LabelEncoded(BaseEstimator):  # type: ignore[misc]
+    """A classifier that needs labels 0..k-1 (XGBoost), fitted on the codes of any labels
+    and answering with the labels themselves."""
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: Any, y: Any) -> LabelEncoded:
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.estimator.fit(X, codes)
+        return self
+
+    def predict_proba(self, X: Any) -> Any:
+        return self.estimator.predict_proba(X)
+
+    def predict(self, X: Any) -> Any:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class DateTimeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]

@@ -143,8 +143,10 @@ def _lightgbm(task: str, p: dict[str, Any], seed: int, cores: int) -> Any:
 def _xgboost(task: str, p: dict[str, Any], seed: int, cores: int) -> Any:
     import xgboost
 
+    from atelier.sdk.automl._estimators import LabelEncoded
+
     cls = xgboost.XGBClassifier if _classifier(task) else xgboost.XGBRegressor
-    return cls(
+    model = cls(
         n_estimators=p["n_estimators"],
         learning_rate=p["learning_rate"],
         max_depth=p["max_depth"],
@@ -152,6 +154,7 @@ def _xgboost(task: str, p: dict[str, Any], seed: int, cores: int) -> Any:
         n_jobs=cores,
         random_state=seed,
     )
+    return LabelEncoded(model) if _classifier(task) else model
 
 
 def _naive_bayes(bernoulli: bool) -> Callable[[str, dict[str, Any], int, int], Any]:
