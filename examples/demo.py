@@ -382,7 +382,7 @@ def automated_ml(ws: Workspace) -> None:
         experiment_timeout_minutes=0.25,
     )
     run = Experiment(ws, "iris-automl").submit(config, show_output=True)
-    best, fitted = run.get_output()
+    best, _ = run.get_output()
     print(
         f"A1. AutoML {run.id}: {len(run.get_children())} iterations, best "
         f"{best.properties['run_algorithm']} AUC_weighted={best.get_metrics()['AUC_weighted']:.3f}"
@@ -391,7 +391,8 @@ def automated_ml(ws: Workspace) -> None:
     service = Model.deploy(ws, "iris-automl-svc", [model], overwrite=True)
     service.wait_for_deployment()
     flowers = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
-    print(f"A2. {model.id} deployed with no entry script: {flowers} -> {service.run({'data': flowers})}")
+    answer = service.run({"data": flowers})
+    print(f"A2. {model.id} deployed with no entry script: {flowers} -> {answer}")
     service.delete()
 
 

@@ -94,7 +94,7 @@ def submit(
     ws = open_workspace(workspace)
     spec = load_automl(file, ws)
     table = output is not OutputFormat.JSON
-    run = Experiment(ws, spec.experiment).submit(spec.config, show_output=table)
+    run = spec.config._submit_to(Experiment(ws, spec.experiment), None, show_output=table)
     summary = _summary(run)
     if table:
         _print(summary)

@@ -104,7 +104,9 @@ def prepare_data(config: AutoMLConfig) -> Data:
         data.validation = f"the given validation data ({len(X_valid)} rows)"
     elif forecasting is not None:
         times = X[forecasting.time_column_name].to_numpy()
-        folds = int(config.n_cross_validations) if isinstance(config.n_cross_validations, int) else 1
+        folds = (
+            int(config.n_cross_validations) if isinstance(config.n_cross_validations, int) else 1
+        )
         data.splits = time_splits(times, forecasting.forecast_horizon, folds)
         data.validation = (
             f"{folds} rolling-origin fold(s) of forecast_horizon={forecasting.forecast_horizon}"

@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 __all__ = [
     "ColumnsByPosition",
-    "LabelEncoded",
     "DateTimeFeatures",
+    "LabelEncoded",
     "PreFittedSoftVotingClassifier",
     "PreFittedSoftVotingRegressor",
     "aligned_proba",
@@ -141,9 +141,8 @@ def select_weights(
 
     chosen: dict[int, int] = {}
     total: Any = None
-    count = 0
     best_so_far: float | None = None
-    for _ in range(_ROUNDS):
+    for count in range(_ROUNDS):
         best: tuple[float, int] | None = None
         for iteration, prediction in predictions.items():
             candidate = prediction if total is None else (total + prediction)
@@ -159,6 +158,5 @@ def select_weights(
         best_so_far = best[0]
         pick = best[1]
         total = predictions[pick] if total is None else total + predictions[pick]
-        count += 1
         chosen[pick] = chosen.get(pick, 0) + 1
     return chosen

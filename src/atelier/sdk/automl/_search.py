@@ -190,7 +190,7 @@ class Search:
         best = self._best()
         if target is None or best is None:
             return False
-        return best.score >= target if self.maximize else best.score <= target
+        return bool(best.score >= target if self.maximize else best.score <= target)
 
     def _no_progress(self) -> bool:
         if not self.config.enable_early_stopping or len(self.outcomes) < 2 * _PATIENCE:
@@ -199,11 +199,13 @@ class Search:
         return best is not None and best.iteration < self.outcomes[-_PATIENCE].iteration
 
     def _too_slow(self, name: str) -> bool:
-        seen = self.costs.get(name)
+        """Whether an iteration of the family is expected to end past the budget (or the
+        iteration timeout): its own mean cost so far, else the median of every cost so far."""
+        seen = self.costs.get(name) or [c for costs in self.costs.values() for c in costs]
         if not seen:
             return False
         limit = self.config.iteration_timeout_minutes
-        expected = sum(seen) / len(seen)
+        expected = sum(seen) / len(seen) if name in self.costs else sorted(seen)[len(seen) // 2]
         if limit is not None and expected > limit * 60.0:
             return True
         return time.monotonic() + expected > self.deadline
@@ -450,7 +452,9 @@ class Search:
         self._print(_RULE)
         self._print(f"Stopped: {self.stop_reason}")
         if best is not None:
-            self._print(f"Best: iteration {best.iteration} ({best.name}), {self.metric}={best.score:.4f}")
+            self._print(
+                f"Best: iteration {best.iteration} ({best.name}), {self.metric}={best.score:.4f}"
+            )
         if self.stop_reason == "canceled":
             self.parent._writer.close()
             self.parent._move(RunStatus.CANCELED)

@@ -124,8 +124,12 @@ class AutoMLConfig:
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
         self.compute_target = compute_target
-        self.training_data, self.label_column_name = _training(training_data, X, y, label_column_name)
-        self.validation_data = _validation(validation_data, X_valid, y_valid, self.label_column_name)
+        self.training_data, self.label_column_name = _training(
+            training_data, X, y, label_column_name
+        )
+        self.validation_data = _validation(
+            validation_data, X_valid, y_valid, self.label_column_name
+        )
         self._validation_settings(n_cross_validations, validation_size)
         self.iterations = _number(
             "iterations", _DEFAULT_ITERATIONS if iterations is None else iterations, 1, True
@@ -158,16 +162,22 @@ class AutoMLConfig:
         self.enable_stack_ensemble = bool(enable_stack_ensemble)
         self.exclude_nan_labels = bool(exclude_nan_labels)
         self.allowed_models = check_models(
-            task, allowed_models if allowed_models is not None else whitelist_models, "allowed_models"
+            task,
+            allowed_models if allowed_models is not None else whitelist_models,
+            "allowed_models",
         )
         self.blocked_models = check_models(
-            task, blocked_models if blocked_models is not None else blacklist_models, "blocked_models"
+            task,
+            blocked_models if blocked_models is not None else blacklist_models,
+            "blocked_models",
         )
         self.forecasting_parameters = _forecasting(task, forecasting_parameters, kwargs)
         self.random_seed = int(kwargs.pop("random_seed", 0) or 0)
         unknown = set(kwargs) - {"experiment_timeout_minutes", "enable_code_generation"}
         if unknown:
-            raise ValidationError(f"AutoMLConfig got unknown settings: {', '.join(sorted(unknown))}")
+            raise ValidationError(
+                f"AutoMLConfig got unknown settings: {', '.join(sorted(unknown))}"
+            )
 
     def _validation_settings(self, folds: Any, size: Any) -> None:
         given = [
@@ -287,7 +297,8 @@ def _training(data: Any, X: Any, y: Any, label: str | None) -> tuple[Any, str]:
         raise ValidationError("AutoMLConfig needs training_data (a TabularDataset or DataFrame)")
     if not (isinstance(data, pd.DataFrame) or _is_tabular(data)):
         raise ValidationError(
-            f"training_data must be a TabularDataset or a pandas DataFrame, not {type(data).__name__}"
+            "training_data must be a TabularDataset or a pandas DataFrame, not "
+            f"{type(data).__name__}"
         )
     if not isinstance(label, str) or not label:
         raise ValidationError("label_column_name must name the column to predict")
@@ -309,7 +320,9 @@ def _validation(data: Any, X: Any, y: Any, label: str) -> Any:
 def _timeout(hours: Any, kwargs: dict[str, Any]) -> float:
     minutes = kwargs.get("experiment_timeout_minutes")
     if hours is not None and minutes is not None:
-        raise ValidationError("give experiment_timeout_hours or experiment_timeout_minutes, not both")
+        raise ValidationError(
+            "give experiment_timeout_hours or experiment_timeout_minutes, not both"
+        )
     if hours is not None:
         return _number("experiment_timeout_hours", hours, 0.0) * 60.0 or _fail_zero()
     if minutes is not None:
@@ -324,11 +337,7 @@ def _fail_zero() -> float:
 def _forecasting(
     task: str, parameters: ForecastingParameters | None, kwargs: dict[str, Any]
 ) -> ForecastingParameters | None:
-    legacy = {
-        k: kwargs.pop(k)
-        for k in list(kwargs)
-        if k in ForecastingParameters.LEGACY_NAMES
-    }
+    legacy = {k: kwargs.pop(k) for k in list(kwargs) if k in ForecastingParameters.LEGACY_NAMES}
     if parameters is None and legacy:
         parameters = ForecastingParameters(**legacy)
     if task != "forecasting":

@@ -147,8 +147,8 @@ def _plan(frame: Any, featurization: str | FeaturizationConfig) -> Plan:
 def build_featurizer(
     frame: Any, featurization: str | FeaturizationConfig
 ) -> tuple[Any, list[Guardrail]]:
-    """An unfitted featurizer (a ``ColumnTransformer`` over positions) for ``frame`` (the features, label removed) and
-    the featurization guardrails it answers to."""
+    """An unfitted featurizer (a ``ColumnTransformer`` over column positions) for
+    ``frame`` (the features, label removed), and the guardrails it answers to."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
@@ -184,9 +184,7 @@ def build_featurizer(
 
 def _featurization_guardrails(frame: Any, plan: Plan) -> list[Guardrail]:
     missing = [str(c) for c in frame.columns if frame[c].isna().any()]
-    wide = [
-        str(frame.columns[p]) for p in plan.categorical if frame.iloc[:, p].nunique() > 30
-    ]
+    wide = [str(frame.columns[p]) for p in plan.categorical if frame.iloc[:, p].nunique() > 30]
     return [
         Guardrail(
             "Missing feature values imputation",

@@ -56,7 +56,9 @@ class ForecastingParameters:
         if forecast_horizon == "auto":
             forecast_horizon = 1
         if isinstance(forecast_horizon, bool) or not isinstance(forecast_horizon, int):
-            raise ValidationError(f"forecast_horizon must be a whole number >= 1, not {forecast_horizon!r}")
+            raise ValidationError(
+                f"forecast_horizon must be a whole number >= 1, not {forecast_horizon!r}"
+            )
         if forecast_horizon < 1:
             raise ValidationError("forecast_horizon must be at least 1")
         for name, value in (
@@ -93,7 +95,9 @@ def check_series(frame: Any, parameters: ForecastingParameters) -> Any:
     try:
         frame[column] = pd.to_datetime(frame[column])
     except (ValueError, TypeError) as exc:
-        raise ValidationError(f"time column {column!r} holds values that are not times: {exc}") from None
+        raise ValidationError(
+            f"time column {column!r} holds values that are not times: {exc}"
+        ) from None
     duplicated = frame.duplicated(subset=[column, *ids])
     if duplicated.any():
         first = frame.loc[duplicated, column].iloc[0]

@@ -103,8 +103,7 @@ def check_primary_metric(task: str, metric: str | None) -> str:
     allowed = CLASSIFICATION_PRIMARY if task == CLASSIFICATION else REGRESSION_PRIMARY
     if metric not in allowed:
         raise ValidationError(
-            f"primary_metric {metric!r} does not fit task {task!r}; use one of "
-            f"{', '.join(allowed)}"
+            f"primary_metric {metric!r} does not fit task {task!r}; use one of {', '.join(allowed)}"
         )
     return metric
 
@@ -201,7 +200,12 @@ def regression_scores(y_true: Any, y_pred: Any, y_range: tuple[float, float]) ->
 
 
 def primary_score(
-    task: str, metric: str, y_true: Any, predictions: Any, classes: Any, y_range: tuple[float, float]
+    task: str,
+    metric: str,
+    y_true: Any,
+    predictions: Any,
+    classes: Any,
+    y_range: tuple[float, float],
 ) -> float:
     """Only the primary metric, fast (the ensemble selection calls it many times);
     NaN when it cannot be computed."""
@@ -217,19 +221,19 @@ def primary_score(
             if metric == "accuracy":
                 return float(m.accuracy_score(y_true, y_pred))
             if metric == "precision_score_weighted":
-                return float(
-                    m.precision_score(y_true, y_pred, average="weighted", zero_division=0)
-                )
+                return float(m.precision_score(y_true, y_pred, average="weighted", zero_division=0))
             if metric == "norm_macro_recall":
                 recall = m.recall_score(y_true, y_pred, average="macro", zero_division=0)
                 chance = 1.0 / len(classes)
-                return max(0.0, (recall - chance) / (1 - chance))
+                return float(max(0.0, (recall - chance) / (1 - chance)))
             onehot = label_binarize(y_true, classes=classes)
             if len(classes) == 2:
                 onehot = np.hstack([1 - onehot, onehot])
             present = onehot.sum(axis=0) > 0
             if metric == "AUC_weighted":
-                return float(m.roc_auc_score(onehot[:, present], proba[:, present], average="weighted"))
+                return float(
+                    m.roc_auc_score(onehot[:, present], proba[:, present], average="weighted")
+                )
             return float(
                 m.average_precision_score(onehot[:, present], proba[:, present], average="weighted")
             )

@@ -257,7 +257,9 @@ MODELS: dict[str, ModelFamily] = {
             _FOREST,
             order=2,
         ),
-        ModelFamily("RandomForest", _CR, _forest(False), _s_forest("RandomForest"), _FOREST, order=3),
+        ModelFamily(
+            "RandomForest", _CR, _forest(False), _s_forest("RandomForest"), _FOREST, order=3
+        ),
         ModelFamily(
             "XGBoostClassifier",
             _C,

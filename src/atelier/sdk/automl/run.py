@@ -79,7 +79,7 @@ class AutoMLRun(Run):
             if records
             else {}
         )
-        rows = []
+        rows: builtins.list[dict[str, Any]] = []
         for record in records:
             value = found.get(record.run_id, {}).get(metric)
             value = value[-1] if isinstance(value, list) and value else value
@@ -102,7 +102,9 @@ class AutoMLRun(Run):
             (r for r in rows if r["score"] is None), key=lambda r: r["iteration"]
         )
 
-    def get_best_child(self, metric: str | None = None, onnx_compatible: bool = False, **kwargs: Any) -> Run:
+    def get_best_child(
+        self, metric: str | None = None, onnx_compatible: bool = False, **kwargs: Any
+    ) -> Run:
         """The iteration with the best value of ``metric`` (default: the primary metric)
         among those that kept their model. ``NotFoundError`` when none did."""
         del onnx_compatible, kwargs
@@ -126,13 +128,12 @@ class AutoMLRun(Run):
         ``NotFoundError`` for an iteration that does not exist or kept no model."""
         del kwargs
         if return_onnx_model or return_split_onnx_model:
-            raise ValidationError("ONNX models are not produced; the output is a scikit-learn pipeline")
+            raise ValidationError(
+                "ONNX models are not produced; the output is a scikit-learn pipeline"
+            )
         if iteration is not None and metric is not None:
             raise ValidationError("give iteration or metric, not both")
-        if iteration is not None:
-            run = self._iteration(iteration)
-        else:
-            run = self.get_best_child(metric)
+        run = self._iteration(iteration) if iteration is not None else self.get_best_child(metric)
         return run, _load_model(run)
 
     def _iteration(self, iteration: int) -> Run:
@@ -181,4 +182,4 @@ def _load_model(run: Run) -> Any:
         path = Path(folder) / "model.pkl"
         run.download_file(MODEL_FILE, str(path))
         with path.open("rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - the workspace's own model file
+            return pickle.load(handle)

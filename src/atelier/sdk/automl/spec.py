@@ -1,16 +1,16 @@
 """An AutoML experiment described in a YAML file (``atelier automl submit -f automl.yml``)::
 
-    experiment: iris-automl
-    task: classification
-    training_data: iris.csv           # CSV or Parquet, relative to this file ...
-    # training_data: {dataset: iris, version: 1}   # ... or a registered TabularDataset
-    label_column_name: target
-    primary_metric: AUC_weighted
-    iterations: 10                    # any other AutoMLConfig argument, by azureml's name
-    n_cross_validations: 3
-    experiment_timeout_minutes: 1
-    allowed_models: [LightGBM, LogisticRegression]
-    forecasting_parameters: {time_column_name: day, forecast_horizon: 7}
+experiment: iris-automl
+task: classification
+training_data: iris.csv           # CSV or Parquet, relative to this file ...
+# training_data: {dataset: iris, version: 1}   # ... or a registered TabularDataset
+label_column_name: target
+primary_metric: AUC_weighted
+iterations: 10                    # any other AutoMLConfig argument, by azureml's name
+n_cross_validations: 3
+experiment_timeout_minutes: 1
+allowed_models: [LightGBM, LogisticRegression]
+forecasting_parameters: {time_column_name: day, forecast_horizon: 7}
 """
 
 from __future__ import annotations
