@@ -58,6 +58,9 @@ def test_classification_iterations_are_child_runs_and_the_best_model_is_fitted(
     # rows of numbers score too, as the no-code deployment sends them
     assert list(model.predict(features.to_numpy()[:5])) == list(model.predict(features[:5]))
     _, first = run.get_output(iteration=0)
+    _, ensemble = run.get_output(iteration=3)
+    assert (ensemble.predict(features) == iris["target"]).mean() > 0.9
+    assert ensemble.predict_proba(features[:2]).shape == (2, 3)
     assert type(first.steps[-1][1]).__name__ == "Pipeline"  # scaler + LogisticRegression
     guardrails = {g["type"]: g["result"] for g in run.get_guardrails()}
     assert guardrails["Class balancing detection"] == "Passed"

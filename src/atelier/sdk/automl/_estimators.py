@@ -85,6 +85,9 @@ class _PreFitted(BaseEstimator):  # type: ignore[misc]
     def fit(self, X: Any, y: Any = None) -> Any:
         return self  # the members are fitted already
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
     def _average(self, outputs: list[Any]) -> Any:
         total = float(sum(self.weights))
         weighted = zip(self.weights, outputs, strict=True)
