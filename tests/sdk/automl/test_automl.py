@@ -191,9 +191,27 @@ def test_a_budget_too_short_for_one_iteration_still_gives_a_baseline(
         )
     )
     assert "too short" in run.properties["automl.stop_reason"]
+    assert [c.properties["run_algorithm"] for c in run.get_children()][-1] == "Baseline"
     best, model = run.get_output()
     assert best.properties["run_algorithm"] == "Baseline"
     assert model.predict(iris.drop(columns="target")[:2]).shape == (2,)
+
+
+def test_an_iteration_past_its_timeout_is_stopped(ws: Workspace, iris: pd.DataFrame) -> None:
+    run = Experiment(ws, "slow").submit(
+        AutoMLConfig(
+            task="classification",
+            training_data=iris,
+            label_column_name="target",
+            iteration_timeout_minutes=0.0005,  # 30 ms: less than a forest's cross-validation
+            iterations=3,
+            allowed_models=["RandomForest"],
+        )
+    )
+    first = run.get_children()[0]
+    assert first.status == "Failed"
+    assert first.get_details()["error"]["code"] == "IterationTimedOut"
+    assert run.get_best_child().properties["run_algorithm"] == "Baseline"
 
 
 def test_the_exit_score_ends_the_search(ws: Workspace, iris: pd.DataFrame) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from atelier.core.errors import AtelierError
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
+from atelier.sdk.automl._bounded import TimedOut, run_bounded
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
 from atelier.sdk.automl.models import ModelFamily, families_for
@@ -155,10 +156,10 @@ class Search:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
             else:
                 study.tell(trial, outcome.score)
-        if not self.outcomes and self.stop_reason.startswith("experiment_timeout"):
+        if not self.outcomes and not self._canceled():
             self.stop_reason = (
-                "the experiment timeout is too short for one iteration; the baseline "
-                "(most frequent class, or mean) was recorded instead"
+                f"no iteration finished ({self.stop_reason}): the time limits are too short "
+                "for one iteration; the baseline (most frequent class, or mean) was recorded"
             )
             self._print(f"WARNING: {self.stop_reason}")
             self._baseline()
@@ -290,19 +291,39 @@ class Search:
         model = fitted if fitted is not None else clone(estimator).fit(self.features, self.data.y)
         return Pipeline([("datatransformer", self.featurizer), ("model", model)])
 
+    def _compute(self, family: ModelFamily, params: dict[str, Any]) -> tuple[Any, ...]:
+        """Validate the iteration and, if it is among the best, refit it on all rows."""
+        with self._quiet():
+            estimator = self._estimator(family, params)
+            predictions, truth, fitted = self._evaluate(estimator)
+            score = self._score(predictions, truth)
+            scores = self._all_scores(predictions, truth)
+            keep = not math.isnan(score) and self._keeps(score)
+            model = self._refit(estimator, fitted) if keep else None
+        return predictions, truth, score, scores, model
+
+    def _limit(self) -> float:
+        left = self.deadline - time.monotonic()
+        per_iteration = self.config.iteration_timeout_minutes
+        return left if per_iteration is None else min(left, per_iteration * 60.0)
+
     def _iterate(self, family: ModelFamily, params: dict[str, Any]) -> Outcome | None:
         started = time.monotonic()
         iteration = self.iteration
         self.iteration += 1
         child = self._child(iteration, family, params)
         try:
-            with self._quiet():
-                estimator = self._estimator(family, params)
-                predictions, truth, fitted = self._evaluate(estimator)
-                score = self._score(predictions, truth)
-                scores = self._all_scores(predictions, truth)
-                keep = not math.isnan(score) and self._keeps(score)
-                model = self._refit(estimator, fitted) if keep else None
+            predictions, truth, score, scores, model = run_bounded(
+                lambda: self._compute(family, params), self._limit()
+            )
+        except TimedOut as exc:
+            self.costs.setdefault(family.name, []).append(time.monotonic() - started)
+            child.fail(
+                error_details=f"iteration {iteration} {exc}: it reached the time limit",
+                error_code="IterationTimedOut",
+            )
+            self._line(iteration, family.name, time.monotonic() - started, math.nan)
+            return None
         except Exception as exc:  # a model that cannot fit these data fails its iteration
             self.costs.setdefault(family.name, []).append(time.monotonic() - started)
             child.fail(error_details=exc, error_code="IterationFailed")

@@ -140,7 +140,7 @@ class AutoMLConfig:
         self.iteration_timeout_minutes = (
             None
             if iteration_timeout_minutes is None
-            else _number("iteration_timeout_minutes", iteration_timeout_minutes, 0.01)
+            else _number("iteration_timeout_minutes", iteration_timeout_minutes, 0.0)
         )
         self.experiment_exit_score = (
             None
