@@ -4,12 +4,14 @@ no-code scikit-learn model; bad settings and bad data fail before anything runs.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
-from atelier import Experiment, Model, ValidationError, Workspace
+from atelier import Dataset, Experiment, Model, ValidationError, Workspace
 from atelier.automl import AutoMLRun, FeaturizationConfig, ForecastingParameters
 from atelier.azureml.train.automl import AutoMLConfig
 from atelier.sdk.automl.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -214,11 +216,15 @@ def test_an_iteration_past_its_timeout_is_stopped(ws: Workspace, iris: pd.DataFr
     assert run.get_best_child().properties["run_algorithm"] == "Baseline"
 
 
-def test_the_exit_score_ends_the_search(ws: Workspace, iris: pd.DataFrame) -> None:
+def test_the_exit_score_ends_the_search_on_a_tabular_dataset(
+    ws: Workspace, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    iris.to_csv(tmp_path / "iris.csv", index=False)
+    table = Dataset.Tabular.from_delimited_files(str(tmp_path / "iris.csv"), validate=False)
     run = Experiment(ws, "exit").submit(
         AutoMLConfig(
             task="classification",
-            training_data=iris,
+            training_data=table,
             label_column_name="target",
             experiment_exit_score=0.5,
             n_cross_validations=2,

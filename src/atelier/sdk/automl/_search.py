@@ -44,6 +44,7 @@ _KEEP = 8
 #: iterations without a better score before early stopping ends the search
 _PATIENCE = 20
 _SKIPS = 30
+_SEARCH_SHARE = 0.95
 _RULE = "*" * 100
 
 
@@ -81,7 +82,8 @@ class Search:
         self.costs: dict[str, list[float]] = {}
         self.iteration = 0
         self.start = time.monotonic()
-        self.deadline = self.start + config.experiment_timeout_minutes * 60.0
+        # the last 5 % of the budget is kept for the ensemble and the final records
+        self.deadline = self.start + config.experiment_timeout_minutes * 60.0 * _SEARCH_SHARE
         self.stop_reason = ""
 
     # --- output --------------------------------------------------------------------------
