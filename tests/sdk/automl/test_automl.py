@@ -84,6 +84,7 @@ def test_regression_with_validation_data_and_shown_output(
         iterations=3,
         allowed_models=["ElasticNet", "DecisionTree", "LassoLars"],
         enable_voting_ensemble=False,
+        max_concurrent_iterations=2,
     )
     run = Experiment(ws, "diabetes").submit(config, show_output=True)
     printed = capsys.readouterr().out

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
 
 __all__ = [
     "ColumnsByPosition",
@@ -24,6 +25,7 @@ __all__ = [
     "PreFittedSoftVotingRegressor",
     "aligned_proba",
     "select_weights",
+    "voting_pipeline",
 ]
 
 _ROUNDS = 25
@@ -163,3 +165,15 @@ def select_weights(
         total = predictions[pick] if total is None else total + predictions[pick]
         chosen[pick] = chosen.get(pick, 0) + 1
     return chosen
+
+
+def voting_pipeline(
+    featurizer: Any, members: list[tuple[str, Any]], weights: list[float], classes: Any
+) -> Any:
+    """The ensemble's pipeline: the featurizer, then the weighted vote of the members'
+    models (soft voting over ``classes``, or the weighted mean when ``classes`` is None)."""
+    if classes is not None:
+        vote: Any = PreFittedSoftVotingClassifier(members, weights, classes)
+        return Pipeline([("datatransformer", featurizer), ("prefittedsoftvotingclassifier", vote)])
+    vote = PreFittedSoftVotingRegressor(members, weights)
+    return Pipeline([("datatransformer", featurizer), ("prefittedsoftvotingregressor", vote)])

@@ -12,6 +12,7 @@ iterations would run past the budget is not tried again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import AtelierError
 from atelier.core.status import RunStatus
+from atelier.sdk.automl import _bounded as bounded
 from atelier.sdk.automl import metrics as automl_metrics
-from atelier.sdk.automl._bounded import TimedOut, run_bounded
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
 from atelier.sdk.automl.models import ModelFamily, families_for
@@ -45,6 +46,7 @@ _KEEP = 8
 _PATIENCE = 20
 _SKIPS = 30
 _SEARCH_SHARE = 0.95
+_POLL_SECONDS = 0.5
 _RULE = "*" * 100
 
 
@@ -78,6 +80,7 @@ class Search:
         self.maximize = automl_metrics.maximize(self.metric)
         self.out = (out or sys.stdout) if show_output else None
         self.cores = config.max_cores_per_iteration
+        self.concurrent = config.max_concurrent_iterations
         self.outcomes: list[Outcome] = []
         self.costs: dict[str, list[float]] = {}
         self.iteration = 0
@@ -139,25 +142,7 @@ class Search:
         for family in families:
             defaults = {f"{family.name}.{k}": v for k, v in family.defaults.items()}
             study.enqueue_trial({"model": family.name, **defaults})
-        skips = 0
-        while not self._should_stop():
-            trial = study.ask()
-            name = trial.suggest_categorical("model", list(by_name))
-            family = by_name[name]
-            params = family.space(trial)
-            if self._too_slow(name):
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                skips += 1
-                if skips >= _SKIPS:
-                    self.stop_reason = "no model family fits in the time left"
-                    break
-                continue
-            skips = 0
-            outcome = self._iterate(family, params)
-            if outcome is None or math.isnan(outcome.score):
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            else:
-                study.tell(trial, outcome.score)
+        self._search(study, by_name)
         if not self.outcomes and not self._canceled():
             self.stop_reason = (
                 f"no iteration finished ({self.stop_reason}): the time limits are too short "
@@ -309,16 +294,56 @@ class Search:
         per_iteration = self.config.iteration_timeout_minutes
         return left if per_iteration is None else min(left, per_iteration * 60.0)
 
-    def _iterate(self, family: ModelFamily, params: dict[str, Any]) -> Outcome | None:
-        started = time.monotonic()
+    def _search(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
+        """Ask the study for iterations, ``max_concurrent_iterations`` at a time, until a
+        stop condition holds; each ended iteration is recorded and told to the study."""
+        import optuna
+
+        running: list[bounded.Job] = []
+        skips = 0
+        while True:
+            stopping = self._should_stop()
+            while not stopping and len(running) < self.concurrent:
+                trial = study.ask()
+                family = by_name[trial.suggest_categorical("model", list(by_name))]
+                params = family.space(trial)
+                if not self._too_slow(family.name):
+                    skips = 0
+                    running.append(self._start(trial, family, params))
+                    stopping = self._should_stop()
+                    continue
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                skips += 1
+                if skips >= _SKIPS:
+                    self.stop_reason = "no model family fits in the time left"
+                    stopping = True
+            if not running:
+                return
+            if self.stop_reason == "canceled":
+                for job in running:
+                    bounded.kill(job)
+            for job in bounded.wait(running, _POLL_SECONDS):
+                running.remove(job)
+                outcome = self._ended(job)
+                trial = job.tag[0]
+                if outcome is None or math.isnan(outcome.score):
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(trial, outcome.score)
+
+    def _start(self, trial: Any, family: ModelFamily, params: dict[str, Any]) -> bounded.Job:
         iteration = self.iteration
         self.iteration += 1
         child = self._child(iteration, family, params)
+        work = functools.partial(self._compute, family, params)
+        tag = (trial, iteration, family, params, child, time.monotonic())
+        return bounded.spawn(work, self._limit(), tag)
+
+    def _ended(self, job: bounded.Job) -> Outcome | None:
+        _, iteration, family, params, child, started = job.tag
         try:
-            predictions, truth, score, scores, model = run_bounded(
-                lambda: self._compute(family, params), self._limit()
-            )
-        except TimedOut as exc:
+            predictions, truth, score, scores, model = bounded.result(job)
+        except bounded.TimedOut as exc:
             self.costs.setdefault(family.name, []).append(time.monotonic() - started)
             child.fail(
                 error_details=f"iteration {iteration} {exc}: it reached the time limit",
@@ -326,9 +351,9 @@ class Search:
             )
             self._line(iteration, family.name, time.monotonic() - started, math.nan)
             return None
-        except Exception as exc:  # a model that cannot fit these data fails its iteration
+        except RuntimeError as exc:  # a model that cannot fit these data fails its iteration
             self.costs.setdefault(family.name, []).append(time.monotonic() - started)
-            child.fail(error_details=exc, error_code="IterationFailed")
+            child.fail(error_details=str(exc), error_code="IterationFailed")
             self._line(iteration, family.name, time.monotonic() - started, math.nan)
             return None
         seconds = time.monotonic() - started
@@ -419,11 +444,7 @@ class Search:
         self._complete(child, outcome, scores)
 
     def _voting_ensemble(self) -> None:
-        from atelier.sdk.automl._estimators import (
-            PreFittedSoftVotingClassifier,
-            PreFittedSoftVotingRegressor,
-            select_weights,
-        )
+        from atelier.sdk.automl._estimators import select_weights, voting_pipeline
 
         started = time.monotonic()
         kept = [o for o in self.outcomes if o.model is not None and not math.isnan(o.score)]
@@ -441,15 +462,7 @@ class Search:
             score = self._score(average, truth)
             scores = self._all_scores(average, truth)
         estimators = [(f"{o.iteration}_{o.name}", o.model.steps[-1][1]) for o in members]
-        if self.task == "classification":
-            voting: Any = PreFittedSoftVotingClassifier(estimators, weights, self.data.classes)
-            step = "prefittedsoftvotingclassifier"
-        else:
-            voting = PreFittedSoftVotingRegressor(estimators, weights)
-            step = "prefittedsoftvotingregressor"
-        from sklearn.pipeline import Pipeline
-
-        model = Pipeline([("datatransformer", self.featurizer), (step, voting)])
+        model = voting_pipeline(self.featurizer, estimators, weights, self.data.classes)
         iteration = self.iteration
         self.iteration += 1
         params = {
