@@ -1,11 +1,11 @@
 """``AutoMLConfig``, with azureml v1's argument names and defaults.
 
 ``Experiment(ws, "x").submit(AutoMLConfig(...), show_output=True)`` checks the settings and
-the data, records the AutoML parent run and drives the search from this process, as azureml
-does for local compute (the iterations are computed in forked processes, at most
-``max_concurrent_iterations`` at once, stopped at the budget): each iteration is a child run (its pipeline, hyperparameters,
-every metric of the task and its fitted model), then the ensembles. It returns the
-finished :class:`~atelier.sdk.automl.run.AutoMLRun`.
+the data, records the AutoML parent run and drives the search from this process, as
+azureml does for local compute (the iterations are computed in forked processes, at most
+``max_concurrent_iterations`` at once, stopped at the budget). Each iteration is a child
+run (its pipeline, hyperparameters, every metric of the task and its fitted model), then
+the ensemble; ``submit`` returns the finished :class:`~atelier.sdk.automl.run.AutoMLRun`.
 """
 
 from __future__ import annotations
