@@ -38,7 +38,12 @@ def test_submit_and_show_an_automl_run(atelier: Atelier, spec_file: Path) -> Non
     outcome = result.json()
     assert outcome["status"] == "Completed"
     algorithms = [row["algorithm"] for row in outcome["leaderboard"]]
-    assert sorted(algorithms) == ["DecisionTree", "LogisticRegression", "VotingEnsemble"]
+    assert sorted(algorithms) == [
+        "DecisionTree",
+        "LogisticRegression",
+        "StackEnsemble",
+        "VotingEnsemble",
+    ]
     scores = [row["score"] for row in outcome["leaderboard"]]
     assert scores == sorted(scores, reverse=True)
     assert outcome["best_run_id"] == outcome["leaderboard"][0]["run_id"]

@@ -42,13 +42,19 @@ def test_classification_iterations_are_child_runs_and_the_best_model_is_fitted(
         label_column_name="target",
         iterations=3,
         n_cross_validations=3,
-        allowed_models=["LogisticRegression", "RandomForest", "KNN"],
+        allowed_models=["LogisticRegression", "DecisionTree", "KNN"],
     )
     run = Experiment(ws, "iris-automl").submit(config)
     assert isinstance(run, AutoMLRun) and run.get_status() == "Completed"
     children = run.get_children()
     algorithms = [c.properties["run_algorithm"] for c in children]
-    assert algorithms == ["LogisticRegression", "RandomForest", "KNN", "VotingEnsemble"]
+    assert algorithms == [
+        "LogisticRegression",
+        "KNN",
+        "DecisionTree",
+        "VotingEnsemble",
+        "StackEnsemble",
+    ]
     assert set(children[0].get_metrics()) == set(CLASSIFICATION_METRICS)
     best, model = run.get_output()
     assert best.id == run.get_best_child().id
@@ -60,9 +66,10 @@ def test_classification_iterations_are_child_runs_and_the_best_model_is_fitted(
     # rows of numbers score too, as the no-code deployment sends them
     assert list(model.predict(features.to_numpy()[:5])) == list(model.predict(features[:5]))
     _, first = run.get_output(iteration=0)
-    _, ensemble = run.get_output(iteration=3)
-    assert (ensemble.predict(features) == iris["target"]).mean() > 0.9
-    assert ensemble.predict_proba(features[:2]).shape == (2, 3)
+    for ensemble_iteration in (3, 4):  # the vote and the stack
+        _, ensemble = run.get_output(iteration=ensemble_iteration)
+        assert (ensemble.predict(features) == iris["target"]).mean() > 0.9
+        assert ensemble.predict_proba(features[:2]).shape == (2, 3)
     assert type(first.steps[-1][1]).__name__ == "Pipeline"  # scaler + LogisticRegression
     guardrails = {g["type"]: g["result"] for g in run.get_guardrails()}
     assert guardrails["Class balancing detection"] == "Passed"
@@ -97,7 +104,10 @@ def test_regression_with_validation_data_and_shown_output(
     assert np.sqrt(np.mean((prediction - valid["target"]) ** 2)) == pytest.approx(
         metrics["root_mean_squared_error"]
     )
-    assert len(run.get_children()) == 3
+    children = run.get_children()
+    assert [c.properties["run_algorithm"] for c in children][-1] == "StackEnsemble"
+    _, stacked = run.get_output(iteration=3)
+    assert stacked.predict(valid.drop(columns="target")).shape == (len(valid),)
     assert run.get_leaderboard()[0]["run_id"] == run.get_best_child().id
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "PreFittedSoftVotingRegressor",
     "aligned_proba",
     "select_weights",
+    "stack_pipeline",
     "voting_pipeline",
 ]
 
@@ -177,3 +178,46 @@ def voting_pipeline(
         return Pipeline([("datatransformer", featurizer), ("prefittedsoftvotingclassifier", vote)])
     vote = PreFittedSoftVotingRegressor(members, weights)
     return Pipeline([("datatransformer", featurizer), ("prefittedsoftvotingregressor", vote)])
+
+
+class StackEnsemble(BaseEstimator):  # type: ignore[misc]
+    """A fitted meta-learner over the fitted members' predictions (class probabilities,
+    or values), as Azure's StackEnsembleClassifier / StackEnsembleRegressor."""
+
+    def __init__(self, estimators: list[tuple[str, Any]], meta: Any, classes: Any) -> None:
+        self.estimators = estimators
+        self.meta = meta
+        self.classes = classes
+
+    def fit(self, X: Any, y: Any = None) -> StackEnsemble:
+        return self  # the members and the meta-learner are fitted already
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def _inputs(self, X: Any) -> Any:
+        if self.classes is None:
+            return np.column_stack(
+                [np.asarray(m.predict(X), dtype=float) for _, m in self.estimators]
+            )
+        return np.column_stack([aligned_proba(m, X, self.classes) for _, m in self.estimators])
+
+    @property
+    def classes_(self) -> Any:
+        return self.classes
+
+    def predict_proba(self, X: Any) -> Any:
+        return aligned_proba(self.meta, self._inputs(X), self.classes)
+
+    def predict(self, X: Any) -> Any:
+        if self.classes is None:
+            return self.meta.predict(self._inputs(X))
+        return np.asarray(self.classes)[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def stack_pipeline(featurizer: Any, members: list[tuple[str, Any]], meta: Any, classes: Any) -> Any:
+    """The stack's pipeline: the featurizer, then the meta-learner over the members."""
+    step = "stackensembleclassifier" if classes is not None else "stackensembleregressor"
+    return Pipeline(
+        [("datatransformer", featurizer), (step, StackEnsemble(members, meta, classes))]
+    )

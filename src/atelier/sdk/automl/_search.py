@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from atelier.core.errors import AtelierError
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import _bounded as bounded
+from atelier.sdk.automl import _ensembles as ensembles
 from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
@@ -41,7 +42,7 @@ __all__ = ["Search"]
 
 MODEL_FILE = "outputs/model.pkl"
 #: how many of the best iterations keep their refitted model (and may join the ensemble)
-_KEEP = 8
+KEEP = 8
 #: iterations without a better score before early stopping ends the search
 _PATIENCE = 20
 _SKIPS = 30
@@ -149,9 +150,11 @@ class Search:
                 "for one iteration; the baseline (most frequent class, or mean) was recorded"
             )
             self._print(f"WARNING: {self.stop_reason}")
-            self._baseline()
-        if self.config.enable_voting_ensemble and len(self.outcomes) >= 2:
-            self._voting_ensemble()
+            ensembles.baseline(self)
+        if self.config.enable_voting_ensemble:
+            ensembles.voting(self)
+        if self.config.enable_stack_ensemble:
+            ensembles.stack(self)
         self._finish()
 
     def _should_stop(self) -> bool:
@@ -265,9 +268,9 @@ class Search:
         ranked = sorted(
             (o.score for o in self.outcomes if not math.isnan(o.score)), reverse=self.maximize
         )
-        if len(ranked) < _KEEP:
+        if len(ranked) < KEEP:
             return True
-        cut = ranked[_KEEP - 1]
+        cut = ranked[KEEP - 1]
         return score > cut if self.maximize else score < cut
 
     def _refit(self, estimator: Any, fitted: Any) -> Any:
@@ -418,62 +421,15 @@ class Search:
         duration = time.strftime("%H:%M:%S", time.gmtime(seconds))
         self._print(f"{iteration:>5}   {name:<44}{duration:>10}{score:>12.4f}{shown_best:>10}")
 
-    # --- the baseline and the ensemble ---------------------------------------------------
-    def _baseline(self) -> None:
-        from sklearn.dummy import DummyClassifier, DummyRegressor
-
-        started = time.monotonic()
-        model = DummyClassifier() if self.task == "classification" else DummyRegressor()
+    def _add(self, name: str, params: dict[str, Any], computed: tuple[Any, ...]) -> None:
+        """Record an iteration computed here (the baseline, an ensemble) as a child run:
+        ``computed`` is (predictions, score, every metric, fitted model, started)."""
+        predictions, score, scores, model, started = computed
         iteration = self.iteration
         self.iteration += 1
-        child = self._child_run(iteration, "Baseline", "None", {})
-        with self._quiet():
-            predictions, truth, fitted = self._evaluate(model)
-            score = self._score(predictions, truth)
-            scores = self._all_scores(predictions, truth)
-        outcome = Outcome(
-            iteration,
-            "Baseline",
-            {},
-            score,
-            predictions,
-            self._refit(model, fitted),
-            time.monotonic() - started,
-        )
-        self.outcomes.append(outcome)
-        self._complete(child, outcome, scores)
-
-    def _voting_ensemble(self) -> None:
-        from atelier.sdk.automl._estimators import select_weights, voting_pipeline
-
-        started = time.monotonic()
-        kept = [o for o in self.outcomes if o.model is not None and not math.isnan(o.score)]
-        kept.sort(key=lambda o: o.score, reverse=self.maximize)
-        candidates = {o.iteration: o.predictions for o in kept[:_KEEP]}
-        if len(candidates) < 2:
-            return
-        truth = self._truth
-        with self._quiet():
-            chosen = select_weights(candidates, lambda p: self._score(p, truth), self.maximize)
-            members = [o for o in kept if o.iteration in chosen]
-            weights = [float(chosen[o.iteration]) for o in members]
-            average = sum(w * o.predictions for w, o in zip(weights, members, strict=True))
-            average = average / sum(weights)
-            score = self._score(average, truth)
-            scores = self._all_scores(average, truth)
-        estimators = [(f"{o.iteration}_{o.name}", o.model.steps[-1][1]) for o in members]
-        model = voting_pipeline(self.featurizer, estimators, weights, self.data.classes)
-        iteration = self.iteration
-        self.iteration += 1
-        params = {
-            "ensembled_iterations": [o.iteration for o in members],
-            "ensembled_algorithms": [o.name for o in members],
-            "ensemble_weights": weights,
-        }
-        child = self._child_run(iteration, "VotingEnsemble", "None", params)
-        outcome = Outcome(
-            iteration, "VotingEnsemble", params, score, average, model, time.monotonic() - started
-        )
+        child = self._child_run(iteration, name, "None", params)
+        seconds = time.monotonic() - started
+        outcome = Outcome(iteration, name, params, score, predictions, model, seconds)
         self.outcomes.append(outcome)
         self._complete(child, outcome, scores)
 

@@ -160,7 +160,10 @@ class AutoMLConfig:
         self.featurization = featurization
         self.enable_early_stopping = bool(enable_early_stopping)
         self.enable_voting_ensemble = bool(enable_voting_ensemble)
-        self.enable_stack_ensemble = bool(enable_stack_ensemble)
+        # azureml: None means on, except for forecasting
+        self.enable_stack_ensemble = (
+            task != "forecasting" if enable_stack_ensemble is None else bool(enable_stack_ensemble)
+        )
         self.exclude_nan_labels = bool(exclude_nan_labels)
         self.allowed_models = check_models(
             task,
