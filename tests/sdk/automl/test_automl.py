@@ -179,6 +179,15 @@ def test_forecasting_validates_on_the_last_horizon(ws: Workspace) -> None:
     future = pd.DataFrame({"day": [pd.Timestamp("2024-02-12")] * 2, "store": ["a", "b"]})
     low, high = model.predict(future)
     assert low < high  # store b sells more
+    with pytest.raises(ValidationError, match="no column 'when'"):
+        Experiment(ws, "sales").submit(
+            AutoMLConfig(
+                task="forecasting",
+                training_data=frame,
+                label_column_name="sales",
+                forecasting_parameters=ForecastingParameters(time_column_name="when"),
+            )
+        )
     duplicated = pd.concat([frame, frame.iloc[:1]])
     with pytest.raises(ValidationError, match="more than once"):
         Experiment(ws, "sales").submit(
