@@ -22,9 +22,10 @@ def test_automl_register_and_deploy_without_an_entry_script(ws: Workspace) -> No
             label_column_name="target",
             primary_metric="accuracy",
             iterations=2,
-            n_cross_validations=3,
+            n_cross_validations=2,
             allowed_models=["LogisticRegression", "DecisionTree"],
             enable_voting_ensemble=False,
+            enable_stack_ensemble=False,
         )
     )
     assert run.get_status() == "Completed"
