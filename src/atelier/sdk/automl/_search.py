@@ -64,6 +64,25 @@ class Outcome:
     seconds: float
 
 
+def _warm_imports(task: str, families: list[ModelFamily]) -> None:
+    """Import here what every iteration needs, once: a forked iteration's own imports
+    die with it, and each would pay them again (most of a small model's time)."""
+    import importlib
+
+    for family in families:
+        family.build(task, family.defaults, 0, 1)
+    for module in (
+        "scipy.stats",
+        "sklearn.metrics",
+        "sklearn.model_selection",
+        "sklearn.preprocessing",
+        "sklearn.pipeline",
+        "threadpoolctl",
+        "atelier.sdk.automl._estimators",
+    ):
+        importlib.import_module(module)
+
+
 class Search:
     def __init__(
         self,
@@ -135,6 +154,7 @@ class Search:
             self.config.task, self.config.allowed_models, self.config.blocked_models
         )
         by_name = {f.name: f for f in families}
+        _warm_imports(self.task, families)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(seed=self.config.random_seed, n_startup_trials=10)
         study = optuna.create_study(

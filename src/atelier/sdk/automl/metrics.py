@@ -112,54 +112,91 @@ def _finite(scores: dict[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in scores.items() if v is not None and math.isfinite(float(v))}
 
 
+def _auc(positive: Any, scores: Any) -> float:
+    """Area under the ROC curve from ranks (ties share their mean rank)."""
+    from scipy.stats import rankdata
+
+    count = int(positive.sum())
+    others = len(positive) - count
+    if count == 0 or others == 0:
+        return math.nan
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - count * (count + 1) / 2) / (count * others))
+
+
+def _average_precision(positive: Any, scores: Any) -> float:
+    """Average precision as scikit-learn defines it: precision at each distinct threshold,
+    weighted by the recall it adds."""
+    import numpy as np
+
+    count = int(positive.sum())
+    if count == 0:
+        return math.nan
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], positive[order].astype(float)
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    true_pos = np.cumsum(hits)[last]
+    precision = true_pos / (last + 1)
+    recall = true_pos / count
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
 def classification_scores(y_true: Any, proba: Any, classes: Any) -> dict[str, float]:
     """Every classification metric, from the true labels and the predicted probabilities
-    (one column per class, in ``classes``' order)."""
+    (one column per class, in ``classes``' order). Computed from the confusion matrix and
+    ranks here: an iteration is scored in milliseconds."""
     import numpy as np
-    from sklearn import metrics as m
-    from sklearn.preprocessing import label_binarize
 
-    y_true = np.asarray(y_true)
+    classes = np.asarray(classes)
+    k = len(classes)
+    truth = np.searchsorted(classes, np.asarray(y_true))
     proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True)
-    classes = np.asarray(classes)
-    y_pred = classes[np.argmax(proba, axis=1)]
-    present = np.unique(y_true)
-    onehot = label_binarize(y_true, classes=classes)
-    if len(classes) == 2:
-        onehot = np.hstack([1 - onehot, onehot])
-    weights = np.array([np.mean(y_true == c) for c in classes])
-    scores: dict[str, float] = {
-        "accuracy": m.accuracy_score(y_true, y_pred),
-        "balanced_accuracy": m.balanced_accuracy_score(y_true, y_pred),
-        "log_loss": m.log_loss(y_true, proba, labels=classes),
-        "matthews_correlation": m.matthews_corrcoef(y_true, y_pred),
-    }
-    for average in ("macro", "micro", "weighted"):
-        common = {"average": average, "labels": present, "zero_division": 0}
-        scores[f"f1_score_{average}"] = m.f1_score(y_true, y_pred, **common)
-        scores[f"precision_score_{average}"] = m.precision_score(y_true, y_pred, **common)
-        scores[f"recall_score_{average}"] = m.recall_score(y_true, y_pred, **common)
-    # AUC and average precision, per class over the classes present in y_true
-    columns = [i for i, c in enumerate(classes) if c in present]
-    if len(present) > 1:
-        auc = [m.roc_auc_score(onehot[:, i], proba[:, i]) for i in columns]
-        ap = [m.average_precision_score(onehot[:, i], proba[:, i]) for i in columns]
-        share = weights[columns] / weights[columns].sum()
+    guess = np.argmax(proba, axis=1)
+    n = len(truth)
+    matrix = np.bincount(truth * k + guess, minlength=k * k).reshape(k, k).astype(float)
+    hits, support, predicted = np.diag(matrix), matrix.sum(axis=1), matrix.sum(axis=0)
+    present = support > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, hits / predicted, 0.0)
+        recall = np.where(support > 0, hits / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    share = support[present] / n
+    scores: dict[str, float] = {"accuracy": hits.sum() / n}
+    scores["balanced_accuracy"] = float(recall[present].mean())
+    scores["log_loss"] = float(-np.mean(np.log(proba[np.arange(n), truth])))
+    for name, values in (("precision", precision), ("recall", recall), ("f1", f1)):
+        key = "f1_score" if name == "f1" else f"{name}_score"
+        scores[f"{key}_macro"] = float(values[present].mean())
+        scores[f"{key}_weighted"] = float(np.dot(values[present], share))
+    micro_predicted = predicted[present].sum()
+    scores["precision_score_micro"] = (
+        hits[present].sum() / micro_predicted if micro_predicted else 0.0
+    )
+    scores["recall_score_micro"] = hits[present].sum() / n
+    p_micro, r_micro = scores["precision_score_micro"], scores["recall_score_micro"]
+    scores["f1_score_micro"] = (
+        2 * p_micro * r_micro / (p_micro + r_micro) if p_micro + r_micro > 0 else 0.0
+    )
+    covariance = hits.sum() * n - np.dot(predicted, support)
+    spread = math.sqrt((n * n - np.dot(predicted, predicted)) * (n * n - np.dot(support, support)))
+    scores["matthews_correlation"] = covariance / spread if spread else 0.0
+    onehot = np.eye(k, dtype=bool)[truth]
+    columns = np.flatnonzero(present)
+    if len(columns) > 1:
+        auc = np.array([_auc(onehot[:, i], proba[:, i]) for i in columns])
+        ap = np.array([_average_precision(onehot[:, i], proba[:, i]) for i in columns])
         scores["AUC_macro"] = float(np.mean(auc))
         scores["AUC_weighted"] = float(np.dot(auc, share))
-        scores["AUC_micro"] = m.roc_auc_score(onehot[:, columns].ravel(), proba[:, columns].ravel())
         scores["average_precision_score_macro"] = float(np.mean(ap))
         scores["average_precision_score_weighted"] = float(np.dot(ap, share))
-        scores["average_precision_score_micro"] = m.average_precision_score(
-            onehot[:, columns].ravel(), proba[:, columns].ravel()
-        )
-    # norm_macro_recall: macro recall rescaled so that chance is 0 and perfect is 1
-    chance = 1.0 / len(classes)
+        flat, flat_scores = onehot[:, columns].ravel(), proba[:, columns].ravel()
+        scores["AUC_micro"] = _auc(flat, flat_scores)
+        scores["average_precision_score_micro"] = _average_precision(flat, flat_scores)
+    chance = 1.0 / k
     scores["norm_macro_recall"] = max(0.0, (scores["recall_score_macro"] - chance) / (1 - chance))
-    # weighted_accuracy: each sample weighted by its class's share
-    sample_weight = np.array([weights[np.searchsorted(classes, y)] for y in y_true])
-    scores["weighted_accuracy"] = m.accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+    weights = (support / n)[truth]
+    scores["weighted_accuracy"] = float(np.sum(weights * (truth == guess)) / np.sum(weights))
     return _finite(scores)
 
 
@@ -167,17 +204,18 @@ def regression_scores(y_true: Any, y_pred: Any, y_range: tuple[float, float]) ->
     """Every regression metric; the normalized ones divide by the label's range."""
     import numpy as np
     from scipy.stats import spearmanr
-    from sklearn import metrics as m
 
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
     span = (y_range[1] - y_range[0]) or 1.0
-    rmse = math.sqrt(m.mean_squared_error(y_true, y_pred))
-    mae = m.mean_absolute_error(y_true, y_pred)
-    median = m.median_absolute_error(y_true, y_pred)
+    error = y_true - y_pred
+    rmse = math.sqrt(float(np.mean(error**2)))
+    mae = float(np.mean(np.abs(error)))
+    median = float(np.median(np.abs(error)))
+    variance = float(np.var(y_true)) or 1.0
     scores: dict[str, float] = {
-        "explained_variance": m.explained_variance_score(y_true, y_pred),
-        "r2_score": m.r2_score(y_true, y_pred),
+        "explained_variance": 1.0 - float(np.var(error)) / variance,
+        "r2_score": 1.0 - float(np.mean(error**2)) / variance,
         "mean_absolute_error": mae,
         "median_absolute_error": median,
         "root_mean_squared_error": rmse,
@@ -185,14 +223,14 @@ def regression_scores(y_true: Any, y_pred: Any, y_range: tuple[float, float]) ->
         "normalized_mean_absolute_error": mae / span,
         "normalized_median_absolute_error": median / span,
         "mean_absolute_percentage_error": 100.0
-        * float(np.mean(np.abs((y_true - y_pred) / np.where(y_true == 0, 1.0, y_true)))),
+        * float(np.mean(np.abs(error / np.where(y_true == 0, 1.0, y_true)))),
     }
     if len(np.unique(y_true)) > 1 and len(np.unique(y_pred)) > 1:
         scores["spearman_correlation"] = float(spearmanr(y_true, y_pred).statistic)
     else:
         scores["spearman_correlation"] = 0.0
     if y_range[0] > -1 and (y_pred > -1).all() and (y_true > -1).all():
-        rmsle = math.sqrt(m.mean_squared_log_error(y_true, y_pred))
+        rmsle = math.sqrt(float(np.mean((np.log1p(y_true) - np.log1p(y_pred)) ** 2)))
         log_span = (math.log1p(y_range[1]) - math.log1p(y_range[0])) or 1.0
         scores["root_mean_squared_log_error"] = rmsle
         scores["normalized_root_mean_squared_log_error"] = rmsle / log_span
@@ -207,46 +245,10 @@ def primary_score(
     classes: Any,
     y_range: tuple[float, float],
 ) -> float:
-    """Only the primary metric, fast (the ensemble selection calls it many times);
-    NaN when it cannot be computed."""
-    import numpy as np
-    from sklearn import metrics as m
-    from sklearn.preprocessing import label_binarize
-
-    y_true = np.asarray(y_true)
-    try:
-        if task == CLASSIFICATION:
-            proba = np.asarray(predictions, dtype=float)
-            y_pred = np.asarray(classes)[np.argmax(proba, axis=1)]
-            if metric == "accuracy":
-                return float(m.accuracy_score(y_true, y_pred))
-            if metric == "precision_score_weighted":
-                return float(m.precision_score(y_true, y_pred, average="weighted", zero_division=0))
-            if metric == "norm_macro_recall":
-                recall = m.recall_score(y_true, y_pred, average="macro", zero_division=0)
-                chance = 1.0 / len(classes)
-                return float(max(0.0, (recall - chance) / (1 - chance)))
-            onehot = label_binarize(y_true, classes=classes)
-            if len(classes) == 2:
-                onehot = np.hstack([1 - onehot, onehot])
-            present = onehot.sum(axis=0) > 0
-            if metric == "AUC_weighted":
-                return float(
-                    m.roc_auc_score(onehot[:, present], proba[:, present], average="weighted")
-                )
-            return float(
-                m.average_precision_score(onehot[:, present], proba[:, present], average="weighted")
-            )
-        y_pred = np.asarray(predictions, dtype=float)
-        span = (y_range[1] - y_range[0]) or 1.0
-        if metric == "normalized_root_mean_squared_error":
-            return float(np.sqrt(np.mean((y_true - y_pred) ** 2)) / span)
-        if metric == "normalized_mean_absolute_error":
-            return float(np.mean(np.abs(y_true - y_pred)) / span)
-        if metric == "r2_score":
-            return float(m.r2_score(y_true, y_pred))
-        from scipy.stats import spearmanr
-
-        return float(spearmanr(y_true, y_pred).statistic)
-    except ValueError:
-        return float("nan")
+    """The primary metric alone (the ensemble selection asks for it many times); NaN when
+    it cannot be computed."""
+    if task == CLASSIFICATION:
+        scores = classification_scores(y_true, predictions, classes)
+    else:
+        scores = regression_scores(y_true, predictions, y_range)
+    return scores.get(metric, math.nan)
