@@ -378,8 +378,8 @@ def automated_ml(ws: Workspace) -> None:
         training_data=iris,
         label_column_name="species",
         n_cross_validations=3,
-        iterations=8,
-        experiment_timeout_minutes=0.25,
+        iterations=5,
+        experiment_timeout_minutes=0.2,
     )
     run = Experiment(ws, "iris-automl").submit(config, show_output=True)
     best, _ = run.get_output()
