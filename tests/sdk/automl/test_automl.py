@@ -4,6 +4,7 @@ no-code scikit-learn model; bad settings and bad data fail before anything runs.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
-from atelier import Dataset, Experiment, Model, ValidationError, Workspace
+from atelier import Dataset, Experiment, MissingExtraError, Model, ValidationError, Workspace
 from atelier.automl import AutoMLRun, FeaturizationConfig, ForecastingParameters
 from atelier.azureml.train.automl import AutoMLConfig
 from atelier.sdk.automl.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -298,3 +299,12 @@ def test_bad_data_is_refused(ws: Workspace, frame: pd.DataFrame, task: str, mess
         Experiment(ws, "bad").submit(
             AutoMLConfig(task=task, training_data=frame, label_column_name="y")
         )
+
+
+def test_without_the_extra_the_error_names_it(
+    ws: Workspace, iris: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    config = AutoMLConfig(task="classification", training_data=iris, label_column_name="target")
+    with pytest.raises(MissingExtraError, match=r"atelier-ml\[automl\]"):
+        Experiment(ws, "no-extra").submit(config)
