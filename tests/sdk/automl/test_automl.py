@@ -5,6 +5,8 @@ no-code scikit-learn model; bad settings and bad data fail before anything runs.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -308,3 +310,42 @@ def test_without_the_extra_the_error_names_it(
     config = AutoMLConfig(task="classification", training_data=iris, label_column_name="target")
     with pytest.raises(MissingExtraError, match=r"atelier-ml\[automl\]"):
         Experiment(ws, "no-extra").submit(config)
+
+
+def test_cancel_stops_the_search_after_its_running_iterations(
+    ws: Workspace, iris: pd.DataFrame
+) -> None:
+    experiment = Experiment(ws, "cancel")
+    canceled: list[str] = []
+
+    def cancel_after_the_first_iteration() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not canceled:
+            for listed in experiment.get_runs():
+                done = [c for c in listed.get_children() if c.status == "Completed"]
+                if done:
+                    AutoMLRun(experiment, listed.id).cancel()
+                    canceled.append(listed.id)
+                    return
+            time.sleep(0.05)
+
+    canceller = threading.Thread(target=cancel_after_the_first_iteration)
+    canceller.start()
+    run = experiment.submit(
+        AutoMLConfig(
+            task="classification",
+            training_data=iris,
+            label_column_name="target",
+            iterations=200,
+            n_cross_validations=2,
+            allowed_models=["RandomForest", "ExtremeRandomTrees"],
+        )
+    )
+    canceller.join()
+    assert canceled == [run.id]
+    assert run.get_status() == "Canceled"
+    assert run.properties["automl.stop_reason"] == "canceled"
+    children = run.get_children()
+    assert 1 <= len(children) < 200
+    assert {c.status for c in children} <= {"Completed", "Canceled"}
+    assert "VotingEnsemble" not in [c.properties["run_algorithm"] for c in children]

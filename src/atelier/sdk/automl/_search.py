@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import AtelierError
-from atelier.core.status import RunStatus
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.sdk.automl import _bounded as bounded
 from atelier.sdk.automl import _ensembles as ensembles
 from atelier.sdk.automl import metrics as automl_metrics
@@ -171,9 +171,10 @@ class Search:
             )
             self._print(f"WARNING: {self.stop_reason}")
             ensembles.baseline(self)
-        if self.config.enable_voting_ensemble:
+        canceled = self.stop_reason == "canceled"
+        if self.config.enable_voting_ensemble and not canceled:
             ensembles.voting(self)
-        if self.config.enable_stack_ensemble:
+        if self.config.enable_stack_ensemble and not canceled:
             ensembles.stack(self)
         self._finish()
 
@@ -368,15 +369,15 @@ class Search:
             predictions, truth, score, scores, model = bounded.result(job)
         except bounded.TimedOut as exc:
             self.costs.setdefault(family.name, []).append(time.monotonic() - started)
-            child.fail(
-                error_details=f"iteration {iteration} {exc}: it reached the time limit",
-                error_code="IterationTimedOut",
-            )
+            message = f"iteration {iteration} {exc}: it reached the time limit"
+            error = {"code": "IterationTimedOut", "message": message}
+            self._end_child(child, RunStatus.FAILED, error)
             self._line(iteration, family.name, time.monotonic() - started, math.nan)
             return None
         except RuntimeError as exc:  # a model that cannot fit these data fails its iteration
             self.costs.setdefault(family.name, []).append(time.monotonic() - started)
-            child.fail(error_details=str(exc), error_code="IterationFailed")
+            error = {"code": "IterationFailed", "message": str(exc)}
+            self._end_child(child, RunStatus.FAILED, error)
             self._line(iteration, family.name, time.monotonic() - started, math.nan)
             return None
         seconds = time.monotonic() - started
@@ -432,8 +433,18 @@ class Search:
             child.upload_file(MODEL_FILE, io.BytesIO(pickle.dumps(outcome.model)))
             properties["model_name"] = MODEL_FILE
         child.add_properties(properties)
-        child.complete()
+        self._end_child(child, RunStatus.COMPLETED)
         self._line(outcome.iteration, outcome.name, outcome.seconds, outcome.score)
+
+    def _end_child(
+        self, child: Run, status: RunStatus, error: dict[str, Any] | None = None
+    ) -> None:
+        """End an iteration's run; one the parent's cancel reached ends Canceled."""
+        child._writer.close()
+        if child._refresh().status == RunStatus.CANCEL_REQUESTED:
+            status, error = RunStatus.CANCELED, None
+        if child.status not in (s.value for s in TERMINAL_STATUSES):
+            child._move(status, error)
 
     def _line(self, iteration: int, name: str, seconds: float, score: float) -> None:
         best = self._best()
