@@ -123,6 +123,9 @@ def test_featurization_imputes_encodes_and_drops_identifiers(ws: Workspace) -> N
             "customer": [f"c{i}" for i in range(rows)],
             "when": pd.date_range("2024-01-01", periods=rows),
             "secret": range(rows),
+            "review": [
+                f"review {i} says {'great' if i % 3 == 0 else 'meh'} stuff" for i in range(rows)
+            ],
         }
     )
     frame["label"] = np.where(frame["colour"] == "red", "yes", "no")
@@ -143,6 +146,8 @@ def test_featurization_imputes_encodes_and_drops_identifiers(ws: Workspace) -> N
     assert "customer" in guardrails["High cardinality feature detection"]["description"]
     _, model = run.get_output()
     assert list(model.predict(frame.drop(columns="label")[:3])) == ["yes", "no", "no"]
+    transformers = model.named_steps["datatransformer"].named_steps["columns"].transformers_
+    assert "text_5" in [name for name, _, _ in transformers]  # the review, as TF-IDF
     with pytest.raises(ValidationError, match="not numeric"):
         Experiment(ws, "mixed").submit(
             AutoMLConfig(

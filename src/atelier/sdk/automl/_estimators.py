@@ -23,6 +23,7 @@ __all__ = [
     "LabelEncoded",
     "PreFittedSoftVotingClassifier",
     "PreFittedSoftVotingRegressor",
+    "TextColumn",
     "aligned_proba",
     "select_weights",
     "stack_pipeline",
@@ -62,6 +63,16 @@ class LabelEncoded(BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: Any) -> Any:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class TextColumn(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """One column as strings, missing values empty: what a text vectorizer reads."""
+
+    def fit(self, X: Any, y: Any = None) -> TextColumn:
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return pd.Series(np.asarray(X, dtype=object).ravel()).fillna("").astype(str).to_numpy()
 
 
 class DateTimeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]

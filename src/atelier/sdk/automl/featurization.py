@@ -25,6 +25,9 @@ FEATURE_TYPES = ("Numeric", "Categorical", "DateTime", "Ignore", "CategoricalHas
 _MAX_CATEGORIES = 30
 #: a text column whose share of distinct values is above this is an identifier, not a feature
 _ID_SHARE = 0.95
+#: a column of mostly distinct values averaging this many words is text (TF-IDF)
+_TEXT_WORDS = 3
+_TEXT_FEATURES = 300
 
 
 class FeaturizationConfig:
@@ -102,8 +105,17 @@ class Plan:
     numeric: list[int] = field(default_factory=list)
     categorical: list[int] = field(default_factory=list)
     datetime: list[int] = field(default_factory=list)
+    text: list[int] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     strategies: dict[int, str] = field(default_factory=dict)
+
+
+def _is_text(series: Any) -> bool:
+    """Free text rather than categories: mostly distinct values of several words."""
+    values = series.dropna().astype(str)
+    if len(values) < 20 or values.nunique() / len(values) < 0.5:
+        return False
+    return bool(values.str.split().str.len().mean() >= _TEXT_WORDS)
 
 
 def _plan(frame: Any, featurization: str | FeaturizationConfig) -> Plan:
@@ -135,11 +147,13 @@ def _plan(frame: Any, featurization: str | FeaturizationConfig) -> Plan:
             plan.numeric.append(position)
             if config and (strategy := config._imputer_strategy(str(column))):
                 plan.strategies[position] = strategy
+        elif purpose == "Text" or (purpose is None and _is_text(series)):
+            plan.text.append(position)
         elif purpose is None and series.nunique() / rows > _ID_SHARE and rows >= 20:
             plan.dropped.append(str(column))  # an identifier: every row its own value
         else:
             plan.categorical.append(position)
-    if not (plan.numeric or plan.categorical or plan.datetime):
+    if not (plan.numeric or plan.categorical or plan.datetime or plan.text):
         raise ValidationError("no column is left to learn from once the label is set apart")
     return plan
 
@@ -150,11 +164,12 @@ def build_featurizer(
     """An unfitted featurizer (a ``ColumnTransformer`` over column positions) for
     ``frame`` (the features, label removed), and the guardrails it answers to."""
     from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from atelier.sdk.automl._estimators import ColumnsByPosition, DateTimeFeatures
+    from atelier.sdk.automl._estimators import ColumnsByPosition, DateTimeFeatures, TextColumn
 
     plan = _plan(frame, featurization)
     parts: list[tuple[str, Any, list[int]]] = []
@@ -177,6 +192,11 @@ def build_featurizer(
     if plan.datetime:
         datetime = make_pipeline(DateTimeFeatures(), SimpleImputer(strategy="median"))
         parts.append(("datetime", datetime, plan.datetime))
+    for position in plan.text:  # one column each: the vectorizer reads one column of strings
+        words = make_pipeline(
+            TextColumn(), TfidfVectorizer(max_features=_TEXT_FEATURES, sublinear_tf=True)
+        )
+        parts.append((f"text_{position}", words, position))
     columns = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
     featurizer = Pipeline([("positions", ColumnsByPosition()), ("columns", columns)])
     return featurizer, _featurization_guardrails(frame, plan)
