@@ -172,7 +172,7 @@ def build_featurizer(
     from atelier.sdk.automl._estimators import ColumnsByPosition, DateTimeFeatures, TextColumn
 
     plan = _plan(frame, featurization)
-    parts: list[tuple[str, Any, list[int]]] = []
+    parts: list[tuple[str, Any, list[int] | int]] = []
     by_strategy: dict[str, list[int]] = {}
     for position in plan.numeric:
         by_strategy.setdefault(plan.strategies.get(position, "median"), []).append(position)
