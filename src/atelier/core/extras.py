@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "s3": (("s3fs",), "S3 datastores and blob stores"),
     "azure": (("adlfs",), "Azure Blob / ADLS datastores"),
     "gcs": (("gcsfs",), "Google Cloud Storage datastores"),
+    "automl": (("sklearn", "optuna"), "AutoML (AutoMLConfig, atelier automl)"),
 }
 
 
