@@ -103,3 +103,30 @@ def test_a_read_only_home_is_one_typed_error_from_the_sdk(
         assert raised.value.__cause__ is None
     finally:
         home.chmod(0o700)
+
+
+def test_every_listing_takes_csv_and_tsv(atelier: Atelier) -> None:
+    import typer.main
+
+    from atelier.cli.main import app
+
+    stack: list[tuple[str, Any]] = [("", typer.main.get_command(app))]
+    listings = []
+    while stack:
+        path, command = stack.pop()
+        subcommands = getattr(command, "commands", {}).items()
+        stack.extend((f"{path} {name}", sub) for name, sub in subcommands)
+        if path.endswith(" list"):
+            listings.append(path.split())
+    assert len(listings) >= 10, listings
+    for listing in listings:  # a wrong -o is refused before the command runs, naming them all
+        refused = atelier(*listing, "-o", "yaml")
+        assert refused.code == 2, (listing, refused.stderr)
+        for choice in ("table", "json", "csv", "tsv"):
+            assert choice in refused.stderr, (listing, refused.stderr)
+    assert atelier("workspace", "create", "lab").code == 0
+    listed = atelier("workspace", "list", "-o", "tsv")
+    assert listed.code == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    name = header.split("\t").index("name")
+    assert [row.split("\t")[name] for row in rows] == ["lab"]
