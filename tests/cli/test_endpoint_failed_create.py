@@ -38,6 +38,9 @@ def test_a_failed_create_leaves_no_endpoint_behind(atelier: Atelier, tmp_path: P
     assert failed.code == 9, failed.stderr
     assert "endpoint again: waiting for its replicas" in failed.stderr  # the progress line
     assert "the coefficient file is corrupt" in failed.stderr
+    lines = failed.stderr.splitlines()  # the script's traceback: its last frames, as lines
+    assert any(line.strip().startswith('File "') and "score.py" in line for line in lines), lines
+    assert lines[-1].strip() == "RuntimeError: the coefficient file is corrupt", lines
     assert atelier("endpoint", "list", "-w", "lab", "-o", "json").json() == []
     (source / "score.py").write_text(SCORE)
     fixed = atelier(*create, "-o", "json", env={"TTY_COMPATIBLE": "1"})
