@@ -34,6 +34,8 @@ def test_image_list_show_save(atelier: Atelier, tmp_path: Path) -> None:
     )
     built = atelier("image", "build", "coef-scorer", "-w", "lab", env={"PATH": str(tmp_path)})
     assert_one_line_error(built, 8, "no working image builder was found")
+    assert "'atelier image save coef-scorer FOLDER -w lab'" in built.stderr  # CLI advice
+    assert "package.save" not in built.stderr
     on_terminal = {"PATH": str(tmp_path), "TTY_COMPATIBLE": "1"}
     shown = atelier("image", "build", "coef-scorer", "-w", "lab", env=on_terminal)
     assert "image coef-scorer: building with the container engine" in shown.stderr
