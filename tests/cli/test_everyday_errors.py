@@ -82,6 +82,13 @@ def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_ho
 def test_shell_completion_is_offered(atelier: Atelier) -> None:
     result = atelier("--help")
     assert "--install-completion" in result.stdout
+    script = atelier("--show-completion", "bash")
+    assert script.code == 0, script.stderr
+    assert "_ATELIER_COMPLETE=complete_bash" in script.stdout
+    completed = atelier(
+        env={"_ATELIER_COMPLETE": "complete_bash", "COMP_WORDS": "atelier wor", "COMP_CWORD": "1"}
+    )
+    assert completed.stdout.split() == ["workspace"], completed
 
 
 def test_cli_errors_give_cli_advice(atelier: Atelier, cli_cwd: Path) -> None:
