@@ -309,10 +309,8 @@ def test_downloads_take_output_dir_as_o(atelier: Atelier, logged: Logged, tmp_pa
     result = atelier("run", "download", logged.parent, "-w", "lab", "-o", str(folder))
     assert result.code == 0, result.stderr
     assert (folder / "outputs" / "model.bin").read_bytes() == b"\x00weights"
-    for command in (
-        ["run", "download"], ["model", "download"], ["dataset", "download"], ["datastore", "download"]
-    ):  # fmt: skip
-        helped = atelier(*command, "--help", env={"COLUMNS": "200"})
+    for command in (["run"], ["model"], ["dataset"], ["datastore"]):
+        helped = atelier(*command, "download", "--help", env={"COLUMNS": "200"})
         assert "--output-dir" in helped.stdout, command
         assert "--overwrite" in helped.stdout, command  # one overwrite rule
         assert "-o" in helped.stdout, command

@@ -134,7 +134,8 @@ def build(
         saved = f"'atelier image save {name} FOLDER -w {package.workspace.name}'"
         message = exc.message.replace("package.save(folder)", saved)
         message = message.replace("package.get_logs()", str(package.build_log_path))
-        raise ImageBuildError(message.replace("'docker build folder'", "'docker build FOLDER'"))
+        message = message.replace("'docker build folder'", "'docker build FOLDER'")
+        raise ImageBuildError(message) from None
     typer.echo(reference)
 
 
