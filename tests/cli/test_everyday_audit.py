@@ -4,6 +4,7 @@ corrupted or read-only home as one typed error from the SDK."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -130,3 +131,20 @@ def test_every_listing_takes_csv_and_tsv(atelier: Atelier) -> None:
     header, *rows = listed.stdout.splitlines()
     name = header.split("\t").index("name")
     assert [row.split("\t")[name] for row in rows] == ["lab"]
+
+
+def test_doctor_says_when_the_server_cannot_be_reached(atelier: Atelier, cli_home: Path) -> None:
+    import socket
+
+    from atelier.client.http.transport import write_credentials
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
+    write_credentials(f"http://127.0.0.1:{port}", "a-token", home=cli_home)
+    result = atelier("doctor", "-o", "json")
+    assert result.code == 1, result.stderr
+    server = next(row for row in json.loads(result.stdout) if row["check"] == "server")
+    assert server["status"] == "FAIL"
+    assert f"http://127.0.0.1:{port} cannot be reached" in server["detail"]
+    assert "start it or log in again" in server["detail"]
