@@ -42,12 +42,13 @@ def test_server_start_prints_the_urls_it_serves(
 
 
 def test_tables_show_no_python_reprs_or_epoch_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    from atelier.cli._output import print_table, write_delimited
+    from atelier.cli._output import print_fields, print_table, write_delimited
 
     expires = 1799146907331  # 2027-01-05 11:01:47 UTC, as epoch milliseconds
     row = ("t1", ["iris-clf:3", "iris-clf:4"], expires, {"stage": "prod"})
     print_table("Tokens", ("id", "models", "expires_ms", "tags"), [row])
     write_delimited(("id", "models", "expires_ms", "tags"), [row])
+    print_fields("Token t1", dict(zip(("id", "models", "expires_ms", "tags"), row, strict=True)))
     out = capsys.readouterr().out
     assert "[" not in out and "'" not in out and "{" not in out, out
     assert str(expires) not in out, out
