@@ -60,6 +60,8 @@ def test_server_start_without_the_server_extra(
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     result = atelier("server", "start")
     assert_one_line_error(result, 1, "pip install 'atelier-ml[server]'")
+    init = atelier("server", "init", "--admin", "root")
+    assert_one_line_error(init, 1, "atelier server init", "pip install 'atelier-ml[server]'")
 
 
 def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_home: Path) -> None:
