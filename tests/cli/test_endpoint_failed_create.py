@@ -33,9 +33,9 @@ def _managers_of(folder: Path) -> list[int]:
             state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
         except (OSError, IndexError):
             continue
-        if MANAGER_MODULE.encode() in cmdline and str(folder).encode() in cmdline:
-            if state != "Z":
-                found.append(int(proc.name))
+        ours = MANAGER_MODULE.encode() in cmdline and str(folder).encode() in cmdline
+        if ours and state != "Z":  # a zombie has exited
+            found.append(int(proc.name))
     return found
 
 
