@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_studio.py
 	$(BIN)/python bench/bench_sweeps.py
 	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_automl.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

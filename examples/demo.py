@@ -90,11 +90,12 @@ def main() -> None:
 
 
 def automate(ws: Workspace) -> None:
-    """Work that runs itself: a pipeline, a schedule, batch scoring and a sweep."""
+    """Work that runs itself: a pipeline, a schedule, batch scoring, a sweep and AutoML."""
     run_a_pipeline(ws)
     schedule_a_report(ws)
     score_in_batches(ws)
     sweep_hyperparameters(ws)
+    automated_ml(ws)
 
 
 def run_a_pipeline(ws: Workspace) -> None:
@@ -403,6 +404,39 @@ def show_the_sweep_in_the_studio(ws: Workspace, sweep_id: str) -> None:
     stopped = len(re.findall(r'<tr data-run="[^"]+" class="early"', page.text))
     print(f"S3. Studio: /workspaces/{ws.name}/sweeps/{sweep_id} shows {trials} trials best")
     print(f"    first, {stopped} stopped early, and their parallel coordinates ('atelier studio')")
+
+
+def automated_ml(ws: Workspace) -> None:
+    """AutoML on the bundled iris table for a few seconds: each iteration a child run, the
+    best pipeline registered and served without an entry script."""
+    import pandas as pd
+
+    from atelier import Experiment, Model
+    from atelier.azureml.train.automl import AutoMLConfig
+
+    iris = pd.read_csv(Path(__file__).parent / "data" / "iris.csv")
+    config = AutoMLConfig(
+        task="classification",
+        primary_metric="AUC_weighted",
+        training_data=iris,
+        label_column_name="species",
+        n_cross_validations=3,
+        iterations=5,
+        experiment_timeout_minutes=0.2,
+    )
+    run = Experiment(ws, "iris-automl").submit(config, show_output=True)
+    best, _ = run.get_output()
+    print(
+        f"A1. AutoML {run.id}: {len(run.get_children())} iterations, best "
+        f"{best.properties['run_algorithm']} AUC_weighted={best.get_metrics()['AUC_weighted']:.3f}"
+    )
+    model = run.register_model("iris-automl")
+    service = Model.deploy(ws, "iris-automl-svc", [model], overwrite=True)
+    service.wait_for_deployment()
+    flowers = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+    answer = service.run({"data": flowers})
+    print(f"A2. {model.id} deployed with no entry script: {flowers} -> {answer}")
+    service.delete()
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:

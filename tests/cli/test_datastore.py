@@ -35,7 +35,12 @@ def test_datastore_journey(atelier: Atelier, tmp_path: Path) -> None:
     shown = atelier("datastore", "show", "files", "-w", "lab", "-o", "json").json()
     assert shown["datastoreType"] == "LocalFolder"
     again = atelier("datastore", "register", "files", "--url", str(folder), "-w", "lab")
-    assert_one_line_error(again, 4, "already exists")
+    assert_one_line_error(again, 4, "already exists", "--overwrite")
+    assert "overwrite=True" not in again.stderr  # the CLI's advice, not the SDK's
+    replaced = atelier(
+        "datastore", "register", "files", "--url", str(folder), "-w", "lab", "--overwrite"
+    )
+    assert replaced.code == 0, replaced.stderr
     assert atelier("datastore", "unregister", "files", "-w", "lab").code == 0
     missing = atelier("datastore", "show", "files", "-w", "lab")
     assert_one_line_error(missing, 3, "not found")
@@ -84,5 +89,8 @@ def test_dataset_commands(atelier: Atelier, tmp_path: Path) -> None:
     down = atelier("dataset", "download", "table", "-t", str(tmp_path / "out"), "-w", "lab")
     assert down.code == 0, down.stderr
     assert (tmp_path / "out" / "part-00000.csv").read_text().startswith('"x","y"')
+    again = atelier("dataset", "download", "table", "-o", str(tmp_path / "out"), "-w", "lab")
+    assert_one_line_error(again, 4, "already exists", "--overwrite")  # as every download
+    assert "overwrite=True" not in again.stderr
     missing = atelier("dataset", "show", "table", "-v", "9", "-w", "lab")
     assert_one_line_error(missing, 3, "no version 9")

@@ -52,9 +52,12 @@ def test_endpoint_journey(atelier: Atelier, tmp_path: Path) -> None:
 
         _register(atelier, tmp_path, 4)
         updated = atelier(
-            "endpoint", "update", "coef-cli", "-w", "lab", "--model", "coef:2", "-o", "json"
-        ).json()
-        assert updated["models"] == ["coef:2"]
+            "endpoint", "update", "coef-cli", "-w", "lab", "--model", "coef:2",
+            env={"TTY_COMPATIBLE": "1"},  # stderr as a terminal: the progress line shows
+        )  # fmt: skip
+        assert updated.code == 0, updated.stderr
+        assert "endpoint 'coef-cli' updated; it serves coef:2" in updated.stdout
+        assert "endpoint coef-cli: done" in updated.stderr
         assert httpx.post(
             created["scoringUri"],
             json={"data": [2]},

@@ -47,6 +47,13 @@ def test_register_list_show_build_and_run_in_it(
     assert python.is_file()
     assert python.is_relative_to(tmp_path / "atelier-home" / "envs")
     assert "six" in built.stderr  # the build log
+    assert "environment sixenv: done" not in built.stderr  # no progress line in a pipe
+    cached = atelier(
+        "environment", "build", "sixenv", "-w", "lab", "--version", "1",
+        env={"TTY_COMPATIBLE": "1"},
+    )  # fmt: skip
+    assert cached.stdout.strip() == str(python)  # reused at once
+    assert "environment sixenv: done" in cached.stderr  # the progress line on a terminal
     shown = atelier("environment", "show", "sixenv", "-w", "lab", "-o", "json").json()
     assert (shown["built"], shown["python"]) == (True, str(python))
 

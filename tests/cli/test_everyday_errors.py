@@ -60,6 +60,8 @@ def test_server_start_without_the_server_extra(
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     result = atelier("server", "start")
     assert_one_line_error(result, 1, "pip install 'atelier-ml[server]'")
+    init = atelier("server", "init", "--admin", "root")
+    assert_one_line_error(init, 1, "atelier server init", "pip install 'atelier-ml[server]'")
 
 
 def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_home: Path) -> None:
@@ -82,6 +84,13 @@ def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_ho
 def test_shell_completion_is_offered(atelier: Atelier) -> None:
     result = atelier("--help")
     assert "--install-completion" in result.stdout
+    script = atelier("--show-completion", "bash")
+    assert script.code == 0, script.stderr
+    assert "_ATELIER_COMPLETE=complete_bash" in script.stdout
+    completed = atelier(
+        env={"_ATELIER_COMPLETE": "complete_bash", "COMP_WORDS": "atelier wor", "COMP_CWORD": "1"}
+    )
+    assert completed.stdout.split() == ["workspace"], completed
 
 
 def test_cli_errors_give_cli_advice(atelier: Atelier, cli_cwd: Path) -> None:

@@ -161,6 +161,15 @@ def test_download(atelier: Atelier, logged: Logged, tmp_path: Path) -> None:
     assert (everything / "outputs" / "model.bin").read_bytes() == b"\x00weights"
     assert (everything / "logs" / "run.log").read_text() == "it ran"
     assert "downloaded 2 file(s)" in result.stderr
+    (everything / "outputs" / "model.bin").write_bytes(b"mine")
+    again = atelier("run", "download", logged.parent, "-w", "lab", "-o", str(everything))
+    assert_one_line_error(again, 4, str(everything / "logs" / "run.log"), "--overwrite")
+    assert (everything / "outputs" / "model.bin").read_bytes() == b"mine"  # nothing replaced
+    replaced = atelier(
+        "run", "download", logged.parent, "-w", "lab", "-o", str(everything), "--overwrite"
+    )
+    assert replaced.code == 0, replaced.stderr
+    assert (everything / "outputs" / "model.bin").read_bytes() == b"\x00weights"
 
     into_cwd = tmp_path / "cwd-download"
     into_cwd.mkdir()
@@ -300,7 +309,8 @@ def test_downloads_take_output_dir_as_o(atelier: Atelier, logged: Logged, tmp_pa
     result = atelier("run", "download", logged.parent, "-w", "lab", "-o", str(folder))
     assert result.code == 0, result.stderr
     assert (folder / "outputs" / "model.bin").read_bytes() == b"\x00weights"
-    for command in (["model", "download"], ["dataset", "download"], ["datastore", "download"]):
-        helped = atelier(*command, "--help")
+    for command in (["run"], ["model"], ["dataset"], ["datastore"]):
+        helped = atelier(*command, "download", "--help", env={"COLUMNS": "200"})
         assert "--output-dir" in helped.stdout, command
+        assert "--overwrite" in helped.stdout, command  # one overwrite rule
         assert "-o" in helped.stdout, command

@@ -18,7 +18,7 @@ from atelier.cli._output import (
     print_table,
     short_time,
 )
-from atelier.core.errors import ValidationError
+from atelier.core.errors import AlreadyExistsError, ValidationError
 from atelier.sdk.data.file_dataset import FileDataset
 from atelier.sdk.data.tabular_dataset import TabularDataset
 
@@ -149,6 +149,9 @@ def download(
     """Download a file dataset's files (a tabular dataset: as one CSV file)."""
     dataset = _get(open_workspace(workspace), name, version)
     if isinstance(dataset, TabularDataset):
+        there = target / "part-00000.csv"  # the one file a tabular dataset is written as
+        if there.exists() and not overwrite:
+            raise AlreadyExistsError(f"{there} already exists; pass overwrite=True")
         target.mkdir(parents=True, exist_ok=True)
         written = dataset.to_csv_files(target=str(target)).to_path()
     elif isinstance(dataset, FileDataset):

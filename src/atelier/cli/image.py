@@ -26,7 +26,7 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.cli._progress import progress
-from atelier.core.errors import ValidationError
+from atelier.core.errors import ImageBuildError, ValidationError
 
 if TYPE_CHECKING:
     # packaging (and pathspec) load only for the image commands
@@ -126,9 +126,16 @@ def build(
 ) -> None:
     """Build an OCI image with docker, podman or buildah (whichever works here)."""
     package = _open(open_workspace(workspace), name, version)
-    with progress(f"image {name}", done="built") as phase:
-        phase("building with the container engine (its log: the package's build.log)")
-        reference = package.build()
+    try:
+        with progress(f"image {name}", done="built") as phase:
+            phase("building with the container engine (its log: the package's build.log)")
+            reference = package.build()
+    except ImageBuildError as exc:  # the SDK's advice, as the commands that do the same
+        saved = f"'atelier image save {name} FOLDER -w {package.workspace.name}'"
+        message = exc.message.replace("package.save(folder)", saved)
+        message = message.replace("package.get_logs()", str(package.build_log_path))
+        message = message.replace("'docker build folder'", "'docker build FOLDER'")
+        raise ImageBuildError(message) from None
     typer.echo(reference)
 
 

@@ -9,6 +9,7 @@ import typer
 
 from atelier.cli import (
     audit,
+    automl,
     compute,
     doctor,
     endpoint,
@@ -53,6 +54,7 @@ app.add_typer(workspace.app, name="workspace")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(run.app, name="run")
 app.add_typer(sweep.app, name="sweep")
+app.add_typer(automl.app, name="automl")
 app.add_typer(environment.app, name="environment")
 app.add_typer(compute.app, name="compute")
 app.add_typer(model.app, name="model")

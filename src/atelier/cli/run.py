@@ -30,7 +30,7 @@ from atelier.cli._run_views import (
     run_summary,
 )
 from atelier.cli.run_submit import ENDED_BADLY, failure, stop_following, submit
-from atelier.core.errors import NotFoundError
+from atelier.core.errors import AlreadyExistsError, NotFoundError
 from atelier.sdk.tracking.search import list_runs
 
 app = typer.Typer(
@@ -227,14 +227,28 @@ def download(
             help="Where to write (default: the current folder).",
         ),
     ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace local files.")] = False,
 ) -> None:
     """Download a run's files, keeping their paths; print each written path.
 
-    Exits with code 3 when no file matches, so a script never goes on with nothing.
+    Exits with code 3 when no file matches, so a script never goes on with nothing, and
+    with code 4 when a file is already there, unless --overwrite.
     """
     ws = open_workspace(workspace)
     root = output_dir if output_dir is not None else Path.cwd()
-    written = _get_run(ws, run_id).download_files(prefix=prefix, output_directory=root)
+    run = _get_run(ws, run_id)
+    if not overwrite:
+        there = [
+            root / name
+            for name in run.get_file_names()
+            if name.startswith(prefix or "") and (root / name).exists()
+        ]
+        if there:
+            more = f" (and {len(there) - 1} more)" if len(there) > 1 else ""
+            raise AlreadyExistsError(
+                f"{there[0]} already exists{more}; pass --overwrite to replace local files"
+            )
+    written = run.download_files(prefix=prefix, output_directory=root)
     if not written:
         where = f" under {prefix!r}" if prefix else ""
         raise NotFoundError(

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from atelier.core.data_records import DataFile
-from atelier.core.errors import InvalidStateError, NotFoundError, StorageError, ValidationError
+from atelier.core.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from atelier.client.backend import Backend, DatastoreFilesAPI
@@ -261,7 +267,7 @@ def download(files: list[ResolvedFile], target: Path, overwrite: bool) -> list[P
     if not overwrite:
         for _, path in planned:
             if path.exists():
-                raise ValidationError(f"{path} already exists; pass overwrite=True")
+                raise AlreadyExistsError(f"{path} already exists; pass overwrite=True")
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".atelier-download-", dir=target))
     try:

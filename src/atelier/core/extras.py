@@ -21,9 +21,12 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "postgres": (("psycopg",), "PostgreSQL as the metadata database"),
     "ray": (("ray",), "Ray clusters as compute targets (AmlCompute)"),
     "plot": (("matplotlib",), "run.log_image from matplotlib figures"),
+    "drift": (("scipy", "sklearn"), "data drift detection (DataDriftDetector, atelier drift)"),
+    "sweep": (("optuna",), "HyperDrive sweeps (HyperDriveConfig, atelier sweep)"),
     "s3": (("s3fs",), "S3 datastores and blob stores"),
     "azure": (("adlfs",), "Azure Blob / ADLS datastores"),
     "gcs": (("gcsfs",), "Google Cloud Storage datastores"),
+    "automl": (("sklearn", "optuna"), "AutoML (AutoMLConfig, atelier automl)"),
 }
 
 

@@ -27,10 +27,14 @@ class CollectedDataset(TabularDataset):
     input row, with the request's ``timestamp`` (UTC) as its timestamp column; read anew
     each time, so the latest batches are always in. Make one with :func:`collected_data`."""
 
-    def to_arrow(self, on_error: str = "null") -> pa.Table:
+    def _to_arrow(
+        self, on_error: str, for_pandas: bool, private_maps: list[Any] | None = None
+    ) -> pa.Table:
+        """Every way of reading the dataset (``to_arrow``, ``to_pandas_dataframe``) reads
+        the endpoint's batches here: there is no file source and no cache."""
         import pyarrow as pa
 
-        del on_error
+        del on_error, for_pandas, private_maps
         fmt = self._definition["format"]
         workspace = self._workspace
         if workspace is None:

@@ -35,7 +35,7 @@ def test_to_path_download_take_split_and_filter(images: Path, tmp_path: Path) ->
     written = pngs.take(2).download(tmp_path / "out")
     assert [Path(p).name for p in written] == ["cat0.png", "cat1.png"]
     assert (tmp_path / "out" / "cat" / "cat1.png").read_bytes() == b"\x01" * 11
-    with pytest.raises(ValidationError, match="already exists"):
+    with pytest.raises(AlreadyExistsError, match="already exists"):  # as every download
         pngs.take(1).download(tmp_path / "out")
     left, right = pngs.random_split(0.5, seed=1)
     assert sorted(left.to_path() + right.to_path()) == sorted(pngs.to_path())

@@ -234,3 +234,18 @@ def test_every_path_exports_the_same_ten_expressions() -> None:
     assert expressions <= set(sweeps.__all__)
     for name in expressions:
         assert getattr(parameter_expressions, name) is getattr(sweeps, name)
+
+
+def test_a_sweep_without_optuna_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from atelier import Experiment, MissingExtraError, Workspace
+
+    ws = Workspace.create("lab", home=str(tmp_path / "home"))
+    config = _config(tmp_path)
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna now fails
+    with pytest.raises(MissingExtraError, match=r"pip install 'atelier-ml\[sweep\]'"):
+        Experiment(ws, "sweep").submit(config)
+    assert Experiment(ws, "sweep").get_runs_dataframe().empty  # nothing was recorded

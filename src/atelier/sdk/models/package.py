@@ -153,6 +153,11 @@ class ModelPackage:
             print(self._record.log, end="" if self._record.log.endswith("\n") else "\n")
             print(f"Package {self.location} {self.state}", flush=True)
 
+    @property
+    def build_log_path(self) -> Path:
+        """Where this machine's image builds of the package write their output."""
+        return self._cache_dir() / BUILD_LOG
+
     def get_logs(self) -> str:
         """The creation log, then the output of image builds on this machine."""
         text = self._record.log

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
+from atelier.core.extras import require_extra
 from atelier.core.status import RunStatus
 from atelier.sdk.sweeps import _launch
 from atelier.sdk.sweeps.policies import EarlyTerminationPolicy, NoTerminationPolicy
@@ -220,6 +221,7 @@ class HyperDriveConfig:
     ) -> HyperDriveRun:
         """Validate, snapshot once, record the parent run and start the controller.
         ``_parent_run_id=`` makes the sweep a child of that run (a pipeline step)."""
+        require_extra("sweep", "a HyperDrive sweep")  # Optuna samples and stores the study
         parent_run_id = kwargs.pop("_parent_run_id", None)
         backend = experiment._backend
         workspace = experiment.workspace.name

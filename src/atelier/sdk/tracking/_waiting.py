@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 _POLL_SECONDS = 0.1
 _REAP_SECONDS = 2.0
+#: the statuses of a submitted run before its script starts (its environment build included)
+_BEFORE_SCRIPT = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED, RunStatus.PREPARING})
 
 
 class WaitingMixin:
@@ -69,6 +71,7 @@ class WaitingMixin:
         del wait_post_processing
         deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
         if show_output:
+            self._show_preparation(sys.stdout)
             record = self.stream_logs()
         else:
             last_reap = time.monotonic()
@@ -83,6 +86,25 @@ class WaitingMixin:
             message = (record.error or {}).get("message", "no error recorded")
             raise RunFailedError(f"run {self.id} ended {record.status.value}: {message}")
         return self.get_details()
+
+    def _show_preparation(self, sink: TextIO) -> None:
+        """``show_output``'s lines until the script starts: the run's phase (queued, its
+        environment being built ...) and the time waited, once per change."""
+        started = last_reap = time.monotonic()
+        shown = None
+        while True:
+            activity = self.get_activity()
+            if activity["status"] not in _BEFORE_SCRIPT:
+                return
+            text = str(activity.get("message") or activity.get("phase") or activity["status"])
+            if text != shown:
+                sink.write(f"run {self.id}: {text} ({time.monotonic() - started:.1f} s)\n")
+                sink.flush()
+                shown = text
+            if time.monotonic() - last_reap > _REAP_SECONDS:
+                reap(self._backend, self._workspace_name)  # a supervisor that died ends it
+                last_reap = time.monotonic()
+            time.sleep(_POLL_SECONDS)
 
     def get_activity(self) -> dict[str, Any]:
         """What the run is doing now: its status, and for a submitted run the supervisor's

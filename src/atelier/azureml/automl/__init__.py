@@ -1,0 +1,1 @@
+"""``azureml.automl``: the AutoML settings objects live in :mod:`atelier.azureml.automl.core`."""

@@ -1,0 +1,1 @@
+"""``azureml.automl.core``: ForecastingParameters and FeaturizationConfig."""

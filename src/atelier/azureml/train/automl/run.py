@@ -1,0 +1,5 @@
+"""``azureml.train.automl.run``."""
+
+from atelier.sdk.automl.run import AutoMLRun
+
+__all__ = ["AutoMLRun"]

@@ -1,0 +1,173 @@
+"""Reading and checking AutoML's data, and choosing how each iteration is validated.
+
+Bad data fails here, before a run is recorded: no rows, a missing or constant label, text
+in a regression label, a forecasting frame without its time column or with a time stamp
+twice in one series. When no validation is given, the split follows Azure's rule: 10 %
+held out from 20,000 rows up, else 3-fold cross-validation from 1,000 rows, else 10-fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from atelier.core.errors import ValidationError
+from atelier.sdk.automl.featurization import Guardrail
+from atelier.sdk.automl.forecasting import check_series, time_splits
+
+if TYPE_CHECKING:
+    from atelier.sdk.automl.config import AutoMLConfig
+
+__all__ = ["Data", "prepare_data"]
+
+_HOLDOUT_ROWS = 20_000
+_FEW_ROWS = 1_000
+_IMBALANCE = 0.2
+
+
+@dataclass
+class Data:
+    """The checked data: features and label, and how iterations are validated."""
+
+    X: Any
+    y: Any
+    #: held-out features and label (validation_data or validation_size), or None
+    X_valid: Any = None
+    y_valid: Any = None
+    #: (train rows, validation rows) of X for cross-validation, when nothing is held out
+    splits: list[tuple[Any, Any]] = field(default_factory=list)
+    classes: Any = None
+    y_range: tuple[float, float] = (0.0, 1.0)
+    guardrails: list[Guardrail] = field(default_factory=list)
+    validation: str = ""
+
+
+def _label(frame: Any, label: str, task: str, exclude_nan: bool, what: str) -> tuple[Any, Any]:
+    import pandas as pd
+
+    if label not in frame.columns:
+        raise ValidationError(
+            f"label column {label!r} is not in the {what} (its columns: "
+            f"{', '.join(map(str, frame.columns[:20]))})"
+        )
+    if exclude_nan:
+        frame = frame[frame[label].notna()]
+    if len(frame) == 0:
+        raise ValidationError(f"the {what} has no rows with a label")
+    y = frame[label]
+    if task != "classification":
+        try:
+            y = pd.to_numeric(y)
+        except (ValueError, TypeError):
+            raise ValidationError(
+                f"label column {label!r} holds text; a {task} label must be numeric "
+                "(use task='classification' for categories)"
+            ) from None
+    return frame.drop(columns=[label]).reset_index(drop=True), y.to_numpy()
+
+
+def prepare_data(config: AutoMLConfig) -> Data:
+    """The training data checked and split as the settings say."""
+    import numpy as np
+    import pandas as pd
+
+    frame, valid = config.get_frames()
+    for what, data in (("training data", frame), ("validation data", valid)):
+        if data is not None and not isinstance(data, pd.DataFrame):
+            raise ValidationError(f"the {what} did not read as a table")
+    task = config.task
+    if len(frame) == 0:
+        raise ValidationError("the training data has 0 rows")
+    forecasting = config.forecasting_parameters
+    if forecasting is not None:
+        frame = check_series(frame, forecasting)
+    X, y = _label(frame, config.label_column_name, task, config.exclude_nan_labels, "training data")
+    if len(np.unique(y.astype(str))) < 2:
+        raise ValidationError(
+            f"label column {config.label_column_name!r} has one value only; there is nothing "
+            "to learn"
+        )
+    data = Data(X=X, y=y)
+    if task == "classification":
+        data.classes = np.unique(y)
+        data.guardrails.append(_balance(y))
+    else:
+        data.y_range = (float(np.min(y)), float(np.max(y)))
+    if valid is not None:
+        X_valid, y_valid = _label(
+            valid, config.label_column_name, task, config.exclude_nan_labels, "validation data"
+        )
+        missing = set(map(str, X.columns)) - set(map(str, X_valid.columns))
+        if missing:
+            raise ValidationError(f"the validation data lacks columns {', '.join(sorted(missing))}")
+        data.X_valid, data.y_valid = X_valid[X.columns], y_valid
+        data.validation = f"the given validation data ({len(X_valid)} rows)"
+    elif forecasting is not None:
+        times = X[forecasting.time_column_name].to_numpy()
+        folds = (
+            int(config.n_cross_validations) if isinstance(config.n_cross_validations, int) else 1
+        )
+        data.splits = time_splits(times, forecasting.forecast_horizon, folds)
+        data.validation = (
+            f"{folds} rolling-origin fold(s) of forecast_horizon={forecasting.forecast_horizon}"
+        )
+    else:
+        _split(data, config)
+    data.guardrails.insert(0, Guardrail("Validation split handling", "Done", data.validation))
+    return data
+
+
+def _split(data: Data, config: AutoMLConfig) -> None:
+    import numpy as np
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    rows = len(data.X)
+    size = config.validation_size
+    folds = config.n_cross_validations
+    if size is None and folds in (None, "auto") and rows >= _HOLDOUT_ROWS:
+        size = 0.1
+    if size is not None:
+        stratify = data.y if _stratifiable(data.y, config.task, 2) else None
+        train, valid = train_test_split(
+            np.arange(rows), test_size=size, random_state=config.random_seed, stratify=stratify
+        )
+        data.X_valid, data.y_valid = data.X.iloc[valid].reset_index(drop=True), data.y[valid]
+        data.X, data.y = data.X.iloc[train].reset_index(drop=True), data.y[train]
+        data.validation = f"{size:.0%} of the training data held out ({len(valid)} rows)"
+        return
+    if folds in (None, "auto"):
+        folds = 3 if rows >= _FEW_ROWS else 10
+    folds = int(folds)
+    if folds > rows:
+        raise ValidationError(f"n_cross_validations={folds} is more than the {rows} training rows")
+    if _stratifiable(data.y, config.task, folds):
+        splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=config.random_seed)
+    else:
+        splitter = KFold(folds, shuffle=True, random_state=config.random_seed)
+    data.splits = list(splitter.split(np.zeros(rows), data.y))
+    data.validation = f"{folds}-fold cross-validation"
+
+
+def _stratifiable(y: Any, task: str, folds: int) -> bool:
+    import numpy as np
+
+    if task != "classification":
+        return False
+    _, counts = np.unique(y, return_counts=True)
+    return bool(counts.min() >= folds)
+
+
+def _balance(y: Any) -> Guardrail:
+    import numpy as np
+
+    values, counts = np.unique(y, return_counts=True)
+    smallest = counts.min() / counts.max()
+    if smallest < _IMBALANCE:
+        return Guardrail(
+            "Class balancing detection",
+            "Alerted",
+            f"class {values[counts.argmin()]!r} has {counts.min()} rows against "
+            f"{counts.max()} of the largest class; consider a metric that weighs classes "
+            "(AUC_weighted, norm_macro_recall)",
+        )
+    return Guardrail("Class balancing detection", "Passed", "the classes are balanced")

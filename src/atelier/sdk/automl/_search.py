@@ -1,0 +1,485 @@
+"""The AutoML search: Optuna over model families and their hyperparameters, under the
+run's budget, each iteration a child run; then the voting ensemble.
+
+The first iterations are each family's default point (strongest first), then Optuna's TPE
+sampler chooses the family and its hyperparameters. An iteration is scored on
+cross-validation folds (or the held-out rows); every metric of the task is logged on its
+child run, and its pipeline (featurizer, scaler, model) is refitted on all the training
+data and stored as ``outputs/model.pkl`` when it is among the best so far. A family whose
+iterations would run past the budget is not tried again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import math
+import pickle
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from atelier.core.errors import AtelierError
+from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.sdk.automl import _bounded as bounded
+from atelier.sdk.automl import _ensembles as ensembles
+from atelier.sdk.automl import metrics as automl_metrics
+from atelier.sdk.automl._data import Data
+from atelier.sdk.automl.featurization import build_featurizer
+from atelier.sdk.automl.models import ModelFamily, families_for
+from atelier.sdk.tracking.run import Run
+
+if TYPE_CHECKING:
+    from atelier.sdk.automl.config import AutoMLConfig
+    from atelier.sdk.automl.run import AutoMLRun
+
+__all__ = ["Search"]
+
+MODEL_FILE = "outputs/model.pkl"
+#: how many of the best iterations keep their refitted model (and may join the ensemble)
+KEEP = 8
+#: iterations without a better score before early stopping ends the search
+_PATIENCE = 20
+_SKIPS = 30
+_SEARCH_SHARE = 0.95
+_POLL_SECONDS = 0.5
+_RULE = "*" * 100
+
+
+@dataclass
+class Outcome:
+    """One scored iteration."""
+
+    iteration: int
+    name: str
+    params: dict[str, Any]
+    score: float
+    predictions: Any
+    model: Any  # the full pipeline refitted on all training data, or None
+    seconds: float
+
+
+def _warm_imports(task: str, families: list[ModelFamily]) -> None:
+    """Import here what every iteration needs, once: a forked iteration's own imports
+    die with it, and each would pay them again (most of a small model's time)."""
+    import importlib
+
+    for family in families:
+        family.build(task, family.defaults, 0, 1)
+    for module in (
+        "scipy.stats",
+        "sklearn.metrics",
+        "sklearn.model_selection",
+        "sklearn.preprocessing",
+        "sklearn.pipeline",
+        "threadpoolctl",
+        "atelier.sdk.automl._estimators",
+    ):
+        importlib.import_module(module)
+
+
+class Search:
+    def __init__(
+        self,
+        run: AutoMLRun,
+        config: AutoMLConfig,
+        data: Data,
+        show_output: bool = False,
+        out: TextIO | None = None,
+    ) -> None:
+        self.parent = run
+        self.config = config
+        self.data = data
+        self.task = "regression" if config.task == "forecasting" else config.task
+        self.metric = config.primary_metric
+        self.maximize = automl_metrics.maximize(self.metric)
+        self.out = (out or sys.stdout) if show_output else None
+        self.cores = config.max_cores_per_iteration
+        self.concurrent = config.max_concurrent_iterations
+        self.outcomes: list[Outcome] = []
+        self.costs: dict[str, list[float]] = {}
+        self.iteration = 0
+        self.start = time.monotonic()
+        # the last 5 % of the budget is kept for the ensemble and the final records
+        self.deadline = self.start + config.experiment_timeout_minutes * 60.0 * _SEARCH_SHARE
+        self.stop_reason = ""
+
+    # --- output --------------------------------------------------------------------------
+    def _print(self, text: str = "") -> None:
+        if self.out is not None:
+            print(text, file=self.out, flush=True)
+
+    def _show_guardrails(self) -> None:
+        self._print(_RULE)
+        self._print("DATA GUARDRAILS:")
+        for guardrail in self.data.guardrails:
+            self._print()
+            self._print(f"TYPE:         {guardrail.type}")
+            self._print(f"STATUS:       {guardrail.result.upper()}")
+            self._print(f"DESCRIPTION:  {guardrail.description}")
+        self._print(_RULE)
+        self._print(f"{'ITER':>5}   {'PIPELINE':<44}{'DURATION':>10}{'METRIC':>12}{'BEST':>10}")
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            with contextlib.suppress(AtelierError):
+                self.parent.fail(error_details=exc, error_code="AutoMLError")
+            raise
+
+    def _run(self) -> None:
+        import optuna
+
+        data = self.data
+        featurizer, more = build_featurizer(data.X, self.config.featurization)
+        data.guardrails.extend(more)
+        with self._quiet():
+            self.features = featurizer.fit_transform(data.X)
+            self.valid_features = (
+                None if data.X_valid is None else featurizer.transform(data.X_valid)
+            )
+        self.featurizer = featurizer
+        self.parent.add_properties(
+            {"automl.guardrails": json.dumps([g.to_dict() for g in data.guardrails])}
+        )
+        self._show_guardrails()
+        families = families_for(
+            self.config.task, self.config.allowed_models, self.config.blocked_models
+        )
+        by_name = {f.name: f for f in families}
+        _warm_imports(self.task, families)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.config.random_seed, n_startup_trials=10)
+        study = optuna.create_study(
+            direction="maximize" if self.maximize else "minimize", sampler=sampler
+        )
+        for family in families:
+            defaults = {f"{family.name}.{k}": v for k, v in family.defaults.items()}
+            study.enqueue_trial({"model": family.name, **defaults})
+        self._search(study, by_name)
+        if not self.outcomes and not self._canceled():
+            self.stop_reason = (
+                f"no iteration finished ({self.stop_reason}): the time limits are too short "
+                "for one iteration; the baseline (most frequent class, or mean) was recorded"
+            )
+            self._print(f"WARNING: {self.stop_reason}")
+            ensembles.baseline(self)
+        canceled = self.stop_reason == "canceled"
+        if self.config.enable_voting_ensemble and not canceled:
+            ensembles.voting(self)
+        if self.config.enable_stack_ensemble and not canceled:
+            ensembles.stack(self)
+        self._finish()
+
+    def _should_stop(self) -> bool:
+        if self.iteration >= self.config.iterations:
+            self.stop_reason = f"iterations={self.config.iterations} done"
+        elif time.monotonic() >= self.deadline:
+            self.stop_reason = "experiment_timeout reached"
+        elif self._canceled():
+            self.stop_reason = "canceled"
+        elif self._exit_score_reached():
+            self.stop_reason = f"experiment_exit_score={self.config.experiment_exit_score} reached"
+        elif self._no_progress():
+            self.stop_reason = f"early stopping: no better score in {_PATIENCE} iterations"
+        else:
+            return False
+        return True
+
+    def _canceled(self) -> bool:
+        status = self.parent._refresh().status
+        return status in (RunStatus.CANCEL_REQUESTED, RunStatus.CANCELED)
+
+    def _exit_score_reached(self) -> bool:
+        target = self.config.experiment_exit_score
+        best = self._best()
+        if target is None or best is None:
+            return False
+        return bool(best.score >= target if self.maximize else best.score <= target)
+
+    def _no_progress(self) -> bool:
+        if not self.config.enable_early_stopping or len(self.outcomes) < 2 * _PATIENCE:
+            return False
+        best = self._best()
+        return best is not None and best.iteration < self.outcomes[-_PATIENCE].iteration
+
+    def _too_slow(self, name: str) -> bool:
+        """Whether an iteration of the family is expected to end past the budget (or the
+        iteration timeout): its own mean cost so far, else the median of every cost so far."""
+        seen = self.costs.get(name) or [c for costs in self.costs.values() for c in costs]
+        if not seen:
+            return False
+        limit = self.config.iteration_timeout_minutes
+        expected = sum(seen) / len(seen) if name in self.costs else sorted(seen)[len(seen) // 2]
+        if limit is not None and expected > limit * 60.0:
+            return True
+        return time.monotonic() + expected > self.deadline
+
+    def _best(self) -> Outcome | None:
+        scored = [o for o in self.outcomes if not math.isnan(o.score)]
+        if not scored:
+            return None
+        pick = max if self.maximize else min
+        return pick(scored, key=lambda o: o.score)
+
+    # --- one iteration -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Fits and scores without warnings (convergence and the like are expected while
+        searching) and on ``max_cores_per_iteration`` threads: OpenMP and BLAS on every
+        core of a busy machine run many times slower than on one."""
+        from threadpoolctl import threadpool_limits
+
+        with warnings.catch_warnings(), threadpool_limits(self.cores if self.cores > 0 else None):
+            warnings.simplefilter("ignore")
+            yield
+
+    def _estimator(self, family: ModelFamily, params: dict[str, Any]) -> Any:
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+        model = family.build(self.task, params, self.config.random_seed, self.cores)
+        if not family.scaled:
+            return model
+        scaler = MinMaxScaler() if "NaiveBayes" in family.name else StandardScaler()
+        return Pipeline([("scaler", scaler), ("model", model)])
+
+    def _predict(self, model: Any, features: Any) -> Any:
+        if self.task == "classification":
+            from atelier.sdk.automl._estimators import aligned_proba
+
+            return aligned_proba(model, features, self.data.classes)
+        return model.predict(features)
+
+    def _evaluate(self, estimator: Any) -> tuple[Any, Any, Any]:
+        """Predictions on the validation rows, their true labels, and the model fitted
+        on the training rows when they are all the training data (a hold-out)."""
+        import numpy as np
+        from sklearn.base import clone
+
+        data = self.data
+        if self.valid_features is not None:
+            model = clone(estimator).fit(self.features, data.y)
+            return self._predict(model, self.valid_features), data.y_valid, model
+        parts, truth = [], []
+        for train, valid in data.splits:
+            model = clone(estimator).fit(self.features[train], data.y[train])
+            parts.append(self._predict(model, self.features[valid]))
+            truth.append(data.y[valid])
+        return np.concatenate(parts), np.concatenate(truth), None
+
+    def _score(self, predictions: Any, truth: Any) -> float:
+        return automl_metrics.primary_score(
+            self.task, self.metric, truth, predictions, self.data.classes, self.data.y_range
+        )
+
+    def _all_scores(self, predictions: Any, truth: Any) -> dict[str, float]:
+        if self.task == "classification":
+            return automl_metrics.classification_scores(truth, predictions, self.data.classes)
+        return automl_metrics.regression_scores(truth, predictions, self.data.y_range)
+
+    def _keeps(self, score: float) -> bool:
+        ranked = sorted(
+            (o.score for o in self.outcomes if not math.isnan(o.score)), reverse=self.maximize
+        )
+        if len(ranked) < KEEP:
+            return True
+        cut = ranked[KEEP - 1]
+        return score > cut if self.maximize else score < cut
+
+    def _refit(self, estimator: Any, fitted: Any) -> Any:
+        """The full pipeline: the fitted featurizer and the model fitted on all rows."""
+        from sklearn.base import clone
+        from sklearn.pipeline import Pipeline
+
+        model = fitted if fitted is not None else clone(estimator).fit(self.features, self.data.y)
+        return Pipeline([("datatransformer", self.featurizer), ("model", model)])
+
+    def _compute(self, family: ModelFamily, params: dict[str, Any]) -> tuple[Any, ...]:
+        """Validate the iteration and, if it is among the best, refit it on all rows."""
+        with self._quiet():
+            estimator = self._estimator(family, params)
+            predictions, truth, fitted = self._evaluate(estimator)
+            score = self._score(predictions, truth)
+            scores = self._all_scores(predictions, truth)
+            keep = not math.isnan(score) and self._keeps(score)
+            model = self._refit(estimator, fitted) if keep else None
+        return predictions, truth, score, scores, model
+
+    def _limit(self) -> float:
+        left = self.deadline - time.monotonic()
+        per_iteration = self.config.iteration_timeout_minutes
+        return left if per_iteration is None else min(left, per_iteration * 60.0)
+
+    def _search(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
+        """Ask the study for iterations, ``max_concurrent_iterations`` at a time, until a
+        stop condition holds; each ended iteration is recorded and told to the study."""
+        import optuna
+
+        running: list[bounded.Job] = []
+        skips = 0
+        while True:
+            stopping = self._should_stop()
+            while not stopping and len(running) < self.concurrent:
+                trial = study.ask()
+                family = by_name[trial.suggest_categorical("model", list(by_name))]
+                params = family.space(trial)
+                if not self._too_slow(family.name):
+                    skips = 0
+                    running.append(self._start(trial, family, params))
+                    stopping = self._should_stop()
+                    continue
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                skips += 1
+                if skips >= _SKIPS:
+                    self.stop_reason = "no model family fits in the time left"
+                    stopping = True
+            if not running:
+                return
+            if self.stop_reason == "canceled":
+                for job in running:
+                    bounded.kill(job)
+            for job in bounded.wait(running, _POLL_SECONDS):
+                running.remove(job)
+                outcome = self._ended(job)
+                trial = job.tag[0]
+                if outcome is None or math.isnan(outcome.score):
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(trial, outcome.score)
+
+    def _start(self, trial: Any, family: ModelFamily, params: dict[str, Any]) -> bounded.Job:
+        iteration = self.iteration
+        self.iteration += 1
+        child = self._child(iteration, family, params)
+        work = functools.partial(self._compute, family, params)
+        tag = (trial, iteration, family, params, child, time.monotonic())
+        return bounded.spawn(work, self._limit(), tag)
+
+    def _ended(self, job: bounded.Job) -> Outcome | None:
+        _, iteration, family, params, child, started = job.tag
+        try:
+            predictions, truth, score, scores, model = bounded.result(job)
+        except bounded.TimedOut as exc:
+            self.costs.setdefault(family.name, []).append(time.monotonic() - started)
+            message = f"iteration {iteration} {exc}: it reached the time limit"
+            error = {"code": "IterationTimedOut", "message": message}
+            self._end_child(child, RunStatus.FAILED, error)
+            self._line(iteration, family.name, time.monotonic() - started, math.nan)
+            return None
+        except RuntimeError as exc:  # a model that cannot fit these data fails its iteration
+            self.costs.setdefault(family.name, []).append(time.monotonic() - started)
+            error = {"code": "IterationFailed", "message": str(exc)}
+            self._end_child(child, RunStatus.FAILED, error)
+            self._line(iteration, family.name, time.monotonic() - started, math.nan)
+            return None
+        seconds = time.monotonic() - started
+        self.costs.setdefault(family.name, []).append(seconds)
+        outcome = Outcome(iteration, family.name, params, score, predictions, model, seconds)
+        self.outcomes.append(outcome)
+        self._truth = truth
+        self._complete(child, outcome, scores)
+        return outcome
+
+    # --- child runs ----------------------------------------------------------------------
+    def _child(self, iteration: int, family: ModelFamily, params: dict[str, Any]) -> Run:
+        preprocessor = (
+            ("MinMaxScaler" if "NaiveBayes" in family.name else "StandardScaler")
+            if family.scaled
+            else "None"
+        )
+        return self._child_run(iteration, family.name, preprocessor, params)
+
+    def _child_run(
+        self, iteration: int, algorithm: str, preprocessor: str, params: dict[str, Any]
+    ) -> Run:
+        parent = self.parent
+        shown = json.dumps(params, default=str)
+        record = parent._backend.runs.create(
+            parent._workspace_name,
+            parent.experiment.name,
+            run_id=f"{parent.id}_{iteration}",
+            parent_run_id=parent.id,
+            status=RunStatus.RUNNING,
+            run_type=parent.type,
+            target=parent._record.target,
+            tags={"iteration": str(iteration), "run_algorithm": algorithm},
+            properties={
+                "iteration": str(iteration),
+                "run_algorithm": algorithm,
+                "run_preprocessor": preprocessor,
+                "run_properties": shown,
+                "primary_metric": self.metric,
+                "pipeline_spec": json.dumps(
+                    {"preprocessor": preprocessor, "model": algorithm, "hyperparameters": params},
+                    default=str,
+                ),
+            },
+        )
+        return Run(parent.experiment, record.run_id, _record=record)
+
+    def _complete(self, child: Run, outcome: Outcome, scores: dict[str, float]) -> None:
+        for name, value in scores.items():
+            child.log(name, value)
+        properties = {"score": str(outcome.score), "fit_time": f"{outcome.seconds:.3f}"}
+        if outcome.model is not None:
+            child.upload_file(MODEL_FILE, io.BytesIO(pickle.dumps(outcome.model)))
+            properties["model_name"] = MODEL_FILE
+        child.add_properties(properties)
+        self._end_child(child, RunStatus.COMPLETED)
+        self._line(outcome.iteration, outcome.name, outcome.seconds, outcome.score)
+
+    def _end_child(
+        self, child: Run, status: RunStatus, error: dict[str, Any] | None = None
+    ) -> None:
+        """End an iteration's run; one the parent's cancel reached ends Canceled."""
+        child._writer.close()
+        if child._refresh().status == RunStatus.CANCEL_REQUESTED:
+            status, error = RunStatus.CANCELED, None
+        if child.status not in (s.value for s in TERMINAL_STATUSES):
+            child._move(status, error)
+
+    def _line(self, iteration: int, name: str, seconds: float, score: float) -> None:
+        best = self._best()
+        shown_best = f"{best.score:.4f}" if best is not None else "nan"
+        duration = time.strftime("%H:%M:%S", time.gmtime(seconds))
+        self._print(f"{iteration:>5}   {name:<44}{duration:>10}{score:>12.4f}{shown_best:>10}")
+
+    def _add(self, name: str, params: dict[str, Any], computed: tuple[Any, ...]) -> None:
+        """Record an iteration computed here (the baseline, an ensemble) as a child run:
+        ``computed`` is (predictions, score, every metric, fitted model, started)."""
+        predictions, score, scores, model, started = computed
+        iteration = self.iteration
+        self.iteration += 1
+        child = self._child_run(iteration, name, "None", params)
+        seconds = time.monotonic() - started
+        outcome = Outcome(iteration, name, params, score, predictions, model, seconds)
+        self.outcomes.append(outcome)
+        self._complete(child, outcome, scores)
+
+    def _finish(self) -> None:
+        best = self._best()
+        properties = {"automl.stop_reason": self.stop_reason, "iterations": str(self.iteration)}
+        if best is not None:
+            properties["best_child_run_id"] = f"{self.parent.id}_{best.iteration}"
+            properties["score"] = str(best.score)
+            self.parent.log(self.metric, best.score)
+        self.parent.add_properties(properties)
+        self._print(_RULE)
+        self._print(f"Stopped: {self.stop_reason}")
+        if best is not None:
+            self._print(
+                f"Best: iteration {best.iteration} ({best.name}), {self.metric}={best.score:.4f}"
+            )
+        if self.stop_reason == "canceled":
+            self.parent._writer.close()
+            self.parent._move(RunStatus.CANCELED)
+        else:
+            self.parent.complete()
