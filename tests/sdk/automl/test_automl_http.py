@@ -3,6 +3,9 @@ with the no-code deployment, no entry script written."""
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 from sklearn.datasets import load_iris
 
@@ -30,6 +33,15 @@ def test_automl_register_and_deploy_without_an_entry_script(ws: Workspace) -> No
     )
     assert run.get_status() == "Completed"
     best, fitted = run.get_output()
+    # the Studio's leaderboard reads the iterations the search recorded, best marked
+    transport = ws._backend.transport  # type: ignore[attr-defined]
+    page = httpx.get(
+        f"{transport.url}/workspaces/{ws.name}/automl/{run.id}",
+        headers={"Authorization": f"Bearer {transport.token}", "Accept": "text/html"},
+    )
+    assert page.status_code == 200, page.text
+    assert len(re.findall(r'<tr data-run="', page.text)) == 2
+    assert re.findall(r'<tr data-run="([^"]+)" class="best">', page.text) == [best.id]
     assert best.parent is not None and best.parent.id == run.id
     model = run.register_model("iris-automl", tags={"from": "automl"})
     assert model.run_id == best.id and model.tags == {"from": "automl"}
