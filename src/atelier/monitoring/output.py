@@ -8,24 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
+from atelier.core.metric_names import DRIFT_FEATURE_METRICS
 
 if TYPE_CHECKING:
     from atelier.monitoring.detector import DataDriftDetector
 
 DRIFT_TYPE = "DatasetBased"
 #: the per-feature metrics reported as azureml's column_metrics, in this order
-COLUMN_METRICS = (
-    "contribution",
-    "wasserstein_distance",
-    "normed_wasserstein_distance",
-    "energy_distance",
-    "psi",
-    "jensen_shannon_distance",
-    "euclidean_distance",
-    "statistic",
-    "p_value",
-    "p_value_corrected",
-)
+COLUMN_METRICS = DRIFT_FEATURE_METRICS
 QUALITY_METRICS = (
     "missing",
     "missing_fraction",

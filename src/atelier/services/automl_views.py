@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import NotFoundError
+from atelier.core.metric_names import AUTOML_MINIMIZED
 from atelier.core.records import RunRecord
 from atelier.services import run_queries, run_records
 from atelier.services.run_views import extremes
@@ -21,20 +22,7 @@ __all__ = ["AUTOML_RUN_TYPE", "AutoMLView", "Iteration", "automl_view"]
 
 AUTOML_RUN_TYPE = "automl"
 #: the metrics of which less is better (every other AutoML metric: more is better)
-MINIMIZED = frozenset(
-    {
-        "log_loss",
-        "mean_absolute_error",
-        "median_absolute_error",
-        "normalized_mean_absolute_error",
-        "normalized_median_absolute_error",
-        "normalized_root_mean_squared_error",
-        "normalized_root_mean_squared_log_error",
-        "root_mean_squared_error",
-        "root_mean_squared_log_error",
-        "mean_absolute_percentage_error",
-    }
-)
+MINIMIZED = AUTOML_MINIMIZED
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from atelier.core.errors import AtelierError, NotFoundError
+from atelier.core.metric_names import DRIFT_FEATURE_METRICS
 from atelier.core.records import RunQuery, RunRecord
 from atelier.core.schedules import ACTIVE, ScheduleRecord
 from atelier.core.status import RunStatus
@@ -47,18 +48,7 @@ TOP_FEATURES = 25
 #: a window document larger than this is not read (the page says so)
 MAX_DOCUMENT = 8 * 1024 * 1024
 #: per-feature metrics in this order when present (then any other numbers, by name)
-FEATURE_METRICS = (
-    "contribution",
-    "wasserstein_distance",
-    "normed_wasserstein_distance",
-    "energy_distance",
-    "psi",
-    "jensen_shannon_distance",
-    "euclidean_distance",
-    "statistic",
-    "p_value",
-    "p_value_corrected",
-)
+FEATURE_METRICS = DRIFT_FEATURE_METRICS
 
 
 @dataclass(frozen=True, slots=True)

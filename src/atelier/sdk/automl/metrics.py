@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from atelier.core.errors import ValidationError
+from atelier.core.metric_names import AUTOML_MINIMIZED
 
 __all__ = [
     "CLASSIFICATION_METRICS",
@@ -72,18 +73,7 @@ REGRESSION_METRICS = (
     "normalized_root_mean_squared_log_error",
     "mean_absolute_percentage_error",
 )
-_MINIMIZED = {
-    "log_loss",
-    "mean_absolute_error",
-    "median_absolute_error",
-    "normalized_mean_absolute_error",
-    "normalized_median_absolute_error",
-    "normalized_root_mean_squared_error",
-    "normalized_root_mean_squared_log_error",
-    "root_mean_squared_error",
-    "root_mean_squared_log_error",
-    "mean_absolute_percentage_error",
-}
+_MINIMIZED = AUTOML_MINIMIZED
 
 
 def maximize(metric: str) -> bool:
