@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.schedules import ACTIVE, DISABLED, ScheduleRecord
 from atelier.core.status import RunStatus
-from atelier.monitoring import windows
+from atelier.monitoring import arguments, windows
 from atelier.monitoring.alerts import AlertConfiguration
 from atelier.monitoring.output import DetectorOutput
 from atelier.monitoring.reading import read_tables, stored_dataset, stored_form
@@ -46,59 +46,12 @@ if TYPE_CHECKING:
     from atelier.sdk.workspace import Workspace
 
 KIND = "datadrift"
-DEFAULT_THRESHOLD = 0.2
 _PREFIX = "datadrift."
 _UNSET: Any = ...
 
 
 def _schedule_name(name: str) -> str:
     return _PREFIX + name
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name or len(name) > 200:
-        raise ValidationError(f"a detector name must be 1-200 characters, not {name!r}")
-    if not all(c.isalnum() or c in "-_" for c in name) or not name[0].isalnum():
-        raise ValidationError(
-            f"invalid detector name {name!r}: use letters, digits, '-' and '_', "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-def _threshold(value: object) -> float:
-    if value is None:
-        return DEFAULT_THRESHOLD
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValidationError(f"drift_threshold must be between 0 and 1, not {value!r}")
-    return float(value)
-
-
-def _latency(value: object) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(f"latency must be a whole number of hours >= 0, not {value!r}")
-    return value
-
-
-def _features(value: object) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
-        raise ValidationError("feature_list must be a non-empty list of column names")
-    if not all(isinstance(item, str) and item for item in value):
-        raise ValidationError("feature_list must hold column names")
-    return list(value)
-
-
-def _compute_name(value: object) -> str | None:
-    if value is None:
-        return None
-    name = getattr(value, "name", value)
-    if not isinstance(name, str):
-        raise ValidationError(f"compute_target must be a name or a ComputeTarget, not {value!r}")
-    return name
 
 
 class DataDriftDetector:
@@ -248,7 +201,7 @@ class DataDriftDetector:
         checked now: ``DataDriftSchemaError`` lists every missing column and differing
         type; ``AlreadyExistsError`` when the name is taken. Its schedule starts disabled:
         :meth:`enable_schedule` starts it."""
-        _check_name(name)
+        arguments.check_name(name)
         frequency = windows.check_frequency(frequency or "Week")
         for label, dataset in (("baseline", baseline_dataset), ("target", target_dataset)):
             if not isinstance(dataset, TabularDataset):
@@ -260,17 +213,17 @@ class DataDriftDetector:
             )
         if alert_config is not None and not isinstance(alert_config, AlertConfiguration):
             raise ValidationError("alert_config must be an AlertConfiguration")
-        features = _features(feature_list)
+        features = arguments.features(feature_list)
         read_tables(baseline_dataset, target_dataset, features, sample_rows=1000)  # schema check
         definition = {
             "baseline": stored_form(baseline_dataset),
             "target": stored_form(target_dataset),
-            "compute_target": _compute_name(compute_target),
+            "compute_target": arguments.compute_name(compute_target),
             "frequency": frequency,
             "feature_list": features,
             "alert_config": alert_config._to_dict() if alert_config else None,
-            "drift_threshold": _threshold(drift_threshold),
-            "latency": _latency(latency),
+            "drift_threshold": arguments.threshold(drift_threshold),
+            "latency": arguments.latency(latency),
             "schedule_start": None,
         }
         backend = workspace._backend
@@ -292,7 +245,7 @@ class DataDriftDetector:
     @staticmethod
     def get_by_name(workspace: Workspace, name: str) -> DataDriftDetector:
         """The detector ``name``; ``NotFoundError`` when there is none."""
-        _check_name(name)
+        arguments.check_name(name)
         try:
             record = workspace._backend.schedules.get(workspace.name, _schedule_name(name))
         except NotFoundError:
@@ -342,9 +295,9 @@ class DataDriftDetector:
         del wait_for_completion
         definition = dict(self._definition)
         if compute_target is not _UNSET:
-            definition["compute_target"] = _compute_name(compute_target)
+            definition["compute_target"] = arguments.compute_name(compute_target)
         if feature_list is not _UNSET:
-            definition["feature_list"] = _features(feature_list)
+            definition["feature_list"] = arguments.features(feature_list)
             read_tables(
                 self.baseline_dataset, self.target_dataset, definition["feature_list"], 1000
             )
@@ -359,7 +312,7 @@ class DataDriftDetector:
                 raise ValidationError("alert_config must be an AlertConfiguration or None")
             definition["alert_config"] = alert_config._to_dict() if alert_config else None
         if drift_threshold is not _UNSET:
-            definition["drift_threshold"] = _threshold(drift_threshold)
+            definition["drift_threshold"] = arguments.threshold(drift_threshold)
         self._change({"target_definition": definition})
         return self
 
@@ -402,7 +355,10 @@ class DataDriftDetector:
         moment = windows.as_utc(target_date, "target_date")
         window = windows.window_of(moment, self.frequency)
         runs = self._measure(
-            [window], None, _features(feature_list), _optional_threshold(drift_threshold)
+            [window],
+            None,
+            arguments.features(feature_list),
+            arguments.optional_threshold(drift_threshold),
         )
         return runs[0]
 
@@ -479,10 +435,6 @@ class DataDriftDetector:
             path = run.download_file("outputs/datadrift.json", Path(folder) / "datadrift.json")
             found: dict[str, Any] = json.loads(path.read_text())
         return found
-
-
-def _optional_threshold(value: object) -> float | None:
-    return None if value is None else _threshold(value)
 
 
 def submit_for_schedule(

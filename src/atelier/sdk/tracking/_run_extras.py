@@ -1,5 +1,5 @@
-"""More of azureml's ``Run``: its description, environment, page, logs, snapshots, child
-submissions and the runs of a compute target."""
+"""More of azureml's ``Run``: its tags, properties and secrets, description, environment,
+page, logs, snapshots, child submissions and the runs of a compute target."""
 
 from __future__ import annotations
 
@@ -46,8 +46,37 @@ class RunExtrasMixin:
     def get_details(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    # --- tags and properties -------------------------------------------------------
+    def tag(self, key: str, value: Any = None) -> None:
+        self._backend.runs.set_tags(self._workspace_name, self.id, {key: value})
+
     def set_tags(self, tags: dict[str, Any]) -> None:
-        raise NotImplementedError
+        self._backend.runs.set_tags(self._workspace_name, self.id, tags)
+
+    def get_tags(self) -> dict[str, str]:
+        return dict(self._refresh().tags)
+
+    def remove_tags(self, tags: str | builtins.list[str]) -> None:
+        keys = [tags] if isinstance(tags, str) else list(tags)
+        self._backend.runs.remove_tags(self._workspace_name, self.id, keys)
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        """Add immutable properties; another value for an existing key raises ``ConflictError``."""
+        self._backend.runs.add_properties(self._workspace_name, self.id, properties)
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._refresh().properties)
+
+    # --- secrets --------------------------------------------------------------------
+    def get_secret(self, name: str) -> str:
+        """The value of the workspace secret ``name`` (set with the workspace's key vault)."""
+        return self._backend.secrets.get(self._workspace_name, [name])[name]
+
+    def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
+        """The values of several workspace secrets, by name."""
+        if isinstance(secrets, str):
+            raise ValidationError("get_secrets takes a list of names; use get_secret for one")
+        return self._backend.secrets.get(self._workspace_name, list(secrets))
 
     # --- description and environment ---------------------------------------------------
     @property
