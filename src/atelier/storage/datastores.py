@@ -58,9 +58,9 @@ _AUTH_MARKERS = (
     "ClientAuthenticationError",
     "InvalidClientTokenId",
     "Forbidden",
-    "403",
-    "401",
 )
+# a bare HTTP status in the driver's text; not a port or a digit run that holds "401"
+_AUTH_STATUS = re.compile(r"(?<![\d:./])(401|403)(?!\d)")
 _UNREACHABLE_MARKERS = (
     "EndpointConnectionError",
     "ConnectError",
@@ -217,18 +217,23 @@ class DatastoreFiles:
         detail = self._secrets.scrub(f"{type(exc).__name__}: {exc}").splitlines()[0][:300]
         detail = type(exc).__name__ if self._guard else detail
         text = f"{type(exc).__name__} {exc!r} {exc.__cause__!r}"
-        if isinstance(exc, PermissionError) or any(m in text for m in _AUTH_MARKERS):
-            return PermissionDeniedError(
-                f"datastore {self.name!r}: {action} was refused by the storage service "
-                f"({detail}); check the datastore's credentials and re-register it with "
-                "overwrite=True"
-            )
+        # unreachable first: an endpoint's URL (and so the text) may hold "401" in its port
         if isinstance(exc, ConnectionError | TimeoutError) or any(
             m in text for m in _UNREACHABLE_MARKERS
         ):
             return StorageError(
                 f"datastore {self.name!r}: cannot reach its storage service while {action} "
                 f"({detail}); check the endpoint and that the service is running"
+            )
+        if (
+            isinstance(exc, PermissionError)
+            or any(m in text for m in _AUTH_MARKERS)
+            or _AUTH_STATUS.search(text)
+        ):
+            return PermissionDeniedError(
+                f"datastore {self.name!r}: {action} was refused by the storage service "
+                f"({detail}); check the datastore's credentials and re-register it with "
+                "overwrite=True"
             )
         return StorageError(f"datastore {self.name!r}: {action} failed ({detail})")
 
