@@ -81,6 +81,7 @@ def test_build_local_of_a_user_managed_environment(
     details = build.wait_for_completion(show_output=True)
     assert details["status"] == "Succeeded" and details["python"]
     assert build.status == "Succeeded"
+    assert env.build(ws).wait_for_completion()["status"] == "Succeeded"  # build(ws) too
 
 
 def test_compute_status_object(ws: Workspace) -> None:

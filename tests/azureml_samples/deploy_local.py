@@ -1,6 +1,7 @@
 """Register a model and serve it as a local web service, then edit and reload it."""
 
 from azureml.core import Model, Workspace
+from azureml.core import Webservice as CoreWebservice
 from azureml.core.model import InferenceConfig
 from azureml.core.resource_configuration import ResourceConfiguration
 from azureml.core.webservice import AciWebservice, LocalWebservice, Webservice
@@ -23,5 +24,6 @@ service.reload()
 print(service.scoring_uri, service.get_logs())
 try:
     Webservice(ws, "missing")
+    CoreWebservice(ws, "missing")
 except WebserviceException as exc:
     print(exc)

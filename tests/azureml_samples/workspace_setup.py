@@ -2,9 +2,11 @@
 
 from azureml.core import Workspace
 from azureml.core.authentication import (
+    AzureCliAuthentication,
     InteractiveLoginAuthentication,
     MsiAuthentication,
     ServicePrincipalAuthentication,
+    TokenAuthentication,
 )
 from azureml.core.workspace import Workspace as WorkspaceClass
 from azureml.exceptions import UserErrorException, WorkspaceException
@@ -21,6 +23,8 @@ sp = ServicePrincipalAuthentication(
 )
 ws2 = WorkspaceClass.get("demo", auth=sp)
 msi_ws = Workspace.get("demo", auth=MsiAuthentication())
+cli_ws = Workspace.get("demo", auth=AzureCliAuthentication())
+token_auth = TokenAuthentication(lambda audience: ("token", 0))
 print(ws.name, ws.location, ws.resource_group, ws.subscription_id, sep="\n")
 print(ws.compute_targets, ws.datastores, ws.environments, ws.webservices, ws.images)
 run = ws.get_run("some-run-id")

@@ -10,6 +10,7 @@ import pytest
 from atelier import NotFoundError, ValidationError, Workspace
 from atelier.azureml.core import Experiment
 from atelier.azureml.core.authentication import (
+    AzureCliAuthentication,
     InteractiveLoginAuthentication,
     MsiAuthentication,
     ServicePrincipalAuthentication,
@@ -85,6 +86,7 @@ def test_missing_config_and_workspace_say_what_to_do(home: Path, tmp_path: Path)
 def test_authentication_classes_open_the_workspace(ws: Workspace) -> None:
     assert Workspace.get(ws.name, auth=InteractiveLoginAuthentication(tenant_id="t")) == ws
     assert Workspace(workspace_name=ws.name, auth=MsiAuthentication()) == ws
+    assert Workspace.get(ws.name, auth=AzureCliAuthentication()) == ws
 
 
 def test_authentication_bad_input() -> None:
