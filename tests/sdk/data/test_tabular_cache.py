@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from atelier import ValidationError, Workspace
-from atelier.sdk.data import _tabular_cache, _tabular_read
+from atelier.sdk.data import _tabular_cache, _tabular_entry, _tabular_read
 from atelier.sdk.data.dataset import Dataset, DataType
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.data.tabular_dataset import TabularDataset
@@ -370,8 +370,8 @@ def test_a_large_csv_read_in_pieces_equals_a_whole_read(
     pieces: list[int] = []
     real = _tabular_read._read_csv_in_pieces
 
-    def counted(item: Any, options: dict[str, Any]) -> Any:
-        table = real(item, options)
+    def counted(item: Any, options: dict[str, Any], *rest: Any) -> Any:
+        table = real(item, options, *rest)
         pieces.append(table.column(0).num_chunks)
         return table
 
@@ -397,6 +397,43 @@ def test_a_later_piece_that_does_not_fit_the_first_pieces_types_reads_the_whole_
     assert len(frame) == 201
     assert frame["value"].tolist()[-1] == "not a number"  # typed over the whole file
     assert frame["value"].tolist()[0] == "0"
+    root = cache_home / "cache" / "tabular"
+    assert len(entries(cache_home)) == 1  # the pieces written meanwhile were dropped
+    assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_first_read_writes_its_entry_piece_by_piece(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry is written while the file is parsed; a numeric column whose nulls only
+    come in a later piece is written whole at the end; a failed write leaves no entry
+    and the read still gives the data."""
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    lines = ["id,score,name"] + [f"{i},{i / 2},n{i}" for i in range(150)] + ["150,,"]
+    path = tmp_path / "pieces.csv"
+    path.write_text("\n".join(lines) + "\n")
+    stores: list[Any] = []
+    monkeypatch.setattr(_tabular_cache, "store", lambda *args: stores.append(args))
+    first = csv_dataset(path).to_pandas_dataframe()
+    assert stores == []  # written by the pieces' writer, not after the parse
+    (entry,) = entries(cache_home)
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["raw"] == [0] and meta["rows"] == 151  # score has a null: an IPC column
+    with monkeypatch.context() as patch:
+        from_cache_only(patch)
+        again = csv_dataset(path).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert first["score"].tolist()[:3] == [0.0, 0.5, 1.0] and pd.isna(first["score"][150])
+
+    def fail(self: Any, piece: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_tabular_entry.PieceWriter, "_write", fail)
+    path.write_text("\n".join(lines[:120]) + "\n")
+    frame = csv_dataset(path).to_pandas_dataframe()
+    assert frame["id"].tolist() == list(range(119)) and stores  # written the usual way
+    root = cache_home / "cache" / "tabular"
+    assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
 
 
 def _memory_owner(values: Any) -> Any:

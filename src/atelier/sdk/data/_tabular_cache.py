@@ -23,14 +23,13 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
-  reader, about 3x faster than its streaming reader on this project's 2-core machines).
-  For ``to_pandas_dataframe`` it writes the entry at once and makes the frame from it as a
-  later read does (writing the file costs less than copying the numbers into a frame, and
-  the parsed table is let go: peak memory about 1.5x the frame instead of 2x). For
-  ``to_arrow`` (or when the entry cannot be written) it returns the parsed table and the
-  entry is written from the same buffers (no copy) by a background thread. A read
-  of the same key while that write is under way waits for it and reads the entry; the
-  interpreter waits for unfinished writes at exit (``wait_for_writes``).
+  reader). For ``to_pandas_dataframe`` the entry is written piece by piece on a
+  background thread while the next piece is parsed (:mod:`._tabular_entry`), or at once
+  after parsing when the pieces cannot be the entry, and the frame is made from it as a
+  later read's (no copy of the numbers; the parsed table is let go: peak memory about
+  1.5x the frame). For ``to_arrow`` (or when the entry cannot be written) the parsed
+  table is returned and the entry written from its buffers by a background thread; a
+  read of the same key meanwhile waits for it, and so does the interpreter at exit.
 - An entry is written in a temporary folder and renamed into place, so a crash or a
   concurrent reader never sees half of one; an entry that does not read back (truncated,
   garbled, another layout) is dropped and rebuilt: the cache never fails a read.
@@ -59,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
 from atelier.core.settings import load_settings
-from atelier.sdk.data import _tabular_read
+from atelier.sdk.data import _tabular_entry, _tabular_read
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,13 +70,11 @@ CACHE_ENV = "ATELIER_DATASET_CACHE_MB"
 DEFAULT_CACHE_MB = 10240
 #: formats whose reads are cached
 CACHED_FORMATS = ("delimited", "json_lines")
-#: bump when the layout of an entry changes: older entries then simply stop matching
-LAYOUT = 2
-_META = "meta.json"
-_SCHEMA = "schema.arrow"
-#: a column file: Arrow IPC, or (numbers without nulls) the bare values
-_IPC = ".arrow"
-_RAW = ".values"
+LAYOUT = _tabular_entry.LAYOUT
+_META = _tabular_entry.META
+_SCHEMA = _tabular_entry.SCHEMA
+_IPC = _tabular_entry.IPC
+_RAW = _tabular_entry.RAW
 #: leftovers of a writer that crashed are removed once they are this old
 _STALE_SECONDS = 6 * 3600
 
@@ -175,7 +172,12 @@ def read_files(
     cached = load(root / key, private_maps)
     if cached is not None:
         return text_as(cached, large_text)
-    table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
+    if private_maps is not None and _pieces_fit(files, fmt, limit):
+        table, mapped = _read_and_write_pieces(root, key, files, fmt, on_error, limit, private_maps)
+        if mapped is not None:
+            return mapped
+    else:
+        table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
     if large_text:
         table = text_as(table, True)  # once, shared by the caller and the entry's writer
     if private_maps is not None and store(root, key, table, limit):
@@ -186,6 +188,55 @@ def read_files(
             return mapped
     _store_later(root, key, table, limit, start=not defer_write)
     return table
+
+
+def _pieces_fit(files: list[ResolvedFile], fmt: dict[str, Any], limit: int) -> bool:
+    """Whether the entry can be written piece by piece as the file is parsed: one large
+    CSV whose parsed pieces are the entry's table as they are (no types to apply, no
+    path column)."""
+    return (
+        len(files) == 1
+        and fmt.get("type") == "delimited"
+        and not fmt.get("column_types")
+        and not fmt.get("include_path")
+        and 2 * _tabular_read.PIECE_BYTES < files[0].size <= limit
+    )
+
+
+def _read_and_write_pieces(
+    root: Path,
+    key: str,
+    files: list[ResolvedFile],
+    fmt: dict[str, Any],
+    on_error: str,
+    limit: int,
+    private_maps: list[PrivateMap],
+) -> tuple[pa.Table, pa.Table | None]:
+    """A first read for pandas whose entry is written piece by piece while the file is
+    parsed (the write overlaps the parse), then mapped as a later read's is: the parsed
+    table and the mapped one, or None when the entry could not be completed (a later piece
+    did not fit the first one's types, a write failed)."""
+    import pyarrow as pa
+
+    writer = _tabular_entry.PieceWriter(root, files[0].size)
+    try:
+        table = _tabular_read.read_files(
+            files, fmt, on_error, in_pieces=True, on_piece=lambda p: writer.add(text_as(p, True))
+        )
+    except BaseException:
+        writer.abandon()
+        raise
+    folder = writer.finish(table)
+    if folder is None:
+        return table, None
+    try:
+        folder.rename(root / key)  # fails if another writer got there first
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+    _touch(root / key)
+    with contextlib.suppress(OSError, pa.ArrowException):
+        evict(root, limit, keep=key)
+    return table, load(root / key, private_maps)
 
 
 def text_as(table: pa.Table, large: bool) -> pa.Table:
@@ -290,10 +341,7 @@ def load(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table 
     return table
 
 
-def _is_number(kind: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+_is_number = _tabular_entry.is_number
 
 
 def _is_raw(column: pa.ChunkedArray) -> bool:
@@ -392,47 +440,13 @@ def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
     if shutil.disk_usage(folder).free < 2 * size:
         raise OSError("not enough free disk space for the dataset cache")
     raw = [i for i in range(table.num_columns) if _is_raw(table.column(i))]
-    sizes = [
-        _write_values(folder / f"{i}{_RAW}", table.column(i))
-        if i in raw
-        else _write_column(folder / f"{i}{_IPC}", table, i)
-        for i in range(table.num_columns)
-    ]
-    (folder / _SCHEMA).write_bytes(table.schema.serialize().to_pybytes())
-    meta = {
-        "layout": LAYOUT,
-        "rows": table.num_rows,
-        "sizes": sizes,
-        "raw": raw,
-        "created": time.time(),
-    }
-    # written last: an entry without it is never read
-    (folder / _META).write_text(json.dumps(meta), encoding="utf-8")
-
-
-def _write_values(path: Path, column: pa.ChunkedArray) -> int:
-    """A column of numbers without nulls as its bare values, chunk after chunk (written
-    from the chunks' own buffers, no copy in memory): in the file they lie in one run, so
-    a read can hand them to pandas as they are mapped."""
-    width = column.type.bit_width // 8
-    with path.open("wb") as sink:
-        for chunk in column.chunks:
-            values = chunk.buffers()[1]
-            if values is not None and len(chunk):
-                start = chunk.offset * width
-                sink.write(memoryview(values)[start : start + len(chunk) * width])
-    return path.stat().st_size
-
-
-def _write_column(path: Path, table: pa.Table, index: int) -> int:
-    """One column as an uncompressed IPC file, one record batch per chunk (no copy)."""
-    import pyarrow as pa
-
-    schema = pa.schema([table.schema.field(index)])
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-        for chunk in table.column(index).chunks:
-            writer.write_batch(pa.record_batch([chunk], schema=schema))
-    return path.stat().st_size
+    for i in range(table.num_columns):
+        if i in raw:
+            with (folder / f"{i}{_RAW}").open("wb") as sink:
+                _tabular_entry.write_values(sink, table.column(i))
+        else:
+            _tabular_entry.write_column(folder / f"{i}{_IPC}", table, i)
+    _tabular_entry.write_meta(folder, table, raw)
 
 
 # --- eviction ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import AtelierError, ValidationError
@@ -64,14 +64,20 @@ def arrow_type(name: str) -> pa.DataType:
 
 
 def read_files(
-    files: list[ResolvedFile], fmt: dict[str, Any], on_error: str, in_pieces: bool = False
+    files: list[ResolvedFile],
+    fmt: dict[str, Any],
+    on_error: str,
+    in_pieces: bool = False,
+    on_piece: Callable[[pa.Table], pa.Table] | None = None,
 ) -> pa.Table:
     """All files in one table, in file order (schemas unified; missing columns null).
 
     ``in_pieces`` parses a large UTF-8 CSV a piece at a time with Arrow's multithreaded
     reader (about 3x faster than its streaming reader here), for a caller that writes the
     table to the cache and converts from there: the pieces' columns share buffers, so
-    converting such a table to pandas directly would hold it whole until the end."""
+    converting such a table to pandas directly would hold it whole until the end.
+    ``on_piece`` sees (and may replace, keeping its rows) each piece as it is parsed; later
+    pieces are parsed straight into the types of the first piece it returned."""
     import pyarrow as pa
 
     check_on_error(on_error)
@@ -81,7 +87,7 @@ def read_files(
     for index, item in enumerate(files):
         if kind == "delimited":
             table, header_names = _read_delimited(
-                item, fmt, on_error, index, header_names, in_pieces
+                item, fmt, on_error, index, header_names, in_pieces, on_piece
             )
         elif kind == "parquet":
             table = _read_parquet(item)
@@ -121,6 +127,7 @@ def _read_delimited(
     index: int,
     first_header: list[str] | None,
     in_pieces: bool = False,
+    on_piece: Callable[[pa.Table], pa.Table] | None = None,
 ) -> tuple[pa.Table, list[str] | None]:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -152,7 +159,7 @@ def _read_delimited(
     )
     options = {"read_options": read, "parse_options": parse, "convert_options": convert}
     try:
-        table = _read_csv_streaming(item, options, in_pieces)
+        table = _read_csv_streaming(item, options, in_pieces, on_piece)
     except pa.ArrowInvalid:
         # the streaming reader infers types from the first block only; a later block that
         # does not fit is read again with inference over the whole file
@@ -172,7 +179,12 @@ def _read_delimited(
 PIECE_BYTES = 16 * 1024 * 1024
 
 
-def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: bool) -> pa.Table:
+def _read_csv_streaming(
+    item: ResolvedFile,
+    options: dict[str, Any],
+    in_pieces: bool,
+    on_piece: Callable[[pa.Table], pa.Table] | None = None,
+) -> pa.Table:
     """Block by block (or piece by piece), so only a little raw text is in memory at once."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -184,7 +196,7 @@ def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: 
         and not options["parse_options"].newlines_in_values  # a cut could split a value
     ):
         if item.size > PIECE_BYTES * 2:
-            return _read_csv_in_pieces(item, options)
+            return _read_csv_in_pieces(item, options, on_piece or (lambda piece: piece))
         # small enough to hold whole: one multithreaded parse (the streaming reader parses
         # block after block on one thread, about twice as slow)
         with item.open() as handle:
@@ -199,7 +211,9 @@ def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: 
             source.close()
 
 
-def _read_csv_in_pieces(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
+def _read_csv_in_pieces(
+    item: ResolvedFile, options: dict[str, Any], on_piece: Callable[[pa.Table], pa.Table]
+) -> pa.Table:
     """Cut the text at line ends into pieces of about PIECE_BYTES and parse each with
     Arrow's multithreaded reader; later pieces take the first piece's column names and
     types. A later piece whose values do not fit those types raises ``ArrowInvalid``, and
@@ -214,9 +228,10 @@ def _read_csv_in_pieces(item: ResolvedFile, options: dict[str, Any]) -> pa.Table
         while text := handle.read(PIECE_BYTES):
             text += handle.readline()  # to the end of the line the cut fell in
             if tables:
-                tables.append(pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later))
+                piece = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later)
+                tables.append(on_piece(piece))
                 continue
-            first = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options)
+            first = on_piece(pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options))
             tables.append(first)
             convert = options["convert_options"]
             later = {
