@@ -6,7 +6,9 @@ own child, named ``rank-N``) and gets the variables ``torch.distributed``'s ``en
 rendezvous reads (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``) and those azureml and Open MPI set (``AZ_BATCH_MASTER_NODE``,
 ``OMPI_COMM_WORLD_RANK`` ...). The group ends when every process has; its exit code is the
-first non-zero one. All processes run on this machine (one node).
+first non-zero one. On a local target all processes run on this machine (one node); on a
+Ray target each of the ``node_count`` nodes is a bundle of a placement group on the
+cluster and its ranks run there (:mod:`atelier.execution.distributed_ray`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
 from atelier.core.errors import AtelierError, ValidationError
 from atelier.core.status import RunStatus
+from atelier.execution import distributed_ray
 from atelier.execution.compute import Executor, ScriptProcess
+from atelier.execution.distributed_ray import NodePlacement
 
 #: where the processes of one machine meet
 MASTER_ADDR = "127.0.0.1"
@@ -29,30 +33,45 @@ MASTER_ADDR = "127.0.0.1"
 
 def process_count(definition: dict[str, Any]) -> int:
     """How many processes the run's definition asks for (1 when it is not distributed)."""
+    nodes, per_node = node_layout(definition)
+    return nodes * per_node
+
+
+def node_layout(definition: dict[str, Any]) -> tuple[int, int]:
+    """``(node_count, process_count_per_node)`` of the run's definition."""
     config = definition.get("distributed_job_config") or {}
-    per_node = int(config.get("process_count_per_node") or 1)
-    nodes = int(config.get("node_count") or 1)
-    return per_node * nodes if config else 1
+    if not config:
+        return 1, 1
+    return int(config.get("node_count") or 1), int(config.get("process_count_per_node") or 1)
 
 
-def rank_environment(rank: int, world_size: int, master_port: int) -> dict[str, str]:
-    """The variables process ``rank`` of ``world_size`` on this machine is started with."""
+def rank_environment(
+    rank: int,
+    world_size: int,
+    master_port: int,
+    master_addr: str = MASTER_ADDR,
+    per_node: int | None = None,
+) -> dict[str, str]:
+    """The variables process ``rank`` of ``world_size`` is started with; ranks
+    ``n * per_node ...`` run on node ``n`` (one node when ``per_node`` is not given)."""
+    per_node = per_node or world_size
+    node, local = divmod(rank, per_node)
     return {
-        "MASTER_ADDR": MASTER_ADDR,
+        "MASTER_ADDR": master_addr,
         "MASTER_PORT": str(master_port),
         "RANK": str(rank),
         "WORLD_SIZE": str(world_size),
-        "LOCAL_RANK": str(rank),
-        "LOCAL_WORLD_SIZE": str(world_size),
-        "NODE_RANK": "0",
-        "GROUP_RANK": "0",
-        "AZ_BATCH_MASTER_NODE": f"{MASTER_ADDR}:{master_port}",
-        "AZ_BATCHAI_MPI_MASTER_NODE": MASTER_ADDR,
-        "AZUREML_NODE_COUNT": "1",
+        "LOCAL_RANK": str(local),
+        "LOCAL_WORLD_SIZE": str(per_node),
+        "NODE_RANK": str(node),
+        "GROUP_RANK": str(node),
+        "AZ_BATCH_MASTER_NODE": f"{master_addr}:{master_port}",
+        "AZ_BATCHAI_MPI_MASTER_NODE": master_addr,
+        "AZUREML_NODE_COUNT": str(world_size // per_node),
         "OMPI_COMM_WORLD_RANK": str(rank),
         "OMPI_COMM_WORLD_SIZE": str(world_size),
-        "OMPI_COMM_WORLD_LOCAL_RANK": str(rank),
-        "OMPI_COMM_WORLD_LOCAL_SIZE": str(world_size),
+        "OMPI_COMM_WORLD_LOCAL_RANK": str(local),
+        "OMPI_COMM_WORLD_LOCAL_SIZE": str(per_node),
     }
 
 
@@ -72,7 +91,9 @@ class ProcessGroup:
         children: list[str],
         backend: Backend,
         workspace: str,
+        placement: NodePlacement | None = None,
     ) -> None:
+        self.placement = placement
         self.processes = processes
         self.children = children
         self.backend = backend
@@ -114,6 +135,8 @@ class ProcessGroup:
     def close(self) -> None:
         for process in self.processes:
             process.close()
+        if self.placement is not None:
+            self.placement.release()
 
 
 def start_group(
@@ -130,12 +153,19 @@ def start_group(
 ) -> ProcessGroup:
     """Create a child run per rank and start the ranks (``run``: its id, experiment and
     definition). ``ValidationError`` when the target cannot hold the processes."""
-    count = process_count(run["definition"])
-    if count > 64:
+    nodes, per_node = node_layout(run["definition"])
+    count = nodes * per_node
+    ray = distributed_ray.ray_config(runner)
+    if count > 64 and ray is None:
         raise ValidationError(
             f"a distributed run on one machine takes at most 64 processes, not {count}"
         )
-    port = free_port()
+    placement = None
+    if ray is not None:
+        placement = distributed_ray.place_nodes(ray, nodes, per_node, out)
+        master, port = placement.ips[0], placement.master_port
+    else:
+        master, port = MASTER_ADDR, free_port()
     children: list[str] = []
     processes: list[ScriptProcess] = []
     try:
@@ -153,14 +183,18 @@ def start_group(
             rank_env = {
                 **env,
                 **supervision.run_environment(workspace, child.run_id),
-                **rank_environment(rank, count, port),
+                **rank_environment(rank, count, port, master, per_node),
                 "ATELIER_RUN_ID": child.run_id,
                 "AZUREML_RUN_ID": child.run_id,
             }
+            if placement is not None:
+                rank_env[distributed_ray.NODE_VARIABLE] = placement.ips[rank // per_node]
             processes.append(runner.start(command, workdir, rank_env, out, stderr_tail))
     except BaseException:
         for process in processes:
             process.stop()
+        if placement is not None:
+            placement.release()
         for child_id in children:
             with contextlib.suppress(AtelierError):
                 backend.runs.transition(
@@ -170,4 +204,4 @@ def start_group(
                     error={"message": "the distributed run did not start"},
                 )
         raise
-    return ProcessGroup(processes, children, backend, workspace)
+    return ProcessGroup(processes, children, backend, workspace, placement)

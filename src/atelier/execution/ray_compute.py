@@ -123,8 +123,11 @@ class RayExecutor:
         run_id = env.get("ATELIER_RUN_ID") or "run"
         submission_id = f"atelier-{run_id}-{uuid.uuid4().hex[:8]}"
         entrypoint = job_entrypoint(command, workdir, self.python)
+        node = env.get("ATELIER_RAY_NODE_IP")  # a distributed run's rank: on its node
+        pinned = {"entrypoint_resources": {f"node:{node}": 0.001}} if node else {}
         try:
             client.submit_job(
+                **pinned,
                 entrypoint=entrypoint,
                 runtime_env={"env_vars": job_environment(env)},
                 submission_id=submission_id,

@@ -45,6 +45,8 @@ class RunDetails:
             )
         self.run_instance = run_instance
         self._thread: threading.Thread | None = None
+        #: the notebook widget ``show()`` displayed (an ``ipywidgets.HTML``), else None
+        self.widget: Any = None
 
     # --- what is shown --------------------------------------------------------------------
     def get_widget_data(self, widget_settings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,6 +89,8 @@ class RunDetails:
     def _show_widget(self, widget: Any) -> None:
         from IPython.display import display
 
+        widget.value = render_html(self.get_widget_data())  # drawn before show() returns
+        self.widget = widget
         display(widget)
 
         def refresh() -> None:
@@ -114,14 +118,15 @@ class RunDetails:
 
 
 def _jupyter_widget() -> Any:
-    """An ``ipywidgets.HTML`` when running in a Jupyter kernel with ipywidgets, else None."""
+    """An ``ipywidgets.HTML`` when running in a Jupyter kernel (a shell with a kernel that
+    carries the widget's messages) with ipywidgets installed, else None."""
     shell = sys.modules.get("IPython")
     if shell is None:
         return None
     try:
         from IPython import get_ipython
 
-        if get_ipython() is None or "IPKernelApp" not in get_ipython().config:
+        if getattr(get_ipython(), "kernel", None) is None:  # a terminal IPython has none
             return None
         import ipywidgets
     except (ImportError, AttributeError):

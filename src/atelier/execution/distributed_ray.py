@@ -1,0 +1,192 @@
+"""The nodes of a distributed run on a Ray target: one placement-group bundle per node.
+
+``node_count`` nodes of ``process_count_per_node`` CPUs are reserved as a Ray placement
+group (``STRICT_SPREAD``: each bundle on its own Ray node, when the cluster has that many
+nodes; else ``PACK``, with a note in the run's log, so several of the run's nodes share a
+Ray node). The group is held by a small Ray driver process (``python -m`` this module)
+for as long as the run's ranks go: closing its stdin releases the group. That driver
+reports, for each bundle, the IP of the Ray node holding it and, for bundle 0, a free
+port there (the rendezvous, ``MASTER_ADDR:MASTER_PORT``). Each rank is then submitted as
+its own Ray job pinned to its node's IP (Ray's ``node:<ip>`` resource).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from atelier.core.errors import ComputeTargetException
+
+#: the variable a rank's environment carries to pin its Ray job to a node
+NODE_VARIABLE = "ATELIER_RAY_NODE_IP"
+#: how long the cluster may take to reserve the nodes
+PLACEMENT_TIMEOUT_SECONDS = 120.0
+#: Ray's default GCS port, for a cluster known only by its dashboard URL
+_DEFAULT_GCS_PORT = 6379
+
+
+def ray_config(runner: object) -> dict[str, Any] | None:
+    """The Ray target's config when ``runner`` is a Ray executor, else None (without
+    importing Ray: if its executor module is not loaded, the runner is not one)."""
+    module = sys.modules.get("atelier.execution.ray_compute")
+    executor = getattr(module, "RayExecutor", None)
+    if executor is None or not isinstance(runner, executor):
+        return None
+    config: dict[str, Any] = runner.config
+    return config
+
+
+def gcs_address(config: dict[str, Any]) -> str:
+    """Where a Ray driver connects: the GCS a head started here recorded, else the
+    dashboard's host on Ray's default GCS port."""
+    recorded = config.get("gcs_address")
+    if recorded:
+        return str(recorded)
+    host = urlsplit(str(config.get("address") or "")).hostname or "127.0.0.1"
+    return f"{host}:{_DEFAULT_GCS_PORT}"
+
+
+@dataclass
+class NodePlacement:
+    """The reserved nodes: each node's IP, the rendezvous port on node 0, and the driver
+    process holding the reservation."""
+
+    ips: list[str]
+    master_port: int
+    strategy: str
+    holder: subprocess.Popen[bytes]
+
+    def release(self) -> None:
+        if self.holder.poll() is None:
+            if self.holder.stdin is not None:
+                self.holder.stdin.close()
+            try:
+                self.holder.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.holder.kill()
+                self.holder.wait()
+
+
+def place_nodes(
+    config: dict[str, Any], node_count: int, per_node: int, out: IO[bytes]
+) -> NodePlacement:
+    """Reserve the run's nodes on the cluster; ``ComputeTargetException`` saying why when
+    the cluster cannot hold them (or cannot be reached)."""
+    address = gcs_address(config)
+    with tempfile.TemporaryFile() as errors:
+        holder = subprocess.Popen(
+            [sys.executable, "-m", __name__, address, str(node_count), str(per_node)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert holder.stdout is not None
+        line = holder.stdout.readline()
+        try:
+            answer = json.loads(line) if line.strip() else {}
+        except ValueError:
+            answer = {}
+        if "ips" not in answer:
+            holder.kill()
+            holder.wait()
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", errors="replace").strip().splitlines()[-3:]
+            reason = answer.get("error") or " ".join(tail) or "the placement driver ended"
+            raise ComputeTargetException(
+                f"cannot place {node_count} node(s) of {per_node} process(es) on the Ray "
+                f"cluster at {address}: {reason}"
+            )
+    placement = NodePlacement(
+        [str(ip) for ip in answer["ips"]], int(answer["port"]), str(answer["strategy"]), holder
+    )
+    note = f"placing {node_count} node(s) on Ray ({placement.strategy}): " + ", ".join(
+        placement.ips
+    )
+    if answer.get("note"):
+        note += f"; {answer['note']}"
+    out.write((note + "\n").encode("utf-8"))
+    return placement
+
+
+def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no cover - subprocess
+    """The placement driver: reserve, report one JSON line, hold until stdin closes."""
+    import socket
+
+    import ray
+    from ray.util.placement_group import placement_group, remove_placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    def say(answer: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    cpus = [float((node.get("Resources") or {}).get("CPU", 0)) for node in nodes]
+    note = ""
+    if len(nodes) >= node_count:
+        strategy = "STRICT_SPREAD"
+        fits = sorted(cpus, reverse=True)[node_count - 1] >= per_node
+    else:
+        strategy = "PACK"
+        note = (
+            f"the cluster has {len(nodes)} node(s) for node_count={node_count}: several of "
+            "the run's nodes share a Ray node"
+        )
+        fits = sum(cpus) >= node_count * per_node
+    if not fits:
+        say(
+            {
+                "error": f"it has {len(nodes)} node(s) with {', '.join(f'{c:g}' for c in cpus)} "
+                f"CPU(s); lower process_count_per_node or node_count, or add nodes"
+            }
+        )
+        return 2
+    group = placement_group([{"CPU": per_node}] * node_count, strategy=strategy)
+    if not group.wait(PLACEMENT_TIMEOUT_SECONDS):
+        remove_placement_group(group)
+        say({"error": f"the nodes were not free within {PLACEMENT_TIMEOUT_SECONDS:g} s"})
+        return 2
+
+    @ray.remote(num_cpus=0)
+    def where(port: bool) -> tuple[str, int]:
+        free = 0
+        if port:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind(("", 0))
+                free = probe.getsockname()[1]
+        return ray.util.get_node_ip_address(), free
+
+    found = ray.get(
+        [
+            where.options(
+                scheduling_strategy=PlacementGroupSchedulingStrategy(
+                    group, placement_group_bundle_index=index
+                )
+            ).remote(index == 0)
+            for index in range(node_count)
+        ]
+    )
+    say(
+        {
+            "ips": [ip for ip, _ in found],
+            "port": found[0][1],
+            "strategy": strategy,
+            "note": note,
+        }
+    )
+    sys.stdin.read()  # until the supervisor closes it (or dies)
+    remove_placement_group(group)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run by place_nodes
+    sys.exit(_hold(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+
+
+__all__ = ["NODE_VARIABLE", "NodePlacement", "place_nodes", "ray_config"]

@@ -1,0 +1,92 @@
+"""Distributed runs on a Ray target: each node of the run is a placement-group bundle, its
+ranks run as Ray jobs pinned to that bundle's node, with the rendezvous on node 0."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atelier import Workspace
+from atelier.azureml.core import Experiment, ScriptRunConfig
+from atelier.azureml.core.runconfig import MpiConfiguration, PyTorchConfiguration
+from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
+from tests.conftest import _missing
+from tests.execution.test_distributed import DDP_TRAINING
+
+pytestmark = [
+    pytest.mark.one_database,
+    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
+]
+
+SHOW_PLACE = """
+import os
+from atelier.azureml.core import Run
+run = Run.get_context()
+for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR",
+             "AZUREML_NODE_COUNT", "OMPI_COMM_WORLD_LOCAL_RANK"):
+    run.log(name, os.environ[name])
+"""
+
+
+def _run(ws: Workspace, tmp_path: Path, ray_head: dict[str, Any], script: str, config: object) -> Any:
+    ComputeTarget.create(
+        ws, "cluster", AmlCompute.provisioning_configuration(address=ray_head["address"])
+    )
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "job.py").write_text(textwrap.dedent(script))
+    run_config = ScriptRunConfig(
+        source_directory=folder,
+        script="job.py",
+        compute_target="cluster",
+        distributed_job_config=config,
+    )
+    return Experiment(ws, "distributed-ray").submit(run_config)
+
+
+def _placement_groups(address: str) -> list[str]:
+    from ray.util.state import list_placement_groups
+
+    return [group.state for group in list_placement_groups(address=address)]
+
+
+def test_ranks_of_two_nodes_train_with_torch_on_the_ray_cluster(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
+) -> None:
+    if importlib.util.find_spec("torch") is None:
+        _missing("PyTorch", "pip install 'atelier-ml[distributed-test]' (the CPU build)")
+    config = PyTorchConfiguration(communication_backend="Gloo", process_count=2, node_count=2)
+    run = _run(ws, tmp_path, ray_head, DDP_TRAINING + SHOW_PLACE, config)
+    log = io.StringIO()
+    run.stream_logs(log)
+    run.wait_for_completion(raise_on_error=True)
+    # the test cluster has one node: the two nodes' bundles are packed on it, and said so
+    assert "placing 2 node(s) on Ray (PACK): 127.0.0.1, 127.0.0.1" in log.getvalue()
+    assert "share a Ray node" in log.getvalue()
+    children = sorted(run.get_children(), key=lambda child: child.display_name)
+    assert [c.display_name for c in children] == ["rank-0", "rank-1"]
+    for rank, child in enumerate(children):
+        metrics = child.get_metrics()
+        assert metrics["world"] == 2.0 and metrics["replicas_equal"] is True
+        assert metrics["loss"][-1] < metrics["loss"][0]
+        assert metrics["RANK"] == metrics["NODE_RANK"] == str(rank)  # one rank per node
+        assert metrics["LOCAL_RANK"] == metrics["OMPI_COMM_WORLD_LOCAL_RANK"] == "0"
+        assert metrics["AZUREML_NODE_COUNT"] == "2" and metrics["MASTER_ADDR"] == "127.0.0.1"
+    assert set(_placement_groups(ray_head["address"])) <= {"REMOVED"}  # released at the end
+
+
+def test_nodes_the_cluster_cannot_hold_fail_the_run_saying_why(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
+) -> None:
+    run = _run(ws, tmp_path, ray_head, "print('never')\n", MpiConfiguration(3, node_count=2))
+    details = run.wait_for_completion(raise_on_error=False, timeout_seconds=120)
+    assert details["status"] == "Failed"
+    message = details["error"]["message"]
+    assert "cannot place 2 node(s) of 3 process(es)" in message
+    assert "lower process_count_per_node or node_count" in message
+    assert run.get_children() == []
