@@ -13,12 +13,13 @@ its own Ray job pinned to its node's IP (Ray's ``node:<ip>`` resource).
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from atelier.core.errors import ComputeTargetException
 
@@ -26,8 +27,6 @@ from atelier.core.errors import ComputeTargetException
 NODE_VARIABLE = "ATELIER_RAY_NODE_IP"
 #: how long the cluster may take to reserve the nodes
 PLACEMENT_TIMEOUT_SECONDS = 120.0
-#: Ray's default GCS port, for a cluster known only by its dashboard URL
-_DEFAULT_GCS_PORT = 6379
 
 
 def ray_config(runner: object) -> dict[str, Any] | None:
@@ -42,13 +41,40 @@ def ray_config(runner: object) -> dict[str, Any] | None:
 
 
 def gcs_address(config: dict[str, Any]) -> str:
-    """Where a Ray driver connects: the GCS a head started here recorded, else the
-    dashboard's host on Ray's default GCS port."""
+    """Where a Ray driver connects: the GCS a head started here recorded, else the one the
+    cluster tells a job (its ``RAY_ADDRESS``), asked once per cluster."""
     recorded = config.get("gcs_address")
     if recorded:
         return str(recorded)
-    host = urlsplit(str(config.get("address") or "")).hostname or "127.0.0.1"
-    return f"{host}:{_DEFAULT_GCS_PORT}"
+    dashboard = str(config.get("address") or "")
+    if dashboard not in _gcs_addresses:
+        _gcs_addresses[dashboard] = _ask_gcs_address(dashboard)
+    return _gcs_addresses[dashboard]
+
+
+_gcs_addresses: dict[str, str] = {}
+
+
+def _ask_gcs_address(dashboard: str) -> str:
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    try:
+        client = JobSubmissionClient(dashboard)
+        job = client.submit_job(entrypoint='echo "gcs=$RAY_ADDRESS"')
+        deadline = time.monotonic() + PLACEMENT_TIMEOUT_SECONDS
+        while client.get_job_status(job) not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the job did not end")
+            time.sleep(0.2)
+        lines = [line for line in client.get_job_logs(job).splitlines() if line.startswith("gcs=")]
+    except Exception as exc:  # Ray's client raises many kinds
+        raise ComputeTargetException(
+            f"cannot ask the Ray cluster at {dashboard} for its GCS address ({exc})"
+        ) from exc
+    found = lines[-1].removeprefix("gcs=").strip() if lines else ""
+    if not found:
+        raise ComputeTargetException(f"the Ray cluster at {dashboard} gave no GCS address")
+    return found
 
 
 @dataclass
@@ -86,7 +112,8 @@ def place_nodes(
             stderr=errors,
         )
         assert holder.stdout is not None
-        line = holder.stdout.readline()
+        ready, _, _ = select.select([holder.stdout], [], [], PLACEMENT_TIMEOUT_SECONDS + 30)
+        line = holder.stdout.readline() if ready else b""
         try:
             answer = json.loads(line) if line.strip() else {}
         except ValueError:
@@ -96,7 +123,11 @@ def place_nodes(
             holder.wait()
             errors.seek(0)
             tail = errors.read().decode("utf-8", errors="replace").strip().splitlines()[-3:]
-            reason = answer.get("error") or " ".join(tail) or "the placement driver ended"
+            reason = (
+                answer.get("error")
+                or " ".join(tail)
+                or ("no answer in time" if not ready else "the placement driver ended")
+            )
             raise ComputeTargetException(
                 f"cannot place {node_count} node(s) of {per_node} process(es) on the Ray "
                 f"cluster at {address}: {reason}"
@@ -160,7 +191,7 @@ def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no co
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 probe.bind(("", 0))
                 free = probe.getsockname()[1]
-        return ray.util.get_node_ip_address(), free
+        return ray.get_runtime_context().get_node_id(), free
 
     found = ray.get(
         [
@@ -172,9 +203,11 @@ def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no co
             for index in range(node_count)
         ]
     )
+    # the address Ray knows each node by: its "node:<ip>" resource pins the rank's job
+    addresses = {node["NodeID"]: node["NodeManagerAddress"] for node in nodes}
     say(
         {
-            "ips": [ip for ip, _ in found],
+            "ips": [addresses[node_id] for node_id, _ in found],
             "port": found[0][1],
             "strategy": strategy,
             "note": note,
