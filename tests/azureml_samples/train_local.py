@@ -4,8 +4,8 @@ from azureml.core import Environment, Experiment, ScriptRunConfig, Workspace
 from azureml.core.conda_dependencies import CondaDependencies
 from azureml.core.environment import CondaDependencies as EnvCondaDependencies
 from azureml.core.experiment import Experiment as ExperimentClass
-from azureml.core.runconfig import CondaDependencies as RunConfigCondaDependencies
 from azureml.core.runconfig import DEFAULT_CPU_IMAGE, DockerConfiguration, RunConfiguration
+from azureml.core.runconfig import CondaDependencies as RunConfigCondaDependencies
 from azureml.core.script_run_config import ScriptRunConfig as Src
 
 ws = Workspace.from_config()

@@ -15,14 +15,12 @@ import pytest
 from atelier import Workspace
 from atelier.azureml.core import Experiment, ScriptRunConfig
 from atelier.azureml.core.runconfig import MpiConfiguration, PyTorchConfiguration
+from atelier.execution.distributed import node_layout, rank_environment
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from tests.conftest import _missing
 from tests.execution.test_distributed import DDP_TRAINING
 
-pytestmark = [
-    pytest.mark.one_database,
-    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
-]
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 SHOW_PLACE = """
 import os
@@ -34,7 +32,9 @@ for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR",
 """
 
 
-def _run(ws: Workspace, tmp_path: Path, ray_head: dict[str, Any], script: str, config: object) -> Any:
+def _run(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any], script: str, config: object
+) -> Any:
     ComputeTarget.create(
         ws, "cluster", AmlCompute.provisioning_configuration(address=ray_head["address"])
     )
@@ -56,6 +56,8 @@ def _placement_groups(address: str) -> list[str]:
     return [group.state for group in list_placement_groups(address=address)]
 
 
+@pytest.mark.one_database
+@sqlite_only
 def test_ranks_of_two_nodes_train_with_torch_on_the_ray_cluster(
     ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
 ) -> None:
@@ -82,6 +84,8 @@ def test_ranks_of_two_nodes_train_with_torch_on_the_ray_cluster(
     assert set(_placement_groups(ray_head["address"])) <= {"REMOVED"}  # released at the end
 
 
+@pytest.mark.one_database
+@sqlite_only
 def test_nodes_the_cluster_cannot_hold_fail_the_run_saying_why(
     ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
 ) -> None:
@@ -92,3 +96,22 @@ def test_nodes_the_cluster_cannot_hold_fail_the_run_saying_why(
     assert "cannot place 2 node(s) of 3 process(es)" in message
     assert "lower process_count_per_node or node_count" in message
     assert run.get_children() == []
+
+
+def test_ranks_are_numbered_node_by_node() -> None:
+    """Node n holds ranks n * per_node ... ; local ranks restart on each node."""
+    env = rank_environment(3, 4, 29500, "10.0.0.7", per_node=2)
+    assert (env["RANK"], env["NODE_RANK"], env["LOCAL_RANK"]) == ("3", "1", "1")
+    assert env["LOCAL_WORLD_SIZE"] == env["OMPI_COMM_WORLD_LOCAL_SIZE"] == "2"
+    assert env["AZUREML_NODE_COUNT"] == "2" and env["WORLD_SIZE"] == "4"
+    assert env["AZ_BATCH_MASTER_NODE"] == "10.0.0.7:29500" and env["MASTER_ADDR"] == "10.0.0.7"
+    assert node_layout(
+        {"distributed_job_config": {"node_count": 2, "process_count_per_node": 3}}
+    ) == (2, 3)
+    assert node_layout({}) == (1, 1)
+    single = rank_environment(1, 2, 29500)  # one node, as on the local target
+    assert (single["NODE_RANK"], single["LOCAL_RANK"], single["MASTER_ADDR"]) == (
+        "0",
+        "1",
+        "127.0.0.1",
+    )

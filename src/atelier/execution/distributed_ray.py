@@ -58,13 +58,12 @@ _gcs_addresses: dict[str, str] = {}
 def _ask_gcs_address(dashboard: str) -> str:
     from ray.job_submission import JobStatus, JobSubmissionClient
 
+    deadline = time.monotonic() + PLACEMENT_TIMEOUT_SECONDS
     try:
         client = JobSubmissionClient(dashboard)
         job = client.submit_job(entrypoint='echo "gcs=$RAY_ADDRESS"')
-        deadline = time.monotonic() + PLACEMENT_TIMEOUT_SECONDS
-        while client.get_job_status(job) not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the job did not end")
+        ended = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED)
+        while client.get_job_status(job) not in ended and time.monotonic() < deadline:
             time.sleep(0.2)
         lines = [line for line in client.get_job_logs(job).splitlines() if line.startswith("gcs=")]
     except Exception as exc:  # Ray's client raises many kinds
@@ -146,6 +145,7 @@ def place_nodes(
 
 def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no cover - subprocess
     """The placement driver: reserve, report one JSON line, hold until stdin closes."""
+    import logging
     import socket
 
     import ray
@@ -156,8 +156,8 @@ def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no co
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+    nodes = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
     cpus = [float((node.get("Resources") or {}).get("CPU", 0)) for node in nodes]
     note = ""
     if len(nodes) >= node_count:

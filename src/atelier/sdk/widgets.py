@@ -91,7 +91,7 @@ class RunDetails:
 
         widget.value = render_html(self.get_widget_data())  # drawn before show() returns
         self.widget = widget
-        display(widget)
+        display(widget)  # type: ignore[no-untyped-call]
 
         def refresh() -> None:
             while True:

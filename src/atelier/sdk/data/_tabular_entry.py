@@ -65,8 +65,7 @@ def write_meta(folder: Path, table: pa.Table, raw: list[int]) -> None:
     """The schema, then the meta file (written last: an entry without it is never read)."""
     (folder / SCHEMA).write_bytes(table.schema.serialize().to_pybytes())
     sizes = [
-        (folder / f"{i}{RAW if i in raw else IPC}").stat().st_size
-        for i in range(table.num_columns)
+        (folder / f"{i}{RAW if i in raw else IPC}").stat().st_size for i in range(table.num_columns)
     ]
     meta = {"layout": LAYOUT, "rows": table.num_rows, "sizes": sizes, "raw": raw}
     meta["created"] = time.time()
@@ -165,9 +164,10 @@ class PieceWriter:
             and self._schema == table.schema
             and self._rows == table.num_rows
         )
+        if not complete:
+            self.abandon()
+            return None
         try:
-            if not complete:
-                raise ValueError("the pieces are not the table")
             for index in sorted(self._spoiled):
                 (self.folder / f"{index}{RAW}").unlink()
                 write_column(self.folder / f"{index}{IPC}", table, index)
