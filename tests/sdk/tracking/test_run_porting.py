@@ -159,9 +159,18 @@ def test_offline_run_has_child_runs_and_typed_metrics(capsys: pytest.CaptureFixt
     run = OfflineRun()
     run.log("solver", "adam")
     run.log_confusion_matrix("cm", CONFUSION)
+    run.log_residuals("res", RESIDUALS)
+    run.log_predictions("pred", PREDICTIONS)
+    run.log_accuracy_table("acc", ACCURACY)
     with run.child_run("fold") as child:
         child.log("acc", 0.5)
-    assert run.get_metrics() == {"solver": "adam", "cm": CONFUSION}
+    metrics = run.get_metrics()
+    assert {name: metrics.pop(name)["schema_type"] for name in ("res", "pred", "acc")} == {
+        "res": "residuals",
+        "pred": "predictions",
+        "acc": "accuracy_table",
+    }
+    assert metrics == {"solver": "adam", "cm": CONFUSION}
     assert child.get_metrics() == {"acc": 0.5}
     with pytest.raises(ValidationError, match="log_list"):
         run.log("xs", [1, 2])  # type: ignore[arg-type]
