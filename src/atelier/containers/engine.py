@@ -123,7 +123,7 @@ class Engine:
 
     # --- images -------------------------------------------------------------------------
     def build(
-        self, context: Path, tags: Sequence[str], log: IO[str], *, timeout: float = 3600
+        self, context: Path, tags: Sequence[str], log: IO[str], *, timeout: float = 600
     ) -> str:
         """Build ``context`` (its ``Dockerfile``) tagged with ``tags``; return the image id.
         Every output line goes to ``log``; ``ImageBuildError`` when the build fails."""
@@ -137,19 +137,25 @@ class Engine:
         log.write("[atelier] $ " + " ".join(command) + "\n")
         log.flush()
         try:
-            done = subprocess.run(
+            with subprocess.Popen(
                 command,
-                stdout=log,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=self.env(),
-                timeout=timeout,
-                check=False,
-            )
+                text=True,
+                errors="replace",
+            ) as process:
+                assert process.stdout is not None
+                for line in process.stdout:  # any IO (a file, a StringIO, a tee) takes it
+                    log.write(line)
+                code = process.wait(timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ImageBuildError(f"'{self.name} build' could not run: {exc}") from exc
-        if done.returncode != 0:
-            raise ImageBuildError(f"'{self.name} build' exited with code {done.returncode}")
+        log.flush()
+        if code != 0:
+            iidfile.unlink(missing_ok=True)
+            raise ImageBuildError(f"'{self.name} build' exited with code {code}")
         image_id = iidfile.read_text(encoding="utf-8").strip()
         iidfile.unlink(missing_ok=True)
         return image_id.removeprefix("sha256:")
