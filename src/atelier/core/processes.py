@@ -91,7 +91,7 @@ def lost_reason(
         return "its supervisor process died"
     timeout_seconds = max(timeout_seconds, grace)
     if (heartbeat_ms or 0) < now - int(timeout_seconds * 1000):
-        where = f" on node {info['host']}" if info.get("node") and info.get("host") else ""
+        where = f" on {info['host']}" if info.get("node") and info.get("host") else ""
         return f"its supervisor{where} stopped heartbeating for more than {timeout_seconds:g} s"
     return None
 

@@ -39,21 +39,29 @@ def node_counts(address: str, timeout: float = _TIMEOUT_SECONDS) -> dict[str, in
 
 
 def _has_autoscaler(address: str, timeout: float) -> bool | None:
+    """True when the cluster's monitor lists worker node types it can launch (a cluster made
+    by ``ray up`` or KubeRay); False for a fixed cluster (``ray start`` by hand, whose monitor
+    lists none); None when the dashboard does not say."""
     try:
         data = _get(address, "/api/cluster_status", timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
-    return bool(data.get("autoscalingStatus") or data.get("autoscalingError"))
+    status = str(data.get("autoscalingStatus") or "")
+    if "Worker node types:" not in status:
+        return None
+    types = status.split("Worker node types:", 1)[1]
+    return any(line.strip().startswith("- ") for line in types.splitlines())
 
 
 def scaling_report(settings: dict[str, Any], address: str) -> dict[str, Any]:
     """How the target's scaling settings apply to the cluster at ``address``, for its config:
     ``autoscaler`` (True, False, or None when unknown) and, when they cannot be applied as
     asked, ``scaling_warning`` saying so (never silently ignored)."""
+    defaults = {"min_nodes": 0, "max_nodes": 1, "idle_seconds_before_scaledown": None}
     asked = {
         key: settings.get(key)
-        for key in ("min_nodes", "max_nodes", "idle_seconds_before_scaledown")
-        if settings.get(key) not in (None, 0, 1)
+        for key, default in defaults.items()
+        if settings.get(key) is not None and settings.get(key) != default
     }
     autoscaler = _has_autoscaler(address, _TIMEOUT_SECONDS)
     report: dict[str, Any] = {"autoscaler": autoscaler}

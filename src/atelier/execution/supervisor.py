@@ -139,7 +139,10 @@ class Supervisor:
             started_ms=now_ms(),
         )
         if self.node is not None:
-            info.update(node=True, attempt=self.node.attempt, attempts=self.node.attempts)
+            # not this host's name alone: a node in a container may share it, and its pids
+            # mean nothing to the host's reapers (they wait for the heartbeats instead)
+            info.update(host=f"{info['host']} (Ray node)", node=True,
+                        attempt=self.node.attempt, attempts=self.node.attempts)  # fmt: skip
             if self.node.attempt < self.node.attempts:
                 info.update(grace_seconds=NODE_GRACE_SECONDS)
         self.status = self.supervision.heartbeat(self.workspace, self.run_id, dict(info))
