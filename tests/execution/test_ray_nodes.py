@@ -22,7 +22,7 @@ from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from tests.conftest import unique
-from tests.execution.ray_nodes import WorkerNode, host_node
+from tests.execution.ray_nodes import WorkerNode, container_node, host_node
 
 pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
@@ -32,6 +32,17 @@ def worker(
     ray_head: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerNode]:
     node = host_node(ray_head, tmp_path_factory.mktemp("ray-node"))
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def box(ray_head: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerNode]:
+    """A Ray node in a podman container: no volume, the host's network only."""
+    from tests.helpers.containers import engine_with_base_image
+
+    engine = engine_with_base_image()
+    node = container_node(ray_head, engine, tmp_path_factory.mktemp("ray-box"))
     yield node
     node.stop()
 
@@ -97,6 +108,40 @@ def test_a_run_on_a_remote_node_reports_through_the_server(
     assert not (run_work_dir(on_server, run.id) / "wd").exists()
     supervisor = run.get_details()
     assert supervisor["status"] == "Completed"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
+    on_server: Path, tmp_path: Path, ray_head: dict[str, Any], box: WorkerNode
+) -> None:
+    ws = Workspace.create(unique("box"))
+    config = AmlCompute.provisioning_configuration(
+        address=ray_head["address"], resources={box.resource: 1}
+    )
+    ComputeTarget.create(ws, "box", config)
+    run = _submit(
+        ws,
+        tmp_path,
+        """
+        import os, socket
+        from pathlib import Path
+        from atelier import Run
+        print("on", socket.gethostname(), "in", Path.cwd(), flush=True)
+        Run.get_context().log("loss", 0.25)
+        os.makedirs("outputs", exist_ok=True)
+        Path("outputs/where.txt").write_text(str(Path.cwd()))
+        """,
+        "box",
+    )
+    details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
+    assert details["status"] == "Completed", details
+    assert run.get_metrics()["loss"] == 0.25
+    where = run.download_file("outputs/where.txt", tmp_path / "w").read_text()
+    assert where == f"{box.root}/runs/{run.id}/wd"
+    assert f"in {where}" in _log(run, tmp_path, LOG_NAME)
+    # the snapshot was fetched inside the container, never unpacked on the host
+    assert not (run_work_dir(on_server, run.id) / "wd").exists()
+    assert not Path(where).exists()
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
