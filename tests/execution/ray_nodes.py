@@ -11,8 +11,8 @@ from the base image with Python, Ray, uv and Atelier installed from wheels resol
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +44,9 @@ def _alive_with(address: str, resource: str) -> bool:
             nodes = json.loads(answer.read())["data"]["result"]["result"]
     except (OSError, ValueError, KeyError):
         return False
-    return any(n["state"] == "ALIVE" and resource in (n.get("resources_total") or {}) for n in nodes)
+    return any(
+        n["state"] == "ALIVE" and resource in (n.get("resources_total") or {}) for n in nodes
+    )
 
 
 def _wait_joined(head: dict[str, Any], resource: str, alive: Any, log: Path) -> None:
@@ -59,16 +61,34 @@ def _wait_joined(head: dict[str, Any], resource: str, alive: Any, log: Path) -> 
 def _start_arguments(head: dict[str, Any], resource: str, temp_dir: str) -> list[str]:
     ports = _free_ports(6)
     return [
-        "start", "--block", "--address", head["gcs_address"],
-        "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
-        "--resources", json.dumps({resource: 1}),
-        "--object-store-memory", str(80 * 1024 * 1024),
-        "--node-manager-port", str(ports[0]), "--object-manager-port", str(ports[1]),
-        "--dashboard-agent-listen-port", str(ports[2]),
-        "--dashboard-agent-grpc-port", str(ports[3]),
-        "--runtime-env-agent-port", str(ports[4]), "--metrics-export-port", str(ports[5]),
-        "--temp-dir", temp_dir, "--disable-usage-stats",
-    ]  # fmt: skip
+        "start",
+        "--block",
+        "--address",
+        head["gcs_address"],
+        "--node-ip-address",
+        "127.0.0.1",
+        "--num-cpus",
+        "1",
+        "--resources",
+        json.dumps({resource: 1}),
+        "--object-store-memory",
+        str(80 * 1024 * 1024),
+        "--node-manager-port",
+        str(ports[0]),
+        "--object-manager-port",
+        str(ports[1]),
+        "--dashboard-agent-listen-port",
+        str(ports[2]),
+        "--dashboard-agent-grpc-port",
+        str(ports[3]),
+        "--runtime-env-agent-port",
+        str(ports[4]),
+        "--metrics-export-port",
+        str(ports[5]),
+        "--temp-dir",
+        temp_dir,
+        "--disable-usage-stats",
+    ]
 
 
 def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:
@@ -79,19 +99,36 @@ def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:
     cwd.mkdir(parents=True)
     token = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "AZUREML_"))}
-    env.update({HEAD_MARKER: token, "ATELIER_NODE_ROOT": str(root),
-                "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"})  # fmt: skip
+    env.update(
+        {
+            HEAD_MARKER: token,
+            "ATELIER_NODE_ROOT": str(root),
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
     log = folder / "node.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ray.scripts.scripts",
-             *_start_arguments(head, resource, temp_dir)],  # fmt: skip
-            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "ray.scripts.scripts",
+                *_start_arguments(head, resource, temp_dir),
+            ],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
-    config = {"started_head": True, "head_pid": proc.pid, "head_token": token,
-              "head_temp_dir": temp_dir}  # fmt: skip
+        )
+    config = {
+        "started_head": True,
+        "head_pid": proc.pid,
+        "head_token": token,
+        "head_temp_dir": temp_dir,
+    }
 
     def stop() -> None:
         stop_local_head(config)
@@ -142,9 +179,10 @@ def node_image(engine: Any, folder: Path, log: Any) -> str:
     context.mkdir(parents=True)
     # this checkout's Atelier as it is (pure Python): its package folder into the venv
     shutil.copytree(
-        REPO / "src" / "atelier", context / "atelier",
+        REPO / "src" / "atelier",
+        context / "atelier",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )  # fmt: skip
+    )
     tag = f"localhost/atelier-test/ray-node:{uuid.uuid4().hex[:10]}"
     site = f"{VENV}/lib/python3.{sys.version_info.minor}/site-packages"
     (context / "Dockerfile").write_text(
@@ -164,11 +202,17 @@ def container_node(head: dict[str, Any], engine: Any, folder: Path) -> WorkerNod
     name = f"atelier-test-ray-node-{uuid.uuid4().hex[:8]}"
     command = ["ray", *_start_arguments(head, resource, "/tmp/ray")]
     engine.run(
-        image, name=name, command=command, network="host",
-        env={"ATELIER_NODE_ROOT": CONTAINER_ROOT, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
-             # Debian's 3.11 beside the host's 3.11 of another patch level
-             "RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL": "minor"},
-    )  # fmt: skip
+        image,
+        name=name,
+        command=command,
+        network="host",
+        env={
+            "ATELIER_NODE_ROOT": CONTAINER_ROOT,
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            # Debian's 3.11 beside the host's 3.11 of another patch level
+            "RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL": "minor",
+        },
+    )
 
     def stop() -> None:
         engine.remove(name)
@@ -176,9 +220,11 @@ def container_node(head: dict[str, Any], engine: Any, folder: Path) -> WorkerNod
 
     try:
         logs = folder / "node.log"
+
         def alive() -> bool:
             logs.write_text(engine.logs(name))
             return bool(engine.is_running(name))
+
         _wait_joined(head, resource, alive, logs)
     except BaseException:
         stop()

@@ -55,9 +55,7 @@ def on_server(home: Path, server: Any) -> Path:
     return home
 
 
-def _submit(
-    ws: Workspace, tmp_path: Path, body: str, target: str, retries: int = 0
-) -> Run:
+def _submit(ws: Workspace, tmp_path: Path, body: str, target: str, retries: int = 0) -> Run:
     folder = tmp_path / "src"
     folder.mkdir(exist_ok=True)
     (folder / "train.py").write_text(textwrap.dedent(body))

@@ -62,7 +62,11 @@ def node_environment(
     uri = child["ATELIER_TRACKING_URI"]
     env = {key: os.environ[key] for key in _PASSED if key in os.environ}
     if uri.startswith(("http://", "https://")):
-        return {**env, "ATELIER_TRACKING_URI": uri, **supervision.run_environment(workspace, run_id)}
+        return {
+            **env,
+            "ATELIER_TRACKING_URI": uri,
+            **supervision.run_environment(workspace, run_id),
+        }
     database = child.get("ATELIER_DATABASE_URL", "")
     if database.startswith("sqlite"):
         raise ComputeTargetException(
@@ -127,8 +131,11 @@ def hand_over(
                 entrypoint=node_entrypoint(config, workspace, run_id, attempt, attempts, why),
                 submission_id=job_id,
                 runtime_env={"env_vars": env},
-                metadata={"atelier_run_id": run_id, "atelier_workspace": workspace,
-                          "atelier_attempt": str(attempt)},  # fmt: skip
+                metadata={
+                    "atelier_run_id": run_id,
+                    "atelier_workspace": workspace,
+                    "atelier_attempt": str(attempt),
+                },
                 **job_resources(config),
             )
             ended = _watch(client, job_id, backend, workspace, run_id)
@@ -155,9 +162,7 @@ def _fail(backend: Backend, workspace: str, run_id: str, code: str, message: str
             backend.runs.transition(workspace, run_id, RunStatus.FAILED, error=error)
 
 
-def _watch(
-    client: Any, job_id: str, backend: Backend, workspace: str, run_id: str
-) -> str | None:
+def _watch(client: Any, job_id: str, backend: Backend, workspace: str, run_id: str) -> str | None:
     """Follow the job until its run ends (None) or the job ends first (why, as a sentence)."""
     run_status: RunStatus | None = None
     run_checked = 0.0

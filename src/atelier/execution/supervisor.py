@@ -162,20 +162,7 @@ class Supervisor:
         error: dict[str, Any] | None = None
         slot = None
         try:
-            if self.node is not None:
-                if self.node.previous:
-                    _say(log, f"attempt {self.node.attempt} of {self.node.attempts}: "
-                              f"{self.node.previous}")  # fmt: skip
-                # Ray placed the job on this node: the script runs here, as a local one
-                runner = executor("local", {"die_with_supervisor": True}, self.home)
-            else:
-                compute = self.backend.compute.get(self.workspace, target)
-                runner = executor(compute.kind, compute.config, self.home)
-                slot = self._wait_for_slot(
-                    target, int(compute.config.get("max_concurrent_runs") or 1), log
-                )
-            if self.node is not None and self.status in TERMINAL_STATUSES:
-                raise _StopError  # ended (e.g. canceled) while its job waited for a node
+            runner, slot = self._runner(target, log)
             if self.node is None or self.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
                 self._move(RunStatus.PREPARING)  # a retried attempt continues where it was
             workdir = self.run_dir / "wd"
@@ -234,6 +221,20 @@ class Supervisor:
         if os.environ.get("ATELIER_KEEP_RUN_DIRS") != "1":
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return exit_code or 0
+
+    def _runner(self, target: str, log: IO[str]) -> tuple[Executor, IO[str] | None]:
+        """The executor for the run's target, and the target's slot it holds (none on a Ray
+        node: Ray placed the job there, and the script runs there as a local one)."""
+        if self.node is None:
+            compute = self.backend.compute.get(self.workspace, target)
+            runner = executor(compute.kind, compute.config, self.home)
+            limit = int(compute.config.get("max_concurrent_runs") or 1)
+            return runner, self._wait_for_slot(target, limit, log)
+        if self.node.previous:
+            _say(log, f"attempt {self.node.attempt} of {self.node.attempts}: {self.node.previous}")
+        if self.status in TERMINAL_STATUSES:
+            raise _StopError  # ended (e.g. canceled) while its job waited for a node
+        return executor("local", {"die_with_supervisor": True}, self.home), None
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
