@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from atelier.client.registry import reset_backends
 from atelier.core.errors import ValidationError
 from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import lost_reason
+from atelier.execution.supervisor import SUPERVISOR_LOG
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
@@ -140,6 +142,26 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
     # the snapshot was fetched inside the container, never unpacked on the host
     assert not (run_work_dir(on_server, run.id) / "wd").exists()
     assert not Path(where).exists()
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_cancel_reaches_the_script_on_its_node(
+    on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
+) -> None:
+    ws = Workspace.create(unique("cancel"))
+    config = AmlCompute.provisioning_configuration(
+        address=ray_head["address"], resources={worker.resource: 1}
+    )
+    ComputeTarget.create(ws, "nodes", config)
+    run = _submit(ws, tmp_path, "import time\nprint('up', flush=True)\ntime.sleep(300)\n", "nodes")
+    deadline = time.monotonic() + 120
+    while run.get_status() != "Running":
+        assert time.monotonic() < deadline, f"the run did not start: {run.get_status()}"
+        time.sleep(0.2)
+    run.cancel()
+    details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    assert details["status"] == "Canceled", details
+    assert "cancel requested; stopping the script" in _log(run, tmp_path, SUPERVISOR_LOG)
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
