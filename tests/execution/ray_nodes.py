@@ -59,36 +59,22 @@ def _wait_joined(head: dict[str, Any], resource: str, alive: Any, log: Path) -> 
 
 
 def _start_arguments(head: dict[str, Any], resource: str, temp_dir: str) -> list[str]:
-    ports = _free_ports(6)
-    return [
-        "start",
-        "--block",
-        "--address",
-        head["gcs_address"],
-        "--node-ip-address",
-        "127.0.0.1",
-        "--num-cpus",
-        "1",
-        "--resources",
-        json.dumps({resource: 1}),
-        "--object-store-memory",
-        str(80 * 1024 * 1024),
-        "--node-manager-port",
-        str(ports[0]),
-        "--object-manager-port",
-        str(ports[1]),
-        "--dashboard-agent-listen-port",
-        str(ports[2]),
-        "--dashboard-agent-grpc-port",
-        str(ports[3]),
-        "--runtime-env-agent-port",
-        str(ports[4]),
-        "--metrics-export-port",
-        str(ports[5]),
-        "--temp-dir",
-        temp_dir,
-        "--disable-usage-stats",
-    ]
+    names = "node-manager object-manager dashboard-agent-listen dashboard-agent-grpc"
+    names += " runtime-env-agent metrics-export"
+    flags = {
+        "--address": head["gcs_address"],
+        "--node-ip-address": "127.0.0.1",
+        "--num-cpus": "1",
+        "--resources": json.dumps({resource: 1}),
+        "--object-store-memory": str(80 * 1024 * 1024),
+        **{
+            f"--{name}-port": str(port)
+            for name, port in zip(names.split(), _free_ports(6), strict=True)
+        },
+        "--temp-dir": temp_dir,
+    }
+    return ["start", "--block", *(part for pair in flags.items() for part in pair),
+            "--disable-usage-stats"]  # fmt: skip
 
 
 def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:

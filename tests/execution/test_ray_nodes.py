@@ -57,6 +57,16 @@ def on_server(home: Path, server: Any) -> Path:
     return home
 
 
+def _on_node(prefix: str, head: dict[str, Any], node: WorkerNode, **settings: Any) -> Workspace:
+    """A new workspace whose target "nodes" pins runs to ``node``."""
+    ws = Workspace.create(unique(prefix))
+    config = AmlCompute.provisioning_configuration(
+        address=head["address"], resources={node.resource: 1}, **settings
+    )
+    ComputeTarget.create(ws, "nodes", config)
+    return ws
+
+
 def _submit(ws: Workspace, tmp_path: Path, body: str, target: str, retries: int = 0) -> Run:
     folder = tmp_path / "src"
     folder.mkdir(exist_ok=True)
@@ -75,12 +85,8 @@ def _log(run: Run, tmp_path: Path, name: str) -> str:
 def test_a_run_on_a_remote_node_reports_through_the_server(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
-    ws = Workspace.create(unique("remote"))
-    config = AmlCompute.provisioning_configuration(
-        address=ray_head["address"], resources={worker.resource: 1}, min_nodes=1, max_nodes=3
-    )
-    target = ComputeTarget.create(ws, "nodes", config)
-    status = target.get_status()
+    ws = _on_node("remote", ray_head, worker, min_nodes=1, max_nodes=3)
+    status = ComputeTarget(ws, "nodes").get_status()
     assert status.current_node_count == 2  # the head and the worker, read from the cluster
     assert "no autoscaler" in (status.scaling_warning or "")  # not silently ignored
     assert "min_nodes=1, max_nodes=3" in (status.scaling_warning or "")
@@ -114,11 +120,7 @@ def test_a_run_on_a_remote_node_reports_through_the_server(
 def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], box: WorkerNode
 ) -> None:
-    ws = Workspace.create(unique("box"))
-    config = AmlCompute.provisioning_configuration(
-        address=ray_head["address"], resources={box.resource: 1}
-    )
-    ComputeTarget.create(ws, "box", config)
+    ws = _on_node("box", ray_head, box)
     run = _submit(
         ws,
         tmp_path,
@@ -131,7 +133,7 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
         os.makedirs("outputs", exist_ok=True)
         Path("outputs/where.txt").write_text(str(Path.cwd()))
         """,
-        "box",
+        "nodes",
     )
     details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
     assert details["status"] == "Completed", details
@@ -148,11 +150,7 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
 def test_cancel_reaches_the_script_on_its_node(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
-    ws = Workspace.create(unique("cancel"))
-    config = AmlCompute.provisioning_configuration(
-        address=ray_head["address"], resources={worker.resource: 1}
-    )
-    ComputeTarget.create(ws, "nodes", config)
+    ws = _on_node("cancel", ray_head, worker)
     run = _submit(ws, tmp_path, "import time\nprint('up', flush=True)\ntime.sleep(300)\n", "nodes")
     deadline = time.monotonic() + 120
     while run.get_status() != "Running":
@@ -168,11 +166,7 @@ def test_cancel_reaches_the_script_on_its_node(
 def test_a_lost_node_supervisor_is_resubmitted_then_failed_with_the_reason(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
-    ws = Workspace.create(unique("retry"))
-    config = AmlCompute.provisioning_configuration(
-        address=ray_head["address"], resources={worker.resource: 1}
-    )
-    ComputeTarget.create(ws, "nodes", config)
+    ws = _on_node("retry", ray_head, worker)
     # the script kills its supervisor, as a dying node would (its script dies with it)
     run = _submit(
         ws,
