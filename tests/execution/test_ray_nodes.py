@@ -26,8 +26,6 @@ from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from tests.conftest import unique
 from tests.execution.ray_nodes import WorkerNode, container_node, host_node
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
-
 
 @pytest.fixture(scope="module")
 def worker(
@@ -213,6 +211,24 @@ def test_bad_resources_and_retries_are_refused() -> None:
         config.to_dict()
     config.max_retries = 2
     assert RunConfiguration.from_dict(config.to_dict()).max_retries == 2
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_an_embedded_home_on_postgresql_hands_runs_to_nodes(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
+) -> None:
+    """No server: the node reaches the home's PostgreSQL and blob store itself."""
+    config = AmlCompute.provisioning_configuration(
+        address=ray_head["address"], resources={worker.resource: 1}, shared_filesystem=False
+    )
+    ComputeTarget.create(ws, "apart", config)
+    body = "from atelier import Run\nRun.get_context().log('n', 3)\nprint('on the node')\n"
+    run = _submit(ws, tmp_path, body, "apart")
+    details = run.wait_for_completion(timeout_seconds=120, raise_on_error=False)
+    assert details["status"] == "Completed", details
+    assert run.get_metrics()["n"] == 3
+    assert "on the node" in _log(run, tmp_path, LOG_NAME)
+    assert run.get_details()["runDefinition"]["max_retries"] == 0
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
