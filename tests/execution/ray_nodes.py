@@ -10,9 +10,11 @@ from the base image with Python, Ray, uv and Atelier installed from wheels resol
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atelier.execution.ray_provision import HEAD_MARKER, _free_ports, stop_local_head
+from atelier.execution.ray_provision import HEAD_MARKER, _free_ports, _marked, stop_local_head
 
 REPO = Path(__file__).resolve().parents[2]
 WHEELS_CACHE = Path(tempfile.gettempdir()) / "atelier-test-wheels"
@@ -36,6 +38,8 @@ class WorkerNode:
     resource: str
     root: str  # ATELIER_NODE_ROOT as the node sees it
     stop: Any
+    #: SIGKILL every process of the node at once, as when its machine dies
+    kill: Any = None
 
 
 def _alive_with(address: str, resource: str) -> bool:
@@ -120,12 +124,18 @@ def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:
         stop_local_head(config)
         proc.wait(timeout=30)
 
+    def kill() -> None:
+        for pid in _marked(token):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
     try:
         _wait_joined(head, resource, lambda: proc.poll() is None, log)
     except BaseException:
         stop()
         raise
-    return WorkerNode(resource, str(root), stop)
+    return WorkerNode(resource, str(root), stop, kill)
 
 
 def node_requirements() -> list[str]:

@@ -253,3 +253,23 @@ def test_a_node_supervisor_with_retries_left_gets_a_grace() -> None:
     assert reason == "its supervisor on box (Ray node) stopped heartbeating for more than 90 s"
     del info["grace_seconds"]
     assert lost_reason(info, now - 60_000, now, 15) is not None
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_node_that_dies_mid_run_leaves_the_run_failed_with_a_reason(
+    on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
+) -> None:
+    """Last in this module: it kills the module's worker node."""
+    ws = _on_node("dies", ray_head, worker)
+    run = _submit(ws, tmp_path, "import time\ntime.sleep(300)\n", "nodes")
+    deadline = time.monotonic() + 120
+    while run.get_status() != "Running":
+        assert time.monotonic() < deadline, f"the run did not start: {run.get_status()}"
+        time.sleep(0.2)
+    worker.kill()
+    details = run.wait_for_completion(timeout_seconds=120, raise_on_error=False)
+    assert details["status"] == "Failed", details
+    # whichever notices first: Ray ending the job, or the heartbeats stopping
+    assert details["error"]["code"] in ("NodeLost", "SupervisorLost"), details["error"]
+    message = details["error"]["message"]
+    assert "ended FAILED" in message or "(Ray node) stopped heartbeating" in message, message
