@@ -125,6 +125,8 @@ class Supervisor:
                     return ray_handover.hand_over(
                         self.backend, self.supervision, self.workspace, record, compute.config
                     )
+        if self.node is not None:  # a resubmitted attempt starts from the snapshot again
+            shutil.rmtree(self.run_dir / "wd", ignore_errors=True)
         (self.run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
         definition = record.definition or {}
