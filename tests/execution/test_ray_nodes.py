@@ -4,6 +4,7 @@ snapshot through the server with the run's token, and reports back itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 import time
@@ -25,6 +26,7 @@ from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from tests.conftest import unique
 from tests.execution.ray_nodes import WorkerNode, container_node, host_node
+from tests.helpers.cli import invoke
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +112,13 @@ def test_a_run_on_a_remote_node_reports_through_the_server(
     assert f"running in {worker.root}/runs/{run.id}/wd setting on" in driver
     # nothing of the run was ever under the submitting machine's run folder
     assert not (run_work_dir(on_server, run.id) / "wd").exists()
-    supervisor = run.get_details()
-    assert supervisor["status"] == "Completed"
+    assert run.get_details()["status"] == "Completed"
+    # the CLI shows the same (last: each command closes the backends this test holds)
+    shown = invoke(["compute", "show", "nodes", "-w", ws.name, "-o", "json"], cwd=tmp_path)
+    assert shown.code == 0, shown
+    assert "no autoscaler" in json.loads(shown.stdout)["config"]["scaling_warning"]
+    shown = invoke(["compute", "show", "nodes", "-w", ws.name], cwd=tmp_path)
+    assert "nodes alive" in shown.stdout
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
