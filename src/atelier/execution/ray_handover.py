@@ -13,6 +13,9 @@ submit) only submits that job and watches it:
 
 If this side goes away, the run goes on; the reapers fail it if its node supervisor stops
 heartbeating (after ``NODE_GRACE_SECONDS`` while retries are left).
+
+It speaks the Jobs API's REST routes with httpx: this side needs no Ray import (seconds on
+a small machine, and a long-lived process would carry it).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import shlex
 import time
 from typing import Any
 
-from ray.job_submission import JobStatus, JobSubmissionClient
+import httpx
 
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
@@ -42,6 +45,28 @@ _STOP_AFTER_SECONDS = 30.0
 _LOST_CONTACT_SECONDS = 120.0
 #: variables of this machine passed on to the node's supervisor when set
 _PASSED = ("ATELIER_HEARTBEAT_TIMEOUT", "ATELIER_KEEP_RUN_DIRS")
+_ENDED = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+class _Jobs:
+    """The few routes of Ray's Jobs API this side uses (``/api/jobs/``)."""
+
+    def __init__(self, address: str) -> None:
+        self.http = httpx.Client(base_url=address.rstrip("/"), timeout=30.0)
+
+    def submit(self, body: dict[str, Any]) -> None:
+        answer = self.http.post("/api/jobs/", json=body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"HTTP {answer.status_code}: {answer.text.strip()[-500:]}")
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        answer = self.http.get(f"/api/jobs/{job_id}")
+        answer.raise_for_status()
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def stop(self, job_id: str) -> None:
+        self.http.post(f"/api/jobs/{job_id}/stop")
 
 
 def node_supervised(config: dict[str, Any], backend: Backend) -> bool:
@@ -122,21 +147,25 @@ def hand_over(
     run_id = record.run_id
     attempts = 1 + int((record.definition or {}).get("max_retries") or 0)
     attempt, why = 1, ""
+    client = _Jobs(str(config.get("address") or ""))
     try:
-        client = JobSubmissionClient(str(config["address"]))
         env = node_environment(backend, supervision, workspace, run_id)
         while True:
             job_id = f"atelier-{run_id}-{attempt}-{os.urandom(3).hex()}"
-            client.submit_job(
-                entrypoint=node_entrypoint(config, workspace, run_id, attempt, attempts, why),
-                submission_id=job_id,
-                runtime_env={"env_vars": env},
-                metadata={
-                    "atelier_run_id": run_id,
-                    "atelier_workspace": workspace,
-                    "atelier_attempt": str(attempt),
-                },
-                **job_resources(config),
+            client.submit(
+                {
+                    "entrypoint": node_entrypoint(
+                        config, workspace, run_id, attempt, attempts, why
+                    ),
+                    "submission_id": job_id,
+                    "runtime_env": {"env_vars": env},
+                    "metadata": {
+                        "atelier_run_id": run_id,
+                        "atelier_workspace": workspace,
+                        "atelier_attempt": str(attempt),
+                    },
+                    **job_resources(config),
+                }
             )
             ended = _watch(client, job_id, backend, workspace, run_id)
             if ended is None:
@@ -149,10 +178,12 @@ def hand_over(
     except AtelierError as exc:
         _fail(backend, workspace, run_id, "SystemError", exc.message)
         return 1
-    except Exception as exc:  # Ray's client raises RuntimeError, ConnectionError …
+    except (httpx.HTTPError, RuntimeError) as exc:
         message = f"the Ray cluster at {config.get('address')} refused the run's job ({exc})"
         _fail(backend, workspace, run_id, "SystemError", message)
         return 1
+    finally:
+        client.http.close()
 
 
 def _fail(backend: Backend, workspace: str, run_id: str, code: str, message: str) -> None:
@@ -162,7 +193,7 @@ def _fail(backend: Backend, workspace: str, run_id: str, code: str, message: str
             backend.runs.transition(workspace, run_id, RunStatus.FAILED, error=error)
 
 
-def _watch(client: Any, job_id: str, backend: Backend, workspace: str, run_id: str) -> str | None:
+def _watch(client: _Jobs, job_id: str, backend: Backend, workspace: str, run_id: str) -> str | None:
     """Follow the job until its run ends (None) or the job ends first (why, as a sentence)."""
     run_status: RunStatus | None = None
     run_checked = 0.0
@@ -176,21 +207,22 @@ def _watch(client: Any, job_id: str, backend: Backend, workspace: str, run_id: s
                 run_status = backend.runs.get(workspace, run_id).status
                 run_checked = now
         try:
-            info = client.get_job_info(job_id)
-        except Exception:
+            info = client.info(job_id)
+        except (httpx.HTTPError, ValueError):
             unreachable_since = unreachable_since or now
             if now - unreachable_since > _LOST_CONTACT_SECONDS:
                 return None  # the run goes on without a watcher; the reapers stay
             continue
         unreachable_since = None
-        job_ended = JobStatus(info.status).is_terminal()
+        status = str(info.get("status") or "")
+        job_ended = status in _ENDED
         if run_status in TERMINAL_STATUSES:
             if job_ended:
                 return None
             run_ended_at = run_ended_at or now
-            if info.status == JobStatus.PENDING or now - run_ended_at > _STOP_AFTER_SECONDS:
-                with contextlib.suppress(Exception):
-                    client.stop_job(job_id)
+            if status == "PENDING" or now - run_ended_at > _STOP_AFTER_SECONDS:
+                with contextlib.suppress(httpx.HTTPError):
+                    client.stop(job_id)
                 return None
             continue
         if job_ended:
@@ -199,9 +231,9 @@ def _watch(client: Any, job_id: str, backend: Backend, workspace: str, run_id: s
             with contextlib.suppress(AtelierError):
                 if backend.runs.get(workspace, run_id).status in TERMINAL_STATUSES:
                     return None
-            code = getattr(info, "driver_exit_code", None)
+            code = info.get("driver_exit_code")
             said = f", exit code {code}" if code is not None else ""
             return (
-                f"its Ray job {job_id} ended {JobStatus(info.status).value}{said} before the "
-                f"run did: {info.message or 'no reason given'}"
+                f"its Ray job {job_id} ended {status}{said} before the run did: "
+                f"{info.get('message') or 'no reason given'}"
             )
