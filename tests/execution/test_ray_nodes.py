@@ -77,6 +77,16 @@ def _submit(ws: Workspace, tmp_path: Path, body: str, target: str, retries: int 
     return Experiment(ws, "remote").submit(config)
 
 
+def _running_sleeper(ws: Workspace, tmp_path: Path) -> Run:
+    """A run of a long sleep on the target "nodes", once its script has started."""
+    run = _submit(ws, tmp_path, "import time\nprint('up', flush=True)\ntime.sleep(300)\n", "nodes")
+    deadline = time.monotonic() + 120
+    while run.get_status() != "Running":
+        assert time.monotonic() < deadline, f"the run did not start: {run.get_status()}"
+        time.sleep(0.2)
+    return run
+
+
 def _log(run: Run, tmp_path: Path, name: str) -> str:
     return run.download_file(name, tmp_path / name.replace("/", "_")).read_text()
 
@@ -155,12 +165,7 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
 def test_cancel_reaches_the_script_on_its_node(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
-    ws = _on_node("cancel", ray_head, worker)
-    run = _submit(ws, tmp_path, "import time\nprint('up', flush=True)\ntime.sleep(300)\n", "nodes")
-    deadline = time.monotonic() + 120
-    while run.get_status() != "Running":
-        assert time.monotonic() < deadline, f"the run did not start: {run.get_status()}"
-        time.sleep(0.2)
+    run = _running_sleeper(_on_node("cancel", ray_head, worker), tmp_path)
     run.cancel()
     details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
     assert details["status"] == "Canceled", details
@@ -267,12 +272,7 @@ def test_a_node_that_dies_mid_run_leaves_the_run_failed_with_a_reason(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
     """Last in this module: it kills the module's worker node."""
-    ws = _on_node("dies", ray_head, worker)
-    run = _submit(ws, tmp_path, "import time\ntime.sleep(300)\n", "nodes")
-    deadline = time.monotonic() + 120
-    while run.get_status() != "Running":
-        assert time.monotonic() < deadline, f"the run did not start: {run.get_status()}"
-        time.sleep(0.2)
+    run = _running_sleeper(_on_node("dies", ray_head, worker), tmp_path)
     worker.kill()
     details = run.wait_for_completion(timeout_seconds=120, raise_on_error=False)
     assert details["status"] == "Failed", details
