@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_environments.py
 	$(BIN)/python bench/bench_execution.py
+	$(BIN)/python bench/bench_scale_ray.py
 	$(BIN)/python bench/bench_mlflow_protocol.py
 	$(BIN)/python bench/bench_nocode_predict.py
 	$(BIN)/python bench/bench_serving.py

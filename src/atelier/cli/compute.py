@@ -51,6 +51,8 @@ def _print(target: ComputeTarget, output: OutputFormat) -> None:
         print_json(described)
         return
     fields = {key: described[key] for key in ("name", "type", "state")}
+    if target._record.kind == "ray" and described["state"] == "Succeeded":
+        fields["nodes alive"] = target.get_status().current_node_count  # read from the cluster
     fields.update(sorted(described["config"].items()))
     if described["error"]:
         fields["error"] = described["error"].get("message", "")

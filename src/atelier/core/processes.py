@@ -82,12 +82,17 @@ def lost_reason(
     for longer than ``timeout_seconds``), or None while it is not."""
     if (heartbeat_ms or 0) >= now - MISSED_BEATS_MS:
         return None
+    # a supervisor on a Ray node with retries left: the submitting side may resubmit it once
+    # Ray says its job ended, so it is given that long (``grace_seconds``) before a reaper
+    grace = float(info.get("grace_seconds") or 0)
     here = info.get("host") == socket.gethostname()
     pid = int(info.get("pid") or 0)
-    if here and not is_alive(pid, info.get("pid_start")):
+    if here and not grace and not is_alive(pid, info.get("pid_start")):
         return "its supervisor process died"
+    timeout_seconds = max(timeout_seconds, grace)
     if (heartbeat_ms or 0) < now - int(timeout_seconds * 1000):
-        return f"its supervisor stopped heartbeating for more than {timeout_seconds:g} s"
+        where = f" on {info['host']}" if info.get("node") and info.get("host") else ""
+        return f"its supervisor{where} stopped heartbeating for more than {timeout_seconds:g} s"
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -14,6 +15,14 @@ from typing import IO, Any
 from atelier.execution.environments import ensure_environment
 
 _KILL_GRACE_SECONDS = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the script's process before it starts (Linux): SIGKILL it when the supervisor
+    that started it dies, so a killed supervisor on a Ray node leaves no script running."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class LocalProcess:
@@ -26,6 +35,7 @@ class LocalProcess:
         env: dict[str, str],
         out: IO[bytes],
         stderr_tail: collections.deque[str],
+        die_with_parent: bool = False,
     ) -> None:
         self.proc = subprocess.Popen(
             command,
@@ -35,6 +45,7 @@ class LocalProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 - only prctl
         )
         self.readers = start_pumps(self.proc, out, stderr_tail)
 
@@ -81,7 +92,8 @@ class LocalExecutor:
         out: IO[bytes],
         stderr_tail: collections.deque[str],
     ) -> LocalProcess:
-        return LocalProcess(command, workdir, env, out, stderr_tail)
+        die = bool(self.config.get("die_with_supervisor"))
+        return LocalProcess(command, workdir, env, out, stderr_tail, die_with_parent=die)
 
 
 def start_pumps(

@@ -5,14 +5,13 @@
 cluster itself (an existing one checked by address, or a head started on this machine) is
 :mod:`atelier.execution.ray_provision`'s part.
 
-Limits of a *remote* cluster: the job runs ``cd <run folder> && <python> ...`` with the
-paths of the submitting machine, because the supervisor uploads ``./outputs`` and
-``./logs`` from that folder after the job ends (Ray's ``working_dir`` would copy the
-snapshot away and the outputs would stay on the cluster). So a remote cluster needs the
-same paths (a shared filesystem mounted at the same place, and the environment's
-interpreter at the same path, e.g. a user-managed environment with an ``interpreter_path``
-that exists on the workers). A head started by ``provision`` is on this machine, where
-both hold.
+This is the path of a cluster that shares this machine's filesystem: the job runs
+``cd <run folder> && <python> ...`` with the paths of the submitting machine, and the
+supervisor here uploads ``./outputs`` and ``./logs`` from that folder after the job ends (a
+head started by ``provision`` is on this machine, where both hold). A cluster whose nodes
+share no filesystem with this machine (a workspace on a server, or a target with
+``shared_filesystem=False``) runs the supervisor itself on the node instead:
+:mod:`atelier.execution.ray_handover` submits it and :mod:`atelier.execution.ray_node` is it.
 """
 
 from __future__ import annotations

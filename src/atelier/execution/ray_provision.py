@@ -31,6 +31,7 @@ from ray.job_submission import JobSubmissionClient
 
 from atelier.core.errors import ComputeTargetException
 from atelier.core.settings import load_settings
+from atelier.execution.ray_cluster import scaling_report
 
 __all__ = ["HEAD_MARKER", "check_cluster", "provision", "start_local_head", "stop_local_head"]
 
@@ -48,20 +49,26 @@ _heads: dict[int, subprocess.Popen[bytes]] = {}
 
 def provision(settings: dict[str, Any], workspace: str, name: str) -> dict[str, Any]:
     """Check the cluster at ``settings["address"]`` or start a local head; return the
-    target's config: ``address`` (a Jobs API URL), ``started_head`` and, for a local head,
-    ``head_pid``/``head_token``/``head_temp_dir`` (what :func:`stop_local_head` needs)."""
+    target's config: ``address`` (a Jobs API URL), ``started_head``, for a local head
+    ``head_pid``/``head_token``/``head_temp_dir`` (what :func:`stop_local_head` needs), and
+    how the scaling settings apply (``autoscaler``, ``scaling_warning``: see
+    :func:`atelier.execution.ray_cluster.scaling_report`)."""
     max_nodes = int(settings.get("max_nodes") or 1)
+    kept = ("vm_size", "min_nodes", "max_nodes", "idle_seconds_before_scaledown",
+            "shared_filesystem", "resources", "node_python")  # fmt: skip
     config: dict[str, Any] = {
-        key: settings[key]
-        for key in ("vm_size", "min_nodes", "max_nodes", "idle_seconds_before_scaledown")
-        if key in settings
+        key: settings[key] for key in kept if key in settings and settings[key] is not None
     }
     config["max_concurrent_runs"] = max(1, max_nodes)
     address = settings.get("address")
     if address:
-        return {**config, "address": _resolve_address(str(address)), "started_head": False}
+        resolved = _resolve_address(str(address))
+        report = scaling_report(settings, resolved)
+        return {**config, **report, "address": resolved, "started_head": False}
     state_dir = load_settings().home.expanduser().resolve() / "ray" / workspace / name
-    return {**config, **start_local_head(state_dir), "started_head": True}
+    head = start_local_head(state_dir)
+    report = scaling_report({**settings, "max_nodes": None}, str(head["address"]))
+    return {**config, **head, **report, "started_head": True}
 
 
 def _resolve_address(address: str) -> str:
@@ -183,6 +190,8 @@ def start_local_head(
         if not key.startswith(("ATELIER_", "AZUREML_")) and key != "RAY_ADDRESS"
     }
     env[HEAD_MARKER] = token
+    # a job's entrypoint finds this interpreter (with Atelier and Ray) first on its PATH
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
     log_path = state_dir / "head.log"
     with log_path.open("ab") as log:

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,12 +38,27 @@ from atelier.execution.compute import Executor, ScriptProcess, executor
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
 
-__all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "run_forked"]
+__all__ = ["HEARTBEAT_SECONDS", "NodeAttempt", "Supervisor", "launch", "main", "run_forked"]
 
 HEARTBEAT_SECONDS = 1.0
 SUPERVISOR_LOG = "system_logs/supervisor.log"
 _KILL_GRACE_SECONDS = 5.0
 _TAIL_LINES = 30
+
+
+#: how long a reaper waits for a node supervisor with retries left (Ray may take this long to
+#: notice a dead node and let the submitting side resubmit)
+NODE_GRACE_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class NodeAttempt:
+    """A supervisor on a Ray node (:mod:`atelier.execution.ray_node`): which attempt of the
+    run this is, of how many, and why the previous one ended."""
+
+    attempt: int = 1
+    attempts: int = 1
+    previous: str = ""
 
 
 class _StopError(Exception):
@@ -57,8 +73,11 @@ class Supervisor:
         workspace: str,
         run_id: str,
         home: Path,
+        node: NodeAttempt | None = None,
     ) -> None:
         self.backend = backend
+        #: set on a Ray node: the script runs here, Ray has already chosen the node
+        self.node = node
         self.supervision = supervision
         self.workspace = workspace
         self.run_id = run_id
@@ -95,9 +114,21 @@ class Supervisor:
 
     # --- the whole life ----------------------------------------------------------
     def run(self) -> int:
+        record = self.backend.runs.get(self.workspace, self.run_id)
+        if self.node is None:
+            compute = self.backend.compute.get(self.workspace, record.target)
+            if compute.kind == "ray":
+                from atelier.execution import ray_handover
+
+                if ray_handover.node_supervised(compute.config, self.backend):
+                    # the supervisor runs on the node; this process only submits and watches
+                    return ray_handover.hand_over(
+                        self.backend, self.supervision, self.workspace, record, compute.config
+                    )
+        if self.node is not None:  # a resubmitted attempt starts from the snapshot again
+            shutil.rmtree(self.run_dir / "wd", ignore_errors=True)
         (self.run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
-        record = self.backend.runs.get(self.workspace, self.run_id)
         definition = record.definition or {}
         info = self.info
         # who to look for (and stop) if this process dies: pid, group, and start time, since
@@ -109,6 +140,13 @@ class Supervisor:
             host=socket.gethostname(),
             started_ms=now_ms(),
         )
+        if self.node is not None:
+            # not this host's name alone: a node in a container may share it, and its pids
+            # mean nothing to the host's reapers (they wait for the heartbeats instead)
+            info.update(host=f"{info['host']} (Ray node)", node=True,
+                        attempt=self.node.attempt, attempts=self.node.attempts)  # fmt: skip
+            if self.node.attempt < self.node.attempts:
+                info.update(grace_seconds=NODE_GRACE_SECONDS)
         self.status = self.supervision.heartbeat(self.workspace, self.run_id, dict(info))
         beat = threading.Thread(target=self._heartbeat_loop, args=(info,), daemon=True)
         beat.start()
@@ -126,12 +164,9 @@ class Supervisor:
         error: dict[str, Any] | None = None
         slot = None
         try:
-            compute = self.backend.compute.get(self.workspace, target)
-            runner = executor(compute.kind, compute.config, self.home)
-            slot = self._wait_for_slot(
-                target, int(compute.config.get("max_concurrent_runs") or 1), log
-            )
-            self._move(RunStatus.PREPARING)
+            runner, slot = self._runner(target, log)
+            if self.node is None or self.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
+                self._move(RunStatus.PREPARING)  # a retried attempt continues where it was
             workdir = self.run_dir / "wd"
             if snapshot_id:
                 self.backend.snapshots.restore(self.workspace, snapshot_id, workdir)
@@ -188,6 +223,20 @@ class Supervisor:
         if os.environ.get("ATELIER_KEEP_RUN_DIRS") != "1":
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return exit_code or 0
+
+    def _runner(self, target: str, log: IO[str]) -> tuple[Executor, IO[str] | None]:
+        """The executor for the run's target, and the target's slot it holds (none on a Ray
+        node: Ray placed the job there, and the script runs there as a local one)."""
+        if self.node is None:
+            compute = self.backend.compute.get(self.workspace, target)
+            runner = executor(compute.kind, compute.config, self.home)
+            limit = int(compute.config.get("max_concurrent_runs") or 1)
+            return runner, self._wait_for_slot(target, limit, log)
+        if self.node.previous:
+            _say(log, f"attempt {self.node.attempt} of {self.node.attempts}: {self.node.previous}")
+        if self.status in TERMINAL_STATUSES:
+            raise _StopError  # ended (e.g. canceled) while its job waited for a node
+        return executor("local", {"die_with_supervisor": True}, self.home), None
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():

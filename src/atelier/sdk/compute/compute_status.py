@@ -25,12 +25,20 @@ class ComputeTargetStatus(str):
     target_node_count: int
     node_state_counts: dict[str, int]
     vm_size: str | None
+    #: why the scaling settings are not applied as asked (None when they are)
+    scaling_warning: str | None
 
-    def __new__(cls, record: ComputeRecord) -> ComputeTargetStatus:
+    def __new__(
+        cls, record: ComputeRecord, counts: dict[str, int] | None = None
+    ) -> ComputeTargetStatus:
+        """``counts``: a Ray cluster's nodes as it reported them (``ray_cluster.node_counts``);
+        without them a Ray target counts ``max_nodes``."""
         status = super().__new__(cls, record.state)
         config = record.config
         ready = record.state == "Succeeded"
         nodes = int(config.get("max_nodes") or 1) if record.kind == "ray" else 1
+        if counts is not None:
+            nodes = counts["alive"]
         status.state = _STATES.get(record.state, record.state)
         status.provisioning_state = record.state
         status.provisioning_errors = [{"error": dict(record.error)}] if record.error else []
@@ -40,11 +48,12 @@ class ComputeTargetStatus(str):
             "idleNodeCount": status.current_node_count,
             "runningNodeCount": 0,
             "preparingNodeCount": 0 if ready else nodes,
-            "unusableNodeCount": 0,
+            "unusableNodeCount": (counts or {}).get("dead", 0),
             "leavingNodeCount": 0,
             "preemptedNodeCount": 0,
         }
         status.vm_size = config.get("vm_size")
+        status.scaling_warning = config.get("scaling_warning")
         return status
 
     def serialize(self) -> dict[str, Any]:
@@ -57,4 +66,5 @@ class ComputeTargetStatus(str):
             "targetNodeCount": self.target_node_count,
             "nodeStateCounts": dict(self.node_state_counts),
             "vmSize": self.vm_size,
+            "scalingWarning": self.scaling_warning,
         }

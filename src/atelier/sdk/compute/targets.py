@@ -36,6 +36,13 @@ class AmlComputeProvisioningConfiguration:
     idle_seconds_before_scaledown: int | None = None
     tags: dict[str, str] | None = None
     description: str | None = None
+    #: False: the cluster's nodes share no filesystem with this machine (the run's
+    #: supervisor runs on the node); None: decided per run (see ray_handover.node_supervised)
+    shared_filesystem: bool | None = None
+    #: the Ray resources a run's job needs on its node (e.g. {"CPU": 1, "trainer": 1})
+    resources: dict[str, float] | None = None
+    #: the interpreter on the nodes that has Atelier and Ray (default: python3 on PATH)
+    node_python: str | None = None
     kind: str = "ray"
 
 
@@ -168,9 +175,15 @@ class ComputeTarget:
     def get_status(self) -> ComputeTargetStatus:
         """The target's state now: a string (``"Succeeded"``, ``"Creating"``,
         ``"Failed"``) with azureml's ``state``, ``provisioning_state``,
-        ``provisioning_errors``, node counts and ``serialize()``."""
+        ``provisioning_errors``, node counts (a Ray cluster's read from it), the
+        ``scaling_warning`` and ``serialize()``."""
         self.refresh_state()
-        return ComputeTargetStatus(self._record)
+        counts = None
+        if self._record.kind == "ray" and self._record.state == "Succeeded":
+            from atelier.execution.ray_cluster import node_counts
+
+            counts = node_counts(str(self._record.config.get("address") or ""), timeout=2.0)
+        return ComputeTargetStatus(self._record, counts)
 
     def detach(self) -> None:
         """Remove an attached target from the workspace, leaving the machine (or the
@@ -224,13 +237,34 @@ class AmlCompute(ComputeTarget):
         address: str | None = None,
         tags: dict[str, str] | None = None,
         description: str | None = None,
+        shared_filesystem: bool | None = None,
+        resources: dict[str, float] | None = None,
+        node_python: str | None = None,
         **kwargs: Any,
     ) -> AmlComputeProvisioningConfiguration:
         """A Ray cluster at ``address`` (``ray://host:10001`` or a Jobs URL ``http://host:8265``),
-        or, without one, a Ray head started on this machine."""
+        or, without one, a Ray head started on this machine.
+
+        Beyond azureml's arguments: ``shared_filesystem=False`` says the cluster's nodes share
+        no filesystem with this machine, so each run's supervisor runs on its node (the
+        default for a workspace on a server); ``resources`` are the Ray resources a run's
+        job needs (a custom resource pins runs to the nodes that have it); ``node_python``
+        is the nodes' interpreter with Atelier and Ray (default ``python3`` on their PATH).
+        """
         del kwargs
         if min_nodes < 0 or max_nodes < max(1, min_nodes):
             raise ValidationError("need 0 <= min_nodes <= max_nodes and max_nodes >= 1")
+        if idle_seconds_before_scaledown is not None and idle_seconds_before_scaledown < 0:
+            raise ValidationError("idle_seconds_before_scaledown must be >= 0 (or None)")
+        checked: dict[str, float] = {}
+        for name, amount in (resources or {}).items():
+            if not isinstance(name, str) or not name or isinstance(amount, bool):
+                raise ValidationError("resources maps Ray resource names to amounts > 0")
+            if not isinstance(amount, int | float) or amount <= 0:
+                raise ValidationError(
+                    f"resource {name!r} needs an amount > 0, got {amount!r}; e.g. {{{name!r}: 1}}"
+                )
+            checked[name] = float(amount)
         return AmlComputeProvisioningConfiguration(
             vm_size=vm_size,
             min_nodes=min_nodes,
@@ -239,6 +273,9 @@ class AmlCompute(ComputeTarget):
             idle_seconds_before_scaledown=idle_seconds_before_scaledown,
             tags=dict(tags) if tags else None,
             description=description,
+            shared_filesystem=shared_filesystem,
+            resources=checked or None,
+            node_python=node_python,
         )
 
 

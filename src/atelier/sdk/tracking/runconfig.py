@@ -32,6 +32,15 @@ def _target_name(target: str | ComputeTarget | None) -> str:
     return name
 
 
+def _retries(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ValidationError(
+            f"max_retries must be a whole number from 0 to 10, got {value!r}; "
+            "e.g. run_config.max_retries = 2"
+        )
+    return value
+
+
 class RunConfiguration:
     """How a script runs: script or command, arguments, target, environment, limits.
 
@@ -62,6 +71,9 @@ class RunConfiguration:
         self.environment_variables: dict[str, str] = {}
         self.max_run_duration_seconds: int = MAX_DURATION_SECONDS
         self.node_count = 1
+        #: not an azureml v1 name (v1 has no retry policy): how many times a run whose node
+        #: was lost (its Ray job ended before the run did) is resubmitted
+        self.max_retries = 0
         self.docker = DockerConfiguration()
         self.distributed_job_config: _DistributedConfiguration | None = None
 
@@ -84,6 +96,7 @@ class RunConfiguration:
             "environment_variables": dict(self.environment_variables),
             "max_run_duration_seconds": self.max_run_duration_seconds,
             "node_count": self.node_count,
+            "max_retries": _retries(self.max_retries),
         }
 
     @classmethod
@@ -107,6 +120,7 @@ class RunConfiguration:
             data.get("max_run_duration_seconds") or MAX_DURATION_SECONDS
         )
         config.node_count = int(data.get("node_count") or 1)
+        config.max_retries = _retries(data.get("max_retries") or 0)
         docker = data.get("docker")
         if isinstance(docker, dict):
             config.docker = DockerConfiguration(**docker)
