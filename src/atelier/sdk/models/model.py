@@ -362,14 +362,17 @@ class Model:
         tags: dict[str, Any] | None = None,
     ) -> ModelPackage:
         """Store ``models`` with the entry script, its source and locked environment as the
-        next version of an image (see :mod:`atelier.sdk.models.package`); a Dockerfile is always
-        generated, so ``generate_dockerfile`` changes nothing."""
+        next version of an image, and build that image with podman or docker unless
+        ``generate_dockerfile`` (then only the build context with its Dockerfile is stored;
+        see :mod:`atelier.sdk.models.package`)."""
         # packaging (pathspec, the environment builder) loads only when a model is packaged
         from atelier.sdk.models.package import create_package
 
-        del generate_dockerfile
         checked = _checked_models(models)
-        return create_package(workspace, checked, inference_config, image_name, image_label, tags)
+        return create_package(
+            workspace, checked, inference_config, image_name, image_label, tags,
+            generate_dockerfile=bool(generate_dockerfile),
+        )  # fmt: skip
 
     # --- files ------------------------------------------------------------------------------
     def download(
