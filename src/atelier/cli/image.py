@@ -26,7 +26,7 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.cli._progress import progress
-from atelier.core.errors import ImageBuildError, ValidationError
+from atelier.core.errors import ValidationError
 
 if TYPE_CHECKING:
     # packaging (and pathspec) load only for the image commands
@@ -124,18 +124,12 @@ def save(
 def build(
     name: NameArgument, workspace: WorkspaceOption = None, version: VersionOption = None
 ) -> None:
-    """Build an OCI image with docker, podman or buildah (whichever works here)."""
+    """Make sure this machine's podman (or docker) holds the package's image (built from
+    the stored build context when it does not); print its reference."""
     package = _open(open_workspace(workspace), name, version)
-    try:
-        with progress(f"image {name}", done="built") as phase:
-            phase("building with the container engine (its log: the package's build.log)")
-            reference = package.build()
-    except ImageBuildError as exc:  # the SDK's advice, as the commands that do the same
-        saved = f"'atelier image save {name} FOLDER -w {package.workspace.name}'"
-        message = exc.message.replace("package.save(folder)", saved)
-        message = message.replace("package.get_logs()", str(package.build_log_path))
-        message = message.replace("'docker build folder'", "'docker build FOLDER'")
-        raise ImageBuildError(message) from None
+    with progress(f"image {name}", done="built") as phase:
+        phase("building with the container engine (its log: the package's build.log)")
+        reference = package.build()
     typer.echo(reference)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.core.endpoints import TRANSITIONING, ReplicaRecord
+from atelier.serving.container_replica import container_replica_command
 from atelier.serving.handoff import channel_pair
 from atelier.serving.metrics import process_gone
 from atelier.serving.server import HANDOFF_FD, LOAD_FILE
@@ -190,6 +191,8 @@ def start_replica(
 ) -> Replica:
     """Start a replica process for ``spec``; it is not ready yet (see :func:`wait_ready`)."""
     port = free_port()
+    if spec.get("container"):
+        return _start_container(spec, deployment, index, generation, internal_key, log, restarts)
     command = [
         str(spec.get("python") or "python"),
         "-m",
@@ -263,6 +266,43 @@ def start_replica(
         channel=ours,
         load_path=Path(load_name),
         load=load,
+    )
+
+
+def _start_container(
+    spec: dict[str, Any],
+    deployment: str,
+    index: int,
+    generation: int,
+    internal_key: str,
+    log: IO[bytes],
+    restarts: int,
+) -> Replica:
+    """A replica that is a container (:mod:`atelier.serving.container_replica`)."""
+    port = free_port()
+    command, env = container_replica_command(spec, deployment, index, port, HOST)
+    env.update(
+        ATELIER_SCORING_KEYS=json.dumps([internal_key]),
+        ATELIER_DEPLOYMENT=deployment,
+        PYTHONUNBUFFERED="1",
+    )
+    log.write(
+        f"[manager] starting container replica {deployment}#{index} generation {generation} "
+        f"({spec['container']['image']}) on port {port}\n".encode()
+    )
+    log.flush()
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    client = Upstream(HOST, port, internal_key, float(spec.get("timeout_seconds") or 60) + 5)
+    return Replica(
+        deployment=deployment,
+        index=index,
+        generation=generation,
+        port=port,
+        process=process,
+        client=client,
+        restarts=restarts,
     )
 
 
