@@ -19,6 +19,7 @@ SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
      ├── StorageError                          exit 6: the blob store failed
      ├── RunFailedError                        exit 7: a waited-for run ended Failed
      ├── ImageBuildError                       exit 8: no image builder, or the build failed
+     │    └── ImageRegistryError               the image registry is unreachable or refused
      ├── WebserviceError                       exit 9: a web service failed to deploy or answer
      │    └── ContainerEngineError             no working podman or docker
      ├── EnvironmentBuildError                 building an environment failed
@@ -138,6 +139,12 @@ class ImageBuildError(AtelierError):
 
     code = "image_build_error"
     exit_code = 8
+
+
+class ImageRegistryError(ImageBuildError):
+    """The workspace's image registry cannot be reached, or refused a push, pull or delete."""
+
+    code = "image_registry_error"
 
 
 class WebserviceError(AtelierError):
@@ -278,6 +285,7 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         StorageError,
         RunFailedError,
         ImageBuildError,
+        ImageRegistryError,
         WebserviceError,
         ContainerEngineError,
         EnvironmentBuildError,
@@ -321,6 +329,7 @@ __all__ = [
     "FilterSyntaxError",
     "HomeError",
     "ImageBuildError",
+    "ImageRegistryError",
     "InputError",
     "InvalidStateError",
     "MissingExtraError",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -13,12 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atelier import Environment, Model, Workspace
+from atelier import Environment, Model, NotFoundError, Workspace
 from atelier.azureml.core.model import InferenceConfig
 from atelier.containers import BASE_IMAGE, Engine
-from atelier.core.errors import ImageBuildError
+from atelier.containers.registry import REGISTRY_URL_VARIABLE, start_registry
+from atelier.core.errors import ImageBuildError, ImageRegistryError
 from atelier.sdk.models._endpoint_process import free_port
 from atelier.sdk.models.package import ModelPackage
+from atelier.sdk.models.package_image import push_to_registry
+from tests.conftest import _missing
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import SCORE
 
@@ -85,12 +89,12 @@ def test_a_package_is_an_image_that_scores(
 
         engine.remove_image(package.location)  # gone from this machine: pull brings it back
         assert not engine.image_exists(package.location)
-        assert package.pull() == package.location
+        assert package.pull() == package.local_image
         assert engine.image_id(package.location) == image_id
     finally:
         for made in ModelPackage.list(ws, name):
-            engine.remove_image(made.location)
-        engine.remove_image(package.location[:-1] + "v1")
+            engine.remove_image(made.local_image)
+        engine.remove_image(package.local_image[:-1] + "v1")
 
 
 def test_a_failed_build_keeps_its_log_and_stores_nothing(ws: Workspace, tmp_path: Path) -> None:
@@ -120,3 +124,50 @@ def test_a_failed_build_keeps_its_log_and_stores_nothing(ws: Workspace, tmp_path
     assert kept.is_file() and f"FROM {tag}" in kept.read_text()
     assert ModelPackage.list(ws) == []
     assert BASE_IMAGE.startswith("localhost/")
+
+
+def test_the_workspace_registry_holds_pushed_images(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pushes and pulls through a real registry, with a small image in the package's
+    local name (a package's own image is large: Model.package pushes it the same way)."""
+    engine = engine_with_base_image()
+    if shutil.which("docker-registry") is None and not Path("/usr/bin/docker-registry").is_file():
+        _missing("docker-registry", "'apt-get install docker-registry' runs the image registry")
+    (tmp_path / "coef.json").write_text(json.dumps({"coefficient": 3}))
+    model = Model.register(ws, tmp_path / "coef.json", "coef")
+    name = f"pushed-{uuid.uuid4().hex[:8]}"
+    package = Model.package(ws, [model], _config(tmp_path / "src"), image_name=name,
+                            image_label="prod", generate_dockerfile=True)  # fmt: skip
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "Dockerfile").write_text("FROM scratch\nCOPY Dockerfile /\n")
+    engine.build(small, [package.local_image], io.StringIO())
+    repository = f"{ws.name.lower()}/{name}"
+    process, registry = start_registry(tmp_path / "registry")
+    try:
+        monkeypatch.setenv(REGISTRY_URL_VARIABLE, registry.url)
+        assert package.location == f"{registry.address}/{repository}:1"
+        assert package.get_container_registry().address == registry.address
+        push_to_registry(engine, ws.name, name, 1, "prod")
+        assert registry.repositories() == [repository]
+        assert registry.tags(repository) == ["1", "prod"]
+        digest, manifest = registry.manifest(repository, "1")
+        assert digest.startswith("sha256:") and manifest["layers"]
+
+        image_id = engine.image_id(package.local_image)
+        engine.remove_image(package.local_image)
+        assert package.pull() == package.local_image  # from the registry, not rebuilt
+        assert engine.image_id(package.local_image) == image_id
+        assert registry.delete(repository, "prod") == digest
+        assert registry.tags(repository) == []
+        with pytest.raises(NotFoundError):
+            registry.manifest(repository, "1")
+    finally:
+        process.terminate()
+        process.wait()
+        engine.remove_image(package.local_image)
+        engine.remove_image(package.location)
+    with pytest.raises(ImageRegistryError, match="cannot be reached"):
+        Model.package(ws, [model], _config(tmp_path / "src"), image_name="down")
+    assert [p.image_name for p in ModelPackage.list(ws)] == [name]

@@ -230,7 +230,7 @@ def _container_spec(
         package = create_package(
             workspace, models, inference_config, image_name=default_image_name(name)
         )
-        image = package.location
+        image = package.local_image
         arguments = packaging.serve_arguments(
             package.manifest, packaging.APP_ROOT, "0.0.0.0", CONTAINER_PORT
         )

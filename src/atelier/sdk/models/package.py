@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.containers import BASE_IMAGE, Engine, find_engine
+from atelier.containers.registry import configured_registry
 from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from atelier.core.names import check_key, check_text_value
 from atelier.core.packages import (
@@ -45,8 +46,12 @@ from atelier.sdk.compute.environment import DEFAULT_BASE_IMAGE
 from atelier.sdk.models.inference import InferenceConfig
 from atelier.sdk.models.package_image import (
     build_context_image,
+    check_registry,
     copy_tree,
     local_repository,
+    pull_from_registry,
+    push_to_registry,
+    registry_repository,
     wheel_cache,
 )
 from atelier.sdk.tracking._snapshot import collect
@@ -106,10 +111,19 @@ class ModelPackage:
         return self._record.digest
 
     @property
-    def location(self) -> str:
-        """The package's image: ``localhost/atelier/<workspace>/<image name>:<version>``
-        in this machine's engine."""
+    def local_image(self) -> str:
+        """The image in this machine's engine: ``localhost/atelier/<ws>/<name>:<version>``."""
         return f"{local_repository(self.workspace.name, self.image_name)}:{self.version}"
+
+    @property
+    def location(self) -> str:
+        """Where the image is: ``<registry host:port>/<ws>/<name>:<version>`` in the
+        workspace's registry (``ATELIER_REGISTRY_URL``), else :attr:`local_image`."""
+        registry = configured_registry()
+        if registry is None:
+            return self.local_image
+        return registry.reference(registry_repository(self.workspace.name, self.image_name),
+                                  str(self.version))  # fmt: skip
 
     @property
     def generate_dockerfile(self) -> bool:
@@ -193,17 +207,17 @@ class ModelPackage:
         return str(target)
 
     def build(self) -> str:
-        """Make sure this machine's engine holds the image ``location`` (building it from the
-        stored build context when it does not: an unchanged context is found in the build
-        cache at once); return ``location``. ``ContainerEngineError`` when no engine works,
-        ``ImageBuildError`` when the build fails (the error shows the log's last lines)."""
+        """Make sure this machine's engine holds :attr:`local_image` (built from the stored
+        build context when it does not: an unchanged context is found in the build cache at
+        once); return it. ``ContainerEngineError`` when no engine works, ``ImageBuildError``
+        when the build fails (the error shows the log's last lines)."""
         engine = find_engine()
-        if engine.image_exists(self.location):
-            return self.location
+        if engine.image_exists(self.local_image):
+            return self.local_image
         folder = self._cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / BUILD_LOG).open("a+", encoding="utf-8") as log:
-            log.write(f"[atelier] building {self.location}\n")
+            log.write(f"[atelier] building {self.local_image}\n")
             with _build_folder() as context:
                 copy_tree(self.extract(), context)
                 reference = build_context_image(
@@ -211,16 +225,22 @@ class ModelPackage:
                 )
         ws, name = self.workspace.name, self.image_name
         _tag(engine, reference, ws, name, self.version, self.image_label)
-        return self.location
+        return self.local_image
 
     def pull(self) -> str:
-        """azureml's ``pull``: make the image available to this machine's engine (built from
-        the stored context when it is not there); return its reference."""
+        """azureml's ``pull``: bring the image into this machine's engine, from the
+        workspace's registry when it holds it, else built from the stored context; return
+        :attr:`local_image`."""
+        engine = find_engine()
+        if not engine.image_exists(self.local_image):
+            pull_from_registry(engine, self.workspace.name, self.image_name, self.version)
         return self.build()
 
     def get_container_registry(self) -> ContainerRegistry:
-        """Where the image is stored: this machine's engine storage (``localhost``)."""
-        return ContainerRegistry(address="localhost")
+        """Where the image is stored: the workspace's registry, else this machine's engine
+        storage (``localhost``)."""
+        registry = configured_registry()
+        return ContainerRegistry(address=registry.address if registry else "localhost")
 
     def extract(self) -> Path:
         """This package's build context in the local cache (extracted once; immutable)."""
@@ -407,6 +427,7 @@ def create_package(
         engine, reference = None, None
         if not generate_dockerfile:
             engine = find_engine()  # before any work: no engine, nothing made
+            check_registry()
             with _build_folder() as context:
                 for relative, local in files:
                     (context / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -427,6 +448,7 @@ def create_package(
         )
     if engine is not None and reference is not None:
         _tag(engine, reference, workspace.name, name, record.version, label)
+        push_to_registry(engine, workspace.name, name, record.version, label)
     return ModelPackage(workspace, record)
 
 

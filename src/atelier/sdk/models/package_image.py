@@ -27,15 +27,20 @@ from atelier.containers import (
     find_engine,
     host_wheels,
 )
-from atelier.core.errors import ImageBuildError
+from atelier.containers.registry import configured_registry
+from atelier.core.errors import ContainerEngineError, ImageBuildError, ImageRegistryError
 from atelier.execution import packaging
 
 __all__ = [
     "CACHE_REPOSITORY",
     "build_context_image",
+    "check_registry",
     "content_key",
     "copy_tree",
     "local_repository",
+    "pull_from_registry",
+    "push_to_registry",
+    "registry_repository",
 ]
 
 CACHE_REPOSITORY = "localhost/atelier-cache/package"
@@ -53,6 +58,54 @@ def wheel_cache() -> Path:
 def local_repository(workspace: str, image_name: str) -> str:
     """Where the engine keeps a package's image: ``localhost/atelier/<ws>/<name>``."""
     return f"localhost/atelier/{workspace.lower()}/{image_name}"
+
+
+def registry_repository(workspace: str, image_name: str) -> str:
+    """A package image's repository in the workspace's registry: ``<ws>/<name>``."""
+    return f"{workspace.lower()}/{image_name}"
+
+
+def check_registry() -> None:
+    """``ImageRegistryError`` now, before a build, when the configured registry is down."""
+    registry = configured_registry()
+    if registry is not None:
+        registry.check()
+
+
+def push_to_registry(
+    engine: Engine, workspace: str, name: str, version: int, label: str | None
+) -> None:
+    """Push the local image of a package version (and its label) to the workspace's
+    registry, when ``ATELIER_REGISTRY_URL`` names one."""
+    registry = configured_registry()
+    if registry is None:
+        return
+    local = local_repository(workspace, name)
+    remote = registry_repository(workspace, name)
+    for tag in (str(version), *([label] if label else [])):
+        try:
+            engine.push(f"{local}:{version}", registry.reference(remote, tag),
+                        tls_verify=registry.tls_verify)  # fmt: skip
+        except ContainerEngineError as exc:
+            raise ImageRegistryError(
+                f"the registry {registry.url} refused the push of {remote}:{tag} (the package "
+                f"is stored and its image is built here; package.pull() retries): {exc.message}"
+            ) from None
+
+
+def pull_from_registry(engine: Engine, workspace: str, name: str, version: int) -> bool:
+    """Pull a package version's image from the workspace's registry into the local
+    engine under its local name; False when no registry holds it."""
+    registry = configured_registry()
+    if registry is None:
+        return False
+    remote = registry_repository(workspace, name)
+    if str(version) not in registry.tags(remote):
+        return False
+    reference = registry.reference(remote, str(version))
+    engine.pull(reference, tls_verify=registry.tls_verify)
+    engine.tag(reference, f"{local_repository(workspace, name)}:{version}")
+    return True
 
 
 def content_key(context: Path) -> str:
