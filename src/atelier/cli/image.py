@@ -26,7 +26,7 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.cli._progress import progress
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     # packaging (and pathspec) load only for the image commands
@@ -65,12 +65,19 @@ def list_(
     workspace: WorkspaceOption = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Only this image.")] = None,
     output: OutputOption = OutputFormat.TABLE,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="What the image registry holds instead.")
+    ] = False,
 ) -> None:
-    """The workspace's packages, newest version first within each image."""
+    """The workspace's packages, newest version first within each image (with
+    ``--registry``: the repositories and tags of ATELIER_REGISTRY_URL's registry)."""
     # packaging (and pathspec) load only for the image commands
     from atelier.sdk.models.package import ModelPackage
 
     ws = open_workspace(workspace)
+    if registry:
+        _list_registry(ws, name, output)
+        return
     found = [package.serialize() for package in ModelPackage.list(ws, name)]
     if output is OutputFormat.JSON:
         print_json(found)
@@ -106,6 +113,32 @@ def show(
         print_json({**package.serialize(), "manifest": package.manifest})
         return
     print_fields(f"Image {package.image_name}:{package.version}", package.serialize())
+
+
+@app.command("delete")
+def delete(
+    name: NameArgument, workspace: WorkspaceOption = None, version: VersionOption = None
+) -> None:
+    """Delete the package's image from the image registry and this machine's engine (the
+    stored package stays: 'atelier image build' makes the image again)."""
+    from atelier.containers import find_engine
+    from atelier.containers.registry import configured_registry
+    from atelier.sdk.models.package_image import registry_repository
+
+    package = _open(open_workspace(workspace), name, version)
+    removed = []
+    registry = configured_registry()
+    if registry is not None:
+        repository = registry_repository(package.workspace.name, package.image_name)
+        if str(package.version) in registry.tags(repository):
+            registry.delete(repository, str(package.version))
+            removed.append(package.location)
+    if find_engine().remove_image(package.local_image):
+        removed.append(package.local_image)
+    if not removed:
+        raise NotFoundError(f"no image of {package.image_name}:{package.version} to delete")
+    for reference in removed:
+        typer.echo(f"deleted {reference}")
 
 
 @app.command("save")
@@ -157,3 +190,29 @@ def run(
     sys.stdout.flush()
     # the server takes this process's place: signals reach it directly
     os.execve(command[0], command, env)
+
+
+def _list_registry(ws: Workspace, name: str | None, output: OutputFormat) -> None:
+    from atelier.containers.registry import REGISTRY_URL_VARIABLE, configured_registry
+
+    registry = configured_registry()
+    if registry is None:
+        raise ValidationError(
+            f"no image registry: set {REGISTRY_URL_VARIABLE} (atelier server start --registry "
+            "runs one)"
+        )
+    prefix = f"{ws.name.lower()}/"
+    found = [
+        {"repository": repository, "tags": registry.tags(repository)}
+        for repository in registry.repositories()
+        if repository.startswith(prefix) and (name is None or repository == prefix + name)
+    ]
+    if output is OutputFormat.JSON:
+        print_json(found)
+        return
+    print_table(
+        f"Images of {ws.name} in {registry.url}",
+        ("repository", "tags"),
+        ((f"{registry.address}/{f['repository']}", ", ".join(f["tags"])) for f in found),
+        no_wrap=("repository",),
+    )

@@ -25,6 +25,7 @@ __all__ = [
     "REGISTRY_URL_VARIABLE",
     "Registry",
     "configured_registry",
+    "run_or_attach",
     "start_registry",
 ]
 
@@ -174,3 +175,20 @@ def _answers(registry: Registry) -> bool:
     except ImageRegistryError:
         return False
     return True
+
+
+def run_or_attach(
+    root: Path, run: bool, host: str = "127.0.0.1", port: int = 5000
+) -> tuple[subprocess.Popen[bytes] | None, Registry | None]:
+    """What ``atelier server start`` does about the registry: attach to the one
+    ``ATELIER_REGISTRY_URL`` names (checked to answer), else run one under ``root`` when
+    ``run`` (and name it in this process's ``ATELIER_REGISTRY_URL``), else nothing."""
+    attached = configured_registry()
+    if attached is not None:
+        attached.check()
+        return None, attached
+    if not run:
+        return None, None
+    process, registry = start_registry(root, host, port)
+    os.environ[REGISTRY_URL_VARIABLE] = registry.url
+    return process, registry
