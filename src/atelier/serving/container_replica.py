@@ -35,9 +35,12 @@ def container_replica_command(
     container = spec["container"]
     engine = Engine(container["engine"], container["engine_name"], container.get("conf"))
     name = f"{container['name']}-{deployment}-{index}-{uuid.uuid4().hex[:6]}".lower()
+    command = container.get("command")
+    # with the server's command known, it shares the host's network and listens on the
+    # replica's loopback port itself: no bridge and no NAT on each request's path
+    network = ["--network", "host"] if command else ["--publish", f"{host}:{port}:{CONTAINER_PORT}"]
     args = [
-        engine.path, "run", "--rm", "--name", name,
-        "--publish", f"{host}:{port}:{CONTAINER_PORT}",
+        engine.path, "run", "--rm", "--name", name, *network,
         "--label", f"{LABEL}={container['label']}",
         "--env", "ATELIER_SCORING_KEYS", "--env", "ATELIER_DEPLOYMENT",
         "--env", "PYTHONUNBUFFERED",
@@ -50,9 +53,9 @@ def container_replica_command(
     for key in variables:
         args += ["--env", key]
     args.append(container["image"])
-    if container.get("command"):
+    if command:
         args += [
-            *container["command"],
+            *command, "--host", host, "--port", str(port),
             "--workers", "1",
             "--max-body-bytes", str(int(spec.get("max_body_bytes") or 10 * 1024 * 1024)),
             "--timeout", str(float(spec.get("timeout_seconds") or 60)),

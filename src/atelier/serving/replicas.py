@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -269,6 +270,10 @@ def start_replica(
     )
 
 
+#: run argv[2:] with descriptor argv[1] as descriptor 3 (dash cannot redirect fds above 9)
+_AS_FD_3 = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.execv(sys.argv[2], sys.argv[2:])"
+
+
 def _start_container(
     spec: dict[str, Any],
     deployment: str,
@@ -286,14 +291,43 @@ def _start_container(
         ATELIER_DEPLOYMENT=deployment,
         PYTHONUNBUFFERED="1",
     )
+    ours: socket.socket | None = None
+    load: memoryview | None = None
+    load_path: Path | None = None
+    pass_fds: tuple[int, ...] = ()
+    if "--network" in command:  # the server is on the host's network: hand connections over
+        ours, theirs = channel_pair()
+        handle, load_name = tempfile.mkstemp(prefix=f".replica-{deployment}-{index}-load-")
+        os.write(handle, bytes(8))
+        load = memoryview(mmap.mmap(handle, 8)).cast("q")
+        os.close(handle)
+        load_path = Path(load_name)
+        env.update({HANDOFF_FD: "3", LOAD_FILE: load_name})
+        image_at = command.index(spec["container"]["image"])
+        command[image_at:image_at] = [
+            "--preserve-fds", "1", "--env", HANDOFF_FD, "--env", LOAD_FILE,
+            "--volume", f"{load_name}:{load_name}",
+        ]  # fmt: skip
+        # the channel becomes descriptor 3 of the engine, which passes it to the container
+        command = [sys.executable, "-c", _AS_FD_3, str(theirs.fileno()), *command]
+        pass_fds = (theirs.fileno(),)
     log.write(
         f"[manager] starting container replica {deployment}#{index} generation {generation} "
         f"({spec['container']['image']}) on port {port}\n".encode()
     )
     log.flush()
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-    )
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            pass_fds=pass_fds,
+        )  # fmt: skip
+    except BaseException:
+        if ours is not None:
+            ours.close()
+        raise
+    finally:
+        if pass_fds:
+            os.close(pass_fds[0])
     client = Upstream(HOST, port, internal_key, float(spec.get("timeout_seconds") or 60) + 5)
     return Replica(
         deployment=deployment,
@@ -303,6 +337,9 @@ def _start_container(
         process=process,
         client=client,
         restarts=restarts,
+        channel=ours,
+        load_path=load_path,
+        load=load,
     )
 
 

@@ -79,10 +79,17 @@ def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
     text = " ".join(command)
     assert command[:3] == ["/usr/bin/podman", "run", "--rm"]
     assert "--cpus 0.5" in text and "--memory 1536m" in text
-    assert "--publish 127.0.0.1:8123:5001" in text and f"--label {LABEL}=ws/svc" in text
+    assert "--network host" in text and f"--label {LABEL}=ws/svc" in text
     assert "--env ATELIER_SCORING_KEYS" in text and "--env MODE" in text and "fast" not in text
-    assert text.endswith("localhost/atelier/ws/svc:1 python -m srv --workers 1 "
-                         "--max-body-bytes 1024 --timeout 60.0")  # fmt: skip
+    assert text.endswith(
+        "localhost/atelier/ws/svc:1 python -m srv --host 127.0.0.1 --port 8123 --workers 1 "
+        "--max-body-bytes 1024 --timeout 60.0"
+    )
+    own, _ = container_replica_command(
+        {"container": {**spec["container"], "command": None}}, "default", 1, 8124, "127.0.0.1"
+    )
+    assert "--publish 127.0.0.1:8124:5001" in " ".join(own)
+    assert own[-1] == "localhost/atelier/ws/svc:1"
     assert env["MODE"] == "fast" and env["CONTAINERS_CONF"] == "/x/containers.conf"
 
 

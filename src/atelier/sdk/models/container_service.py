@@ -234,7 +234,7 @@ def _container_spec(
         arguments = packaging.serve_arguments(
             package.manifest, packaging.APP_ROOT, "0.0.0.0", CONTAINER_PORT
         )
-        command = ["python", *arguments]
+        command = ["python", *arguments[: arguments.index("--host")]]  # the replica adds them
     elif not engine.image_exists(image):
         raise ImageBuildError(
             f"the image {image!r} is not in {engine.name}'s storage: give a package's "
