@@ -27,19 +27,18 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# a linear model: the weighted sum of each request's values
 SCORE = """
 import json
 from atelier import Model
 
-coefficient = None
-
 def init():
-    global coefficient
-    with open(Model.get_model_path("coef")) as handle:
-        coefficient = json.load(handle)["coefficient"]
+    global weights
+    weights = json.loads(open(Model.get_model_path("linear")).read())["weights"]
 
 def run(raw_data):
-    return [value * coefficient for value in json.loads(raw_data)["data"]]
+    values = json.loads(raw_data)["data"]
+    return {"score": sum(w * v for w, v in zip(weights, values))}
 """
 TARGETS = {"throughput_ratio": 0.8, "unchanged_rebuild_s": 5.0, "changed_script_rebuild_s": 30.0}
 
@@ -68,8 +67,8 @@ def main() -> None:
         ensure_base_image(engine, log)
     load_before = os.getloadavg()
     ws = Workspace.create("bench")
-    (folder / "coef.json").write_text(json.dumps({"coefficient": 3}))
-    model = Model.register(ws, folder / "coef.json", "coef")
+    (folder / "linear.json").write_text(json.dumps({"weights": [0.5] * 10}))
+    model = Model.register(ws, folder / "linear.json", "linear")
     source = folder / "src"
     source.mkdir()
     (source / "score.py").write_text(SCORE)
