@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atelier import Model, Workspace
+from atelier import Environment, Model, Workspace
 from atelier.azureml.core.model import InferenceConfig
-from atelier.azureml.core.webservice import AciWebservice, Webservice
+from atelier.azureml.core.webservice import AciWebservice, LocalWebservice, Webservice
 from atelier.containers import find_engine
 from atelier.core.errors import (
     ConflictError,
@@ -28,6 +28,7 @@ from atelier.sdk.models.container_service import remove_containers
 from atelier.serving.container_replica import LABEL, container_replica_command
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import SCORE
+from tests.helpers.server import free_port
 
 
 def _model_and_config(
@@ -177,3 +178,26 @@ def test_a_container_that_exits_at_start_says_why_and_leaves_nothing(
     assert Webservice.list(ws) == [] and _containers(ws, "aci-broken") == []
     assert not proc.endpoint_dir(ws.name, "aci-broken").exists()
     remove_containers(ws.name, "aci-broken")  # nothing to remove: no error
+
+
+@pytest.mark.slow
+@pytest.mark.one_database
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_a_local_service_whose_environment_asks_for_docker_runs_in_a_container(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    engine = engine_with_base_image()
+    model, inference = _model_and_config(ws, tmp_path)
+    docked = Environment("docked")
+    docked.docker.enabled = True
+    inference.environment = docked
+    config = LocalWebservice.deploy_configuration(port=free_port())
+    service = Model.deploy(ws, "docked", [model], inference, config)
+    try:
+        assert service.port == config.port and service.run({"data": [1, 2]}) == [3, 6]
+        (container,) = _containers(ws, "docked")
+        described = engine.inspect(container)
+        assert described is not None and described["HostConfig"]["NanoCpus"] == 0
+    finally:
+        service.delete()
+    assert _containers(ws, "docked") == []

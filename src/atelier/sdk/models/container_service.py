@@ -80,12 +80,30 @@ class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguratio
         self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
         self.description = description
         self.enable_app_insights = bool(enable_app_insights)
+        #: False for a local service run in a container (no CPU or memory limits)
+        self.limited = True
 
     def __repr__(self) -> str:
         return (
             f"AciWebserviceDeploymentConfiguration(cpu_cores={self.cpu_cores:g}, "
             f"memory_gb={self.memory_gb:g}, auth_enabled={self.auth_enabled})"
         )
+
+
+def unlimited_container(
+    local: LocalWebserviceDeploymentConfiguration,
+) -> AciWebserviceDeploymentConfiguration:
+    """A local service's configuration as a container's, without CPU or memory limits
+    (``LocalWebservice.deploy_configuration()`` with an environment whose
+    ``docker.enabled`` is set)."""
+    config = AciWebserviceDeploymentConfiguration(
+        port=local.port or None,
+        auth_enabled=local.auth_enabled,
+        collect_model_data=local.collect_model_data,
+    )
+    config.num_replicas = local.num_replicas
+    config.limited = False
+    return config
 
 
 class AciWebservice(Webservice):
@@ -299,7 +317,9 @@ def deploy_container(
     port = proc.free_port(config.port)
     spec = _container_spec(
         workspace, name, engine, models, inference_config, config.image,
-        config.deployment_settings(), config.cpu_cores, round(config.memory_gb * 1024),
+        config.deployment_settings(),
+        config.cpu_cores if config.limited else None,
+        round(config.memory_gb * 1024) if config.limited else None,
     )  # fmt: skip
     folder = proc.endpoint_dir(workspace.name, name)
     shutil.rmtree(folder, ignore_errors=True)
