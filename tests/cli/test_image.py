@@ -64,12 +64,14 @@ def test_image_registry_list_and_delete(atelier: Atelier, tmp_path: Path) -> Non
         assert listed.json() == [{"repository": "lab/coef-scorer", "tags": ["1", "v1"]}]
         table = atelier("image", "list", "--registry", "-w", "lab", env=env)
         assert f"{registry.address}/lab/coef-scorer" in table.stdout
-        deleted = atelier("image", "delete", "coef-scorer:1", "-w", "lab", env=env)
+        unconfirmed = atelier("image", "delete", "coef-scorer:1", "-w", "lab", env=env)
+        assert_one_line_error(unconfirmed, 2, "--yes")
+        deleted = atelier("image", "delete", "coef-scorer:1", "-w", "lab", "--yes", env=env)
         assert deleted.code == 0, deleted.stderr
         assert f"deleted {registry.address}/lab/coef-scorer:1" in deleted.stdout
         assert f"deleted {local}" in deleted.stdout
         assert registry.tags("lab/coef-scorer") == [] and not engine.image_exists(local)
-        gone = atelier("image", "delete", "coef-scorer:1", "-w", "lab", env=env)
+        gone = atelier("image", "delete", "coef-scorer:1", "-w", "lab", "-y", env=env)
         assert_one_line_error(gone, 3, "no image of coef-scorer:1")
     finally:
         process.terminate()

@@ -16,7 +16,9 @@ from tests.conftest import _missing
 def test_run_attach_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if shutil.which("docker-registry") is None and not Path("/usr/bin/docker-registry").is_file():
         _missing("docker-registry", "'apt-get install docker-registry' runs the image registry")
-    monkeypatch.delenv(REGISTRY_URL_VARIABLE, raising=False)
+    # set, then removed: the monkeypatch restores the variable that run_or_attach sets
+    monkeypatch.setenv(REGISTRY_URL_VARIABLE, "")
+    monkeypatch.delenv(REGISTRY_URL_VARIABLE)
     assert run_or_attach(tmp_path / "none", run=False) == (None, None)
     process, ran = run_or_attach(tmp_path / "reg", run=True, port=0)
     assert process is not None and ran is not None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from atelier import Workspace
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -117,14 +118,20 @@ def show(
 
 @app.command("delete")
 def delete(
-    name: NameArgument, workspace: WorkspaceOption = None, version: VersionOption = None
+    name: NameArgument,
+    workspace: WorkspaceOption = None,
+    version: VersionOption = None,
+    yes: YesOption = False,
 ) -> None:
     """Delete the package's image from the image registry and this machine's engine (the
-    stored package stays: 'atelier image build' makes the image again)."""
+    stored package stays: 'atelier image build' makes the image again). Nothing asks for
+    confirmation on stdin: pass --yes."""
     from atelier.containers import find_engine
     from atelier.containers.registry import configured_registry
     from atelier.sdk.models.package_image import registry_repository
 
+    require_yes(yes, f"deleting the image of {name} cannot be undone",
+                f"atelier image delete {name}")  # fmt: skip
     package = _open(open_workspace(workspace), name, version)
     removed = []
     registry = configured_registry()
