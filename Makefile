@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sweeps.py
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_automl.py
+	$(BIN)/python bench/bench_containers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

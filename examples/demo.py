@@ -271,6 +271,7 @@ def submit_training(ws: Workspace) -> None:
     print(f"    versions of iris-clf: {[m.version for m in Model.list(ws, name='iris-clf')]}")
     show_lineage(ws, model)
     deploy_and_update(ws, run, model, iris)
+    serve_in_a_container(ws)
     share_through_a_server(Path(os.environ["ATELIER_HOME"]))
 
 
@@ -521,6 +522,46 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model, iris: TabularDatase
     watch_for_drift(ws, service, headers, iris)
     service.delete()
     print("15. deleted the endpoint")
+
+
+def serve_in_a_container(ws: Workspace) -> None:
+    """Package a model and its entry script as an OCI image and serve it in a container
+    (podman) with CPU and memory limits: skipped, with the reason, without an engine or
+    before this machine's Python base image is made (the first Model.package makes it)."""
+    import json
+
+    from atelier import Model
+    from atelier.azureml.core.model import InferenceConfig
+    from atelier.azureml.core.webservice import AciWebservice
+    from atelier.containers import BASE_IMAGE, find_engine
+    from atelier.core.errors import ContainerEngineError
+
+    try:
+        engine = find_engine()
+    except ContainerEngineError as exc:
+        print(f"C1. containers skipped: {exc.message}")
+        return
+    if not engine.image_exists(BASE_IMAGE):
+        print(f"C1. containers skipped: the base image {BASE_IMAGE} is not made yet (the "
+              "first Model.package on this machine makes it, in a few minutes)")  # fmt: skip
+        return
+    folder = Path(tempfile.mkdtemp(prefix="demo-container-"))
+    (folder / "coef.json").write_text(json.dumps({"coefficient": 3}))
+    (folder / "score.py").write_text(
+        "import json\nfrom atelier import Model\n\ndef init():\n    global c\n"
+        "    c = json.load(open(Model.get_model_path('coef')))['coefficient']\n\n"
+        "def run(raw):\n    return [v * c for v in json.loads(raw)['data']]\n"
+    )
+    model = Model.register(ws, folder / "coef.json", "coef")
+    config = InferenceConfig(entry_script="score.py", source_directory=folder)
+    package = Model.package(ws, [model], config, image_name="coef-scorer")
+    print(f"C1. image {package.location} built ({package.get_logs().splitlines()[-1]})")
+    aci = AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1)
+    service = Model.deploy(ws, "coef-aci", [model], config, aci, overwrite=True)
+    print(
+        f"C2. container endpoint {service.scoring_uri}: [1, 2] -> {service.run({'data': [1, 2]})}"
+    )
+    service.delete()
 
 
 def watch_for_drift(

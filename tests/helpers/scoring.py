@@ -37,5 +37,7 @@ def package_coef_scorer(tmp_path: Path, workspace: str) -> None:
     source.mkdir()
     (source / "score.py").write_text(SCORE)
     config = InferenceConfig(entry_script="score.py", source_directory=source)
-    Model.package(ws, [model], config, image_name="coef-scorer", image_label="v1")
+    Model.package(
+        ws, [model], config, image_name="coef-scorer", image_label="v1", generate_dockerfile=True
+    )
     reset_backends()  # let go of the database before the CLI opens it

@@ -6,7 +6,6 @@ server ``atelier login`` points at, and a container engine. Exits 1 when a check
 
 from __future__ import annotations
 
-import shutil
 import stat
 from typing import Any
 
@@ -87,14 +86,20 @@ def _check_server(settings: Settings) -> tuple[str, str, str]:
 
 
 def _check_engine() -> tuple[str, str, str]:
-    for engine in ("docker", "podman"):
-        if shutil.which(engine):
-            return ("container engine", OK, engine)
-    return (
-        "container engine",
-        WARN,
-        "no docker or podman on PATH: image builds and container deployments need one",
-    )
+    """A working podman or docker (its ``info`` answers), and whether the Python base image
+    of model images is made yet."""
+    from atelier.containers import BASE_IMAGE, find_engine
+    from atelier.core.errors import AtelierError
+
+    try:
+        engine = find_engine()
+    except AtelierError as exc:
+        return ("container engine", WARN, f"image builds and container endpoints need one: "
+                f"{exc.message}")  # fmt: skip
+    if not engine.image_exists(BASE_IMAGE):
+        return ("container engine", OK, f"{engine.name}; the base image {BASE_IMAGE} is made "
+                "by the first Model.package (a few minutes)")  # fmt: skip
+    return ("container engine", OK, f"{engine.name}, base image {BASE_IMAGE}")
 
 
 def doctor(output: OutputOption = OutputFormat.TABLE) -> None:

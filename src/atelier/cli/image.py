@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from atelier import Workspace
+from atelier.cli._confirm import YesOption, require_yes
 from atelier.cli._options import WorkspaceOption, open_workspace
 from atelier.cli._output import (
     OutputFormat,
@@ -26,7 +27,7 @@ from atelier.cli._output import (
     short_time,
 )
 from atelier.cli._progress import progress
-from atelier.core.errors import ImageBuildError, ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     # packaging (and pathspec) load only for the image commands
@@ -65,12 +66,19 @@ def list_(
     workspace: WorkspaceOption = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Only this image.")] = None,
     output: OutputOption = OutputFormat.TABLE,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="What the image registry holds instead.")
+    ] = False,
 ) -> None:
-    """The workspace's packages, newest version first within each image."""
+    """The workspace's packages, newest version first within each image (with
+    ``--registry``: the repositories and tags of ATELIER_REGISTRY_URL's registry)."""
     # packaging (and pathspec) load only for the image commands
     from atelier.sdk.models.package import ModelPackage
 
     ws = open_workspace(workspace)
+    if registry:
+        _list_registry(ws, name, output)
+        return
     found = [package.serialize() for package in ModelPackage.list(ws, name)]
     if output is OutputFormat.JSON:
         print_json(found)
@@ -108,6 +116,38 @@ def show(
     print_fields(f"Image {package.image_name}:{package.version}", package.serialize())
 
 
+@app.command("delete")
+def delete(
+    name: NameArgument,
+    workspace: WorkspaceOption = None,
+    version: VersionOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Delete the package's image from the image registry and this machine's engine (the
+    stored package stays: 'atelier image build' makes the image again). Nothing asks for
+    confirmation on stdin: pass --yes."""
+    from atelier.containers import find_engine
+    from atelier.containers.registry import configured_registry
+    from atelier.sdk.models.package_image import registry_repository
+
+    require_yes(yes, f"deleting the image of {name} cannot be undone",
+                f"atelier image delete {name}")  # fmt: skip
+    package = _open(open_workspace(workspace), name, version)
+    removed = []
+    registry = configured_registry()
+    if registry is not None:
+        repository = registry_repository(package.workspace.name, package.image_name)
+        if str(package.version) in registry.tags(repository):
+            registry.delete(repository, str(package.version))
+            removed.append(package.location)
+    if find_engine().remove_image(package.local_image):
+        removed.append(package.local_image)
+    if not removed:
+        raise NotFoundError(f"no image of {package.image_name}:{package.version} to delete")
+    for reference in removed:
+        typer.echo(f"deleted {reference}")
+
+
 @app.command("save")
 def save(
     name: NameArgument,
@@ -124,18 +164,12 @@ def save(
 def build(
     name: NameArgument, workspace: WorkspaceOption = None, version: VersionOption = None
 ) -> None:
-    """Build an OCI image with docker, podman or buildah (whichever works here)."""
+    """Make sure this machine's podman (or docker) holds the package's image (built from
+    the stored build context when it does not); print its reference."""
     package = _open(open_workspace(workspace), name, version)
-    try:
-        with progress(f"image {name}", done="built") as phase:
-            phase("building with the container engine (its log: the package's build.log)")
-            reference = package.build()
-    except ImageBuildError as exc:  # the SDK's advice, as the commands that do the same
-        saved = f"'atelier image save {name} FOLDER -w {package.workspace.name}'"
-        message = exc.message.replace("package.save(folder)", saved)
-        message = message.replace("package.get_logs()", str(package.build_log_path))
-        message = message.replace("'docker build folder'", "'docker build FOLDER'")
-        raise ImageBuildError(message) from None
+    with progress(f"image {name}", done="built") as phase:
+        phase("building with the container engine (its log: the package's build.log)")
+        reference = package.build()
     typer.echo(reference)
 
 
@@ -163,3 +197,29 @@ def run(
     sys.stdout.flush()
     # the server takes this process's place: signals reach it directly
     os.execve(command[0], command, env)
+
+
+def _list_registry(ws: Workspace, name: str | None, output: OutputFormat) -> None:
+    from atelier.containers.registry import REGISTRY_URL_VARIABLE, configured_registry
+
+    registry = configured_registry()
+    if registry is None:
+        raise ValidationError(
+            f"no image registry: set {REGISTRY_URL_VARIABLE} (atelier server start --registry "
+            "runs one)"
+        )
+    prefix = f"{ws.name.lower()}/"
+    found = [
+        {"repository": repository, "tags": registry.tags(repository)}
+        for repository in registry.repositories()
+        if repository.startswith(prefix) and (name is None or repository == prefix + name)
+    ]
+    if output is OutputFormat.JSON:
+        print_json(found)
+        return
+    print_table(
+        f"Images of {ws.name} in {registry.url}",
+        ("repository", "tags"),
+        ((f"{registry.address}/{f['repository']}", ", ".join(f["tags"])) for f in found),
+        no_wrap=("repository",),
+    )

@@ -1,4 +1,5 @@
-"""``atelier model``: register, list, show, download and delete registered models."""
+"""``atelier model``: register, list, show, download, package (edge bundles) and delete
+registered models."""
 
 from __future__ import annotations
 
@@ -209,6 +210,48 @@ def download(
     """
     model = Model(open_workspace(workspace), name, version=version)
     typer.echo(model.download(target_dir or Path.cwd(), exist_ok=exist_ok))
+
+
+@app.command("package")
+def package(
+    edge: Annotated[
+        str,
+        typer.Option(
+            "--edge",
+            help="NAME:VERSION of the model to bundle for an edge device.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", dir_okay=False, help="The bundle (a tar file).")
+    ],
+    entry_script: Annotated[
+        Path,
+        typer.Option(
+            "--entry-script",
+            exists=True,
+            dir_okay=False,
+            help="The scoring script (init and run); its folder is the source directory.",
+        ),
+    ],
+    workspace: WorkspaceOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle.")] = False,
+) -> None:
+    """Package a model with its scoring script as an image and write an offline edge
+    bundle: the OCI image archive, a manifest and run.sh (podman or docker, no network)."""
+    # packaging and the container engine load only for this command
+    from atelier.azureml.core.model import InferenceConfig
+    from atelier.sdk.models.edge import write_edge_bundle
+
+    name, sep, version = edge.partition(":")
+    if not sep or not version.isdigit():
+        raise ValidationError(f"--edge {edge!r}: give the model as NAME:VERSION, e.g. iris:3")
+    ws = open_workspace(workspace)
+    model = Model(ws, name, version=int(version))
+    script = entry_script.resolve()
+    config = InferenceConfig(entry_script=script.name, source_directory=script.parent)
+    made = Model.package(ws, [model], config)
+    typer.echo(write_edge_bundle(made, output, overwrite=overwrite))
 
 
 @app.command("delete")

@@ -42,6 +42,16 @@ def start(
     scheduler: Annotated[
         bool, typer.Option(help="Fire pipeline schedules from this process too.")
     ] = True,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            help="Run the workspace's image registry (docker-registry) on loopback; "
+            "ATELIER_REGISTRY_URL attaches to a running one instead."
+        ),
+    ] = False,
+    registry_port: Annotated[
+        int, typer.Option("--registry-port", min=0, max=65535, help="The registry's port.")
+    ] = 5000,
 ) -> None:
     """Serve the REST API (and /docs, /healthz, /readyz, /metrics) and the Studio web
     interface at / with uvicorn.
@@ -60,6 +70,7 @@ def start(
             "to the names clients use to reach this server",
             err=True,
         )
+    _registry(registry, registry_port)
     if scheduler:
         from atelier.scheduler.engine import start_background
 
@@ -74,3 +85,24 @@ def start(
         err=True,
     )
     serve(host, port, workers, factory="atelier.studio.site:app_from_environment")
+
+
+def _registry(run: bool, port: int) -> None:
+    """Run or attach to the image registry; a registry it runs stops with the server."""
+    import atexit
+
+    from atelier.containers.registry import REGISTRY_URL_VARIABLE, run_or_attach
+    from atelier.core.settings import load_settings
+
+    root = load_settings().home.expanduser().resolve() / "registry"
+    process, found = run_or_attach(root, run, port=port)
+    if found is None:
+        return
+    if process is not None:
+        atexit.register(process.terminate)
+        typer.echo(
+            f"image registry on {found.url} (clients: export {REGISTRY_URL_VARIABLE}={found.url})",
+            err=True,
+        )
+    else:
+        typer.echo(f"image registry: attached to {found.url}", err=True)

@@ -77,17 +77,10 @@ class Engine:
             env["CONTAINERS_CONF"] = self.conf
         return {**env, **(extra or {})}
 
-    def call(
-        self,
-        args: Sequence[str],
-        *,
-        timeout: float | None = 120,
-        env: dict[str, str] | None = None,
-        stdin: IO[bytes] | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``<engine> args``; ``ContainerEngineError`` with its last output lines when
-        it fails."""
-        done = self.try_call(args, timeout=timeout, env=env, stdin=stdin)
+    def call(self, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        """Run ``<engine> args`` (``options`` as for :meth:`try_call`);
+        ``ContainerEngineError`` with its last output lines when it fails."""
+        done = self.try_call(args, **options)
         if done.returncode != 0:
             said = (done.stderr.strip() or done.stdout.strip())[-2000:]
             raise ContainerEngineError(

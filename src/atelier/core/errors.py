@@ -18,7 +18,8 @@ SQLAlchemy, fsspec or the operating system leaks past the layer that met it::
      ├── StoreError                            exit 6: the metadata database failed
      ├── StorageError                          exit 6: the blob store failed
      ├── RunFailedError                        exit 7: a waited-for run ended Failed
-     ├── ImageBuildError                       exit 8: no image builder, or the build failed
+     ├── ImageBuildError                       exit 8: a missing base image, or the build failed
+     │    └── ImageRegistryError               the image registry is unreachable or refused
      ├── WebserviceError                       exit 9: a web service failed to deploy or answer
      │    └── ContainerEngineError             no working podman or docker
      ├── EnvironmentBuildError                 building an environment failed
@@ -134,10 +135,16 @@ class SecretKeyError(AtelierError):
 
 
 class ImageBuildError(AtelierError):
-    """No working image builder (docker, podman, buildah) was found, or the build failed."""
+    """An image cannot be built: its base image is missing or the build failed."""
 
     code = "image_build_error"
     exit_code = 8
+
+
+class ImageRegistryError(ImageBuildError):
+    """The workspace's image registry cannot be reached, or refused a push, pull or delete."""
+
+    code = "image_registry_error"
 
 
 class WebserviceError(AtelierError):
@@ -278,6 +285,7 @@ ERRORS_BY_CODE: dict[str, type[AtelierError]] = {
         StorageError,
         RunFailedError,
         ImageBuildError,
+        ImageRegistryError,
         WebserviceError,
         ContainerEngineError,
         EnvironmentBuildError,
@@ -300,7 +308,7 @@ EXIT_CODES: dict[int, tuple[str, tuple[type[AtelierError], ...]]] = {
     ),
     6: ("the metadata database or the blob store failed", (StoreError, StorageError)),
     7: ("a waited-for run ended Failed or Canceled", (RunFailedError,)),
-    8: ("no image builder works, or the image build failed", (ImageBuildError,)),
+    8: ("an image build or the image registry failed", (ImageBuildError,)),
     9: ("a web service failed to deploy or answered with an error", (WebserviceError,)),
 }
 
@@ -321,6 +329,7 @@ __all__ = [
     "FilterSyntaxError",
     "HomeError",
     "ImageBuildError",
+    "ImageRegistryError",
     "InputError",
     "InvalidStateError",
     "MissingExtraError",

@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atelier.core.endpoints import TRANSITIONING, ReplicaRecord
+from atelier.serving.container_replica import container_replica_command
 from atelier.serving.handoff import channel_pair
 from atelier.serving.metrics import process_gone
 from atelier.serving.server import HANDOFF_FD, LOAD_FILE
@@ -188,37 +190,11 @@ def start_replica(
     log: IO[bytes],
     restarts: int = 0,
 ) -> Replica:
-    """Start a replica process for ``spec``; it is not ready yet (see :func:`wait_ready`)."""
+    """Start a replica process (or container: ``spec["container"]``, see
+    :mod:`atelier.serving.container_replica`) for ``spec``; it is not ready yet (see
+    :func:`wait_ready`)."""
     port = free_port()
-    command = [
-        str(spec.get("python") or "python"),
-        "-m",
-        SERVER_MODULE,
-        "--entry-script",
-        str(spec["entry_script"]),
-        "--source-dir",
-        str(spec["source_directory"]),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--max-body-bytes",
-        str(int(spec.get("max_body_bytes") or 10 * 1024 * 1024)),
-        "--timeout",
-        str(float(spec.get("timeout_seconds") or 60)),
-    ]
-    if spec.get("model_dir"):
-        command += ["--model-dir", str(spec["model_dir"])]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_SCORING")}
-    env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
-    env["ATELIER_SCORING_KEYS"] = json.dumps([internal_key])
-    env["PYTHONUNBUFFERED"] = "1"
-    env["ATELIER_DEPLOYMENT"] = deployment
-    env["ATELIER_SCORING_PARENT_PID"] = str(os.getpid())
     ours, theirs = channel_pair()
-    env[HANDOFF_FD] = str(theirs.fileno())
     # beside the endpoint's log (its folder), else in the temporary folder
     log_name = getattr(log, "name", None)
     folder = Path(log_name).parent if isinstance(log_name, str) else None
@@ -229,11 +205,17 @@ def start_replica(
     os.write(handle, bytes(8))
     load = memoryview(mmap.mmap(handle, 8)).cast("q")
     os.close(handle)
-    env[LOAD_FILE] = load_name
-    log.write(
-        f"[manager] starting replica {deployment}#{index} generation {generation} "
-        f"on port {port}\n".encode()
-    )
+    if spec.get("container"):
+        command, env = _container_command(spec, deployment, index, port, theirs.fileno(), load_name)
+        what = f"container replica {deployment}#{index} ({spec['container']['image']})"
+    else:
+        command, env = _process_command(spec, port, theirs.fileno())
+        what = f"replica {deployment}#{index}"
+    env.update({
+        "ATELIER_SCORING_KEYS": json.dumps([internal_key]), "PYTHONUNBUFFERED": "1",
+        "ATELIER_DEPLOYMENT": deployment, LOAD_FILE: load_name,
+    })  # fmt: skip
+    log.write(f"[manager] starting {what} generation {generation} on port {port}\n".encode())
     log.flush()
     try:
         process = subprocess.Popen(
@@ -264,6 +246,57 @@ def start_replica(
         load_path=Path(load_name),
         load=load,
     )
+
+
+def _process_command(
+    spec: dict[str, Any], port: int, channel_fd: int
+) -> tuple[list[str], dict[str, str]]:
+    command = [
+        str(spec.get("python") or "python"),
+        "-m",
+        SERVER_MODULE,
+        "--entry-script",
+        str(spec["entry_script"]),
+        "--source-dir",
+        str(spec["source_directory"]),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--max-body-bytes",
+        str(int(spec.get("max_body_bytes") or 10 * 1024 * 1024)),
+        "--timeout",
+        str(float(spec.get("timeout_seconds") or 60)),
+    ]
+    if spec.get("model_dir"):
+        command += ["--model-dir", str(spec["model_dir"])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_SCORING")}
+    env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
+    env["ATELIER_SCORING_PARENT_PID"] = str(os.getpid())
+    env[HANDOFF_FD] = str(channel_fd)
+    return command, env
+
+
+#: run argv[2:] with descriptor argv[1] as descriptor 3 (dash cannot redirect fds above 9)
+_AS_FD_3 = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.execv(sys.argv[2], sys.argv[2:])"
+
+
+def _container_command(
+    spec: dict[str, Any], deployment: str, index: int, port: int, channel_fd: int, load: str
+) -> tuple[list[str], dict[str, str]]:
+    """The engine gets the channel as its descriptor 3 and passes it on (``--preserve-fds``)
+    with the load file mounted, so client connections are handed over to the container as
+    to a process replica (a passed socket works whatever the network namespace)."""
+    command, env = container_replica_command(spec, deployment, index, port, HOST)
+    image_at = command.index(spec["container"]["image"])
+    command[image_at:image_at] = [
+        "--preserve-fds", "1", "--env", HANDOFF_FD, "--env", LOAD_FILE,
+        "--volume", f"{load}:{load}",
+    ]  # fmt: skip
+    env[HANDOFF_FD] = "3"
+    return [sys.executable, "-c", _AS_FD_3, str(channel_fd), *command], env
 
 
 async def wait_ready(replica: Replica, timeout: float, log_path: Path) -> None:

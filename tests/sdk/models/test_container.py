@@ -1,95 +1,203 @@
-"""Container deployments (AciWebservice): engine detection, the run command, and a clear
-error when no engine works (this machine has a Docker client without a daemon)."""
+"""Container deployments (AciWebservice): the package's image run as the endpoint's
+replica with its CPU and memory limits, keys, logs, an update with no failed request,
+delete, and the errors (no engine, a port in use, a container that exits at start)."""
 
 from __future__ import annotations
 
 import json
-import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from atelier import Model, Workspace
+from atelier import Environment, Model, Workspace
 from atelier.azureml.core.model import InferenceConfig
-from atelier.azureml.core.webservice import AciWebservice, Webservice
-from atelier.core.errors import ValidationError
-from atelier.sdk.models import _endpoint_process as proc
-from atelier.sdk.models.container_service import (
+from atelier.azureml.core.webservice import AciWebservice, LocalWebservice, Webservice
+from atelier.containers import find_engine
+from atelier.core.errors import (
+    ConflictError,
     ContainerEngineError,
-    container_run_command,
-    find_container_engine,
+    ValidationError,
+    WebserviceError,
 )
+from atelier.sdk.models import _endpoint_process as proc
+from atelier.sdk.models.container_service import remove_containers
+from atelier.serving.container_replica import LABEL, container_replica_command
+from tests.helpers.containers import engine_with_base_image
+from tests.helpers.scoring import SCORE
+from tests.helpers.server import free_port
 
 
-@pytest.fixture
-def no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """PATH holds only the real docker client (if any), pointed at a daemon that is absent."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = shutil.which("docker")
-    if docker is not None:
-        (bin_dir / "docker").symlink_to(docker)
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
-    return "docker" if docker else ""
+def _model_and_config(
+    ws: Workspace, tmp_path: Path, script: str = SCORE
+) -> tuple[Model, InferenceConfig]:
+    (tmp_path / "coef.json").write_text(json.dumps({"coefficient": 3}))
+    model = Model.register(ws, tmp_path / "coef.json", "coef")
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    (source / "score.py").write_text(script)
+    return model, InferenceConfig(entry_script="score.py", source_directory=source)
 
 
-def test_no_working_engine_is_said_plainly(no_engine: str) -> None:
-    with pytest.raises(ContainerEngineError) as raised:
-        find_container_engine()
-    message = str(raised.value)
-    assert "Install Podman" in message
-    assert "LocalWebservice.deploy_configuration()" in message
-    if no_engine:
-        assert "'docker info' failed" in message
-    else:
-        assert "neither podman nor docker is installed" in message
+def _containers(ws: Workspace, name: str) -> list[str]:
+    found = find_engine().try_call(
+        ["ps", "--all", "--quiet", "--filter", f"label={LABEL}={ws.name}/{name}"]
+    )
+    return found.stdout.split()
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_deploy_without_an_engine_creates_nothing(
-    ws: Workspace, tmp_path: Path, no_engine: str
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    del no_engine
-    (tmp_path / "m.json").write_text("{}")
-    model = Model.register(ws, tmp_path / "m.json", "m")
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "score.py").write_text("def init(): pass\ndef run(d): return d\n")
+    model, inference = _model_and_config(ws, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
     config = AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=1.5)
-    inference = InferenceConfig(entry_script="score.py", source_directory=tmp_path / "src")
-    with pytest.raises(ContainerEngineError, match="no working container engine"):
+    with pytest.raises(ContainerEngineError, match="no working container engine: tried 'podman'"):
         Model.deploy(ws, "aci-svc", [model], inference, config)
     assert Webservice.list(ws) == []
     assert not proc.endpoint_dir(ws.name, "aci-svc").exists()
     model.delete()  # nothing was left holding it
-
-
-def test_run_command_carries_the_limits(tmp_path: Path) -> None:
-    config = AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=1.5)
-    spec = {
-        "entry_script": str(tmp_path / "src" / "score.py"),
-        "source_directory": str(tmp_path / "src"),
-        "model_dir": str(tmp_path / "models"),
-        "environment_variables": {"MODE": "fast"},
-    }
-    command = container_run_command(
-        "/usr/bin/podman", "atelier-ws-svc", config, 8123, spec, ("secret-key",), "img:1"
-    )
-    text = " ".join(command)
-    assert command[:3] == ["/usr/bin/podman", "run", "--detach"]
-    assert "--cpus 0.5" in text
-    assert "--memory 1536m" in text
-    assert "--publish 127.0.0.1:8123:5001" in text
-    assert f"{tmp_path / 'models'}:/var/azureml-app/models:ro" in text
-    assert "--env ATELIER_SCORING_KEYS " in text
-    assert "--env MODE=fast" in text
-    assert "secret-key" not in text
-    assert text.endswith(
-        "img:1 python -m atelier.serving.server --entry-script /var/azureml-app/src/score.py "
-        "--source-dir /var/azureml-app/src --model-dir /var/azureml-app/models "
-        "--host 0.0.0.0 --port 5001"
-    )
-    assert json.dumps(config.cpu_cores) == "0.5"
     for bad in ({"cpu_cores": 0}, {"memory_gb": -1}, {"port": 70000}):
         with pytest.raises(ValidationError):
             AciWebservice.deploy_configuration(**bad)  # type: ignore[arg-type]
+
+
+def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
+    spec = {
+        "environment_variables": {"MODE": "fast"},
+        "max_body_bytes": 1024,
+        "container": {
+            "engine": "/usr/bin/podman", "engine_name": "podman", "conf": "/x/containers.conf",
+            "image": "localhost/atelier/ws/svc:1", "command": ["python", "-m", "srv"],
+            "cpus": 0.5, "memory_mb": 1536, "name": "atelier-ws-svc", "label": "ws/svc",
+        },
+    }  # fmt: skip
+    command, env = container_replica_command(spec, "default", 0, 8123, "127.0.0.1")
+    text = " ".join(command)
+    assert command[:3] == ["/usr/bin/podman", "run", "--rm"]
+    assert "--cpus 0.5" in text and "--memory 1536m" in text
+    assert "--network host" in text and f"--label {LABEL}=ws/svc" in text
+    assert "--env ATELIER_SCORING_KEYS" in text and "--env MODE" in text and "fast" not in text
+    assert text.endswith(
+        "localhost/atelier/ws/svc:1 python -m srv --host 127.0.0.1 --port 8123 --workers 1 "
+        "--max-body-bytes 1024 --timeout 60.0"
+    )
+    own, _ = container_replica_command(
+        {"container": {**spec["container"], "command": None}}, "default", 1, 8124, "127.0.0.1"
+    )
+    assert "--publish 127.0.0.1:8124:5001" in " ".join(own)
+    assert own[-1] == "localhost/atelier/ws/svc:1"
+    assert env["MODE"] == "fast" and env["CONTAINERS_CONF"] == "/x/containers.conf"
+
+
+@pytest.mark.slow
+@pytest.mark.one_database
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Path) -> None:
+    engine = engine_with_base_image()
+    model, inference = _model_and_config(ws, tmp_path)
+    config = AciWebservice.deploy_configuration(
+        cpu_cores=0.5, memory_gb=1, tags={"team": "risk"}, collect_model_data=True
+    )
+    service = Model.deploy(ws, "aci-svc", [model], inference, config)
+    try:
+        assert isinstance(service, AciWebservice) and service.compute_type == "ACI"
+        assert service.state == "Healthy" and service.tags == {"team": "risk"}
+        assert service.run({"data": [1, 2]}) == [3, 6]
+        refused = httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10)
+        assert refused.status_code == 401
+        (container,) = _containers(ws, "aci-svc")
+        described = engine.inspect(container)
+        assert described is not None
+        assert described["HostConfig"]["Memory"] == 1024 * 1024 * 1024
+        assert described["HostConfig"]["NanoCpus"] == 500_000_000
+        assert "starting container replica" in service.get_logs()
+        assert "Uvicorn running" in service.get_logs()
+
+        with socket.socket() as taken:  # a port in use is refused before anything is made
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = AciWebservice.deploy_configuration(port=taken.getsockname()[1])
+            with pytest.raises(ConflictError):
+                Model.deploy(ws, "aci-busy", [model], inference, busy)
+
+        failures: list[object] = []
+        answers: set[str] = set()
+        stop = threading.Event()
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    answers.add(json.dumps(service.run({"data": [1]})))
+                except Exception as exc:  # every failure is recorded, none expected
+                    failures.append(exc)
+
+        thread = threading.Thread(target=hammer)
+        thread.start()
+        old_image = service.image
+        (inference.source_directory / "score.py").write_text(SCORE.replace("* coefficient", "* 10"))
+        try:
+            service.update(inference_config=inference)
+        finally:
+            stop.set()
+            thread.join()
+        assert failures == []
+        assert service.run({"data": [1, 2]}) == [10, 20] and service.image != old_image
+        assert answers <= {"[3]", "[10]"}
+        for _ in range(300):  # the old container stops once it has drained
+            if len(_containers(ws, "aci-svc")) == 1:
+                break
+            time.sleep(0.1)
+        assert len(_containers(ws, "aci-svc")) == 1
+    finally:
+        service.delete()
+    assert _containers(ws, "aci-svc") == [] and Webservice.list(ws) == []
+    assert not proc.endpoint_dir(ws.name, "aci-svc").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.one_database
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_a_container_that_exits_at_start_says_why_and_leaves_nothing(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    engine_with_base_image()
+    broken = (
+        "def init():\n    raise RuntimeError('the model file is corrupt')\n\n"
+        "def run(d):\n    return d\n"
+    )
+    model, inference = _model_and_config(ws, tmp_path, broken)
+    config = AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=1)
+    with pytest.raises(WebserviceError) as caught:
+        Model.deploy(ws, "aci-broken", [model], inference, config)
+    assert "the model file is corrupt" in caught.value.message
+    assert Webservice.list(ws) == [] and _containers(ws, "aci-broken") == []
+    assert not proc.endpoint_dir(ws.name, "aci-broken").exists()
+    remove_containers(ws.name, "aci-broken")  # nothing to remove: no error
+
+
+@pytest.mark.slow
+@pytest.mark.one_database
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_a_local_service_whose_environment_asks_for_docker_runs_in_a_container(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    engine = engine_with_base_image()
+    model, inference = _model_and_config(ws, tmp_path)
+    docked = Environment("docked")
+    docked.docker.enabled = True
+    inference.environment = docked
+    config = LocalWebservice.deploy_configuration(port=free_port())
+    service = Model.deploy(ws, "docked", [model], inference, config)
+    try:
+        assert service.port == config.port and service.run({"data": [1, 2]}) == [3, 6]
+        (container,) = _containers(ws, "docked")
+        described = engine.inspect(container)
+        assert described is not None and described["HostConfig"]["NanoCpus"] == 0
+    finally:
+        service.delete()
+    assert _containers(ws, "docked") == []

@@ -1,40 +1,45 @@
 """Container deployments: ``AciWebservice.deploy_configuration(cpu_cores=, memory_gb=)``.
 
-Azure's ACI becomes a container run by Podman or Docker on this machine, limited to
-``cpu_cores`` CPUs and ``memory_gb`` GiB, with the models and the entry script's folder
-mounted read-only and the scoring server (``python -m atelier.serving.server``) as its
-command, published on 127.0.0.1. The image must hold Python with ``atelier-ml[serve]``
-and the environment's packages (``Model.package`` builds such an image); by default it is
-the environment's base image.
+Azure's ACI becomes a container on this machine: ``Model.deploy(..., deployment_config=
+aci)`` builds the package's OCI image (``Model.package``, cached by content) and the
+endpoint's router runs it as a replica (``<engine> run --rm`` with ``--cpus`` and
+``--memory`` from the configuration, published on loopback; see
+:mod:`atelier.serving.container_replica`). Keys, ``get_logs()``, ``update()`` (the new
+image's container starts beside the old one and takes over once ready: no request fails),
+model data collection and ``delete()`` work as for a local service.
 
-An engine counts only when it works: ``podman info`` or ``docker info`` must succeed (a
-Docker client without a running daemon does not). Without one, deploying raises
-:class:`ContainerEngineError` saying what to install, before anything is created.
+Without a working engine, deploying raises :class:`ContainerEngineError` before anything
+is created; a container that exits at start raises :class:`WebserviceError` with the end
+of its log, and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import json
-import os
 import shutil
-import subprocess
-from pathlib import Path
+import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from atelier.core.endpoints import CONTAINER, FAILED, HEALTHY, TRANSITIONING, check_endpoint_name
+from atelier.containers import Engine, find_engine
+from atelier.core.endpoints import CONTAINER, check_endpoint_name
 from atelier.core.errors import (
     AlreadyExistsError,
+    AtelierError,
     ContainerEngineError,
+    ImageBuildError,
     NotFoundError,
     ValidationError,
 )
+from atelier.core.packages import default_image_name
+from atelier.execution import packaging
 from atelier.sdk.models import _endpoint_process as proc
-from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, Webservice, WebserviceError
+from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models.inference import InferenceConfig
+from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
+from atelier.serving.container_replica import CONTAINER_PORT, LABEL
 
 if TYPE_CHECKING:
-    from atelier.sdk.models.inference import InferenceConfig
     from atelier.sdk.models.model import Model
     from atelier.sdk.workspace import Workspace
 
@@ -42,19 +47,14 @@ __all__ = [
     "AciWebservice",
     "AciWebserviceDeploymentConfiguration",
     "ContainerEngineError",
-    "container_run_command",
-    "find_container_engine",
+    "deploy_container",
 ]
 
-ENGINES = ("podman", "docker")
-DEFAULT_IMAGE = "python:3.11-slim"
-APP_ROOT = "/var/azureml-app"
-CONTAINER_PORT = 5001
-_INFO_TIMEOUT_SECONDS = 15
+_START_TIMEOUT_SECONDS = 180
 
 
-class AciWebserviceDeploymentConfiguration:
-    """CPU and memory limits, key auth and the port of a container deployment."""
+class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguration):
+    """CPU and memory limits of the container, key auth, port, tags and model data."""
 
     def __init__(
         self,
@@ -65,21 +65,23 @@ class AciWebserviceDeploymentConfiguration:
         image: str | None = None,
         tags: dict[str, str] | None = None,
         description: str | None = None,
+        enable_app_insights: bool = False,
+        collect_model_data: bool = False,
     ) -> None:
         for name, value in (("cpu_cores", cpu_cores), ("memory_gb", memory_gb)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValidationError(f"{name} must be a number > 0; got {value!r}")
-        if port is not None and (
-            isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
-        ):
-            raise ValidationError(f"port must be 0-65535, or None for a free port; got {port!r}")
+        super().__init__(
+            port=port, auth_enabled=auth_enabled, collect_model_data=collect_model_data
+        )
         self.cpu_cores = float(cpu_cores)
         self.memory_gb = float(memory_gb)
-        self.auth_enabled = bool(auth_enabled)
-        self.port = port or 0
         self.image = image
-        self.tags = dict(tags or {})
+        self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
         self.description = description
+        self.enable_app_insights = bool(enable_app_insights)
+        #: False for a local service run in a container (no CPU or memory limits)
+        self.limited = True
 
     def __repr__(self) -> str:
         return (
@@ -88,100 +90,24 @@ class AciWebserviceDeploymentConfiguration:
         )
 
 
-def _engine_works(path: str) -> tuple[bool, str]:
-    try:
-        completed = subprocess.run(
-            [path, "info"],
-            capture_output=True,
-            text=True,
-            timeout=_INFO_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
-    last = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:]
-    return completed.returncode == 0, (last[0] if last else f"exit code {completed.returncode}")
-
-
-def find_container_engine() -> str:
-    """The path of a working ``podman`` or ``docker``; :class:`ContainerEngineError` saying
-    what was found and what to install otherwise."""
-    found: builtins.list[str] = []
-    for engine in ENGINES:
-        path = shutil.which(engine)
-        if path is None:
-            continue
-        works, why = _engine_works(path)
-        if works:
-            return path
-        found.append(f"'{engine} info' failed ({why})")
-    seen = "; ".join(found) if found else "neither podman nor docker is installed"
-    raise ContainerEngineError(
-        f"no working container engine: {seen}. Install Podman ('apt-get install podman') or "
-        "Docker Engine with its daemon running (https://docs.docker.com/engine/install/), "
-        "or deploy on this machine with LocalWebservice.deploy_configuration()"
+def unlimited_container(
+    local: LocalWebserviceDeploymentConfiguration,
+) -> AciWebserviceDeploymentConfiguration:
+    """A local service's configuration as a container's, without CPU or memory limits
+    (``LocalWebservice.deploy_configuration()`` with an environment whose
+    ``docker.enabled`` is set)."""
+    config = AciWebserviceDeploymentConfiguration(
+        port=local.port or None,
+        auth_enabled=local.auth_enabled,
+        collect_model_data=local.collect_model_data,
     )
-
-
-def container_run_command(
-    engine: str,
-    container: str,
-    config: AciWebserviceDeploymentConfiguration,
-    port: int,
-    spec: dict[str, Any],
-    keys: tuple[str, ...],
-    image: str,
-) -> builtins.list[str]:
-    """The ``<engine> run`` command of a container deployment, with the CPU and memory
-    limits, read-only mounts of the models and the source, and the keys in the
-    environment (the command line shows only the variable's name)."""
-    source = Path(spec["source_directory"])
-    entry = Path(spec["entry_script"]).relative_to(source).as_posix()
-    command = [
-        engine,
-        "run",
-        "--detach",
-        "--name",
-        container,
-        "--cpus",
-        f"{config.cpu_cores:g}",
-        "--memory",
-        f"{round(config.memory_gb * 1024)}m",
-        "--publish",
-        f"127.0.0.1:{port}:{CONTAINER_PORT}",
-        "--volume",
-        f"{spec['model_dir']}:{APP_ROOT}/models:ro",
-        "--volume",
-        f"{source}:{APP_ROOT}/src:ro",
-        "--env",
-        "ATELIER_SCORING_KEYS",
-        "--env",
-        "PYTHONUNBUFFERED=1",
-    ]
-    for key, value in (spec.get("environment_variables") or {}).items():
-        command += ["--env", f"{key}={value}"]
-    command += [
-        image,
-        "python",
-        "-m",
-        "atelier.serving.server",
-        "--entry-script",
-        f"{APP_ROOT}/src/{entry}",
-        "--source-dir",
-        f"{APP_ROOT}/src",
-        "--model-dir",
-        f"{APP_ROOT}/models",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(CONTAINER_PORT),
-    ]
-    del keys  # they travel in ATELIER_SCORING_KEYS, set in the engine's environment
-    return command
+    config.num_replicas = local.num_replicas
+    config.limited = False
+    return config
 
 
 class AciWebservice(Webservice):
-    """A service in a container (``AciWebservice.deploy_configuration(...)``)."""
+    """A service whose replicas are containers (``AciWebservice.deploy_configuration()``)."""
 
     compute_type = "ACI"
     _kind: ClassVar[str | None] = CONTAINER
@@ -195,12 +121,17 @@ class AciWebservice(Webservice):
         description: str | None = None,
         location: str | None = None,
         auth_enabled: bool = True,
+        ssl_enabled: bool | None = None,
+        enable_app_insights: bool = False,
+        collect_model_data: bool = False,
         port: int | None = None,
         image: str | None = None,
         **azureml_arguments: Any,
     ) -> AciWebserviceDeploymentConfiguration:
-        """Its configuration: CPU cores and memory (GiB) limits, key auth, port, image."""
-        del properties, location, azureml_arguments  # Azure placement options
+        """Its configuration: CPU cores and memory (GiB) limits, key auth, tags, model data
+        collection; ``port`` (None: a free one) and ``image`` (a package's ``location``,
+        instead of building one) are Atelier's."""
+        del properties, location, ssl_enabled, azureml_arguments  # Azure placement and TLS
         return AciWebserviceDeploymentConfiguration(
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
@@ -209,54 +140,149 @@ class AciWebservice(Webservice):
             image=image,
             tags=tags,
             description=description,
+            enable_app_insights=enable_app_insights,
+            collect_model_data=collect_model_data,
         )
 
-    def _probe(self) -> str:
-        import httpx
+    @property
+    def image(self) -> str:
+        """The image its default deployment runs."""
+        deployment = self._record.deployment(DEFAULT_DEPLOYMENT) or self._record.deployments[0]
+        return str(deployment.spec["container"]["image"])
 
-        self._refresh()
-        config = self._record.config
-        inspect = subprocess.run(
-            [config["engine"], "inspect", "--format", "{{.State.Running}}", config["container"]],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if inspect.returncode != 0 or inspect.stdout.strip() != "true":
-            return FAILED
+    def update(  # type: ignore[override]
+        self,
+        image: str | None = None,
+        models: builtins.list[Model] | None = None,
+        inference_config: InferenceConfig | None = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        deployment_name: str | None = None,
+        timeout_sec: float = _START_TIMEOUT_SECONDS,
+        **azureml_arguments: Any,
+    ) -> None:
+        """Roll to a new image: ``image`` (a package's ``location``), or one built from new
+        ``models`` and/or ``inference_config`` (the others as they were). The new container
+        starts beside the old one and takes over once ready, so no request fails; when it
+        does not start, raises :class:`WebserviceError` and the old one keeps serving."""
+        self._next_image = image
         try:
-            ready = httpx.get(f"http://{proc.HOST}:{self.port}/readyz", timeout=2)
-        except httpx.HTTPError:
-            return TRANSITIONING
-        return HEALTHY if ready.status_code == 200 else FAILED
+            super().update(
+                models, inference_config, deployment_config, deployment_name, timeout_sec,
+                **azureml_arguments,
+            )  # fmt: skip
+        finally:
+            self._next_image = None
 
-    def get_logs(self, num_lines: int = 5000) -> str:
-        config = self._record.config
-        logs = subprocess.run(
-            [config["engine"], "logs", "--tail", str(num_lines), config["container"]],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return logs.stdout + logs.stderr
+    def _new_spec(
+        self,
+        deployment: str,
+        old: dict[str, Any],
+        models: builtins.list[Model],
+        inference_config: InferenceConfig | None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None,
+    ) -> dict[str, Any]:
+        config = deployment_config if deployment_config is not None else None
+        image: str | None = getattr(self, "_next_image", None)
+        if inference_config is None:
+            inference_config = InferenceConfig(
+                entry_script=old["entry_script"], source_directory=old["source_directory"]
+            )
+            if old.get("environment"):
+                from atelier.sdk.compute.environment import Environment
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        del args, kwargs
-        raise ValidationError(
-            "container services are replaced, not rolled: Model.deploy(..., overwrite=True)"
-        )
+                env = old["environment"]
+                inference_config.environment = Environment.get(
+                    self.workspace, env["name"], env.get("version")
+                )
+        engine = find_engine()
+        limits = old["container"]
+        aci = config if isinstance(config, AciWebserviceDeploymentConfiguration) else None
+        return _container_spec(
+            self.workspace, self.name, engine, models, inference_config,
+            image=image or (aci.image if aci else None),
+            settings=(config or _settings_of(old)).deployment_settings(),
+            cpus=aci.cpu_cores if aci else limits.get("cpus"),
+            memory_mb=round(aci.memory_gb * 1024) if aci else limits.get("memory_mb"),
+        )  # fmt: skip
 
     def delete(self) -> None:
-        config = self._record.config
-        with contextlib.suppress(OSError):
-            subprocess.run(
-                [config["engine"], "rm", "--force", config["container"]],
-                capture_output=True,
-                check=False,
-            )
-        with contextlib.suppress(NotFoundError):
-            self._backend.endpoints.delete(self.workspace.name, self.name)
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Stop the service and its containers, forget it, and remove its files."""
+        super().delete()
+        remove_containers(self.workspace.name, self.name)
+
+
+def _settings_of(old: dict[str, Any]) -> LocalWebserviceDeploymentConfiguration:
+    return LocalWebserviceDeploymentConfiguration(
+        num_replicas=int(old.get("num_replicas") or 1),
+        collect_model_data=bool(old.get("collect_model_data")),
+    )
+
+
+def remove_containers(workspace: str, name: str) -> None:
+    """Remove any container the endpoint left (a manager killed before its replicas)."""
+    with contextlib.suppress(ContainerEngineError):
+        engine = find_engine()
+        label = f"{LABEL}={workspace}/{name}"
+        found = engine.try_call(["ps", "--all", "--quiet", "--filter", f"label={label}"])
+        for container in found.stdout.split():
+            engine.remove(container)
+
+
+def _container_spec(
+    workspace: Workspace,
+    name: str,
+    engine: Engine,
+    models: builtins.list[Model],
+    inference_config: InferenceConfig,
+    image: str | None,
+    settings: dict[str, Any],
+    cpus: float | None,
+    memory_mb: int | None,
+) -> dict[str, Any]:
+    """The deployment spec of a container replica: the image (built from the models and
+    the entry script unless given), the server's command in it, and the limits."""
+    from atelier.sdk.models.package import create_package
+
+    command: list[str] | None = None
+    if image is None:
+        package = create_package(
+            workspace, models, inference_config, image_name=default_image_name(name)
+        )
+        image = package.local_image
+        arguments = packaging.serve_arguments(
+            package.manifest, packaging.APP_ROOT, "0.0.0.0", CONTAINER_PORT
+        )
+        command = ["python", *arguments[: arguments.index("--host")]]  # the replica adds them
+    elif not engine.image_exists(image):
+        raise ImageBuildError(
+            f"the image {image!r} is not in {engine.name}'s storage: give a package's "
+            "location (Model.package(...).location) or leave image unset to build one"
+        )
+    source = inference_config.source_directory.resolve()
+    spec: dict[str, Any] = {
+        **settings,
+        "python": sys.executable,
+        "entry_script": inference_config.entry_script,
+        "source_directory": str(source),
+        "container": {
+            "engine": engine.path,
+            "engine_name": engine.name,
+            "conf": engine.conf,
+            "image": image,
+            "command": command,
+            "cpus": cpus,
+            "memory_mb": memory_mb,
+            "name": f"atelier-{workspace.name}-{name}",
+            "label": f"{workspace.name}/{name}",
+        },
+    }
+    environment = inference_config.environment
+    if environment is not None:
+        spec["environment"] = {"name": environment.name, "version": environment.version}
+        spec["environment_variables"] = dict(
+            environment.to_spec().get("environment_variables") or {}
+        )
+    return spec
 
 
 def deploy_container(
@@ -267,13 +293,21 @@ def deploy_container(
     config: AciWebserviceDeploymentConfiguration,
     overwrite: bool = False,
 ) -> AciWebservice:
-    """``Model.deploy`` with an ACI configuration: run the scoring server in a container.
-
-    Raises :class:`ContainerEngineError` first when no engine works (nothing is created)."""
+    """``Model.deploy`` with an ACI configuration: build the image, run it as the
+    endpoint's replica, return once it serves. Raises :class:`ContainerEngineError` first
+    when no engine works, ``ConflictError`` for a port in use, ``ImageBuildError`` for a
+    failed build and :class:`WebserviceError` (with the log's end) when the container does
+    not start; nothing is left behind."""
     check_endpoint_name(name)
-    engine = find_container_engine()
-    if inference_config is None:
-        raise ValidationError("a container deployment needs an InferenceConfig with its script")
+    engine = find_engine()
+    models = builtins.list(models or ())
+    if not models:
+        raise ValidationError("give at least one model to deploy")
+    if not isinstance(inference_config, InferenceConfig):
+        raise ValidationError(
+            "a container deployment needs an InferenceConfig: its entry script and "
+            "environment go into the image"
+        )
     backend = workspace._backend
     with contextlib.suppress(NotFoundError):
         existing = Webservice(workspace, name)
@@ -281,51 +315,49 @@ def deploy_container(
             raise AlreadyExistsError(f"service {name!r} already exists; pass overwrite=True")
         existing.delete()
     port = proc.free_port(config.port)
+    spec = _container_spec(
+        workspace, name, engine, models, inference_config, config.image,
+        config.deployment_settings(),
+        config.cpu_cores if config.limited else None,
+        round(config.memory_gb * 1024) if config.limited else None,
+    )  # fmt: skip
     folder = proc.endpoint_dir(workspace.name, name)
-    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
-    container = f"atelier-{workspace.name}-{name}".lower()
-    created = False
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    created, pid = False, 0
     try:
-        spec = proc.deployment_spec(folder, DEFAULT_DEPLOYMENT, models, inference_config, {})
-        environment = inference_config.environment
-        image = config.image or (
-            environment.docker.base_image if environment is not None else DEFAULT_IMAGE
-        )
-        record = backend.endpoints.create(
+        backend.endpoints.create(
             workspace.name,
             name,
             kind=CONTAINER,
             port=port,
             auth_enabled=config.auth_enabled,
             config={
-                "engine": engine,
-                "container": container,
-                "image": image,
+                "host": HOST,
+                "max_body_bytes": config.max_request_bytes,
                 "tags": dict(config.tags),
                 "description": config.description,
+                "cpu_cores": config.cpu_cores,
+                "memory_gb": config.memory_gb,
+                "enable_app_insights": config.enable_app_insights,
             },
         )
         created = True
         backend.endpoints.put_deployment(
             workspace.name, name, DEFAULT_DEPLOYMENT, spec, [(m.name, m.version) for m in models]
         )
-        keys = backend.endpoints.get_keys(workspace.name, name) if record.auth_enabled else ()
-        command = container_run_command(engine, container, config, port, spec, keys, image)
-        _run_container(engine, command, {"ATELIER_SCORING_KEYS": json.dumps(list(keys))})
+        pid = proc.start_manager(
+            backend.tracking_uri, workspace.name, name, folder, backend.child_environment()
+        )
+        backend.endpoints.set_manager(workspace.name, name, pid)
+        service = AciWebservice(workspace, name)
+        service.wait_for_deployment(timeout_sec=_START_TIMEOUT_SECONDS)
     except BaseException:
+        proc.stop_manager(pid)
+        remove_containers(workspace.name, name)
         if created:
-            with contextlib.suppress(NotFoundError):
+            with contextlib.suppress(AtelierError):
                 backend.endpoints.delete(workspace.name, name)
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    service = AciWebservice.__new__(AciWebservice)
-    Webservice.__init__(service, workspace, name)
     return service
-
-
-def _run_container(engine: str, command: builtins.list[str], env: dict[str, str]) -> None:
-    started = subprocess.run(
-        command, capture_output=True, text=True, check=False, env={**os.environ, **env}
-    )
-    if started.returncode != 0:
-        raise WebserviceError(f"'{Path(engine).name} run' failed: {started.stderr.strip()[-2000:]}")

@@ -26,6 +26,7 @@ from atelier.sdk.models._model_files import (
 from atelier.sdk.models.container_service import (
     AciWebserviceDeploymentConfiguration,
     deploy_container,
+    unlimited_container,
 )
 from atelier.sdk.models.local_service import LocalWebserviceDeploymentConfiguration, deploy_local
 from atelier.sdk.tracking._query import key_filter
@@ -343,6 +344,12 @@ class Model:
             service = deploy_container(
                 workspace, name, models, inference_config, deployment_config, overwrite
             )
+        elif _asks_for_a_container(inference_config):
+            # a local service whose environment asks for Docker: a container with no limits
+            local = deployment_config or LocalWebserviceDeploymentConfiguration()
+            service = deploy_container(
+                workspace, name, models, inference_config, unlimited_container(local), overwrite
+            )
         else:
             service = deploy_local(
                 workspace, name, models, inference_config, deployment_config, overwrite=overwrite
@@ -362,14 +369,17 @@ class Model:
         tags: dict[str, Any] | None = None,
     ) -> ModelPackage:
         """Store ``models`` with the entry script, its source and locked environment as the
-        next version of an image (see :mod:`atelier.sdk.models.package`); a Dockerfile is always
-        generated, so ``generate_dockerfile`` changes nothing."""
+        next version of an image, and build that image with podman or docker unless
+        ``generate_dockerfile`` (then only the build context with its Dockerfile is stored;
+        see :mod:`atelier.sdk.models.package`)."""
         # packaging (pathspec, the environment builder) loads only when a model is packaged
         from atelier.sdk.models.package import create_package
 
-        del generate_dockerfile
         checked = _checked_models(models)
-        return create_package(workspace, checked, inference_config, image_name, image_label, tags)
+        return create_package(
+            workspace, checked, inference_config, image_name, image_label, tags,
+            generate_dockerfile=bool(generate_dockerfile),
+        )  # fmt: skip
 
     # --- files ------------------------------------------------------------------------------
     def download(
@@ -481,3 +491,8 @@ def _checked_models(models: object) -> builtins.list[Model]:
         if not isinstance(model, Model):
             raise ValidationError(f"models must be Model objects, not {type(model).__name__}")
     return builtins.list(models)
+
+
+def _asks_for_a_container(inference_config: InferenceConfig | None) -> bool:
+    environment = inference_config.environment if inference_config is not None else None
+    return environment is not None and bool(environment.docker.enabled)

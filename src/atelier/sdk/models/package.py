@@ -6,8 +6,10 @@ script's source directory, the environment's lock (``requirements.lock``, the bu
 environment's ``pip freeze``), the scoring runtime, a generated ``Dockerfile`` and a JSON
 manifest (``manifest.json``) listing every file with its digest.
 
-``package.save(folder)`` writes that build context; ``package.build()`` builds an OCI
-image with docker, podman or buildah when one works here; ``atelier image run`` (or
+Unless ``generate_dockerfile=True``, ``Model.package`` also builds the package's OCI image
+with podman (or docker) before it stores anything (see :mod:`atelier.sdk.models.package_image`):
+``package.location`` names it, ``package.pull()`` makes sure this machine's engine holds it.
+``package.save(folder)`` writes the build context; ``atelier image run`` (or
 ``package.serving_command()``) serves the package on this machine without any image.
 """
 
@@ -19,13 +21,17 @@ import io
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from atelier.containers import BASE_IMAGE, Engine, find_engine
+from atelier.containers.registry import configured_registry
 from atelier.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from atelier.core.names import check_key, check_text_value
 from atelier.core.packages import (
@@ -38,13 +44,23 @@ from atelier.core.settings import load_settings
 from atelier.execution import packaging
 from atelier.sdk.compute.environment import DEFAULT_BASE_IMAGE
 from atelier.sdk.models.inference import InferenceConfig
+from atelier.sdk.models.package_image import (
+    build_context_image,
+    check_registry,
+    copy_tree,
+    local_repository,
+    pull_from_registry,
+    push_to_registry,
+    registry_repository,
+    wheel_cache,
+)
 from atelier.sdk.tracking._snapshot import collect
 
 if TYPE_CHECKING:
     from atelier.sdk.models.model import Model
     from atelier.sdk.workspace import Workspace
 
-__all__ = ["ModelPackage", "create_package"]
+__all__ = ["ContainerRegistry", "ModelPackage", "create_package"]
 
 SUCCEEDED = "Succeeded"
 BUILD_LOG = "build.log"
@@ -95,9 +111,24 @@ class ModelPackage:
         return self._record.digest
 
     @property
+    def local_image(self) -> str:
+        """The image in this machine's engine: ``localhost/atelier/<ws>/<name>:<version>``."""
+        return f"{local_repository(self.workspace.name, self.image_name)}:{self.version}"
+
+    @property
     def location(self) -> str:
-        """Where the package lives: ``<workspace>/<image name>:<version>``."""
-        return f"{self.workspace.name}/{self.image_name}:{self.version}"
+        """Where the image is: ``<registry host:port>/<ws>/<name>:<version>`` in the
+        workspace's registry (``ATELIER_REGISTRY_URL``), else :attr:`local_image`."""
+        registry = configured_registry()
+        if registry is None:
+            return self.local_image
+        return registry.reference(registry_repository(self.workspace.name, self.image_name),
+                                  str(self.version))  # fmt: skip
+
+    @property
+    def generate_dockerfile(self) -> bool:
+        """Whether the package was made as a build context only (no image was built)."""
+        return bool(self._record.manifest.get("generateDockerfile"))
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -176,25 +207,40 @@ class ModelPackage:
         return str(target)
 
     def build(self) -> str:
-        """Build the OCI image ``<image name>:<version>`` (and ``:<label>``) with docker,
-        podman or buildah; return its reference. ``ImageBuildError`` when none of them is
-        installed and working here (the message says what to install) or the build fails."""
+        """Make sure this machine's engine holds :attr:`local_image` (built from the stored
+        build context when it does not: an unchanged context is found in the build cache at
+        once); return it. ``ContainerEngineError`` when no engine works, ``ImageBuildError``
+        when the build fails (the error shows the log's last lines)."""
+        engine = find_engine()
+        if engine.image_exists(self.local_image):
+            return self.local_image
         folder = self._cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        with (folder / BUILD_LOG).open("a", encoding="utf-8") as log:
-            log.write(f"[atelier] building {self.image_name}:{self.version}\n")
-            try:
-                builder = packaging.find_builder()
-            except Exception as exc:
-                log.write(f"[atelier] {exc}\n")
-                raise
-            tags = [f"{self.image_name}:{self.version}"]
-            if self.image_label:
-                tags.append(f"{self.image_name}:{self.image_label}")
-            with tempfile.TemporaryDirectory(prefix="atelier-build-") as scratch:
-                context = Path(self.save(Path(scratch) / "context"))
-                packaging.build_image(builder, context, tags, log)
-        return tags[0]
+        with (folder / BUILD_LOG).open("a+", encoding="utf-8") as log:
+            log.write(f"[atelier] building {self.local_image}\n")
+            with _build_folder() as context:
+                copy_tree(self.extract(), context)
+                reference = build_context_image(
+                    context, self._record.manifest["baseImage"], log, folder.parent, engine
+                )
+        ws, name = self.workspace.name, self.image_name
+        _tag(engine, reference, ws, name, self.version, self.image_label)
+        return self.local_image
+
+    def pull(self) -> str:
+        """azureml's ``pull``: bring the image into this machine's engine, from the
+        workspace's registry when it holds it, else built from the stored context; return
+        :attr:`local_image`."""
+        engine = find_engine()
+        if not engine.image_exists(self.local_image):
+            pull_from_registry(engine, self.workspace.name, self.image_name, self.version)
+        return self.build()
+
+    def get_container_registry(self) -> ContainerRegistry:
+        """Where the image is stored: the workspace's registry, else this machine's engine
+        storage (``localhost``)."""
+        registry = configured_registry()
+        return ContainerRegistry(address=registry.address if registry else "localhost")
 
     def extract(self) -> Path:
         """This package's build context in the local cache (extracted once; immutable)."""
@@ -263,6 +309,8 @@ def _checked_models(workspace: Workspace, models: builtins.list[Model]) -> list[
     """``models`` (checked to be Model objects by ``Model.package``) all in ``workspace``."""
     if not models:
         raise ValidationError("give at least one model to package, e.g. [Model(ws, 'iris')]")
+    if len({(m.name, m.version) for m in models}) != len(models):
+        raise ValidationError("the same model version is listed twice")
     for model in models:
         if model.workspace.name != workspace.name:
             raise ValidationError(
@@ -284,11 +332,11 @@ def _environment_part(config: InferenceConfig) -> tuple[dict[str, Any] | None, s
     """The manifest's environment entry and the image's base image."""
     env = config.environment
     if env is None:
-        return None, f"python:{packaging.python_version_of(None)}-slim"
+        return None, BASE_IMAGE
     spec = env.to_spec()
     base = spec.get("base_image") or DEFAULT_BASE_IMAGE
     if base == DEFAULT_BASE_IMAGE:
-        base = f"python:{packaging.python_version_of(spec)}-slim"
+        base = BASE_IMAGE  # Atelier's offline Python base (atelier.containers)
     return {"name": env.name, "version": env.version, "spec": spec}, base
 
 
@@ -337,6 +385,7 @@ def create_package(
     image_name: str | None = None,
     image_label: str | None = None,
     tags: dict[str, Any] | None = None,
+    generate_dockerfile: bool = False,
 ) -> ModelPackage:
     """``Model.package``: see the module docstring. Raises ``ValidationError`` (no models,
     a bad image name or label, an entry script without ``init``/``run``), ``NotFoundError``
@@ -371,15 +420,64 @@ def create_package(
         f"[atelier] {len(sources)} source files, {len(lock)} locked requirements, "
         f"base image {base_image}\n"
     )
+    manifest["generateDockerfile"] = bool(generate_dockerfile)
     with tempfile.TemporaryDirectory(prefix="atelier-package-") as scratch:
         generated = _generated_files(Path(scratch), lock, manifest)
+        files = [*generated, *sources, *packaging.runtime_files()]
+        engine, reference = None, None
+        if not generate_dockerfile:
+            engine = find_engine()  # before any work: no engine, nothing made
+            check_registry()
+            with _build_folder() as context:
+                for relative, local in files:
+                    (context / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(local, context / relative)
+                for model in chosen:
+                    model.download(context / "models" / model.name / str(model.version))
+                reference = build_context_image(
+                    context, base_image, log, _home() / "images" / workspace.name / name, engine
+                )
         record = workspace._backend.packages.create(
             workspace.name,
             name,
             label,
             [(m.name, m.version) for m in chosen],
-            [*generated, *sources, *packaging.runtime_files()],
+            files,
             manifest,
             log.getvalue(),
         )
+    if engine is not None and reference is not None:
+        _tag(engine, reference, workspace.name, name, record.version, label)
+        push_to_registry(engine, workspace.name, name, record.version, label)
     return ModelPackage(workspace, record)
+
+
+class ContainerRegistry:
+    """azureml's ``ContainerRegistry``: where a package's image is (``address``), and the
+    credentials to log in with (none for this machine's engine storage)."""
+
+    def __init__(
+        self, address: str | None = None, username: str | None = None, password: str | None = None
+    ) -> None:
+        self.address = address
+        self.username = username
+        self.password = password
+
+    def __repr__(self) -> str:
+        return f"ContainerRegistry(address={self.address!r})"
+
+
+@contextlib.contextmanager
+def _build_folder() -> Iterator[Path]:
+    """A scratch build context beside the wheel cache (so wheels are hard-linked, not copied)."""
+    root = wheel_cache().parent / "build"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="context-", dir=root) as scratch:
+        yield Path(scratch)
+
+
+def _tag(
+    engine: Engine, reference: str, workspace: str, name: str, version: int, label: str | None
+) -> None:
+    repository = local_repository(workspace, name)
+    engine.tag(reference, f"{repository}:{version}", *([f"{repository}:{label}"] if label else []))
