@@ -22,7 +22,7 @@ from atelier.core.errors import AtelierError, StoreError
 from atelier.core.paths import PRIVATE_FILE, private_file
 
 #: The newest migration; ``tests/store`` checks it equals Alembic's head.
-HEAD_REVISION = "0021"
+HEAD_REVISION = "0023"
 
 _MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

@@ -117,15 +117,23 @@ class MetricChunkRow(Base):
 
 
 class MetricLatestRow(Base):
-    """The last point of each series, kept beside the chunks for fast listing and ordering."""
+    """The last point of each series, kept beside the chunks for fast listing and ordering.
+
+    ``experiment_id`` is the run's (runs never move): an experiment's runs ordered by a
+    metric are one range of the (experiment, name, value) index, a plan PostgreSQL takes
+    with or without statistics on the tables."""
 
     __tablename__ = "metric_latest"
-    __table_args__ = (Index("ix_metric_latest_name_value", "name", "value"),)
+    __table_args__ = (
+        Index("ix_metric_latest_name_value", "name", "value"),
+        Index("ix_metric_latest_experiment_name_value", "experiment_id", "name", "value"),
+    )
 
     run_id: Mapped[str] = mapped_column(
         ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(String(32))
     #: NULL for NaN (a diverged loss): SQLite cannot store NaN, and NULL sorts last anywhere
     value: Mapped[float | None] = mapped_column(Float)
     step: Mapped[int]
