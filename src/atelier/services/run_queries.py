@@ -77,10 +77,11 @@ def list_runs(
 
 
 def _in(column: Any, values: list[str]) -> ColumnElement[bool]:
-    return column == values[0] if len(values) == 1 else column.in_(values)
+    condition: ColumnElement[bool] = column == values[0] if len(values) == 1 else column.in_(values)
+    return condition
 
 
-def _materialized(session: Session, query: Select[Any]) -> tuple[Any, Any]:
+def _materialized(session: Session, query: Any) -> tuple[Any, Any]:
     """``query``'s rows as ``RunRow`` entities read from a CTE, and the CTE: on PostgreSQL
     a materialized one, which the planner computes on its own before the filters around it."""
     scoped = query.cte("scope")

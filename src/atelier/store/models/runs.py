@@ -56,6 +56,8 @@ class RunRow(Base):
         Index("ix_runs_parent", "parent_run_id"),
         # the reaper's scan of unfinished runs, every few seconds on a server
         Index("ix_runs_status", "status"),
+        # a creation retried after its answer was lost finds the run it made
+        Index("ix_runs_request_id", "request_id", unique=True),
     )
 
     run_id: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -77,6 +79,8 @@ class RunRow(Base):
     snapshot_id: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     exit_code: Mapped[int | None] = mapped_column(default=None)
+    #: the id the client chose for the request that created the run (retries send it again)
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RunTagRow(Base):

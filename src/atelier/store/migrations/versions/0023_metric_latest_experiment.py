@@ -1,4 +1,5 @@
-"""A series' latest point names its run's experiment, indexed with the metric and value
+"""A series' latest point names its run's experiment (indexed with the metric and value);
+a run keeps the request id that created it
 
 Revision ID: 0023
 Revises: 0021
@@ -6,6 +7,7 @@ Create Date: 2026-12-06 21:10:00.000000
 
 The runs listing ordered by a metric reads one range of (experiment, name, value); joined
 through ``runs`` instead, PostgreSQL's plan depended on statistics a growing table lacks.
+A run creation retried after its answer was lost finds its run by ``request_id``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ branch_labels = None
 depends_on = None
 
 INDEX = "ix_metric_latest_experiment_name_value"
+REQUEST_INDEX = "ix_runs_request_id"
 
 
 def upgrade() -> None:
@@ -32,9 +35,14 @@ def upgrade() -> None:
     with op.batch_alter_table("metric_latest", schema=None) as batch_op:
         batch_op.alter_column("experiment_id", existing_type=sa.String(length=32), nullable=False)
         batch_op.create_index(INDEX, ["experiment_id", "name", "value"], unique=False)
+    # plain ADD COLUMN and CREATE INDEX: runs is the parent of most tables, never rebuilt
+    op.add_column("runs", sa.Column("request_id", sa.String(length=64), nullable=True))
+    op.create_index(REQUEST_INDEX, "runs", ["request_id"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index(REQUEST_INDEX, table_name="runs")
+    op.drop_column("runs", "request_id")
     with op.batch_alter_table("metric_latest", schema=None) as batch_op:
         batch_op.drop_index(INDEX)
         batch_op.drop_column("experiment_id")
