@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -129,15 +130,17 @@ def _launch(
     return RunningServer(url, token, home, database_url or "", process)
 
 
-def serve(app: FastAPI, lifespan: str = "off") -> Iterator[str]:
+def serve(app: FastAPI, lifespan: str = "off", http: Any = "auto") -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread of this process on a free loopback port until
     the generator ends (``lifespan="on"`` runs the app's lifespan: its thread count, its
-    reaper); the app's database is disposed after."""
+    reaper; ``http`` is uvicorn's protocol class); the app's database is disposed after."""
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=http
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
