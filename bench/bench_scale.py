@@ -170,10 +170,11 @@ def client_process(plan: dict[str, Any], ready: Any, queue: Any) -> None:
     if plan.get("token"):
         os.environ["MLFLOW_TRACKING_TOKEN"] = plan["token"]
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "View run ..." per run
     import mlflow.tracking  # noqa: F401  (imports are not measured)
 
     import atelier.client.http.backend  # noqa: F401
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "View run ..." per run
 
     tally = Tally()
     ready.wait()
