@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from atelier.client.http import transport
 from atelier.client.http.backend import HttpBackend
 from atelier.core.errors import StoreError
 from atelier.core.records import RunQuery
@@ -89,7 +90,10 @@ def test_request_ids_replay_their_run_and_are_checked(sqlite_server: Any) -> Non
     assert [r["run_id"] for r in listed.json()["items"]] == [first.json()["run_id"]]
 
 
-def test_a_server_that_never_answers_is_reported_after_bounded_retries() -> None:
+def test_a_server_that_never_answers_is_reported_after_bounded_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport, "RETRY_PAUSES", (0.01, 0.01))
     backend = HttpBackend(f"http://127.0.0.1:{free_port()}", "token")
     try:
         with pytest.raises(StoreError, match="cannot reach the Atelier server"):

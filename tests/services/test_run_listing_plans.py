@@ -16,15 +16,18 @@ from sqlalchemy import event, text
 from atelier.core.records import RunQuery
 from atelier.services import run_queries
 from atelier.store.database import Database
+from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 RUNS = 150  # in the experiment listed
 OTHERS = 150  # other experiments of the workspace, one run each
 METRICS = 4
 
 
-@pytest.fixture
-def unanalyzed(private_postgres_url: str) -> Iterator[Database]:
-    database = Database(private_postgres_url)
+@pytest.fixture(scope="module")
+def unanalyzed() -> Iterator[Database]:
+    """A database of this module's own whose tables were filled and never analyzed."""
+    url = _create_postgres_database("atelier_plans")
+    database = Database(url)
     database.ensure_schema()
     with database.engine.begin() as conn:
         for table in ("workspaces", "experiments", "runs", "metric_latest", "run_tags"):
@@ -70,6 +73,7 @@ def unanalyzed(private_postgres_url: str) -> Iterator[Database]:
     assert analyzed == 0  # no statistics: the planner works from its defaults
     yield database
     database.dispose()
+    _drop_postgres_database(url)
 
 
 def _plans(database: Database, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
