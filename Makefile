@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_reliability_server.py
+	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_reliability_supervisor.py
 	$(BIN)/python bench/bench_pipelines.py
 	$(BIN)/python bench/bench_parallel_run.py

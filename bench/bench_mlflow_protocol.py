@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from servers import free_port, say, stop
+
 os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -37,17 +38,6 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 10.0
 WARMUP = 20
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def serve_atelier(port: int, folder: Path) -> None:
@@ -92,12 +82,7 @@ def running(command: list[str], probe: str) -> Iterator[None]:
         wait_until_up(probe, process)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def log_one_at_a_time(tracking_uri: str, calls: int) -> float:

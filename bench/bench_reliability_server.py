@@ -23,9 +23,6 @@ import argparse
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,51 +33,11 @@ from typing import Any
 
 import httpx
 
+from servers import atelier_environment, atelier_init, atelier_start, free_port
+
 RESULTS = Path(__file__).resolve().parent / "results" / "reliability_server.json"
 CLIENTS = 3
 BATCH = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _environment(home: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
-    env["ATELIER_HOME"] = str(home)
-    if database_url:
-        env["ATELIER_DATABASE_URL"] = database_url
-    return env
-
-
-def _init(env: dict[str, str]) -> str:
-    command = [sys.executable, "-m", "atelier.cli.main", "server", "init", "--admin", "admin"]
-    done = subprocess.run(
-        [*command, "-o", "json"], capture_output=True, text=True, env=env, check=True
-    )
-    return str(json.loads(done.stdout)["token"])
-
-
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "atelier.cli.main", "server", "start"]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the server did not start:\n{log.read_text()[-2000:]}")
 
 
 @dataclass
@@ -122,12 +79,12 @@ class Client:
 def measure(seconds: float, database_url: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="atelier-reliability-") as folder:
         home = Path(folder) / "home"
-        env = _environment(home, database_url)
-        token = _init(env)
-        port = _free_port()
+        env = atelier_environment(home, database_url)
+        token = atelier_init(env)
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = Path(folder) / "server.log"
-        server = _start(env, port, log)
+        server = atelier_start(env, port, log)
         workspace = f"reliability-{os.getpid()}"
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as admin:
             admin.post("/api/v1/workspaces", json={"name": workspace}).raise_for_status()
@@ -146,7 +103,7 @@ def measure(seconds: float, database_url: str | None) -> dict[str, Any]:
         server.send_signal(signal.SIGKILL)
         server.wait()
         killed_at = time.monotonic()
-        server = _start(env, port, log)
+        server = atelier_start(env, port, log)
         restart_seconds = time.monotonic() - killed_at
         time.sleep(seconds)
         _wait_for(lambda: sum(len(c.acknowledged) for c in clients) > acknowledged_before_kill)

@@ -19,102 +19,20 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from servers import atelier_server, mlflow_server, say
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_GET_MS = 2.0
 TARGET_POINTS_PER_S = 50_000.0
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server at {url} did not start:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], ready: str, log: Path) -> Iterator[None]:
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        wait_ready(ready, process, log)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-@contextmanager
-def atelier_server(folder: Path) -> Iterator[tuple[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
-    env["ATELIER_HOME"] = str(folder / "atelier")
-    cli = [sys.executable, "-m", "atelier.cli.main"]
-    init = subprocess.run(
-        [*cli, "server", "init", "-o", "json"], env=env, capture_output=True, text=True, check=True
-    )
-    token = json.loads(init.stdout)["token"]
-    port = free_port()
-    command = [*cli, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with running(command, env, f"{url}/readyz", folder / "atelier.log"):
-        yield url, token
-
-
-@contextmanager
-def mlflow_server(folder: Path) -> Iterator[str]:
-    mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    port = free_port()
-    command = [
-        mlflow,
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{folder / 'mlflow.db'}",
-        "--default-artifact-root",
-        str(folder / "mlruns"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with running(command, dict(os.environ), f"{url}/health", folder / "mlflow.log"):
-        yield url
 
 
 def timed_gets(client: httpx.Client, path: str, params: dict[str, str], count: int) -> list[float]:

@@ -8,11 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.helpers.databases import seed_home
 
@@ -124,6 +128,33 @@ def _launch(
             raise RuntimeError((home / "server.log").read_text())
         time.sleep(0.1)
     return RunningServer(url, token, home, database_url or "", process)
+
+
+def serve(app: FastAPI, lifespan: str = "off", http: Any = "auto") -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread of this process on a free loopback port until
+    the generator ends (``lifespan="on"`` runs the app's lifespan: its thread count, its
+    reaper; ``http`` is uvicorn's protocol class); the app's database is disposed after."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=http
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.database.dispose()
 
 
 def stop_server(server: RunningServer) -> None:

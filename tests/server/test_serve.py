@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from atelier.server.serve import NoDelayHttpToolsProtocol, uvicorn_options
-from tests.helpers.server import free_port, start_server, stop_server
+from tests.helpers.server import free_port, serve, start_server, stop_server
 
 
 def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
@@ -132,3 +133,23 @@ def test_the_protocol_turns_nagle_off_even_where_the_loop_did_not(tmp_path: Path
         return flag
 
     assert asyncio.run(scenario()) != 0
+
+
+def test_an_old_kept_alive_connection_is_closed_after_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients spread again over the workers after one restarts: a connection older than
+    ``CONNECTION_MAX_SECONDS`` gets a complete answer saying ``Connection: close``."""
+    from atelier.core.settings import Settings
+    from atelier.server import serve as serving
+    from atelier.server.app import create_app
+
+    for url in serve(create_app(Settings(home=tmp_path)), http=NoDelayHttpToolsProtocol):
+        with httpx.Client(base_url=url) as client:
+            young = [client.get("/healthz") for _ in range(3)]
+            monkeypatch.setattr(serving, "CONNECTION_MAX_SECONDS", 0.0)
+            old = client.get("/healthz")
+            again = client.get("/healthz")  # on a new connection, answered as well
+    assert [a.headers.get("connection") for a in young] == [None] * 3
+    assert old.status_code == 200 and old.headers["connection"] == "close"
+    assert again.status_code == 200

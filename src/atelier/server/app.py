@@ -19,7 +19,8 @@ from atelier.server.docs_assets import add_offline_docs
 from atelier.server.gate import Gate, ServerMetrics
 from atelier.server.json_response import MetricJSONResponse
 from atelier.server.mlflow_api import mount_mlflow
-from atelier.server.reaper import lifespan as reaper_lifespan
+from atelier.server.pool_metrics import PoolCollector
+from atelier.server.pool_metrics import lifespan as worker_lifespan
 from atelier.server.routes import ROUTERS
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
@@ -41,13 +42,16 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # add_offline_docs serves /docs with Swagger UI's files from here
         redoc_url=None,
         openapi_url="/openapi.json",
-        lifespan=reaper_lifespan,  # fails runs whose supervisor is lost, without polling
+        # the worker's threads, and the reaper that fails runs whose supervisor is lost
+        lifespan=worker_lifespan,
         default_response_class=MetricJSONResponse,  # NaN and infinite metrics in replies
     )
     app.state.settings = config
-    app.state.database = Database(config.resolved_database_url)
+    # one connection per thread, plus one for the event loop's own use (probes, streams)
+    app.state.database = Database(config.resolved_database_url, config.server_threads + 1)
     app.state.blobs = BlobStore(config.resolved_blob_url)
     metrics = ServerMetrics()
+    metrics.registry.register(PoolCollector(app.state.database))
     app.state.metrics = metrics
     problems.install(app)
     _add_probes(app, metrics)

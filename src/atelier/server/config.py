@@ -14,6 +14,18 @@ def _optional_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+#: threads a worker runs blocking work on (anyio's own default): requests and pooled
+#: database connections alike
+DEFAULT_SERVER_THREADS = 40
+
+
+def _positive_int(value: object) -> int:
+    number = int(str(value))
+    if number < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
 class ServerSettings(Settings):
     """``ATELIER_ALLOWED_HOSTS``: the Host names this server answers to (JSON list; the
     default accepts loopback names only). ``ATELIER_ALLOWED_ORIGINS``: browser origins
@@ -39,6 +51,11 @@ class ServerSettings(Settings):
         #: ``host:port`` (e.g. an in-house MinIO); none by default
         #: (``storage/network_guard.py``).
         "allowed_storage_hosts": Field(str, lambda: ""),
+        #: ``ATELIER_SERVER_THREADS``: threads each worker process serves blocking work on;
+        #: its PostgreSQL pool keeps as many connections, opened as they are first needed
+        #: and reused afterwards (workers x threads must stay below PostgreSQL's
+        #: ``max_connections``, 100 by default).
+        "server_threads": Field(_positive_int, lambda: DEFAULT_SERVER_THREADS),
     }
 
     allowed_hosts: list[str]
@@ -48,6 +65,7 @@ class ServerSettings(Settings):
     max_metric_batch_bytes: int
     mlflow_default_workspace: str | None
     allowed_storage_hosts: str
+    server_threads: int
 
 
 def server_settings(settings: Settings) -> ServerSettings:

@@ -41,6 +41,12 @@ class RunCreate(Body):
     run_id: str | None = None
     definition: dict[str, Any] | None = None
     snapshot_id: str | None = None
+    request_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A new id per creation (a UUID), sent again on a retry: a request id "
+        "already used answers with the run it created instead of creating another.",
+    )
 
 
 class RunSearch(Body):

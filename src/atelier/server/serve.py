@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from typing import Any
 
 import uvicorn
@@ -31,13 +32,31 @@ def set_nodelay(transport: asyncio.BaseTransport) -> bool:
     return False
 
 
+#: a kept-alive connection older than this is closed after its next answer
+#: (``Connection: close``), so clients spread again over the workers (see the class)
+CONNECTION_MAX_SECONDS = 30.0
+
+
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol that sets TCP_NODELAY as each connection is accepted:
-    small JSON answers then leave at once instead of waiting for the client's ACK."""
+    """uvicorn's httptools protocol that sets TCP_NODELAY as each connection is accepted
+    (small JSON answers then leave at once instead of waiting for the client's ACK), and
+    ends a kept-alive connection after ``CONNECTION_MAX_SECONDS``.
+
+    Workers share one listening socket, and a kept-alive connection stays with the worker
+    that accepted it: after a worker restarts, every client has reconnected to the others
+    and would stay there. Ending each connection after a while (with a complete answer
+    saying ``Connection: close``; the client simply opens another) lets the idle worker,
+    the first to accept, take its share again."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
+        self.opened_at = time.monotonic()
         super().connection_made(transport)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.cycle is not None and time.monotonic() - self.opened_at >= CONNECTION_MAX_SECONDS:
+            self.cycle.keep_alive = False
 
 
 def app_from_environment() -> FastAPI:

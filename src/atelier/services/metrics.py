@@ -83,7 +83,7 @@ def log_scalars(
     session: Session, workspace: str, run_id: str, series: dict[str, ScalarBatch]
 ) -> int:
     """Append batches of scalar points; return how many points were stored."""
-    runs.require_writable(session, workspace, run_id)
+    run = runs.require_writable(session, workspace, run_id)
     chunks: list[dict[str, Any]] = []
     latest: list[dict[str, Any]] = []
     total = 0
@@ -111,6 +111,7 @@ def log_scalars(
             {
                 "run_id": run_id,
                 "name": name,
+                "experiment_id": run.experiment_id,
                 "value": _latest_value(float(value_array[-1])),
                 "step": int(steps[-1]),
                 "timestamp_ms": int(stamps[-1]),

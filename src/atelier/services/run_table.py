@@ -133,6 +133,7 @@ def _ordered(query: Select[Any], sort: Column, descending: bool) -> Select[Any]:
 
 def _by_metric(
     session: Session,
+    experiment_id: str,
     condition: ColumnElement[bool],
     name: str,
     descending: bool,
@@ -141,7 +142,7 @@ def _by_metric(
 ) -> list[RunRow]:
     """A page of runs ordered by a metric, runs without it last (by number).
 
-    The runs with the metric are read in the order of the (name, value) index, so a page
+    The runs with the metric are read in the order of the (experiment, name, value) index, so a page
     costs its own rows, not a sort of the whole experiment; the runs without it are read
     only on the page where the others end."""
     latest = MetricLatestRow.__table__.alias("sort_by")
@@ -151,7 +152,15 @@ def _by_metric(
         order.append(latest.c.run_id)  # SQLite's index already breaks ties by row
     having = (
         select(RunRow)
-        .join(latest, and_(latest.c.run_id == RunRow.run_id, latest.c.name == name))
+        .join(
+            latest,
+            and_(
+                latest.c.run_id == RunRow.run_id,
+                # the (experiment, name, value) index: its plan needs no statistics
+                latest.c.experiment_id == experiment_id,
+                latest.c.name == name,
+            ),
+        )
         .where(condition)
     )
     found = list(session.scalars(having.order_by(*order).offset(offset).limit(limit)))
@@ -226,7 +235,7 @@ def table_page(
     condition = and_(RunRow.experiment_id == experiment_id, *map(_condition, clauses))
     total = session.scalar(select(func.count()).select_from(RunRow).where(condition)) or 0
     if sort[0] == "metrics":
-        found = _by_metric(session, condition, sort[1], descending, offset, limit)
+        found = _by_metric(session, experiment_id, condition, sort[1], descending, offset, limit)
     else:
         query = _ordered(select(RunRow).where(condition), sort, descending)
         found = list(session.scalars(query.offset(offset).limit(limit)))

@@ -11,12 +11,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from atelier.core.errors import AlreadyExistsError, ConflictError, ValidationError
+from atelier.core.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from atelier.core.ids import new_run_id
 from atelier.core.names import check_key, check_run_id, check_text_value
 from atelier.core.records import RunRecord
@@ -42,6 +49,37 @@ from atelier.services.run_transitions import (
     transition,
 )
 from atelier.store.models import ExperimentRow, RunPropertyRow, RunRow, RunTagRow
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def _check_request_id(request_id: str) -> None:
+    if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
+        raise ValidationError(
+            f"invalid request id {request_id!r}: use 1-64 letters, digits, '.', '_', ':' or "
+            "'-' starting with a letter or digit (a new UUID per request)"
+        )
+
+
+def _created_by(
+    session: Session, workspace: str, experiment: str, request_id: str
+) -> RunRecord | None:
+    """The run a request with ``request_id`` created, if one did; a request id that
+    created a run elsewhere is a ``ConflictError`` (request ids must be new per request)."""
+    run_id = session.scalar(select(RunRow.run_id).where(RunRow.request_id == request_id))
+    if run_id is None:
+        return None
+    try:
+        found = get(session, workspace, run_id)
+    except NotFoundError:
+        found = None
+    if found is None or found.experiment_name != experiment:
+        raise ConflictError(
+            f"request id {request_id!r} already created another run; send a new request id "
+            "with each new run"
+        )
+    return found
+
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -81,8 +119,17 @@ def create(
     run_id: str | None = None,
     definition: dict[str, Any] | None = None,
     snapshot_id: str | None = None,
+    request_id: str | None = None,
 ) -> RunRecord:
-    """Create a run (and its experiment if needed) in the given initial status."""
+    """Create a run (and its experiment if needed) in the given initial status.
+
+    ``request_id`` (chosen by the client, sent again when it retries) makes the creation
+    idempotent: a request id already used returns the run it created, unchanged."""
+    if request_id is not None:
+        _check_request_id(request_id)
+        done = _created_by(session, workspace, experiment, request_id)
+        if done is not None:
+            return done
     experiments.get_or_create(session, workspace, experiment)
     exp = experiments.get_row(session, workspace, experiment)
     experiments.require_active(exp)
@@ -116,9 +163,16 @@ def create(
         started_ms=created if status == RunStatus.RUNNING else None,
         definition=definition,
         snapshot_id=snapshot_id,
+        request_id=request_id,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same request id arriving twice at once
+            session.add(row)
+    except IntegrityError:
+        done = _created_by(session, workspace, experiment, request_id or "")
+        if done is None:
+            raise
+        return done
     clean_tags = _clean("tag", tags)
     clean_props = _clean("property", properties)
     session.add_all(RunTagRow(run_id=run_id, key=k, value=v) for k, v in clean_tags.items())

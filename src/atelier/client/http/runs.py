@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import uuid
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +38,10 @@ class HttpRuns(Part):
         experiment_name = segment(check_experiment_name(experiment))
         path = f"{workspace_path(workspace)}/experiments/{experiment_name}/runs"
         body = {k: (v.value if isinstance(v, RunStatus) else v) for k, v in fields.items()}
-        return run_record(self.t.json("POST", path, json=body))
+        # the server creates one run per request id, so a retry after a lost answer
+        # finds the run instead of creating a second
+        body.setdefault("request_id", uuid.uuid4().hex)
+        return run_record(self.t.json("POST", path, json=body, idempotent=True))
 
     def get(self, workspace: str, run_id: str, with_latest_metrics: bool = False) -> RunRecord:
         params = {"with_latest_metrics": "true"} if with_latest_metrics else None
@@ -67,7 +71,9 @@ class HttpRuns(Part):
     ) -> RunRecord:
         value = status.value if isinstance(status, RunStatus) else status
         body = {"status": value, "error": error, "exit_code": exit_code}
-        return run_record(self.t.json("POST", f"{run_path(workspace, run_id)}/status", json=body))
+        # repeating the run's current status is a no-op, so a retry is safe
+        path = f"{run_path(workspace, run_id)}/status"
+        return run_record(self.t.json("POST", path, json=body, idempotent=True))
 
     def stale_runs(self, workspace: str, older_than_ms: int) -> builtins.list[RunRecord]:
         params = {"older_than_ms": older_than_ms}
@@ -205,7 +211,8 @@ class HttpSupervision(Part):
         self, workspace: str, run_id: str, supervisor: dict[str, Any] | None = None
     ) -> RunStatus:
         body = {"supervisor": supervisor}
-        found = self.t.json("POST", f"{run_path(workspace, run_id)}/heartbeat", json=body)
+        path = f"{run_path(workspace, run_id)}/heartbeat"
+        found = self.t.json("POST", path, json=body, idempotent=True)
         return RunStatus(found["status"])
 
     def queue_state(self, workspace: str, run_id: str) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import json
 import os
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -55,6 +56,20 @@ def error_from(response: httpx.Response) -> errors.AtelierError:
     return cls(detail)
 
 
+#: methods a server may receive twice without a different outcome
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: pauses before each retry of a request whose connection failed: about 3 s in all, the
+#: time a server's worker takes to come back after it was killed
+RETRY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+def _replayable(kwargs: dict[str, Any]) -> bool:
+    """Whether the request's body can be sent again: none, bytes or text (not a stream or
+    an open file, which the first attempt consumed)."""
+    content = kwargs.get("content")
+    return content is None or isinstance(content, bytes | str)
+
+
 def segment(value: object) -> str:
     """One path segment, quoted so no character of it can change the URL's structure."""
     return quote(str(value), safe="")
@@ -77,17 +92,35 @@ class Transport:
             timeout=httpx.Timeout(120.0, connect=10.0),
         )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request; a connection that failed is retried (``RETRY_PAUSES``): one
+        refused or never opened always, one reset after the request left (a worker killed,
+        a kept-alive connection the server closed) only when the request is idempotent
+        (``idempotent``, by default its method) and its body can be sent again."""
         if "json" in kwargs:  # httpx refuses NaN; metrics may be NaN or infinite
             kwargs["content"] = json.dumps(kwargs.pop("json"), allow_nan=True)
             kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise errors.StoreError(
-                f"cannot reach the Atelier server at {self.url}: {exc}; check the URL and "
-                "that it runs ('atelier server start')"
-            ) from exc
+        if idempotent is None:
+            idempotent = method.upper() in IDEMPOTENT_METHODS
+        replayable = _replayable(kwargs)
+        for pause in (*RETRY_PAUSES, None):
+            try:
+                response = self.client.request(method, path, **kwargs)
+                break
+            except httpx.HTTPError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                in_doubt = isinstance(
+                    exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError
+                )
+                again = never_sent or (in_doubt and idempotent)
+                if pause is None or not replayable or not again:
+                    raise errors.StoreError(
+                        f"cannot reach the Atelier server at {self.url}: {exc}; check the URL "
+                        "and that it runs ('atelier server start')"
+                    ) from exc
+                time.sleep(pause)
         if response.status_code >= 400:
             raise error_from(response)
         return response
@@ -101,7 +134,7 @@ class Transport:
         items: list[Any] = []
         query = dict(params or {})
         while True:
-            body = self.json(method, path, params=query, **kwargs)
+            body = self.json(method, path, params=query, idempotent=True, **kwargs)
             items.extend(body["items"])
             token = body.get("next_page_token")
             if not token:

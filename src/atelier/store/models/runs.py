@@ -56,6 +56,8 @@ class RunRow(Base):
         Index("ix_runs_parent", "parent_run_id"),
         # the reaper's scan of unfinished runs, every few seconds on a server
         Index("ix_runs_status", "status"),
+        # a creation retried after its answer was lost finds the run it made
+        Index("ix_runs_request_id", "request_id", unique=True),
     )
 
     run_id: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -77,6 +79,8 @@ class RunRow(Base):
     snapshot_id: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     exit_code: Mapped[int | None] = mapped_column(default=None)
+    #: the id the client chose for the request that created the run (retries send it again)
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RunTagRow(Base):
@@ -117,15 +121,23 @@ class MetricChunkRow(Base):
 
 
 class MetricLatestRow(Base):
-    """The last point of each series, kept beside the chunks for fast listing and ordering."""
+    """The last point of each series, kept beside the chunks for fast listing and ordering.
+
+    ``experiment_id`` is the run's (runs never move): an experiment's runs ordered by a
+    metric are one range of the (experiment, name, value) index, a plan PostgreSQL takes
+    with or without statistics on the tables."""
 
     __tablename__ = "metric_latest"
-    __table_args__ = (Index("ix_metric_latest_name_value", "name", "value"),)
+    __table_args__ = (
+        Index("ix_metric_latest_name_value", "name", "value"),
+        Index("ix_metric_latest_experiment_name_value", "experiment_id", "name", "value"),
+    )
 
     run_id: Mapped[str] = mapped_column(
         ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(String(32))
     #: NULL for NaN (a diverged loss): SQLite cannot store NaN, and NULL sorts last anywhere
     value: Mapped[float | None] = mapped_column(Float)
     step: Mapped[int]
