@@ -28,6 +28,7 @@ from atelier.core.errors import AtelierError
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.sdk.automl import _bounded as bounded
 from atelier.sdk.automl import _ensembles as ensembles
+from atelier.sdk.automl import _selection as selection
 from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
@@ -465,7 +466,7 @@ class Search:
         self._complete(child, outcome, scores)
 
     def _finish(self) -> None:
-        best = self._best()
+        best = selection.choose(self)
         properties = {"automl.stop_reason": self.stop_reason, "iterations": str(self.iteration)}
         if best is not None:
             properties["best_child_run_id"] = f"{self.parent.id}_{best.iteration}"

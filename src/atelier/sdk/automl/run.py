@@ -105,9 +105,17 @@ class AutoMLRun(Run):
     def get_best_child(
         self, metric: str | None = None, onnx_compatible: bool = False, **kwargs: Any
     ) -> Run:
-        """The iteration with the best value of ``metric`` (default: the primary metric)
-        among those that kept their model. ``NotFoundError`` when none did."""
+        """The iteration with the best value of ``metric`` among those that kept their
+        model. By the primary metric (the default) it is the one the search named best:
+        the top score, unless that is within the noise of the default LightGBM's (see
+        the README). ``NotFoundError`` when no iteration kept its model."""
         del onnx_compatible, kwargs
+        if metric is None or metric == self.primary_metric:
+            named = self._refresh().properties.get("best_child_run_id")
+            if named:
+                for record in self._backend.runs.children(self._workspace_name, self.id, False):
+                    if record.run_id == named and record.properties.get("model_name"):
+                        return Run(self.experiment, record.run_id, _record=record)
         metric = metric or self.primary_metric
         scored = self._iterations(metric)
         if not scored:
