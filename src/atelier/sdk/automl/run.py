@@ -111,7 +111,10 @@ class AutoMLRun(Run):
         the README). ``NotFoundError`` when no iteration kept its model."""
         del onnx_compatible, kwargs
         if metric is None or metric == self.primary_metric:
-            named = self._refresh().properties.get("best_child_run_id")
+            record = self._refresh()  # a continued search updates the tag
+            named = record.tags.get("best_child_run_id") or record.properties.get(
+                "best_child_run_id"
+            )
             if named:
                 for record in self._backend.runs.children(self._workspace_name, self.id, False):
                     if record.run_id == named and record.properties.get("model_name"):
@@ -177,6 +180,63 @@ class AutoMLRun(Run):
             properties={"automl_run_id": self.id, "iteration": best.properties["iteration"]},
             **kwargs,
         )
+
+    def continue_experiment(
+        self,
+        X: Any = None,
+        y: Any = None,
+        sample_weight: Any = None,
+        X_valid: Any = None,
+        y_valid: Any = None,
+        sample_weight_valid: Any = None,
+        data: Any = None,
+        label: str | None = None,
+        columns: Any = None,
+        cv_splits_indices: Any = None,
+        spark_context: Any = None,
+        experiment_timeout_hours: float | None = None,
+        experiment_exit_score: float | None = None,
+        iterations: int | None = None,
+        show_output: bool = False,
+        training_data: Any = None,
+        validation_data: Any = None,
+        **kwargs: Any,
+    ) -> AutoMLRun:
+        """Run ``iterations`` more iterations (default: as many as the first search) of
+        this ended search within ``experiment_timeout_hours`` (or the older
+        ``experiment_timeout_minutes``; default: the first search's budget): new child
+        runs, the Optuna study resumed from every past iteration, new ensembles, and the
+        best iteration named again. The data need not be given again; data given must
+        be those the search ran on. Returns this run."""
+        from atelier.sdk.automl._resume import continue_search
+
+        for name, value in (
+            ("sample_weight", sample_weight),
+            ("sample_weight_valid", sample_weight_valid),
+            ("columns", columns),
+            ("cv_splits_indices", cv_splits_indices),
+            ("spark_context", spark_context),
+        ):
+            if value is not None:
+                raise ValidationError(f"continue_experiment: {name} is not supported here")
+        minutes = kwargs.pop("experiment_timeout_minutes", None)
+        if kwargs:
+            raise ValidationError(
+                f"continue_experiment got unknown arguments: {', '.join(sorted(kwargs))}"
+            )
+        budget = (experiment_timeout_hours, minutes)
+        given = {
+            "training_data": training_data if training_data is not None else data,
+            "X": X,
+            "y": y,
+            "validation_data": validation_data,
+            "X_valid": X_valid,
+            "y_valid": y_valid,
+        }
+        del label  # the label column is the first search's
+        continue_search(self, given, iterations, budget, experiment_exit_score, show_output)
+        self._refresh()
+        return self
 
     def cancel(self) -> None:
         """Ask the search to stop after its current iteration."""
