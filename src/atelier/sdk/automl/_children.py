@@ -118,9 +118,11 @@ class Records:
     def _end_child(
         self, child: Run, status: RunStatus, error: dict[str, Any] | None = None
     ) -> None:
-        """End an iteration's run; one the parent's cancel reached ends Canceled."""
+        """End an iteration's run; one the parent's cancel reached ends Canceled (also
+        one started just as the cancel came, and stopped by it)."""
         child._writer.close()
-        if child._refresh().status == RunStatus.CANCEL_REQUESTED:
+        stopped = status == RunStatus.FAILED and self.stop_reason == "canceled"
+        if child._refresh().status == RunStatus.CANCEL_REQUESTED or stopped:
             status, error = RunStatus.CANCELED, None
         if child.status not in (s.value for s in TERMINAL_STATUSES):
             child._move(status, error)

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
 from atelier.sdk.automl.featurization import Guardrail
-from atelier.sdk.automl.forecasting import check_series, time_splits
+from atelier.sdk.automl.forecasting import check_series, lag_features, time_splits
 
 if TYPE_CHECKING:
     from atelier.sdk.automl.config import AutoMLConfig
+    from atelier.sdk.automl.forecasting import ForecastingParameters
 
 __all__ = ["Data", "prepare_data"]
 
@@ -40,6 +41,8 @@ class Data:
     y_range: tuple[float, float] = (0.0, 1.0)
     guardrails: list[Guardrail] = field(default_factory=list)
     validation: str = ""
+    #: forecasting's lag and rolling-window step (the first of the featurizer), or None
+    lags: Any = None
 
 
 def _label(frame: Any, label: str, task: str, exclude_nan: bool, what: str) -> tuple[Any, Any]:
@@ -93,6 +96,8 @@ def prepare_data(config: AutoMLConfig) -> Data:
         data.guardrails.append(_balance(y))
     else:
         data.y_range = (float(np.min(y)), float(np.max(y)))
+    if forecasting is not None:
+        data.lags = _history_lags(frame, valid, config.label_column_name, forecasting)
     if valid is not None:
         X_valid, y_valid = _label(
             valid, config.label_column_name, task, config.exclude_nan_labels, "validation data"
@@ -115,6 +120,18 @@ def prepare_data(config: AutoMLConfig) -> Data:
         _split(data, config)
     data.guardrails.insert(0, Guardrail("Validation split handling", "Done", data.validation))
     return data
+
+
+def _history_lags(frame: Any, valid: Any, label: str, parameters: ForecastingParameters) -> Any:
+    """Forecasting's lag step over the labelled training (and validation) rows: a value
+    of the past is a value of the past, wherever the split puts it."""
+    import pandas as pd
+
+    history = frame if valid is None else pd.concat([frame, check_series(valid, parameters)])
+    keys = [parameters.time_column_name, *parameters.time_series_id_column_names]
+    history = history[history[label].notna()].drop_duplicates(keys, keep="last")
+    history[label] = pd.to_numeric(history[label])
+    return lag_features(history, label, parameters)
 
 
 def _split(data: Data, config: AutoMLConfig) -> None:

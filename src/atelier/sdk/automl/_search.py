@@ -128,11 +128,7 @@ class Search(Records):
     def _run(self) -> None:
         data = self.data
         if self.round == 0:
-            featurizer, more = build_featurizer(data.X, self.config.featurization)
-            data.guardrails.extend(more)
-            with self._quiet():
-                featurizer.fit(data.X)
-            self.featurizer = featurizer
+            self.featurizer = self._featurizer()
         with self._quiet():
             self.features = self.featurizer.transform(data.X)
             self.valid_features = (
@@ -161,6 +157,19 @@ class Search(Records):
         if self.config.enable_stack_ensemble and not canceled:
             ensembles.stack(self)
         self._finish()
+
+    def _featurizer(self) -> Any:
+        """The fitted featurizer; forecasting's lag step first when lags are asked for."""
+        from sklearn.pipeline import Pipeline
+
+        data = self.data
+        with self._quiet():
+            frame = data.X if data.lags is None else data.lags.transform(data.X)
+            featurizer, more = build_featurizer(frame, self.config.featurization)
+            data.guardrails.extend(more)
+            if data.lags is not None:
+                featurizer = Pipeline([("lags", data.lags), ("featurizer", featurizer)])
+            return featurizer.fit(data.X)
 
     def _should_stop(self) -> bool:
         if self.iteration - self.first[1] >= self.config.iterations:
