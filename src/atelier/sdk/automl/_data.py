@@ -41,6 +41,9 @@ class Data:
     y_range: tuple[float, float] = (0.0, 1.0)
     guardrails: list[Guardrail] = field(default_factory=list)
     validation: str = ""
+    #: the rows' weights (weight_column_name), of the training and held-out rows, or None
+    weights: Any = None
+    weights_valid: Any = None
     #: forecasting's lag and rolling-window step (the first of the featurizer), or None
     lags: Any = None
 
@@ -90,7 +93,8 @@ def prepare_data(config: AutoMLConfig) -> Data:
             f"label column {config.label_column_name!r} has one value only; there is nothing "
             "to learn"
         )
-    data = Data(X=X, y=y)
+    X, weights = _weights(X, config.weight_column_name, "training data")
+    data = Data(X=X, y=y, weights=weights)
     if task == "classification":
         data.classes = np.unique(y)
         data.guardrails.append(_balance(y))
@@ -101,6 +105,9 @@ def prepare_data(config: AutoMLConfig) -> Data:
     if valid is not None:
         X_valid, y_valid = _label(
             valid, config.label_column_name, task, config.exclude_nan_labels, "validation data"
+        )
+        X_valid, data.weights_valid = _weights(
+            X_valid, config.weight_column_name, "validation data"
         )
         missing = set(map(str, X.columns)) - set(map(str, X_valid.columns))
         if missing:
@@ -120,6 +127,24 @@ def prepare_data(config: AutoMLConfig) -> Data:
         _split(data, config)
     data.guardrails.insert(0, Guardrail("Validation split handling", "Done", data.validation))
     return data
+
+
+def _weights(X: Any, column: str | None, what: str) -> tuple[Any, Any]:
+    """The features without the weight column, and the weights (None without one)."""
+    import numpy as np
+    import pandas as pd
+
+    if column is None:
+        return X, None
+    if column not in X.columns:
+        raise ValidationError(f"weight column {column!r} is not in the {what}")
+    values = pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
+        raise ValidationError(
+            f"weight column {column!r} of the {what} must hold numbers >= 0 (none missing, "
+            "not all 0)"
+        )
+    return X.drop(columns=[column]), values
 
 
 def _history_lags(frame: Any, valid: Any, label: str, parameters: ForecastingParameters) -> Any:
@@ -150,6 +175,8 @@ def _split(data: Data, config: AutoMLConfig) -> None:
         )
         data.X_valid, data.y_valid = data.X.iloc[valid].reset_index(drop=True), data.y[valid]
         data.X, data.y = data.X.iloc[train].reset_index(drop=True), data.y[train]
+        if data.weights is not None:
+            data.weights, data.weights_valid = data.weights[train], data.weights[valid]
         data.validation = f"{size:.0%} of the training data held out ({len(valid)} rows)"
         return
     if folds in (None, "auto"):

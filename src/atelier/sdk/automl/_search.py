@@ -47,6 +47,22 @@ _SEARCH_SHARE = 0.95
 _POLL_SECONDS = 0.5
 
 
+#: the default of ``Search._score``'s weights: those of every validation row
+ALL: Any = object()
+
+
+def fit(estimator: Any, X: Any, y: Any, weights: Any) -> Any:
+    """``estimator`` fitted, each row counting its weight (a scaler's pipeline passes
+    them to its model)."""
+    if weights is None:
+        return estimator.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator.fit(X, y, model__sample_weight=weights)
+    return estimator.fit(X, y, sample_weight=weights)
+
+
 def _warm_imports(task: str, families: list[ModelFamily]) -> None:
     """Import here what every iteration needs, once: a forked iteration's own imports
     die with it, and each would pay them again (most of a small model's time)."""
@@ -139,7 +155,10 @@ class Search(Records):
         )
         self._show_guardrails()
         families = families_for(
-            self.config.task, self.config.allowed_models, self.config.blocked_models
+            self.config.task,
+            self.config.allowed_models,
+            self.config.blocked_models,
+            data.weights is not None,
         )
         by_name = {f.name: f for f in families}
         _warm_imports(self.task, families)
@@ -260,24 +279,45 @@ class Search(Records):
 
         data = self.data
         if self.valid_features is not None:
-            model = clone(estimator).fit(self.features, data.y)
+            model = fit(clone(estimator), self.features, data.y, data.weights)
             return self._predict(model, self.valid_features), data.y_valid, model
         parts, truth = [], []
         for train, valid in data.splits:
-            model = clone(estimator).fit(self.features[train], data.y[train])
+            weights = None if data.weights is None else data.weights[train]
+            model = fit(clone(estimator), self.features[train], data.y[train], weights)
             parts.append(self._predict(model, self.features[valid]))
             truth.append(data.y[valid])
         return np.concatenate(parts), np.concatenate(truth), None
 
-    def _score(self, predictions: Any, truth: Any) -> float:
+    @functools.cached_property
+    def valid_weights(self) -> Any:
+        """The weights of the validation rows, in the order of their predictions."""
+        import numpy as np
+
+        data = self.data
+        if data.weights is None or data.X_valid is not None:
+            return data.weights_valid
+        return np.concatenate([data.weights[valid] for _, valid in data.splits])
+
+    def _score(self, predictions: Any, truth: Any, weights: Any = ALL) -> float:
+        """The primary metric; ``weights`` of the rows when not all validation rows."""
         return automl_metrics.primary_score(
-            self.task, self.metric, truth, predictions, self.data.classes, self.data.y_range
+            self.task,
+            self.metric,
+            truth,
+            predictions,
+            self.data.classes,
+            self.data.y_range,
+            self.valid_weights if weights is ALL else weights,
         )
 
     def _all_scores(self, predictions: Any, truth: Any) -> dict[str, float]:
+        weights = self.valid_weights
         if self.task == "classification":
-            return automl_metrics.classification_scores(truth, predictions, self.data.classes)
-        return automl_metrics.regression_scores(truth, predictions, self.data.y_range)
+            return automl_metrics.classification_scores(
+                truth, predictions, self.data.classes, weights
+            )
+        return automl_metrics.regression_scores(truth, predictions, self.data.y_range, weights)
 
     def _keeps(self, score: float) -> bool:
         ranked = sorted(
@@ -293,7 +333,12 @@ class Search(Records):
         from sklearn.base import clone
         from sklearn.pipeline import Pipeline
 
-        model = fitted if fitted is not None else clone(estimator).fit(self.features, self.data.y)
+        data = self.data
+        model = (
+            fitted
+            if fitted is not None
+            else fit(clone(estimator), self.features, data.y, data.weights)
+        )
         return Pipeline([("datatransformer", self.featurizer), ("model", model)])
 
     def _compute(self, family: ModelFamily, params: dict[str, Any]) -> tuple[Any, ...]:

@@ -52,7 +52,11 @@ def _slices(search: Search, rows: int) -> list[slice]:
 
 
 def _per_slice(search: Search, predictions: Any, truth: Any, parts: list[slice]) -> list[float]:
-    return [search._score(predictions[part], truth[part]) for part in parts]
+    weights = search.valid_weights
+    return [
+        search._score(predictions[part], truth[part], None if weights is None else weights[part])
+        for part in parts
+    ]
 
 
 def significantly_better(search: Search, best: Outcome, base: Outcome) -> bool:

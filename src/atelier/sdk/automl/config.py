@@ -20,7 +20,7 @@ from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl.featurization import FeaturizationConfig
 from atelier.sdk.automl.forecasting import ForecastingParameters
-from atelier.sdk.automl.models import check_models
+from atelier.sdk.automl.models import check_models, families_for
 from atelier.sdk.automl.run import AUTOML_RUN_TYPE, AutoMLRun
 
 if TYPE_CHECKING:
@@ -115,12 +115,16 @@ class AutoMLConfig:
         for name, value in (
             ("sample_weight", sample_weight),
             ("sample_weight_valid", sample_weight_valid),
-            ("weight_column_name", weight_column_name),
             ("cv_splits_indices", cv_splits_indices),
             ("cv_split_column_names", cv_split_column_names),
         ):
             if value is not None:
                 raise ValidationError(f"{name} is not supported by Atelier's AutoML yet")
+        if weight_column_name is not None and (
+            not isinstance(weight_column_name, str) or not weight_column_name
+        ):
+            raise ValidationError("weight_column_name must name a column of the training data")
+        self.weight_column_name = weight_column_name
         self.task = task
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
@@ -227,6 +231,7 @@ class AutoMLConfig:
             "task": self.task,
             "primary_metric": self.primary_metric,
             "label_column_name": self.label_column_name,
+            "weight_column_name": self.weight_column_name,
             "iterations": self.iterations,
             "experiment_timeout_minutes": self.experiment_timeout_minutes,
             "iteration_timeout_minutes": self.iteration_timeout_minutes,
@@ -263,6 +268,7 @@ class AutoMLConfig:
         parent_run_id = kwargs.pop("_parent_run_id", None)
         target = _target_name(self.compute_target)
         data = prepare_data(self)  # bad data fails here, before any run is recorded
+        families_for(self.task, self.allowed_models, self.blocked_models, data.weights is not None)
         record = experiment._backend.runs.create(
             experiment.workspace.name,
             experiment.name,
