@@ -41,8 +41,9 @@ class _Scores(SimpleNamespace):
     mean absolute error here, lower is better)."""
 
     maximize = False
+    valid_weights = None
 
-    def _score(self, predictions: Any, truth: Any) -> float:
+    def _score(self, predictions: Any, truth: Any, weights: Any = None) -> float:
         return float(np.mean(np.abs(np.asarray(predictions) - np.asarray(truth))))
 
     @contextlib.contextmanager

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from atelier.core.errors import ValidationError
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.sdk.automl import _selection as selection
 from atelier.sdk.tracking.run import Run
@@ -111,9 +112,22 @@ class Records:
         if outcome.model is not None:
             child.upload_file(MODEL_FILE, io.BytesIO(pickle.dumps(outcome.model)))
             properties["model_name"] = MODEL_FILE
+            if self.config.enable_onnx_compatible_models:
+                properties.update(self._onnx(child, outcome.model))
         child.add_properties(properties)
         self._end_child(child, RunStatus.COMPLETED)
         self._line(outcome.iteration, outcome.name, outcome.seconds, outcome.score)
+
+    def _onnx(self, child: Run, model: Any) -> dict[str, str]:
+        """The iteration's ONNX model as ``outputs/model.onnx``, or why it has none."""
+        from atelier.sdk.automl._onnx import ONNX_FILE, onnx_bytes
+
+        try:
+            converted = onnx_bytes(model)
+        except ValidationError as exc:
+            return {"onnx_error": str(exc)}
+        child.upload_file(ONNX_FILE, io.BytesIO(converted))
+        return {"onnx_model_name": ONNX_FILE}
 
     def _end_child(
         self, child: Run, status: RunStatus, error: dict[str, Any] | None = None

@@ -30,7 +30,7 @@ from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl._children import _RULE, MODEL_FILE, Outcome, Records
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
-from atelier.sdk.automl.models import ModelFamily, families_for
+from atelier.sdk.automl.models import ModelFamily
 
 if TYPE_CHECKING:
     from atelier.sdk.automl.config import AutoMLConfig
@@ -154,12 +154,7 @@ class Search(Records):
             {"automl.guardrails": json.dumps([g.to_dict() for g in data.guardrails])}
         )
         self._show_guardrails()
-        families = families_for(
-            self.config.task,
-            self.config.allowed_models,
-            self.config.blocked_models,
-            data.weights is not None,
-        )
+        families = self.config._families(data)
         by_name = {f.name: f for f in families}
         _warm_imports(self.task, families)
         self._search(studies.make_study(self, families), by_name)

@@ -106,7 +106,7 @@ class AutoMLConfig:
         **kwargs: Any,
     ) -> None:
         del path, spark_context, num_classes, mem_in_mb, enforce_time_on_windows, verbosity
-        del enable_tf, model_explainability, enable_onnx_compatible_models, debug_log
+        del enable_tf, model_explainability, debug_log
         del test_data, test_size, enable_local_managed, enable_dnn, y_min, y_max
         if task not in automl_metrics.TASKS:
             raise ValidationError(
@@ -125,6 +125,7 @@ class AutoMLConfig:
         ):
             raise ValidationError("weight_column_name must name a column of the training data")
         self.weight_column_name = weight_column_name
+        self.enable_onnx_compatible_models = bool(enable_onnx_compatible_models)
         self.task = task
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
@@ -232,6 +233,7 @@ class AutoMLConfig:
             "primary_metric": self.primary_metric,
             "label_column_name": self.label_column_name,
             "weight_column_name": self.weight_column_name,
+            "enable_onnx_compatible_models": self.enable_onnx_compatible_models,
             "iterations": self.iterations,
             "experiment_timeout_minutes": self.experiment_timeout_minutes,
             "iteration_timeout_minutes": self.iteration_timeout_minutes,
@@ -256,6 +258,16 @@ class AutoMLConfig:
         }
 
     # --- submission -------------------------------------------------------------------------
+    def _families(self, data: Any) -> Any:
+        """The model families the search may use on ``data`` (``ValidationError`` for none)."""
+        return families_for(
+            self.task,
+            self.allowed_models,
+            self.blocked_models,
+            weighted=data.weights is not None,
+            onnx=self.enable_onnx_compatible_models,
+        )
+
     def _submit_to(
         self, experiment: Experiment, tags: dict[str, Any] | None, **kwargs: Any
     ) -> AutoMLRun:
@@ -267,8 +279,10 @@ class AutoMLConfig:
         show_output = bool(kwargs.pop("show_output", False))
         parent_run_id = kwargs.pop("_parent_run_id", None)
         target = _target_name(self.compute_target)
+        if self.enable_onnx_compatible_models:
+            require_extra("serve", "ONNX-compatible AutoML models", ("onnxruntime", "skl2onnx"))
         data = prepare_data(self)  # bad data fails here, before any run is recorded
-        families_for(self.task, self.allowed_models, self.blocked_models, data.weights is not None)
+        self._families(data)
         record = experiment._backend.runs.create(
             experiment.workspace.name,
             experiment.name,

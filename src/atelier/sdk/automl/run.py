@@ -109,7 +109,9 @@ class AutoMLRun(Run):
         model. By the primary metric (the default) it is the one the search named best:
         the top score, unless that is within the noise of the default LightGBM's (see
         the README). ``NotFoundError`` when no iteration kept its model."""
-        del onnx_compatible, kwargs
+        del kwargs
+        if onnx_compatible:
+            return self._best_onnx(metric)
         if metric is None or metric == self.primary_metric:
             record = self._refresh()  # a continued search updates the tag
             named = record.tags.get("best_child_run_id") or record.properties.get(
@@ -126,6 +128,22 @@ class AutoMLRun(Run):
         pick = max if automl_metrics.maximize(metric) else min
         return pick(scored, key=lambda pair: pair[1])[0]
 
+    def _best_onnx(self, metric: str | None) -> Run:
+        """The best iteration with an ONNX model: the one the search named, else the best
+        by ``metric`` among them."""
+        named = self.get_best_child(metric)
+        if named.properties.get("onnx_model_name"):
+            return named
+        metric = metric or self.primary_metric
+        scored = [p for p in self._iterations(metric) if p[0].properties.get("onnx_model_name")]
+        if not scored:
+            raise NotFoundError(
+                f"AutoML run {self.id} has no iteration with an ONNX model (its best: "
+                f"{named.properties.get('onnx_error') or 'no ONNX model'})"
+            )
+        pick = max if automl_metrics.maximize(metric) else min
+        return pick(scored, key=lambda pair: pair[1])[0]
+
     def get_output(
         self,
         iteration: int | None = None,
@@ -138,13 +156,20 @@ class AutoMLRun(Run):
         primary metric), or iteration ``iteration``, and its fitted scikit-learn pipeline.
         ``NotFoundError`` for an iteration that does not exist or kept no model."""
         del kwargs
-        if return_onnx_model or return_split_onnx_model:
-            raise ValidationError(
-                "ONNX models are not produced; the output is a scikit-learn pipeline"
-            )
+        if return_split_onnx_model:
+            raise ValidationError("split ONNX models are not produced; use return_onnx_model")
         if iteration is not None and metric is not None:
             raise ValidationError("give iteration or metric, not both")
-        run = self._iteration(iteration) if iteration is not None else self.get_best_child(metric)
+        if return_onnx_model and not self._settings.get("enable_onnx_compatible_models"):
+            raise ValidationError(
+                "ONNX models need AutoMLConfig(enable_onnx_compatible_models=True) at submit"
+            )
+        if iteration is not None:
+            run = self._iteration(iteration)
+        else:
+            run = self.get_best_child(metric, onnx_compatible=bool(return_onnx_model))
+        if return_onnx_model:
+            return run, _load_onnx(run)
         return run, _load_model(run)
 
     def _iteration(self, iteration: int) -> Run:
@@ -243,6 +268,24 @@ class AutoMLRun(Run):
         if self._refresh().status in TERMINAL_STATUSES:
             raise InvalidStateError(f"AutoML run {self.id} is {self.status}; nothing to cancel")
         self._record = self._backend.runs.cancel(self._workspace_name, self.id)
+
+
+def _load_onnx(run: Run) -> Any:
+    """The iteration's ONNX model (an ``onnx.ModelProto``)."""
+    import onnx
+
+    from atelier.sdk.automl._onnx import ONNX_FILE
+
+    if not run.properties.get("onnx_model_name"):
+        reason = run.properties.get("onnx_error") or "no ONNX model was made"
+        raise ValidationError(
+            f"iteration {run.properties.get('iteration')} "
+            f"({run.properties.get('run_algorithm')}) has no ONNX model: {reason}"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        run.download_file(ONNX_FILE, str(path))
+        return onnx.load_model(str(path))
 
 
 def _load_model(run: Run) -> Any:
