@@ -16,7 +16,7 @@ import io
 import json
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import ValidationError
@@ -35,6 +35,8 @@ MODEL_FILE = "outputs/model.pkl"
 STATE_TAG = "automl.search_state"
 BEST_TAG = "best_child_run_id"
 _RULE = "*" * 100
+#: models kept in the search's state (the ensembles take at most 8 members)
+_KEEP_MODELS = 8
 
 
 @dataclass
@@ -165,12 +167,21 @@ class Records:
         config = copy.copy(self.config)
         config.training_data = config.validation_data = None
         search: Any = self
+        # only the models a continued search can use again: the best (its ensembles'
+        # members) and the default LightGBM; the others are in their child runs
+        ranked = sorted(
+            (o for o in self.outcomes if o.model is not None and o.score == o.score),
+            key=lambda o: o.score,
+            reverse=search.maximize,
+        )
+        keep = {id(o) for o in ranked[:_KEEP_MODELS]} | {id(selection.reference(search))}
+        outcomes = [o if id(o) in keep else replace(o, model=None) for o in self.outcomes]
         return {
             "round": self.round,
             "config": config,
             "data": search.data,
             "featurizer": search.featurizer,
-            "outcomes": self.outcomes,
+            "outcomes": outcomes,
             "truth": getattr(self, "_truth", None),
             "costs": search.costs,
             "iteration": self.iteration,

@@ -54,15 +54,15 @@ def _same_data(config: Any, data: Any, given: dict[str, Any]) -> None:
     and its featurizer belong to them."""
     import numpy as np
 
+    from atelier.sdk.automl._arguments import training, validation
     from atelier.sdk.automl._data import prepare_data
-    from atelier.sdk.automl.config import _training, _validation
 
     check = copy.copy(config)
-    check.training_data, check.label_column_name = _training(
+    check.training_data, check.label_column_name = training(
         given["training_data"], given["X"], given["y"], config.label_column_name
     )
     if given["validation_data"] is not None or given["X_valid"] is not None:
-        check.validation_data = _validation(
+        check.validation_data = validation(
             given["validation_data"], given["X_valid"], given["y_valid"], config.label_column_name
         )
     again = prepare_data(check)
@@ -86,19 +86,19 @@ def continue_search(
     exit_score: float | None,
     show_output: bool,
 ) -> None:
+    from atelier.sdk.automl._arguments import number, timeout
     from atelier.sdk.automl._search import Search
-    from atelier.sdk.automl.config import _number, _timeout
 
     hours, minutes = budget
     state = _load_state(run)
     config = copy.copy(state["config"])
     if iterations is not None:
-        config.iterations = _number("iterations", iterations, 1, True)
+        config.iterations = number("iterations", iterations, 1, True)
     if hours is not None or minutes is not None:
         extra = {} if minutes is None else {"experiment_timeout_minutes": minutes}
-        config.experiment_timeout_minutes = _timeout(hours, extra)
+        config.experiment_timeout_minutes = timeout(hours, extra)
     if exit_score is not None:
-        config.experiment_exit_score = _number("experiment_exit_score", exit_score, -math.inf)
+        config.experiment_exit_score = number("experiment_exit_score", exit_score, -math.inf)
     if any(given[k] is not None for k in ("training_data", "X", "validation_data", "X_valid")):
         _same_data(config, state["data"], given)
     Search(run, config, state["data"], show_output=show_output, state=state).run()
