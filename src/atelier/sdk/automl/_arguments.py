@@ -9,10 +9,18 @@ from typing import Any
 
 from atelier.core.errors import ValidationError
 
-__all__ = ["is_tabular", "number", "timeout", "training", "validation"]
+__all__ = ["is_tabular", "number", "refuse", "timeout", "training", "validation"]
 
 #: azureml's default budget when none is given: six days
 _DEFAULT_TIMEOUT_MINUTES = 6 * 24 * 60
+
+
+def refuse(given: dict[str, Any], what: str) -> None:
+    """``ValidationError`` for the first azureml argument of ``given`` that was passed
+    (not None): Atelier does not take it (yet)."""
+    for name, value in given.items():
+        if value is not None:
+            raise ValidationError(f"{what}: {name} is not supported by Atelier's AutoML yet")
 
 
 def number(name: str, value: Any, low: float, integral: bool = False) -> Any:

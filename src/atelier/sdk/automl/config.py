@@ -18,7 +18,14 @@ from atelier.core.errors import ValidationError
 from atelier.core.extras import require_extra
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
-from atelier.sdk.automl._arguments import is_tabular, number, timeout, training, validation
+from atelier.sdk.automl._arguments import (
+    is_tabular,
+    number,
+    refuse,
+    timeout,
+    training,
+    validation,
+)
 from atelier.sdk.automl.featurization import FeaturizationConfig
 from atelier.sdk.automl.forecasting import ForecastingParameters
 from atelier.sdk.automl.models import check_models, families_for
@@ -99,14 +106,15 @@ class AutoMLConfig:
             raise ValidationError(
                 f"task {task!r} must be 'classification', 'regression' or 'forecasting'"
             )
-        for name, value in (
-            ("sample_weight", sample_weight),
-            ("sample_weight_valid", sample_weight_valid),
-            ("cv_splits_indices", cv_splits_indices),
-            ("cv_split_column_names", cv_split_column_names),
-        ):
-            if value is not None:
-                raise ValidationError(f"{name} is not supported by Atelier's AutoML yet")
+        refuse(
+            {
+                "sample_weight": sample_weight,
+                "sample_weight_valid": sample_weight_valid,
+                "cv_splits_indices": cv_splits_indices,
+                "cv_split_column_names": cv_split_column_names,
+            },
+            "AutoMLConfig",
+        )
         if weight_column_name is not None and (
             not isinstance(weight_column_name, str) or not weight_column_name
         ):

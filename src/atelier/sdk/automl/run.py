@@ -233,17 +233,19 @@ class AutoMLRun(Run):
         runs, the Optuna study resumed from every past iteration, new ensembles, and the
         best iteration named again. The data need not be given again; data given must
         be those the search ran on. Returns this run."""
+        from atelier.sdk.automl._arguments import refuse
         from atelier.sdk.automl._resume import continue_search
 
-        for name, value in (
-            ("sample_weight", sample_weight),
-            ("sample_weight_valid", sample_weight_valid),
-            ("columns", columns),
-            ("cv_splits_indices", cv_splits_indices),
-            ("spark_context", spark_context),
-        ):
-            if value is not None:
-                raise ValidationError(f"continue_experiment: {name} is not supported here")
+        refuse(
+            {
+                "sample_weight": sample_weight,
+                "sample_weight_valid": sample_weight_valid,
+                "columns": columns,
+                "cv_splits_indices": cv_splits_indices,
+                "spark_context": spark_context,
+            },
+            "continue_experiment",
+        )
         minutes = kwargs.pop("experiment_timeout_minutes", None)
         if kwargs:
             raise ValidationError(
