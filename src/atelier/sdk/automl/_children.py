@@ -166,6 +166,8 @@ class Records:
         checked data hold), the data, the fitted featurizer and every iteration."""
         config = copy.copy(self.config)
         config.training_data = config.validation_data = None
+        config.compute_target = self.parent._record.target  # its name: a target object
+        # holds the workspace
         search: Any = self
         # only the models a continued search can use again: the best (its ensembles'
         # members) and the default LightGBM; the others are in their child runs

@@ -355,6 +355,19 @@ class Search(Records):
     def _search(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
         """Ask the study for iterations, ``max_concurrent_iterations`` at a time, until a
         stop condition holds; each ended iteration is recorded and told to the study."""
+        address = getattr(self.config, "ray_address", None)
+        self.jobs: Any = bounded
+        if address:
+            from atelier.sdk.automl._rayjobs import RayJobs
+
+            self.jobs = RayJobs(address, self)
+        try:
+            self._loop(study, by_name)
+        finally:
+            if self.jobs is not bounded:
+                self.jobs.close()
+
+    def _loop(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
         import optuna
 
         running: list[bounded.Job] = []
@@ -379,8 +392,8 @@ class Search(Records):
                 return
             if self.stop_reason == "canceled":
                 for job in running:
-                    bounded.kill(job)
-            for job in bounded.wait(running, _POLL_SECONDS):
+                    self.jobs.kill(job)
+            for job in self.jobs.wait(running, _POLL_SECONDS):
                 running.remove(job)
                 outcome = self._ended(job)
                 trial = job.tag[0]
@@ -393,8 +406,12 @@ class Search(Records):
         iteration = self.iteration
         self.iteration += 1
         child = self._child(iteration, family, params)
-        work = functools.partial(self._compute, family, params)
         tag = (trial, iteration, family, params, child, time.monotonic())
+        if self.jobs is not bounded:  # a Ray task, with the scores so far
+            scores = [o.score for o in self.outcomes]
+            job: bounded.Job = self.jobs.spawn(family.name, params, scores, self._limit(), tag)
+            return job
+        work = functools.partial(self._compute, family, params)
         return bounded.spawn(work, self._limit(), tag)
 
     def _ended(self, job: bounded.Job) -> Outcome | None:

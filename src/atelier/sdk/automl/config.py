@@ -14,7 +14,7 @@ import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.extras import require_extra
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
@@ -125,6 +125,8 @@ class AutoMLConfig:
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
         self.compute_target = compute_target
+        #: a Ray target's GCS address, found at submit
+        self.ray_address: str | None = None
         self.training_data, self.label_column_name = training(
             training_data, X, y, label_column_name
         )
@@ -271,7 +273,7 @@ class AutoMLConfig:
 
         show_output = bool(kwargs.pop("show_output", False))
         parent_run_id = kwargs.pop("_parent_run_id", None)
-        target = _target_name(self.compute_target)
+        target, self.ray_address = _target(experiment, self.compute_target)
         if self.enable_onnx_compatible_models:
             require_extra("serve", "ONNX-compatible AutoML models", ("onnxruntime", "skl2onnx"))
         data = prepare_data(self)  # bad data fails here, before any run is recorded
@@ -318,11 +320,30 @@ def _forecasting(
     return parameters
 
 
-def _target_name(target: Any) -> str:
+def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
+    """The compute target's name and, for a Ray target, the GCS address the search joins
+    as a driver; ``ValidationError`` for targets AutoML cannot use."""
     name = target if isinstance(target, str) or target is None else getattr(target, "name", None)
     if name in (None, "local"):
-        return "local"
-    raise ValidationError(
-        f"AutoML runs on local compute here; compute_target {name!r} is not supported yet "
-        "(leave it out, or pass 'local')"
-    )
+        return "local", None
+    from atelier.sdk.compute.targets import ComputeTarget
+
+    try:
+        found = ComputeTarget(experiment.workspace, str(name))
+    except NotFoundError:
+        raise ValidationError(
+            f"compute_target {name!r} is not a compute target of this workspace; AutoML runs "
+            "on local compute (leave it out, or pass 'local') or on a Ray target"
+        ) from None
+    if found.type != "AmlCompute":
+        raise ValidationError(
+            f"AutoML runs on local compute or a Ray target (AmlCompute); {name!r} is {found.type}"
+        )
+    address = found.config.get("gcs_address")
+    if not address:
+        raise ValidationError(
+            f"AutoML joins a Ray target as a driver, through the head's GCS address; {name!r} "
+            "was attached by its Jobs API address only. Use a target Atelier started "
+            "(AmlCompute.provisioning_configuration() without address), or run here"
+        )
+    return str(name), str(address)
