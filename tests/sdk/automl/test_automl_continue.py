@@ -111,6 +111,8 @@ def test_continue_experiment_runs_more_iterations_of_the_same_search(
         for c in children[3:5]
         if c.properties["run_algorithm"] == "LogisticRegression"
     )
+    _, vote = run.get_output(iteration=5)  # over old and new iterations' models
+    assert (vote.predict(iris.drop(columns="target")) == iris["target"]).mean() > 0.9
     best, model = run.get_output()
     assert best.id == run.get_tags()["best_child_run_id"]
     assert (model.predict(iris.drop(columns="target")) == iris["target"]).mean() > 0.9

@@ -169,21 +169,23 @@ class Records:
         config.compute_target = self.parent._record.target  # its name: a target object
         # holds the workspace
         search: Any = self
-        # only the models a continued search can use again: the best (its ensembles'
-        # members) and the default LightGBM; the others are in their child runs
+        # the models a continued search can use again (the best, its ensembles' members,
+        # and the default LightGBM) are read back from their child runs: named, not copied
         ranked = sorted(
             (o for o in self.outcomes if o.model is not None and o.score == o.score),
             key=lambda o: o.score,
             reverse=search.maximize,
         )
-        keep = {id(o) for o in ranked[:_KEEP_MODELS]} | {id(selection.reference(search))}
-        outcomes = [o if id(o) in keep else replace(o, model=None) for o in self.outcomes]
+        reference = selection.reference(search)
+        kept = {o.iteration for o in ranked[:_KEEP_MODELS]}
+        kept |= set() if reference is None else {reference.iteration}
         return {
             "round": self.round,
             "config": config,
             "data": search.data,
             "featurizer": search.featurizer,
-            "outcomes": outcomes,
+            "outcomes": [replace(o, model=None) for o in self.outcomes],
+            "kept": sorted(kept),
             "truth": getattr(self, "_truth", None),
             "costs": search.costs,
             "iteration": self.iteration,

@@ -101,4 +101,8 @@ def continue_search(
         config.experiment_exit_score = number("experiment_exit_score", exit_score, -math.inf)
     if any(given[k] is not None for k in ("training_data", "X", "validation_data", "X_valid")):
         _same_data(config, state["data"], given)
+    kept = set(state.get("kept", ()))
+    for outcome in state["outcomes"]:
+        if outcome.iteration in kept:  # its fitted model, from its child run
+            outcome.model = run.get_output(iteration=outcome.iteration)[1]
     Search(run, config, state["data"], show_output=show_output, state=state).run()
