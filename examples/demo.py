@@ -438,6 +438,12 @@ def automated_ml(ws: Workspace) -> None:
     answer = service.run({"data": flowers})
     print(f"A2. {model.id} deployed with no entry script: {flowers} -> {answer}")
     service.delete()
+    run.continue_experiment(iterations=2, experiment_timeout_minutes=0.1)
+    best, _ = run.get_output()
+    print(
+        f"A3. continue_experiment: {len(run.get_children())} iterations now, best "
+        f"{best.properties['run_algorithm']} (iteration {best.properties['iteration']})"
+    )
 
 
 def register_training_data(ws: Workspace) -> TabularDataset:

@@ -63,7 +63,8 @@ def automl_view(session: Session, workspace: str, run_id: str) -> AutoMLView:
     maximize = metric not in MINIMIZED
     children = run_queries.descendants(session, workspace, run_id, recursive=False)
     values = extremes(session, [c.run_id for c in children], metric) if metric else {}
-    marked = record.properties.get("best_child_run_id")
+    # the tag: a continued search names its best again (properties are write-once)
+    marked = record.tags.get("best_child_run_id") or record.properties.get("best_child_run_id")
     rows = []
     for child in children:
         low, high = values.get(child.run_id, (None, None))

@@ -40,6 +40,8 @@ class Job:
     chunks: list[bytes] = field(default_factory=list)
     answer: tuple[bool, Any] | None = None
     timed_out: bool = False
+    #: the Ray task computing it, on a Ray target (``_rayjobs``)
+    ref: Any = None
 
     @property
     def done(self) -> bool:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
 from atelier.sdk.automl.featurization import Guardrail
-from atelier.sdk.automl.forecasting import check_series, time_splits
+from atelier.sdk.automl.forecasting import check_series, lag_features, time_splits
 
 if TYPE_CHECKING:
     from atelier.sdk.automl.config import AutoMLConfig
+    from atelier.sdk.automl.forecasting import ForecastingParameters
 
 __all__ = ["Data", "prepare_data"]
 
@@ -40,6 +41,11 @@ class Data:
     y_range: tuple[float, float] = (0.0, 1.0)
     guardrails: list[Guardrail] = field(default_factory=list)
     validation: str = ""
+    #: the rows' weights (weight_column_name), of the training and held-out rows, or None
+    weights: Any = None
+    weights_valid: Any = None
+    #: forecasting's lag and rolling-window step (the first of the featurizer), or None
+    lags: Any = None
 
 
 def _label(frame: Any, label: str, task: str, exclude_nan: bool, what: str) -> tuple[Any, Any]:
@@ -87,15 +93,21 @@ def prepare_data(config: AutoMLConfig) -> Data:
             f"label column {config.label_column_name!r} has one value only; there is nothing "
             "to learn"
         )
-    data = Data(X=X, y=y)
+    X, weights = _weights(X, config.weight_column_name, "training data")
+    data = Data(X=X, y=y, weights=weights)
     if task == "classification":
         data.classes = np.unique(y)
         data.guardrails.append(_balance(y))
     else:
         data.y_range = (float(np.min(y)), float(np.max(y)))
+    if forecasting is not None:
+        data.lags = _history_lags(frame, valid, config.label_column_name, forecasting)
     if valid is not None:
         X_valid, y_valid = _label(
             valid, config.label_column_name, task, config.exclude_nan_labels, "validation data"
+        )
+        X_valid, data.weights_valid = _weights(
+            X_valid, config.weight_column_name, "validation data"
         )
         missing = set(map(str, X.columns)) - set(map(str, X_valid.columns))
         if missing:
@@ -117,6 +129,36 @@ def prepare_data(config: AutoMLConfig) -> Data:
     return data
 
 
+def _weights(X: Any, column: str | None, what: str) -> tuple[Any, Any]:
+    """The features without the weight column, and the weights (None without one)."""
+    import numpy as np
+    import pandas as pd
+
+    if column is None:
+        return X, None
+    if column not in X.columns:
+        raise ValidationError(f"weight column {column!r} is not in the {what}")
+    values = pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
+        raise ValidationError(
+            f"weight column {column!r} of the {what} must hold numbers >= 0 (none missing, "
+            "not all 0)"
+        )
+    return X.drop(columns=[column]), values
+
+
+def _history_lags(frame: Any, valid: Any, label: str, parameters: ForecastingParameters) -> Any:
+    """Forecasting's lag step over the labelled training (and validation) rows: a value
+    of the past is a value of the past, wherever the split puts it."""
+    import pandas as pd
+
+    history = frame if valid is None else pd.concat([frame, check_series(valid, parameters)])
+    keys = [parameters.time_column_name, *parameters.time_series_id_column_names]
+    history = history[history[label].notna()].drop_duplicates(keys, keep="last")
+    history[label] = pd.to_numeric(history[label])
+    return lag_features(history, label, parameters)
+
+
 def _split(data: Data, config: AutoMLConfig) -> None:
     import numpy as np
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
@@ -133,6 +175,8 @@ def _split(data: Data, config: AutoMLConfig) -> None:
         )
         data.X_valid, data.y_valid = data.X.iloc[valid].reset_index(drop=True), data.y[valid]
         data.X, data.y = data.X.iloc[train].reset_index(drop=True), data.y[train]
+        if data.weights is not None:
+            data.weights, data.weights_valid = data.weights[train], data.weights[valid]
         data.validation = f"{size:.0%} of the training data held out ({len(valid)} rows)"
         return
     if folds in (None, "auto"):

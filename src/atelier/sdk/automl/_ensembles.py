@@ -86,9 +86,11 @@ def stack(search: Search) -> None:
     classify = search.task == "classification"
     meta: Any = LogisticRegression(max_iter=1000) if classify else RidgeCV()
     inputs = np.column_stack([np.asarray(o.predictions, dtype=float) for o in members])
+    weights = search.valid_weights
+    params = {} if weights is None else {"sample_weight": weights}
     with search._quiet():
         method = "predict_proba" if classify else "predict"
-        predictions = cross_val_predict(meta, inputs, truth, cv=3, method=method)
+        predictions = cross_val_predict(meta, inputs, truth, cv=3, method=method, params=params)
         if classify:  # columns as the meta-learner orders them: the classes seen, sorted
             seen = np.unique(truth)
             full = np.zeros((len(truth), len(search.data.classes)))
@@ -96,7 +98,7 @@ def stack(search: Search) -> None:
             predictions = full
         score = search._score(predictions, truth)
         scores = search._all_scores(predictions, truth)
-        meta.fit(inputs, truth)
+        meta.fit(inputs, truth, **params)
     estimators = [(f"{o.iteration}_{o.name}", o.model.steps[-1][1]) for o in members]
     model = stack_pipeline(search.featurizer, estimators, meta, search.data.classes)
     params = {

@@ -53,9 +53,9 @@ class LabelEncoded(BaseEstimator):  # type: ignore[misc]
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
-    def fit(self, X: Any, y: Any) -> LabelEncoded:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabelEncoded:
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.estimator.fit(X, codes)
+        self.estimator.fit(X, codes, sample_weight=sample_weight)
         return self
 
     def predict_proba(self, X: Any) -> Any:

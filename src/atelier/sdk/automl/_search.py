@@ -13,34 +13,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import math
-import pickle
 import sys
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import AtelierError
-from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.status import RunStatus
 from atelier.sdk.automl import _bounded as bounded
 from atelier.sdk.automl import _ensembles as ensembles
+from atelier.sdk.automl import _study as studies
 from atelier.sdk.automl import metrics as automl_metrics
+from atelier.sdk.automl._children import _RULE, MODEL_FILE, Outcome, Records
 from atelier.sdk.automl._data import Data
 from atelier.sdk.automl.featurization import build_featurizer
-from atelier.sdk.automl.models import ModelFamily, families_for
-from atelier.sdk.tracking.run import Run
+from atelier.sdk.automl.models import ModelFamily
 
 if TYPE_CHECKING:
     from atelier.sdk.automl.config import AutoMLConfig
     from atelier.sdk.automl.run import AutoMLRun
 
-__all__ = ["Search"]
+__all__ = ["MODEL_FILE", "Outcome", "Search"]
 
-MODEL_FILE = "outputs/model.pkl"
 #: how many of the best iterations keep their refitted model (and may join the ensemble)
 KEEP = 8
 #: iterations without a better score before early stopping ends the search
@@ -48,20 +45,22 @@ _PATIENCE = 20
 _SKIPS = 30
 _SEARCH_SHARE = 0.95
 _POLL_SECONDS = 0.5
-_RULE = "*" * 100
 
 
-@dataclass
-class Outcome:
-    """One scored iteration."""
+#: the default of ``Search._score``'s weights: those of every validation row
+ALL: Any = object()
 
-    iteration: int
-    name: str
-    params: dict[str, Any]
-    score: float
-    predictions: Any
-    model: Any  # the full pipeline refitted on all training data, or None
-    seconds: float
+
+def fit(estimator: Any, X: Any, y: Any, weights: Any) -> Any:
+    """``estimator`` fitted, each row counting its weight (a scaler's pipeline passes
+    them to its model)."""
+    if weights is None:
+        return estimator.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator.fit(X, y, model__sample_weight=weights)
+    return estimator.fit(X, y, sample_weight=weights)
 
 
 def _warm_imports(task: str, families: list[ModelFamily]) -> None:
@@ -83,7 +82,7 @@ def _warm_imports(task: str, families: list[ModelFamily]) -> None:
         importlib.import_module(module)
 
 
-class Search:
+class Search(Records):
     def __init__(
         self,
         run: AutoMLRun,
@@ -91,6 +90,7 @@ class Search:
         data: Data,
         show_output: bool = False,
         out: TextIO | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         self.parent = run
         self.config = config
@@ -108,12 +108,19 @@ class Search:
         # the last 5 % of the budget is kept for the ensemble and the final records
         self.deadline = self.start + config.experiment_timeout_minutes * 60.0 * _SEARCH_SHARE
         self.stop_reason = ""
+        self.round = 0
+        if state is not None:  # a continued search: the same data, featurizer and history
+            self.round = int(state["round"]) + 1
+            self.outcomes = [o for o in state["outcomes"] if o.name not in studies.ENSEMBLES]
+            self.costs = dict(state["costs"])
+            self.iteration = int(state["iteration"])
+            self.featurizer = state["featurizer"]
+            if state["truth"] is not None:
+                self._truth = state["truth"]
+        #: where this round's iterations begin (iterations= and early stopping count these)
+        self.first = (len(self.outcomes), self.iteration)
 
     # --- output --------------------------------------------------------------------------
-    def _print(self, text: str = "") -> None:
-        if self.out is not None:
-            print(text, file=self.out, flush=True)
-
     def _show_guardrails(self) -> None:
         self._print(_RULE)
         self._print("DATA GUARDRAILS:")
@@ -135,35 +142,22 @@ class Search:
             raise
 
     def _run(self) -> None:
-        import optuna
-
         data = self.data
-        featurizer, more = build_featurizer(data.X, self.config.featurization)
-        data.guardrails.extend(more)
+        if self.round == 0:
+            self.featurizer = self._featurizer()
         with self._quiet():
-            self.features = featurizer.fit_transform(data.X)
+            self.features = self.featurizer.transform(data.X)
             self.valid_features = (
-                None if data.X_valid is None else featurizer.transform(data.X_valid)
+                None if data.X_valid is None else self.featurizer.transform(data.X_valid)
             )
-        self.featurizer = featurizer
         self.parent.add_properties(
             {"automl.guardrails": json.dumps([g.to_dict() for g in data.guardrails])}
         )
         self._show_guardrails()
-        families = families_for(
-            self.config.task, self.config.allowed_models, self.config.blocked_models
-        )
+        families = self.config._families(data)
         by_name = {f.name: f for f in families}
         _warm_imports(self.task, families)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.config.random_seed, n_startup_trials=10)
-        study = optuna.create_study(
-            direction="maximize" if self.maximize else "minimize", sampler=sampler
-        )
-        for family in families:
-            defaults = {f"{family.name}.{k}": v for k, v in family.defaults.items()}
-            study.enqueue_trial({"model": family.name, **defaults})
-        self._search(study, by_name)
+        self._search(studies.make_study(self, families), by_name)
         if not self.outcomes and not self._canceled():
             self.stop_reason = (
                 f"no iteration finished ({self.stop_reason}): the time limits are too short "
@@ -178,8 +172,21 @@ class Search:
             ensembles.stack(self)
         self._finish()
 
+    def _featurizer(self) -> Any:
+        """The fitted featurizer; forecasting's lag step first when lags are asked for."""
+        from sklearn.pipeline import Pipeline
+
+        data = self.data
+        with self._quiet():
+            frame = data.X if data.lags is None else data.lags.transform(data.X)
+            featurizer, more = build_featurizer(frame, self.config.featurization)
+            data.guardrails.extend(more)
+            if data.lags is not None:
+                featurizer = Pipeline([("lags", data.lags), ("featurizer", featurizer)])
+            return featurizer.fit(data.X)
+
     def _should_stop(self) -> bool:
-        if self.iteration >= self.config.iterations:
+        if self.iteration - self.first[1] >= self.config.iterations:
             self.stop_reason = f"iterations={self.config.iterations} done"
         elif time.monotonic() >= self.deadline:
             self.stop_reason = "experiment_timeout reached"
@@ -205,10 +212,11 @@ class Search:
         return bool(best.score >= target if self.maximize else best.score <= target)
 
     def _no_progress(self) -> bool:
-        if not self.config.enable_early_stopping or len(self.outcomes) < 2 * _PATIENCE:
+        mine = self.outcomes[self.first[0] :]
+        if not self.config.enable_early_stopping or len(mine) < 2 * _PATIENCE:
             return False
         best = self._best()
-        return best is not None and best.iteration < self.outcomes[-_PATIENCE].iteration
+        return best is not None and best.iteration < mine[-_PATIENCE].iteration
 
     def _too_slow(self, name: str) -> bool:
         """Whether an iteration of the family is expected to end past the budget (or the
@@ -266,24 +274,45 @@ class Search:
 
         data = self.data
         if self.valid_features is not None:
-            model = clone(estimator).fit(self.features, data.y)
+            model = fit(clone(estimator), self.features, data.y, data.weights)
             return self._predict(model, self.valid_features), data.y_valid, model
         parts, truth = [], []
         for train, valid in data.splits:
-            model = clone(estimator).fit(self.features[train], data.y[train])
+            weights = None if data.weights is None else data.weights[train]
+            model = fit(clone(estimator), self.features[train], data.y[train], weights)
             parts.append(self._predict(model, self.features[valid]))
             truth.append(data.y[valid])
         return np.concatenate(parts), np.concatenate(truth), None
 
-    def _score(self, predictions: Any, truth: Any) -> float:
+    @functools.cached_property
+    def valid_weights(self) -> Any:
+        """The weights of the validation rows, in the order of their predictions."""
+        import numpy as np
+
+        data = self.data
+        if data.weights is None or data.X_valid is not None:
+            return data.weights_valid
+        return np.concatenate([data.weights[valid] for _, valid in data.splits])
+
+    def _score(self, predictions: Any, truth: Any, weights: Any = ALL) -> float:
+        """The primary metric; ``weights`` of the rows when not all validation rows."""
         return automl_metrics.primary_score(
-            self.task, self.metric, truth, predictions, self.data.classes, self.data.y_range
+            self.task,
+            self.metric,
+            truth,
+            predictions,
+            self.data.classes,
+            self.data.y_range,
+            self.valid_weights if weights is ALL else weights,
         )
 
     def _all_scores(self, predictions: Any, truth: Any) -> dict[str, float]:
+        weights = self.valid_weights
         if self.task == "classification":
-            return automl_metrics.classification_scores(truth, predictions, self.data.classes)
-        return automl_metrics.regression_scores(truth, predictions, self.data.y_range)
+            return automl_metrics.classification_scores(
+                truth, predictions, self.data.classes, weights
+            )
+        return automl_metrics.regression_scores(truth, predictions, self.data.y_range, weights)
 
     def _keeps(self, score: float) -> bool:
         ranked = sorted(
@@ -299,7 +328,12 @@ class Search:
         from sklearn.base import clone
         from sklearn.pipeline import Pipeline
 
-        model = fitted if fitted is not None else clone(estimator).fit(self.features, self.data.y)
+        data = self.data
+        model = (
+            fitted
+            if fitted is not None
+            else fit(clone(estimator), self.features, data.y, data.weights)
+        )
         return Pipeline([("datatransformer", self.featurizer), ("model", model)])
 
     def _compute(self, family: ModelFamily, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -321,6 +355,19 @@ class Search:
     def _search(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
         """Ask the study for iterations, ``max_concurrent_iterations`` at a time, until a
         stop condition holds; each ended iteration is recorded and told to the study."""
+        address = getattr(self.config, "ray_address", None)
+        self.jobs: Any = bounded
+        if address:
+            from atelier.sdk.automl._rayjobs import RayJobs
+
+            self.jobs = RayJobs(address, self)
+        try:
+            self._loop(study, by_name)
+        finally:
+            if self.jobs is not bounded:
+                self.jobs.close()
+
+    def _loop(self, study: Any, by_name: dict[str, ModelFamily]) -> None:
         import optuna
 
         running: list[bounded.Job] = []
@@ -345,8 +392,8 @@ class Search:
                 return
             if self.stop_reason == "canceled":
                 for job in running:
-                    bounded.kill(job)
-            for job in bounded.wait(running, _POLL_SECONDS):
+                    self.jobs.kill(job)
+            for job in self.jobs.wait(running, _POLL_SECONDS):
                 running.remove(job)
                 outcome = self._ended(job)
                 trial = job.tag[0]
@@ -359,8 +406,12 @@ class Search:
         iteration = self.iteration
         self.iteration += 1
         child = self._child(iteration, family, params)
-        work = functools.partial(self._compute, family, params)
         tag = (trial, iteration, family, params, child, time.monotonic())
+        if self.jobs is not bounded:  # a Ray task, with the scores so far
+            scores = [o.score for o in self.outcomes]
+            job: bounded.Job = self.jobs.spawn(family.name, params, scores, self._limit(), tag)
+            return job
+        work = functools.partial(self._compute, family, params)
         return bounded.spawn(work, self._limit(), tag)
 
     def _ended(self, job: bounded.Job) -> Outcome | None:
@@ -387,99 +438,3 @@ class Search:
         self._truth = truth
         self._complete(child, outcome, scores)
         return outcome
-
-    # --- child runs ----------------------------------------------------------------------
-    def _child(self, iteration: int, family: ModelFamily, params: dict[str, Any]) -> Run:
-        preprocessor = (
-            ("MinMaxScaler" if "NaiveBayes" in family.name else "StandardScaler")
-            if family.scaled
-            else "None"
-        )
-        return self._child_run(iteration, family.name, preprocessor, params)
-
-    def _child_run(
-        self, iteration: int, algorithm: str, preprocessor: str, params: dict[str, Any]
-    ) -> Run:
-        parent = self.parent
-        shown = json.dumps(params, default=str)
-        record = parent._backend.runs.create(
-            parent._workspace_name,
-            parent.experiment.name,
-            run_id=f"{parent.id}_{iteration}",
-            parent_run_id=parent.id,
-            status=RunStatus.RUNNING,
-            run_type=parent.type,
-            target=parent._record.target,
-            tags={"iteration": str(iteration), "run_algorithm": algorithm},
-            properties={
-                "iteration": str(iteration),
-                "run_algorithm": algorithm,
-                "run_preprocessor": preprocessor,
-                "run_properties": shown,
-                "primary_metric": self.metric,
-                "pipeline_spec": json.dumps(
-                    {"preprocessor": preprocessor, "model": algorithm, "hyperparameters": params},
-                    default=str,
-                ),
-            },
-        )
-        return Run(parent.experiment, record.run_id, _record=record)
-
-    def _complete(self, child: Run, outcome: Outcome, scores: dict[str, float]) -> None:
-        for name, value in scores.items():
-            child.log(name, value)
-        properties = {"score": str(outcome.score), "fit_time": f"{outcome.seconds:.3f}"}
-        if outcome.model is not None:
-            child.upload_file(MODEL_FILE, io.BytesIO(pickle.dumps(outcome.model)))
-            properties["model_name"] = MODEL_FILE
-        child.add_properties(properties)
-        self._end_child(child, RunStatus.COMPLETED)
-        self._line(outcome.iteration, outcome.name, outcome.seconds, outcome.score)
-
-    def _end_child(
-        self, child: Run, status: RunStatus, error: dict[str, Any] | None = None
-    ) -> None:
-        """End an iteration's run; one the parent's cancel reached ends Canceled."""
-        child._writer.close()
-        if child._refresh().status == RunStatus.CANCEL_REQUESTED:
-            status, error = RunStatus.CANCELED, None
-        if child.status not in (s.value for s in TERMINAL_STATUSES):
-            child._move(status, error)
-
-    def _line(self, iteration: int, name: str, seconds: float, score: float) -> None:
-        best = self._best()
-        shown_best = f"{best.score:.4f}" if best is not None else "nan"
-        duration = time.strftime("%H:%M:%S", time.gmtime(seconds))
-        self._print(f"{iteration:>5}   {name:<44}{duration:>10}{score:>12.4f}{shown_best:>10}")
-
-    def _add(self, name: str, params: dict[str, Any], computed: tuple[Any, ...]) -> None:
-        """Record an iteration computed here (the baseline, an ensemble) as a child run:
-        ``computed`` is (predictions, score, every metric, fitted model, started)."""
-        predictions, score, scores, model, started = computed
-        iteration = self.iteration
-        self.iteration += 1
-        child = self._child_run(iteration, name, "None", params)
-        seconds = time.monotonic() - started
-        outcome = Outcome(iteration, name, params, score, predictions, model, seconds)
-        self.outcomes.append(outcome)
-        self._complete(child, outcome, scores)
-
-    def _finish(self) -> None:
-        best = self._best()
-        properties = {"automl.stop_reason": self.stop_reason, "iterations": str(self.iteration)}
-        if best is not None:
-            properties["best_child_run_id"] = f"{self.parent.id}_{best.iteration}"
-            properties["score"] = str(best.score)
-            self.parent.log(self.metric, best.score)
-        self.parent.add_properties(properties)
-        self._print(_RULE)
-        self._print(f"Stopped: {self.stop_reason}")
-        if best is not None:
-            self._print(
-                f"Best: iteration {best.iteration} ({best.name}), {self.metric}={best.score:.4f}"
-            )
-        if self.stop_reason == "canceled":
-            self.parent._writer.close()
-            self.parent._move(RunStatus.CANCELED)
-        else:
-            self.parent.complete()

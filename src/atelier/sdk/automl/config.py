@@ -14,13 +14,21 @@ import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from atelier.core.errors import ValidationError
+from atelier.core.errors import NotFoundError, ValidationError
 from atelier.core.extras import require_extra
 from atelier.core.status import RunStatus
 from atelier.sdk.automl import metrics as automl_metrics
+from atelier.sdk.automl._arguments import (
+    is_tabular,
+    number,
+    refuse,
+    timeout,
+    training,
+    validation,
+)
 from atelier.sdk.automl.featurization import FeaturizationConfig
 from atelier.sdk.automl.forecasting import ForecastingParameters
-from atelier.sdk.automl.models import check_models
+from atelier.sdk.automl.models import check_models, families_for
 from atelier.sdk.automl.run import AUTOML_RUN_TYPE, AutoMLRun
 
 if TYPE_CHECKING:
@@ -30,20 +38,6 @@ __all__ = ["AutoMLConfig"]
 
 _DEFAULT_ITERATIONS = 1000
 _MAX_ITERATIONS = 1000
-#: azureml's default budget when none is given: six days
-_DEFAULT_TIMEOUT_MINUTES = 6 * 24 * 60
-
-
-def _number(name: str, value: Any, low: float, integral: bool = False) -> Any:
-    bad = isinstance(value, bool) or not isinstance(value, int | float)
-    if bad or not math.isfinite(value) or value < low or (integral and value != int(value)):
-        kind = "a whole number" if integral else "a number"
-        raise ValidationError(f"{name} must be {kind} >= {low}, got {value!r}")
-    return int(value) if integral else float(value)
-
-
-def _is_tabular(data: Any) -> bool:
-    return hasattr(data, "to_pandas_dataframe")
 
 
 class AutoMLConfig:
@@ -106,53 +100,59 @@ class AutoMLConfig:
         **kwargs: Any,
     ) -> None:
         del path, spark_context, num_classes, mem_in_mb, enforce_time_on_windows, verbosity
-        del enable_tf, model_explainability, enable_onnx_compatible_models, debug_log
+        del enable_tf, model_explainability, debug_log
         del test_data, test_size, enable_local_managed, enable_dnn, y_min, y_max
         if task not in automl_metrics.TASKS:
             raise ValidationError(
                 f"task {task!r} must be 'classification', 'regression' or 'forecasting'"
             )
-        for name, value in (
-            ("sample_weight", sample_weight),
-            ("sample_weight_valid", sample_weight_valid),
-            ("weight_column_name", weight_column_name),
-            ("cv_splits_indices", cv_splits_indices),
-            ("cv_split_column_names", cv_split_column_names),
+        refuse(
+            {
+                "sample_weight": sample_weight,
+                "sample_weight_valid": sample_weight_valid,
+                "cv_splits_indices": cv_splits_indices,
+                "cv_split_column_names": cv_split_column_names,
+            },
+            "AutoMLConfig",
+        )
+        if weight_column_name is not None and (
+            not isinstance(weight_column_name, str) or not weight_column_name
         ):
-            if value is not None:
-                raise ValidationError(f"{name} is not supported by Atelier's AutoML yet")
+            raise ValidationError("weight_column_name must name a column of the training data")
+        self.weight_column_name = weight_column_name
+        self.enable_onnx_compatible_models = bool(enable_onnx_compatible_models)
         self.task = task
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
         self.compute_target = compute_target
-        self.training_data, self.label_column_name = _training(
+        #: a Ray target's GCS address, found at submit
+        self.ray_address: str | None = None
+        self.training_data, self.label_column_name = training(
             training_data, X, y, label_column_name
         )
-        self.validation_data = _validation(
-            validation_data, X_valid, y_valid, self.label_column_name
-        )
+        self.validation_data = validation(validation_data, X_valid, y_valid, self.label_column_name)
         self._validation_settings(n_cross_validations, validation_size)
-        self.iterations = _number(
+        self.iterations = number(
             "iterations", _DEFAULT_ITERATIONS if iterations is None else iterations, 1, True
         )
         if self.iterations > _MAX_ITERATIONS:
             raise ValidationError(f"iterations must be at most {_MAX_ITERATIONS}")
-        self.experiment_timeout_minutes = _timeout(experiment_timeout_hours, kwargs)
+        self.experiment_timeout_minutes = timeout(experiment_timeout_hours, kwargs)
         self.iteration_timeout_minutes = (
             None
             if iteration_timeout_minutes is None
-            else _number("iteration_timeout_minutes", iteration_timeout_minutes, 0.0)
+            else number("iteration_timeout_minutes", iteration_timeout_minutes, 0.0)
         )
         self.experiment_exit_score = (
             None
             if experiment_exit_score is None
-            else _number("experiment_exit_score", experiment_exit_score, -math.inf)
+            else number("experiment_exit_score", experiment_exit_score, -math.inf)
         )
         cores = max_cores_per_iteration
         if cores != -1:
-            cores = _number("max_cores_per_iteration", cores, 1, True)
+            cores = number("max_cores_per_iteration", cores, 1, True)
         self.max_cores_per_iteration = cores
-        self.max_concurrent_iterations = _number(
+        self.max_concurrent_iterations = number(
             "max_concurrent_iterations", max_concurrent_iterations, 1, True
         )
         if not (featurization in ("auto", "off") or isinstance(featurization, FeaturizationConfig)):
@@ -199,12 +199,12 @@ class AutoMLConfig:
                 f"(got {', '.join(given)})"
             )
         if folds is not None and folds != "auto":
-            folds = _number("n_cross_validations", folds, 2, True)
+            folds = number("n_cross_validations", folds, 2, True)
             if folds > 50:
                 raise ValidationError("n_cross_validations must be at most 50")
         self.n_cross_validations = folds
         if size is not None:
-            size = _number("validation_size", size, 0.0)
+            size = number("validation_size", size, 0.0)
             if not 0.0 < size < 1.0:
                 raise ValidationError("validation_size must be between 0 and 1 (exclusive)")
         self.validation_size = size
@@ -214,9 +214,9 @@ class AutoMLConfig:
         """The training and validation frames (a TabularDataset is read here)."""
         training = self.training_data
         validation = self.validation_data
-        if _is_tabular(training):
+        if is_tabular(training):
             training = training.to_pandas_dataframe()
-        if validation is not None and _is_tabular(validation):
+        if validation is not None and is_tabular(validation):
             validation = validation.to_pandas_dataframe()
         return training, validation
 
@@ -227,6 +227,8 @@ class AutoMLConfig:
             "task": self.task,
             "primary_metric": self.primary_metric,
             "label_column_name": self.label_column_name,
+            "weight_column_name": self.weight_column_name,
+            "enable_onnx_compatible_models": self.enable_onnx_compatible_models,
             "iterations": self.iterations,
             "experiment_timeout_minutes": self.experiment_timeout_minutes,
             "iteration_timeout_minutes": self.iteration_timeout_minutes,
@@ -251,6 +253,16 @@ class AutoMLConfig:
         }
 
     # --- submission -------------------------------------------------------------------------
+    def _families(self, data: Any) -> Any:
+        """The model families the search may use on ``data`` (``ValidationError`` for none)."""
+        return families_for(
+            self.task,
+            self.allowed_models,
+            self.blocked_models,
+            weighted=data.weights is not None,
+            onnx=self.enable_onnx_compatible_models,
+        )
+
     def _submit_to(
         self, experiment: Experiment, tags: dict[str, Any] | None, **kwargs: Any
     ) -> AutoMLRun:
@@ -261,8 +273,11 @@ class AutoMLConfig:
 
         show_output = bool(kwargs.pop("show_output", False))
         parent_run_id = kwargs.pop("_parent_run_id", None)
-        target = _target_name(self.compute_target)
+        target, self.ray_address = _target(experiment, self.compute_target)
+        if self.enable_onnx_compatible_models:
+            require_extra("serve", "ONNX-compatible AutoML models", ("onnxruntime", "skl2onnx"))
         data = prepare_data(self)  # bad data fails here, before any run is recorded
+        self._families(data)
         record = experiment._backend.runs.create(
             experiment.workspace.name,
             experiment.name,
@@ -287,57 +302,6 @@ class AutoMLConfig:
         return run
 
 
-def _training(data: Any, X: Any, y: Any, label: str | None) -> tuple[Any, str]:
-    import pandas as pd
-
-    if data is None and X is not None:
-        if y is None:
-            raise ValidationError("X needs y (or pass training_data with label_column_name)")
-        frame = pd.DataFrame(X).copy()
-        label = label or "y"
-        frame[label] = list(y)
-        return frame, label
-    if data is None:
-        raise ValidationError("AutoMLConfig needs training_data (a TabularDataset or DataFrame)")
-    if not (isinstance(data, pd.DataFrame) or _is_tabular(data)):
-        raise ValidationError(
-            "training_data must be a TabularDataset or a pandas DataFrame, not "
-            f"{type(data).__name__}"
-        )
-    if not isinstance(label, str) or not label:
-        raise ValidationError("label_column_name must name the column to predict")
-    return data, label
-
-
-def _validation(data: Any, X: Any, y: Any, label: str) -> Any:
-    import pandas as pd
-
-    if data is None and X is not None:
-        frame = pd.DataFrame(X).copy()
-        frame[label] = list(y)
-        return frame
-    if data is not None and not (isinstance(data, pd.DataFrame) or _is_tabular(data)):
-        raise ValidationError("validation_data must be a TabularDataset or a pandas DataFrame")
-    return data
-
-
-def _timeout(hours: Any, kwargs: dict[str, Any]) -> float:
-    minutes = kwargs.get("experiment_timeout_minutes")
-    if hours is not None and minutes is not None:
-        raise ValidationError(
-            "give experiment_timeout_hours or experiment_timeout_minutes, not both"
-        )
-    if hours is not None:
-        return _number("experiment_timeout_hours", hours, 0.0) * 60.0 or _fail_zero()
-    if minutes is not None:
-        return _number("experiment_timeout_minutes", minutes, 0.0) or _fail_zero()
-    return float(_DEFAULT_TIMEOUT_MINUTES)
-
-
-def _fail_zero() -> float:
-    raise ValidationError("the experiment timeout must be more than 0")
-
-
 def _forecasting(
     task: str, parameters: ForecastingParameters | None, kwargs: dict[str, Any]
 ) -> ForecastingParameters | None:
@@ -356,11 +320,30 @@ def _forecasting(
     return parameters
 
 
-def _target_name(target: Any) -> str:
+def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
+    """The compute target's name and, for a Ray target, the GCS address the search joins
+    as a driver; ``ValidationError`` for targets AutoML cannot use."""
     name = target if isinstance(target, str) or target is None else getattr(target, "name", None)
     if name in (None, "local"):
-        return "local"
-    raise ValidationError(
-        f"AutoML runs on local compute here; compute_target {name!r} is not supported yet "
-        "(leave it out, or pass 'local')"
-    )
+        return "local", None
+    from atelier.sdk.compute.targets import ComputeTarget
+
+    try:
+        found = ComputeTarget(experiment.workspace, str(name))
+    except NotFoundError:
+        raise ValidationError(
+            f"compute_target {name!r} is not a compute target of this workspace; AutoML runs "
+            "on local compute (leave it out, or pass 'local') or on a Ray target"
+        ) from None
+    if found.type != "AmlCompute":
+        raise ValidationError(
+            f"AutoML runs on local compute or a Ray target (AmlCompute); {name!r} is {found.type}"
+        )
+    address = found.config.get("gcs_address")
+    if not address:
+        raise ValidationError(
+            f"AutoML joins a Ray target as a driver, through the head's GCS address; {name!r} "
+            "was attached by its Jobs API address only. Use a target Atelier started "
+            "(AmlCompute.provisioning_configuration() without address), or run here"
+        )
+    return str(name), str(address)

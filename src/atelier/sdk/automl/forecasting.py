@@ -3,7 +3,8 @@
 A forecasting run learns the label from the time column's calendar parts and the series'
 identifiers (and any other columns), validated on the last ``forecast_horizon`` time
 points (or ``n_cross_validations`` rolling origins, each ``forecast_horizon`` long).
-Target lags and rolling windows are not built yet and are refused.
+``target_lags``, ``target_rolling_window_size`` and ``feature_lags="auto"`` add columns of
+past values, each from at least ``forecast_horizon`` periods before its row (``_lags``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from atelier.core.errors import ValidationError
 
-__all__ = ["ForecastingParameters", "check_series", "time_splits"]
+__all__ = ["ForecastingParameters", "check_series", "lag_features", "time_splits"]
 
 
 class ForecastingParameters:
@@ -46,7 +47,7 @@ class ForecastingParameters:
         cv_step_size: Any = "auto",
         **kwargs: Any,
     ) -> None:
-        del group_column_names, feature_lags, country_or_region_for_holidays, seasonality
+        del group_column_names, country_or_region_for_holidays, seasonality
         del use_stl, short_series_handling_configuration, target_aggregation_function
         del cv_step_size
         forecast_horizon = kwargs.pop("max_horizon", forecast_horizon)
@@ -61,12 +62,13 @@ class ForecastingParameters:
             )
         if forecast_horizon < 1:
             raise ValidationError("forecast_horizon must be at least 1")
-        for name, value in (
-            ("target_lags", target_lags),
-            ("target_rolling_window_size", target_rolling_window_size),
-        ):
-            if value not in (None, "auto"):
-                raise ValidationError(f"{name} is not supported by Atelier's forecasting yet")
+        self.target_lags = _lags(target_lags)
+        self.target_rolling_window_size = _window(target_rolling_window_size)
+        if feature_lags not in (None, "auto", "none"):
+            raise ValidationError(f"feature_lags must be 'auto' or None, not {feature_lags!r}")
+        self.feature_lags = "auto" if feature_lags == "auto" else None
+        if self.feature_lags and not self.target_lags:
+            raise ValidationError("feature_lags='auto' lags features by target_lags; give them")
         self.time_column_name = time_column_name
         self.forecast_horizon = forecast_horizon
         self.time_series_id_column_names = [ids] if isinstance(ids, str) else list(ids or [])
@@ -78,7 +80,66 @@ class ForecastingParameters:
             "forecast_horizon": self.forecast_horizon,
             "time_series_id_column_names": self.time_series_id_column_names,
             "freq": self.freq,
+            "target_lags": self.target_lags,
+            "target_rolling_window_size": self.target_rolling_window_size,
+            "feature_lags": self.feature_lags,
         }
+
+
+def _lags(value: Any) -> list[int]:
+    """azureml's ``target_lags``: a whole number, a list of them, or "auto" (lag 1)."""
+    if value is None:
+        return []
+    if value == "auto":
+        return [1]
+    values = [value] if isinstance(value, int) else value
+    if (
+        not isinstance(values, list | tuple)
+        or not values
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values)
+    ):
+        raise ValidationError(
+            f"target_lags must be a whole number >= 1, a list of them, or 'auto'; not {value!r}"
+        )
+    return sorted(set(values))
+
+
+def _window(value: Any) -> int:
+    """azureml's ``target_rolling_window_size``: a whole number >= 2 ("auto": none)."""
+    if value in (None, "auto"):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ValidationError(
+            f"target_rolling_window_size must be a whole number >= 2, not {value!r}"
+        )
+    return value
+
+
+def lag_features(frame: Any, label: str, parameters: ForecastingParameters) -> Any:
+    """The step that adds the lag and window columns, its history ``frame`` (the checked
+    training rows, with the label); None when no lags or window are asked for."""
+    import pandas as pd
+
+    from atelier.sdk.automl._lags import LagFeatures, period_of
+
+    if not parameters.target_lags and not parameters.target_rolling_window_size:
+        return None
+    time, ids = parameters.time_column_name, parameters.time_series_id_column_names
+    features = [c for c in frame.columns if c not in (time, label, *ids)]
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
+    lagged = numeric if parameters.feature_lags else []
+    return LagFeatures(
+        history=frame[[time, *ids, label, *lagged]].copy(),
+        time_column=time,
+        ids=list(ids),
+        target=label,
+        lags=parameters.target_lags,
+        window=parameters.target_rolling_window_size,
+        horizon=parameters.forecast_horizon,
+        period=period_of(frame[time], parameters.freq),
+        lagged_features=lagged,
+        columns=[c for c in frame.columns if c != label],
+    )
 
 
 def check_series(frame: Any, parameters: ForecastingParameters) -> Any:

@@ -309,6 +309,11 @@ MODELS: dict[str, ModelFamily] = {
 }
 #: Azure names this build knows but cannot train here (a library is missing)
 _NEEDS = {"XGBoostClassifier": "xgboost", "XGBoostRegressor": "xgboost"}
+#: models whose fit takes no row weights (left out when weight_column_name is given)
+_NO_WEIGHTS = {"KNN", "LassoLars"}
+#: models skl2onnx does not convert here (LightGBM's and XGBoost's converters live in
+#: onnxmltools; scikit-learn's histogram boosting fails in this skl2onnx)
+_NOT_ONNX = {"LightGBM", "XGBoostClassifier", "XGBoostRegressor"}
 #: Azure's forecasting-only and deep-learning names, refused with a clear message
 _NOT_HERE = {"SVM", "LinearSVM", "AutoArima", "Prophet", "TCNForecaster", "Arimax"}
 
@@ -336,15 +341,24 @@ def check_models(task: str, names: Any, what: str) -> list[str]:
     return list(names)
 
 
-def families_for(task: str, allowed: list[str], blocked: list[str]) -> list[ModelFamily]:
-    """The families to search, in the order of the first pass; ``ValidationError`` when
-    allowed and blocked models leave none."""
+def families_for(
+    task: str, allowed: list[str], blocked: list[str], weighted: bool = False, onnx: bool = False
+) -> list[ModelFamily]:
+    """The families to search, in the order of the first pass (with row weights, those
+    that take them; for ONNX-compatible models, those skl2onnx converts);
+    ``ValidationError`` when allowed and blocked models leave none."""
     base = "regression" if task == "forecasting" else task
     names = allowed or [n for n, f in MODELS.items() if base in f.tasks]
     chosen = [MODELS[n] for n in names if n not in blocked and _available(n)]
+    if weighted:
+        chosen = [f for f in chosen if f.name not in _NO_WEIGHTS]
+    if onnx:
+        chosen = [f for f in chosen if f.name not in _NOT_ONNX]
     if not chosen:
         raise ValidationError(
             "allowed_models and blocked_models leave no model to train "
-            "(XGBoost models need the xgboost package)"
+            "(XGBoost models need the xgboost package; LightGBM and XGBoost have no ONNX "
+            "form here; "
+            f"{' and '.join(sorted(_NO_WEIGHTS))} take no weight_column_name)"
         )
     return sorted(chosen, key=lambda f: f.order)

@@ -105,13 +105,42 @@ class AutoMLRun(Run):
     def get_best_child(
         self, metric: str | None = None, onnx_compatible: bool = False, **kwargs: Any
     ) -> Run:
-        """The iteration with the best value of ``metric`` (default: the primary metric)
-        among those that kept their model. ``NotFoundError`` when none did."""
-        del onnx_compatible, kwargs
+        """The iteration with the best value of ``metric`` among those that kept their
+        model. By the primary metric (the default) it is the one the search named best:
+        the top score, unless that is within the noise of the default LightGBM's (see
+        the README). ``NotFoundError`` when no iteration kept its model."""
+        del kwargs
+        if onnx_compatible:
+            return self._best_onnx(metric)
+        if metric is None or metric == self.primary_metric:
+            record = self._refresh()  # a continued search updates the tag
+            named = record.tags.get("best_child_run_id") or record.properties.get(
+                "best_child_run_id"
+            )
+            if named:
+                for record in self._backend.runs.children(self._workspace_name, self.id, False):
+                    if record.run_id == named and record.properties.get("model_name"):
+                        return Run(self.experiment, record.run_id, _record=record)
         metric = metric or self.primary_metric
         scored = self._iterations(metric)
         if not scored:
             raise NotFoundError(f"AutoML run {self.id} has no completed iteration with {metric!r}")
+        pick = max if automl_metrics.maximize(metric) else min
+        return pick(scored, key=lambda pair: pair[1])[0]
+
+    def _best_onnx(self, metric: str | None) -> Run:
+        """The best iteration with an ONNX model: the one the search named, else the best
+        by ``metric`` among them."""
+        named = self.get_best_child(metric)
+        if named.properties.get("onnx_model_name"):
+            return named
+        metric = metric or self.primary_metric
+        scored = [p for p in self._iterations(metric) if p[0].properties.get("onnx_model_name")]
+        if not scored:
+            raise NotFoundError(
+                f"AutoML run {self.id} has no iteration with an ONNX model (its best: "
+                f"{named.properties.get('onnx_error') or 'no ONNX model'})"
+            )
         pick = max if automl_metrics.maximize(metric) else min
         return pick(scored, key=lambda pair: pair[1])[0]
 
@@ -127,13 +156,20 @@ class AutoMLRun(Run):
         primary metric), or iteration ``iteration``, and its fitted scikit-learn pipeline.
         ``NotFoundError`` for an iteration that does not exist or kept no model."""
         del kwargs
-        if return_onnx_model or return_split_onnx_model:
-            raise ValidationError(
-                "ONNX models are not produced; the output is a scikit-learn pipeline"
-            )
+        if return_split_onnx_model:
+            raise ValidationError("split ONNX models are not produced; use return_onnx_model")
         if iteration is not None and metric is not None:
             raise ValidationError("give iteration or metric, not both")
-        run = self._iteration(iteration) if iteration is not None else self.get_best_child(metric)
+        if return_onnx_model and not self._settings.get("enable_onnx_compatible_models"):
+            raise ValidationError(
+                "ONNX models need AutoMLConfig(enable_onnx_compatible_models=True) at submit"
+            )
+        if iteration is not None:
+            run = self._iteration(iteration)
+        else:
+            run = self.get_best_child(metric, onnx_compatible=bool(return_onnx_model))
+        if return_onnx_model:
+            return run, _load_onnx(run)
         return run, _load_model(run)
 
     def _iteration(self, iteration: int) -> Run:
@@ -170,11 +206,88 @@ class AutoMLRun(Run):
             **kwargs,
         )
 
+    def continue_experiment(
+        self,
+        X: Any = None,
+        y: Any = None,
+        sample_weight: Any = None,
+        X_valid: Any = None,
+        y_valid: Any = None,
+        sample_weight_valid: Any = None,
+        data: Any = None,
+        label: str | None = None,
+        columns: Any = None,
+        cv_splits_indices: Any = None,
+        spark_context: Any = None,
+        experiment_timeout_hours: float | None = None,
+        experiment_exit_score: float | None = None,
+        iterations: int | None = None,
+        show_output: bool = False,
+        training_data: Any = None,
+        validation_data: Any = None,
+        **kwargs: Any,
+    ) -> AutoMLRun:
+        """Run ``iterations`` more iterations (default: as many as the first search) of
+        this ended search within ``experiment_timeout_hours`` (or the older
+        ``experiment_timeout_minutes``; default: the first search's budget): new child
+        runs, the Optuna study resumed from every past iteration, new ensembles, and the
+        best iteration named again. The data need not be given again; data given must
+        be those the search ran on. Returns this run."""
+        from atelier.sdk.automl._arguments import refuse
+        from atelier.sdk.automl._resume import continue_search
+
+        refuse(
+            {
+                "sample_weight": sample_weight,
+                "sample_weight_valid": sample_weight_valid,
+                "columns": columns,
+                "cv_splits_indices": cv_splits_indices,
+                "spark_context": spark_context,
+            },
+            "continue_experiment",
+        )
+        minutes = kwargs.pop("experiment_timeout_minutes", None)
+        if kwargs:
+            raise ValidationError(
+                f"continue_experiment got unknown arguments: {', '.join(sorted(kwargs))}"
+            )
+        budget = (experiment_timeout_hours, minutes)
+        given = {
+            "training_data": training_data if training_data is not None else data,
+            "X": X,
+            "y": y,
+            "validation_data": validation_data,
+            "X_valid": X_valid,
+            "y_valid": y_valid,
+        }
+        del label  # the label column is the first search's
+        continue_search(self, given, iterations, budget, experiment_exit_score, show_output)
+        self._refresh()
+        return self
+
     def cancel(self) -> None:
         """Ask the search to stop after its current iteration."""
         if self._refresh().status in TERMINAL_STATUSES:
             raise InvalidStateError(f"AutoML run {self.id} is {self.status}; nothing to cancel")
         self._record = self._backend.runs.cancel(self._workspace_name, self.id)
+
+
+def _load_onnx(run: Run) -> Any:
+    """The iteration's ONNX model (an ``onnx.ModelProto``)."""
+    import onnx
+
+    from atelier.sdk.automl._onnx import ONNX_FILE
+
+    if not run.properties.get("onnx_model_name"):
+        reason = run.properties.get("onnx_error") or "no ONNX model was made"
+        raise ValidationError(
+            f"iteration {run.properties.get('iteration')} "
+            f"({run.properties.get('run_algorithm')}) has no ONNX model: {reason}"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        run.download_file(ONNX_FILE, str(path))
+        return onnx.load_model(str(path))
 
 
 def _load_model(run: Run) -> Any:
