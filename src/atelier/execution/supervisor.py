@@ -25,6 +25,7 @@ from typing import IO, Any
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for, supervision_for
+from atelier.client.relay import ENV_SOCKET
 from atelier.core.errors import AtelierError
 from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import process_start
@@ -33,6 +34,8 @@ from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution import agent, distributed, run_data
 from atelier.execution.compute import Executor, ScriptProcess, executor
+from atelier.execution.local import LocalExecutor
+from atelier.execution.relay_server import RelayServer
 
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
@@ -267,8 +270,13 @@ class Supervisor:
         limit = float(definition.get("max_run_duration_seconds") or 0) or None
         command = self._command(python, workdir, definition)
         self._phase(log, "running", f"starting {command!r} in {workdir}")
-        with (self.run_dir / LOG_NAME).open("ab", buffering=0) as out:
+        with (
+            (self.run_dir / LOG_NAME).open("ab", buffering=0) as out,
+            self._relay(runner) as relay,
+        ):
             env = self._environment(python, definition)
+            if relay is not None:
+                env[ENV_SOCKET] = relay.path
             script: ScriptProcess
             if distributed.process_count(definition) > 1:
                 record = self.backend.runs.get(self.workspace, self.run_id)
@@ -293,6 +301,13 @@ class Supervisor:
             script.close()
         _say(log, f"script exited with code {code}")
         return code
+
+    def _relay(self, runner: Executor) -> contextlib.AbstractContextManager[RelayServer | None]:
+        """A relay for a script that runs on this host and reports to a local store: it
+        then reports through this process, which has the store open already."""
+        if isinstance(runner, LocalExecutor) and self.backend.tracking_uri.startswith("file://"):
+            return RelayServer(self.backend)
+        return contextlib.nullcontext()
 
     def _report_script(self, script: ScriptProcess) -> None:
         """Put the script's process group in the heartbeat at once, so a reaper can stop
