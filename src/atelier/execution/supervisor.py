@@ -413,6 +413,13 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     try:
+        if os.environ.get("SF_PROFILE"):  # TEMP
+            import cProfile
+            prof = cProfile.Profile()
+            try:
+                return prof.runcall(_supervise, workspace, run_id)
+            finally:
+                prof.dump_stats(f"/tmp/sf_prof/{run_id}.prof")
         return _supervise(workspace, run_id)
     except BaseException:
         _record_crash(run_id)

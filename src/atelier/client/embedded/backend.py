@@ -70,6 +70,10 @@ class EmbeddedBackend:
             "ATELIER_BLOB_URL": self.settings.resolved_blob_url,
         }
 
+    def release_connections(self) -> None:
+        """Close pooled connections; the engine (and what it compiled) stays for reuse."""
+        self.db.engine.dispose()
+
     def close(self) -> None:
         self.db.dispose()
 

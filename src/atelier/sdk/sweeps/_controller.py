@@ -41,6 +41,8 @@ from atelier.sdk.tracking._submit import SCRIPT_RUN_TYPE
 
 _POLL_SECONDS = 0.1
 _POLICY_SECONDS = 0.5
+#: how often the controller lists every trial (between, it reads the unfinished ones)
+_LIST_SECONDS = 5.0
 #: a recorded trial not picked up by a supervisor this long is launched again on resume
 _ORPHAN_MS = 10_000
 #: passes in a row the store may fail before the controller gives up (and fails the sweep)
@@ -90,6 +92,9 @@ class Controller:
         self.checked_metric = False
         #: Optuna trials asked for and not yet told, by number: their sampled parameters
         self.open_trials: dict[int, dict[str, Any]] = {}
+        #: the sweep's trials by run id, and when they were last all listed
+        self.children: dict[str, RunRecord] = {}
+        self.listed = -math.inf
 
     # --- the study -------------------------------------------------------------------
     def _open(self) -> int:
@@ -171,6 +176,7 @@ class Controller:
             self.backend.datasets.record_run_inputs(
                 self.workspace, record.run_id, definition["inputs"]
             )
+        self.children[record.run_id] = record
         self._launch(record.run_id)
         return record
 
@@ -312,7 +318,7 @@ class Controller:
         parent = self.backend.runs.get(self.workspace, self.run_id)
         if parent.status in TERMINAL_STATUSES:
             return parent.status
-        children = self.backend.runs.children(self.workspace, self.run_id, False)
+        children = self._children()
         by_trial = {
             int(c.properties[_study.TRIAL_PROPERTY]): c
             for c in children
@@ -343,7 +349,7 @@ class Controller:
                     self.run_id,
                     {"hyperdrive.stop_reason": "max_duration_minutes reached"},
                 )
-                self._complete(children)
+                self._complete(self._children(full=True))
         else:
             self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
             self._apply_policy(active, children)
@@ -356,9 +362,24 @@ class Controller:
                 self._finish(children)
         return None
 
+    def _children(self, full: bool = False) -> list[RunRecord]:
+        """The sweep's trials as they are now. Listing them all costs more the more there
+        are, so between full listings (every few seconds, and when the sweep ends) only the
+        unfinished ones are read again: the trials this controller records it knows."""
+        if full or time.monotonic() - self.listed > _LIST_SECONDS:
+            self.listed = time.monotonic()
+            listed = self.backend.runs.children(self.workspace, self.run_id, False)
+            self.children = {c.run_id: c for c in listed}
+        else:
+            for run_id, child in list(self.children.items()):
+                if child.status not in TERMINAL_STATUSES:
+                    self.children[run_id] = self.backend.runs.get(self.workspace, run_id)
+        return list(self.children.values())
+
     def _finish(self, children: list[RunRecord]) -> None:
         if self.open_trials:
             return  # told on the next pass
+        children = self._children(full=True)
         if children and all(c.status == RunStatus.FAILED for c in children):
             first = min(children, key=lambda c: c.created_ms)
             message = (first.error or {}).get("message", "no error recorded")
