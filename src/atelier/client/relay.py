@@ -36,11 +36,20 @@ RELAYED: dict[str, frozenset[str]] = {
     "workspaces": frozenset({"get"}),
     "experiments": frozenset({"get", "get_or_create"}),
     "runs": frozenset(
-        {
-            "get", "locate", "list", "children", "create", "transition", "cancel",
-            "set_tags", "remove_tags", "add_properties", "read_log",
-        }
-    ),  # fmt: skip
+        [
+            "get",
+            "locate",
+            "list",
+            "children",
+            "create",
+            "transition",
+            "cancel",
+            "set_tags",
+            "remove_tags",
+            "add_properties",
+            "read_log",
+        ]
+    ),
     "metrics": frozenset({"log_scalars", "log_documents", "get", "history"}),
     "artifacts": frozenset({"upload_files", "list", "download"}),
 }
@@ -57,7 +66,7 @@ def recv_frame(sock: socket.socket) -> Any:
     """The next frame's value; ``EOFError`` when the other end closed."""
     header = _recv_exact(sock, _HEADER.size)
     (size,) = _HEADER.unpack(header)
-    return pickle.loads(_recv_exact(sock, size))  # noqa: S301 - same user, private socket
+    return pickle.loads(_recv_exact(sock, size))  # same user, private socket
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -112,7 +121,9 @@ class RelayBackend:
     def child_environment(self) -> dict[str, str]:
         return self.real().child_environment()
 
-    def call(self, resource: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(
+        self, resource: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         with self._lock:
             try:
                 if self._pid != os.getpid():  # a forked child: a connection of its own

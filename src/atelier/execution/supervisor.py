@@ -35,10 +35,10 @@ from atelier.core.timeutil import now_ms
 from atelier.execution import agent, distributed, run_data
 from atelier.execution.compute import Executor, ScriptProcess, executor
 from atelier.execution.local import LocalExecutor
-from atelier.execution.relay_server import RelayServer
 
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
+from atelier.execution.relay_server import RelayServer
 
 __all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "run_forked"]
 
@@ -415,6 +415,7 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     try:
         if os.environ.get("SF_PROFILE"):  # TEMP
             import cProfile
+
             prof = cProfile.Profile()
             try:
                 return prof.runcall(_supervise, workspace, run_id)

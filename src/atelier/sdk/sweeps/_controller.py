@@ -36,7 +36,7 @@ from atelier.sdk.sweeps import _launch, _study
 from atelier.sdk.sweeps.parameters import apply_arguments
 from atelier.sdk.sweeps.policies import NoTerminationPolicy, decide, policy_from_dict
 from atelier.sdk.sweeps.run import metric_series
-from atelier.sdk.sweeps.sampling import sampling_from_dict
+from atelier.sdk.sweeps.sampling import BayesianParameterSampling, sampling_from_dict
 from atelier.sdk.tracking._submit import SCRIPT_RUN_TYPE
 
 _POLL_SECONDS = 0.1
@@ -95,6 +95,11 @@ class Controller:
         #: the sweep's trials by run id, and when they were last all listed
         self.children: dict[str, RunRecord] = {}
         self.listed = -math.inf
+        #: a trial asked for ahead of a free slot, not recorded yet: (number, parameters)
+        self.ahead: tuple[int, dict[str, Any]] | None = None
+        self.ask_ahead = not isinstance(self.sampling, BayesianParameterSampling)
+        #: whether the first pass (which settles what a killed controller left) is done
+        self.started = False
 
     # --- the study -------------------------------------------------------------------
     def _open(self) -> int:
@@ -144,10 +149,20 @@ class Controller:
 
     # --- trials ------------------------------------------------------------------------
     def _ask(self) -> None:
+        if self.ahead is None:
+            self._ask_ahead()
+        assert self.ahead is not None
+        number, params = self.ahead
+        self.ahead = None
+        self._record_trial(number, params)
+
+    def _ask_ahead(self) -> None:
+        """Ask the study for the next trial before a slot is free, so that a trial ending
+        starts the next at once (random and grid sampling, which learn nothing from results)."""
         optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
         trial = self.study.ask(fixed_distributions=optuna_space)
         self.open_trials[trial.number] = dict(trial.params)
-        self._record_trial(trial.number, dict(trial.params))
+        self.ahead = (trial.number, dict(trial.params))
 
     def _record_trial(self, number: int, raw: dict[str, Any]) -> RunRecord:
         values = {name: self.distributions[name][1](raw[name]) for name in self.distributions}
@@ -184,13 +199,20 @@ class Controller:
         self.launched.add(run_id)
         launch(self.backend, self.workspace, run_id)
 
-    def _settle(self, by_trial: dict[int, RunRecord]) -> None:
+    def _settle(self) -> None:
         """Tell the study each finished trial's outcome; record (or start) trials a killed
         controller left asked-for but not running."""
         import optuna
 
+        by_trial = {
+            int(c.properties[_study.TRIAL_PROPERTY]): c
+            for c in self.children.values()
+            if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
+        }
         for number, params in list(self.open_trials.items()):
             child = by_trial.get(number)
+            if child is None and self.ahead is not None and self.ahead[0] == number:
+                continue  # asked ahead: recorded when a slot frees
             if child is None:
                 self._record_trial(number, params)
             elif child.status in TERMINAL_STATUSES:
@@ -239,6 +261,13 @@ class Controller:
                 self.backend.runs.cancel(self.workspace, child.run_id)
 
     def _end(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:
+        if self.ahead is not None:  # asked ahead and never run: not left running in the study
+            import optuna
+
+            with contextlib.suppress(Exception):
+                self.study.tell(self.ahead[0], state=optuna.trial.TrialState.PRUNED)
+            self.open_trials.pop(self.ahead[0], None)
+            self.ahead = None
         with contextlib.suppress(AtelierError):
             self.backend.runs.transition(self.workspace, self.run_id, status, error)
 
@@ -319,12 +348,10 @@ class Controller:
         if parent.status in TERMINAL_STATUSES:
             return parent.status
         children = self._children()
-        by_trial = {
-            int(c.properties[_study.TRIAL_PROPERTY]): c
-            for c in children
-            if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
-        }
-        self._settle(by_trial)
+        settled = not self.started
+        if settled:  # first, what a killed controller left asked-for but not running
+            self._settle()
+            self.started = True
         active = [c for c in children if c.status not in TERMINAL_STATUSES]
         if parent.status == RunStatus.CANCEL_REQUESTED:
             self._cancel_all(active)
@@ -358,8 +385,12 @@ class Controller:
                 self._ask()
                 self.asked += 1
                 slots -= 1
+            if self.ask_ahead and self.ahead is None and self.asked < self.total:
+                self._ask_ahead()
             if self.asked >= self.total and not active:
                 self._finish(children)
+        if not settled:  # after the launches: a free slot does not wait for the study
+            self._settle()
         return None
 
     def _children(self, full: bool = False) -> list[RunRecord]:
