@@ -39,6 +39,7 @@ from atelier.execution.local import LocalExecutor
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
 from atelier.execution.relay_server import RelayServer
+from atelier.execution.sweep_start import wake_controller
 
 __all__ = ["HEARTBEAT_SECONDS", "Supervisor", "launch", "main", "run_forked"]
 
@@ -76,6 +77,7 @@ class Supervisor:
         self.info: dict[str, Any] = {}
         #: the run's output datasets, uploaded (and registered) when the script succeeded
         self.data_outputs: list[dict[str, Any]] = []
+        self.parent_run_id: str | None = None
 
     def _phase(self, log: IO[str], phase: str, message: str) -> None:
         """Say what the run is doing now, in its log and (with the next heartbeat) its record."""
@@ -102,6 +104,7 @@ class Supervisor:
         (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
         record = self.backend.runs.get(self.workspace, self.run_id)
         definition = record.definition or {}
+        self.parent_run_id = record.parent_run_id
         info = self.info
         # who to look for (and stop) if this process dies: pid, group, and start time, since
         # pids are reused
@@ -188,6 +191,8 @@ class Supervisor:
             self._move(RunStatus.FAILED, error=error, exit_code=exit_code)
         else:
             self._move(RunStatus.COMPLETED, exit_code=exit_code)
+        if self.parent_run_id:  # a sweep's trial: its controller starts the next at once
+            wake_controller(self.parent_run_id)
         if os.environ.get("ATELIER_KEEP_RUN_DIRS") != "1":
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return exit_code or 0

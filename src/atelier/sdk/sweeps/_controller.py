@@ -32,6 +32,7 @@ from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution.supervisor import launch
+from atelier.execution.sweep_start import Waker
 from atelier.sdk.sweeps import _launch, _study
 from atelier.sdk.sweeps.parameters import apply_arguments
 from atelier.sdk.sweeps.policies import NoTerminationPolicy, decide, policy_from_dict
@@ -317,9 +318,11 @@ class Controller:
 
     def drive(self) -> RunStatus:
         """Run the sweep until it ends; its final status."""
+        self.waker = Waker(self.run_id)
         try:
             return self._drive()
         finally:
+            self.waker.close()
             if self.study is not None:
                 _study.close_study(self.study)
 
@@ -340,7 +343,7 @@ class Controller:
                 status = None
             if status is not None:
                 return status
-            time.sleep(_POLL_SECONDS)
+            self.waker.wait(_POLL_SECONDS)
 
     def _pass(self) -> RunStatus | None:
         """Look at the sweep once and act: the sweep's final status once it has ended."""
