@@ -9,8 +9,8 @@ spent, its time is up, or it is canceled.
 Everything it knows is stored: the study (Optuna's storage) and the trials (child runs,
 each with the number of its Optuna trial). A controller that is killed can be started
 again (:func:`atelier.sdk.sweeps._launch.start_controller`); it reads both back and carries
-on: a trial asked for but never recorded is recorded and run then, a recorded trial is
-never started a second time.
+on: a trial asked for but never recorded is recorded and run once a slot is free (told
+pruned if the sweep ends first), a recorded trial is never started a second time.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ class Controller:
         self.listed = -math.inf
         #: a trial asked for ahead of a free slot, not recorded yet: (number, parameters)
         self.ahead: tuple[int, dict[str, Any]] | None = None
+        #: trials a killed controller asked for and never recorded: run as slots free
+        self.orphans: list[tuple[int, dict[str, Any]]] = []
         self.ask_ahead = not isinstance(self.sampling, BayesianParameterSampling)
         #: whether the first pass (which settles what a killed controller left) is done
         self.started = False
@@ -201,8 +203,9 @@ class Controller:
         launch(self.backend, self.workspace, run_id)
 
     def _settle(self) -> None:
-        """Tell the study each finished trial's outcome; record (or start) trials a killed
-        controller left asked-for but not running."""
+        """Tell the study each finished trial's outcome; queue the trials a killed
+        controller left asked-for but not recorded (they run as slots free), and start
+        those it recorded but never started."""
         import optuna
 
         by_trial = {
@@ -212,10 +215,10 @@ class Controller:
         }
         for number, params in list(self.open_trials.items()):
             child = by_trial.get(number)
-            if child is None and self.ahead is not None and self.ahead[0] == number:
-                continue  # asked ahead: recorded when a slot frees
             if child is None:
-                self._record_trial(number, params)
+                asked = [n for n, _ in self.orphans] + ([self.ahead[0]] if self.ahead else [])
+                if number not in asked:
+                    self.orphans.append((number, params))
             elif child.status in TERMINAL_STATUSES:
                 value = self._final_value(child)
                 if child.status == RunStatus.COMPLETED and value is not None:
@@ -262,13 +265,14 @@ class Controller:
                 self.backend.runs.cancel(self.workspace, child.run_id)
 
     def _end(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:
-        if self.ahead is not None:  # asked ahead and never run: not left running in the study
-            import optuna
+        import optuna
 
+        # asked for and never run: not left running in the study
+        for number, _ in self.orphans + ([self.ahead] if self.ahead else []):
             with contextlib.suppress(Exception):
-                self.study.tell(self.ahead[0], state=optuna.trial.TrialState.PRUNED)
-            self.open_trials.pop(self.ahead[0], None)
-            self.ahead = None
+                self.study.tell(number, state=optuna.trial.TrialState.PRUNED)
+            self.open_trials.pop(number, None)
+        self.orphans, self.ahead = [], None
         with contextlib.suppress(AtelierError):
             self.backend.runs.transition(self.workspace, self.run_id, status, error)
 
@@ -381,20 +385,27 @@ class Controller:
                 )
                 self._complete(self._children(full=True))
         else:
-            self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
-            self._apply_policy(active, children)
-            slots = self.concurrent - len(active)
-            while slots > 0 and self.asked < self.total:
-                self._ask()
-                self.asked += 1
-                slots -= 1
-            if self.ask_ahead and self.ahead is None and self.asked < self.total:
-                self._ask_ahead()
-            if self.asked >= self.total and not active:
-                self._finish(children)
+            self._run_trials(active, children)
         if not settled:  # after the launches: a free slot does not wait for the study
             self._settle()
         return None
+
+    def _run_trials(self, active: list[RunRecord], children: list[RunRecord]) -> None:
+        """Apply the policy, fill the free slots with trials, end the sweep once it is done."""
+        self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
+        self._apply_policy(active, children)
+        slots = self.concurrent - len(active)
+        while slots > 0 and (self.orphans or self.asked < self.total):
+            if self.orphans:  # already counted in self.asked
+                self._record_trial(*self.orphans.pop(0))
+            else:
+                self._ask()
+                self.asked += 1
+            slots -= 1
+        if self.ask_ahead and self.ahead is None and self.asked < self.total:
+            self._ask_ahead()
+        if self.asked >= self.total and not active:
+            self._finish(children)
 
     def _children(self, full: bool = False) -> list[RunRecord]:
         """The sweep's trials as they are now. Listing them all costs more the more there
