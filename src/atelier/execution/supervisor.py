@@ -245,6 +245,7 @@ class Supervisor:
 
     def _environment(self, python: Path, definition: dict[str, Any]) -> dict[str, str]:
         env = dict(os.environ)
+        env.pop(ENV_SOCKET, None)  # a relay of the submitter's own supervisor is not this run's
         env.update(self.backend.child_environment())
         # a server hands the script a token that reaches only this run
         env.update(self.supervision.run_environment(self.workspace, self.run_id))
@@ -418,14 +419,6 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     try:
-        if os.environ.get("SF_PROFILE"):  # TEMP
-            import cProfile
-
-            prof = cProfile.Profile()
-            try:
-                return prof.runcall(_supervise, workspace, run_id)
-            finally:
-                prof.dump_stats(f"/tmp/sf_prof/{run_id}.prof")
         return _supervise(workspace, run_id)
     except BaseException:
         _record_crash(run_id)
