@@ -418,6 +418,8 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    if devnull > 2:  # a warm supervisor runs this once per run: no descriptor left open
+        os.close(devnull)
     try:
         return _supervise(workspace, run_id)
     except BaseException:
