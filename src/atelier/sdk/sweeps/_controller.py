@@ -355,8 +355,8 @@ class Controller:
         if parent.status in TERMINAL_STATUSES:
             return parent.status
         children = self._children()
-        settled = not self.started
-        if settled:  # first, what a killed controller left asked-for but not running
+        settled_first = not self.started
+        if settled_first:  # first, what a killed controller left asked-for but not running
             self._settle()
             self.started = True
         active = [c for c in children if c.status not in TERMINAL_STATUSES]
@@ -386,7 +386,7 @@ class Controller:
                 self._complete(self._children(full=True))
         else:
             self._run_trials(active, children)
-        if not settled:  # after the launches: a free slot does not wait for the study
+        if not settled_first:  # after the launches: a free slot does not wait for the study
             self._settle()
         return None
 
