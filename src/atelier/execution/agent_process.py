@@ -27,7 +27,7 @@ from typing import IO, Any
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.execution import pipeline_runner, reaper, supervisor
 from atelier.execution.agent import socket_path
-from atelier.execution.agent_workers import Workers
+from atelier.execution.agent_workers import Workers, detach
 
 _REQUEST_LIMIT = 1 << 20
 #: checks in a row a watched store may fail to answer before the agent stops watching it
@@ -174,21 +174,11 @@ class _Watcher:
 def _fork_supervisor(
     server: socket.socket, workers: Workers, request: dict[str, Any], run: Any
 ) -> None:
-    first = os.fork()
-    if first:
-        os.waitpid(first, 0)
-        return
-    code = 1
-    try:
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        server.close()
-        for channel in workers.channels():
-            channel.close()
-        code = run(request["workspace"], request["run_id"], request.get("env") or {})
-    finally:
-        os._exit(code)
+    env = request.get("env") or {}
+    detach(
+        [server, *workers.channels()],
+        lambda: int(run(request["workspace"], request["run_id"], env)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,26 +61,11 @@ class Workers:
             self.busy[channel] = key
             return
         ours, theirs = socket.socketpair()
-        first = os.fork()
-        if first:
-            theirs.close()
-            os.waitpid(first, 0)
-            self.selector.register(ours, selectors.EVENT_READ, "worker")
-            self.busy[ours] = key
-            return
-        code = 1
-        try:
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            # the agent's ends stay with the agent: a copy here would keep a channel open
-            server.close()
-            ours.close()
-            for channel in self.channels():
-                channel.close()
-            code = _work(theirs, request, run)
-        finally:
-            os._exit(code)
+        # the agent's ends stay with the agent: a copy there would keep a channel open
+        detach([server, ours, *self.channels()], lambda: _work(theirs, request, run))
+        theirs.close()
+        self.selector.register(ours, selectors.EVENT_READ, "worker")
+        self.busy[ours] = key
 
     def readable(self, channel: socket.socket) -> None:
         """A supervisor said it is idle, or its channel closed (it exited)."""
@@ -116,6 +101,25 @@ class Workers:
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(channel)
         channel.close()
+
+
+def detach(agent_sockets: list[socket.socket], work: Callable[[], int]) -> None:
+    """Run ``work`` in a grandchild in a session of its own (so the agent has no child to
+    reap), without the agent's sockets; return once the child between has exited."""
+    first = os.fork()
+    if first:
+        os.waitpid(first, 0)
+        return
+    code = 1
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        for sock in agent_sockets:
+            sock.close()
+        code = work()
+    finally:
+        os._exit(code)
 
 
 def _work(channel: socket.socket, request: dict[str, Any], run: Supervise) -> int:
