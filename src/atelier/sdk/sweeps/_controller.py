@@ -117,9 +117,24 @@ class Controller:
             self.study.set_user_attr("prepared", True)
             trials = self.study.get_trials(deepcopy=False)
         self.open_trials = {
-            t.number: dict(t.params) for t in trials if t.state == optuna.trial.TrialState.RUNNING
+            t.number: self._asked_params(t)
+            for t in trials
+            if t.state == optuna.trial.TrialState.RUNNING
         }
         return sum(1 for t in trials if not t.user_attrs.get(_study.WARM_ATTRIBUTE))
+
+    def _asked_params(self, frozen: Any) -> dict[str, Any]:
+        """A trial's parameters; a controller killed in the middle of ``study.ask`` leaves
+        some unset, and they are sampled now, as that ask would have."""
+        optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
+        if set(frozen.params) == set(optuna_space):
+            return dict(frozen.params)
+        import optuna
+
+        trial = optuna.Trial(self.study, frozen._trial_id)
+        for name, distribution in optuna_space.items():
+            trial._suggest(name, distribution)  # what study.ask does for fixed distributions
+        return dict(trial.params)
 
     def _warm_start(self) -> None:
         optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
