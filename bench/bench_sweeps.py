@@ -1,7 +1,8 @@
 """Sweep speed: the platform's overhead per trial, and a sweep against a plain Optuna loop.
 
 The same 0.1 s script (it logs one metric) is run three ways, in one run on this machine:
-- directly with ``python``, one after another: the script's own run time (the floor);
+- directly with ``python``, one after another, before and after the rest: the script's own
+  run time (the floor; the mean of both medians, as the load of a shared machine drifts);
 - as an Atelier sweep (``HyperDriveConfig``, random sampling, concurrency 2, SQLite home):
   every trial a run with its metrics, logs and snapshot, through the supervisor;
 - as a plain Optuna loop (the anchor): ``study.optimize`` with ``n_jobs=2`` on SQLite
@@ -185,15 +186,20 @@ def main() -> None:
     os.environ.pop("ATELIER_DATABASE_URL", None)  # never the shared PostgreSQL database
     source = _source(root)
     load_before = os.getloadavg()
-    script_s = _script_time(source, 10)
+    script_before = _script_time(source, 10)
     optuna_result = _optuna_loop(source, root, trials)
     atelier_result = _atelier_sweep(source, trials)
+    # the load of a shared machine drifts over minutes: the script is timed again after the
+    # sweep, and its own time is the mean of both medians
+    script_after = _script_time(source, 10)
+    script_s = (script_before + script_after) / 2
     overhead_s = atelier_result["wall_s"] * CONCURRENCY / trials - script_s
     ratio = atelier_result["wall_s"] / optuna_result["wall_s"]
     result = {
         "trials": trials,
         "concurrency": CONCURRENCY,
         "script_s": script_s,
+        "script_s_before_after": [script_before, script_after],
         "atelier": atelier_result,
         "optuna_subprocess": optuna_result,
         "overhead_per_trial_s": overhead_s,
@@ -201,7 +207,10 @@ def main() -> None:
         "load_before": load_before,
         "load_after": os.getloadavg(),
     }
-    print(f"script run directly (median of 10): {script_s * 1000:.0f} ms")
+    print(
+        f"script run directly (median of 10, before and after): {script_before * 1000:.0f} ms, "
+        f"{script_after * 1000:.0f} ms"
+    )
     print(
         f"Atelier sweep, {trials} trials at concurrency {CONCURRENCY}: "
         f"{atelier_result['wall_s']:.1f} s, {atelier_result['fully_recorded']} trials "
@@ -212,6 +221,7 @@ def main() -> None:
     print(f"Optuna + subprocess loop, same trials: {optuna_result['wall_s']:.1f} s")
     print(f"overhead per trial: {overhead_s * 1000:.0f} ms (target <= 100 ms)")
     print(f"ratio Atelier / Optuna loop: {ratio:.2f}x (target <= 1.2x)")
+    print(f"load average before {load_before[0]:.1f}, after {result['load_after'][0]:.1f}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     name = "sweeps-quick.json" if args.quick else "sweeps.json"

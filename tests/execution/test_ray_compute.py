@@ -17,6 +17,7 @@ from atelier.core.errors import ComputeTargetException
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
+from tests.execution.sweeping import sweep_on
 
 pytestmark = pytest.mark.one_database  # the database kind is incidental here
 
@@ -188,3 +189,11 @@ def test_the_job_gets_the_runs_variables_not_the_whole_environment() -> None:
     assert line == (
         "cd '/w d' && export PATH=/env/bin:\"$PATH\" && exec /env/bin/python -u '/w d/t.py'"
     )
+
+
+@sqlite_only
+def test_a_sweep_runs_its_trials_as_ray_jobs(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
+) -> None:
+    _target(ws, ray_head)
+    sweep_on(ws, tmp_path, "cluster")

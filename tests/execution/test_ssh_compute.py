@@ -23,6 +23,7 @@ from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.conftest import _missing
 from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
+from tests.execution.sweeping import sweep_on
 
 # the SSH part does not depend on the database: runs are covered on both by test_submit
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -312,3 +313,12 @@ def test_plain_addresses_pass_and_options_end_before_the_host(tmp_path: Path, ad
     command = target.command("true")
     assert command[-3:] == ["--", address, "true"]
     assert command[command.index("-l") + 1] == "ci.user"
+
+
+@sqlite_only
+def test_a_sweep_runs_its_trials_on_the_attached_machine(
+    ws: Workspace, sshd: SshServer, tmp_path: Path
+) -> None:
+    _attach(ws, sshd)
+    for log in sweep_on(ws, tmp_path, "box"):
+        assert f"ran in {sshd.home / '.atelier-remote' / 'runs'}" in log

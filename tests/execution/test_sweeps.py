@@ -233,6 +233,9 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
             "--quality": optuna.distributions.CategoricalDistribution([1, 2, 3, 4])
         }
     )
+    # and as if it had died inside study.ask: a trial created, its parameters not yet set
+    bare = study._storage.create_new_trial(study._study_id)
+    bare_number = study._storage.get_trial_number_from_id(bare)
     _study.close_study(study)
     assert run._refresh().status.value == "Running"
     run.wait_for_completion()  # finds no controller and resumes the sweep
@@ -240,6 +243,7 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
     numbers = [int(c.get_properties()[_study.TRIAL_PROPERTY]) for c in children]
     assert sorted(numbers) == list(range(len(numbers)))  # each trial ran once, none lost
     assert orphan.number in numbers
+    assert bare_number in numbers
     assert all(c.get_status() == "Completed" for c in children)
     values = [json.loads(c.get_properties()["hyperparameters"])["--quality"] for c in children]
     assert set(values) == {1, 2, 3, 4}

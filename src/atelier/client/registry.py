@@ -137,6 +137,17 @@ def forget_backends_after_fork() -> None:
         _cache.clear()
 
 
+def release_connections() -> None:
+    """Close the pooled database connections of the cached backends, keeping the backends
+    themselves (their engines and compiled statements) for the next use."""
+    with _lock:
+        backends = list(_cache.values())
+    for backend in backends:
+        release = getattr(backend, "release_connections", None)
+        if release is not None:
+            release()
+
+
 def reset_backends() -> None:
     """Forget cached backends (tests, and after ``ATELIER_*`` variables change)."""
     with _lock:

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -26,6 +27,7 @@ from typing import IO, Any
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.execution import pipeline_runner, reaper, supervisor
 from atelier.execution.agent import socket_path
+from atelier.execution.agent_workers import Workers, detach
 
 _REQUEST_LIMIT = 1 << 20
 #: checks in a row a watched store may fail to answer before the agent stops watching it
@@ -40,36 +42,51 @@ def _serve(home: Path, idle_seconds: float) -> None:
     server.bind(str(path))
     path.chmod(0o600)
     server.listen(16)
-    server.settimeout(min(idle_seconds, reaper.REAP_SECONDS))
+    server.settimeout(1.0)  # accept() only follows select(); never wait long on it
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    selector = selectors.DefaultSelector()
+    selector.register(server, selectors.EVENT_READ, "server")
+    workers = Workers(selector)
     watcher = _Watcher()
     last_request = time.monotonic()
     try:
         while True:
             watcher.tick(server)
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
+            workers.expire()
+            events = selector.select(timeout=min(idle_seconds, reaper.REAP_SECONDS))
+            if not events:
                 # idle, and no launched run left whose supervisor could die unnoticed
                 if time.monotonic() - last_request > idle_seconds and watcher.idle():
                     return
                 continue
-            last_request = time.monotonic()
-            with connection:
-                request = _read_request(connection)
-                if not request.get("ping"):
-                    forked = (
-                        pipeline_runner.run_forked
-                        if request.get("kind") == "pipeline"
-                        else supervisor.run_forked
-                    )
-                    _fork_supervisor(server, request, forked)
-                    watcher.watch(request)
-                connection.sendall(b"ok")
+            for key, _ in events:
+                if key.data != "server":
+                    workers.readable(key.fileobj)  # type: ignore[arg-type]
+                    continue
+                last_request = time.monotonic()
+                _answer(server, workers, watcher)
     finally:
+        workers.close()
+        selector.close()
         server.close()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
+    try:
+        connection, _ = server.accept()
+    except TimeoutError:
+        return
+    with connection:
+        request = _read_request(connection)
+        if not request.get("ping"):
+            if request.get("kind") == "pipeline":
+                _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
+            else:
+                workers.launch(server, request, supervisor.run_forked)
+            watcher.watch(request)
+        connection.sendall(b"ok")
 
 
 def _read_request(connection: socket.socket) -> dict[str, Any]:
@@ -154,20 +171,14 @@ class _Watcher:
             os._exit(code)
 
 
-def _fork_supervisor(server: socket.socket, request: dict[str, Any], run: Any) -> None:
-    first = os.fork()
-    if first:
-        os.waitpid(first, 0)
-        return
-    code = 1
-    try:
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        server.close()
-        code = run(request["workspace"], request["run_id"], request.get("env") or {})
-    finally:
-        os._exit(code)
+def _fork_supervisor(
+    server: socket.socket, workers: Workers, request: dict[str, Any], run: Any
+) -> None:
+    env = request.get("env") or {}
+    detach(
+        [server, *workers.channels()],
+        lambda: int(run(request["workspace"], request["run_id"], env)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import collections
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -48,13 +49,23 @@ class LocalProcess:
             preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 - only prctl
         )
         self.readers = start_pumps(self.proc, out, stderr_tail)
+        self._pidfd: int | None = None
 
     @property
     def local_pid(self) -> int | None:
         return self.proc.pid
 
     def wait(self, timeout: float) -> int | None:
-        """The exit code, or None if the script is still running after ``timeout`` seconds."""
+        """The exit code, or None if the script is still running after ``timeout`` seconds.
+        Where the system has process descriptors, the exit is seen the moment it happens
+        (``Popen.wait`` with a timeout polls, up to 50 ms late)."""
+        if self._pidfd is None and self.proc.returncode is None and hasattr(os, "pidfd_open"):
+            with contextlib.suppress(OSError):
+                self._pidfd = os.pidfd_open(self.proc.pid)
+        if self._pidfd is not None and self.proc.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                return None
+            return self.proc.wait()
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -72,6 +83,9 @@ class LocalProcess:
     def close(self) -> None:
         for reader in self.readers:
             reader.join(timeout=5)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 class LocalExecutor:

@@ -26,6 +26,7 @@ from typing import IO, Any
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for, supervision_for
+from atelier.client.relay import ENV_SOCKET
 from atelier.core.errors import AtelierError
 from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import process_start
@@ -34,9 +35,12 @@ from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution import agent, distributed, run_data
 from atelier.execution.compute import Executor, ScriptProcess, executor
+from atelier.execution.local import LocalExecutor
 
 # the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
+from atelier.execution.relay_server import RelayServer
+from atelier.execution.sweep_start import wake_controller
 
 __all__ = ["HEARTBEAT_SECONDS", "NodeAttempt", "Supervisor", "launch", "main", "run_forked"]
 
@@ -92,6 +96,7 @@ class Supervisor:
         self.info: dict[str, Any] = {}
         #: the run's output datasets, uploaded (and registered) when the script succeeded
         self.data_outputs: list[dict[str, Any]] = []
+        self.parent_run_id: str | None = None
 
     def _phase(self, log: IO[str], phase: str, message: str) -> None:
         """Say what the run is doing now, in its log and (with the next heartbeat) its record."""
@@ -130,6 +135,7 @@ class Supervisor:
         (self.run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "user_logs").mkdir(parents=True, exist_ok=True)
         definition = record.definition or {}
+        self.parent_run_id = record.parent_run_id
         info = self.info
         # who to look for (and stop) if this process dies: pid, group, and start time, since
         # pids are reused
@@ -220,6 +226,8 @@ class Supervisor:
             self._move(RunStatus.FAILED, error=error, exit_code=exit_code)
         else:
             self._move(RunStatus.COMPLETED, exit_code=exit_code)
+        if self.parent_run_id:  # a sweep's trial: its controller starts the next at once
+            wake_controller(self.parent_run_id)
         if os.environ.get("ATELIER_KEEP_RUN_DIRS") != "1":
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return exit_code or 0
@@ -286,6 +294,7 @@ class Supervisor:
 
     def _environment(self, python: Path, definition: dict[str, Any]) -> dict[str, str]:
         env = dict(os.environ)
+        env.pop(ENV_SOCKET, None)  # a relay of the submitter's own supervisor is not this run's
         env.update(self.backend.child_environment())
         # a server hands the script a token that reaches only this run
         env.update(self.supervision.run_environment(self.workspace, self.run_id))
@@ -316,8 +325,13 @@ class Supervisor:
         limit = float(definition.get("max_run_duration_seconds") or 0) or None
         command = self._command(python, workdir, definition)
         self._phase(log, "running", f"starting {command!r} in {workdir}")
-        with (self.run_dir / LOG_NAME).open("ab", buffering=0) as out:
+        with (
+            (self.run_dir / LOG_NAME).open("ab", buffering=0) as out,
+            self._relay(runner) as relay,
+        ):
             env = self._environment(python, definition)
+            if relay is not None:
+                env[ENV_SOCKET] = relay.path
             script: ScriptProcess
             if distributed.process_count(definition) > 1:
                 record = self.backend.runs.get(self.workspace, self.run_id)
@@ -342,6 +356,13 @@ class Supervisor:
             script.close()
         _say(log, f"script exited with code {code}")
         return code
+
+    def _relay(self, runner: Executor) -> contextlib.AbstractContextManager[RelayServer | None]:
+        """A relay for a script that runs on this host and reports to a local store: it
+        then reports through this process, which has the store open already."""
+        if isinstance(runner, LocalExecutor) and self.backend.tracking_uri.startswith("file://"):
+            return RelayServer(self.backend)
+        return contextlib.nullcontext()
 
     def _report_script(self, script: ScriptProcess) -> None:
         """Put the script's process group in the heartbeat at once, so a reaper can stop
@@ -446,6 +467,8 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    if devnull > 2:  # a warm supervisor runs this once per run: no descriptor left open
+        os.close(devnull)
     try:
         return _supervise(workspace, run_id)
     except BaseException:

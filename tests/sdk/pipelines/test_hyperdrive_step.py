@@ -8,6 +8,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
 
 from atelier import Experiment, Run, ValidationError, Workspace
@@ -135,3 +136,31 @@ def test_a_sweep_step_refuses_what_azure_refuses(ws: Workspace, source: Path) ->
         Experiment(ws, "hd-pipes").submit(Pipeline(ws, [step]))
     with pytest.raises(ValidationError, match="metrics_output"):
         HyperDriveStep("sweep", config, metrics_output="m.json")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", ["http"], indirect=True)
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_published_pipeline_with_a_sweep_step_runs_on_the_server(
+    ws: Workspace, source: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Published without ever being run here, then started by a REST call: the server runs
+    the pipeline, and its sweep step runs every trial and hands the best one on."""
+    server = request.getfixturevalue("server")
+    published = _pipeline(ws, source, tmp_path).publish("hd-rest")
+    answer = httpx.post(
+        published.endpoint,
+        json={"ExperimentName": "hd-rest"},
+        headers={"Authorization": f"Bearer {server.admin_token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    run = PipelineRun(Experiment(ws, "hd-rest"), answer.json()["Id"])
+    run.wait_for_completion(show_output=False)
+    assert run.get_status() == "Completed"
+    (step,) = run.find_step_run("sweep")
+    assert step.reused_run_id is None
+    trials = step.get_children()
+    assert len(trials) == 2 and all(t.get_status() == "Completed" for t in trials)
+    best = step.get_best_run_by_primary_metric()
+    assert best is not None and best.get_metrics()["accuracy"] == 8.0
+    assert "using quality 2.0" in run.find_step_run("use")[0].get_job_log()

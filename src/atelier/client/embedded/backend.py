@@ -70,6 +70,14 @@ class EmbeddedBackend:
             "ATELIER_BLOB_URL": self.settings.resolved_blob_url,
         }
 
+    def release_connections(self) -> None:
+        """Close pooled server connections; the engine (and what it compiled) stays for
+        reuse. SQLite's stay open: closing what SQLite takes for the file's last connection
+        checkpoints and deletes the write-ahead log under any process that lost its locks
+        (see ``_private_database``), and an open file holds nothing a server would wait on."""
+        if not self.db.is_sqlite:
+            self.db.engine.dispose()
+
     def close(self) -> None:
         self.db.dispose()
 

@@ -9,8 +9,8 @@ spent, its time is up, or it is canceled.
 Everything it knows is stored: the study (Optuna's storage) and the trials (child runs,
 each with the number of its Optuna trial). A controller that is killed can be started
 again (:func:`atelier.sdk.sweeps._launch.start_controller`); it reads both back and carries
-on: a trial asked for but never recorded is recorded and run then, a recorded trial is
-never started a second time.
+on: a trial asked for but never recorded is recorded and run once a slot is free (told
+pruned if the sweep ends first), a recorded trial is never started a second time.
 """
 
 from __future__ import annotations
@@ -32,15 +32,18 @@ from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution.supervisor import launch
+from atelier.execution.sweep_start import Waker
 from atelier.sdk.sweeps import _launch, _study
 from atelier.sdk.sweeps.parameters import apply_arguments
 from atelier.sdk.sweeps.policies import NoTerminationPolicy, decide, policy_from_dict
 from atelier.sdk.sweeps.run import metric_series
-from atelier.sdk.sweeps.sampling import sampling_from_dict
+from atelier.sdk.sweeps.sampling import BayesianParameterSampling, sampling_from_dict
 from atelier.sdk.tracking._submit import SCRIPT_RUN_TYPE
 
 _POLL_SECONDS = 0.1
 _POLICY_SECONDS = 0.5
+#: how often the controller lists every trial (between, it reads the unfinished ones)
+_LIST_SECONDS = 5.0
 #: a recorded trial not picked up by a supervisor this long is launched again on resume
 _ORPHAN_MS = 10_000
 #: passes in a row the store may fail before the controller gives up (and fails the sweep)
@@ -90,6 +93,16 @@ class Controller:
         self.checked_metric = False
         #: Optuna trials asked for and not yet told, by number: their sampled parameters
         self.open_trials: dict[int, dict[str, Any]] = {}
+        #: the sweep's trials by run id, and when they were last all listed
+        self.children: dict[str, RunRecord] = {}
+        self.listed = -math.inf
+        #: a trial asked for ahead of a free slot, not recorded yet: (number, parameters)
+        self.ahead: tuple[int, dict[str, Any]] | None = None
+        #: trials a killed controller asked for and never recorded: run as slots free
+        self.orphans: list[tuple[int, dict[str, Any]]] = []
+        self.ask_ahead = not isinstance(self.sampling, BayesianParameterSampling)
+        #: whether the first pass (which settles what a killed controller left) is done
+        self.started = False
 
     # --- the study -------------------------------------------------------------------
     def _open(self) -> int:
@@ -104,9 +117,24 @@ class Controller:
             self.study.set_user_attr("prepared", True)
             trials = self.study.get_trials(deepcopy=False)
         self.open_trials = {
-            t.number: dict(t.params) for t in trials if t.state == optuna.trial.TrialState.RUNNING
+            t.number: self._asked_params(t)
+            for t in trials
+            if t.state == optuna.trial.TrialState.RUNNING
         }
         return sum(1 for t in trials if not t.user_attrs.get(_study.WARM_ATTRIBUTE))
+
+    def _asked_params(self, frozen: Any) -> dict[str, Any]:
+        """A trial's parameters; a controller killed in the middle of ``study.ask`` leaves
+        some unset, and they are sampled now, as that ask would have."""
+        optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
+        if set(frozen.params) == set(optuna_space):
+            return dict(frozen.params)
+        import optuna
+
+        trial = optuna.Trial(self.study, frozen._trial_id)
+        for name, distribution in optuna_space.items():
+            trial._suggest(name, distribution)  # what study.ask does for fixed distributions
+        return dict(trial.params)
 
     def _warm_start(self) -> None:
         optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
@@ -139,10 +167,20 @@ class Controller:
 
     # --- trials ------------------------------------------------------------------------
     def _ask(self) -> None:
+        if self.ahead is None:
+            self._ask_ahead()
+        assert self.ahead is not None
+        number, params = self.ahead
+        self.ahead = None
+        self._record_trial(number, params)
+
+    def _ask_ahead(self) -> None:
+        """Ask the study for the next trial before a slot is free, so that a trial ending
+        starts the next at once (random and grid sampling, which learn nothing from results)."""
         optuna_space = {name: dist for name, (dist, _) in self.distributions.items()}
         trial = self.study.ask(fixed_distributions=optuna_space)
         self.open_trials[trial.number] = dict(trial.params)
-        self._record_trial(trial.number, dict(trial.params))
+        self.ahead = (trial.number, dict(trial.params))
 
     def _record_trial(self, number: int, raw: dict[str, Any]) -> RunRecord:
         values = {name: self.distributions[name][1](raw[name]) for name in self.distributions}
@@ -171,6 +209,7 @@ class Controller:
             self.backend.datasets.record_run_inputs(
                 self.workspace, record.run_id, definition["inputs"]
             )
+        self.children[record.run_id] = record
         self._launch(record.run_id)
         return record
 
@@ -178,15 +217,23 @@ class Controller:
         self.launched.add(run_id)
         launch(self.backend, self.workspace, run_id)
 
-    def _settle(self, by_trial: dict[int, RunRecord]) -> None:
-        """Tell the study each finished trial's outcome; record (or start) trials a killed
-        controller left asked-for but not running."""
+    def _settle(self) -> None:
+        """Tell the study each finished trial's outcome; queue the trials a killed
+        controller left asked-for but not recorded (they run as slots free), and start
+        those it recorded but never started."""
         import optuna
 
+        by_trial = {
+            int(c.properties[_study.TRIAL_PROPERTY]): c
+            for c in self.children.values()
+            if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
+        }
         for number, params in list(self.open_trials.items()):
             child = by_trial.get(number)
             if child is None:
-                self._record_trial(number, params)
+                asked = [n for n, _ in self.orphans] + ([self.ahead[0]] if self.ahead else [])
+                if number not in asked:
+                    self.orphans.append((number, params))
             elif child.status in TERMINAL_STATUSES:
                 value = self._final_value(child)
                 if child.status == RunStatus.COMPLETED and value is not None:
@@ -233,6 +280,14 @@ class Controller:
                 self.backend.runs.cancel(self.workspace, child.run_id)
 
     def _end(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:
+        import optuna
+
+        # asked for and never run: not left running in the study
+        for number, _ in self.orphans + ([self.ahead] if self.ahead else []):
+            with contextlib.suppress(Exception):
+                self.study.tell(number, state=optuna.trial.TrialState.PRUNED)
+            self.open_trials.pop(number, None)
+        self.orphans, self.ahead = [], None
         with contextlib.suppress(AtelierError):
             self.backend.runs.transition(self.workspace, self.run_id, status, error)
 
@@ -282,9 +337,11 @@ class Controller:
 
     def drive(self) -> RunStatus:
         """Run the sweep until it ends; its final status."""
+        self.waker = Waker(self.run_id)
         try:
             return self._drive()
         finally:
+            self.waker.close()
             if self.study is not None:
                 _study.close_study(self.study)
 
@@ -305,20 +362,18 @@ class Controller:
                 status = None
             if status is not None:
                 return status
-            time.sleep(_POLL_SECONDS)
+            self.waker.wait(_POLL_SECONDS)
 
     def _pass(self) -> RunStatus | None:
         """Look at the sweep once and act: the sweep's final status once it has ended."""
         parent = self.backend.runs.get(self.workspace, self.run_id)
         if parent.status in TERMINAL_STATUSES:
             return parent.status
-        children = self.backend.runs.children(self.workspace, self.run_id, False)
-        by_trial = {
-            int(c.properties[_study.TRIAL_PROPERTY]): c
-            for c in children
-            if c.properties.get(_study.TRIAL_PROPERTY, "").isdigit()
-        }
-        self._settle(by_trial)
+        children = self._children()
+        settled_first = not self.started
+        if settled_first:  # first, what a killed controller left asked-for but not running
+            self._settle()
+            self.started = True
         active = [c for c in children if c.status not in TERMINAL_STATUSES]
         if parent.status == RunStatus.CANCEL_REQUESTED:
             self._cancel_all(active)
@@ -343,22 +398,48 @@ class Controller:
                     self.run_id,
                     {"hyperdrive.stop_reason": "max_duration_minutes reached"},
                 )
-                self._complete(children)
+                self._complete(self._children(full=True))
         else:
-            self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
-            self._apply_policy(active, children)
-            slots = self.concurrent - len(active)
-            while slots > 0 and self.asked < self.total:
+            self._run_trials(active, children)
+        if not settled_first:  # after the launches: a free slot does not wait for the study
+            self._settle()
+        return None
+
+    def _run_trials(self, active: list[RunRecord], children: list[RunRecord]) -> None:
+        """Apply the policy, fill the free slots with trials, end the sweep once it is done."""
+        self.checked_metric = any(c.status == RunStatus.COMPLETED for c in children)
+        self._apply_policy(active, children)
+        slots = self.concurrent - len(active)
+        while slots > 0 and (self.orphans or self.asked < self.total):
+            if self.orphans:  # already counted in self.asked
+                self._record_trial(*self.orphans.pop(0))
+            else:
                 self._ask()
                 self.asked += 1
-                slots -= 1
-            if self.asked >= self.total and not active:
-                self._finish(children)
-        return None
+            slots -= 1
+        if self.ask_ahead and self.ahead is None and self.asked < self.total:
+            self._ask_ahead()
+        if self.asked >= self.total and not active:
+            self._finish(children)
+
+    def _children(self, full: bool = False) -> list[RunRecord]:
+        """The sweep's trials as they are now. Listing them all costs more the more there
+        are, so between full listings (every few seconds, and when the sweep ends) only the
+        unfinished ones are read again: the trials this controller records it knows."""
+        if full or time.monotonic() - self.listed > _LIST_SECONDS:
+            self.listed = time.monotonic()
+            listed = self.backend.runs.children(self.workspace, self.run_id, False)
+            self.children = {c.run_id: c for c in listed}
+        else:
+            for run_id, child in list(self.children.items()):
+                if child.status not in TERMINAL_STATUSES:
+                    self.children[run_id] = self.backend.runs.get(self.workspace, run_id)
+        return list(self.children.values())
 
     def _finish(self, children: list[RunRecord]) -> None:
         if self.open_trials:
             return  # told on the next pass
+        children = self._children(full=True)
         if children and all(c.status == RunStatus.FAILED for c in children):
             first = min(children, key=lambda c: c.created_ms)
             message = (first.error or {}).get("message", "no error recorded")

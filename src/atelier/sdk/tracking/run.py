@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
+from atelier.client.relay import relay_backend
 from atelier.core.errors import ValidationError
 from atelier.core.records import RunRecord, WorkspaceRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
@@ -227,7 +228,9 @@ class Run(LoggingMixin, FilesMixin, WaitingMixin, RunExtrasMixin):
             return _context_run
         if _workspace_factory is None:  # pragma: no cover - atelier/__init__ registers it
             raise RuntimeError("atelier.sdk.workspace was not imported; import atelier first")
-        backend = backend_for(os.environ.get(ENV_TRACKING_URI))
+        tracking_uri = os.environ.get(ENV_TRACKING_URI)
+        # under a local supervisor: report through it, which has the store open already
+        backend = relay_backend(tracking_uri or "") or backend_for(tracking_uri)
         # the store's modules (SQLAlchemy and its models) are now loaded for good: out of
         # the collector's sight they cost nothing at each collection nor at exit, where
         # collecting them took 0.3-0.6 s of every short run (a sweep's trial)
