@@ -169,7 +169,13 @@ def exit_codes() -> str:
     return "\n".join(out)
 
 
+def changelog() -> str:
+    """CHANGELOG.md at the repository's root, where release tooling expects it."""
+    return (Path(__file__).resolve().parents[1] / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "changelog": changelog,
     "cli-reference": cli_reference,
     "rest-reference": rest_reference,
     "curated-environments": curated_environments,
@@ -191,20 +197,13 @@ def fill(markdown: str) -> str:
     return MARKER.sub(generate, markdown)
 
 
-def write_openapi(site_dir: Path) -> None:
-    """``reference/openapi.json`` and an offline Swagger UI page beside it, with the
-    viewer's files from the package (no CDN)."""
-    import shutil
-
+def openapi_files() -> dict[str, bytes]:
+    """``reference/openapi/``: the OpenAPI document and an offline Swagger UI page over it,
+    with the viewer's files from the package (no CDN), by path in the site."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
     from atelier.server.docs_assets import ASSET_TYPES, ASSETS
 
-    target = site_dir / "reference" / "openapi"
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "openapi.json").write_text(json.dumps(openapi_document(), indent=1))
-    for name in ASSET_TYPES:
-        shutil.copyfile(ASSETS / name, target / name)
     page = get_swagger_ui_html(
         openapi_url="openapi.json",
         title="Atelier REST API",
@@ -212,4 +211,7 @@ def write_openapi(site_dir: Path) -> None:
         swagger_css_url="swagger-ui.css",
         swagger_favicon_url="favicon-32x32.png",
     )
-    (target / "index.html").write_bytes(bytes(page.body))
+    files = {name: (ASSETS / name).read_bytes() for name in ASSET_TYPES}
+    files["openapi.json"] = json.dumps(openapi_document(), indent=1).encode()
+    files["index.html"] = bytes(page.body)
+    return {f"reference/openapi/{name}": content for name, content in files.items()}
