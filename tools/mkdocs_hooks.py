@@ -9,7 +9,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools import docgen  # noqa: E402
+from tools import docgen
 
 
 def on_files(files: Any, config: Any) -> Any:

@@ -9,11 +9,11 @@ import json
 import subprocess
 import sys
 import traceback
+from pathlib import Path
 
 
 def main(path: str) -> int:
-    with open(path, encoding="utf-8") as handle:
-        blocks = json.load(handle)
+    blocks = json.loads(Path(path).read_text(encoding="utf-8"))
     namespace: dict[str, object] = {"__name__": "__main__"}
     for block in blocks:
         where = f"{block['page']}:{block['line']}"
@@ -29,8 +29,9 @@ def main(path: str) -> int:
             sys.stdout.flush()
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", block["code"]], check=False)
             if done.returncode != 0:
-                print(f"FAILED: the bash block at {where} exited {done.returncode}",
-                      file=sys.stderr)
+                print(
+                    f"FAILED: the bash block at {where} exited {done.returncode}", file=sys.stderr
+                )
                 return 1
     return 0
 

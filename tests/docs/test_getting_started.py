@@ -4,6 +4,7 @@ that should not)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -42,10 +43,8 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 def _stop_leftovers(folder: Path) -> None:
     """Kill what a page started in the background and recorded in a ``*.pid`` file."""
     for pid_file in folder.glob("*.pid"):
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 @pytest.mark.one_database
@@ -107,5 +106,5 @@ def test_blocks_are_found_and_marked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"mark it \{\.ruby \.notest\}"):
         page_blocks(page)
     page.write_text("```{.bash}\nls\n```\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="add .notest"):
+    with pytest.raises(ValueError, match=r"add \.notest"):
         page_blocks(page)
