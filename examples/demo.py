@@ -400,7 +400,10 @@ def show_the_sweep_in_the_studio(ws: Workspace, sweep_id: str) -> None:
         transport = httpx.ASGITransport(app=app)  # the app in this process, no port
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             await client.get("/local-signin/demo-launch-key")  # what the launch link does
-            return await client.get(f"/workspaces/{ws.name}/sweeps/{sweep_id}")
+            page = await client.get(f"/workspaces/{ws.name}/sweeps/{sweep_id}")
+            for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text):
+                (await client.get(asset)).raise_for_status()  # its style sheets and scripts
+            return page
 
     page = asyncio.run(fetch())
     page.raise_for_status()

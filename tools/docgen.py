@@ -45,7 +45,8 @@ def _context(path: str, command: Any) -> Any:
 
 
 def _usage(path: str, command: Any) -> str:
-    return " ".join([path, *command.collect_usage_pieces(_context(path, command))])
+    pieces = command.collect_usage_pieces(_context(path, command))
+    return re.sub(r"\{(\w+)\}", lambda m: m[1].upper(), " ".join([path, *pieces]))
 
 
 def _option_row(param: Any, context: Any) -> str:

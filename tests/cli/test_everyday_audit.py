@@ -77,7 +77,9 @@ def test_the_install_page_lists_every_extra() -> None:
     assert brings_modules - for_tools <= set(EXTRAS), brings_modules - for_tools - set(EXTRAS)
     # pip install 'atelier-ml[all]' installs every extra a user would use
     (everything,) = extras["all"]
-    in_all = set(re.fullmatch(r"atelier-ml\[([a-z0-9,-]+)\]", everything)[1].split(","))  # type: ignore[index]
+    named = re.fullmatch(r"atelier-ml\[([a-z0-9,-]+)\]", everything)
+    assert named, everything
+    in_all = set(named[1].split(","))
     assert in_all == set(extras) - for_tools, in_all ^ (set(extras) - for_tools)
 
 
