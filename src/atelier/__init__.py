@@ -1,9 +1,11 @@
 """Atelier: a self-hosted machine-learning workspace with azureml-core's names.
 
-    from atelier import Workspace, Experiment, Run
-    ws = Workspace.create("demo", exist_ok=True)
-    with Experiment(ws, "iris").start_logging() as run:
-        run.log("accuracy", 0.93)
+```python
+from atelier import Workspace, Experiment, Run
+ws = Workspace.create("demo", exist_ok=True)
+with Experiment(ws, "iris").start_logging() as run:
+    run.log("accuracy", 0.93)
+```
 """
 
 from importlib import metadata as _metadata
