@@ -486,7 +486,7 @@ def deploy_and_update(ws: Workspace, run: Run, model: Model, iris: TabularDatase
 
     config = LocalWebservice.deploy_configuration(port=0, num_replicas=2, collect_model_data=True)
     service = Model.deploy(ws, "iris-svc", [model], deployment_config=config, overwrite=True)
-    service.wait_for_deployment(show_output=True)
+    service.wait_for_deployment(show_output=True, timeout_sec=180)  # patient on a busy machine
     primary, _ = service.get_keys()
     headers = {"Authorization": f"Bearer {primary}"}
     flower = {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}
