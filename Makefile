@@ -1,4 +1,5 @@
-# The only commands anyone needs: make demo, make test, make lint, make bench.
+# The only commands anyone needs: make demo, make test, make lint, make bench;
+# make docs / docs-serve for the documentation site, make dist for a release.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 # test starts compiles SQLAlchemy & co. from source again (2.2 s a CLI call instead of 1.1 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench docs docs-serve dist clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +24,14 @@ test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples tools
+	$(BIN)/ruff format --check src tests bench examples tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench examples
-	$(BIN)/ruff check --fix src tests bench examples
+	$(BIN)/ruff format src tests bench examples tools
+	$(BIN)/ruff check --fix src tests bench examples tools
 
 bench: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
@@ -55,5 +56,17 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_automl.py
 	$(BIN)/python bench/bench_containers.py
 
+# the documentation site into site/ (mkdocs.yml; strict: a broken link or reference fails)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# the sdist and the wheel into dist/ (the version is pyproject.toml's)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/uv build --quiet --out-dir dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site dist

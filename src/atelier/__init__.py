@@ -1,10 +1,14 @@
 """Atelier: a self-hosted machine-learning workspace with azureml-core's names.
 
+```python
 from atelier import Workspace, Experiment, Run
 ws = Workspace.create("demo", exist_ok=True)
 with Experiment(ws, "iris").start_logging() as run:
     run.log("accuracy", 0.93)
+```
 """
+
+from importlib import metadata as _metadata
 
 from atelier.core.errors import (
     AlreadyExistsError,
@@ -34,7 +38,10 @@ from atelier.sdk.models.model import Model
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from atelier.sdk.tracking.search import search_runs
 
-__version__ = "0.1.0"
+try:  # the one place the version is written is pyproject.toml: read it from the metadata
+    __version__ = _metadata.version("atelier-ml")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "AlreadyExistsError",

@@ -1,5 +1,5 @@
 """Issue 15's remaining sentences, each held by a test: the URLs ``atelier server start``
-serves, tables without Python reprs or epoch numbers, the README's list of extras, and a
+serves, tables without Python reprs or epoch numbers, the install page's list of extras, and a
 corrupted or read-only home as one typed error from the SDK."""
 
 from __future__ import annotations
@@ -57,24 +57,30 @@ def test_tables_show_no_python_reprs_or_epoch_numbers(capsys: pytest.CaptureFixt
     assert "stage=prod" in out
 
 
-def _install_section() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+def _extras_section() -> str:
+    page = (ROOT / "docs" / "getting-started" / "install.md").read_text(encoding="utf-8")
+    return page.split("## Extras", 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_readme_install_section_lists_every_extra() -> None:
+def test_the_install_page_lists_every_extra() -> None:
     from atelier.core.extras import EXTRAS
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "optional-dependencies"
     ]
-    rows = [line for line in _install_section().splitlines() if line.startswith("| `")]
+    rows = [line for line in _extras_section().splitlines() if line.startswith("| `")]
     listed = {name for line in rows for name in re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])}
     assert set(extras) <= listed, set(extras) - listed
     # atelier doctor checks every extra that brings modules a user would use
-    for_tools = {"dev", "bench", "distributed-test"}
+    for_tools = {"dev", "docs", "bench", "distributed-test", "all"}
     brings_modules = {name for name, requirements in extras.items() if requirements}
     assert brings_modules - for_tools <= set(EXTRAS), brings_modules - for_tools - set(EXTRAS)
+    # pip install 'atelier-ml[all]' installs every extra a user would use
+    (everything,) = extras["all"]
+    named = re.fullmatch(r"atelier-ml\[([a-z0-9,-]+)\]", everything)
+    assert named, everything
+    in_all = set(named[1].split(","))
+    assert in_all == set(extras) - for_tools, in_all ^ (set(extras) - for_tools)
 
 
 def test_a_corrupted_database_is_one_typed_error_from_the_sdk(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "azure": (("adlfs",), "Azure Blob / ADLS datastores"),
     "gcs": (("gcsfs",), "Google Cloud Storage datastores"),
     "automl": (("sklearn", "optuna"), "AutoML (AutoMLConfig, atelier automl)"),
+    "widgets": (("ipywidgets",), "RunDetails(run).show() in Jupyter notebooks"),
 }
 
 

@@ -1,6 +1,6 @@
 """The MLflow tracking protocol's rules over Atelier's experiments, runs and metrics.
 
-How MLflow's notions map (README, "MLflow clients"):
+How MLflow's notions map (docs/mlflow.md):
 
 - an MLflow experiment is an Atelier experiment; its id is the experiment's id, and ``"0"``
   (MLflow's default experiment) is the experiment named ``Default``, created on first use;

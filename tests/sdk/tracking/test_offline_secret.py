@@ -1,4 +1,4 @@
-"""The README's secret example, as written: ``DB_PASSWORD=... python train.py`` with
+"""The secret example of docs/guide/secrets.md, as written: ``DB_PASSWORD=... python train.py`` with
 ``Run.get_context().get_secret("db-password")`` in the script."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from atelier import NotFoundError
 from atelier.sdk.tracking._offline import OfflineRun
 
 
-def test_the_readme_example_runs_as_written(
+def test_the_documented_example_runs_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = tmp_path / "train.py"
