@@ -7,6 +7,7 @@ the notebook cell below uses the test's run object as a notebook would use its o
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,6 +30,7 @@ def notebook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         from ipykernel.inprocess.manager import InProcessKernelManager
     except ImportError as exc:
         _missing("ipykernel and ipywidgets", f"{exc} (pip install 'atelier-ml[widgets]')")
+    environment = dict(os.environ)
     manager = InProcessKernelManager()
     manager.start_kernel()
     shell = manager.kernel.shell
@@ -37,6 +39,10 @@ def notebook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     finally:
         manager.shutdown_kernel()
         type(shell).clear_instance()  # get_ipython() is None again: no kernel any more
+        # the kernel sets FORCE_COLOR, CLICOLOR_FORCE, TERM, PAGER... for its process: later
+        # tests in this process must see the environment they started with
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def _until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
