@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from atelier import Workspace
 from atelier.client.registry import reset_backends
+from atelier.execution.agent import SOCKET_VARIABLE
 from tests.helpers.databases import migrated_sqlite, seed_home
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -102,6 +104,25 @@ def _quick_endpoint_health() -> Iterator[None]:
         for name, value in ENDPOINT_HEALTH.items():
             patch.setenv(name, value)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_supervisor_agent() -> Iterator[None]:
+    """One warm supervisor agent per test process for every test's home
+    (``ATELIER_AGENT_SOCKET``): the first submission of each home otherwise starts an agent
+    and a supervisor as fresh interpreters. The per-home agent keeps its own tests
+    (tests/execution/test_agent.py, test_reaper.py and the journeys in tests/e2e)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path = Path(tempfile.gettempdir()) / f"atelier-agent-tests-{worker}-{uuid.uuid4().hex[:8]}.sock"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SOCKET_VARIABLE, str(path))
+        yield
+
+
+@pytest.fixture
+def per_home_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's submissions go to its home's own agent, as a user's do."""
+    monkeypatch.delenv(SOCKET_VARIABLE, raising=False)
 
 
 @pytest.fixture(scope="session")

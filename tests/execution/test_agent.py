@@ -11,6 +11,9 @@ from atelier import Experiment, ScriptRunConfig, Workspace
 from atelier.core.settings import load_settings
 from atelier.execution import agent
 
+#: what is tested here is the agent of each home, not the one the test suite shares
+pytestmark = pytest.mark.usefixtures("per_home_agent")
+
 
 def _submit(ws: Workspace, folder: Path) -> str:
     run = Experiment(ws, "agent").submit(ScriptRunConfig(source_directory=folder, script="t.py"))

@@ -18,7 +18,8 @@ from atelier.core.settings import load_settings
 from atelier.execution import agent
 from tests.execution.reaping import alive, kill_supervisor, sleeper, wait
 
-pytestmark = pytest.mark.one_database  # the database kind is incidental here
+#: the database kind is incidental here; the home's own agent, as a user's, does the reaping
+pytestmark = [pytest.mark.one_database, pytest.mark.usefixtures("per_home_agent")]
 
 
 def test_the_agent_fails_a_run_whose_supervisor_died_and_kills_its_script(

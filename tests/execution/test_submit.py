@@ -169,11 +169,11 @@ def test_bytecode_caches_are_never_in_a_snapshot(tmp_path: Path) -> None:
 @pytest.mark.one_database
 def test_time_limit_stops_the_script(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")
-    run = _submit(ws, folder, max_run_duration_seconds=2)
+    run = _submit(ws, folder, max_run_duration_seconds=1)
     details = run.wait_for_completion(raise_on_error=False, timeout_seconds=60)
     assert details["status"] == "Failed"
     assert details["error"]["code"] == "RunTimeout"
-    assert "max_run_duration_seconds=2" in details["error"]["message"]
+    assert "max_run_duration_seconds=1" in details["error"]["message"]
 
 
 def _wait_for(run: Run, status: str, seconds: float = 60) -> None:
@@ -270,7 +270,17 @@ def test_run_configuration_round_trip(tmp_path: Path) -> None:
 
 @pytest.mark.one_database
 def test_activity_follows_the_phases(ws: Workspace, tmp_path: Path) -> None:
-    folder = _source(tmp_path, "import time\nprint('x', flush=True)\ntime.sleep(3)\n")
+    go = tmp_path / "go"  # the script runs until the test has seen its running phase
+    folder = _source(
+        tmp_path,
+        f"""
+        import os, time
+        print('x', flush=True)
+        deadline = time.monotonic() + 60
+        while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    """,
+    )
     run = _submit(ws, folder)
     _wait_for(run, "Running")
     deadline = time.monotonic() + 30
@@ -278,6 +288,7 @@ def test_activity_follows_the_phases(ws: Workspace, tmp_path: Path) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert "starting" in run.get_activity()["message"]
+    go.touch()
     run.wait_for_completion()
     assert run.get_activity()["status"] == "Completed"
     assert run.get_activity()["phase"] == "ended"  # never the phase it was last seen in

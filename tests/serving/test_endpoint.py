@@ -21,7 +21,13 @@ from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
 from atelier.sdk.models.local_service import LocalWebserviceDeploymentConfiguration
 from atelier.sdk.models.webservice import WebserviceError
-from atelier.serving.scaling import HEALTH_MISSES, health_seconds, health_timeout_seconds
+from atelier.serving.scaling import (
+    HEALTH_MISSES,
+    HEALTH_SECONDS_VARIABLE,
+    HEALTH_TIMEOUT_VARIABLE,
+    health_seconds,
+    health_timeout_seconds,
+)
 
 SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 #: the rolling update, the most database-heavy path, runs on both databases
@@ -105,6 +111,15 @@ def service(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
         yield svc
     finally:
         svc.delete()
+
+
+@pytest.fixture
+def quick_health(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Health checks of the endpoints this test starts every 0.25 s with 1 s to answer
+    (0.5 s and 1.5 s for the others, tests/conftest.py): the tests that wait for missed
+    checks wait 3.75 s instead of 6 s."""
+    monkeypatch.setenv(HEALTH_SECONDS_VARIABLE, "0.25")
+    monkeypatch.setenv(HEALTH_TIMEOUT_VARIABLE, "1")
 
 
 def _gone(pid: int, timeout: float = 15) -> bool:
@@ -281,6 +296,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
 
 
 @SQLITE
+@pytest.mark.usefixtures("quick_health")
 def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
     joblib = pytest.importorskip("joblib")
     linear = pytest.importorskip("sklearn.linear_model")
@@ -422,6 +438,7 @@ def run(raw_data):
 
 
 @SQLITE
+@pytest.mark.usefixtures("quick_health")
 def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Path) -> None:
     """A replica scores on its event loop, so it cannot answer health probes while run()
     works: a request that outlasts 3 missed probes (at the periods the endpoint's process

@@ -48,8 +48,19 @@ def spawn_detached(args: list[str], env: dict[str, str]) -> int:
     return pid
 
 
+#: a socket path that overrides the per-home one, so one agent serves every home of a
+#: process tree (the test suite sets it: each test has its own home, and a fresh agent
+#: per test would cost an interpreter start for every first submission)
+SOCKET_VARIABLE = "ATELIER_AGENT_SOCKET"
+
+
 def socket_path(home: Path) -> Path:
-    """Short and unique per home (Unix socket paths are limited to about 100 bytes)."""
+    """Short and unique per home (Unix socket paths are limited to about 100 bytes), or
+    ``ATELIER_AGENT_SOCKET`` when set: the agent forks each supervisor with the variables
+    of the submission it was asked for, so one agent can serve several homes."""
+    pinned = os.environ.get(SOCKET_VARIABLE)
+    if pinned:
+        return Path(pinned)
     digest = hashlib.sha1(str(home.resolve()).encode(), usedforsecurity=False).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"atelier-agent-{os.getuid()}-{digest}.sock"
 
