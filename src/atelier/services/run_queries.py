@@ -59,7 +59,7 @@ def list_runs(
         by_workspace = select(ExperimentRow.id, ExperimentRow.name).where(
             ExperimentRow.workspace_id == ws.id
         )
-        names = {row_id: name for row_id, name in session.execute(by_workspace)}
+        names = dict(session.execute(by_workspace).all())
     if not names:
         return []
     scope = list(names)
