@@ -94,8 +94,15 @@ class LocalExecutor:
     def __init__(self, config: dict[str, Any], home: Path) -> None:
         self.config = config
         self.home = home
+        #: set by ``prepare`` for an environment with ``docker_enabled``: run in a container
+        self.container: Any = None
 
     def prepare(self, spec: dict[str, Any], log: IO[str]) -> Path:
+        if spec.get("docker_enabled"):
+            from atelier.execution.container_run import prepare_image
+
+            self.container = prepare_image(spec, self.home, log)
+            return Path(self.container.python)
         return ensure_environment(spec, self.home / "envs", log)
 
     def start(
@@ -107,6 +114,10 @@ class LocalExecutor:
         stderr_tail: collections.deque[str],
     ) -> LocalProcess:
         die = bool(self.config.get("die_with_supervisor"))
+        if self.container is not None:
+            from atelier.execution.container_run import ContainerProcess
+
+            return ContainerProcess(self.container, command, workdir, env, out, stderr_tail, die)
         return LocalProcess(command, workdir, env, out, stderr_tail, die_with_parent=die)
 
 
