@@ -14,7 +14,6 @@ image's ``PYTHONPATH``, and the supervisor's relay socket folder mounted, so
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import os
 import shutil
@@ -28,9 +27,8 @@ from atelier.containers import BASE_IMAGE, VENV, Engine, ensure_base_image, find
 from atelier.containers import host_wheels as resolve_wheels
 from atelier.core.errors import EnvironmentBuildError, ImageBuildError
 from atelier.execution import packaging
-from atelier.execution.local import LocalProcess
 
-__all__ = ["IMAGE_REPOSITORY", "LABEL", "ContainerProcess", "RunImage", "prepare_image"]
+__all__ = ["IMAGE_REPOSITORY", "LABEL", "ContainerCommand", "RunImage", "prepare_image"]
 
 IMAGE_REPOSITORY = "localhost/atelier-cache/run-env"
 LABEL = "atelier.run"
@@ -93,7 +91,9 @@ def prepare_image(spec: dict[str, Any], home: Path, log: IO[str]) -> RunImage:
     with tempfile.TemporaryDirectory(prefix="atelier-run-image-", dir=home) as scratch:
         context = Path(scratch) / "context"
         context.mkdir()
-        (context / packaging.RUNTIME_REQUIREMENTS_FILE).write_text("".join(f"{r}\n" for r in runtime))
+        (context / packaging.RUNTIME_REQUIREMENTS_FILE).write_text(
+            "".join(f"{r}\n" for r in runtime)
+        )
         (context / packaging.LOCK_FILE).write_text("".join(f"{p}\n" for p in packages))
         for part, lines in (("runtime", runtime), ("env", packages)):
             wheels = resolve_wheels(lines, _wheel_cache(), log)
@@ -106,7 +106,9 @@ def prepare_image(spec: dict[str, Any], home: Path, log: IO[str]) -> RunImage:
 
 def _dockerfile() -> str:
     """A package image's Dockerfile up to its environment's packages (the same layers)."""
-    whole = packaging.render_dockerfile({"baseImage": BASE_IMAGE, "entryScript": "-", "modelDir": "-"})
+    whole = packaging.render_dockerfile(
+        {"baseImage": BASE_IMAGE, "entryScript": "-", "modelDir": "-"}
+    )
     cut = whole.index(f"COPY {packaging.RUNTIME_DIR}/")
     if not whole.startswith("#") or cut <= 0:
         raise ImageBuildError("the package Dockerfile changed shape; the run image needs its start")
@@ -135,19 +137,12 @@ def container_variables(env: dict[str, str]) -> dict[str, str]:
     return {**chosen, "PATH": _PATH, "HOME": "/root"}
 
 
-class ContainerProcess(LocalProcess):
-    """``<engine> run --rm`` of the script in the foreground: the engine's client is the
-    local process (its output is the script's); stopping stops the container."""
+class ContainerCommand:
+    """``<engine> run --rm`` of a script in the foreground (the engine's client is then the
+    script's local process, its output the script's), and how to stop and remove it."""
 
     def __init__(
-        self,
-        run_image: RunImage,
-        command: list[str],
-        workdir: Path,
-        env: dict[str, str],
-        out: IO[bytes],
-        stderr_tail: collections.deque[str],
-        die_with_parent: bool = False,
+        self, run_image: RunImage, command: list[str], workdir: Path, env: dict[str, str]
     ) -> None:
         self.engine = run_image.engine
         run_id = env.get("ATELIER_RUN_ID", "run")
@@ -162,22 +157,20 @@ class ContainerProcess(LocalProcess):
             folder = Path(env[ENV_SOCKET]).parent
             volumes.append(f"{folder}:{folder}")
         args = [
-            self.engine.path, "run", "--rm", "--name", self.name, "--network", "host",
+            # --init: a small init as PID 1 passes SIGTERM on (a script as PID 1 ignores it)
+            self.engine.path, "run", "--rm", "--init", "--name", self.name, "--network", "host",
             "--label", f"{LABEL}={run_id}", "--workdir", str(workdir),
         ]  # fmt: skip
         for volume in volumes:
             args += ["--volume", volume]
         for key in variables:
             args += ["--env", key]
-        args += [run_image.image, *command]
-        super().__init__(
-            args, workdir, self.engine.env(variables), out, stderr_tail, die_with_parent
-        )
+        self.args = [*args, run_image.image, *command]
+        #: the engine's environment: the variables' values travel here, not on its command line
+        self.env = self.engine.env(variables)
 
     def stop(self) -> None:
         self.engine.stop(self.name, timeout=_STOP_SECONDS)
-        super().stop()
 
-    def close(self) -> None:
-        super().close()
+    def remove(self) -> None:
         self.engine.remove(self.name)

@@ -88,6 +88,31 @@ class LocalProcess:
             self._pidfd = None
 
 
+class ContainerProcess(LocalProcess):
+    """A script in a container (:mod:`atelier.execution.container_run`): the engine's
+    foreground client is the local process; stopping stops the container, closing removes
+    whatever is left of it."""
+
+    def __init__(
+        self,
+        container: Any,
+        workdir: Path,
+        out: IO[bytes],
+        stderr_tail: collections.deque[str],
+        die_with_parent: bool = False,
+    ) -> None:
+        self.container = container
+        super().__init__(container.args, workdir, container.env, out, stderr_tail, die_with_parent)
+
+    def stop(self) -> None:
+        self.container.stop()
+        super().stop()
+
+    def close(self) -> None:
+        super().close()
+        self.container.remove()
+
+
 class LocalExecutor:
     """Builds (or finds) the environment here and runs the script as a local process."""
 
@@ -115,9 +140,10 @@ class LocalExecutor:
     ) -> LocalProcess:
         die = bool(self.config.get("die_with_supervisor"))
         if self.container is not None:
-            from atelier.execution.container_run import ContainerProcess
+            from atelier.execution.container_run import ContainerCommand
 
-            return ContainerProcess(self.container, command, workdir, env, out, stderr_tail, die)
+            boxed = ContainerCommand(self.container, command, workdir, env)
+            return ContainerProcess(boxed, workdir, out, stderr_tail, die)
         return LocalProcess(command, workdir, env, out, stderr_tail, die_with_parent=die)
 
 
