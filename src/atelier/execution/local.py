@@ -88,14 +88,46 @@ class LocalProcess:
             self._pidfd = None
 
 
+class ContainerProcess(LocalProcess):
+    """A script in a container (:mod:`atelier.execution.container_run`): the engine's
+    foreground client is the local process; stopping stops the container, closing removes
+    whatever is left of it."""
+
+    def __init__(
+        self,
+        container: Any,
+        workdir: Path,
+        out: IO[bytes],
+        stderr_tail: collections.deque[str],
+        die_with_parent: bool = False,
+    ) -> None:
+        self.container = container
+        super().__init__(container.args, workdir, container.env, out, stderr_tail, die_with_parent)
+
+    def stop(self) -> None:
+        self.container.stop()
+        super().stop()
+
+    def close(self) -> None:
+        super().close()
+        self.container.remove()
+
+
 class LocalExecutor:
     """Builds (or finds) the environment here and runs the script as a local process."""
 
     def __init__(self, config: dict[str, Any], home: Path) -> None:
         self.config = config
         self.home = home
+        #: set by ``prepare`` for an environment with ``docker_enabled``: run in a container
+        self.container: Any = None
 
     def prepare(self, spec: dict[str, Any], log: IO[str]) -> Path:
+        if spec.get("docker_enabled"):
+            from atelier.execution.container_run import prepare_image
+
+            self.container = prepare_image(spec, self.home, log)
+            return Path(self.container.python)
         return ensure_environment(spec, self.home / "envs", log)
 
     def start(
@@ -107,6 +139,11 @@ class LocalExecutor:
         stderr_tail: collections.deque[str],
     ) -> LocalProcess:
         die = bool(self.config.get("die_with_supervisor"))
+        if self.container is not None:
+            from atelier.execution.container_run import ContainerCommand
+
+            boxed = ContainerCommand(self.container, command, workdir, env)
+            return ContainerProcess(boxed, workdir, out, stderr_tail, die)
         return LocalProcess(command, workdir, env, out, stderr_tail, die_with_parent=die)
 
 
