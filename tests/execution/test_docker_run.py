@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from atelier import Environment, Experiment, Workspace
 from atelier.execution.container_run import LABEL
+from atelier.execution.reaper import reap
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.helpers.containers import engine_with_base_image
 
@@ -84,3 +87,25 @@ def test_no_engine_fails_the_run_before_it_starts(
     assert details["status"] == "Failed"
     assert details["error"]["code"] == "container_engine_unavailable"
     assert "podman" in details["error"]["message"]
+
+
+@pytest.mark.one_database
+def test_a_killed_supervisor_leaves_no_container_running(ws: Workspace, tmp_path: Path) -> None:
+    engine = engine_with_base_image()
+    body = "import time\nfrom atelier import Run\nRun.get_context().log('up', 1)\ntime.sleep(120)\n"
+    run = Experiment(ws, "boxed").submit(_config(tmp_path, body))
+    deadline = time.monotonic() + 60
+    while "up" not in run.get_metrics():
+        assert time.monotonic() < deadline, run.get_status()
+        time.sleep(0.1)
+    supervisor = ws._backend.runs.get(ws.name, run.id).supervisor or {}
+    os.kill(int(supervisor["pid"]), signal.SIGKILL)
+    # the podman client dies with the supervisor's process group; its container would not.
+    # A reaper (this one, or the agent's every few seconds) fails the run and removes it
+    deadline = time.monotonic() + 60
+    while run.get_status() != "Failed":
+        assert time.monotonic() < deadline, run.get_status()
+        reap(ws._backend, ws.name)
+        time.sleep(0.5)
+    left = engine.call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run.id}"])
+    assert left.stdout.strip() == ""

@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from typing import Any
 
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
+from atelier.containers import ENGINES, find_engine
 from atelier.core.errors import AtelierError, NotFoundError
 from atelier.core.processes import (
     MISSED_BEATS_MS,
@@ -28,6 +30,7 @@ from atelier.core.processes import (
 )
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
+from atelier.execution.container_run import LABEL
 
 #: how often the agent looks for lost supervisors of the runs it launched
 REAP_SECONDS = 5.0
@@ -58,7 +61,20 @@ def reap(backend: Backend, workspace: str, timeout_seconds: float | None = None)
             )
             reaped.append(record.run_id)
             kill_run_processes(record.run_id, info)
+            remove_run_containers(record.run_id)
     return reaped
+
+
+def remove_run_containers(run_id: str) -> None:
+    """Remove the containers of a docker-enabled run (``atelier.run=<run id>``): killing the
+    engine's client, as :func:`kill_run_processes` does, leaves its container running."""
+    if not any(shutil.which(name) for name in ENGINES):
+        return
+    with contextlib.suppress(AtelierError, OSError):
+        engine = find_engine()
+        listed = engine.try_call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run_id}"])
+        for container in listed.stdout.split():
+            engine.remove(container)
 
 
 def watch_key(env: dict[str, str], workspace: str) -> str:
