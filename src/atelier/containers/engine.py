@@ -249,6 +249,12 @@ class Engine:
         with contextlib.suppress(ContainerEngineError):
             self.try_call(["rm", "--force", "--time", "2", container])
 
+    def remove_labelled(self, label: str) -> None:
+        """Remove every container carrying ``label`` (``key=value``), running or not."""
+        found = self.try_call(["ps", "--all", "--quiet", "--filter", f"label={label}"])
+        for container in found.stdout.split():
+            self.remove(container)
+
 
 def find_engine(engines: Sequence[str] = ENGINES) -> Engine:
     """The first of ``engines`` that is installed on PATH and works here (cached per PATH).

@@ -15,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from typing import Any
 
 from atelier.client.backend import Backend
 from atelier.client.registry import backend_for
-from atelier.containers import ENGINES, find_engine
+from atelier.containers import find_engine
 from atelier.core.errors import AtelierError, NotFoundError
 from atelier.core.processes import (
     MISSED_BEATS_MS,
@@ -68,13 +67,8 @@ def reap(backend: Backend, workspace: str, timeout_seconds: float | None = None)
 def remove_run_containers(run_id: str) -> None:
     """Remove the containers of a docker-enabled run (``atelier.run=<run id>``): killing the
     engine's client, as :func:`kill_run_processes` does, leaves its container running."""
-    if not any(shutil.which(name) for name in ENGINES):
-        return
     with contextlib.suppress(AtelierError, OSError):
-        engine = find_engine()
-        listed = engine.try_call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run_id}"])
-        for container in listed.stdout.split():
-            engine.remove(container)
+        find_engine().remove_labelled(f"{LABEL}={run_id}")
 
 
 def watch_key(env: dict[str, str], workspace: str) -> str:

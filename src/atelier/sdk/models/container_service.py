@@ -181,7 +181,7 @@ class AciWebservice(Webservice):
         inference_config: InferenceConfig | None,
         deployment_config: LocalWebserviceDeploymentConfiguration | None,
     ) -> dict[str, Any]:
-        config = deployment_config if deployment_config is not None else None
+        config = deployment_config
         image: str | None = getattr(self, "_next_image", None)
         if inference_config is None:
             inference_config = InferenceConfig(
@@ -221,11 +221,7 @@ def _settings_of(old: dict[str, Any]) -> LocalWebserviceDeploymentConfiguration:
 def remove_containers(workspace: str, name: str) -> None:
     """Remove any container the endpoint left (a manager killed before its replicas)."""
     with contextlib.suppress(ContainerEngineError):
-        engine = find_engine()
-        label = f"{LABEL}={workspace}/{name}"
-        found = engine.try_call(["ps", "--all", "--quiet", "--filter", f"label={label}"])
-        for container in found.stdout.split():
-            engine.remove(container)
+        find_engine().remove_labelled(f"{LABEL}={workspace}/{name}")
 
 
 def _container_spec(
