@@ -35,11 +35,12 @@ for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR",
 def _run(
     ws: Workspace, tmp_path: Path, ray_head: dict[str, Any], script: str, config: object
 ) -> Any:
-    ComputeTarget.create(
-        ws, "cluster", AmlCompute.provisioning_configuration(address=ray_head["address"])
-    )
+    if "cluster" not in ws.compute_targets:
+        ComputeTarget.create(
+            ws, "cluster", AmlCompute.provisioning_configuration(address=ray_head["address"])
+        )
     folder = tmp_path / "src"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "job.py").write_text(textwrap.dedent(script))
     run_config = ScriptRunConfig(
         source_directory=folder,
@@ -115,3 +116,40 @@ def test_ranks_are_numbered_node_by_node() -> None:
         "1",
         "127.0.0.1",
     )
+
+
+@pytest.mark.one_database
+@sqlite_only
+def test_on_a_two_node_cluster_each_node_of_the_run_is_its_own_ray_node(
+    ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]
+) -> None:
+    """STRICT_SPREAD: a second Ray node on this machine (the same IP as the head, so only
+    the bundle's resource tells the nodes apart); then nodes larger than the second one
+    fail at once, saying why. Last in the module: the node is gone after it."""
+    from ray.job_submission import JobSubmissionClient
+
+    from tests.execution.ray_nodes import host_node
+
+    node = host_node(ray_head, tmp_path / "node")
+    try:
+        run = _run(ws, tmp_path, ray_head, SHOW_PLACE, MpiConfiguration(1, node_count=2))
+        log = io.StringIO()
+        run.stream_logs(log)
+        run.wait_for_completion(raise_on_error=True)
+        assert "placing 2 node(s) on Ray (STRICT_SPREAD)" in log.getvalue()
+        children = {child.id: child for child in run.get_children()}
+        jobs = JobSubmissionClient(ray_head["address"]).list_jobs()
+        ranks = {
+            children[job.metadata["atelier_run_id"]].get_metrics()["RANK"]: job.driver_node_id
+            for job in jobs
+            if job.metadata.get("atelier_run_id") in children
+        }
+        assert sorted(ranks) == ["0", "1"] and ranks["0"] != ranks["1"]  # one Ray node each
+
+        too_big = _run(ws, tmp_path / "big", ray_head, "print('never')\n", MpiConfiguration(2, 2))
+        details = too_big.wait_for_completion(raise_on_error=False, timeout_seconds=120)
+        assert details["status"] == "Failed"
+        assert "cannot place 2 node(s) of 2 process(es)" in details["error"]["message"]
+        assert re.search(r"2 node\(s\) with (1, 2|2, 1) CPU", details["error"]["message"])
+    finally:
+        node.stop()

@@ -188,7 +188,7 @@ def start_group(
                 "AZUREML_RUN_ID": child.run_id,
             }
             if placement is not None:
-                rank_env[distributed_ray.NODE_VARIABLE] = placement.ips[rank // per_node]
+                rank_env[distributed_ray.NODE_VARIABLE] = placement.pin(rank // per_node)
             processes.append(runner.start(command, workdir, rank_env, out, stderr_tail))
     except BaseException:
         for process in processes:

@@ -7,11 +7,17 @@ Ray node). The group is held by a small Ray driver process (``python -m`` this m
 for as long as the run's ranks go: closing its stdin releases the group. That driver
 reports, for each bundle, the IP of the Ray node holding it and, for bundle 0, a free
 port there (the rendezvous, ``MASTER_ADDR:MASTER_PORT``). Each rank is then submitted as
-its own Ray job pinned to its node's IP (Ray's ``node:<ip>`` resource).
+its own Ray job pinned to its node: by the node's ``ray.io/node-id`` label where Ray's job
+client takes label selectors (exact even where several Ray nodes share an IP, as nodes
+started side by side on one machine do), else by its ``node:<ip>`` resource.
+
+(Not by the bundle's own ``bundle_group_<i>_<group>`` resource: a job holding part of it
+when the group is removed makes Ray's raylet abort.)
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import select
 import subprocess
@@ -23,8 +29,11 @@ from typing import IO, Any
 
 from atelier.core.errors import ComputeTargetException
 
-#: the variable a rank's environment carries to pin its Ray job to a node
-NODE_VARIABLE = "ATELIER_RAY_NODE_IP"
+#: the variable a rank's environment carries to pin its Ray job to its node:
+#: ``"<node id> <ip>"`` (read back by :func:`job_pinning`)
+NODE_VARIABLE = "ATELIER_RAY_NODE"
+#: the label Ray gives every node, its id
+NODE_ID_LABEL = "ray.io/node-id"
 #: how long the cluster may take to reserve the nodes
 PLACEMENT_TIMEOUT_SECONDS = 120.0
 
@@ -76,15 +85,34 @@ def _ask_gcs_address(dashboard: str) -> str:
     return found
 
 
+def job_pinning(env: dict[str, str]) -> dict[str, Any]:
+    """The ``submit_job`` arguments that put a rank's job on its node (none for a job that
+    is not a rank of a placed run)."""
+    pinned = env.get(NODE_VARIABLE)
+    if not pinned:
+        return {}
+    node_id, _, ip = pinned.partition(" ")
+    from ray.job_submission import JobSubmissionClient
+
+    if "entrypoint_label_selector" in inspect.signature(JobSubmissionClient.submit_job).parameters:
+        return {"entrypoint_label_selector": {NODE_ID_LABEL: node_id}}
+    return {"entrypoint_resources": {f"node:{ip}": 0.001}}  # Ray before label selectors
+
+
 @dataclass
 class NodePlacement:
-    """The reserved nodes: each node's IP, the rendezvous port on node 0, and the driver
-    process holding the reservation."""
+    """The reserved nodes: each node's Ray id and IP, the rendezvous port on node 0, and
+    the driver process holding the reservation."""
 
+    node_ids: list[str]
     ips: list[str]
     master_port: int
     strategy: str
     holder: subprocess.Popen[bytes]
+
+    def pin(self, node: int) -> str:
+        """The value of :data:`NODE_VARIABLE` for the ranks of node ``node``."""
+        return f"{self.node_ids[node]} {self.ips[node]}"
 
     def release(self) -> None:
         if self.holder.poll() is None:
@@ -132,7 +160,11 @@ def place_nodes(
                 f"cluster at {address}: {reason}"
             )
     placement = NodePlacement(
-        [str(ip) for ip in answer["ips"]], int(answer["port"]), str(answer["strategy"]), holder
+        [str(node_id) for node_id in answer["node_ids"]],
+        [str(ip) for ip in answer["ips"]],
+        int(answer["port"]),
+        str(answer["strategy"]),
+        holder,
     )
     note = f"placing {node_count} node(s) on Ray ({placement.strategy}): " + ", ".join(
         placement.ips
@@ -207,6 +239,7 @@ def _hold(address: str, node_count: int, per_node: int) -> int:  # pragma: no co
     addresses = {node["NodeID"]: node["NodeManagerAddress"] for node in nodes}
     say(
         {
+            "node_ids": [node_id for node_id, _ in found],
             "ips": [addresses[node_id] for node_id, _ in found],
             "port": found[0][1],
             "strategy": strategy,
@@ -222,4 +255,4 @@ if __name__ == "__main__":  # pragma: no cover - run by place_nodes
     sys.exit(_hold(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 
 
-__all__ = ["NODE_VARIABLE", "NodePlacement", "place_nodes", "ray_config"]
+__all__ = ["NODE_VARIABLE", "NodePlacement", "job_pinning", "place_nodes", "ray_config"]

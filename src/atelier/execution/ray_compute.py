@@ -33,6 +33,7 @@ from typing import IO, Any
 from ray.job_submission import JobStatus, JobSubmissionClient
 
 from atelier.core.errors import ComputeTargetException
+from atelier.execution.distributed_ray import job_pinning
 from atelier.execution.environments import ensure_environment
 
 __all__ = [
@@ -122,8 +123,7 @@ class RayExecutor:
         run_id = env.get("ATELIER_RUN_ID") or "run"
         submission_id = f"atelier-{run_id}-{uuid.uuid4().hex[:8]}"
         entrypoint = job_entrypoint(command, workdir, self.python)
-        node = env.get("ATELIER_RAY_NODE_IP")  # a distributed run's rank: on its node
-        pinned = {"entrypoint_resources": {f"node:{node}": 0.001}} if node else {}
+        pinned = job_pinning(env)  # a distributed run's rank: on its node
         try:
             client.submit_job(
                 **pinned,
