@@ -61,10 +61,71 @@ __all__ = [
     "put_deployment",
     "regenerate",
     "report",
+    "set_details",
     "set_manager",
     "set_traffic",
     "write_model_data",
 ]
+
+
+#: what ``set_details`` changes: azureml's descriptive members of a service
+DETAILS = ("tags", "properties", "description")
+_DESCRIPTION_MAX = 4096
+
+
+def _string_map(what: str, value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationError(f"{what} must be a dict of strings to strings; got {value!r}")
+    return dict(value)
+
+
+def check_details(details: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``details`` checked: only tags, properties (dicts of strings) and description (a
+    string or None). Against ``old`` (the endpoint's config), a property may be added but
+    not changed, as in azureml."""
+    unknown = sorted(set(details) - set(DETAILS))
+    if unknown:
+        raise ValidationError(f"only {', '.join(DETAILS)} can be set; not {', '.join(unknown)}")
+    checked: dict[str, Any] = {}
+    if "tags" in details:
+        checked["tags"] = _string_map("tags", details["tags"])
+    if "properties" in details:
+        properties = _string_map("properties", details["properties"])
+        recorded = dict((old or {}).get("properties") or {})
+        changed = sorted(k for k, v in properties.items() if k in recorded and recorded[k] != v)
+        if changed:
+            raise ValidationError(
+                f"a service's properties can be added but not changed: {', '.join(changed)} "
+                "already set; use tags for values that change"
+            )
+        checked["properties"] = {**recorded, **properties}
+    if "description" in details:
+        description = details["description"]
+        if description is not None and (
+            not isinstance(description, str) or len(description) > _DESCRIPTION_MAX
+        ):
+            raise ValidationError(
+                f"description must be a string of at most {_DESCRIPTION_MAX} characters"
+            )
+        checked["description"] = description
+    return checked
+
+
+def set_details(
+    session: Session, workspace: str, name: str, details: dict[str, Any]
+) -> EndpointRecord:
+    """Replace the endpoint's tags and/or description and add properties (the keys of
+    ``details``); nothing the endpoint's process acts on, so no new revision.
+    ``ValidationError`` as :func:`check_details` says."""
+    row = get_row(session, workspace, name)
+    config = dict(row.config or {})
+    config.update(check_details(details, config))
+    row.config = config
+    row.updated_ms = now_ms()
+    session.flush()
+    return get(session, workspace, name)
 
 
 def _check_port(port: object) -> int:
@@ -92,6 +153,7 @@ def create(
     if kind not in KINDS:
         raise ValidationError(f"endpoint kind must be one of {', '.join(KINDS)}; got {kind!r}")
     _check_port(port)
+    config = {**config, **check_details({k: config[k] for k in DETAILS if k in config})}
     ws = workspaces.get_row(session, workspace)
     if session.scalar(
         select(EndpointRow.id).where(EndpointRow.workspace_id == ws.id, EndpointRow.name == name)

@@ -9,7 +9,7 @@ import pytest
 
 from atelier import NotFoundError
 from atelier.core.endpoints import HEALTHY, ReplicaRecord, ReplicaReport
-from atelier.core.errors import ConflictError
+from atelier.core.errors import ConflictError, ValidationError
 
 
 def new_endpoint(connection: Any, workspace: str, name: str = "svc") -> Any:
@@ -48,6 +48,38 @@ class EndpointContract:
         connection.endpoints.put_deployment(workspace, "svc", "blue", {}, [])
         failed = connection.endpoints.mark_failed(workspace, "svc", "the process is gone")
         assert all(d.error for d in failed.deployments)
+
+    def test_details_are_set_and_properties_only_added(
+        self, connection: Any, workspace: str
+    ) -> None:
+        made = connection.endpoints.create(
+            workspace, "svc", kind="local", port=18001, auth_enabled=True,
+            config={"tags": {"team": "risk"}, "properties": {"origin": "ci"}},
+        )  # fmt: skip
+        changed = connection.endpoints.set_details(
+            workspace, "svc", {"tags": {"stage": "prod"}, "properties": {"owner": "ana"}}
+        )
+        assert changed.config["tags"] == {"stage": "prod"}  # replaced
+        assert changed.config["properties"] == {"origin": "ci", "owner": "ana"}  # added to
+        assert changed.revision == made.revision  # nothing for the endpoint's process to do
+        described = connection.endpoints.set_details(workspace, "svc", {"description": "v2"})
+        assert described.config["description"] == "v2"
+        assert described.config["tags"] == {"stage": "prod"}  # what was not given stays
+        for bad in (
+            {"properties": {"origin": "laptop"}},  # set once, never changed
+            {"tags": {"n": 1}},
+            {"tags": None},
+            {"port": 1},
+        ):
+            with pytest.raises(ValidationError):
+                connection.endpoints.set_details(workspace, "svc", bad)
+        with pytest.raises(ValidationError):
+            connection.endpoints.create(
+                workspace, "svc2", kind="local", port=18002, auth_enabled=True,
+                config={"tags": ["not", "a", "dict"]},
+            )  # fmt: skip
+        with pytest.raises(NotFoundError):
+            connection.endpoints.set_details(workspace, "absent", {"tags": {}})
 
 
 class ReportingContract:

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -94,6 +95,35 @@ def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
     assert env["MODE"] == "fast" and env["CONTAINERS_CONF"] == "/x/containers.conf"
 
 
+def _details_change_without_a_new_container(
+    ws: Workspace, service: AciWebservice, before: datetime
+) -> None:
+    """azureml's descriptive members on a container service, and update(tags=,
+    properties=, description=) changing them while the same container serves."""
+    assert service.properties["origin"] == "ci" and service.description == "triples its input"
+    assert before - timedelta(seconds=1) <= service.created_time <= datetime.now(UTC)
+    assert service.error is None and service.serialize()["tags"] == {"team": "risk"}
+    with pytest.raises(WebserviceError, match="get_keys"):
+        service.get_token()
+    (container,) = _containers(ws, service.name)
+    service.update(tags={"stage": "prod"}, properties={"owner": "ana"}, description="v2")
+    reopened = Webservice(ws, service.name)
+    assert isinstance(reopened, AciWebservice) and reopened.tags == {"stage": "prod"}
+    assert reopened.properties["origin"] == "ci" and reopened.properties["owner"] == "ana"
+    assert reopened.description == "v2" and reopened.updated_time >= reopened.created_time
+    with pytest.raises(ValidationError, match="origin"):  # set once, never changed
+        service.update(properties={"origin": "laptop"})
+    service.add_tags({"tier": "gold"})
+    service.remove_tags(["stage"])
+    assert Webservice(ws, service.name).tags == {"tier": "gold"}
+    with pytest.raises(WebserviceError, match="no parameters"):
+        service.update()
+    with pytest.raises(ValidationError, match="auth_enabled=True"):
+        service.update(auth_enabled=False)
+    assert _containers(ws, service.name) == [container]  # none of it restarted the container
+    assert service.run({"data": [1, 2]}) == [3, 6]
+
+
 @pytest.mark.slow
 @pytest.mark.one_database
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
@@ -101,13 +131,20 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
     engine = engine_with_base_image()
     model, inference = _model_and_config(ws, tmp_path)
     config = AciWebservice.deploy_configuration(
-        cpu_cores=0.5, memory_gb=1, tags={"team": "risk"}, collect_model_data=True
+        cpu_cores=0.5,
+        memory_gb=1,
+        tags={"team": "risk"},
+        properties={"origin": "ci"},
+        description="triples its input",
+        collect_model_data=True,
     )
+    before = datetime.now(UTC)
     service = Model.deploy(ws, "aci-svc", [model], inference, config)
     try:
         assert isinstance(service, AciWebservice) and service.compute_type == "ACI"
         assert service.state == "Healthy" and service.tags == {"team": "risk"}
         assert service.run({"data": [1, 2]}) == [3, 6]
+        _details_change_without_a_new_container(ws, service, before)
         refused = httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10)
         assert refused.status_code == 401
         (container,) = _containers(ws, "aci-svc")

@@ -102,6 +102,10 @@ class EmbeddedEndpoints:
         with self.db.session() as session:
             return endpoints.regenerate(session, box, workspace, name, slot, value)
 
+    def set_details(self, workspace: str, name: str, details: dict[str, Any]) -> EndpointRecord:
+        with self.db.session() as session:
+            return endpoints.set_details(session, workspace, name, details)
+
     def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord:
         with self.db.session() as session:
             return endpoints.set_manager(session, workspace, name, pid)

@@ -127,6 +127,9 @@ class HttpEndpoints:
         path = f"{self._one(workspace, name)}/keys/{segment(slot)}"
         return self._record("POST", path, json={"value": value})
 
+    def set_details(self, workspace: str, name: str, details: dict[str, Any]) -> EndpointRecord:
+        return self._record("PATCH", self._one(workspace, name), json=details)
+
     def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord:
         return self._record("PUT", f"{self._one(workspace, name)}/manager", json={"pid": pid})
 

@@ -1,20 +1,29 @@
 """azureml's descriptive members of a web service: ``tags``, ``properties``,
-``description``, ``created_time``, ``error`` and ``get_token()``."""
+``description``, ``created_time``, ``error`` and ``get_token()``, and the methods that
+change the first three: ``add_tags``, ``remove_tags``, ``add_properties`` (and
+``AciWebservice.update(tags=, properties=, description=)``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atelier.core.endpoints import EndpointRecord
-from atelier.core.errors import WebserviceError
+from atelier.core.errors import ValidationError, WebserviceError
+
+if TYPE_CHECKING:
+    from atelier.client.backend import Backend
+    from atelier.sdk.workspace import Workspace
 
 
 class ServiceDetailsMixin:
-    """Needs ``_record`` and ``name`` from ``Webservice``."""
+    """Needs ``_record``, ``name``, ``workspace`` and ``_backend`` from ``Webservice``."""
 
     _record: EndpointRecord
     name: str
+    workspace: Workspace
+    _backend: Backend
 
     @property
     def tags(self) -> dict[str, str]:
@@ -67,3 +76,27 @@ class ServiceDetailsMixin:
             f"service {self.name!r} does not use token authentication; its requests carry "
             "a key: use service.get_keys() and send 'Authorization: Bearer <key>'"
         )
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        """Add ``tags`` to the service's tags (a tag already there takes the new value)."""
+        self._set_details(tags={**self.tags, **text_map("tags", tags)})
+
+    def remove_tags(self, tags: Iterable[str] | str) -> None:
+        """Remove the tags of these keys (keys that are not there are left alone)."""
+        keys = {tags} if isinstance(tags, str) else set(tags)
+        self._set_details(tags={k: v for k, v in self.tags.items() if k not in keys})
+
+    def add_properties(self, properties: dict[str, str]) -> None:
+        """Add properties; as in azureml, a property once set cannot change
+        (``ValidationError`` naming it)."""
+        self._set_details(properties=text_map("properties", properties))
+
+    def _set_details(self, **details: Any) -> None:
+        self._record = self._backend.endpoints.set_details(self.workspace.name, self.name, details)
+
+
+def text_map(what: str, value: object) -> dict[str, str]:
+    """azureml takes any values and keeps their text."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be a dict; got {type(value).__name__}")
+    return {str(k): str(v) for k, v in value.items()}

@@ -30,11 +30,13 @@ from atelier.core.errors import (
     ImageBuildError,
     NotFoundError,
     ValidationError,
+    WebserviceError,
 )
 from atelier.core.packages import default_image_name
 from atelier.execution import packaging
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models._service_details import text_map
 from atelier.sdk.models.inference import InferenceConfig
 from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
 from atelier.serving.container_replica import CONTAINER_PORT, LABEL
@@ -67,6 +69,7 @@ class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguratio
         description: str | None = None,
         enable_app_insights: bool = False,
         collect_model_data: bool = False,
+        properties: dict[str, str] | None = None,
     ) -> None:
         for name, value in (("cpu_cores", cpu_cores), ("memory_gb", memory_gb)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -78,6 +81,7 @@ class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguratio
         self.memory_gb = float(memory_gb)
         self.image = image
         self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        self.properties = {str(k): str(v) for k, v in (properties or {}).items()}
         self.description = description
         self.enable_app_insights = bool(enable_app_insights)
         #: False for a local service run in a container (no CPU or memory limits)
@@ -131,7 +135,7 @@ class AciWebservice(Webservice):
         """Its configuration: CPU cores and memory (GiB) limits, key auth, tags, model data
         collection; ``port`` (None: a free one) and ``image`` (a package's ``location``,
         instead of building one) are Atelier's."""
-        del properties, location, ssl_enabled, azureml_arguments  # Azure placement and TLS
+        del location, ssl_enabled, azureml_arguments  # Azure placement and TLS
         return AciWebserviceDeploymentConfiguration(
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
@@ -142,6 +146,7 @@ class AciWebservice(Webservice):
             description=description,
             enable_app_insights=enable_app_insights,
             collect_model_data=collect_model_data,
+            properties=properties,
         )
 
     @property
@@ -153,6 +158,15 @@ class AciWebservice(Webservice):
     def update(  # type: ignore[override]
         self,
         image: str | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        auth_enabled: bool | None = None,
+        ssl_enabled: bool | None = None,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        ssl_cname: str | None = None,
+        enable_app_insights: bool | None = None,
         models: builtins.list[Model] | None = None,
         inference_config: InferenceConfig | None = None,
         deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
@@ -160,10 +174,46 @@ class AciWebservice(Webservice):
         timeout_sec: float = _START_TIMEOUT_SECONDS,
         **azureml_arguments: Any,
     ) -> None:
-        """Roll to a new image: ``image`` (a package's ``location``), or one built from new
-        ``models`` and/or ``inference_config`` (the others as they were). The new container
-        starts beside the old one and takes over once ready, so no request fails; when it
-        does not start, raises :class:`WebserviceError` and the old one keeps serving."""
+        """azureml's arguments, in its order. ``tags`` replace the service's tags,
+        ``properties`` are added to its properties (one already set cannot change),
+        ``description`` replaces it: at once, the container keeps serving.
+
+        Rolls to a new image when ``image`` (a package's ``location``), ``models``,
+        ``inference_config`` or ``deployment_config`` is given (the others as they were):
+        the new container starts beside the old one and takes over once ready, so no
+        request fails; when it does not start, raises :class:`WebserviceError` and the old
+        one keeps serving. With nothing to change, raises ``WebserviceError``, as azureml
+        does. ``auth_enabled`` can only stay as deployed; the TLS and Application Insights
+        arguments are Azure's and change nothing here."""
+        del ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname, enable_app_insights
+        details = {
+            key: value
+            for key, value in (
+                ("tags", tags),
+                ("properties", properties),
+                ("description", description),
+            )
+            if value is not None
+        }
+        rolls = any(v is not None for v in (image, models, inference_config, deployment_config))
+        if not details and not rolls and auth_enabled is None:
+            raise WebserviceError(
+                f"no parameters given to update service {self.name!r}: give tags, properties, "
+                "description, image, models, inference_config or deployment_config"
+            )
+        if auth_enabled is not None and bool(auth_enabled) != self._record.auth_enabled:
+            raise ValidationError(
+                f"service {self.name!r} was deployed with auth_enabled="
+                f"{self._record.auth_enabled}; to change it, deploy it again with "
+                f"AciWebservice.deploy_configuration(auth_enabled={bool(auth_enabled)}) and "
+                "overwrite=True"
+            )
+        if details:
+            self._set_details(
+                **{k: text_map(k, v) if k != "description" else str(v) for k, v in details.items()}
+            )
+        if not rolls:
+            return
         self._next_image = image
         try:
             super().update(
@@ -332,6 +382,7 @@ def deploy_container(
                 "host": HOST,
                 "max_body_bytes": config.max_request_bytes,
                 "tags": dict(config.tags),
+                "properties": dict(config.properties),
                 "description": config.description,
                 "cpu_cores": config.cpu_cores,
                 "memory_gb": config.memory_gb,

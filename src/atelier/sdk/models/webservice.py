@@ -85,6 +85,15 @@ class Webservice(ServiceDetailsMixin):
         if cls._kind is not None:
             Webservice._kinds[cls._kind] = cls
 
+    def __new__(cls, workspace: Workspace | None = None, name: str | None = None) -> Webservice:
+        """``Webservice(ws, name)`` is the service as its own class (``AciWebservice`` for
+        a container service, ``LocalWebservice`` for a local one), as in azureml."""
+        chosen = cls
+        if cls is Webservice and workspace is not None and name is not None:
+            kind = workspace._backend.endpoints.get(workspace.name, name).kind
+            chosen = Webservice._kinds.get(kind) or Webservice._kinds.get(LOCAL, Webservice)
+        return super().__new__(chosen)
+
     def __init__(self, workspace: Workspace, name: str) -> None:
         self.workspace = workspace
         self.name = name
@@ -150,6 +159,12 @@ class Webservice(ServiceDetailsMixin):
             "port": self.port,
             "traffic": self.traffic,
             "deployments": self.deployments,
+            "tags": self.tags,
+            "properties": self.properties,
+            "description": self.description,
+            "createdTime": self.created_time.isoformat(),
+            "updatedTime": self.updated_time.isoformat(),
+            "error": self.error,
         }
 
     def __repr__(self) -> str:

@@ -6,8 +6,9 @@ Keys are generated, sealed with the server's key and opened by the server
 digests.
 
 Roles: Readers read endpoints and collected model data; Contributors create endpoints,
-put deployments, set traffic, read the keys (to call the endpoint) and report as its
-manager; Owners regenerate keys and delete endpoints and deployments.
+set their tags, properties and description, put deployments, set traffic, read the keys
+(to call the endpoint) and report as its manager; Owners regenerate keys and delete
+endpoints and deployments.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ class Traffic(Body):
 
 class KeyRegen(Body):
     value: str | None = Field(default=None, max_length=1024)
+
+
+class Details(Body):
+    """What ``set_details`` changes; a field left out stays as it is."""
+
+    tags: dict[str, str] | None = None
+    properties: dict[str, str] | None = None
+    description: str | None = Field(default=None, max_length=4096)
 
 
 class Manager(Body):
@@ -145,6 +154,14 @@ def get(workspace: str, name: str, request: Request) -> EndpointRecord:
 def delete(workspace: str, name: str, request: Request) -> None:
     with database(request).session() as session:
         endpoints.delete(session, workspace, name)
+
+
+@router.patch(ENDPOINT, dependencies=guard(WRITE), response_model=EndpointRecord)
+def set_details(workspace: str, name: str, body: Details, request: Request) -> EndpointRecord:
+    """Replace the tags and/or description, add properties (the fields given)."""
+    details = {key: getattr(body, key) for key in body.model_fields_set}
+    with database(request).session() as session:
+        return endpoints.set_details(session, workspace, name, details)
 
 
 @router.put(DEPLOYMENT, dependencies=guard(WRITE), response_model=EndpointRecord)
