@@ -190,3 +190,48 @@ def test_datastore_mount_is_named_after_the_datastore(
     reference = store.as_mount()
     assert reference.data_reference_name == "lake" and reference.mode == "mount"
     assert str(reference) == "DatasetConsumptionConfig:lake"
+
+
+READS_ITS_INPUTS = """
+    import os, sys
+    from pathlib import Path
+    for folder in sys.argv[1:]:
+        files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+        print("at", folder, [(p.name, p.read_text()) for p in files], flush=True)
+    print("cwd", os.getcwd(), flush=True)
+    print("variables", os.environ["AZUREML_DATAREFERENCE_lake"], os.environ["lake"], flush=True)
+"""
+
+
+def test_inputs_go_where_path_on_compute_says(
+    ws: Workspace, data: tuple[Datastore, Path], tmp_path: Path
+) -> None:
+    """Mounted and downloaded at the given paths (a relative one below the working
+    directory), read there by the script, and named in azureml's variables."""
+    store, _ = data
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "job.py").write_text(textwrap.dedent(READS_ITS_INPUTS))
+    mounted, downloaded = tmp_path / "compute" / "mounted", tmp_path / "compute" / "downloaded"
+    arguments = [
+        Dataset.File.from_files((store, "images")).as_mount(path_on_compute=str(mounted)),
+        store.path("images/a").as_mount(path_on_compute="data/a"),  # DataPath.as_mount
+        store.path("images").as_download(path_on_compute=str(downloaded)),
+        store.as_mount(path_on_compute="whole"),  # Datastore.as_mount
+    ]
+    config = ScriptRunConfig(source_directory=source, script="job.py", arguments=arguments)
+    run = Experiment(ws, "placed").submit(config)
+    out = io.StringIO()
+    run.stream_logs(out)
+    assert run.wait_for_completion()["status"] == "Completed", out.getvalue()
+    lines = dict(line.split(" ", 1) for line in out.getvalue().splitlines() if " " in line)
+    cwd = Path(lines["cwd"])
+    assert out.getvalue().count("\nat ") + out.getvalue().startswith("at ") == 4
+    assert f"at {mounted} [('one.txt', '1'), ('two.txt', '2')]" in out.getvalue()
+    assert f"at {cwd / 'data' / 'a'} [('one.txt', '1')]" in out.getvalue()
+    assert f"at {downloaded} [('one.txt', '1'), ('two.txt', '2')]" in out.getvalue()
+    assert f"at {cwd / 'whole'} [('one.txt', '1'), ('two.txt', '2'), ('iris.csv'," in out.getvalue()
+    assert lines["variables"] == f"{cwd / 'whole'} {cwd / 'whole'}"
+    assert (downloaded / "a" / "one.txt").read_text() == "1"  # a download stays where it was put
+    with pytest.raises(ValidationError, match="path_on_compute"):
+        store.path("images").as_mount(path_on_compute="  ")

@@ -5,13 +5,20 @@ The run's definition carries ``inputs`` and ``outputs`` (written at submit). Arg
 hold placeholders (``DatasetConsumptionConfig:<name>``, ``OutputFileDatasetConfig:<name>``)
 that are replaced here with local paths, or with the dataset's id for tabular inputs.
 The script finds everything in ``ATELIER_INPUT_DATASETS`` through
-``Run.get_context().input_datasets``.
+``Run.get_context().input_datasets``, and, as in azureml, each input's path (or a tabular
+input's dataset id) in the variable named after the input (unless that name is already a
+variable of the run or of this machine's environment: ``PATH`` stays ``PATH``) and each
+file input's path in ``AZUREML_DATAREFERENCE_<name>``.
+
+A file input's ``path_on_compute`` is where its files go; a relative one is below the
+run's working directory (where the script starts).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,7 +59,7 @@ def prepare(
         name = entry["name"]
         path: Path | None = None
         if entry["kind"] == "file":
-            path = Path(entry.get("path_on_compute") or workdir / "inputs" / name)
+            path = workdir / (entry.get("path_on_compute") or f"inputs/{name}")
             files = data_files.dataset_files(
                 backend, workspace, entry["definition"], entry.get("dataset_id"), _label(entry)
             )
@@ -72,6 +79,12 @@ def prepare(
     result["arguments"] = [values.get(str(a), str(a)) for a in result.get("arguments") or []]
     variables = dict(result.get("environment_variables") or {})
     variables[ENV_INPUTS] = json.dumps(described)
+    for name, entry in described.items():
+        value = entry["path"] or values[f"{INPUT_PREFIX}{name}"]
+        if entry["path"] is not None:
+            variables[f"AZUREML_DATAREFERENCE_{name}"] = value
+        if name not in variables and name not in os.environ:
+            variables[name] = value
     result["environment_variables"] = variables
     return result
 

@@ -2,7 +2,10 @@
 script data (``datastore.as_mount()``, ``datastore.path('images').as_download()``).
 
 In ``ScriptRunConfig(arguments=[...])`` it becomes the local path of the files, mounted
-(read-only) or downloaded before the script starts, like a file dataset's input.
+(read-only) or downloaded before the script starts, like a file dataset's input: at
+``path_on_compute`` when given (a relative path is below the run's working directory),
+else in the run's ``inputs/<name>`` folder. The script also finds the path in the
+variable ``AZUREML_DATAREFERENCE_<name>``, as in azureml.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ class DataReference:
     ) -> None:
         if mode not in MODES:
             raise ValidationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if path_on_compute is not None and (
+            not isinstance(path_on_compute, str) or not (path_on_compute.strip())
+        ):
+            raise ValidationError(
+                f"path_on_compute must be a folder path (absolute, or relative to the run's "
+                f"working directory); got {path_on_compute!r}"
+            )
         self.datastore = datastore
         self.path_on_datastore = (path_on_datastore or "").strip("/")
         if data_reference_name is None:
@@ -54,8 +64,9 @@ class DataReference:
         self.path_on_compute = path_on_compute
         self.overwrite = overwrite
 
-    def as_mount(self) -> DataReference:
-        return self._with("mount", self.path_on_compute)
+    def as_mount(self, path_on_compute: str | None = None) -> DataReference:
+        """Mounted read-only, at ``path_on_compute`` (else where this one said)."""
+        return self._with("mount", path_on_compute or self.path_on_compute)
 
     def as_download(
         self, path_on_compute: str | None = None, overwrite: bool = False

@@ -77,15 +77,20 @@ class DataPath:
     def datastore_name(self) -> str:
         return self.datastore.name
 
-    def as_mount(self) -> DataReference:
+    def as_mount(self, path_on_compute: str | None = None) -> DataReference:
         """These files as a run's input, mounted read-only: in ``arguments`` it becomes
-        their local folder."""
-        return DataReference(self.datastore, None, self.path_on_datastore, "mount")
-
-    def as_download(self, path_on_compute: str | None = None) -> DataReference:
-        """These files as a run's input, downloaded before the script starts."""
-        return DataReference(self.datastore, None, self.path_on_datastore, "download",
+        their local folder, ``path_on_compute`` when given (a relative path is below the
+        run's working directory)."""
+        return DataReference(self.datastore, None, self.path_on_datastore, "mount",
                              path_on_compute)  # fmt: skip
+
+    def as_download(
+        self, path_on_compute: str | None = None, overwrite: bool = False
+    ) -> DataReference:
+        """These files as a run's input, downloaded before the script starts (to
+        ``path_on_compute`` when given)."""
+        return DataReference(self.datastore, None, self.path_on_datastore, "download",
+                             path_on_compute, overwrite)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"DataPath(datastore={self.datastore.name!r}, path={self.path_on_datastore!r})"
@@ -375,9 +380,10 @@ class Datastore:
     def _files(self) -> DatastoreFilesAPI:
         return self._backend.datastores.files(self.workspace.name, self.name)
 
-    def as_mount(self) -> DataReference:
-        """The whole datastore as a run's input, mounted read-only."""
-        return DataReference(self, mode="mount")
+    def as_mount(self, path_on_compute: str | None = None) -> DataReference:
+        """The whole datastore as a run's input, mounted read-only (at ``path_on_compute``
+        when given; azureml's takes no argument, its ``DataReference`` does)."""
+        return DataReference(self, mode="mount", path_on_compute=path_on_compute)
 
     def as_download(
         self, path_on_compute: str | None = None, overwrite: bool = False
