@@ -574,6 +574,8 @@ def serve_in_a_container(ws: Workspace) -> None:
     print(
         f"C2. container endpoint {service.scoring_uri}: [1, 2] -> {service.run({'data': [1, 2]})}"
     )
+    service.update(tags={"stage": "demo"}, description="triples its input")  # no restart
+    print(f"C3. tagged {service.tags}, {service.description!r}, since {service.created_time:%X}")
     service.delete()
 
 

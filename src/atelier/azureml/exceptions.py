@@ -4,6 +4,8 @@ from atelier.core.errors import (
     AtelierError,
     ComputeTargetException,
     NotFoundError,
+    RunFailedError,
+    UnauthenticatedError,
     ValidationError,
 )
 
@@ -14,16 +16,29 @@ WorkspaceException = AtelierError
 ExperimentExecutionException = AtelierError
 RunEnvironmentException = AtelierError
 ProjectSystemException = NotFoundError
-WebserviceException = AtelierError
+WebserviceException = AtelierError  # azureml raises it for a missing service too
 ModelNotFoundException = NotFoundError
+ModelPathNotFoundException = NotFoundError
+#: ``run.wait_for_completion()`` of a run that failed
+ActivityFailedException = RunFailedError
+AuthenticationException = UnauthenticatedError
+SnapshotException = AtelierError
+TrainingException = AtelierError
+DiscoveryUrlNotFoundException = AtelierError
 
 __all__ = [
+    "ActivityFailedException",
+    "AuthenticationException",
     "AzureMLException",
     "ComputeTargetException",
+    "DiscoveryUrlNotFoundException",
     "ExperimentExecutionException",
     "ModelNotFoundException",
+    "ModelPathNotFoundException",
     "ProjectSystemException",
     "RunEnvironmentException",
+    "SnapshotException",
+    "TrainingException",
     "UserErrorException",
     "WebserviceException",
     "WorkspaceException",

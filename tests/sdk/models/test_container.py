@@ -103,6 +103,7 @@ def _details_change_without_a_new_container(
     assert service.properties["origin"] == "ci" and service.description == "triples its input"
     assert before - timedelta(seconds=1) <= service.created_time <= datetime.now(UTC)
     assert service.error is None and service.serialize()["tags"] == {"team": "risk"}
+    assert service.auth_enabled and service.image_id == service.image
     with pytest.raises(WebserviceError, match="get_keys"):
         service.get_token()
     (container,) = _containers(ws, service.name)

@@ -66,6 +66,11 @@ class ServiceDetailsMixin:
         return None
 
     @property
+    def auth_enabled(self) -> bool:
+        """Whether requests need a key (``deploy_configuration(auth_enabled=)``)."""
+        return self._record.auth_enabled
+
+    @property
     def token_auth_enabled(self) -> bool:
         return False
 

@@ -155,6 +155,10 @@ class AciWebservice(Webservice):
         deployment = self._record.deployment(DEFAULT_DEPLOYMENT) or self._record.deployments[0]
         return str(deployment.spec["container"]["image"])
 
+    @property
+    def image_id(self) -> str | None:
+        return self.image
+
     def update(  # type: ignore[override]
         self,
         image: str | None = None,

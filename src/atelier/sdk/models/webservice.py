@@ -115,6 +115,11 @@ class Webservice(ServiceDetailsMixin):
         return f"http://{HOST}:{self.port}/swagger.json"
 
     @property
+    def image_id(self) -> str | None:
+        """azureml's image the service runs: a container service's image, else None."""
+        return None
+
+    @property
     def models(self) -> builtins.list[str]:
         """The deployed models' ids (``<name>:<version>``), over all deployments."""
         return sorted({m for d in self._record.deployments for m in d.models})
@@ -294,8 +299,11 @@ class Webservice(ServiceDetailsMixin):
         record = self._backend.endpoints.regen_key(self.workspace.name, self.name, slot, set_key)
         self._wait_applied(record.revision)
 
-    def get_logs(self, num_lines: int = 5000) -> str:
-        """The last ``num_lines`` lines of the router's and replicas' output."""
+    def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
+        """The last ``num_lines`` lines of the router's and replicas' output (``init``:
+        azureml's init container's logs; a service here has none, its start is in this
+        log too)."""
+        del init
         return proc.tail(self._folder / LOG_FILE, num_lines)
 
     def get_model_data(self, deployment: str | None = None) -> builtins.list[dict[str, Any]]:
