@@ -201,6 +201,11 @@ def test_reload_serves_the_edited_score_py(
     assert service.properties["authEnabled"] == "True"
     with pytest.raises(WebserviceError, match="get_keys"):
         service.get_token()
+    service.add_tags({"stage": "test"})
+    service.add_properties({"origin": "ci"})
+    reopened = Webservice(ws, service.name)  # as its own class, as azureml's constructor
+    assert isinstance(reopened, LocalWebservice) and reopened.tags == {"stage": "test"}
+    assert reopened.properties["origin"] == "ci" and reopened.auth_enabled
     (tmp_path / "src" / "score.py").write_text(BROKEN)
     with pytest.raises(WebserviceError, match=r"did not restart|failed"):
         service.reload(wait=True)
