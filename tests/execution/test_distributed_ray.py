@@ -118,6 +118,7 @@ def test_ranks_are_numbered_node_by_node() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.one_database
 @sqlite_only
 def test_on_a_two_node_cluster_each_node_of_the_run_is_its_own_ray_node(
