@@ -99,6 +99,17 @@ def test_nodes_the_cluster_cannot_hold_fail_the_run_saying_why(
     assert run.get_children() == []
 
 
+def test_a_rank_is_pinned_by_its_node_id() -> None:
+    """By Ray's node-id label (this Ray takes label selectors), never by the IP that two
+    nodes on one machine share; a job that is no rank is not pinned."""
+    from atelier.execution.distributed_ray import NODE_VARIABLE, job_pinning
+
+    assert job_pinning({NODE_VARIABLE: "ab12 10.0.0.7"}) == {
+        "entrypoint_label_selector": {"ray.io/node-id": "ab12"}
+    }
+    assert job_pinning({"RANK": "0"}) == {}
+
+
 def test_ranks_are_numbered_node_by_node() -> None:
     """Node n holds ranks n * per_node ... ; local ranks restart on each node."""
     env = rank_environment(3, 4, 29500, "10.0.0.7", per_node=2)
