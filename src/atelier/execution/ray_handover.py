@@ -21,9 +21,15 @@ a small machine, and a long-lived process would carry it).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import random
+import secrets
 import shlex
+import socket
 import time
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -33,6 +39,7 @@ from atelier.client.backend import Backend
 from atelier.core.errors import AtelierError, ComputeTargetException
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.execution.ray_node import KEY_VARIABLE
 
 __all__ = ["hand_over", "job_resources", "node_entrypoint", "node_supervised"]
 
@@ -44,8 +51,16 @@ _STOP_AFTER_SECONDS = 30.0
 #: how long the Jobs API may stay unreachable before this side stops watching
 _LOST_CONTACT_SECONDS = 120.0
 #: variables of this machine passed on to the node's supervisor when set
-_PASSED = ("ATELIER_HEARTBEAT_TIMEOUT", "ATELIER_KEEP_RUN_DIRS")
+_PASSED = ("ATELIER_HEARTBEAT_TIMEOUT", "ATELIER_KEEP_RUN_DIRS", "ATELIER_TRACE_FILE")
 _ENDED = ("SUCCEEDED", "FAILED", "STOPPED")
+#: how long a node's warm launcher waits for another run by default
+_LAUNCHER_IDLE_SECONDS = 60.0
+_LAUNCHER_PROTOCOL = 1
+#: where a launcher listens on its node (chosen here at random; taken: no warm launcher)
+_LAUNCHER_PORTS = (20000, 30000)
+_CLAIM_TIMEOUT_SECONDS = 2.0
+#: the launcher job's metadata: its kind (see launcher_kind) and port
+_KIND, _PORT = "atelier_launcher", "atelier_launcher_port"
 
 
 class _Jobs:
@@ -63,6 +78,12 @@ class _Jobs:
         answer = self.http.get(f"/api/jobs/{job_id}")
         answer.raise_for_status()
         found: dict[str, Any] = answer.json()
+        return found
+
+    def list(self) -> list[dict[str, Any]]:
+        answer = self.http.get("/api/jobs/")
+        answer.raise_for_status()
+        found: list[dict[str, Any]] = answer.json()
         return found
 
     def stop(self, job_id: str) -> None:
@@ -109,15 +130,36 @@ def node_environment(
 
 
 def node_entrypoint(
-    config: dict[str, Any], workspace: str, run_id: str, attempt: int, attempts: int, why: str
+    config: dict[str, Any],
+    workspace: str,
+    run_id: str,
+    attempt: int,
+    attempts: int,
+    why: str,
+    serve: int = 0,
 ) -> str:
-    """The shell line the Ray job runs on its node."""
+    """The shell line the Ray job runs on its node (a warm launcher on port ``serve``)."""
     python = str(config.get("node_python") or "python3")
     command = [python, "-m", NODE_MODULE, "--workspace", workspace, "--run-id", run_id]
     command += ["--attempt", str(attempt), "--attempts", str(attempts)]
     if why:
         command += ["--previous", why]
+    if serve:
+        command += ["--serve", str(serve), "--idle", f"{launcher_idle_seconds(config):g}"]
     return "exec " + shlex.join(command)
+
+
+def launcher_idle_seconds(config: dict[str, Any]) -> float:
+    """How long a node's warm launcher waits for the next run (0: one job per run)."""
+    value = config.get("launcher_idle_seconds")
+    return _LAUNCHER_IDLE_SECONDS if value is None else float(value)
+
+
+def launcher_kind(config: dict[str, Any]) -> str:
+    """Which warm launchers can take this target's runs: those holding the same resources
+    with the same interpreter (and speaking this side's protocol)."""
+    spec = [_LAUNCHER_PROTOCOL, job_resources(config), str(config.get("node_python") or "")]
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def job_resources(config: dict[str, Any]) -> dict[str, Any]:
@@ -142,8 +184,12 @@ def hand_over(
     record: RunRecord,
     config: dict[str, Any],
 ) -> int:
-    """Submit the run's node supervisor as a Ray job and watch it to the end (see the
-    module's docstring); 0 once the run has ended, 1 when this side failed it."""
+    """Hand the run to a warm launcher on a node, else submit its node supervisor as a Ray
+    job, and watch it to the end (see the module's docstring); 0 once the run has ended, 1
+    when this side failed it."""
+    from atelier.core.trace import mark
+
+    mark("handover start")
     run_id = record.run_id
     attempts = 1 + int((record.definition or {}).get("max_retries") or 0)
     attempt, why = 1, ""
@@ -151,23 +197,16 @@ def hand_over(
     try:
         env = node_environment(backend, supervision, workspace, run_id)
         while True:
-            job_id = f"atelier-{run_id}-{attempt}-{os.urandom(3).hex()}"
-            client.submit(
-                {
-                    "entrypoint": node_entrypoint(
-                        config, workspace, run_id, attempt, attempts, why
-                    ),
-                    "submission_id": job_id,
-                    "runtime_env": {"env_vars": env},
-                    "metadata": {
-                        "atelier_run_id": run_id,
-                        "atelier_workspace": workspace,
-                        "atelier_attempt": str(attempt),
-                    },
-                    **job_resources(config),
-                }
+            run = {"workspace": workspace, "run_id": run_id, "attempt": attempt,
+                   "attempts": attempts, "previous": why}  # fmt: skip
+            job_id = _claim(client, config, run, env)
+            mark("claimed" if job_id else "no launcher")
+            if job_id is None:
+                job_id = _submit(client, config, run, env)
+            mark("job submitted")
+            ended = _watch(
+                client, job_id, backend, workspace, run_id, launcher_idle_seconds(config) > 0
             )
-            ended = _watch(client, job_id, backend, workspace, run_id)
             if ended is None:
                 return 0
             if attempt >= attempts:
@@ -186,6 +225,76 @@ def hand_over(
         client.http.close()
 
 
+def _claim(
+    client: _Jobs, config: dict[str, Any], run: dict[str, Any], env: dict[str, str]
+) -> str | None:
+    """Hand the run to an idle warm launcher of this target's kind; the id of its job, or
+    None when none took it (none running, all busy, or none reachable)."""
+    if launcher_idle_seconds(config) <= 0:
+        return None
+    kind = launcher_kind(config)
+    try:
+        jobs = client.list()
+    except (httpx.HTTPError, ValueError):
+        return None
+    found = [
+        job
+        for job in jobs
+        if job.get("status") == "RUNNING" and (job.get("metadata") or {}).get(_KIND) == kind
+    ]
+    random.shuffle(found)  # several submitters at once: spread them over the launchers
+    for job in found:
+        host = urllib.parse.urlsplit(str(job.get("driver_agent_http_address") or "")).hostname
+        variables = (job.get("runtime_env") or {}).get("env_vars") or {}
+        try:
+            port = int(job["metadata"][_PORT])
+        except (KeyError, ValueError):
+            continue
+        if not host:
+            continue
+        request = {**run, "key": variables.get(KEY_VARIABLE, ""), "env": env}
+        try:
+            with socket.create_connection((host, port), timeout=_CLAIM_TIMEOUT_SECONDS) as conn:
+                conn.settimeout(_CLAIM_TIMEOUT_SECONDS)
+                conn.sendall(json.dumps(request).encode() + b"\n")
+                answer = conn.makefile("rb").readline().strip()
+        except OSError:
+            continue
+        if answer == b"ok":
+            return str(job["submission_id"])
+    return None
+
+
+def _submit(client: _Jobs, config: dict[str, Any], run: dict[str, Any], env: dict[str, str]) -> str:
+    """Submit a Ray job for the run: a new warm launcher whose first run it is (or, with
+    ``launcher_idle_seconds=0``, a job for this run alone); the job's id."""
+    run_id, attempt = run["run_id"], run["attempt"]
+    job_id = f"atelier-{run_id}-{attempt}-{os.urandom(3).hex()}"
+    serve = random.randrange(*_LAUNCHER_PORTS) if launcher_idle_seconds(config) > 0 else 0
+    metadata = {
+        "atelier_run_id": run_id,
+        "atelier_workspace": run["workspace"],
+        "atelier_attempt": str(attempt),
+    }
+    variables = dict(env)
+    if serve:
+        metadata.update({_KIND: launcher_kind(config), _PORT: str(serve)})
+        variables[KEY_VARIABLE] = secrets.token_hex(16)
+    entrypoint = node_entrypoint(
+        config, run["workspace"], run_id, attempt, run["attempts"], run["previous"], serve
+    )
+    client.submit(
+        {
+            "entrypoint": entrypoint,
+            "submission_id": job_id,
+            "runtime_env": {"env_vars": variables},
+            "metadata": metadata,
+            **job_resources(config),
+        }
+    )
+    return job_id
+
+
 def _fail(backend: Backend, workspace: str, run_id: str, code: str, message: str) -> None:
     with contextlib.suppress(AtelierError):  # it may have ended meanwhile
         if backend.runs.get(workspace, run_id).status not in TERMINAL_STATUSES:
@@ -193,8 +302,11 @@ def _fail(backend: Backend, workspace: str, run_id: str, code: str, message: str
             backend.runs.transition(workspace, run_id, RunStatus.FAILED, error=error)
 
 
-def _watch(client: _Jobs, job_id: str, backend: Backend, workspace: str, run_id: str) -> str | None:
-    """Follow the job until its run ends (None) or the job ends first (why, as a sentence)."""
+def _watch(
+    client: _Jobs, job_id: str, backend: Backend, workspace: str, run_id: str, launcher: bool
+) -> str | None:
+    """Follow the job until its run ends (None) or the job ends first (why, as a sentence);
+    a ``launcher`` job goes on after the run, for the next."""
     run_status: RunStatus | None = None
     run_checked = 0.0
     run_ended_at: float | None = None
@@ -220,6 +332,8 @@ def _watch(client: _Jobs, job_id: str, backend: Backend, workspace: str, run_id:
             if job_ended:
                 return None
             run_ended_at = run_ended_at or now
+            if launcher and status == "RUNNING":
+                return None
             if status == "PENDING" or now - run_ended_at > _STOP_AFTER_SECONDS:
                 with contextlib.suppress(httpx.HTTPError):
                     client.stop(job_id)

@@ -119,6 +119,9 @@ class Supervisor:
 
     # --- the whole life ----------------------------------------------------------
     def run(self) -> int:
+        from atelier.core.trace import mark
+
+        mark("supervisor run")
         record = self.backend.runs.get(self.workspace, self.run_id)
         if self.node is None:
             compute = self.backend.compute.get(self.workspace, record.target)
@@ -178,9 +181,13 @@ class Supervisor:
                 self.backend.snapshots.restore(self.workspace, snapshot_id, workdir)
             else:
                 workdir.mkdir(parents=True, exist_ok=True)
+            from atelier.core.trace import mark
+
+            mark("snapshot restored")
             self._phase(log, "environment", "getting the environment (cached builds are reused)")
             spec = (definition.get("environment") or {}).get("spec") or {"user_managed": True}
             python = runner.prepare(spec, log)
+            mark("env ready")
             self._check_cancel()
             definition = run_data.prepare(
                 self.backend, self.workspace, self.home, workdir, definition, log
@@ -343,6 +350,9 @@ class Supervisor:
                 )  # fmt: skip
             else:
                 script = runner.start(command, workdir, env, out, self.stderr_tail)
+            from atelier.core.trace import mark
+
+            mark("script started")
             self._report_script(script)
             deadline = time.monotonic() + limit if limit else None
             while (code := script.wait(0.1)) is None:
