@@ -236,10 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.serve:
         return _supervise(first)
     # the stack every supervisor needs, imported once, before any fork
-    import atelier.execution.supervisor  # noqa: F401
+    import atelier.execution.supervisor
 
     if os.environ.get("ATELIER_TRACKING_URI", "").startswith(("http://", "https://")):
-        import atelier.client.http.backend  # noqa: F401
+        import atelier.client.http.backend
     else:
         import atelier.client.embedded.backend  # noqa: F401
 
