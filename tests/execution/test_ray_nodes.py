@@ -162,10 +162,16 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_cancel_reaches_the_script_on_its_node(
+def test_a_node_runs_output_shows_while_it_runs_and_cancel_reaches_it(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
     run = _running_sleeper(_on_node("cancel", ray_head, worker), tmp_path)
+    # the node streams the script's output to the server while it runs
+    deadline = time.monotonic() + 60
+    while "up" not in run.get_details_with_logs()["logFiles"].get(LOG_NAME, ""):
+        assert time.monotonic() < deadline, "the node's output did not arrive while it ran"
+        time.sleep(0.2)
+    assert run.get_status() == "Running"
     run.cancel()
     details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
     assert details["status"] == "Canceled", details

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 # the stack a supervisor needs, imported once here and shared by every fork
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
+from atelier.client.http.transport import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor
 from atelier.execution.agent import socket_path
 from atelier.execution.agent_workers import Workers, detach
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Atelier's supervisor launcher for one home.")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
+    ssl_context()  # the CA bundle of a server's clients, loaded once for every fork
     idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))
     _serve(Path(args.home), idle)
     return 0

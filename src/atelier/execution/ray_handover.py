@@ -36,6 +36,7 @@ import httpx
 
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
+from atelier.client.http.transport import ssl_context
 from atelier.core.errors import AtelierError, ComputeTargetException
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
@@ -67,7 +68,7 @@ class _Jobs:
     """The few routes of Ray's Jobs API this side uses (``/api/jobs/``)."""
 
     def __init__(self, address: str) -> None:
-        self.http = httpx.Client(base_url=address.rstrip("/"), timeout=30.0)
+        self.http = httpx.Client(base_url=address.rstrip("/"), timeout=30.0, verify=ssl_context())
 
     def submit(self, body: dict[str, Any]) -> None:
         answer = self.http.post("/api/jobs/", json=body)

@@ -62,10 +62,12 @@ def append_streamed(
     with db.session() as session:
         ended = runs.get(session, workspace, run_id).status in TERMINAL_STATUSES
     path = streamed_path(home, run_id)
+    if ended:
+        return path.stat().st_size if path.exists() else 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as handle:  # created if missing; never truncated
         size = handle.tell()
-    if ended or offset > size:
+    if offset > size:
         return size
     with path.open("r+b") as handle:
         handle.seek(offset)
