@@ -4,6 +4,7 @@ snapshot through the server with the run's token, and reports back itself."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import textwrap
@@ -178,30 +179,65 @@ def test_a_node_runs_output_shows_while_it_runs_and_cancel_reaches_it(
     assert "cancel requested; stopping the script" in _log(run, tmp_path, SUPERVISOR_LOG)
 
 
+def _submitters(run_id: str) -> list[int]:
+    """The pids of this machine's supervisors of ``run_id`` started afresh (no agent)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            line = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"atelier.execution.supervisor" in line and run_id.encode() in line:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_a_lost_node_supervisor_is_resubmitted_then_failed_with_the_reason(
-    on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
+def test_a_run_lost_with_its_node_is_retried_after_the_submitter_is_gone(
+    on_server: Path,
+    tmp_path: Path,
+    ray_head: dict[str, Any],
+    worker: WorkerNode,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The submitting side hands the run's retry policy to the cluster's watcher and goes
+    away; the first attempt's supervisor is then killed (as when its node dies) and the
+    watcher starts the second attempt, which completes."""
+    monkeypatch.setenv("ATELIER_AGENT", "0")  # the submitting side: a process of its own
     ws = _on_node("retry", ray_head, worker)
-    # the script kills its supervisor, as a dying node would (its script dies with it)
     run = _submit(
         ws,
         tmp_path,
         """
         import os, signal, time
-        print("attempt starting", flush=True)
-        os.kill(os.getppid(), signal.SIGKILL)
-        time.sleep(60)
+        from pathlib import Path
+        from atelier import Run
+        root = Path(os.environ["ATELIER_NODE_ROOT"])
+        run_id = Run.get_context().id
+        if (root / f"{run_id}.first").exists():
+            print("second attempt done", flush=True)
+        else:
+            (root / f"{run_id}.first").write_text("")
+            while not (root / f"{run_id}.go").exists():
+                time.sleep(0.1)
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(60)
         """,
         "nodes",
         retries=1,
     )
+    root = Path(worker.root)
+    deadline = time.monotonic() + 120
+    while not (root / f"{run.id}.first").exists():
+        assert time.monotonic() < deadline, f"the first attempt did not start: {run.get_status()}"
+        time.sleep(0.2)
+    while _submitters(run.id):  # it leaves once the cluster's watcher follows the run
+        assert time.monotonic() < deadline, "the submitting side did not hand the run over"
+        time.sleep(0.2)
+    (root / f"{run.id}.go").write_text("")
     details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
-    assert details["status"] == "Failed", details
-    assert details["error"]["code"] == "NodeLost"
-    message = details["error"]["message"]
-    assert "ended FAILED" in message
-    assert "(attempt 2 of 2)" in message
+    assert details["status"] == "Completed", details
+    assert "second attempt done" in _log(run, tmp_path, LOG_NAME)
+    said = _log(run, tmp_path, SUPERVISOR_LOG)
+    assert "attempt 2 of 2: its Ray job" in said and "ended FAILED" in said, said
 
 
 def test_jobs_ask_for_the_targets_resources() -> None:

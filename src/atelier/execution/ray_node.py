@@ -31,11 +31,13 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-__all__ = ["KEY_VARIABLE", "NODE_ROOT_VARIABLE", "main", "node_root"]
+__all__ = ["KEY_VARIABLE", "NODE_ROOT_VARIABLE", "Launcher", "listen", "main", "node_root",
+           "use_node_home"]  # fmt: skip
 
 #: where a node keeps run folders and built environments (set on the node's ``ray start``)
 NODE_ROOT_VARIABLE = "ATELIER_NODE_ROOT"
@@ -55,16 +57,22 @@ def node_root() -> Path:
     return root
 
 
-def _supervise(run: dict[str, Any]) -> int:
-    """Supervise one run here (in this process), with the run's variables already set."""
+def use_node_home() -> Path:
+    """Make this node's folder the process's home (run folders and environments stay on
+    this node) and point an embedded home's tracking URI at it; the folder."""
     root = node_root()
-    # the node's own home: run folders and environments stay on this node
     os.environ["ATELIER_HOME"] = str(root)
     uri = os.environ.get("ATELIER_TRACKING_URI", "")
     if not uri.startswith(("http://", "https://")):
         # an embedded home: its database and blob store come in ATELIER_DATABASE_URL and
         # ATELIER_BLOB_URL, reached from here with this node's home for the rest
         os.environ["ATELIER_TRACKING_URI"] = f"file://{root}"
+    return root
+
+
+def _supervise(run: dict[str, Any]) -> int:
+    """Supervise one run here (in this process), with the run's variables already set."""
+    root = use_node_home()
 
     from atelier.client.registry import backend_for, supervision_for
     from atelier.core.trace import mark
@@ -92,9 +100,14 @@ def _supervise(run: dict[str, Any]) -> int:
     return supervisor.run()
 
 
-def _fork(run: dict[str, Any], env: dict[str, str] | None, close: list[socket.socket]) -> int:
-    """Start a supervisor for ``run`` in a forked child (with ``env``, the run's variables,
-    in place of the previous run's); its pid."""
+Work = Callable[[dict[str, Any]], int]
+
+
+def _fork(
+    work: Work, request: dict[str, Any], env: dict[str, str] | None, close: list[socket.socket]
+) -> int:
+    """Run ``work(request)`` in a forked child (with ``env``, the request's variables, in
+    place of the previous request's); its pid."""
     pid = os.fork()
     if pid:
         return pid
@@ -110,20 +123,20 @@ def _fork(run: dict[str, Any], env: dict[str, str] | None, close: list[socket.so
             os.environ.update(env)
         from atelier.execution.local import kill_with_parent
 
-        kill_with_parent()  # a launcher killed with its job leaves no supervisor behind
-        code = _supervise(run)
+        kill_with_parent()  # a launcher killed with its job leaves nothing of it behind
+        code = work(request)
     finally:
         os._exit(code)
 
 
-def _listen(port: int) -> socket.socket | None:
-    """The launcher's socket on ``port``, or None when it is taken (then no warm launcher)."""
+def listen(port: int) -> socket.socket | None:
+    """A launcher's socket on ``port``, or None when it is taken."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         server.bind(("0.0.0.0", port))
     except OSError as exc:
-        print(f"atelier launcher: port {port} is taken ({exc}); no warm launcher", flush=True)
+        print(f"atelier launcher: port {port} is taken ({exc})", flush=True)
         server.close()
         return None
     server.listen(16)
@@ -143,37 +156,46 @@ def _read_line(connection: socket.socket) -> dict[str, Any]:
     return found
 
 
-class _Launcher:
-    """The warm launcher's loop (see the module's docstring)."""
+class Launcher:
+    """A warm launcher's loop: fork ``work`` for each request that brings the key (one at a
+    time when ``single``, the node's run launcher; any number for the cluster's watcher of
+    retries), and end ``idle_seconds`` after the last one ended (see the module's
+    docstring)."""
 
-    def __init__(self, server: socket.socket | None, idle_seconds: float) -> None:
+    def __init__(
+        self, server: socket.socket | None, idle_seconds: float, work: Work, single: bool
+    ) -> None:
         self.server = server
         self.idle_seconds = idle_seconds
+        self.work = work
+        self.single = single
         self.key = os.environ.get(KEY_VARIABLE, "")
-        self.child: int | None = None
+        self.children: set[int] = set()
         self.stopping = False
         self.idle_since = time.monotonic()
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
         del frame
-        self.stopping = True  # Ray stops the job: stop the run going, then end
-        if self.child is not None:
+        self.stopping = True  # Ray stops the job: stop what goes on, then end
+        for child in self.children:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signum)
+                os.kill(child, signum)
 
-    def _reap(self) -> int | None:
-        """None while no run ended since last asked; else the launcher's exit code if it
-        must end now (a supervisor was killed), or 0 to go on."""
-        if self.child is None:
-            return None
-        pid, status = os.waitpid(self.child, os.WNOHANG)
-        if pid == 0:
-            return None
-        self.child, self.idle_since = None, time.monotonic()
-        if os.WIFSIGNALED(status) and not self.stopping:
-            # as if the node died: the job ends FAILED and the submitting side retries
-            print(f"the run's supervisor was killed by signal {os.WTERMSIG(status)}", flush=True)
-            return 1
+    def _reap(self) -> int:
+        """The launcher's exit code if it must end now (a run launcher whose supervisor was
+        killed), else 0."""
+        for child in list(self.children):
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid == 0:
+                continue
+            self.children.discard(child)
+            self.idle_since = time.monotonic()
+            if self.single and os.WIFSIGNALED(status) and not self.stopping:
+                # as if the node died: the job ends FAILED and the run is retried
+                print(
+                    f"the run's supervisor was killed by signal {os.WTERMSIG(status)}", flush=True
+                )
+                return 1
         return 0
 
     def _answer(self, connection: socket.socket) -> None:
@@ -184,16 +206,18 @@ class _Launcher:
                 return
             if not self.key or request.get("key") != self.key:
                 connection.sendall(b"refused\n")
-            elif self.child is not None or self.stopping:
+            elif (self.single and self.children) or self.stopping:
                 connection.sendall(b"busy\n")
             else:
                 close = [connection] + ([self.server] if self.server else [])
-                self.child = _fork(request, dict(request.get("env") or {}), close)
+                env = dict(request.get("env") or {})
+                self.children.add(_fork(self.work, request, env, close))
                 connection.sendall(b"ok\n")
 
-    def serve(self, first: dict[str, Any]) -> int:
+    def serve(self, first: dict[str, Any] | None) -> int:
         signal.signal(signal.SIGTERM, self._terminate)
-        self.child = _fork(first, None, [self.server] if self.server else [])
+        if first is not None:
+            self.children.add(_fork(self.work, first, None, [self.server] if self.server else []))
         selector = selectors.DefaultSelector()
         if self.server is not None:
             selector.register(self.server, selectors.EVENT_READ)
@@ -202,7 +226,7 @@ class _Launcher:
                 code = self._reap()
                 if code:
                     return code
-                if self.child is None and (
+                if not self.children and (
                     self.stopping
                     or self.server is None
                     or time.monotonic() - self.idle_since > self.idle_seconds
@@ -243,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import atelier.client.embedded.backend  # noqa: F401
 
-    return _Launcher(_listen(args.serve), args.idle).serve(first)
+    return Launcher(listen(args.serve), args.idle, _supervise, single=True).serve(first)
 
 
 if __name__ == "__main__":
