@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from atelier import Experiment, Workspace
@@ -232,6 +233,12 @@ def test_a_run_lost_with_its_node_is_retried_after_the_submitter_is_gone(
     while _submitters(run.id):  # it leaves once the cluster's watcher follows the run
         assert time.monotonic() < deadline, "the submitting side did not hand the run over"
         time.sleep(0.2)
+    # the cluster's watcher (a Ray job on the head) follows it now
+    jobs = httpx.get(f"{ray_head['address']}/api/jobs/", timeout=30).json()
+    watchers = [
+        j for j in jobs if "--serve" in j["entrypoint"] and "ray_handover" in j["entrypoint"]
+    ]
+    assert any(j["status"] == "RUNNING" for j in watchers), watchers
     (root / f"{run.id}.go").write_text("")
     details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
     assert details["status"] == "Completed", details
@@ -241,7 +248,7 @@ def test_a_run_lost_with_its_node_is_retried_after_the_submitter_is_gone(
 
 
 def test_jobs_ask_for_the_targets_resources() -> None:
-    from atelier.execution.ray_handover import job_resources, node_entrypoint
+    from atelier.execution.ray_handover import job_resources, launcher_kind, node_entrypoint
 
     assert job_resources({}) == {"entrypoint_num_cpus": 1.0}
     assert job_resources({"resources": {"CPU": 2, "GPU": 1, "trainer": 1}}) == {
@@ -254,11 +261,18 @@ def test_jobs_ask_for_the_targets_resources() -> None:
         "exec /opt/venv/bin/python -m atelier.execution.ray_node --workspace 'w s' "
         "--run-id r1 --attempt 2 --attempts 3 --previous why"
     )
+    warm = node_entrypoint({"launcher_idle_seconds": 5}, "w", "r1", 1, 1, "", serve=20001)
+    assert warm.endswith("--attempts 1 --serve 20001 --idle 5")
+    # launchers serve runs of targets asking the same resources of the same interpreter
+    assert launcher_kind({"resources": {"CPU": 1}}) == launcher_kind({})
+    assert launcher_kind({"resources": {"trainer": 1}}) != launcher_kind({})
 
 
 def test_bad_resources_and_retries_are_refused() -> None:
     with pytest.raises(ValidationError, match="amount > 0"):
         AmlCompute.provisioning_configuration(resources={"trainer": 0})
+    with pytest.raises(ValidationError, match="launcher_idle_seconds must be"):
+        AmlCompute.provisioning_configuration(launcher_idle_seconds=-1)
     config = RunConfiguration()
     config.max_retries = -1
     with pytest.raises(ValidationError, match="max_retries must be"):

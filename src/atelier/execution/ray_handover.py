@@ -1,18 +1,26 @@
 """Runs on a Ray cluster whose nodes share no filesystem with the submitting machine.
 
-The run's supervisor runs on the node Ray chooses (:mod:`atelier.execution.ray_node`, the
-Ray job's entrypoint): it fetches the snapshot, builds or reuses the environment there and
-reports everything through the backend. This side (the supervisor process started at
-submit) only submits that job and watches it:
+The run's supervisor runs on a node of the cluster (:mod:`atelier.execution.ray_node`): it
+fetches the snapshot, builds or reuses the environment there and reports everything through
+the backend. This side (the supervisor process started at submit) starts it and watches:
 
+- it offers the run to an idle *warm launcher* of the target's kind (a Ray job kept on its
+  node after an earlier run, holding one run's resources; found in the Jobs API's list and
+  reached on its port), which forks the run's supervisor at once; when none takes it, it
+  submits a new Ray job for the run (which becomes a launcher afterwards, unless the
+  target says ``launcher_idle_seconds=0``);
 - the run ends (on the node): nothing to do; a job still waiting for a node when its run
   was canceled is stopped;
 - the job ends while its run has not (the node died, the supervisor was killed, the node
   lacks Atelier): the run is resubmitted while ``max_retries`` allows, else it is Failed
-  with Ray's reason.
+  with Ray's reason (``NodeLost``).
 
-If this side goes away, the run goes on; the reapers fail it if its node supervisor stops
-heartbeating (after ``NODE_GRACE_SECONDS`` while retries are left).
+A run with retries is handed to the cluster's *watcher* (:func:`main`, a launcher job on
+the head node that follows runs, each in a forked child, and resubmits them), so its retry
+policy holds once this side is gone; this side then ends. Without a watcher (a head without
+Atelier) this side watches to the end. If nothing watches, the run goes on; the reapers fail
+it if its node supervisor stops heartbeating (after ``NODE_GRACE_SECONDS`` while retries are
+left).
 
 It speaks the Jobs API's REST routes with httpx: this side needs no Ray import (seconds on
 a small machine, and a long-lived process would carry it).
