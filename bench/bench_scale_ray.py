@@ -12,8 +12,6 @@ node's warm launcher, a Ray job kept from an earlier run) and ``job per run``
 Anchor, measured in the same run, alternating with Atelier's repeats: Ray's own job start,
 a bare Jobs API job pinned to the same node whose entrypoint prints the time (Python start
 included, Atelier's nothing). Target: first line < 2 s median with a cached environment.
-
-With ``ATELIER_TRACE_FILE`` set, each run's steps are printed (seconds after submit).
 """
 
 from __future__ import annotations
@@ -42,24 +40,12 @@ def _atelier(ws: Any, source: Path, environment: Any, target: str) -> float:
     config = ScriptRunConfig(source_directory=source, script="t.py", compute_target=target)
     config.run_config.environment = environment
     start = time.time()
-    trace = os.environ.get("ATELIER_TRACE_FILE")
-    if trace:
-        Path(trace).write_text(f"{start:.3f} 0 bench-submit\n")
     run = Experiment(ws, "first-line").submit(config)
-    if trace:
-        with Path(trace).open("a") as handle:
-            handle.write(f"{time.time():.3f} 0 submit-returned\n")
     details = run.wait_for_completion(timeout_seconds=300, raise_on_error=False)
     if details["status"] != "Completed":
         raise RuntimeError(f"the bench run did not complete: {details}")
     log = run.download_file(LOG_NAME, source / f"{run.id}.log").read_text()
     printed = float(log.split("first line at ", 1)[1].split()[0])
-    if trace:
-        with Path(trace).open("a") as handle:
-            handle.write(f"{printed:.3f} 0 first-line\n")
-        marks = sorted(line.split(" ", 2) for line in Path(trace).read_text().splitlines())
-        steps = "  ".join(f"{m[2].replace(' ', '-')} +{float(m[0]) - start:.2f}" for m in marks)
-        print(f"    {target}: {steps}", flush=True)
     return printed - start
 
 

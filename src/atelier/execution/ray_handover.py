@@ -64,7 +64,7 @@ _STOP_AFTER_SECONDS = 30.0
 #: how long the Jobs API may stay unreachable before this side stops watching
 _LOST_CONTACT_SECONDS = 120.0
 #: variables of this machine passed on to the node's supervisor when set
-_PASSED = ("ATELIER_HEARTBEAT_TIMEOUT", "ATELIER_KEEP_RUN_DIRS", "ATELIER_TRACE_FILE")
+_PASSED = ("ATELIER_HEARTBEAT_TIMEOUT", "ATELIER_KEEP_RUN_DIRS")
 _ENDED = ("SUCCEEDED", "FAILED", "STOPPED")
 #: how long a node's warm launcher waits for another run by default
 _LAUNCHER_IDLE_SECONDS = 60.0
@@ -206,9 +206,6 @@ def hand_over(
     job, and watch it (see the module's docstring) until it ends, or, for a run with
     retries, until the cluster's watcher holds its retry policy; 0 then, 1 when this side
     failed it."""
-    from atelier.core.trace import mark
-
-    mark("handover start")
     run_id = record.run_id
     attempts = 1 + int((record.definition or {}).get("max_retries") or 0)
     client = _Jobs(str(config.get("address") or ""))
@@ -217,7 +214,6 @@ def hand_over(
         run = {"workspace": workspace, "run_id": run_id, "attempt": 1,
                "attempts": attempts, "previous": ""}  # fmt: skip
         job_id = _start(client, config, run, env)
-        mark("job submitted")
         watcher = _Handoff(client, config, env) if attempts > 1 else None
         return _follow(client, backend, config, env, run, job_id, watcher)
     except AtelierError as exc:

@@ -75,10 +75,8 @@ def _supervise(run: dict[str, Any]) -> int:
     root = use_node_home()
 
     from atelier.client.registry import backend_for, supervision_for
-    from atelier.core.trace import mark
     from atelier.execution.supervisor import NodeAttempt, Supervisor
 
-    mark("node imports")
     tracking_uri = os.environ["ATELIER_TRACKING_URI"]
     attempt = int(run.get("attempt") or 1)
     supervisor = Supervisor(
@@ -252,9 +250,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", type=int, default=0, help="stay as a warm launcher on PORT")
     parser.add_argument("--idle", type=float, default=60.0, help="seconds a launcher waits")
     args = parser.parse_args(argv)
-    from atelier.core.trace import mark
-
-    mark("node entry")
     first = {"workspace": args.workspace, "run_id": args.run_id, "attempt": args.attempt,
              "attempts": args.attempts, "previous": args.previous}  # fmt: skip
     if not args.serve:

@@ -122,9 +122,6 @@ class Supervisor:
 
     # --- the whole life ----------------------------------------------------------
     def run(self) -> int:
-        from atelier.core.trace import mark
-
-        mark("supervisor run")
         record = self.backend.runs.get(self.workspace, self.run_id)
         if self.node is None:
             compute = self.backend.compute.get(self.workspace, record.target)
@@ -184,13 +181,9 @@ class Supervisor:
                 self.backend.snapshots.restore(self.workspace, snapshot_id, workdir)
             else:
                 workdir.mkdir(parents=True, exist_ok=True)
-            from atelier.core.trace import mark
-
-            mark("snapshot restored")
             self._phase(log, "environment", "getting the environment (cached builds are reused)")
             spec = (definition.get("environment") or {}).get("spec") or {"user_managed": True}
             python = runner.prepare(spec, log)
-            mark("env ready")
             self._check_cancel()
             definition = run_data.prepare(
                 self.backend, self.workspace, self.home, workdir, definition, log
@@ -353,9 +346,6 @@ class Supervisor:
                 )  # fmt: skip
             else:
                 script = runner.start(command, workdir, env, out, self.stderr_tail)
-            from atelier.core.trace import mark
-
-            mark("script started")
             self._report_script(script)
             streamed = threading.Event()
             streamer = threading.Thread(target=self._stream_log, args=(streamed,), daemon=True)
