@@ -27,10 +27,9 @@ from typing import IO, Any
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.client.http.transport import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor
-from atelier.execution.agent import socket_path
+from atelier.execution.agent import read_request, socket_path
 from atelier.execution.agent_workers import Workers, detach
 
-_REQUEST_LIMIT = 1 << 20
 #: checks in a row a watched store may fail to answer before the agent stops watching it
 _MAX_UNANSWERED = 60
 
@@ -80,7 +79,7 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
     except TimeoutError:
         return
     with connection:
-        request = _read_request(connection)
+        request = read_request(connection)
         if not request.get("ping"):
             if request.get("kind") == "pipeline":
                 _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
@@ -88,18 +87,6 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
                 workers.launch(server, request, supervisor.run_forked)
             watcher.watch(request)
         connection.sendall(b"ok")
-
-
-def _read_request(connection: socket.socket) -> dict[str, Any]:
-    connection.settimeout(5)
-    data = b""
-    while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    request: dict[str, Any] = json.loads(data or b"{}")
-    return request
 
 
 class _Watcher:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import selectors
 import signal
@@ -36,6 +35,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from atelier.execution.agent import read_request
+
 __all__ = ["KEY_VARIABLE", "NODE_ROOT_VARIABLE", "Launcher", "listen", "main", "node_root",
            "use_node_home"]  # fmt: skip
 
@@ -43,7 +44,6 @@ __all__ = ["KEY_VARIABLE", "NODE_ROOT_VARIABLE", "Launcher", "listen", "main", "
 NODE_ROOT_VARIABLE = "ATELIER_NODE_ROOT"
 #: the key a hand-over to a warm launcher must bring (in the launcher job's variables)
 KEY_VARIABLE = "ATELIER_LAUNCHER_KEY"
-_REQUEST_LIMIT = 1 << 20
 #: the variables a run brings; a launcher's later runs replace its first run's
 _RUN_PREFIXES = ("ATELIER_", "AZUREML_", "MLFLOW_")
 
@@ -142,18 +142,6 @@ def listen(port: int) -> socket.socket | None:
     return server
 
 
-def _read_line(connection: socket.socket) -> dict[str, Any]:
-    connection.settimeout(5)
-    data = b""
-    while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    found: dict[str, Any] = json.loads(data or b"{}")
-    return found
-
-
 class Launcher:
     """A warm launcher's loop: fork ``work`` for each request that brings the key (one at a
     time when ``single``, the node's run launcher; any number for the cluster's watcher of
@@ -199,7 +187,7 @@ class Launcher:
     def _answer(self, connection: socket.socket) -> None:
         with connection:
             try:
-                request = _read_line(connection)
+                request = read_request(connection)
             except (OSError, ValueError):
                 return
             if not self.key or request.get("key") != self.key:
