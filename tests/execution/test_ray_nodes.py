@@ -313,6 +313,58 @@ def test_an_embedded_sqlite_home_cannot_hand_runs_to_nodes(
     assert "cannot reach this home's SQLite database" in details["error"]["message"]
 
 
+class _LostJobs:
+    """A Jobs API whose jobs all end FAILED at once (their node died), with no launcher."""
+
+    def __init__(self) -> None:
+        self.submitted: list[dict[str, Any]] = []
+
+    def list(self) -> list[dict[str, Any]]:
+        return []
+
+    def submit(self, body: dict[str, Any]) -> None:
+        self.submitted.append(body)
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        return {"status": "FAILED", "driver_exit_code": 1, "message": "node died"}
+
+
+def test_a_run_whose_jobs_keep_ending_is_resubmitted_then_failed_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from atelier.core.status import RunStatus
+    from atelier.execution import ray_handover
+
+    monkeypatch.setattr(ray_handover, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(ray_handover, "_RUN_POLL_SECONDS", 0.01)
+    ended: list[dict[str, Any]] = []
+    runs = SimpleNamespace(
+        get=lambda ws, run: SimpleNamespace(status=RunStatus.RUNNING),
+        transition=lambda ws, run, status, error: ended.append(error),
+    )
+    jobs = _LostJobs()
+    run = {"workspace": "w", "run_id": "r1", "attempt": 1, "attempts": 3, "previous": ""}
+    code = ray_handover._follow(
+        jobs,  # type: ignore[arg-type]
+        SimpleNamespace(runs=runs),  # type: ignore[arg-type]
+        {"launcher_idle_seconds": 0},
+        {},
+        run,
+        "job-1",
+        None,
+    )
+    assert code == 1
+    # attempts 2 and 3 were submitted, each saying why the one before ended
+    assert [b["entrypoint"].split("--attempt ")[1][:1] for b in jobs.submitted] == ["2", "3"]
+    assert (
+        "--previous 'its Ray job job-1 ended FAILED, exit code 1" in jobs.submitted[0]["entrypoint"]
+    )
+    assert ended[0]["code"] == "NodeLost"
+    assert ended[0]["message"].endswith("node died (attempt 3 of 3)")
+
+
 def test_a_node_supervisor_with_retries_left_gets_a_grace() -> None:
     now = 1_000_000_000
     info = {"host": "box (Ray node)", "node": True, "pid": os.getpid(), "grace_seconds": 90}
