@@ -209,6 +209,8 @@ class Launcher:
             selector.register(self.server, selectors.EVENT_READ)
         try:
             while True:
+                events = selector.select(timeout=0.25)
+                # ended runs first: a hand-over just after a run ended finds this one idle
                 code = self._reap()
                 if code:
                     return code
@@ -218,7 +220,7 @@ class Launcher:
                     or time.monotonic() - self.idle_since > self.idle_seconds
                 ):
                     return 0
-                for _ in selector.select(timeout=0.05):
+                for _ in events:
                     with contextlib.suppress(BlockingIOError, InterruptedError):
                         connection, _ = self.server.accept()  # type: ignore[union-attr]
                         self._answer(connection)
