@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 
+from atelier.core.status import RunStatus
 from tests.client.abstract.assets import (
     ComputeContract,
     DatasetContract,
@@ -31,6 +33,7 @@ from tests.client.abstract.tracking import (
     SnapshotContract,
     SupervisionContract,
     WorkspaceContract,
+    new_run,
 )
 
 
@@ -64,7 +67,30 @@ class TestHttpSnapshot(SnapshotContract):
 
 
 class TestHttpSupervision(SupervisionContract):
-    pass
+    def test_a_remote_supervisor_streams_the_log_while_the_run_goes(
+        self, connection: Any, workspace: str
+    ) -> None:
+        """A supervisor on a Ray node sends the script's output at offsets; readers see it
+        before the run ends; a chunk sent again is no duplicate, one past the end is not
+        taken; once the log is uploaded and the run ended, the uploaded one is shown."""
+        run = new_run(connection, workspace, status=RunStatus.RUNNING)
+        stream = connection.supervision.stream_log
+        assert stream(workspace, run.run_id, 0, b"") == 0
+        assert stream(workspace, run.run_id, 0, b"epoch 1\n") == 8
+        assert stream(workspace, run.run_id, 0, b"epoch 1\n") == 8  # sent again
+        assert stream(workspace, run.run_id, 20, b"lost\n") == 8  # a gap: go on from 8
+        assert stream(workspace, run.run_id, 8, b"epoch 2\n") == 16
+        assert connection.runs.read_log(workspace, run.run_id, 0) == (
+            b"epoch 1\nepoch 2\n",
+            False,
+        )
+        assert connection.runs.read_log(workspace, run.run_id, 8) == (b"epoch 2\n", False)
+        connection.artifacts.upload(
+            workspace, run.run_id, "user_logs/std_log.txt", io.BytesIO(b"the whole log\n")
+        )
+        connection.runs.transition(workspace, run.run_id, RunStatus.COMPLETED)
+        assert stream(workspace, run.run_id, 16, b"late\n") == 0  # ended: nothing kept
+        assert connection.runs.read_log(workspace, run.run_id, 0) == (b"the whole log\n", True)
 
 
 class TestHttpCompute(ComputeContract):

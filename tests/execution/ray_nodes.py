@@ -62,14 +62,16 @@ def _wait_joined(head: dict[str, Any], resource: str, alive: Any, log: Path) -> 
         time.sleep(0.5)
 
 
-def _start_arguments(head: dict[str, Any], resource: str, temp_dir: str) -> list[str]:
+def _start_arguments(
+    head: dict[str, Any], resource: str, temp_dir: str, units: int = 1
+) -> list[str]:
     names = "node-manager object-manager dashboard-agent-listen dashboard-agent-grpc"
     names += " runtime-env-agent metrics-export"
     flags = {
         "--address": head["gcs_address"],
         "--node-ip-address": "127.0.0.1",
         "--num-cpus": "1",
-        "--resources": json.dumps({resource: 1}),
+        "--resources": json.dumps({resource: units}),
         "--object-store-memory": str(80 * 1024 * 1024),
         **{
             f"--{name}-port": str(port)
@@ -81,8 +83,9 @@ def _start_arguments(head: dict[str, Any], resource: str, temp_dir: str) -> list
             "--disable-usage-stats"]  # fmt: skip
 
 
-def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:
-    """A second Ray node on this machine (its own temp, working and node folders)."""
+def host_node(head: dict[str, Any], folder: Path, units: int = 1) -> WorkerNode:
+    """A second Ray node on this machine (its own temp, working and node folders) with
+    ``units`` of its own resource."""
     resource = f"atelier_node_{uuid.uuid4().hex[:6]}"
     temp_dir = tempfile.mkdtemp(prefix="atelier-ray-", dir="/tmp")
     cwd, root = folder / "cwd", folder / "root"
@@ -104,7 +107,7 @@ def host_node(head: dict[str, Any], folder: Path) -> WorkerNode:
                 sys.executable,
                 "-m",
                 "ray.scripts.scripts",
-                *_start_arguments(head, resource, temp_dir),
+                *_start_arguments(head, resource, temp_dir, units),
             ],
             cwd=cwd,
             env=env,

@@ -4,6 +4,7 @@ snapshot through the server with the run's token, and reports back itself."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import textwrap
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from atelier import Experiment, Workspace
@@ -162,44 +164,91 @@ def test_a_run_on_a_container_node_needs_nothing_of_the_hosts_filesystem(
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_cancel_reaches_the_script_on_its_node(
+def test_a_node_runs_output_shows_while_it_runs_and_cancel_reaches_it(
     on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
 ) -> None:
     run = _running_sleeper(_on_node("cancel", ray_head, worker), tmp_path)
+    # the node streams the script's output to the server while it runs
+    deadline = time.monotonic() + 60
+    while "up" not in run.get_details_with_logs()["logFiles"].get(LOG_NAME, ""):
+        assert time.monotonic() < deadline, "the node's output did not arrive while it ran"
+        time.sleep(0.2)
+    assert run.get_status() == "Running"
     run.cancel()
     details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
     assert details["status"] == "Canceled", details
     assert "cancel requested; stopping the script" in _log(run, tmp_path, SUPERVISOR_LOG)
 
 
+def _submitters(run_id: str) -> list[int]:
+    """The pids of this machine's supervisors of ``run_id`` started afresh (no agent)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            line = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"atelier.execution.supervisor" in line and run_id.encode() in line:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_a_lost_node_supervisor_is_resubmitted_then_failed_with_the_reason(
-    on_server: Path, tmp_path: Path, ray_head: dict[str, Any], worker: WorkerNode
+def test_a_run_lost_with_its_node_is_retried_after_the_submitter_is_gone(
+    on_server: Path,
+    tmp_path: Path,
+    ray_head: dict[str, Any],
+    worker: WorkerNode,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The submitting side hands the run's retry policy to the cluster's watcher and goes
+    away; the first attempt's supervisor is then killed (as when its node dies) and the
+    watcher starts the second attempt, which completes."""
+    monkeypatch.setenv("ATELIER_AGENT", "0")  # the submitting side: a process of its own
     ws = _on_node("retry", ray_head, worker)
-    # the script kills its supervisor, as a dying node would (its script dies with it)
     run = _submit(
         ws,
         tmp_path,
         """
         import os, signal, time
-        print("attempt starting", flush=True)
-        os.kill(os.getppid(), signal.SIGKILL)
-        time.sleep(60)
+        from pathlib import Path
+        from atelier import Run
+        root = Path(os.environ["ATELIER_NODE_ROOT"])
+        run_id = Run.get_context().id
+        if (root / f"{run_id}.first").exists():
+            print("second attempt done", flush=True)
+        else:
+            (root / f"{run_id}.first").write_text("")
+            while not (root / f"{run_id}.go").exists():
+                time.sleep(0.1)
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(60)
         """,
         "nodes",
         retries=1,
     )
+    root = Path(worker.root)
+    deadline = time.monotonic() + 120
+    while not (root / f"{run.id}.first").exists():
+        assert time.monotonic() < deadline, f"the first attempt did not start: {run.get_status()}"
+        time.sleep(0.2)
+    while _submitters(run.id):  # it leaves once the cluster's watcher follows the run
+        assert time.monotonic() < deadline, "the submitting side did not hand the run over"
+        time.sleep(0.2)
+    # the cluster's watcher (a Ray job on the head) follows it now
+    jobs = httpx.get(f"{ray_head['address']}/api/jobs/", timeout=30).json()
+    watchers = [
+        j for j in jobs if "--serve" in j["entrypoint"] and "ray_handover" in j["entrypoint"]
+    ]
+    assert any(j["status"] == "RUNNING" for j in watchers), watchers
+    (root / f"{run.id}.go").write_text("")
     details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
-    assert details["status"] == "Failed", details
-    assert details["error"]["code"] == "NodeLost"
-    message = details["error"]["message"]
-    assert "ended FAILED" in message
-    assert "(attempt 2 of 2)" in message
+    assert details["status"] == "Completed", details
+    assert "second attempt done" in _log(run, tmp_path, LOG_NAME)
+    said = _log(run, tmp_path, SUPERVISOR_LOG)
+    assert "attempt 2 of 2: its Ray job" in said and "ended FAILED" in said, said
 
 
 def test_jobs_ask_for_the_targets_resources() -> None:
-    from atelier.execution.ray_handover import job_resources, node_entrypoint
+    from atelier.execution.ray_handover import job_resources, launcher_kind, node_entrypoint
 
     assert job_resources({}) == {"entrypoint_num_cpus": 1.0}
     assert job_resources({"resources": {"CPU": 2, "GPU": 1, "trainer": 1}}) == {
@@ -212,11 +261,18 @@ def test_jobs_ask_for_the_targets_resources() -> None:
         "exec /opt/venv/bin/python -m atelier.execution.ray_node --workspace 'w s' "
         "--run-id r1 --attempt 2 --attempts 3 --previous why"
     )
+    warm = node_entrypoint({"launcher_idle_seconds": 5}, "w", "r1", 1, 1, "", serve=20001)
+    assert warm.endswith("--attempts 1 --serve 20001 --idle 5")
+    # launchers serve runs of targets asking the same resources of the same interpreter
+    assert launcher_kind({"resources": {"CPU": 1}}) == launcher_kind({})
+    assert launcher_kind({"resources": {"trainer": 1}}) != launcher_kind({})
 
 
 def test_bad_resources_and_retries_are_refused() -> None:
     with pytest.raises(ValidationError, match="amount > 0"):
         AmlCompute.provisioning_configuration(resources={"trainer": 0})
+    with pytest.raises(ValidationError, match="launcher_idle_seconds must be"):
+        AmlCompute.provisioning_configuration(launcher_idle_seconds=-1)
     config = RunConfiguration()
     config.max_retries = -1
     with pytest.raises(ValidationError, match="max_retries must be"):
@@ -255,6 +311,58 @@ def test_an_embedded_sqlite_home_cannot_hand_runs_to_nodes(
     details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
     assert details["status"] == "Failed"
     assert "cannot reach this home's SQLite database" in details["error"]["message"]
+
+
+class _LostJobs:
+    """A Jobs API whose jobs all end FAILED at once (their node died), with no launcher."""
+
+    def __init__(self) -> None:
+        self.submitted: list[dict[str, Any]] = []
+
+    def list(self) -> list[dict[str, Any]]:
+        return []
+
+    def submit(self, body: dict[str, Any]) -> None:
+        self.submitted.append(body)
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        return {"status": "FAILED", "driver_exit_code": 1, "message": "node died"}
+
+
+def test_a_run_whose_jobs_keep_ending_is_resubmitted_then_failed_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from atelier.core.status import RunStatus
+    from atelier.execution import ray_handover
+
+    monkeypatch.setattr(ray_handover, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(ray_handover, "_RUN_POLL_SECONDS", 0.01)
+    ended: list[dict[str, Any]] = []
+    runs = SimpleNamespace(
+        get=lambda ws, run: SimpleNamespace(status=RunStatus.RUNNING),
+        transition=lambda ws, run, status, error: ended.append(error),
+    )
+    jobs = _LostJobs()
+    run = {"workspace": "w", "run_id": "r1", "attempt": 1, "attempts": 3, "previous": ""}
+    code = ray_handover._follow(
+        jobs,  # type: ignore[arg-type]
+        SimpleNamespace(runs=runs),  # type: ignore[arg-type]
+        {"launcher_idle_seconds": 0},
+        {},
+        run,
+        "job-1",
+        None,
+    )
+    assert code == 1
+    # attempts 2 and 3 were submitted, each saying why the one before ended
+    assert [b["entrypoint"].split("--attempt ")[1][:1] for b in jobs.submitted] == ["2", "3"]
+    assert (
+        "--previous 'its Ray job job-1 ended FAILED, exit code 1" in jobs.submitted[0]["entrypoint"]
+    )
+    assert ended[0]["code"] == "NodeLost"
+    assert ended[0]["message"].endswith("node died (attempt 3 of 3)")
 
 
 def test_a_node_supervisor_with_retries_left_gets_a_grace() -> None:

@@ -80,6 +80,19 @@ def request_launch(home: Path, payload: dict[str, Any], timeout: float = 2.0) ->
         return False
 
 
+def read_request(connection: socket.socket) -> dict[str, Any]:
+    """One request from a launcher's client: a JSON line (of at most ``_REQUEST_LIMIT``)."""
+    connection.settimeout(5)
+    data = b""
+    while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    request: dict[str, Any] = json.loads(data or b"{}")
+    return request
+
+
 def start_agent(home: Path, env: dict[str, str]) -> None:
     """Start the home's agent in the background unless one is starting or running."""
     lock_path = socket_path(home).with_suffix(".lock")

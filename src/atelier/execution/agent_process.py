@@ -25,11 +25,11 @@ from typing import IO, Any
 
 # the stack a supervisor needs, imported once here and shared by every fork
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
+from atelier.client.http.transport import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor
-from atelier.execution.agent import socket_path
+from atelier.execution.agent import read_request, socket_path
 from atelier.execution.agent_workers import Workers, detach
 
-_REQUEST_LIMIT = 1 << 20
 #: checks in a row a watched store may fail to answer before the agent stops watching it
 _MAX_UNANSWERED = 60
 
@@ -79,7 +79,7 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
     except TimeoutError:
         return
     with connection:
-        request = _read_request(connection)
+        request = read_request(connection)
         if not request.get("ping"):
             if request.get("kind") == "pipeline":
                 _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
@@ -87,18 +87,6 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
                 workers.launch(server, request, supervisor.run_forked)
             watcher.watch(request)
         connection.sendall(b"ok")
-
-
-def _read_request(connection: socket.socket) -> dict[str, Any]:
-    connection.settimeout(5)
-    data = b""
-    while not data.endswith(b"\n") and len(data) < _REQUEST_LIMIT:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    request: dict[str, Any] = json.loads(data or b"{}")
-    return request
 
 
 class _Watcher:
@@ -185,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Atelier's supervisor launcher for one home.")
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
+    ssl_context()  # the CA bundle of a server's clients, loaded once for every fork
     idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))
     _serve(Path(args.home), idle)
     return 0

@@ -19,9 +19,9 @@ _KILL_GRACE_SECONDS = 5.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the script's process before it starts (Linux): SIGKILL it when the supervisor
-    that started it dies, so a killed supervisor on a Ray node leaves no script running."""
+def kill_with_parent() -> None:
+    """In a child process (Linux): SIGKILL it when the process that started it dies, so a
+    killed supervisor (or launcher) on a Ray node leaves no script (or supervisor) running."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -46,7 +46,7 @@ class LocalProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 - only prctl
+            preexec_fn=kill_with_parent if die_with_parent else None,  # noqa: PLW1509 - only prctl
         )
         self.readers = start_pumps(self.proc, out, stderr_tail)
         self._pidfd: int | None = None

@@ -55,7 +55,7 @@ def provision(settings: dict[str, Any], workspace: str, name: str) -> dict[str, 
     :func:`atelier.execution.ray_cluster.scaling_report`)."""
     max_nodes = int(settings.get("max_nodes") or 1)
     kept = ("vm_size", "min_nodes", "max_nodes", "idle_seconds_before_scaledown",
-            "shared_filesystem", "resources", "node_python")  # fmt: skip
+            "shared_filesystem", "resources", "node_python", "launcher_idle_seconds")  # fmt: skip
     config: dict[str, Any] = {
         key: settings[key] for key in kept if key in settings and settings[key] is not None
     }

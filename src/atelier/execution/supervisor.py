@@ -48,6 +48,9 @@ HEARTBEAT_SECONDS = 1.0
 SUPERVISOR_LOG = "system_logs/supervisor.log"
 _KILL_GRACE_SECONDS = 5.0
 _TAIL_LINES = 30
+#: how often a supervisor on a Ray node sends the script's new output, and at most how much
+_STREAM_SECONDS = 0.5
+_STREAM_CHUNK = 1 << 20
 
 
 #: how long a reaper waits for a node supervisor with retries left (Ray may take this long to
@@ -344,6 +347,10 @@ class Supervisor:
             else:
                 script = runner.start(command, workdir, env, out, self.stderr_tail)
             self._report_script(script)
+            streamed = threading.Event()
+            streamer = threading.Thread(target=self._stream_log, args=(streamed,), daemon=True)
+            if self.node is not None:  # its readers are on other machines: send it as it comes
+                streamer.start()
             deadline = time.monotonic() + limit if limit else None
             while (code := script.wait(0.1)) is None:
                 if deadline is not None and time.monotonic() > deadline:
@@ -354,8 +361,39 @@ class Supervisor:
                     _say(log, "cancel requested; stopping the script")
                     script.stop()
             script.close()
+            streamed.set()
+            if streamer.is_alive():
+                streamer.join(timeout=30)
         _say(log, f"script exited with code {code}")
         return code
+
+    def _stream_log(self, ended: threading.Event) -> None:
+        """On a Ray node: send the script's output to the backend while it runs (every
+        ``_STREAM_SECONDS``, and once more when ``ended`` is set), after what earlier attempts
+        sent. A failed send is tried again at the next turn; the whole log is uploaded at the
+        end in any case."""
+        path = self.run_dir / LOG_NAME
+        base: int | None = None
+        sent = 0  # bytes of this attempt's output the backend has
+        while True:
+            last = ended.wait(_STREAM_SECONDS)
+            with contextlib.suppress(AtelierError, OSError):
+                if base is None:  # what earlier attempts sent stays before this one's
+                    base = self.supervision.stream_log(self.workspace, self.run_id, 0, b"")
+                with path.open("rb") as handle:
+                    while True:
+                        handle.seek(sent)
+                        data = handle.read(_STREAM_CHUNK)
+                        if not data:
+                            break
+                        size = self.supervision.stream_log(
+                            self.workspace, self.run_id, base + sent, data
+                        )
+                        if size - base <= sent:
+                            break  # the backend took nothing (the run has ended)
+                        sent = size - base
+            if last:
+                return
 
     def _relay(self, runner: Executor) -> contextlib.AbstractContextManager[RelayServer | None]:
         """A relay for a script that runs on this host and reports to a local store: it

@@ -224,6 +224,16 @@ class HttpSupervision(Part):
         found = self.t.json("POST", f"{run_path(workspace, run_id)}/token")
         return {"ATELIER_TOKEN": str(found["token"])}
 
+    def stream_log(self, workspace: str, run_id: str, offset: int, data: bytes) -> int:
+        found = self.t.json(
+            "PUT",
+            f"{run_path(workspace, run_id)}/log",
+            params={"offset": offset},
+            content=data,
+            headers={"Content-Type": "application/x-atelier-log"},
+        )
+        return int(found["size"])
+
 
 def _conforms(
     run: HttpRuns,

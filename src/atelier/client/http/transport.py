@@ -5,8 +5,10 @@ credentials ``atelier login`` keeps."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import ssl
 import tarfile
 import tempfile
 import time
@@ -79,6 +81,15 @@ def file_path(value: str) -> str:
     return quote(value, safe="/")
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of this process (as httpx makes it by default,
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` included): loading the CA bundle costs a large
+    part of a second on a small machine, which a new client would pay each time. A warm
+    launcher makes it before it forks, so its children have it at once."""
+    return httpx.create_ssl_context()
+
+
 class Transport:
     """An ``httpx.Client`` bound to one server and token."""
 
@@ -90,6 +101,7 @@ class Transport:
             base_url=self.url + "/api/v1",
             headers=headers,
             timeout=httpx.Timeout(120.0, connect=10.0),
+            verify=ssl_context(),
         )
 
     def request(

@@ -43,6 +43,8 @@ class AmlComputeProvisioningConfiguration:
     resources: dict[str, float] | None = None
     #: the interpreter on the nodes that has Atelier and Ray (default: python3 on PATH)
     node_python: str | None = None
+    #: how long a node's warm launcher waits for the next run (0: a Ray job per run)
+    launcher_idle_seconds: float | None = None
     kind: str = "ray"
 
 
@@ -240,6 +242,7 @@ class AmlCompute(ComputeTarget):
         shared_filesystem: bool | None = None,
         resources: dict[str, float] | None = None,
         node_python: str | None = None,
+        launcher_idle_seconds: float | None = None,
         **kwargs: Any,
     ) -> AmlComputeProvisioningConfiguration:
         """A Ray cluster at ``address`` (``ray://host:10001`` or a Jobs URL ``http://host:8265``),
@@ -249,7 +252,10 @@ class AmlCompute(ComputeTarget):
         no filesystem with this machine, so each run's supervisor runs on its node (the
         default for a workspace on a server); ``resources`` are the Ray resources a run's
         job needs (a custom resource pins runs to the nodes that have it); ``node_python``
-        is the nodes' interpreter with Atelier and Ray (default ``python3`` on their PATH).
+        is the nodes' interpreter with Atelier and Ray (default ``python3`` on their PATH);
+        ``launcher_idle_seconds`` is how long a node's warm launcher (a Ray job holding one
+        run's ``resources``) waits for the next run after one ended (default 60; 0 starts a
+        Ray job for every run).
         """
         del kwargs
         if min_nodes < 0 or max_nodes < max(1, min_nodes):
@@ -265,6 +271,14 @@ class AmlCompute(ComputeTarget):
                     f"resource {name!r} needs an amount > 0, got {amount!r}; e.g. {{{name!r}: 1}}"
                 )
             checked[name] = float(amount)
+        if launcher_idle_seconds is not None and (
+            isinstance(launcher_idle_seconds, bool)
+            or not isinstance(launcher_idle_seconds, int | float)
+            or launcher_idle_seconds < 0
+        ):
+            raise ValidationError(
+                "launcher_idle_seconds must be a number of seconds >= 0 (0: a Ray job per run)"
+            )
         return AmlComputeProvisioningConfiguration(
             vm_size=vm_size,
             min_nodes=min_nodes,
@@ -276,6 +290,7 @@ class AmlCompute(ComputeTarget):
             shared_filesystem=shared_filesystem,
             resources=checked or None,
             node_python=node_python,
+            launcher_idle_seconds=launcher_idle_seconds,
         )
 
 

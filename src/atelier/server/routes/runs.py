@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from atelier.core.access import Access
 from atelier.core.errors import PermissionDeniedError
@@ -15,7 +16,7 @@ from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
 from atelier.server.routes._common import blobs, database, settings
 from atelier.server.schemas import Heartbeat, RunCreate, RunPatch, RunSearch, Transition
 from atelier.services import members, runs, users
-from atelier.services.run_logs import read_log
+from atelier.services.run_logs import append_streamed, drop_streamed, read_log
 
 router = APIRouter(tags=["runs"])
 RUN = "/workspaces/{workspace}/runs/{run_id}"
@@ -91,7 +92,11 @@ def transition(workspace: str, run_id: str, body: Transition, request: Request) 
     with database(request).session() as session:
         # the service checks the value and says which statuses exist
         status_value = cast(RunStatus, body.status)
-        return runs.transition(session, workspace, run_id, status_value, body.error, body.exit_code)
+        found = runs.transition(
+            session, workspace, run_id, status_value, body.error, body.exit_code
+        )
+    drop_streamed(database(request), settings(request).home, workspace, run_id)
+    return found
 
 
 @router.post(f"{RUN}/heartbeat", dependencies=guard(WRITE))
@@ -133,6 +138,21 @@ def run_log(
         media_type="application/octet-stream",
         headers={"X-Atelier-Run-Ended": "1" if ended else "0"},
     )
+
+
+@router.put(f"{RUN}/log", dependencies=guard(WRITE))
+async def stream_log(
+    workspace: str, run_id: str, request: Request, offset: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, int]:
+    """Script output from a supervisor on another machine (a Ray node), written at
+    ``offset`` while the run goes, so ``GET .../log`` shows it live; answers the size the
+    server has (the sender goes on from there)."""
+    data = await request.body()  # bounded by ATELIER_MAX_JSON_BYTES (body_limits)
+    home = settings(request).home
+    size = await run_in_threadpool(
+        append_streamed, database(request), home, workspace, run_id, offset, data
+    )
+    return {"size": size}
 
 
 @router.post(f"{RUN}/cancel", dependencies=guard(WRITE), response_model=RunRecord)
