@@ -34,6 +34,7 @@ from ray.job_submission import JobStatus, JobSubmissionClient
 
 from atelier.core.errors import ComputeTargetException
 from atelier.execution.environments import ensure_environment
+from atelier.execution.ray_handover import job_resources
 
 __all__ = [
     "RayExecutor",
@@ -124,6 +125,8 @@ class RayExecutor:
         entrypoint = job_entrypoint(command, workdir, self.python)
         node = env.get("ATELIER_RAY_NODE_IP")  # a distributed run's rank: on its node
         pinned = {"entrypoint_resources": {f"node:{node}": 0.001}} if node else {}
+        if not node and self.config.get("resources"):  # the target's: a worker node may be
+            pinned = job_resources(self.config)  # launched for them (ray_autoscaler)
         try:
             client.submit_job(
                 **pinned,

@@ -35,7 +35,7 @@ from ray.job_submission import JobSubmissionClient
 
 from atelier.core.errors import ComputeTargetException
 from atelier.core.settings import load_settings
-from atelier.execution.ray_cluster import scaling_report
+from atelier.execution.ray_cluster import node_counts, scaling_report
 
 __all__ = [
     "HEAD_MARKER",
@@ -349,6 +349,9 @@ def _wait_for_head(
     while proc.poll() is None:
         try:
             check_cluster(address, timeout=2.0)
+            # the Jobs API answers a little before the head lists itself among its nodes
+            if not (node_counts(address, timeout=2.0) or {}).get("alive"):
+                raise ComputeTargetException("the head is not among the cluster's nodes yet")
         except ComputeTargetException:
             if time.monotonic() > deadline:
                 raise ComputeTargetException(

@@ -1,0 +1,144 @@
+"""``AmlCompute``'s scale settings on Ray: a head started for a target runs Ray's autoscaler
+with Atelier's node provider (worker nodes as local ``ray start`` processes) within
+``min_nodes``/``max_nodes``, removing idle nodes after ``idle_seconds_before_scaledown``; a
+cluster given by address without an autoscaler keeps them reported."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atelier import Experiment, Workspace
+from atelier.core.errors import ComputeTargetException, ValidationError
+from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
+from atelier.sdk.tracking.run import Run
+from atelier.sdk.tracking.runconfig import ScriptRunConfig
+from tests.helpers.cli import invoke
+
+pytestmark = [
+    pytest.mark.one_database,  # the database kind is incidental here
+    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
+]
+
+_WAIT_SECONDS = 120.0
+
+
+def _submit(ws: Workspace, tmp_path: Path, target: str) -> Run:
+    folder = tmp_path / "src"
+    folder.mkdir(exist_ok=True)
+    (folder / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            from atelier import Run
+            # a worker node's processes carry its marker (ray_provision.NODE_MARKER)
+            Run.get_context().log("node", float("ATELIER_RAY_NODE" in os.environ))
+            print("ran", flush=True)
+            """
+        )
+    )
+    config = ScriptRunConfig(source_directory=folder, script="train.py", compute_target=target)
+    return Experiment(ws, "scaling").submit(config)
+
+
+def _workers(target: ComputeTarget) -> int:
+    from atelier.execution.ray_cluster import node_counts
+
+    counts = node_counts(str(target.config["address"]), timeout=5.0)
+    assert counts is not None, "the head's dashboard did not answer"
+    return counts["workers"]
+
+
+def _until(what: str, check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not check():
+        assert time.monotonic() < deadline, f"not within {_WAIT_SECONDS:g} s: {what}"
+        time.sleep(0.5)
+
+
+def test_a_started_cluster_scales_worker_nodes_within_its_settings(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    from atelier.execution.ray_provision import _marked, stop_local_head
+
+    config = AmlCompute.provisioning_configuration(
+        min_nodes=0,
+        max_nodes=1,
+        idle_seconds_before_scaledown=2,
+        resources={"CPU": 1, "scale_test": 1},  # only a worker node offers it
+    )
+    target = ComputeTarget.create(ws, "scaling", config)
+    try:
+        assert target.config["autoscaler"] is True
+        status = target.get_status()
+        assert status.scaling_warning is None  # applied, nothing to report
+        # min_nodes=0: the head alone, no worker node
+        assert (status.current_node_count, _workers(target)) == (1, 0)
+
+        # two runs at once, each needing a worker node: one node appears (max_nodes=1)
+        target.update(max_concurrent_runs=2)
+        runs = [_submit(ws, tmp_path, "scaling") for _ in range(2)]
+        seen: list[int] = []
+
+        def joined() -> bool:
+            seen.append(_workers(target))
+            return seen[-1] >= 1
+
+        _until("a worker node joined for the runs", joined)
+        status = target.get_status()
+        assert status.current_node_count == 2 and status.target_node_count >= 2
+        for run in runs:
+            details = run.wait_for_completion(timeout_seconds=_WAIT_SECONDS, raise_on_error=False)
+            assert details["status"] == "Completed", details
+            assert run.get_metrics()["node"] == 1.0
+            seen.append(_workers(target))
+        assert max(seen) == 1, seen  # never more than max_nodes
+
+        # idle for idle_seconds_before_scaledown: the node goes away
+        _until("the idle worker node was removed", lambda: _workers(target) == 0)
+        assert target.get_status().current_node_count == 1
+
+        # new bounds apply to the running cluster: min_nodes=1 brings a node without work
+        cluster = AmlCompute(ws, "scaling")
+        cluster.update(min_nodes=1, idle_seconds_before_scaledown=60)
+        assert (cluster.config["min_nodes"], cluster.config["max_nodes"]) == (1, 1)
+        written = json.loads(Path(cluster.config["autoscaling_config"]).read_text())
+        worker = written["available_node_types"]["atelier.worker"]
+        assert (worker["min_workers"], written["idle_timeout_minutes"]) == (1, 1.0)
+        _until("min_nodes=1 brought a worker node", lambda: _workers(target) == 1)
+        shown = invoke(["compute", "show", "scaling", "-w", ws.name, "-o", "json"], cwd=tmp_path)
+        assert shown.code == 0, shown
+        assert json.loads(shown.stdout)["nodes"]["current"] == 2
+    finally:
+        # deleting the target stops its head and the nodes its autoscaler launched
+        try:
+            target.delete()
+        finally:
+            stop_local_head(target.config)
+    assert _marked(target.config["head_token"]) == []
+
+
+def test_scale_settings_of_a_cluster_without_an_autoscaler_stay_reported(
+    ws: Workspace, ray_head: dict[str, Any]
+) -> None:
+    config = AmlCompute.provisioning_configuration(address=ray_head["address"])
+    target = ComputeTarget.create(ws, "fixed", config)
+    assert target.get_status().scaling_warning is None  # nothing asked beyond the defaults
+    target.update(min_nodes=1, max_nodes=3, idle_seconds_before_scaledown=30)
+    warning = target.get_status().scaling_warning or ""
+    assert "no autoscaler" in warning
+    assert "min_nodes=1, max_nodes=3, idle_seconds_before_scaledown=30 not applied" in warning
+    assert target.config["max_nodes"] == 3
+
+
+def test_bad_scale_updates_are_refused(ws: Workspace) -> None:
+    with pytest.raises(ComputeTargetException, match="AmlCompute"):
+        ComputeTarget(ws, "local").update(min_nodes=1)
+    with pytest.raises(ValidationError, match="min_nodes <= max_nodes"):
+        AmlCompute.provisioning_configuration(min_nodes=3, max_nodes=2)
