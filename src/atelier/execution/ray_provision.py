@@ -350,18 +350,18 @@ def _wait_for_head(
         try:
             check_cluster(address, timeout=2.0)
             # the Jobs API answers a little before the head lists itself among its nodes
-            if not (node_counts(address, timeout=2.0) or {}).get("alive"):
-                raise ComputeTargetException("the head is not among the cluster's nodes yet")
+            listed = bool((node_counts(address, timeout=2.0) or {}).get("alive"))
         except ComputeTargetException:
-            if time.monotonic() > deadline:
-                raise ComputeTargetException(
-                    f"the local Ray head did not answer within {timeout:g} s: "
-                    f"{_tail(log_path)} (see {log_path}); "
-                    "check that this machine can run Ray (`ray start --head`)"
-                ) from None
-            time.sleep(0.25)
-        else:
+            listed = False
+        if listed:
             return
+        if time.monotonic() > deadline:
+            raise ComputeTargetException(
+                f"the local Ray head did not answer within {timeout:g} s: "
+                f"{_tail(log_path)} (see {log_path}); "
+                "check that this machine can run Ray (`ray start --head`)"
+            )
+        time.sleep(0.25)
     raise ComputeTargetException(
         f"the local Ray head exited with code {proc.returncode} while starting: "
         f"{_tail(log_path)} (see {log_path})"

@@ -312,7 +312,6 @@ class AmlCompute(ComputeTarget):
             node_python=node_python,
         )
 
-
     def update(  # type: ignore[override]
         self,
         min_nodes: int | None = None,
