@@ -5,6 +5,7 @@ cluster given by address without an autoscaler keeps them reported."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import textwrap
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from atelier import Experiment, Workspace
-from atelier.core.errors import ComputeTargetException, ValidationError
+from atelier.core.errors import AtelierError, ComputeTargetException, ValidationError
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
@@ -26,7 +27,7 @@ pytestmark = [
     pytest.mark.parametrize("database", ["sqlite"], indirect=True),
 ]
 
-_WAIT_SECONDS = 120.0
+_WAIT_SECONDS = 240.0  # Ray's node start on a loaded 2-core machine
 
 
 def _submit(ws: Workspace, tmp_path: Path, target: str) -> Run:
@@ -70,7 +71,7 @@ def test_a_started_cluster_scales_worker_nodes_within_its_settings(
     config = AmlCompute.provisioning_configuration(
         min_nodes=0,
         max_nodes=1,
-        idle_seconds_before_scaledown=2,
+        idle_seconds_before_scaledown=600,
         resources={"CPU": 1, "scale_test": 1},  # only a worker node offers it
     )
     target = ComputeTarget.create(ws, "scaling", config)
@@ -91,36 +92,32 @@ def test_a_started_cluster_scales_worker_nodes_within_its_settings(
             return seen[-1] >= 1
 
         _until("a worker node joined for the runs", joined)
-        status = target.get_status()
-        assert status.current_node_count == 2 and status.target_node_count >= 2
         for run in runs:
             details = run.wait_for_completion(timeout_seconds=_WAIT_SECONDS, raise_on_error=False)
             assert details["status"] == "Completed", details
-            assert run.get_metrics()["node"] == 1.0
+            assert run.get_metrics()["node"] == 1.0  # it ran on the worker node
             seen.append(_workers(target))
         assert max(seen) == 1, seen  # never more than max_nodes
-
-        # idle for idle_seconds_before_scaledown: the node goes away
-        _until("the idle worker node was removed", lambda: _workers(target) == 0)
-        assert target.get_status().current_node_count == 1
-
-        # new bounds apply to the running cluster: min_nodes=1 brings a node without work
-        cluster = AmlCompute(ws, "scaling")
-        cluster.update(min_nodes=1, idle_seconds_before_scaledown=60)
-        assert (cluster.config["min_nodes"], cluster.config["max_nodes"]) == (1, 1)
-        written = json.loads(Path(cluster.config["autoscaling_config"]).read_text())
-        worker = written["available_node_types"]["atelier.worker"]
-        assert (worker["min_workers"], written["idle_timeout_minutes"]) == (1, 1.0)
-        _until("min_nodes=1 brought a worker node", lambda: _workers(target) == 1)
+        status = target.get_status()
+        assert status.current_node_count == status.target_node_count == 2
         shown = invoke(["compute", "show", "scaling", "-w", ws.name, "-o", "json"], cwd=tmp_path)
         assert shown.code == 0, shown
-        assert json.loads(shown.stdout)["nodes"]["current"] == 2
+        assert json.loads(shown.stdout)["nodes"] == {"current": 2, "target": 2}
+
+        # new settings apply to the running cluster: idle for 1 s now, the node goes away
+        cluster = AmlCompute(ws, "scaling")
+        cluster.update(idle_seconds_before_scaledown=1)
+        assert cluster.config["idle_seconds_before_scaledown"] == 1
+        written = json.loads(Path(cluster.config["autoscaling_config"]).read_text())
+        worker = written["available_node_types"]["atelier.worker"]
+        assert (worker["min_workers"], worker["max_workers"]) == (0, 1)
+        _until("the idle worker node was removed", lambda: _workers(target) == 0)
+        assert target.get_status().current_node_count == 1
     finally:
         # deleting the target stops its head and the nodes its autoscaler launched
-        try:
+        with contextlib.suppress(AtelierError):  # refused while a run is unfinished
             target.delete()
-        finally:
-            stop_local_head(target.config)
+        stop_local_head(target.config)
     assert _marked(target.config["head_token"]) == []
 
 
