@@ -167,6 +167,11 @@ def rescale(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = {**config, **changes}
     if merged.get("started_head") and merged.get("autoscaling_config"):
         path = Path(str(merged["autoscaling_config"]))
+        if not path.parent.is_dir():
+            raise ComputeTargetException(
+                f"the folder of this target's Ray head ({path.parent}) is gone, so its "
+                "autoscaler cannot be changed: delete the target and create it again"
+            )
         autoscaling_config(merged, str(merged.get("gcs_address") or ""), path.parent)
         return {**changes, "max_concurrent_runs": max(1, int(merged.get("max_nodes") or 1))}
     report = scaling_report(merged, str(merged.get("address") or ""))
