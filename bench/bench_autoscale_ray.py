@@ -5,7 +5,7 @@ Atelier's node provider), ``min_nodes=0, max_nodes=1, idle_seconds_before_scaled
 a custom resource only worker nodes offer. Each repeat waits until the idle node is gone,
 submits a trivial script (embedded SQLite home: the job runs in this machine's run folder)
 and takes the time until the cluster lists a new worker node alive and until the script's
-first line (it prints the wall-clock time).
+first line (it writes the wall-clock time to its outputs).
 
 Anchor, measured in the same run, alternating with the repeats: a worker node started by
 hand (``ray start --address`` with the same flags, as the test helpers do) until the
@@ -26,7 +26,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the test helpers start the hand-made node
 
-SCRIPT = "import time\nprint('first line at', repr(time.time()), flush=True)\n"
+SCRIPT = (
+    "import time\nstarted = time.time()\nimport os\nos.makedirs('outputs', exist_ok=True)\n"
+    "open('outputs/first.txt', 'w').write(repr(started))\n"
+)
 _WAIT_SECONDS = 300.0
 
 
@@ -47,7 +50,6 @@ def _until(what: str, check: Any, pause: float = 0.1) -> None:
 def _scaled(ws: Any, source: Path, address: str, workers_before: int) -> tuple[float, float]:
     """Submit -> a worker node alive, submit -> the script's first line (seconds)."""
     from atelier import Experiment, ScriptRunConfig
-    from atelier.core.paths import LOG_NAME
 
     config = ScriptRunConfig(source_directory=source, script="t.py", compute_target="scaling")
     start = time.time()
@@ -57,8 +59,8 @@ def _scaled(ws: Any, source: Path, address: str, workers_before: int) -> tuple[f
     details = run.wait_for_completion(timeout_seconds=_WAIT_SECONDS, raise_on_error=False)
     if details["status"] != "Completed":
         raise RuntimeError(f"the bench run did not complete: {details}")
-    log = run.download_file(LOG_NAME, source / f"{run.id}.log").read_text()
-    first_line = float(log.split("first line at ", 1)[1].split()[0]) - start
+    stamp = run.download_file("outputs/first.txt", source / f"{run.id}.txt").read_text()
+    first_line = float(stamp) - start
     return node_ready, first_line
 
 
