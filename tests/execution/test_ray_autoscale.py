@@ -63,6 +63,7 @@ def _until(what: str, check: Callable[[], bool]) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.slow  # a head and a worker node start
 def test_a_started_cluster_scales_worker_nodes_within_its_settings(
     ws: Workspace, tmp_path: Path
 ) -> None:
