@@ -22,10 +22,8 @@ from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
 from tests.helpers.cli import invoke
 
-pytestmark = [
-    pytest.mark.one_database,  # the database kind is incidental here
-    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.one_database  # the database kind is incidental here
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 _WAIT_SECONDS = 240.0  # Ray's node start on a loaded 2-core machine
 
@@ -64,6 +62,7 @@ def _until(what: str, check: Callable[[], bool]) -> None:
 
 
 @pytest.mark.slow  # a head and a worker node start
+@sqlite_only
 def test_a_started_cluster_scales_worker_nodes_within_its_settings(
     ws: Workspace, tmp_path: Path
 ) -> None:
@@ -122,6 +121,7 @@ def test_a_started_cluster_scales_worker_nodes_within_its_settings(
     assert _marked(target.config["head_token"]) == []
 
 
+@sqlite_only
 def test_scale_settings_of_a_cluster_without_an_autoscaler_stay_reported(
     ws: Workspace, ray_head: dict[str, Any]
 ) -> None:
@@ -135,8 +135,33 @@ def test_scale_settings_of_a_cluster_without_an_autoscaler_stay_reported(
     assert target.config["max_nodes"] == 3
 
 
+@sqlite_only
 def test_bad_scale_updates_are_refused(ws: Workspace) -> None:
     with pytest.raises(ComputeTargetException, match="AmlCompute"):
         ComputeTarget(ws, "local").update(min_nodes=1)
     with pytest.raises(ValidationError, match="min_nodes <= max_nodes"):
         AmlCompute.provisioning_configuration(min_nodes=3, max_nodes=2)
+
+
+def test_the_autoscaler_config_maps_the_scale_settings(tmp_path: Path) -> None:
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    from atelier.execution.ray_autoscaler import LocalNodeProvider
+    from atelier.execution.ray_provision import autoscaling_config
+
+    settings = {"min_nodes": 1, "max_nodes": 3, "resources": {"CPU": 2, "gpu_box": 0.5}}
+    written = json.loads(autoscaling_config(settings, "127.0.0.1:1", tmp_path).read_text())
+    validate_config(prepare_config(written))  # what Ray's monitor checks before it starts
+    assert written["idle_timeout_minutes"] == 2.0  # azureml's 120 s when not given
+    assert written["max_workers"] == 3
+    assert written["available_node_types"]["atelier.worker"] == {
+        "resources": {"CPU": 2.0, "gpu_box": 1.0},  # what one run asks, in whole units
+        "node_config": {},
+        "min_workers": 1,
+        "max_workers": 3,
+    }
+    module, name = written["provider"]["module"].rsplit(".", 1)
+    assert f"{module}.{name}" == f"{LocalNodeProvider.__module__}.LocalNodeProvider"
+    seconds = {**settings, "idle_seconds_before_scaledown": 30}
+    rewritten = json.loads(autoscaling_config(seconds, "127.0.0.1:1", tmp_path).read_text())
+    assert rewritten["idle_timeout_minutes"] == 0.5

@@ -97,7 +97,9 @@ class LocalNodeProvider(NodeProvider):
     def non_terminated_nodes(self, tag_filters: dict[str, str]) -> list[str]:
         with self.lock:
             for node_id in [n for n in self.nodes if not self._alive(n)]:
-                self._forget(node_id)  # its process ended on its own
+                # its `ray start` ended on its own (e.g. Ray's start timeout on a loaded
+                # machine): what it left is stopped; the autoscaler launches another
+                self.terminate_node(node_id)
             found = [_HEAD_ID, *self.nodes]
             return [
                 node_id
