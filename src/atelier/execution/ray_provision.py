@@ -173,6 +173,8 @@ def rescale(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
                 "autoscaler cannot be changed: delete the target and create it again"
             )
         autoscaling_config(merged, str(merged.get("gcs_address") or ""), path.parent)
+        if "max_nodes" not in changes:
+            return dict(changes)
         return {**changes, "max_concurrent_runs": max(1, int(merged.get("max_nodes") or 1))}
     report = scaling_report(merged, str(merged.get("address") or ""))
     return {**changes, "scaling_warning": report.get("scaling_warning")}
