@@ -10,6 +10,8 @@ first line (it writes the wall-clock time to its outputs).
 Anchor, measured in the same run, alternating with the repeats: a worker node started by
 hand (``ray start --address`` with the same flags, as the test helpers do) until the
 cluster lists it: the cost of a node itself, without the autoscaler's noticing and launch.
+Beside it, a bare Jobs API job needing the worker resource (no Atelier run): the
+autoscaler's part without Atelier's submit and supervisor start.
 """
 
 from __future__ import annotations
@@ -64,6 +66,20 @@ def _scaled(ws: Any, source: Path, address: str, workers_before: int) -> tuple[f
     return node_ready, first_line
 
 
+def _bare_job(address: str) -> float:
+    """A Jobs API job needing the worker resource (no Atelier run): submit -> node alive,
+    the autoscaler's part alone."""
+    from ray.job_submission import JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    start = time.time()
+    job = client.submit_job(entrypoint="true", entrypoint_resources={"scale_bench": 1})
+    _until("a worker node joined for the bare job", lambda: _workers(address) > 0)
+    alive = time.time() - start
+    _until("the bare job ended", lambda: client.get_job_status(job).is_terminal())
+    return alive
+
+
 def _by_hand(head: dict[str, Any], folder: Path) -> float:
     from tests.execution.ray_nodes import host_node
 
@@ -103,22 +119,28 @@ def main() -> None:
     head = {**target.config}
     scaled: list[tuple[float, float]] = []
     by_hand: list[float] = []
+    bare: list[float] = []
     try:
         for repeat in range(args.repeats):
             _until("the idle worker node left", lambda: _workers(address) == 0, pause=0.5)
             scaled.append(_scaled(ws, source, address, 0))
             by_hand.append(_by_hand(head, folder / f"hand-{repeat}"))
+            _until("the idle worker node left", lambda: _workers(address) == 0, pause=0.5)
+            bare.append(_bare_job(address))
     finally:
         target.delete()
     ready = statistics.median(s[0] for s in scaled)
     first = statistics.median(s[1] for s in scaled)
     hand = statistics.median(by_hand)
+    job = statistics.median(bare)
     rounded = [[round(value, 1) for value in values] for values in zip(*scaled, strict=True)]
     print(f"head with autoscaler started in {head_seconds:.1f} s")
     print(f"submit -> new worker node alive: median {ready:.1f} s  {rounded[0]}")
     print(f"submit -> first line on it:      median {first:.1f} s  {rounded[1]}")
     print(f"anchor, node by hand -> alive:   median {hand:.1f} s  {[round(h, 1) for h in by_hand]}")
+    print(f"bare Jobs API job -> node alive: median {job:.1f} s  {[round(b, 1) for b in bare]}")
     print(f"ratio (autoscaled node ready / node by hand): {ready / hand:.2f}")
+    print(f"ratio (bare job's node ready / node by hand): {job / hand:.2f}")
     print(f"load: {Path('/proc/loadavg').read_text().strip()}")
 
 
