@@ -46,6 +46,10 @@ def test_local_is_listed_updated_and_never_deleted(atelier: Atelier, lab: None) 
     zero = atelier("compute", "update", "local", "-w", "lab", "--max-concurrent-runs", "0")
     assert zero.code == 2
     assert "--max-concurrent-runs" in zero.stderr
+    nothing = atelier("compute", "update", "local", "-w", "lab")
+    assert_one_line_error(nothing, 2, "give a setting to change", "--min-nodes")
+    scaled = atelier("compute", "update", "local", "-w", "lab", "--min-nodes", "1")
+    assert_one_line_error(scaled, 1, "apply to AmlCompute (Ray) targets only")
 
 
 def test_create_and_attach_that_cannot_provision_are_one_line_errors(

@@ -12,18 +12,18 @@ from tests.conftest import _missing
 
 @pytest.fixture(scope="session")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A Ray head on 127.0.0.1 started by ``provision`` (as for a target created without an
-    address) and stopped after the session through its own processes: ``ray stop`` would
+    """A Ray head on 127.0.0.1 started as ``provision`` starts one, but without an
+    autoscaler (a cluster started by hand with ``ray start --head``: the tests give its
+    address), and stopped after the session through its own processes: ``ray stop`` would
     stop every Ray cluster on the machine."""
     try:
         import ray.job_submission  # noqa: F401
 
-        from atelier.execution.ray_provision import _marked, provision, stop_local_head
+        from atelier.execution.ray_provision import _marked, start_local_head, stop_local_head
     except ImportError as exc:
         _missing("Ray", f"{exc} (pip install 'atelier-ml[ray]')")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ATELIER_HOME", str(tmp_path_factory.mktemp("ray-home")))
-        config = provision({"address": None, "max_nodes": 2}, "tests", "session-head")
+    state_dir = tmp_path_factory.mktemp("ray-home") / "session-head"
+    config = {**start_local_head(state_dir), "started_head": True, "max_concurrent_runs": 2}
     yield config
     stop_local_head(config)
     assert _marked(config["head_token"]) == [], "processes of the session's Ray head remain"

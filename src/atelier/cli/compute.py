@@ -30,6 +30,18 @@ SECRET_KEYS = frozenset({"password"})
 SECRET = "********"
 
 
+IdleOption = Annotated[
+    int | None,
+    typer.Option(
+        "--idle-seconds-before-scaledown",
+        min=0,
+        help="How long a Ray cluster's worker node stays idle before it is removed "
+        "(a cluster started here: 120 s when not given).",
+        show_default=False,
+    ),
+]
+
+
 class ClusterType(StrEnum):
     RAY = "ray"
 
@@ -47,12 +59,19 @@ def _describe(target: ComputeTarget) -> dict[str, Any]:
 
 def _print(target: ComputeTarget, output: OutputFormat) -> None:
     described = _describe(target)
+    if target._record.kind == "ray" and described["state"] == "Succeeded":
+        status = target.get_status()  # read from the cluster
+        described["nodes"] = {
+            "current": status.current_node_count,
+            "target": status.target_node_count,
+        }
     if output is OutputFormat.JSON:
         print_json(described)
         return
     fields = {key: described[key] for key in ("name", "type", "state")}
-    if target._record.kind == "ray" and described["state"] == "Succeeded":
-        fields["nodes alive"] = target.get_status().current_node_count  # read from the cluster
+    if "nodes" in described:
+        fields["nodes alive"] = described["nodes"]["current"]
+        fields["nodes target"] = described["nodes"]["target"]
     fields.update(sorted(described["config"].items()))
     if described["error"]:
         fields["error"] = described["error"].get("message", "")
@@ -110,20 +129,40 @@ def show(
 def update(
     name: NameArgument,
     max_concurrent_runs: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max-concurrent-runs",
             min=1,
             help="How many runs execute at once; the rest wait, in order.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    min_nodes: Annotated[
+        int | None,
+        typer.Option("--min-nodes", min=0, help="A Ray cluster's fewest worker nodes."),
+    ] = None,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option("--max-nodes", min=1, help="A Ray cluster's most worker nodes."),
+    ] = None,
+    idle_seconds: IdleOption = None,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Change a compute target's settings."""
+    """Change a compute target's settings: how many runs it executes at once, a Ray
+    cluster's scale settings."""
+    if (max_concurrent_runs, min_nodes, max_nodes, idle_seconds) == (None,) * 4:
+        raise ValidationError(
+            "give a setting to change: --max-concurrent-runs, --min-nodes, --max-nodes or "
+            "--idle-seconds-before-scaledown"
+        )
     target = ComputeTarget(open_workspace(workspace), name)
-    target.update(max_concurrent_runs=max_concurrent_runs)
+    target.update(
+        max_concurrent_runs,
+        min_nodes=min_nodes,
+        max_nodes=max_nodes,
+        idle_seconds_before_scaledown=idle_seconds,
+    )
     _print(target, output)
 
 
@@ -171,13 +210,17 @@ def create(
     ] = None,
     min_nodes: Annotated[int, typer.Option("--min-nodes", min=0, help="Fewest nodes.")] = 0,
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Most nodes.")] = 1,
+    idle_seconds: IdleOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a cluster compute target and provision it (AmlCompute in the SDK)."""
     del cluster_type  # Ray is the one kind of cluster so far
     ws = open_workspace(workspace)
     configuration = AmlCompute.provisioning_configuration(
-        min_nodes=min_nodes, max_nodes=max_nodes, address=address
+        min_nodes=min_nodes,
+        max_nodes=max_nodes,
+        idle_seconds_before_scaledown=idle_seconds,
+        address=address,
     )
     try:
         with progress(f"compute {name}", done="ready") as phase:

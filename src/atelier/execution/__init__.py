@@ -5,7 +5,8 @@
   outputs, final status; :mod:`atelier.execution.agent` starts supervisors through the
   warm :mod:`atelier.execution.agent_process` (or a fresh interpreter).
 - :mod:`atelier.execution.compute` — compute backends registered by kind, each a
-  provisioner plus an executor: ``local``, ``ray`` (:mod:`~atelier.execution.ray_provision`
-  and :mod:`~atelier.execution.ray_compute`) and ``ssh``.
+  provisioner plus an executor: ``local``, ``ray`` (:mod:`~atelier.execution.ray_provision`,
+  whose heads scale with :mod:`~atelier.execution.ray_autoscaler`, and
+  :mod:`~atelier.execution.ray_compute`) and ``ssh``.
 - :mod:`atelier.execution.packaging` — model packages (images): lock, Dockerfile, build.
 """

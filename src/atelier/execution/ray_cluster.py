@@ -23,8 +23,9 @@ def _get(address: str, path: str, timeout: float) -> dict[str, Any]:
 
 
 def node_counts(address: str, timeout: float = _TIMEOUT_SECONDS) -> dict[str, int] | None:
-    """The cluster's nodes by state (``alive``, ``dead``) and its worker nodes alive, or None
-    when its dashboard does not answer."""
+    """The cluster's nodes by state (``alive``, ``dead``), its worker nodes alive and the
+    nodes its autoscaler is launching (``pending``, 0 without one), or None when its
+    dashboard does not answer."""
     try:
         data = _get(address, "/api/v0/nodes?limit=10000", timeout)
     except (urllib.error.URLError, OSError, ValueError):
@@ -35,7 +36,19 @@ def node_counts(address: str, timeout: float = _TIMEOUT_SECONDS) -> dict[str, in
         "alive": len(alive),
         "dead": len(nodes) - len(alive),
         "workers": sum(1 for node in alive if not node.get("is_head_node")),
+        "pending": _pending(address, timeout),
     }
+
+
+def _pending(address: str, timeout: float) -> int:
+    """How many nodes the cluster's autoscaler is launching (not yet joined)."""
+    try:
+        data = _get(address, "/api/cluster_status", timeout)
+    except (urllib.error.URLError, OSError, ValueError):
+        return 0
+    report = (data.get("clusterStatus") or {}).get("autoscalerReport") or {}
+    launching = report.get("pendingLaunches") or {}
+    return sum(int(count) for count in launching.values()) + len(report.get("pendingNodes") or [])
 
 
 def _has_autoscaler(address: str, timeout: float) -> bool | None:

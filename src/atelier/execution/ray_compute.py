@@ -35,6 +35,7 @@ from ray.job_submission import JobStatus, JobSubmissionClient
 from atelier.core.errors import ComputeTargetException
 from atelier.execution.distributed_ray import job_pinning
 from atelier.execution.environments import ensure_environment
+from atelier.execution.ray_handover import job_resources
 
 __all__ = [
     "RayExecutor",
@@ -124,6 +125,8 @@ class RayExecutor:
         submission_id = f"atelier-{run_id}-{uuid.uuid4().hex[:8]}"
         entrypoint = job_entrypoint(command, workdir, self.python)
         pinned = job_pinning(env)  # a distributed run's rank: on its node
+        if not pinned and self.config.get("resources"):  # the target's: a worker node may be
+            pinned = job_resources(self.config)  # launched for them (ray_autoscaler)
         try:
             client.submit_job(
                 **pinned,

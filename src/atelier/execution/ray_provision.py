@@ -2,7 +2,10 @@
 
 ``provision`` checks an existing cluster's Jobs API (``http://head:8265``) or, without an
 address, starts a Ray head on 127.0.0.1 for this machine and records how to stop it
-(:func:`stop_local_head`). Running scripts on the cluster is
+(:func:`stop_local_head`). That head runs Ray's autoscaler with Atelier's node provider
+(:mod:`atelier.execution.ray_autoscaler`): worker nodes come and go within ``min_nodes``/
+``max_nodes``, idle ones leave after ``idle_seconds_before_scaledown``
+(:func:`autoscaling_config`, changed by :func:`rescale`). Running scripts on the cluster is
 :mod:`atelier.execution.ray_compute`'s part.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -31,13 +35,35 @@ from ray.job_submission import JobSubmissionClient
 
 from atelier.core.errors import ComputeTargetException
 from atelier.core.settings import load_settings
-from atelier.execution.ray_cluster import scaling_report
+from atelier.execution.ray_cluster import node_counts, scaling_report
 
-__all__ = ["HEAD_MARKER", "check_cluster", "provision", "start_local_head", "stop_local_head"]
+__all__ = [
+    "HEAD_MARKER",
+    "NODE_MARKER",
+    "autoscaling_config",
+    "check_cluster",
+    "provision",
+    "rescale",
+    "start_local_head",
+    "stop_local_head",
+    "stop_processes",
+]
 
 #: every process of a head started here carries this variable (value: the head's token), so
 #: the head can be stopped without touching other Ray clusters on the machine
 HEAD_MARKER = "ATELIER_RAY_HEAD"
+#: the processes of a worker node launched by the head's autoscaler also carry this one
+#: (value: the node's token), so one node can be stopped
+NODE_MARKER = "ATELIER_RAY_NODE"
+#: the resource a node of a local head reports its number with: Ray's autoscaler tells
+#: apart by it the nodes that share 127.0.0.1 (``use_node_id_as_ip``)
+NODE_ID_RESOURCE = "NODE_ID_AS_RESOURCE"
+HEAD_NODE_NUMBER = 1
+HEAD_NODE_TYPE = "atelier.head"
+WORKER_NODE_TYPE = "atelier.worker"
+#: azureml's idle time before a node is removed when none is given
+DEFAULT_IDLE_SECONDS = 120
+_PROVIDER_CLASS = "atelier.execution.ray_autoscaler.LocalNodeProvider"
 HEAD_START_TIMEOUT_SECONDS = 90.0
 _CHECK_TIMEOUT_SECONDS = 5.0
 _STOP_TIMEOUT_SECONDS = 30.0
@@ -66,9 +92,92 @@ def provision(settings: dict[str, Any], workspace: str, name: str) -> dict[str, 
         report = scaling_report(settings, resolved)
         return {**config, **report, "address": resolved, "started_head": False}
     state_dir = load_settings().home.expanduser().resolve() / "ray" / workspace / name
-    head = start_local_head(state_dir)
-    report = scaling_report({**settings, "max_nodes": None}, str(head["address"]))
-    return {**config, **head, **report, "started_head": True}
+    head = start_local_head(state_dir, scaling=settings)
+    # the head's own autoscaler applies min_nodes/max_nodes/idle_seconds_before_scaledown
+    return {**config, **head, "autoscaler": True, "started_head": True}
+
+
+def autoscaling_config(settings: dict[str, Any], gcs_address: str, state_dir: Path) -> Path:
+    """Write the Ray autoscaler's config for a head started here (``state_dir``/
+    ``autoscaler.json``, read by the head's monitor on each update) and return its path:
+    one worker node type offering what a run asks (``resources``, at least one CPU),
+    ``min_workers``/``max_workers`` = ``min_nodes``/``max_nodes`` and
+    ``idle_timeout_minutes`` from ``idle_seconds_before_scaledown`` (azureml's 120 s when
+    None); the nodes are launched by :class:`atelier.execution.ray_autoscaler.LocalNodeProvider`."""
+    min_nodes = int(settings.get("min_nodes") or 0)
+    max_nodes = int(settings.get("max_nodes") or 1)
+    idle = settings.get("idle_seconds_before_scaledown")
+    idle_seconds = DEFAULT_IDLE_SECONDS if idle is None else float(idle)
+    offered: dict[str, float] = {"CPU": 1.0}
+    for key, amount in dict(settings.get("resources") or {}).items():
+        if key in ("memory", "object_store_memory"):
+            continue
+        offered[key] = max(offered.get(key, 0.0), float(math.ceil(float(amount))))
+    config = {
+        "cluster_name": f"atelier-{state_dir.name}",
+        "max_workers": max_nodes,
+        "upscaling_speed": float(max(1, max_nodes)),
+        "idle_timeout_minutes": idle_seconds / 60,
+        "provider": {
+            "type": "external",
+            "module": _PROVIDER_CLASS,
+            "gcs_address": gcs_address,
+            "state_dir": str(state_dir),
+            "use_node_id_as_ip": True,
+            "disable_node_updaters": True,
+            "disable_launch_config_check": True,
+        },
+        "auth": {},
+        "available_node_types": {
+            HEAD_NODE_TYPE: {"resources": {}, "node_config": {}, "max_workers": 0},
+            WORKER_NODE_TYPE: {
+                "resources": offered,
+                "node_config": {},
+                "min_workers": min_nodes,
+                "max_workers": max_nodes,
+            },
+        },
+        "head_node_type": HEAD_NODE_TYPE,
+        # what Ray's autoscaler reads of a cluster it sets up itself: nothing to set up here
+        "docker": {},
+        "file_mounts": {},
+        "cluster_synced_files": [],
+        "file_mounts_sync_continuously": False,
+        "rsync_exclude": [],
+        "rsync_filter": [],
+        "initialization_commands": [],
+        "setup_commands": [],
+        "head_setup_commands": [],
+        "worker_setup_commands": [],
+        "head_start_ray_commands": [],
+        "worker_start_ray_commands": [],
+    }
+    path = state_dir / "autoscaler.json"
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(config, indent=2))
+    part.replace(path)  # the monitor never reads half a file
+    return path
+
+
+def rescale(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply new scaling settings (``min_nodes``, ``max_nodes``,
+    ``idle_seconds_before_scaledown``) to a target's cluster and return the config's
+    changed keys: a head started here takes them at its autoscaler's next update; for a
+    cluster given by address they are recorded and reported (``scaling_warning``)."""
+    merged = {**config, **changes}
+    if merged.get("started_head") and merged.get("autoscaling_config"):
+        path = Path(str(merged["autoscaling_config"]))
+        if not path.parent.is_dir():
+            raise ComputeTargetException(
+                f"the folder of this target's Ray head ({path.parent}) is gone, so its "
+                "autoscaler cannot be changed: delete the target and create it again"
+            )
+        autoscaling_config(merged, str(merged.get("gcs_address") or ""), path.parent)
+        if "max_nodes" not in changes:
+            return dict(changes)
+        return {**changes, "max_concurrent_runs": max(1, int(merged.get("max_nodes") or 1))}
+    report = scaling_report(merged, str(merged.get("address") or ""))
+    return {**changes, "scaling_warning": report.get("scaling_warning")}
 
 
 def _resolve_address(address: str) -> str:
@@ -141,13 +250,17 @@ def _free_ports(count: int) -> list[int]:
 
 
 def start_local_head(
-    state_dir: Path, timeout: float = HEAD_START_TIMEOUT_SECONDS
+    state_dir: Path,
+    timeout: float = HEAD_START_TIMEOUT_SECONDS,
+    scaling: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start a Ray head on 127.0.0.1 (2 CPUs, a small object store) and wait for its Jobs API.
 
     Every port is chosen free (none of Ray's fixed defaults, so it can run beside other
     clusters). ``state_dir`` gets ``head.log`` (Ray's start output) and ``head.json`` (the
-    returned config). Raises ``ComputeTargetException`` if the head does not come up.
+    returned config). With ``scaling`` (the target's settings) the head runs Ray's
+    autoscaler on :func:`autoscaling_config`. Raises ``ComputeTargetException`` if the head
+    does not come up.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     temp_dir = tempfile.mkdtemp(prefix="atelier-ray-", dir=_short_tmp())
@@ -182,6 +295,11 @@ def start_local_head(
         "--temp-dir", temp_dir,
         "--disable-usage-stats",
     ]  # fmt: skip
+    autoscaling: Path | None = None
+    if scaling is not None:
+        autoscaling = autoscaling_config(scaling, f"127.0.0.1:{gcs}", state_dir)
+        command += ["--autoscaling-config", str(autoscaling)]
+        command += ["--resources", json.dumps({NODE_ID_RESOURCE: HEAD_NODE_NUMBER})]
     # the head's processes must not inherit this process's run or store (a job gets its
     # own from the run); the marker lets stop_local_head find exactly these processes
     env = {
@@ -192,7 +310,14 @@ def start_local_head(
     env[HEAD_MARKER] = token
     # a job's entrypoint finds this interpreter (with Atelier and Ray) first on its PATH
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    if env.get("PYTHONPATH"):  # the head runs elsewhere: its monitor imports this Atelier
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) if p else p for p in parts)
     env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
+    # the autoscaler looks every second (Ray's default: 5 s) and gives a node launched on
+    # this loaded machine time to join before calling it lost
+    env["AUTOSCALER_UPDATE_INTERVAL_S"] = "1"
+    env["AUTOSCALER_HEARTBEAT_TIMEOUT_S"] = "120"
     log_path = state_dir / "head.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -213,6 +338,8 @@ def start_local_head(
         "head_temp_dir": temp_dir,
         "head_log": str(log_path),
     }
+    if autoscaling is not None:
+        config["autoscaling_config"] = str(autoscaling)
     (state_dir / "head.json").write_text(json.dumps(config, indent=2))
     try:
         _wait_for_head(proc, str(config["address"]), log_path, timeout)
@@ -229,16 +356,19 @@ def _wait_for_head(
     while proc.poll() is None:
         try:
             check_cluster(address, timeout=2.0)
+            # the Jobs API answers a little before the head lists itself among its nodes
+            listed = bool((node_counts(address, timeout=2.0) or {}).get("alive"))
         except ComputeTargetException:
-            if time.monotonic() > deadline:
-                raise ComputeTargetException(
-                    f"the local Ray head did not answer within {timeout:g} s: "
-                    f"{_tail(log_path)} (see {log_path}); "
-                    "check that this machine can run Ray (`ray start --head`)"
-                ) from None
-            time.sleep(0.25)
-        else:
+            listed = False
+        if listed:
             return
+        if time.monotonic() > deadline:
+            raise ComputeTargetException(
+                f"the local Ray head did not answer within {timeout:g} s: "
+                f"{_tail(log_path)} (see {log_path}); "
+                "check that this machine can run Ray (`ray start --head`)"
+            )
+        time.sleep(0.25)
     raise ComputeTargetException(
         f"the local Ray head exited with code {proc.returncode} while starting: "
         f"{_tail(log_path)} (see {log_path})"
@@ -254,23 +384,48 @@ def _tail(path: Path, lines: int = 5) -> str:
 
 def stop_local_head(config: dict[str, Any], timeout: float = _STOP_TIMEOUT_SECONDS) -> None:
     """Stop the Ray head that ``provision`` started for a target (nothing for a cluster
-    given by address): SIGTERM to its ``ray start`` process, which stops Ray's processes in
-    order, then SIGKILL to any process still carrying the head's marker; its temp folder
-    is removed. Other Ray clusters on the machine are untouched (unlike ``ray stop``)."""
+    given by address), with the worker nodes its autoscaler launched (their processes carry
+    the head's marker): see :func:`stop_processes`. Other Ray clusters on the machine are
+    untouched (unlike ``ray stop``)."""
     if not config.get("started_head"):
         return
     pid = int(config.get("head_pid") or 0)
-    token = str(config.get("head_token") or "")
-    own = _heads.pop(pid, None)
+    stop_processes(
+        pid,
+        str(config.get("head_token") or ""),
+        str(config.get("head_temp_dir") or ""),
+        own=_heads.pop(pid, None),
+        timeout=timeout,
+    )
+    if config.get("autoscaling_config"):  # the temp folders of the nodes it launched
+        nodes = Path(str(config["autoscaling_config"])).parent / "nodes.json"
+        with contextlib.suppress(OSError, ValueError):
+            for node in dict(json.loads(nodes.read_text()).get("nodes") or {}).values():
+                if Path(str(node.get("temp_dir"))).name.startswith("atelier-ray-"):
+                    shutil.rmtree(str(node["temp_dir"]), ignore_errors=True)
+
+
+def stop_processes(
+    pid: int,
+    token: str,
+    temp_dir: str,
+    *,
+    own: subprocess.Popen[bytes] | None = None,
+    marker: str = HEAD_MARKER,
+    timeout: float = _STOP_TIMEOUT_SECONDS,
+) -> None:
+    """Stop a ``ray start`` process (``pid``; ``own`` when this process started it): SIGTERM
+    to it, which stops Ray's processes in order, then SIGKILL to any process still carrying
+    ``marker`` = ``token``; its temp folder is removed."""
     deadline = time.monotonic() + timeout
-    if pid > 0 and _leader_alive(pid, own, token):
+    if pid > 0 and _leader_alive(pid, own, token, marker):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
         graceful = min(deadline, time.monotonic() + timeout / 2)
-        while time.monotonic() < graceful and _leader_alive(pid, own, token):
+        while time.monotonic() < graceful and _leader_alive(pid, own, token, marker):
             time.sleep(0.1)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        left = _marked(token)
+        left = _marked(token, marker)
         for member in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(member, sig)
@@ -278,24 +433,25 @@ def stop_local_head(config: dict[str, Any], timeout: float = _STOP_TIMEOUT_SECON
             with contextlib.suppress(subprocess.TimeoutExpired):
                 own.wait(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         pause = time.monotonic() + (2.0 if sig == signal.SIGTERM else 5.0)
-        while _marked(token) and time.monotonic() < min(pause, deadline):
+        while _marked(token, marker) and time.monotonic() < min(pause, deadline):
             time.sleep(0.1)
-    temp_dir = str(config.get("head_temp_dir") or "")
     if Path(temp_dir).name.startswith("atelier-ray-"):
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def _leader_alive(pid: int, own: subprocess.Popen[bytes] | None, token: str) -> bool:
+def _leader_alive(
+    pid: int, own: subprocess.Popen[bytes] | None, token: str, marker: str = HEAD_MARKER
+) -> bool:
     if own is not None:
         return own.poll() is None
-    return pid in _marked(token)
+    return pid in _marked(token, marker)
 
 
-def _marked(token: str) -> list[int]:
-    """This machine's processes whose environment carries the head's marker (Linux)."""
+def _marked(token: str, marker: str = HEAD_MARKER) -> list[int]:
+    """This machine's processes whose environment carries ``marker`` = ``token`` (Linux)."""
     if not token:
         return []
-    needle = f"{HEAD_MARKER}={token}".encode()
+    needle = f"{marker}={token}".encode()
     found: list[int] = []
     proc = Path("/proc")
     if not proc.is_dir():

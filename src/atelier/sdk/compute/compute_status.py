@@ -31,23 +31,27 @@ class ComputeTargetStatus(str):
     def __new__(
         cls, record: ComputeRecord, counts: dict[str, int] | None = None
     ) -> ComputeTargetStatus:
-        """``counts``: a Ray cluster's nodes as it reported them (``ray_cluster.node_counts``);
+        """``counts``: a Ray cluster's nodes as it reported them (``ray_cluster.node_counts``:
+        the head counts, it runs runs too; ``pending``: nodes its autoscaler is launching);
         without them a Ray target counts ``max_nodes``."""
         status = super().__new__(cls, record.state)
         config = record.config
         ready = record.state == "Succeeded"
         nodes = int(config.get("max_nodes") or 1) if record.kind == "ray" else 1
+        pending = 0
         if counts is not None:
             nodes = counts["alive"]
+            pending = counts.get("pending", 0)
         status.state = _STATES.get(record.state, record.state)
         status.provisioning_state = record.state
         status.provisioning_errors = [{"error": dict(record.error)}] if record.error else []
         status.current_node_count = nodes if ready else 0
-        status.target_node_count = nodes
+        # the nodes alive and those the cluster's autoscaler is launching
+        status.target_node_count = nodes + pending
         status.node_state_counts = {
             "idleNodeCount": status.current_node_count,
             "runningNodeCount": 0,
-            "preparingNodeCount": 0 if ready else nodes,
+            "preparingNodeCount": pending if ready else nodes,
             "unusableNodeCount": (counts or {}).get("dead", 0),
             "leavingNodeCount": 0,
             "preemptedNodeCount": 0,

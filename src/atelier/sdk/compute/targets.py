@@ -207,9 +207,46 @@ class ComputeTarget:
             message = (self._record.error or {}).get("message", "provisioning failed")
             raise ComputeTargetException(f"compute target {self.name!r} failed: {message}")
 
-    def update(self, max_concurrent_runs: int | None = None) -> None:
-        """Change how many runs the target executes at once (the rest wait, in order)."""
-        config = {} if max_concurrent_runs is None else {"max_concurrent_runs": max_concurrent_runs}
+    def update(
+        self,
+        max_concurrent_runs: int | None = None,
+        *,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+    ) -> None:
+        """Change how many runs the target executes at once (the rest wait, in order) and,
+        for a Ray cluster (``AmlCompute``), its scale settings: a head started for the
+        target applies them at its autoscaler's next look (within a few seconds), a cluster
+        given by address keeps them reported in ``get_status().scaling_warning``."""
+        scale = {
+            key: value
+            for key, value in (
+                ("min_nodes", min_nodes),
+                ("max_nodes", max_nodes),
+                ("idle_seconds_before_scaledown", idle_seconds_before_scaledown),
+            )
+            if value is not None
+        }
+        config: dict[str, Any] = {}
+        if scale:
+            if self._record.kind != "ray":
+                raise ComputeTargetException(
+                    f"{self.name!r} is a {self.type} target: min_nodes, max_nodes and "
+                    "idle_seconds_before_scaledown apply to AmlCompute (Ray) targets only"
+                )
+            self.refresh_state()
+            current = self._record.config
+            _check_scale(
+                int(scale.get("min_nodes", current.get("min_nodes") or 0)),
+                int(scale.get("max_nodes", current.get("max_nodes") or 1)),
+                scale.get("idle_seconds_before_scaledown"),
+            )
+            from atelier.execution.ray_provision import rescale
+
+            config.update(rescale(current, scale))
+        if max_concurrent_runs is not None:
+            config["max_concurrent_runs"] = max_concurrent_runs
         self._record = self.workspace._backend.compute.update(
             self.workspace.name, self.name, config=config
         )
@@ -258,10 +295,7 @@ class AmlCompute(ComputeTarget):
         Ray job for every run).
         """
         del kwargs
-        if min_nodes < 0 or max_nodes < max(1, min_nodes):
-            raise ValidationError("need 0 <= min_nodes <= max_nodes and max_nodes >= 1")
-        if idle_seconds_before_scaledown is not None and idle_seconds_before_scaledown < 0:
-            raise ValidationError("idle_seconds_before_scaledown must be >= 0 (or None)")
+        _check_scale(min_nodes, max_nodes, idle_seconds_before_scaledown)
         checked: dict[str, float] = {}
         for name, amount in (resources or {}).items():
             if not isinstance(name, str) or not name or isinstance(amount, bool):
@@ -292,6 +326,32 @@ class AmlCompute(ComputeTarget):
             node_python=node_python,
             launcher_idle_seconds=launcher_idle_seconds,
         )
+
+    def update(  # type: ignore[override]
+        self,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+        max_concurrent_runs: int | None = None,
+    ) -> None:
+        """azureml's ``AmlCompute.update``: new scale settings for the cluster (see
+        :meth:`ComputeTarget.update`)."""
+        super().update(
+            max_concurrent_runs,
+            min_nodes=min_nodes,
+            max_nodes=max_nodes,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+        )
+
+
+def _check_scale(min_nodes: int, max_nodes: int, idle_seconds: int | None) -> None:
+    if min_nodes < 0 or max_nodes < max(1, min_nodes):
+        raise ValidationError(
+            f"need 0 <= min_nodes <= max_nodes and max_nodes >= 1, got min_nodes={min_nodes}, "
+            f"max_nodes={max_nodes}"
+        )
+    if idle_seconds is not None and idle_seconds < 0:
+        raise ValidationError("idle_seconds_before_scaledown must be >= 0 (or None)")
 
 
 class RemoteCompute(ComputeTarget):
