@@ -368,19 +368,19 @@ def test_a_large_csv_read_in_pieces_equals_a_whole_read(
     path = tmp_path / "big.csv"
     path.write_text("\n".join(rows) + "\n")
     pieces: list[int] = []
-    real = _tabular_read._read_csv_in_pieces
+    real = _tabular_read.csv_pieces
 
-    def counted(item: Any, options: dict[str, Any], *rest: Any) -> Any:
-        table = real(item, options, *rest)
-        pieces.append(table.column(0).num_chunks)
-        return table
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        for piece in real(*args, **kwargs):
+            pieces.append(piece.num_rows)
+            yield piece
 
-    monkeypatch.setattr(_tabular_read, "_read_csv_in_pieces", counted)
+    monkeypatch.setattr(_tabular_read, "csv_pieces", counted)
     cached = csv_dataset(path).to_pandas_dataframe()
-    assert pieces and pieces[0] > 5  # really cut into many pieces
+    assert len(pieces) > 5 and sum(pieces) == 100  # really cut into many pieces
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")  # the one-pass streaming reader
     whole = csv_dataset(path).to_pandas_dataframe()
-    assert len(pieces) == 1  # not used without the cache
+    assert sum(pieces) == 100  # not used without the cache
     pd.testing.assert_frame_equal(cached, whole, check_exact=True)
     assert len(cached) == 100
     assert cached["id"].tolist()[:4] == [1, 2, 3, 4]
