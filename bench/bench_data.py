@@ -16,7 +16,10 @@
     read >= 5x; Atelier's peak <= 1.5x the frame. ``--repeat N`` runs the three reads N
     times, one round after another, and keeps each one's median time; every round's
     times, its own ratios to that round's pandas read, and the load average before it are
-    reported too (on a shared machine the load moves between rounds).
+    reported too (on a shared machine the load moves between rounds), with each read's
+    CPU time (user + system, all threads) and pandas' CPU time over Atelier's: when every
+    core is busy, each session gets its share of the CPU whatever its thread count, so
+    the read that needs less CPU is the faster one.
 (b) Registering a file dataset of 10,000 small files (listing, sizes, times and SHA-256
     of every file, one database transaction) against just walking and hashing the same
     files (the anchor). Target: < 10 s.
@@ -48,7 +51,7 @@ TARGET_MEMORY = 1.5
 TARGET_REGISTER_SECONDS = 10.0
 
 READER = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 method, path, tiny = sys.argv[1], sys.argv[2], sys.argv[3]
 import pandas as pd
 if method != "pandas":
@@ -61,13 +64,19 @@ else:
 def rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * resource.getpagesize()
+def cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 before = rss()
+cpu_before = cpu()
 start = time.perf_counter()
 frame = pd.read_csv(path) if method == "pandas" else dataset.to_pandas_dataframe()
 seconds = time.perf_counter() - start
+cpu_seconds = cpu() - cpu_before
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({
     "seconds": seconds,
+    "cpu_seconds": cpu_seconds,
     "rows": len(frame),
     "frame_bytes": int(frame.memory_usage(deep=True).sum()),
     "peak_above_start_bytes": peak - before,
@@ -149,12 +158,23 @@ def bench_read(folder: Path, size_mb: int, repeat: int, csv: Path | None) -> dic
         for method, done in runs.items():  # pandas, atelier's first read, its second
             done.append(read_in_subprocess(method, path, home))
         seconds = {method: done[-1]["seconds"] for method, done in runs.items()}
+        cpu = {method: done[-1]["cpu_seconds"] for method, done in runs.items()}
         ratios = {m: round(seconds["pandas"] / seconds[m], 2) for m in ("cold", "warm")}
-        rounds.append({"load_before": load, "seconds": seconds, "speedup": ratios})
+        cpu_ratios = {m: round(cpu["pandas"] / max(cpu[m], 1e-3), 2) for m in ("cold", "warm")}
+        rounds.append(
+            {
+                "load_before": load,
+                "seconds": seconds,
+                "speedup": ratios,
+                "cpu_seconds": cpu,
+                "cpu_ratio": cpu_ratios,
+            }
+        )
         say(
-            f"    round {number + 1} (load {load}): pandas {seconds['pandas']:.2f} s, first read "
-            f"{seconds['cold']:.2f} s ({ratios['cold']:.2f}x), second {seconds['warm']:.2f} s "
-            f"({ratios['warm']:.2f}x)"
+            f"    round {number + 1} (load {load}): pandas {seconds['pandas']:.2f} s "
+            f"(cpu {cpu['pandas']:.2f} s), first read {seconds['cold']:.2f} s "
+            f"(cpu {cpu['cold']:.2f} s): {ratios['cold']:.2f}x, cpu {cpu_ratios['cold']:.2f}x; "
+            f"second {seconds['warm']:.2f} s: {ratios['warm']:.2f}x"
         )
     assert all(r["rows"] == rows for done in runs.values() for r in done)
     anchor = _median_run(runs["pandas"])

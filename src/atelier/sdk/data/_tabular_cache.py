@@ -23,13 +23,18 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
-  reader). For ``to_pandas_dataframe`` the entry is written piece by piece on a
-  background thread while the next piece is parsed (:mod:`._tabular_entry`), or at once
-  after parsing when the pieces cannot be the entry, and the frame is made from it as a
-  later read's (no copy of the numbers; the parsed table is let go: peak memory about
-  1.5x the frame). For ``to_arrow`` (or when the entry cannot be written) the parsed
-  table is returned and the entry written from its buffers by a background thread; a
-  read of the same key meanwhile waits for it, and so does the interpreter at exit.
+  reader, cut from the file mapped in memory: no copy of the text). For
+  ``to_pandas_dataframe`` of one such CSV the entry is written piece by piece on a
+  background thread while the next piece is parsed (:mod:`._tabular_entry`), each piece
+  let go once written (so its memory serves the next), and the frame is made from the
+  entry as a later read's: the numbers' one copy is the write itself, the entry is
+  complete when the read returns, and peak memory stays about the frame's size. When
+  the pieces cannot be the entry (several files, column types, a later piece that does
+  not fit the first one's types, a failed write) the file is parsed whole and the entry
+  written at once after parsing. For ``to_arrow`` (or when the entry cannot be written)
+  the parsed table is returned and the entry written from its buffers by a background
+  thread; a read of the same key meanwhile waits for it, and so does the interpreter at
+  exit.
 - An entry is written in a temporary folder and renamed into place, so a crash or a
   concurrent reader never sees half of one; an entry that does not read back (truncated,
   garbled, another layout) is dropped and rebuilt: the cache never fails a read.

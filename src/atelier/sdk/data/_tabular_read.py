@@ -14,6 +14,7 @@ import json
 import mmap
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import AtelierError, ValidationError
@@ -188,9 +189,7 @@ def _csv_options(
 PIECE_BYTES = 16 * 1024 * 1024
 
 
-def _read_csv_streaming(
-    item: ResolvedFile, options: dict[str, Any], in_pieces: bool
-) -> pa.Table:
+def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: bool) -> pa.Table:
     """Block by block (or piece by piece), so only a little raw text is in memory at once."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -293,7 +292,7 @@ def _text_pieces(item: ResolvedFile) -> Iterator[Any]:
 
     mapped = None
     if item.store is None:
-        with contextlib.suppress(OSError, ValueError), open(item.location, "rb") as handle:
+        with contextlib.suppress(OSError, ValueError), Path(item.location).open("rb") as handle:
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     if mapped is None:
         with item.open() as handle:
