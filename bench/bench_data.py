@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench_data.py                 # a 1 GB CSV, 10,000 files
     .venv/bin/python bench/bench_data.py --size-mb 300   # a shorter run
+    .venv/bin/python bench/bench_data.py --csv big.csv --repeat 3 --files 100
+                                          # a CSV made before (generating 1 GB takes minutes)
 
 (a) ``Dataset.Tabular.from_delimited_files(csv).to_pandas_dataframe()`` against
     ``pandas.read_csv(csv)`` with default options (the anchor), on one generated CSV,
@@ -12,7 +14,12 @@
     time, the frame's size (``memory_usage(deep=True)``) and its peak RSS above the RSS it
     had just before reading. Targets: the first read >= 1x pandas' speed, a later
     read >= 5x; Atelier's peak <= 1.5x the frame. ``--repeat N`` runs the three reads N
-    times and keeps each one's median time.
+    times, one round after another, and keeps each one's median time; every round's
+    times, its own ratios to that round's pandas read, and the load average before it are
+    reported too (on a shared machine the load moves between rounds), with each read's
+    CPU time (user + system, all threads) and pandas' CPU time over Atelier's: when every
+    core is busy, each session gets its share of the CPU whatever its thread count, so
+    the read that needs less CPU is the faster one.
 (b) Registering a file dataset of 10,000 small files (listing, sizes, times and SHA-256
     of every file, one database transaction) against just walking and hashing the same
     files (the anchor). Target: < 10 s.
@@ -44,7 +51,7 @@ TARGET_MEMORY = 1.5
 TARGET_REGISTER_SECONDS = 10.0
 
 READER = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 method, path, tiny = sys.argv[1], sys.argv[2], sys.argv[3]
 import pandas as pd
 if method != "pandas":
@@ -57,13 +64,19 @@ else:
 def rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * resource.getpagesize()
+def cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 before = rss()
+cpu_before = cpu()
 start = time.perf_counter()
 frame = pd.read_csv(path) if method == "pandas" else dataset.to_pandas_dataframe()
 seconds = time.perf_counter() - start
+cpu_seconds = cpu() - cpu_before
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({
     "seconds": seconds,
+    "cpu_seconds": cpu_seconds,
     "rows": len(frame),
     "frame_bytes": int(frame.memory_usage(deep=True).sum()),
     "peak_above_start_bytes": peak - before,
@@ -104,7 +117,7 @@ def generate_csv(path: Path, size_mb: int) -> int:
 
 
 def read_in_subprocess(method: str, path: Path, home: Path) -> dict[str, Any]:
-    tiny = path.with_name("tiny.csv")
+    tiny = home.with_name("tiny.csv")
     with path.open(encoding="utf-8") as source:
         tiny.write_text("".join(source.readline() for _ in range(100)), encoding="utf-8")
     if method == "cold":
@@ -124,22 +137,51 @@ def read_in_subprocess(method: str, path: Path, home: Path) -> dict[str, Any]:
     return result
 
 
-def bench_read(folder: Path, size_mb: int, repeat: int) -> dict[str, Any]:
-    path = folder / "big.csv"
-    say(f"(a) generating a {size_mb} MB CSV ...")
-    rows = generate_csv(path, size_mb)
+def bench_read(folder: Path, size_mb: int, repeat: int, csv: Path | None) -> dict[str, Any]:
+    if csv is None:
+        path = folder / "big.csv"
+        say(f"(a) generating a {size_mb} MB CSV ...")
+        rows = generate_csv(path, size_mb)
+    else:
+        path = csv.resolve()
+        with path.open("rb") as handle:
+            rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+        rows -= 1  # the header
+        say(f"(a) reading {path}")
     actual_mb = path.stat().st_size / 1024 / 1024
     say(f"    {rows:,} rows, {actual_mb:.0f} MB")
     home = folder / "read-home"
     runs: dict[str, list[dict[str, Any]]] = {"pandas": [], "cold": [], "warm": []}
-    for _ in range(repeat):
+    rounds = []
+    for number in range(repeat):
+        load = _load_average()
         for method, done in runs.items():  # pandas, atelier's first read, its second
             done.append(read_in_subprocess(method, path, home))
+        seconds = {method: done[-1]["seconds"] for method, done in runs.items()}
+        cpu = {method: done[-1]["cpu_seconds"] for method, done in runs.items()}
+        ratios = {m: round(seconds["pandas"] / seconds[m], 2) for m in ("cold", "warm")}
+        cpu_ratios = {m: round(cpu["pandas"] / max(cpu[m], 1e-3), 2) for m in ("cold", "warm")}
+        rounds.append(
+            {
+                "load_before": load,
+                "seconds": seconds,
+                "speedup": ratios,
+                "cpu_seconds": cpu,
+                "cpu_ratio": cpu_ratios,
+            }
+        )
+        say(
+            f"    round {number + 1} (load {load}): pandas {seconds['pandas']:.2f} s "
+            f"(cpu {cpu['pandas']:.2f} s), first read {seconds['cold']:.2f} s "
+            f"(cpu {cpu['cold']:.2f} s): {ratios['cold']:.2f}x, cpu {cpu_ratios['cold']:.2f}x; "
+            f"second {seconds['warm']:.2f} s: {ratios['warm']:.2f}x"
+        )
     assert all(r["rows"] == rows for done in runs.values() for r in done)
     anchor = _median_run(runs["pandas"])
     anchor_memory = anchor["peak_above_start_bytes"] / anchor["frame_bytes"]
     say(f"    pandas.read_csv: {anchor['seconds']:.2f} s, peak {anchor_memory:.2f}x its frame")
     result: dict[str, Any] = {"csv_mb": round(actual_mb, 1), "rows": rows, "repeat": repeat}
+    result["rounds"] = rounds
     result["pandas"] = anchor
     for method, label in (("cold", "first read (cache empty)"), ("warm", "second read (cached)")):
         ours = _median_run(runs[method])
@@ -163,6 +205,14 @@ def bench_read(folder: Path, size_mb: int, repeat: int) -> dict[str, Any]:
     result["meets_target"] = meeting
     say(f"    meets the target: {' and '.join(meeting) if meeting else 'neither'}")
     return result
+
+
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def _median_run(done: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,11 +261,15 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024, help="size of the generated CSV")
     parser.add_argument("--files", type=int, default=10_000, help="files in the dataset")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each read (median)")
+    parser.add_argument(
+        "--csv", type=Path, help="read this CSV (one made by an earlier run) instead of a new one"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atelier-bench-data-") as tmp:
         folder = Path(tmp)
-        read = bench_read(folder, args.size_mb, max(1, args.repeat))
-        (folder / "big.csv").unlink()
+        read = bench_read(folder, args.size_mb, max(1, args.repeat), args.csv)
+        if args.csv is None:
+            (folder / "big.csv").unlink()
         register = bench_register(folder, args.files)
     result = {
         "when": datetime.now(UTC).isoformat(),
@@ -236,6 +290,7 @@ def main() -> None:
                         for m in ("cold", "warm")
                     },
                     "meets_target": read["meets_target"],
+                    "rounds": read["rounds"],
                 },
                 "register": register,
             },

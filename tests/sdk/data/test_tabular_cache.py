@@ -368,19 +368,19 @@ def test_a_large_csv_read_in_pieces_equals_a_whole_read(
     path = tmp_path / "big.csv"
     path.write_text("\n".join(rows) + "\n")
     pieces: list[int] = []
-    real = _tabular_read._read_csv_in_pieces
+    real = _tabular_read.csv_pieces
 
-    def counted(item: Any, options: dict[str, Any], *rest: Any) -> Any:
-        table = real(item, options, *rest)
-        pieces.append(table.column(0).num_chunks)
-        return table
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        for piece in real(*args, **kwargs):
+            pieces.append(piece.num_rows)
+            yield piece
 
-    monkeypatch.setattr(_tabular_read, "_read_csv_in_pieces", counted)
+    monkeypatch.setattr(_tabular_read, "csv_pieces", counted)
     cached = csv_dataset(path).to_pandas_dataframe()
-    assert pieces and pieces[0] > 5  # really cut into many pieces
+    assert len(pieces) > 5 and sum(pieces) == 100  # really cut into many pieces
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")  # the one-pass streaming reader
     whole = csv_dataset(path).to_pandas_dataframe()
-    assert len(pieces) == 1  # not used without the cache
+    assert sum(pieces) == 100  # not used without the cache
     pd.testing.assert_frame_equal(cached, whole, check_exact=True)
     assert len(cached) == 100
     assert cached["id"].tolist()[:4] == [1, 2, 3, 4]
@@ -465,3 +465,153 @@ def test_reads_map_their_numbers_copy_on_write_and_keep_text_large(
         assert isinstance(_memory_owner(frame["id"].array._ndarray), mmap.mmap)  # no copy
     second.loc[0, "id"] = 99  # a private page: the entry does not change
     assert ds.to_pandas_dataframe()["id"].tolist() == [1, 2, 3, 4]
+
+
+# --- the first read of a large CSV: entry written behind the parse, pieces let go -------------
+def _pieces_csv(path: Path, rows: int = 300, null_at: int = 170) -> list[str]:
+    """A CSV of many 64-byte pieces whose ``score`` column gets a null only in a middle
+    piece (written as bare values until then)."""
+    lines = ["id,score,name"] + [f"{i},{'' if i == null_at else i / 4},n{i}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def test_the_entry_is_complete_and_correct_when_a_first_read_returns(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is left to write when the first read returns: the entry is in place, its
+    numeric column whose null came in a middle piece holds every value (the bare values
+    written before it became the IPC file's first batch), and its frame equals an
+    uncached read's."""
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    path = tmp_path / "pieces.csv"
+    _pieces_csv(path)
+    first = csv_dataset(path).to_pandas_dataframe()
+    root = cache_home / "cache" / "tabular"
+    (entry,) = list(root.iterdir())  # in place already, no .tmp- folder beside it
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["rows"] == 300 and meta["raw"] == [0]
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "0.values",
+        "1.arrow",
+        "2.arrow",
+        "meta.json",
+        "schema.arrow",
+    ]
+    monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
+    uncached = csv_dataset(path).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(first, uncached, check_exact=True)
+    monkeypatch.delenv(_tabular_cache.CACHE_ENV)
+    with monkeypatch.context() as patch:
+        from_cache_only(patch)
+        again = csv_dataset(path).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(again, uncached, check_exact=True)
+    assert again["score"][169] == 169 / 4 and pd.isna(again["score"][170])
+    assert again["score"][299] == 299 / 4
+
+
+def test_a_write_failing_midway_loses_nothing_and_the_next_read_caches(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pieces are not kept once written: when a write fails after some pieces, the
+    file is read again the usual way (the same frame), what was written is removed, and
+    the next read writes the entry."""
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    path = tmp_path / "pieces.csv"
+    _pieces_csv(path)
+    monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
+    expected = csv_dataset(path).to_pandas_dataframe()
+    monkeypatch.delenv(_tabular_cache.CACHE_ENV)
+    real = _tabular_entry.PieceWriter._write
+    written: list[int] = []
+
+    def fail_at_the_fourth(self: Any, piece: Any) -> None:
+        if len(written) == 3:
+            raise OSError("disk full")
+        written.append(piece.num_rows)
+        real(self, piece)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_tabular_entry.PieceWriter, "_write", fail_at_the_fourth)
+        patch.setattr(_tabular_cache, "store", lambda *args: False)  # that write fails too
+        frame = csv_dataset(path).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+    assert len(written) == 3
+    assert entries(cache_home) == []
+    assert list((cache_home / "cache" / "tabular").iterdir()) == []  # nothing half-written
+    again = csv_dataset(path).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(again, expected, check_exact=True)
+    assert len(entries(cache_home)) == 1
+    with monkeypatch.context() as patch:
+        from_cache_only(patch)
+        pd.testing.assert_frame_equal(
+            csv_dataset(path).to_pandas_dataframe(), expected, check_exact=True
+        )
+
+
+_EXITING_READER = """
+import os, sys
+from atelier.sdk.data import _tabular_entry, _tabular_read
+from atelier.sdk.data.dataset import Dataset
+_tabular_read.PIECE_BYTES = 64
+how, path = sys.argv[1], sys.argv[2]
+if how == "killed":  # the process dies while the pieces are being written
+    real = _tabular_entry.PieceWriter._write
+    done = []
+    def write_then_die(self, piece):
+        real(self, piece)
+        done.append(piece)
+        if len(done) == 3:
+            os._exit(3)
+    _tabular_entry.PieceWriter._write = write_then_die
+ds = Dataset.Tabular.from_delimited_files(path, validate=False)
+if how == "arrow":
+    ds.to_arrow()  # its entry is written on a background thread
+else:
+    ds.to_pandas_dataframe()
+"""
+
+
+def test_a_process_that_exits_right_after_a_first_read_leaves_no_half_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that ends right after its first read leaves a whole entry (for pandas it
+    is written before the read returns, see above; for Arrow the interpreter waits for the
+    write under way); one killed while writing leaves no entry, only a temporary folder
+    that no read uses, and the next read is right. (Two processes, a home each.)"""
+    import subprocess
+    import sys
+
+    path = tmp_path / "pieces.csv"
+    _pieces_csv(path)
+    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
+    expected = csv_dataset(path).to_pandas_dataframe()
+    monkeypatch.delenv(_tabular_cache.CACHE_ENV)
+    running = {}
+    for how in ("arrow", "killed"):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
+        env["ATELIER_HOME"] = str(tmp_path / how)
+        running[how] = subprocess.Popen(
+            [sys.executable, "-c", _EXITING_READER, how, str(path)], env=env
+        )
+    for how, process in running.items():
+        code = process.wait(timeout=120)
+        home = tmp_path / how
+        monkeypatch.setenv("ATELIER_HOME", str(home))
+        leftovers = [p for p in (home / "cache" / "tabular").iterdir() if p.name.startswith(".")]
+        if how == "killed":
+            assert code == 3
+            assert entries(home) == [] and len(leftovers) == 1
+            assert not (leftovers[0] / "meta.json").exists()
+            frame = csv_dataset(path).to_pandas_dataframe()
+            pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+            assert len(entries(home)) == 1
+            continue
+        assert code == 0 and leftovers == []
+        (entry,) = entries(home)
+        assert (entry / "meta.json").is_file()
+        with monkeypatch.context() as patch:
+            from_cache_only(patch)
+            frame = csv_dataset(path).to_pandas_dataframe()
+        pd.testing.assert_frame_equal(frame, expected, check_exact=True)

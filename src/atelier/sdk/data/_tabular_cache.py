@@ -23,13 +23,18 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
-  reader). For ``to_pandas_dataframe`` the entry is written piece by piece on a
-  background thread while the next piece is parsed (:mod:`._tabular_entry`), or at once
-  after parsing when the pieces cannot be the entry, and the frame is made from it as a
-  later read's (no copy of the numbers; the parsed table is let go: peak memory about
-  1.5x the frame). For ``to_arrow`` (or when the entry cannot be written) the parsed
-  table is returned and the entry written from its buffers by a background thread; a
-  read of the same key meanwhile waits for it, and so does the interpreter at exit.
+  reader, cut from the file mapped in memory: no copy of the text). For
+  ``to_pandas_dataframe`` of one such CSV the entry is written piece by piece on a
+  background thread while the next piece is parsed (:mod:`._tabular_entry`), each piece
+  let go once written (so its memory serves the next), and the frame is made from the
+  entry as a later read's: the numbers' one copy is the write itself, the entry is
+  complete when the read returns, and peak memory stays about the frame's size. When
+  the pieces cannot be the entry (several files, column types, a later piece that does
+  not fit the first one's types, a failed write) the file is parsed whole and the entry
+  written at once after parsing. For ``to_arrow`` (or when the entry cannot be written)
+  the parsed table is returned and the entry written from its buffers by a background
+  thread; a read of the same key meanwhile waits for it, and so does the interpreter at
+  exit.
 - An entry is written in a temporary folder and renamed into place, so a crash or a
   concurrent reader never sees half of one; an entry that does not read back (truncated,
   garbled, another layout) is dropped and rebuilt: the cache never fails a read.
@@ -172,12 +177,11 @@ def read_files(
     cached = load(root / key, private_maps)
     if cached is not None:
         return text_as(cached, large_text)
-    if private_maps is not None and _pieces_fit(files, fmt, limit):
-        table, mapped = _read_and_write_pieces(root, key, files, fmt, on_error, limit, private_maps)
+    if private_maps is not None and files[0].size <= limit:
+        mapped = _read_and_write_pieces(root, key, files, fmt, on_error, limit, private_maps)
         if mapped is not None:
             return mapped
-    else:
-        table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
+    table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
     if large_text:
         table = text_as(table, True)  # once, shared by the caller and the entry's writer
     if private_maps is not None and store(root, key, table, limit):
@@ -190,19 +194,6 @@ def read_files(
     return table
 
 
-def _pieces_fit(files: list[ResolvedFile], fmt: dict[str, Any], limit: int) -> bool:
-    """Whether the entry can be written piece by piece as the file is parsed: one large
-    CSV whose parsed pieces are the entry's table as they are (no types to apply, no
-    path column)."""
-    return (
-        len(files) == 1
-        and fmt.get("type") == "delimited"
-        and not fmt.get("column_types")
-        and not fmt.get("include_path")
-        and 2 * _tabular_read.PIECE_BYTES < files[0].size <= limit
-    )
-
-
 def _read_and_write_pieces(
     root: Path,
     key: str,
@@ -211,24 +202,33 @@ def _read_and_write_pieces(
     on_error: str,
     limit: int,
     private_maps: list[PrivateMap],
-) -> tuple[pa.Table, pa.Table | None]:
-    """A first read for pandas whose entry is written piece by piece while the file is
-    parsed (the write overlaps the parse), then mapped as a later read's is: the parsed
-    table and the mapped one, or None when the entry could not be completed (a later piece
-    did not fit the first one's types, a write failed)."""
+) -> pa.Table | None:
+    """A first read for pandas of one large CSV: its entry is written piece by piece while
+    the file is parsed (the write overlaps the parse, and no piece is kept once written),
+    then mapped as a later read's is. None when the file is not such a CSV or the entry
+    could not be completed (a later piece did not fit the first one's types, a write
+    failed): the caller then reads the file the usual way."""
     import pyarrow as pa
 
+    pieces = _tabular_read.first_read_pieces(files, fmt, on_error)
+    if pieces is None:
+        return None
     writer = _tabular_entry.PieceWriter(root, files[0].size)
     try:
-        table = _tabular_read.read_files(
-            files, fmt, on_error, in_pieces=True, on_piece=lambda p: writer.add(text_as(p, True))
-        )
+        for piece in pieces:
+            if writer.failed:
+                break
+            writer.add(piece)
+            del piece
+    except pa.ArrowInvalid:  # read again as a whole: types inferred over all of it
+        writer.abandon()
+        return None
     except BaseException:
         writer.abandon()
         raise
-    folder = writer.finish(table)
+    folder = writer.finish()
     if folder is None:
-        return table, None
+        return None
     try:
         folder.rename(root / key)  # fails if another writer got there first
     except OSError:
@@ -236,18 +236,10 @@ def _read_and_write_pieces(
     _touch(root / key)
     with contextlib.suppress(OSError, pa.ArrowException):
         evict(root, limit, keep=key)
-    return table, load(root / key, private_maps)
+    return load(root / key, private_maps)
 
 
-def text_as(table: pa.Table, large: bool) -> pa.Table:
-    """The table with its text columns as ``large_string`` (``large``) or ``string``."""
-    import pyarrow as pa
-
-    have, want = (pa.string(), pa.large_string()) if large else (pa.large_string(), pa.string())
-    for index, field in enumerate(table.schema):
-        if field.type == have:
-            table = table.set_column(index, field.with_type(want), table.column(index).cast(want))
-    return table
+text_as = _tabular_read.text_as
 
 
 # --- writing behind the first read ----------------------------------------------------------
@@ -446,7 +438,7 @@ def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
                 _tabular_entry.write_values(sink, table.column(i))
         else:
             _tabular_entry.write_column(folder / f"{i}{_IPC}", table, i)
-    _tabular_entry.write_meta(folder, table, raw)
+    _tabular_entry.write_meta(folder, table.schema, table.num_rows, raw)
 
 
 # --- eviction ---------------------------------------------------------------------------------

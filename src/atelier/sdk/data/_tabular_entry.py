@@ -3,14 +3,14 @@ the layout), from a whole table or piece by piece while a large CSV is still bei
 
 :class:`PieceWriter` takes each parsed piece of a first read and appends its columns to the
 entry's files on a background thread while the reader parses the next piece, so that the
-first read does not pay for writing the entry after parsing. A numeric column is appended
-as its bare values as long as its pieces have no nulls; a column that turns out to have
-some is written again from the whole table at the end, as any other column would be.
+first read does not pay for writing the entry after parsing, and lets each piece go once
+written (their memory is reused by the next ones). A numeric column is appended as its
+bare values as long as its pieces have no nulls; when a piece brings nulls, the values so
+far become the first record batch of an IPC file that takes the rest.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import shutil
@@ -61,29 +61,31 @@ def write_column(path: Path, table: pa.Table, index: int) -> int:
     return path.stat().st_size
 
 
-def write_meta(folder: Path, table: pa.Table, raw: list[int]) -> None:
+def write_meta(folder: Path, schema: pa.Schema, rows: int, raw: list[int]) -> None:
     """The schema, then the meta file (written last: an entry without it is never read)."""
-    (folder / SCHEMA).write_bytes(table.schema.serialize().to_pybytes())
-    sizes = [
-        (folder / f"{i}{RAW if i in raw else IPC}").stat().st_size for i in range(table.num_columns)
-    ]
-    meta = {"layout": LAYOUT, "rows": table.num_rows, "sizes": sizes, "raw": raw}
+    (folder / SCHEMA).write_bytes(schema.serialize().to_pybytes())
+    sizes = [(folder / f"{i}{RAW if i in raw else IPC}").stat().st_size for i in range(len(schema))]
+    meta = {"layout": LAYOUT, "rows": rows, "sizes": sizes, "raw": raw}
     meta["created"] = time.time()
     (folder / META).write_text(json.dumps(meta), encoding="utf-8")
 
 
 class PieceWriter:
-    """An entry written piece by piece behind a reader (``add`` each piece as parsed, then
-    ``finish`` with the whole table); the writing happens on a background thread."""
+    """An entry written piece by piece behind a reader: ``add`` each piece as it is parsed
+    (the reader need not keep it), then ``finish``. The writing happens on a background
+    thread, at most ``BEHIND`` pieces behind the reader (``add`` waits for it), so only a
+    few pieces are in memory at once."""
+
+    #: pieces that may wait for the writer
+    BEHIND = 2
 
     def __init__(self, root: Path, expected_bytes: int) -> None:
         self.folder = root / f".tmp-{uuid.uuid4().hex}"
         self._expected = expected_bytes
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue()
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=self.BEHIND)
         self._schema: pa.Schema | None = None
         self._rows = 0
         self._raw: dict[int, BinaryIO] = {}
-        self._spoiled: set[int] = set()  # numeric columns with nulls: written at the end
         self._ipc: dict[int, tuple[Any, Any]] = {}
         self.failed = False
         self._thread = threading.Thread(
@@ -91,9 +93,8 @@ class PieceWriter:
         )
         self._thread.start()
 
-    def add(self, piece: pa.Table) -> pa.Table:
+    def add(self, piece: pa.Table) -> None:
         self._queue.put(piece)
-        return piece
 
     def _work(self) -> None:
         import pyarrow as pa
@@ -105,6 +106,7 @@ class PieceWriter:
                 self._write(piece)
             except (OSError, ValueError, pa.ArrowException):
                 self.failed = True
+            del piece  # the reader let it go: its memory is free for the next piece
         self._close()
 
     def _write(self, piece: pa.Table) -> None:
@@ -116,68 +118,83 @@ class PieceWriter:
                 raise OSError("not enough free disk space for the dataset cache")
             self._schema = piece.schema
             for index, field in enumerate(piece.schema):
-                path = self.folder / f"{index}{RAW if is_number(field.type) else IPC}"
                 if is_number(field.type):
-                    self._raw[index] = path.open("wb")
+                    self._raw[index] = (self.folder / f"{index}{RAW}").open("wb")
                 else:
-                    sink = pa.OSFile(str(path), "wb")
-                    schema = pa.schema([field])
-                    self._ipc[index] = (sink, pa.ipc.new_file(sink, schema))
+                    self._open_ipc(index)
         elif piece.schema != self._schema:
             raise ValueError("a piece with other columns")
-        self._rows += piece.num_rows
         for index, column in enumerate(piece.columns):
-            if index in self._spoiled:
-                continue
             if index in self._raw:
-                if column.null_count:
-                    self._spoiled.add(index)
+                if not column.null_count:
+                    write_values(self._raw[index], column)
                     continue
-                write_values(self._raw[index], column)
-                continue
-            sink, writer = self._ipc[index]
+                self._raw_to_ipc(index)
             schema = pa.schema([self._schema.field(index)])
+            writer = self._ipc[index][1]
             for chunk in column.chunks:
                 writer.write_batch(pa.record_batch([chunk], schema=schema))
+        self._rows += piece.num_rows
+
+    def _open_ipc(self, index: int) -> Any:
+        import pyarrow as pa
+
+        assert self._schema is not None
+        sink = pa.OSFile(str(self.folder / f"{index}{IPC}"), "wb")
+        writer = pa.ipc.new_file(sink, pa.schema([self._schema.field(index)]))
+        self._ipc[index] = (sink, writer)
+        return writer
+
+    def _raw_to_ipc(self, index: int) -> None:
+        """A numeric column written as bare values until a piece brings nulls: the values
+        so far become the first record batch of an IPC file, which takes the rest."""
+        import pyarrow as pa
+
+        assert self._schema is not None
+        self._raw.pop(index).close()
+        path = self.folder / f"{index}{RAW}"
+        writer = self._open_ipc(index)
+        if self._rows:
+            field = self._schema.field(index)
+            with pa.memory_map(str(path)) as source:
+                values = source.read_buffer()
+            array = pa.Array.from_buffers(field.type, self._rows, [None, values])
+            writer.write_batch(pa.record_batch([array], schema=pa.schema([field])))
+        path.unlink()
 
     def _close(self) -> None:
         for handle in self._raw.values():
-            with contextlib.suppress(OSError):
+            try:
                 handle.close()
+            except OSError:
+                self.failed = True
         for sink, writer in self._ipc.values():
-            with contextlib.suppress(Exception):
+            try:
                 writer.close()
-            with contextlib.suppress(Exception):
                 sink.close()
+            except Exception:  # an incomplete file: the entry is not written
+                self.failed = True
 
-    def finish(self, table: pa.Table) -> Path | None:
-        """Wait for the pieces, then complete the entry for ``table`` (the pieces put
-        together): its folder, ready to be renamed into place, or None (and nothing left
-        behind) when the pieces were not all of ``table`` or a write failed."""
+    def finish(self) -> Path | None:
+        """Wait for the pieces, then complete the entry: its folder, ready to be renamed
+        into place, or None (and nothing left behind) when a write failed."""
         import pyarrow as pa
 
         self._queue.put(None)
         self._thread.join()
-        complete = (
-            not self.failed
-            and self._schema is not None
-            and self._schema == table.schema
-            and self._rows == table.num_rows
-        )
-        if not complete:
+        if self.failed or self._schema is None:
             self.abandon()
             return None
         try:
-            for index in sorted(self._spoiled):
-                (self.folder / f"{index}{RAW}").unlink()
-                write_column(self.folder / f"{index}{IPC}", table, index)
-            write_meta(self.folder, table, sorted(set(self._raw) - self._spoiled))
+            write_meta(self.folder, self._schema, self._rows, sorted(self._raw))
         except (OSError, ValueError, pa.ArrowException):
             self.abandon()
             return None
         return self.folder
 
     def abandon(self) -> None:
+        """Stop writing and remove what was written."""
+        self.failed = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

@@ -11,8 +11,10 @@ import contextlib
 import csv
 import io
 import json
+import mmap
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import AtelierError, ValidationError
@@ -68,16 +70,14 @@ def read_files(
     fmt: dict[str, Any],
     on_error: str,
     in_pieces: bool = False,
-    on_piece: Callable[[pa.Table], pa.Table] | None = None,
 ) -> pa.Table:
     """All files in one table, in file order (schemas unified; missing columns null).
 
     ``in_pieces`` parses a large UTF-8 CSV a piece at a time with Arrow's multithreaded
-    reader (about 3x faster than its streaming reader here), for a caller that writes the
-    table to the cache and converts from there: the pieces' columns share buffers, so
-    converting such a table to pandas directly would hold it whole until the end.
-    ``on_piece`` sees (and may replace, keeping its rows) each piece as it is parsed; later
-    pieces are parsed straight into the types of the first piece it returned."""
+    reader (about 3x faster than its streaming reader here; see :func:`csv_pieces`), for a
+    caller that writes the table to the cache and converts from there: the pieces' columns
+    share buffers, so converting such a table to pandas directly would hold it whole until
+    the end."""
     import pyarrow as pa
 
     check_on_error(on_error)
@@ -87,7 +87,7 @@ def read_files(
     for index, item in enumerate(files):
         if kind == "delimited":
             table, header_names = _read_delimited(
-                item, fmt, on_error, index, header_names, in_pieces, on_piece
+                item, fmt, on_error, index, header_names, in_pieces
             )
         elif kind == "parquet":
             table = _read_parquet(item)
@@ -127,9 +127,34 @@ def _read_delimited(
     index: int,
     first_header: list[str] | None,
     in_pieces: bool = False,
-    on_piece: Callable[[pa.Table], pa.Table] | None = None,
 ) -> tuple[pa.Table, list[str] | None]:
     import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    options, has_header = _csv_options(fmt, on_error, index, first_header)
+    try:
+        table = _read_csv_streaming(item, options, in_pieces)
+    except pa.ArrowInvalid:
+        # the streaming reader infers types from the first block only; a later block that
+        # does not fit is read again with inference over the whole file
+        source = _source(item)
+        try:
+            table = pcsv.read_csv(source, **options)
+        except pa.ArrowInvalid as exc:
+            separator = options["parse_options"].delimiter
+            raise _csv_error(item, str(exc), separator, has_header) from None
+        finally:
+            if hasattr(source, "close"):
+                source.close()
+    names = table.column_names if first_header is None else first_header
+    return table, names
+
+
+def _csv_options(
+    fmt: dict[str, Any], on_error: str, index: int, first_header: list[str] | None
+) -> tuple[dict[str, Any], bool]:
+    """pyarrow's read, parse and convert options for the ``index``-th file of a delimited
+    format, and whether that file has a header line."""
     import pyarrow.csv as pcsv
 
     separator = str(fmt.get("separator") or ",")
@@ -157,46 +182,21 @@ def _read_delimited(
         strings_can_be_null=not fmt.get("empty_as_string"),
         quoted_strings_can_be_null=False,
     )
-    options = {"read_options": read, "parse_options": parse, "convert_options": convert}
-    try:
-        table = _read_csv_streaming(item, options, in_pieces, on_piece)
-    except pa.ArrowInvalid:
-        # the streaming reader infers types from the first block only; a later block that
-        # does not fit is read again with inference over the whole file
-        source = _source(item)
-        try:
-            table = pcsv.read_csv(source, **options)
-        except pa.ArrowInvalid as exc:
-            raise _csv_error(item, str(exc), separator, has_header) from None
-        finally:
-            if hasattr(source, "close"):
-                source.close()
-    names = table.column_names if first_header is None else first_header
-    return table, names
+    return {"read_options": read, "parse_options": parse, "convert_options": convert}, has_header
 
 
 #: the raw text each multithreaded parse takes at once (see _read_csv_in_pieces)
 PIECE_BYTES = 16 * 1024 * 1024
 
 
-def _read_csv_streaming(
-    item: ResolvedFile,
-    options: dict[str, Any],
-    in_pieces: bool,
-    on_piece: Callable[[pa.Table], pa.Table] | None = None,
-) -> pa.Table:
+def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: bool) -> pa.Table:
     """Block by block (or piece by piece), so only a little raw text is in memory at once."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    read = options["read_options"]
-    if (
-        in_pieces
-        and read.encoding == "utf8"
-        and not options["parse_options"].newlines_in_values  # a cut could split a value
-    ):
+    if in_pieces and _can_cut(options):
         if item.size > PIECE_BYTES * 2:
-            return _read_csv_in_pieces(item, options, on_piece or (lambda piece: piece))
+            return _read_csv_in_pieces(item, options)
         # small enough to hold whole: one multithreaded parse (the streaming reader parses
         # block after block on one thread, about twice as slow)
         with item.open() as handle:
@@ -211,44 +211,116 @@ def _read_csv_streaming(
             source.close()
 
 
-def _read_csv_in_pieces(
-    item: ResolvedFile, options: dict[str, Any], on_piece: Callable[[pa.Table], pa.Table]
-) -> pa.Table:
-    """Cut the text at line ends into pieces of about PIECE_BYTES and parse each with
-    Arrow's multithreaded reader; later pieces take the first piece's column names and
-    types. A later piece whose values do not fit those types raises ``ArrowInvalid``, and
-    the caller reads the whole file with types inferred over all of it."""
+def _can_cut(options: dict[str, Any]) -> bool:
+    """Whether the text can be cut at any line end: UTF-8 (pyarrow's own decoding) and no
+    line breaks inside values."""
+    return bool(
+        options["read_options"].encoding == "utf8"
+        and not options["parse_options"].newlines_in_values
+    )
+
+
+def _read_csv_in_pieces(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
+    """The whole file parsed piece by piece (:func:`csv_pieces`), as one table."""
+    import pyarrow as pa
+
+    return pa.concat_tables(list(csv_pieces(item, options)))
+
+
+def first_read_pieces(
+    files: list[ResolvedFile], fmt: dict[str, Any], on_error: str
+) -> Iterator[pa.Table] | None:
+    """The pieces of a dataset that is one large UTF-8 CSV, text as ``large_string``
+    (:func:`csv_pieces`); None when it is not such a dataset (several files, column types
+    or a path column to apply, another encoding, line breaks in values, a small file)."""
+    if (
+        len(files) != 1
+        or fmt.get("type") != "delimited"
+        or fmt.get("column_types")
+        or fmt.get("include_path")
+        or files[0].size <= PIECE_BYTES * 2
+    ):
+        return None
+    options, _ = _csv_options(fmt, on_error, 0, None)
+    if not _can_cut(options):
+        return None
+    return csv_pieces(files[0], options, large_text=True)
+
+
+def csv_pieces(
+    item: ResolvedFile, options: dict[str, Any], large_text: bool = False
+) -> Iterator[pa.Table]:
+    """Parse the text cut at line ends into pieces of about PIECE_BYTES, each with Arrow's
+    multithreaded reader; later pieces take the first piece's column names and types
+    (with ``large_text``, text as ``large_string``, parsed so rather than cast). A later
+    piece whose values do not fit those types raises ``ArrowInvalid``: the caller reads
+    the whole file with types inferred over all of it."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     pool = lean_pool()
-    tables: list[pa.Table] = []
-    later: dict[str, Any] = {}
-    with item.open() as handle:
-        while text := handle.read(PIECE_BYTES):
-            text += handle.readline()  # to the end of the line the cut fell in
-            if tables:
-                piece = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later)
-                tables.append(on_piece(piece))
-                continue
-            first = on_piece(pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options))
-            tables.append(first)
-            convert = options["convert_options"]
-            later = {
-                "read_options": pcsv.ReadOptions(
-                    use_threads=True,
-                    encoding=options["read_options"].encoding,
-                    column_names=first.schema.names,
-                    autogenerate_column_names=False,
-                ),
-                "parse_options": options["parse_options"],
-                "convert_options": pcsv.ConvertOptions(
-                    column_types={field.name: field.type for field in first.schema},
-                    strings_can_be_null=convert.strings_can_be_null,
-                    quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
-                ),
-            }
-    return pa.concat_tables(tables)
+    later: dict[str, Any] | None = None
+    for text in _text_pieces(item):
+        if later is not None:
+            yield pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later)
+            continue
+        first = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options)
+        first = text_as(first, large_text)
+        convert = options["convert_options"]
+        later = {
+            "read_options": pcsv.ReadOptions(
+                use_threads=True,
+                encoding=options["read_options"].encoding,
+                column_names=first.schema.names,
+                autogenerate_column_names=False,
+            ),
+            "parse_options": options["parse_options"],
+            "convert_options": pcsv.ConvertOptions(
+                column_types={field.name: field.type for field in first.schema},
+                strings_can_be_null=convert.strings_can_be_null,
+                quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
+            ),
+        }
+        yield first
+
+
+def _text_pieces(item: ResolvedFile) -> Iterator[Any]:
+    """The file's bytes in pieces of about PIECE_BYTES, each ending at a line end. A local
+    file is mapped into memory and cut into slices of the mapping (no copy, nothing
+    allocated); other files are read piece by piece."""
+    import pyarrow as pa
+
+    mapped = None
+    if item.store is None:
+        with contextlib.suppress(OSError, ValueError), Path(item.location).open("rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if mapped is None:
+        with item.open() as handle:
+            while text := handle.read(PIECE_BYTES):
+                yield text + handle.readline()  # to the end of the line the cut fell in
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        mapped.madvise(mmap.MADV_SEQUENTIAL)
+    whole = pa.py_buffer(mapped)  # the slices keep the mapping alive as long as needed
+    size, start = len(mapped), 0
+    while start < size:
+        end = min(size, start + PIECE_BYTES)
+        if end < size:
+            line_end = mapped.find(b"\n", end)
+            end = size if line_end < 0 else line_end + 1
+        yield whole.slice(start, end - start)
+        start = end
+
+
+def text_as(table: pa.Table, large: bool) -> pa.Table:
+    """The table with its text columns as ``large_string`` (``large``) or ``string``."""
+    import pyarrow as pa
+
+    have, want = (pa.string(), pa.large_string()) if large else (pa.large_string(), pa.string())
+    for index, field in enumerate(table.schema):
+        if field.type == have:
+            table = table.set_column(index, field.with_type(want), table.column(index).cast(want))
+    return table
 
 
 def lean_pool() -> Any:

@@ -102,8 +102,10 @@ class TabularDataset(AbstractDataset):
         del out_of_range_datetime
         maps: list[Any] = []
         try:
+            # parsing reuses the memory Arrow frees (pieces, the parser's scratch); only
+            # while converting is it given back at once, as pandas takes columns over
+            table = self._to_arrow(on_error, for_pandas=True, private_maps=maps)
             with _tabular_read.lean_memory():
-                table = self._to_arrow(on_error, for_pandas=True, private_maps=maps)
                 # a cached read's numbers are taken over as mapped (copy-on-write), no copy
                 mapped = _tabular_frame.to_frame(table, maps, _convert) if maps else None
                 if mapped is not None:
