@@ -170,6 +170,8 @@ class Search(Records):
             ensembles.voting(self)
         if self.config.enable_stack_ensemble and not canceled:
             ensembles.stack(self)
+        if self.config.enable_voting_ensemble and not canceled:
+            ensembles.hedge(self)
         self._finish()
 
     def _featurizer(self) -> Any:

@@ -21,7 +21,8 @@ from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl._arguments import (
     is_tabular,
     number,
-    refuse,
+    sample_weights,
+    split_indices,
     timeout,
     training,
     validation,
@@ -106,15 +107,6 @@ class AutoMLConfig:
             raise ValidationError(
                 f"task {task!r} must be 'classification', 'regression' or 'forecasting'"
             )
-        refuse(
-            {
-                "sample_weight": sample_weight,
-                "sample_weight_valid": sample_weight_valid,
-                "cv_splits_indices": cv_splits_indices,
-                "cv_split_column_names": cv_split_column_names,
-            },
-            "AutoMLConfig",
-        )
         if weight_column_name is not None and (
             not isinstance(weight_column_name, str) or not weight_column_name
         ):
@@ -131,6 +123,20 @@ class AutoMLConfig:
             training_data, X, y, label_column_name
         )
         self.validation_data = validation(validation_data, X_valid, y_valid, self.label_column_name)
+        given = {
+            "training_data": training_data,
+            "X": X,
+            "validation_data": validation_data,
+            "weight_column_name": weight_column_name,
+        }
+        self.weight_column_name = (
+            sample_weights(
+                self.training_data, sample_weight, self.validation_data, sample_weight_valid, given
+            )
+            or self.weight_column_name
+        )
+        self.cv_splits_indices = split_indices(cv_splits_indices)
+        self.cv_split_column_names = _split_columns(cv_split_column_names)
         self._validation_settings(n_cross_validations, validation_size)
         self.iterations = number(
             "iterations", _DEFAULT_ITERATIONS if iterations is None else iterations, 1, True
@@ -190,13 +196,21 @@ class AutoMLConfig:
                 ("validation_data", self.validation_data),
                 ("n_cross_validations", folds),
                 ("validation_size", size),
+                ("cv_splits_indices", self.cv_splits_indices),
+                ("cv_split_column_names", self.cv_split_column_names),
             )
             if value is not None
         ]
+        custom = [n for n in given if n.startswith("cv_split")]
+        if custom and self.task == "forecasting":
+            raise ValidationError(
+                f"{custom[0]} is for classification and regression; forecasting validates on "
+                "rolling origins (n_cross_validations)"
+            )
         if len(given) > 1:
             raise ValidationError(
-                f"give only one of validation_data, n_cross_validations and validation_size "
-                f"(got {', '.join(given)})"
+                "give only one of validation_data, n_cross_validations, validation_size, "
+                f"cv_splits_indices and cv_split_column_names (got {', '.join(given)})"
             )
         if folds is not None and folds != "auto":
             folds = number("n_cross_validations", folds, 2, True)
@@ -235,6 +249,10 @@ class AutoMLConfig:
             "experiment_exit_score": self.experiment_exit_score,
             "n_cross_validations": self.n_cross_validations,
             "validation_size": self.validation_size,
+            "cv_splits_indices": None
+            if self.cv_splits_indices is None
+            else [[t.tolist(), v.tolist()] for t, v in self.cv_splits_indices],
+            "cv_split_column_names": self.cv_split_column_names,
             "has_validation_data": self.validation_data is not None,
             "featurization": featurization
             if isinstance(featurization, str)
@@ -300,6 +318,20 @@ class AutoMLConfig:
         Search(run, self, data, show_output=show_output).run()
         run._refresh()
         return run
+
+
+def _split_columns(names: Any) -> list[str] | None:
+    """azureml's ``cv_split_column_names``: columns of the training data, one a fold,
+    each row 1 (trains) or 0 (validates)."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list | tuple) or not names:
+        raise ValidationError("cv_split_column_names must be a list of column names, one a fold")
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValidationError("cv_split_column_names must name distinct columns")
+    return list(names)
 
 
 def _forecasting(
