@@ -17,9 +17,9 @@ def _marking_ray_tasks(worker: Any, name: str, params: Any, scores: Any) -> Any:
     """The iteration, its fitted model marked with the Ray task that computed it."""
     import ray
 
-    from atelier.sdk.automl._rayjobs import _iterate
+    from atelier.sdk.automl._remote import iterate
 
-    computed = _iterate(worker, name, params, scores)
+    computed = iterate(worker, name, params, scores)
     computed[-1].ray_task_ = ray.get_runtime_context().get_task_id()
     return computed
 
@@ -30,7 +30,7 @@ def test_iterations_run_as_ray_tasks_on_the_target(
 ) -> None:
     from atelier.sdk.automl import _rayjobs
 
-    monkeypatch.setattr(_rayjobs, "_iterate", _marking_ray_tasks)
+    monkeypatch.setattr(_rayjobs, "iterate", _marking_ray_tasks)
     backend = ws._backend
     backend.compute.create(ws.name, "cluster", "ray", {"max_nodes": 2})
     # the session's head, as a target Atelier started (it is not stopped with the target)

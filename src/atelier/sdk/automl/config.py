@@ -117,8 +117,9 @@ class AutoMLConfig:
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
         self.compute_target = compute_target
-        #: a Ray target's GCS address, found at submit
+        #: a Ray target's GCS address, or an SSH target's settings, found at submit
         self.ray_address: str | None = None
+        self.ssh_config: dict[str, Any] | None = None
         self.training_data, self.label_column_name = training(
             training_data, X, y, label_column_name
         )
@@ -291,7 +292,7 @@ class AutoMLConfig:
 
         show_output = bool(kwargs.pop("show_output", False))
         parent_run_id = kwargs.pop("_parent_run_id", None)
-        target, self.ray_address = _target(experiment, self.compute_target)
+        target, self.ray_address, self.ssh_config = _target(experiment, self.compute_target)
         if self.enable_onnx_compatible_models:
             require_extra("serve", "ONNX-compatible AutoML models", ("onnxruntime", "skl2onnx"))
         data = prepare_data(self)  # bad data fails here, before any run is recorded
@@ -352,12 +353,13 @@ def _forecasting(
     return parameters
 
 
-def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
-    """The compute target's name and, for a Ray target, the GCS address the search joins
-    as a driver; ``ValidationError`` for targets AutoML cannot use."""
+def _target(experiment: Experiment, target: Any) -> tuple[str, str | None, dict[str, Any] | None]:
+    """The compute target's name; for a Ray target, the GCS address the search joins as a
+    driver; for an SSH target (``RemoteCompute``), its settings. ``ValidationError`` for
+    targets AutoML cannot use."""
     name = target if isinstance(target, str) or target is None else getattr(target, "name", None)
     if name in (None, "local"):
-        return "local", None
+        return "local", None, None
     from atelier.sdk.compute.targets import ComputeTarget
 
     try:
@@ -365,11 +367,14 @@ def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
     except NotFoundError:
         raise ValidationError(
             f"compute_target {name!r} is not a compute target of this workspace; AutoML runs "
-            "on local compute (leave it out, or pass 'local') or on a Ray target"
+            "on local compute (leave it out, or pass 'local'), a Ray target or an SSH target"
         ) from None
+    if found.type == "RemoteCompute":
+        return str(name), None, dict(found.config)
     if found.type != "AmlCompute":
         raise ValidationError(
-            f"AutoML runs on local compute or a Ray target (AmlCompute); {name!r} is {found.type}"
+            "AutoML runs on local compute, a Ray target (AmlCompute) or an SSH target "
+            f"(RemoteCompute); {name!r} is {found.type}"
         )
     address = found.config.get("gcs_address")
     if not address:
@@ -378,4 +383,4 @@ def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
             "was attached by its Jobs API address only. Use a target Atelier started "
             "(AmlCompute.provisioning_configuration() without address), or run here"
         )
-    return str(name), str(address)
+    return str(name), str(address), None
