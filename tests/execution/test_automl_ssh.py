@@ -3,9 +3,7 @@ loopback port whose sessions have this test session's Python."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,9 @@ import atelier
 from atelier import Experiment, Workspace
 from atelier.azureml.train.automl import AutoMLConfig
 from atelier.sdk.compute.targets import ComputeTarget, RemoteCompute
-from tests.conftest import _missing
-from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
+from tests.execution.sshd import SshServer
 
 pytestmark = pytest.mark.one_database  # the database kind is incidental here
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-    try:
-        with running_sshd(tmp_path_factory.mktemp("sshd"), path) as server:
-            yield server
-    except SshdUnavailableError as exc:
-        _missing("OpenSSH server", str(exc))
 
 
 def _python_with_this_atelier(folder: Path) -> str:
