@@ -46,6 +46,12 @@ class AutoMLConfig:
     and which models may be tried. Raises ``ValidationError`` for settings Azure refuses
     (a metric that does not fit the task, two ways of validating at once, unknown models)."""
 
+    # the settings added since the first searches: what a search state kept by an older
+    # Atelier (read back by continue_experiment) has
+    cv_splits_indices: list[tuple[Any, Any]] | None = None
+    cv_split_column_names: list[str] | None = None
+    ssh_config: dict[str, Any] | None = None
+
     def __init__(
         self,
         task: str,
@@ -119,7 +125,7 @@ class AutoMLConfig:
         self.compute_target = compute_target
         #: a Ray target's GCS address, or an SSH target's settings, found at submit
         self.ray_address: str | None = None
-        self.ssh_config: dict[str, Any] | None = None
+        self.ssh_config = None
         self.training_data, self.label_column_name = training(
             training_data, X, y, label_column_name
         )
@@ -250,9 +256,10 @@ class AutoMLConfig:
             "experiment_exit_score": self.experiment_exit_score,
             "n_cross_validations": self.n_cross_validations,
             "validation_size": self.validation_size,
+            # how many folds (their row positions stay with the search's state)
             "cv_splits_indices": None
             if self.cv_splits_indices is None
-            else [[t.tolist(), v.tolist()] for t, v in self.cv_splits_indices],
+            else len(self.cv_splits_indices),
             "cv_split_column_names": self.cv_split_column_names,
             "has_validation_data": self.validation_data is not None,
             "featurization": featurization
