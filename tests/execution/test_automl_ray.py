@@ -51,7 +51,8 @@ def test_iterations_run_as_ray_tasks_on_the_target(
     run = Experiment(ws, "on-ray").submit(AutoMLConfig(**settings, compute_target="cluster"))
     assert run.get_status() == "Completed" and run.get_details()["target"] == "cluster"
     children = run.get_children()
-    assert [c.status for c in children] == ["Completed"] * 3
+    errors = [c.get_details().get("error") for c in children]
+    assert [c.status for c in children] == ["Completed"] * 3, errors
     assert all(c.get_details()["target"] == "cluster" for c in children)
     tasks = {run.get_output(iteration=i)[1].ray_task_ for i in (0, 1)}
     assert None not in tasks and len(tasks) == 2  # two Ray tasks computed them
