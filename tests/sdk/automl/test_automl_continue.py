@@ -56,6 +56,20 @@ class _Scores(SimpleNamespace):
         return min(self.outcomes, key=lambda o: o.score)
 
 
+def _two_iterations(iris: pd.DataFrame, *models: str) -> AutoMLConfig:
+    """Two iterations of ``models`` on iris, 3-fold, with the vote and no stack."""
+    return AutoMLConfig(
+        task="classification",
+        primary_metric="AUC_weighted",
+        training_data=iris,
+        label_column_name="target",
+        iterations=2,
+        n_cross_validations=3,
+        allowed_models=list(models),
+        enable_stack_ensemble=False,
+    )
+
+
 def _outcome(iteration: int, name: str, predictions: Any, params: Any = None) -> Outcome:
     truth = np.zeros(len(predictions))
     score = float(np.mean(np.abs(predictions - truth)))
@@ -109,17 +123,7 @@ def test_within_the_noise_the_hedged_vote_of_the_default_and_the_top_is_named_be
 def test_the_hedged_vote_of_a_search_with_lightgbm_is_a_fitted_child(
     ws: Workspace, iris: pd.DataFrame
 ) -> None:
-    config = AutoMLConfig(
-        task="classification",
-        primary_metric="AUC_weighted",
-        training_data=iris,
-        label_column_name="target",
-        iterations=2,
-        n_cross_validations=3,
-        allowed_models=["LightGBM", "LogisticRegression"],
-        enable_stack_ensemble=False,
-    )
-    run = Experiment(ws, "hedge").submit(config)
+    run = Experiment(ws, "hedge").submit(_two_iterations(iris, "LightGBM", "LogisticRegression"))
     children = run.get_children()
     names = [c.properties["run_algorithm"] for c in children]
     assert names == ["LightGBM", "LogisticRegression", "VotingEnsemble", HEDGE]
@@ -137,17 +141,7 @@ def test_the_hedged_vote_of_a_search_with_lightgbm_is_a_fitted_child(
 def test_continue_experiment_runs_more_iterations_of_the_same_search(
     ws: Workspace, iris: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = AutoMLConfig(
-        task="classification",
-        primary_metric="AUC_weighted",
-        training_data=iris,
-        label_column_name="target",
-        iterations=2,
-        n_cross_validations=3,
-        allowed_models=["LogisticRegression", "KNN"],
-        enable_stack_ensemble=False,
-    )
-    run = Experiment(ws, "more").submit(config)
+    run = Experiment(ws, "more").submit(_two_iterations(iris, "LogisticRegression", "KNN"))
     first = [c.properties["run_algorithm"] for c in run.get_children()]
     assert first == ["LogisticRegression", "KNN", "VotingEnsemble"]
     same = run.continue_experiment(iterations=2, experiment_timeout_minutes=1, show_output=True)
