@@ -1,13 +1,18 @@
-"""Fixtures of the execution tests: one local Ray head for the whole test session."""
+"""Fixtures of the execution tests: one local Ray head for the whole test session, and a
+real sshd on a loopback port (per module) whose sessions have this test session's Python."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import _missing
+from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +32,13 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     yield config
     stop_local_head(config)
     assert _marked(config["head_token"]) == [], "processes of the session's Ray head remain"
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    try:
+        with running_sshd(tmp_path_factory.mktemp("sshd"), path) as server:
+            yield server
+    except SshdUnavailableError as exc:
+        _missing("OpenSSH server", str(exc))

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,11 @@ from atelier.core.errors import ComputeTargetException, ComputeTargetNotFoundErr
 from atelier.sdk.compute.targets import ComputeTarget, RemoteCompute
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
-from tests.conftest import _missing
-from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
+from tests.execution.sshd import SshServer
 from tests.execution.sweeping import sweep_on
 
 # the SSH part does not depend on the database: runs are covered on both by test_submit
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-    try:
-        with running_sshd(tmp_path_factory.mktemp("sshd"), path) as server:
-            yield server
-    except SshdUnavailableError as exc:
-        _missing("OpenSSH server", str(exc))
 
 
 def _attach(ws: Workspace, server: SshServer, name: str = "box", **changes: Any) -> ComputeTarget:

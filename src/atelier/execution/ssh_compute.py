@@ -53,7 +53,7 @@ from atelier.execution.ssh_target import (
 )
 
 #: ``provision`` is the kind's provisioner; the executor and its process live here
-__all__ = ["SshExecutor", "SshProcess", "remote_environment", "run_script"]
+__all__ = ["WATCHER", "SshExecutor", "SshProcess", "remote_environment", "run_script"]
 
 _KILL_GRACE_SECONDS = 5.0
 _PID_MARKER = "@@atelier-remote-pid@@"
@@ -81,7 +81,7 @@ print({_RESULT_MARKER!r} + json.dumps(result), flush=True)
 #: started in the script's process group before the script: stops the group once the
 #: connection's stdin ends or the script (``$$`` after ``exec``) has exited; it ignores
 #: SIGTERM, so the group's SIGKILL ends it last
-_WATCHER = """exec 3<&0
+WATCHER = """exec 3<&0
 ( trap '' TERM HUP INT
   cat <&3 >/dev/null 2>&1 &
   reader=$!
@@ -113,7 +113,7 @@ def run_script(
     """The ``sh`` script that runs ``command`` in ``remote_dir`` (paths of the local
     ``workdir`` replaced), as the leader of its process group, after printing its pid."""
     local = str(workdir)
-    lines = [f'echo "{_PID_MARKER} $$"', _WATCHER]
+    lines = [f'echo "{_PID_MARKER} $$"', WATCHER]
     lines.append(f"cd {shlex.quote(remote_dir)} || exit 1")
     for key, value in sorted(remote_environment(env).items()):
         lines.append(f"export {shlex.quote(key + '=' + value.replace(local, remote_dir))}")

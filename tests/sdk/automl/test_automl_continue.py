@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -16,6 +17,7 @@ from sklearn.datasets import load_iris
 from atelier import Experiment, InvalidStateError, ValidationError, Workspace
 from atelier.azureml.train.automl import AutoMLConfig
 from atelier.sdk.automl import _selection as selection
+from atelier.sdk.automl._ensembles import HEDGE
 from atelier.sdk.automl._search import Outcome
 from atelier.sdk.automl.models import MODELS
 
@@ -54,6 +56,20 @@ class _Scores(SimpleNamespace):
         return min(self.outcomes, key=lambda o: o.score)
 
 
+def _two_iterations(iris: pd.DataFrame, *models: str) -> AutoMLConfig:
+    """Two iterations of ``models`` on iris, 3-fold, with the vote and no stack."""
+    return AutoMLConfig(
+        task="classification",
+        primary_metric="AUC_weighted",
+        training_data=iris,
+        label_column_name="target",
+        iterations=2,
+        n_cross_validations=3,
+        allowed_models=list(models),
+        enable_stack_ensemble=False,
+    )
+
+
 def _outcome(iteration: int, name: str, predictions: Any, params: Any = None) -> Outcome:
     truth = np.zeros(len(predictions))
     score = float(np.mean(np.abs(predictions - truth)))
@@ -81,21 +97,51 @@ def test_the_top_score_wins_only_beyond_the_noise_of_the_default_lightgbm() -> N
     assert selection.choose(search) is clear  # type: ignore[arg-type]
 
 
+def test_within_the_noise_the_hedged_vote_of_the_default_and_the_top_is_named_best() -> None:
+    rng = np.random.default_rng(1)
+    rows = 100
+    splits = [(None, np.arange(i, rows, 10)) for i in range(10)]
+    base = _outcome(0, "LightGBM", np.abs(rng.normal(1.0, 0.5, rows)))
+    noisy = _outcome(1, "KNN", np.abs(base.predictions + rng.normal(-0.05, 0.5, rows)), {})
+    hedged = _outcome(2, HEDGE, (base.predictions + noisy.predictions) / 2, {})
+    search = _Scores(outcomes=[base, noisy, hedged], _truth=np.zeros(rows), data=SimpleNamespace())
+    search.data.splits = splits
+    assert selection.choose(search) is hedged  # type: ignore[arg-type]
+    # a top iteration better than the hedge on every fold is named best
+    clear = _outcome(3, "KNN", base.predictions * 0.2, {})
+    search.outcomes = [base, clear, _outcome(4, HEDGE, base.predictions * 0.6, {})]
+    assert selection.choose(search) is clear  # type: ignore[arg-type]
+    # better on one fold only (the first ten predictions) is no evidence: the default
+    # stays best (no hedge here)
+    lucky = base.predictions.copy()
+    lucky[:10] = 0.0
+    search.outcomes = [base, _outcome(5, "KNN", lucky, {})]
+    assert selection.choose(search) is base  # type: ignore[arg-type]
+
+
+@_embedded
+def test_the_hedged_vote_of_a_search_with_lightgbm_is_a_fitted_child(
+    ws: Workspace, iris: pd.DataFrame
+) -> None:
+    run = Experiment(ws, "hedge").submit(_two_iterations(iris, "LightGBM", "LogisticRegression"))
+    children = run.get_children()
+    names = [c.properties["run_algorithm"] for c in children]
+    assert names == ["LightGBM", "LogisticRegression", "VotingEnsemble", HEDGE]
+    spec = json.loads(children[3].properties["run_properties"])
+    top = max(children[:3], key=lambda c: c.get_metrics()["AUC_weighted"])
+    assert spec["ensembled_iterations"] == [0, int(top.properties["iteration"])]
+    assert spec["ensemble_weights"] == [1.0, 1.0]
+    _, hedged = run.get_output(iteration=3)
+    features = iris.drop(columns="target")
+    assert (hedged.predict(features) == iris["target"]).mean() > 0.9
+    assert run.get_tags()["best_child_run_id"] in {c.id for c in children}
+
+
 @_embedded
 def test_continue_experiment_runs_more_iterations_of_the_same_search(
     ws: Workspace, iris: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = AutoMLConfig(
-        task="classification",
-        primary_metric="AUC_weighted",
-        training_data=iris,
-        label_column_name="target",
-        iterations=2,
-        n_cross_validations=3,
-        allowed_models=["LogisticRegression", "KNN"],
-        enable_stack_ensemble=False,
-    )
-    run = Experiment(ws, "more").submit(config)
+    run = Experiment(ws, "more").submit(_two_iterations(iris, "LogisticRegression", "KNN"))
     first = [c.properties["run_algorithm"] for c in run.get_children()]
     assert first == ["LogisticRegression", "KNN", "VotingEnsemble"]
     same = run.continue_experiment(iterations=2, experiment_timeout_minutes=1, show_output=True)

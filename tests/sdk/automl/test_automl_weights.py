@@ -71,3 +71,58 @@ def test_training_follows_the_weights(ws: Workspace) -> None:
                 )
             )
     assert list(Experiment(ws, "bad-weights").get_runs()) == []
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_sample_weight_arrays_with_x_and_y_weigh_the_rows(ws: Workspace) -> None:
+    rng = np.random.default_rng(2)
+    rows = 60
+    features = pd.DataFrame({"x": rng.normal(size=rows)})
+    y = np.tile([0.0, 10.0], rows // 2)
+    weights = np.where(y > 0, 9.0, 1.0)
+    common = {
+        "task": "regression",
+        "iterations": 1,
+        "allowed_models": ["ElasticNet"],
+        "enable_voting_ensemble": False,
+        "enable_stack_ensemble": False,
+    }
+    run = Experiment(ws, "arrays").submit(
+        AutoMLConfig(
+            X=features.iloc[:40],
+            y=y[:40],
+            sample_weight=weights[:40],
+            X_valid=features.iloc[40:],
+            y_valid=y[40:],
+            sample_weight_valid=weights[40:],
+            **common,  # type: ignore[arg-type]
+        )
+    )
+    best, model = run.get_output()
+    assert 8.0 < model.predict(features).mean() < 10.0  # the weighted mean is 9; unweighted 5
+    assert run.get_details()["runDefinition"]["automl"]["weight_column_name"] == "sample_weight"
+    # the weighted error on the validation rows: the 10s count nine times
+    error = model.predict(features.iloc[40:]) - y[40:]
+    expected = np.sqrt(np.average(error**2, weights=weights[40:]))
+    assert best.get_metrics()["root_mean_squared_error"] == pytest.approx(expected)
+    for settings, message in (
+        ({"X": features, "y": y, "sample_weight": weights[:10]}, "10 values for 60 rows"),
+        ({"X": features, "y": y, "sample_weight": -weights}, "numbers >= 0"),
+        ({"X": features, "y": y, "sample_weight_valid": weights}, "needs sample_weight"),
+        (
+            {"X": features, "y": y, "sample_weight": weights, "sample_weight_valid": weights},
+            "X_valid",
+        ),
+        (
+            {
+                "training_data": features.assign(y=y),
+                "label_column_name": "y",
+                "sample_weight": weights,
+            },
+            "weight_column_name",
+        ),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            Experiment(ws, "bad-arrays").submit(AutoMLConfig(**common, **settings))  # type: ignore[arg-type]
+    assert list(Experiment(ws, "bad-arrays").get_runs()) == []

@@ -87,13 +87,20 @@ def prepare_data(config: AutoMLConfig) -> Data:
     forecasting = config.forecasting_parameters
     if forecasting is not None:
         frame = check_series(frame, forecasting)
-    X, y = _label(frame, config.label_column_name, task, config.exclude_nan_labels, "training data")
+    label = config.label_column_name
+    labelled = (
+        np.flatnonzero(frame[label].notna().to_numpy())
+        if config.exclude_nan_labels and label in frame.columns
+        else np.arange(len(frame))
+    )
+    X, y = _label(frame, label, task, config.exclude_nan_labels, "training data")
     if len(np.unique(y.astype(str))) < 2:
         raise ValidationError(
             f"label column {config.label_column_name!r} has one value only; there is nothing "
             "to learn"
         )
     X, weights = _weights(X, config.weight_column_name, "training data")
+    X, fold_columns = _fold_columns(X, config.cv_split_column_names)
     data = Data(X=X, y=y, weights=weights)
     if task == "classification":
         data.classes = np.unique(y)
@@ -103,26 +110,11 @@ def prepare_data(config: AutoMLConfig) -> Data:
     if forecasting is not None:
         data.lags = _history_lags(frame, valid, config.label_column_name, forecasting)
     if valid is not None:
-        X_valid, y_valid = _label(
-            valid, config.label_column_name, task, config.exclude_nan_labels, "validation data"
-        )
-        X_valid, data.weights_valid = _weights(
-            X_valid, config.weight_column_name, "validation data"
-        )
-        missing = set(map(str, X.columns)) - set(map(str, X_valid.columns))
-        if missing:
-            raise ValidationError(f"the validation data lacks columns {', '.join(sorted(missing))}")
-        data.X_valid, data.y_valid = X_valid[X.columns], y_valid
-        data.validation = f"the given validation data ({len(X_valid)} rows)"
+        _held_out(data, config, valid)
+    elif fold_columns is not None or config.cv_splits_indices is not None:
+        _given(data, config, fold_columns, labelled, len(frame))
     elif forecasting is not None:
-        times = X[forecasting.time_column_name].to_numpy()
-        folds = (
-            int(config.n_cross_validations) if isinstance(config.n_cross_validations, int) else 1
-        )
-        data.splits = time_splits(times, forecasting.forecast_horizon, folds)
-        data.validation = (
-            f"{folds} rolling-origin fold(s) of forecast_horizon={forecasting.forecast_horizon}"
-        )
+        _rolling(data, config, forecasting)
     else:
         _split(data, config)
     data.guardrails.insert(0, Guardrail("Validation split handling", "Done", data.validation))
@@ -145,6 +137,95 @@ def _weights(X: Any, column: str | None, what: str) -> tuple[Any, Any]:
             "not all 0)"
         )
     return X.drop(columns=[column]), values
+
+
+def _held_out(data: Data, config: AutoMLConfig, valid: Any) -> None:
+    """The given validation rows, checked as the training rows are."""
+    X_valid, y_valid = _label(
+        valid, config.label_column_name, config.task, config.exclude_nan_labels, "validation data"
+    )
+    X_valid, data.weights_valid = _weights(X_valid, config.weight_column_name, "validation data")
+    missing = set(map(str, data.X.columns)) - set(map(str, X_valid.columns))
+    if missing:
+        raise ValidationError(f"the validation data lacks columns {', '.join(sorted(missing))}")
+    data.X_valid, data.y_valid = X_valid[data.X.columns], y_valid
+    data.validation = f"the given validation data ({len(X_valid)} rows)"
+
+
+def _given(data: Data, config: AutoMLConfig, fold_columns: Any, labelled: Any, rows: int) -> None:
+    """The user's folds: ``cv_split_column_names`` or ``cv_splits_indices``."""
+    if fold_columns is not None:
+        data.splits = fold_columns
+        data.validation = f"the {len(fold_columns)} fold(s) of cv_split_column_names"
+        return
+    data.splits = _given_splits(config.cv_splits_indices or [], labelled, rows)
+    data.validation = f"the {len(data.splits)} fold(s) of cv_splits_indices"
+
+
+def _rolling(data: Data, config: AutoMLConfig, forecasting: ForecastingParameters) -> None:
+    times = data.X[forecasting.time_column_name].to_numpy()
+    folds = int(config.n_cross_validations) if isinstance(config.n_cross_validations, int) else 1
+    data.splits = time_splits(times, forecasting.forecast_horizon, folds)
+    data.validation = (
+        f"{folds} rolling-origin fold(s) of forecast_horizon={forecasting.forecast_horizon}"
+    )
+
+
+def _fold_columns(X: Any, names: list[str] | None) -> tuple[Any, Any]:
+    """The features without the columns of ``cv_split_column_names``, and their folds
+    (rows marked 1 train, rows marked 0 validate); None without them."""
+    import numpy as np
+    import pandas as pd
+
+    if names is None:
+        return X, None
+    missing = [n for n in names if n not in X.columns]
+    if missing:
+        raise ValidationError(
+            f"cv_split_column_names: {', '.join(missing)} not in the training data"
+        )
+    folds = []
+    for name in names:
+        values = pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float)
+        if not np.isin(values, (0.0, 1.0)).all():
+            raise ValidationError(
+                f"cv split column {name!r} must hold 1 (the row trains) or 0 (it validates) "
+                "in every row"
+            )
+        train, valid = np.flatnonzero(values == 1.0), np.flatnonzero(values == 0.0)
+        if not len(train) or not len(valid):
+            raise ValidationError(
+                f"cv split column {name!r} must mark some rows 1 (train) and some 0 (validate)"
+            )
+        folds.append((train, valid))
+    return X.drop(columns=names), folds
+
+
+def _given_splits(folds: list[tuple[Any, Any]], labelled: Any, rows: int) -> list[tuple[Any, Any]]:
+    """``cv_splits_indices`` as positions of the labelled rows (rows without a label,
+    left out of training, leave their folds)."""
+    import numpy as np
+
+    position = np.full(rows, -1)
+    position[labelled] = np.arange(len(labelled))
+    out = []
+    for number, sides in enumerate(folds):
+        for side in sides:
+            if side.min() < 0 or side.max() >= rows:
+                outside = side[(side < 0) | (side >= rows)][0]
+                raise ValidationError(
+                    f"fold {number} of cv_splits_indices has row {outside}, outside the "
+                    f"{rows} rows of the training data (positions 0 to {rows - 1})"
+                )
+        train, valid = (position[side] for side in sides)
+        train, valid = train[train >= 0], valid[valid >= 0]
+        if not len(train) or not len(valid):
+            raise ValidationError(
+                f"fold {number} of cv_splits_indices has no labelled rows to train on or to "
+                "validate"
+            )
+        out.append((train, valid))
+    return out
 
 
 def _history_lags(frame: Any, valid: Any, label: str, parameters: ForecastingParameters) -> Any:

@@ -1,10 +1,17 @@
 """The iterations computed after the search, in the driving process: the baseline (when
-no iteration finished), the VotingEnsemble and the StackEnsemble, as Azure adds them.
+no iteration finished), the VotingEnsemble and the StackEnsemble, as Azure adds them, and
+last the HedgedVotingEnsemble.
 
-Both ensembles are built from the best iterations that kept their fitted model, using
-their validation predictions (out-of-fold, or on the held-out rows): the vote's weights by
-greedy forward selection, the stack's meta-learner (logistic regression, or ridge
-regression) trained on them and scored by 3-fold cross-validation over them."""
+Both of Azure's ensembles are built from the best iterations that kept their fitted model,
+using their validation predictions (out-of-fold, or on the held-out rows): the vote's
+weights by greedy forward selection, the stack's meta-learner (logistic regression, or
+ridge regression) trained on them and scored by 3-fold cross-validation over them.
+
+The hedged vote is the equal-weight average of the default LightGBM and the top iteration
+(often an ensemble): the safe choice when the top iteration's lead is within the noise
+(``_selection``). For a convex loss (squared error, log-loss) an average is never worse
+than the mean of its two members' losses, so it can be worse than the default LightGBM on
+new data only where the top iteration is worse than it there too, and by half as much."""
 
 from __future__ import annotations
 
@@ -15,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from atelier.sdk.automl._search import Outcome, Search
 
-__all__ = ["baseline", "stack", "voting"]
+__all__ = ["HEDGE", "baseline", "hedge", "stack", "voting"]
+
+HEDGE = "HedgedVotingEnsemble"
 
 _KEEP = 8
 _STACK_MEMBERS = 5
@@ -44,7 +53,7 @@ def _kept(search: Search, top: int) -> list[Outcome]:
 
 def voting(search: Search) -> None:
     """A weighted soft vote of the best iterations (at least two)."""
-    from atelier.sdk.automl._estimators import select_weights, voting_pipeline
+    from atelier.sdk.automl._estimators import select_weights
 
     started = time.monotonic()
     kept = _kept(search, _KEEP)
@@ -54,8 +63,30 @@ def voting(search: Search) -> None:
     with search._quiet():
         candidates = {o.iteration: o.predictions for o in kept}
         chosen = select_weights(candidates, lambda p: search._score(p, truth), search.maximize)
-        members = [o for o in kept if o.iteration in chosen]
-        weights = [float(chosen[o.iteration]) for o in members]
+    members = [o for o in kept if o.iteration in chosen]
+    _vote(search, "VotingEnsemble", members, [float(chosen[o.iteration]) for o in members], started)
+
+
+def hedge(search: Search) -> None:
+    """The equal-weight vote of the default LightGBM and the top iteration so far (when
+    they differ and both kept their model)."""
+    from atelier.sdk.automl._selection import reference
+
+    started = time.monotonic()
+    base, top = reference(search), search._best()
+    if base is None or top is None or top is base or top.model is None:
+        return
+    _vote(search, HEDGE, [base, top], [1.0, 1.0], started)
+
+
+def _vote(
+    search: Search, name: str, members: list[Outcome], weights: list[float], started: float
+) -> None:
+    """Record the weighted vote of ``members`` (their models, already fitted) as ``name``."""
+    from atelier.sdk.automl._estimators import voting_pipeline
+
+    truth = search._truth
+    with search._quiet():
         average = sum(w * o.predictions for w, o in zip(weights, members, strict=True))
         average = average / sum(weights)
         score = search._score(average, truth)
@@ -67,7 +98,7 @@ def voting(search: Search) -> None:
         "ensembled_algorithms": [o.name for o in members],
         "ensemble_weights": weights,
     }
-    search._add("VotingEnsemble", params, (average, score, scores, model, started))
+    search._add(name, params, (average, score, scores, model, started))
 
 
 def stack(search: Search) -> None:

@@ -10,24 +10,14 @@ killed, and counts as timed out. Jobs are :class:`_bounded.Job`, read by its ``r
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
-from types import SimpleNamespace
 from typing import Any
 
 from atelier.sdk.automl._bounded import Job
+from atelier.sdk.automl._remote import iterate, worker_copy
 
 __all__ = ["RayJobs"]
-
-
-def _iterate(worker: Any, name: str, params: dict[str, Any], scores: list[float]) -> Any:
-    """One iteration on a node: the search's ``_compute`` with the scores so far (which
-    decide whether the model is refitted and kept)."""
-    from atelier.sdk.automl.models import MODELS
-
-    worker.outcomes = [SimpleNamespace(score=score) for score in scores]
-    return worker._compute(MODELS[name], params)
 
 
 class RayJobs:
@@ -40,16 +30,9 @@ class RayJobs:
         self._joined = not ray.is_initialized()
         if self._joined:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-        worker = copy.copy(search)
-        worker.parent = worker.out = None
-        worker.__dict__.pop("jobs", None)
-        worker.outcomes = []
-        worker.config = copy.copy(search.config)
-        worker.config.training_data = worker.config.validation_data = None
-        worker.config.compute_target = None
-        self._worker = ray.put(worker)
+        self._worker = ray.put(worker_copy(search))
         cores = search.cores if search.cores > 0 else 1
-        self._remote = ray.remote(num_cpus=cores, max_retries=0)(_iterate)
+        self._remote = ray.remote(num_cpus=cores, max_retries=0)(iterate)
 
     def spawn(
         self, name: str, params: dict[str, Any], scores: list[float], seconds: float, tag: Any

@@ -170,6 +170,8 @@ class Search(Records):
             ensembles.voting(self)
         if self.config.enable_stack_ensemble and not canceled:
             ensembles.stack(self)
+        if self.config.enable_voting_ensemble and not canceled:
+            ensembles.hedge(self)
         self._finish()
 
     def _featurizer(self) -> Any:
@@ -356,11 +358,16 @@ class Search(Records):
         """Ask the study for iterations, ``max_concurrent_iterations`` at a time, until a
         stop condition holds; each ended iteration is recorded and told to the study."""
         address = getattr(self.config, "ray_address", None)
+        ssh = getattr(self.config, "ssh_config", None)
         self.jobs: Any = bounded
         if address:
             from atelier.sdk.automl._rayjobs import RayJobs
 
             self.jobs = RayJobs(address, self)
+        elif ssh:
+            from atelier.sdk.automl._sshjobs import SshJobs
+
+            self.jobs = SshJobs(ssh, self)
         try:
             self._loop(study, by_name)
         finally:
@@ -407,7 +414,7 @@ class Search(Records):
         self.iteration += 1
         child = self._child(iteration, family, params)
         tag = (trial, iteration, family, params, child, time.monotonic())
-        if self.jobs is not bounded:  # a Ray task, with the scores so far
+        if self.jobs is not bounded:  # on a Ray node or an SSH machine, with the scores so far
             scores = [o.score for o in self.outcomes]
             job: bounded.Job = self.jobs.spawn(family.name, params, scores, self._limit(), tag)
             return job

@@ -1,12 +1,15 @@
 """Which iteration the search names best: robust to the noise of small validation sets.
 
-The default LightGBM (the first iteration when LightGBM may be used) is the reference. The
-iteration with the best validation score is named best only when it beats the reference
-by more than the noise: the two are compared fold by fold (on the same out-of-fold rows,
-or on ten slices of the held-out rows), and the mean of the paired differences must exceed
-its standard error (the one-standard-error rule). Otherwise the default LightGBM is named
-best: on a small data set a search that picked the top of many noisy scores would often
-do worse on new data than the default it beat by chance.
+The default LightGBM (the first iteration when LightGBM may be used) is the reference, and
+the fallback is the HedgedVotingEnsemble (the equal vote of the reference and the top
+iteration; the reference itself when the votes are off). The iteration with the best
+validation score is named best only when it beats the fallback by more than the noise:
+the two are compared fold by fold (on the same out-of-fold rows, or on ten slices of the
+held-out rows), and the mean of the paired differences must exceed its standard error
+(the one-standard-error rule; a difference on one fold alone never does). Otherwise the
+fallback is named best: on a small data set a search that picked the top of many noisy
+scores would often do worse on new data than the default it beat by chance, and the
+hedged vote keeps half of the default in the model without giving up the search's gain.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = ["choose", "reference"]
 REFERENCE = "LightGBM"
 #: slices of held-out rows compared pairwise when there are no folds
 _SLICES = 10
+#: relative slack of the comparison with the standard error (floating-point rounding)
+_TOLERANCE = 1e-9
 
 
 def reference(search: Search) -> Outcome | None:
@@ -76,14 +81,26 @@ def significantly_better(search: Search, best: Outcome, base: Outcome) -> bool:
     if len(diffs) < 2:
         return bool(sign * (best.score - base.score) > 0)
     error = float(diffs.std(ddof=1) / math.sqrt(len(diffs)))
-    return bool(diffs.mean() > error)
+    # one fold's difference alone is exactly one standard error: never significant
+    return bool(diffs.mean() > error * (1.0 + _TOLERANCE))
+
+
+def _hedged(search: Search) -> Outcome | None:
+    """This round's HedgedVotingEnsemble, when it was made."""
+    from atelier.sdk.automl._ensembles import HEDGE
+
+    made = [o for o in search.outcomes if o.name == HEDGE and not math.isnan(o.score)]
+    return made[-1] if made else None
 
 
 def choose(search: Search) -> Outcome | None:
     """The iteration to name best: the top score, unless it is not significantly better
-    than the default LightGBM."""
+    than the hedged vote (or, without it, than the default LightGBM)."""
     best = search._best()
     base = reference(search)
     if best is None or base is None or best is base or not hasattr(search, "_truth"):
         return best
-    return best if significantly_better(search, best, base) else base
+    fallback = _hedged(search) or base
+    if best is fallback:
+        return best
+    return best if significantly_better(search, best, fallback) else fallback

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from atelier.sdk.automl._ensembles import HEDGE
+
 if TYPE_CHECKING:
     from atelier.sdk.automl._search import Search
     from atelier.sdk.automl.models import ModelFamily
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["ENSEMBLES", "make_study"]
 
 #: iterations made after the search, not by the study (a continued search makes new ones)
-ENSEMBLES = ("VotingEnsemble", "StackEnsemble", "Baseline")
+ENSEMBLES = ("VotingEnsemble", "StackEnsemble", HEDGE, "Baseline")
 _STARTUP_TRIALS = 10
 
 

@@ -21,7 +21,8 @@ from atelier.sdk.automl import metrics as automl_metrics
 from atelier.sdk.automl._arguments import (
     is_tabular,
     number,
-    refuse,
+    sample_weights,
+    split_indices,
     timeout,
     training,
     validation,
@@ -44,6 +45,12 @@ class AutoMLConfig:
     """An automated ML experiment: the task, the data, the metric to optimize, the budget
     and which models may be tried. Raises ``ValidationError`` for settings Azure refuses
     (a metric that does not fit the task, two ways of validating at once, unknown models)."""
+
+    # the settings added since the first searches: what a search state kept by an older
+    # Atelier (read back by continue_experiment) has
+    cv_splits_indices: list[tuple[Any, Any]] | None = None
+    cv_split_column_names: list[str] | None = None
+    ssh_config: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -106,15 +113,6 @@ class AutoMLConfig:
             raise ValidationError(
                 f"task {task!r} must be 'classification', 'regression' or 'forecasting'"
             )
-        refuse(
-            {
-                "sample_weight": sample_weight,
-                "sample_weight_valid": sample_weight_valid,
-                "cv_splits_indices": cv_splits_indices,
-                "cv_split_column_names": cv_split_column_names,
-            },
-            "AutoMLConfig",
-        )
         if weight_column_name is not None and (
             not isinstance(weight_column_name, str) or not weight_column_name
         ):
@@ -125,12 +123,27 @@ class AutoMLConfig:
         self.primary_metric = automl_metrics.check_primary_metric(task, primary_metric)
         self.positive_label = positive_label
         self.compute_target = compute_target
-        #: a Ray target's GCS address, found at submit
+        #: a Ray target's GCS address, or an SSH target's settings, found at submit
         self.ray_address: str | None = None
+        self.ssh_config = None
         self.training_data, self.label_column_name = training(
             training_data, X, y, label_column_name
         )
         self.validation_data = validation(validation_data, X_valid, y_valid, self.label_column_name)
+        given = {
+            "training_data": training_data,
+            "X": X,
+            "validation_data": validation_data,
+            "weight_column_name": weight_column_name,
+        }
+        self.weight_column_name = (
+            sample_weights(
+                self.training_data, sample_weight, self.validation_data, sample_weight_valid, given
+            )
+            or self.weight_column_name
+        )
+        self.cv_splits_indices = split_indices(cv_splits_indices)
+        self.cv_split_column_names = _split_columns(cv_split_column_names)
         self._validation_settings(n_cross_validations, validation_size)
         self.iterations = number(
             "iterations", _DEFAULT_ITERATIONS if iterations is None else iterations, 1, True
@@ -190,13 +203,21 @@ class AutoMLConfig:
                 ("validation_data", self.validation_data),
                 ("n_cross_validations", folds),
                 ("validation_size", size),
+                ("cv_splits_indices", self.cv_splits_indices),
+                ("cv_split_column_names", self.cv_split_column_names),
             )
             if value is not None
         ]
+        custom = [n for n in given if n.startswith("cv_split")]
+        if custom and self.task == "forecasting":
+            raise ValidationError(
+                f"{custom[0]} is for classification and regression; forecasting validates on "
+                "rolling origins (n_cross_validations)"
+            )
         if len(given) > 1:
             raise ValidationError(
-                f"give only one of validation_data, n_cross_validations and validation_size "
-                f"(got {', '.join(given)})"
+                "give only one of validation_data, n_cross_validations, validation_size, "
+                f"cv_splits_indices and cv_split_column_names (got {', '.join(given)})"
             )
         if folds is not None and folds != "auto":
             folds = number("n_cross_validations", folds, 2, True)
@@ -235,6 +256,11 @@ class AutoMLConfig:
             "experiment_exit_score": self.experiment_exit_score,
             "n_cross_validations": self.n_cross_validations,
             "validation_size": self.validation_size,
+            # how many folds (their row positions stay with the search's state)
+            "cv_splits_indices": None
+            if self.cv_splits_indices is None
+            else len(self.cv_splits_indices),
+            "cv_split_column_names": self.cv_split_column_names,
             "has_validation_data": self.validation_data is not None,
             "featurization": featurization
             if isinstance(featurization, str)
@@ -273,7 +299,7 @@ class AutoMLConfig:
 
         show_output = bool(kwargs.pop("show_output", False))
         parent_run_id = kwargs.pop("_parent_run_id", None)
-        target, self.ray_address = _target(experiment, self.compute_target)
+        target, self.ray_address, self.ssh_config = _target(experiment, self.compute_target)
         if self.enable_onnx_compatible_models:
             require_extra("serve", "ONNX-compatible AutoML models", ("onnxruntime", "skl2onnx"))
         data = prepare_data(self)  # bad data fails here, before any run is recorded
@@ -302,6 +328,20 @@ class AutoMLConfig:
         return run
 
 
+def _split_columns(names: Any) -> list[str] | None:
+    """azureml's ``cv_split_column_names``: columns of the training data, one a fold,
+    each row 1 (trains) or 0 (validates)."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list | tuple) or not names:
+        raise ValidationError("cv_split_column_names must be a list of column names, one a fold")
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValidationError("cv_split_column_names must name distinct columns")
+    return list(names)
+
+
 def _forecasting(
     task: str, parameters: ForecastingParameters | None, kwargs: dict[str, Any]
 ) -> ForecastingParameters | None:
@@ -320,12 +360,13 @@ def _forecasting(
     return parameters
 
 
-def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
-    """The compute target's name and, for a Ray target, the GCS address the search joins
-    as a driver; ``ValidationError`` for targets AutoML cannot use."""
+def _target(experiment: Experiment, target: Any) -> tuple[str, str | None, dict[str, Any] | None]:
+    """The compute target's name; for a Ray target, the GCS address the search joins as a
+    driver; for an SSH target (``RemoteCompute``), its settings. ``ValidationError`` for
+    targets AutoML cannot use."""
     name = target if isinstance(target, str) or target is None else getattr(target, "name", None)
     if name in (None, "local"):
-        return "local", None
+        return "local", None, None
     from atelier.sdk.compute.targets import ComputeTarget
 
     try:
@@ -333,11 +374,14 @@ def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
     except NotFoundError:
         raise ValidationError(
             f"compute_target {name!r} is not a compute target of this workspace; AutoML runs "
-            "on local compute (leave it out, or pass 'local') or on a Ray target"
+            "on local compute (leave it out, or pass 'local'), a Ray target or an SSH target"
         ) from None
+    if found.type == "RemoteCompute":
+        return str(name), None, dict(found.config)
     if found.type != "AmlCompute":
         raise ValidationError(
-            f"AutoML runs on local compute or a Ray target (AmlCompute); {name!r} is {found.type}"
+            "AutoML runs on local compute, a Ray target (AmlCompute) or an SSH target "
+            f"(RemoteCompute); {name!r} is {found.type}"
         )
     address = found.config.get("gcs_address")
     if not address:
@@ -346,4 +390,4 @@ def _target(experiment: Experiment, target: Any) -> tuple[str, str | None]:
             "was attached by its Jobs API address only. Use a target Atelier started "
             "(AmlCompute.provisioning_configuration() without address), or run here"
         )
-    return str(name), str(address)
+    return str(name), str(address), None

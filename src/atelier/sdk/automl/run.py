@@ -240,12 +240,12 @@ class AutoMLRun(Run):
             {
                 "sample_weight": sample_weight,
                 "sample_weight_valid": sample_weight_valid,
-                "columns": columns,
                 "cv_splits_indices": cv_splits_indices,
-                "spark_context": spark_context,
             },
             "continue_experiment",
+            "is not taken: the search goes on with the weights and folds it ran with",
         )
+        refuse({"columns": columns, "spark_context": spark_context}, "continue_experiment")
         minutes = kwargs.pop("experiment_timeout_minutes", None)
         if kwargs:
             raise ValidationError(
