@@ -33,6 +33,7 @@ def team(shared_team: Team) -> Team:
     own, and none changes the team's members or its default datastore."""
     return shared_team
 
+
 MANAGED = "workspaceblobstore"
 
 
