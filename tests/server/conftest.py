@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +46,7 @@ class Team:
     server_database_url: str
 
 
-@pytest.fixture
-def team(server: Any) -> Iterator[Team]:
+def _make_team(server: Any) -> Team:
     url, admin = server.url, Person("admin", server.admin_token)
     owner = make_user(url, admin.token, "owner")
     contributor = make_user(url, admin.token, "contrib")
@@ -65,4 +63,25 @@ def team(server: Any) -> Iterator[Team]:
     with stranger.client(url) as client:
         assert client.post("/api/v1/workspaces", json={"name": unique("other")}).status_code == 201
     database_url = server.database_url or f"sqlite:///{server.home / 'atelier.db'}"
-    yield Team(url, workspace, owner, contributor, reader, stranger, admin, database_url)
+    return Team(url, workspace, owner, contributor, reader, stranger, admin, database_url)
+
+
+@pytest.fixture
+def team(server: Any) -> Team:
+    """A new team of this test's own."""
+    return _make_team(server)
+
+
+@pytest.fixture(scope="module")
+def _module_teams() -> dict[str, Team]:
+    return {}
+
+
+@pytest.fixture
+def shared_team(server: Any, _module_teams: dict[str, Team]) -> Team:
+    """One team per server for the tests of a module that neither change its members nor
+    delete its workspace (each test still makes its own runs, users and tokens): a module
+    of many small refusal checks otherwise spends most of its time making teams."""
+    if server.url not in _module_teams:
+        _module_teams[server.url] = _make_team(server)
+    return _module_teams[server.url]

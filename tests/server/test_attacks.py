@@ -30,6 +30,13 @@ TRAVERSALS = [
 
 
 @pytest.fixture
+def team(shared_team: Team) -> Team:
+    """The module's team: these checks make their own runs, users and tokens, and no
+    refusal changes the team's members or workspace."""
+    return shared_team
+
+
+@pytest.fixture
 def owner(team: Team) -> Iterator[httpx.Client]:
     with team.owner.client(team.url) as client:
         yield client

@@ -101,7 +101,8 @@ def _store(ws: str) -> str:
 
 
 @pytest.mark.parametrize("name", TRAVERSALS)
-def test_datastore_paths_that_escape_are_refused(team: Team, name: str) -> None:
+def test_datastore_paths_that_escape_are_refused(shared_team: Team, name: str) -> None:
+    team = shared_team  # only refused requests: the shared workspace stays empty
     ws = team.workspace
     with team.contributor.client(team.url) as client:
         upload = client.post(
@@ -146,7 +147,8 @@ def _package_tar(members: dict[str, bytes]) -> bytes:
 @pytest.mark.parametrize(
     "name", ["files/../../escape.txt", "files/%2e%2e/x", "/etc/passwd", "files/C:/x", "other.txt"]
 )
-def test_package_files_that_escape_are_refused(team: Team, name: str) -> None:
+def test_package_files_that_escape_are_refused(shared_team: Team, name: str) -> None:
+    team = shared_team  # only refused requests: the shared workspace stays empty
     ws = team.workspace
     meta = b'{"label": null, "models": [], "manifest": {}, "log": ""}'
     with team.contributor.client(team.url) as client:

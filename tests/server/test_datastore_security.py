@@ -26,6 +26,14 @@ from tests.server.test_attacks import _run
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 
+
+@pytest.fixture
+def team(shared_team: Team) -> Team:
+    """The module's team: each check registers datastores and datasets under names of its
+    own, and none changes the team's members or its default datastore."""
+    return shared_team
+
+
 MANAGED = "workspaceblobstore"
 
 
