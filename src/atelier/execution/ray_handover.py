@@ -52,7 +52,7 @@ from atelier.client.http.transport import ssl_context
 from atelier.core.errors import AtelierError, ComputeTargetException
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
-from atelier.execution.ray_node import KEY_VARIABLE, Launcher, listen
+from atelier.execution.ray_launcher import KEY_VARIABLE, Launcher, listen, use_node_home
 
 __all__ = ["hand_over", "job_resources", "node_entrypoint", "node_supervised"]
 
@@ -358,7 +358,6 @@ def _watch_handed(request: dict[str, Any]) -> int:
     """In the cluster's watcher (a forked child, with the run's variables): follow the
     run handed over from its job and resubmit it while attempts are left."""
     from atelier.client.registry import backend_for
-    from atelier.execution.ray_node import use_node_home
 
     use_node_home()
     backend = backend_for(os.environ["ATELIER_TRACKING_URI"])

@@ -19,12 +19,12 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from atelier.sdk.automl._selection import HEDGE, reference
+
 if TYPE_CHECKING:
     from atelier.sdk.automl._search import Outcome, Search
 
 __all__ = ["HEDGE", "baseline", "hedge", "stack", "voting"]
-
-HEDGE = "HedgedVotingEnsemble"
 
 _KEEP = 8
 _STACK_MEMBERS = 5
@@ -70,8 +70,6 @@ def voting(search: Search) -> None:
 def hedge(search: Search) -> None:
     """The equal-weight vote of the default LightGBM and the top iteration so far (when
     they differ and both kept their model)."""
-    from atelier.sdk.automl._selection import reference
-
     started = time.monotonic()
     base, top = reference(search), search._best()
     if base is None or top is None or top is base or top.model is None:

@@ -22,9 +22,11 @@ from atelier.sdk.automl.models import MODELS
 if TYPE_CHECKING:
     from atelier.sdk.automl._search import Outcome, Search
 
-__all__ = ["choose", "reference"]
+__all__ = ["HEDGE", "choose", "reference"]
 
 REFERENCE = "LightGBM"
+#: the name of the equal vote of the reference and the top iteration (made by _ensembles)
+HEDGE = "HedgedVotingEnsemble"
 #: slices of held-out rows compared pairwise when there are no folds
 _SLICES = 10
 #: relative slack of the comparison with the standard error (floating-point rounding)
@@ -87,8 +89,6 @@ def significantly_better(search: Search, best: Outcome, base: Outcome) -> bool:
 
 def _hedged(search: Search) -> Outcome | None:
     """This round's HedgedVotingEnsemble, when it was made."""
-    from atelier.sdk.automl._ensembles import HEDGE
-
     made = [o for o in search.outcomes if o.name == HEDGE and not math.isnan(o.score)]
     return made[-1] if made else None
 
