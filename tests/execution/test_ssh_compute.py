@@ -245,8 +245,14 @@ def test_the_remote_process_dies_with_the_connection(
             collections.deque(maxlen=10),
         )
         deadline = time.monotonic() + 30
-        while not marker.exists() or len(marker.read_text().split()) < 2:
-            assert time.monotonic() < deadline
+        # the script's pids on disk and its first line relayed over the connection (killed
+        # next: a line still in flight would be lost with it)
+        while (
+            not marker.exists()
+            or len(marker.read_text().split()) < 2
+            or b"started" not in out.getvalue()
+        ):
+            assert time.monotonic() < deadline, out.getvalue()
             time.sleep(0.05)
         pids = [int(pid) for pid in marker.read_text().split()]
         if mode == "wait":
