@@ -124,7 +124,9 @@ def _launch(
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            # stopped and reaped here: a Popen left running is reported (ResourceWarning)
+            # in whichever later test of this process collects it
+            stop_server(RunningServer(url, token, home, database_url or "", process))
             raise RuntimeError((home / "server.log").read_text())
         time.sleep(0.1)
     return RunningServer(url, token, home, database_url or "", process)

@@ -61,6 +61,12 @@ def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
     options = uvicorn_options("127.0.0.1", 8642, 4)
     assert options["http"] == "atelier.server.serve:NoDelayHttpToolsProtocol"
     assert (options["loop"], options["workers"], options["factory"]) == ("uvloop", 4, True)
+    # uvicorn takes every option as it is named here, and a worker that is still starting
+    # on a busy machine is not killed as hung after uvicorn's default 5 s
+    import uvicorn
+
+    config = uvicorn.Config("atelier.server.serve:app_from_environment", **options)
+    assert config.timeout_worker_healthcheck >= 30
 
 
 def _healthz_answered(metrics: str) -> float:

@@ -64,6 +64,10 @@ def app_from_environment() -> FastAPI:
     return create_app(ServerSettings())
 
 
+#: see ``uvicorn_options``
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "host": host,
@@ -76,6 +80,11 @@ def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "server_header": False,
         "access_log": False,
         "log_level": "info",
+        # how long the parent waits for a worker to answer its ping before it kills it as
+        # hung; a new worker answers only once its interpreter has started, which on a busy
+        # machine takes longer than uvicorn's 5 s, so with the default the workers were
+        # killed and replaced in a loop and the server never served
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
 
 
