@@ -1,5 +1,7 @@
-"""A run whose script sleeps (and leaves a child), and killing its supervisor once the
-script's process group is in the heartbeat: for the reaper's tests and its benchmark."""
+"""Runs stopped mid-way. A run whose script sleeps (and leaves a child), and killing its
+supervisor once the script's process group is in the heartbeat: for the reaper's tests and
+its benchmark. A run whose script says it is up and sleeps: for tests that cancel a run
+or kill its supervisor on any compute."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from atelier import ScriptRunConfig
+from atelier import Run, ScriptRunConfig
 
 SLEEPER = """
     import os, subprocess, sys, time
@@ -21,6 +23,13 @@ SLEEPER = """
 """
 #: a timeout for the wait, not a measure: bench/bench_reliability_supervisor.py measures
 PATIENCE_SECONDS = 90
+#: logs the metric ``up`` once it runs (wherever it runs, it reaches the run), then sleeps
+SAYS_UP = """
+    import time
+    from atelier import Run
+    Run.get_context().log("up", 1)
+    time.sleep(120)
+"""
 
 
 def alive(pid: int) -> bool:
@@ -61,3 +70,10 @@ def kill_supervisor(
     supervisor = read_supervisor() or {}
     os.kill(int(supervisor["pid"]), signal.SIGKILL)
     return [int(pid) for pid in marker.read_text().split()]
+
+
+def running_sleeper(submit: Callable[[str], Run]) -> Run:
+    """The run ``submit`` makes of a script body (``SAYS_UP``), once its script is up."""
+    run = submit(SAYS_UP)
+    wait("the script to log 'up'", lambda: "up" in run.get_metrics(), 60)
+    return run

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from atelier import Environment, Experiment, Workspace
+from atelier import Environment, Experiment, Run, Workspace
+from atelier.containers import Engine
 from atelier.execution.container_run import LABEL
 from atelier.execution.reaper import reap
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
+from tests.execution.reaping import running_sleeper
 from tests.helpers.containers import engine_with_base_image
 
 TRAIN = """
@@ -31,7 +33,8 @@ TRAIN = """
 """
 
 
-def _config(tmp_path: Path, body: str) -> ScriptRunConfig:
+def _submit(ws: Workspace, tmp_path: Path, body: str) -> Run:
+    """A run of ``body`` in a container, with the run's variable ``MY_SETTING``."""
     folder = tmp_path / "src"
     folder.mkdir()
     (folder / "train.py").write_text(textwrap.dedent(body))
@@ -40,13 +43,19 @@ def _config(tmp_path: Path, body: str) -> ScriptRunConfig:
     env.docker.enabled = True
     config = ScriptRunConfig(source_directory=folder, script="train.py", environment=env)
     config.run_config.environment_variables["MY_SETTING"] = "on"
-    return config
+    return Experiment(ws, "boxed").submit(config)
+
+
+def _containers_of(engine: Engine, run: Run) -> str:
+    """The ids of the engine's containers (running or not) that belong to ``run``."""
+    found = engine.call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run.id}"])
+    return found.stdout.strip()
 
 
 @pytest.mark.one_database
 def test_a_docker_enabled_run_runs_in_a_container(ws: Workspace, tmp_path: Path) -> None:
     engine = engine_with_base_image()
-    run = Experiment(ws, "boxed").submit(_config(tmp_path, TRAIN))
+    run = _submit(ws, tmp_path, TRAIN)
     details = run.wait_for_completion()
     assert details["status"] == "Completed", details
     assert run.get_metrics()["inside"] == 1.0
@@ -54,24 +63,17 @@ def test_a_docker_enabled_run_runs_in_a_container(ws: Workspace, tmp_path: Path)
     assert "Debian GNU/Linux 12 (bookworm)" in where.read_text()
     log = run.download_file("user_logs/std_log.txt", tmp_path / "log.txt").read_text()
     assert "True on /opt/venv" in log  # the run's variable; the image's venv, not the host's
-    left = engine.call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run.id}"])
-    assert left.stdout.strip() == ""
+    assert _containers_of(engine, run) == ""
 
 
 @pytest.mark.one_database
 def test_cancel_stops_the_container(ws: Workspace, tmp_path: Path) -> None:
     engine = engine_with_base_image()
-    body = "import time\nfrom atelier import Run\nRun.get_context().log('up', 1)\ntime.sleep(120)\n"
-    run = Experiment(ws, "boxed").submit(_config(tmp_path, body))
-    deadline = time.monotonic() + 60
-    while "up" not in run.get_metrics():
-        assert time.monotonic() < deadline, run.get_status()
-        time.sleep(0.1)
+    run = running_sleeper(lambda body: _submit(ws, tmp_path, body))
     run.cancel()
     details = run.wait_for_completion(raise_on_error=False, timeout_seconds=60)
     assert details["status"] == "Canceled"
-    left = engine.call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run.id}"])
-    assert left.stdout.strip() == ""
+    assert _containers_of(engine, run) == ""
 
 
 @pytest.mark.one_database
@@ -82,7 +84,7 @@ def test_no_engine_fails_the_run_before_it_starts(
     empty.mkdir()
     monkeypatch.setenv("ATELIER_AGENT", "0")
     monkeypatch.setenv("PATH", str(empty))
-    run = Experiment(ws, "boxed").submit(_config(tmp_path, "print('never')\n"))
+    run = _submit(ws, tmp_path, "print('never')\n")
     details = run.wait_for_completion(raise_on_error=False)
     assert details["status"] == "Failed"
     assert details["error"]["code"] == "container_engine_unavailable"
@@ -92,12 +94,7 @@ def test_no_engine_fails_the_run_before_it_starts(
 @pytest.mark.one_database
 def test_a_killed_supervisor_leaves_no_container_running(ws: Workspace, tmp_path: Path) -> None:
     engine = engine_with_base_image()
-    body = "import time\nfrom atelier import Run\nRun.get_context().log('up', 1)\ntime.sleep(120)\n"
-    run = Experiment(ws, "boxed").submit(_config(tmp_path, body))
-    deadline = time.monotonic() + 60
-    while "up" not in run.get_metrics():
-        assert time.monotonic() < deadline, run.get_status()
-        time.sleep(0.1)
+    run = running_sleeper(lambda body: _submit(ws, tmp_path, body))
     supervisor = ws._backend.runs.get(ws.name, run.id).supervisor or {}
     os.kill(int(supervisor["pid"]), signal.SIGKILL)
     # the podman client dies with the supervisor's process group; its container would not.
@@ -107,5 +104,4 @@ def test_a_killed_supervisor_leaves_no_container_running(ws: Workspace, tmp_path
         assert time.monotonic() < deadline, run.get_status()
         reap(ws._backend, ws.name)
         time.sleep(0.5)
-    left = engine.call(["ps", "--all", "--quiet", "--filter", f"label={LABEL}={run.id}"])
-    assert left.stdout.strip() == ""
+    assert _containers_of(engine, run) == ""

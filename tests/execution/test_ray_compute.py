@@ -6,7 +6,6 @@ import io
 import os
 import socket
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from atelier.core.errors import ComputeTargetException
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import ScriptRunConfig
+from tests.execution.reaping import running_sleeper
 from tests.execution.sweeping import sweep_on
 
 pytestmark = pytest.mark.one_database  # the database kind is incidental here
@@ -123,20 +123,7 @@ def test_a_failing_script_fails_the_run(
 @sqlite_only
 def test_cancel_stops_the_ray_job(ws: Workspace, tmp_path: Path, ray_head: dict[str, Any]) -> None:
     _target(ws, ray_head)
-    marker = tmp_path / "started"
-    run = _submit(
-        ws,
-        tmp_path,
-        f"""
-        import time
-        open({str(marker)!r}, "w").write("yes")
-        time.sleep(120)
-        """,
-    )
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert time.monotonic() < deadline, f"the script did not start: {run.get_status()}"
-        time.sleep(0.1)
+    run = running_sleeper(lambda body: _submit(ws, tmp_path, body))
     assert run.get_status() == "Running"
     run.cancel()
     details = run.wait_for_completion(raise_on_error=False, timeout_seconds=60)

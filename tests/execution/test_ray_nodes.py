@@ -22,7 +22,8 @@ from atelier.client.registry import reset_backends
 from atelier.core.errors import ValidationError
 from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import lost_reason
-from atelier.execution.supervisor import SUPERVISOR_LOG
+from atelier.execution.run_files import SUPERVISOR_LOG
+from atelier.execution.supervisor_process import SUPERVISOR_MODULE
 from atelier.sdk.compute.targets import AmlCompute, ComputeTarget
 from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
@@ -186,7 +187,7 @@ def _submitters(run_id: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
             line = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"atelier.execution.supervisor" in line and run_id.encode() in line:
+            if SUPERVISOR_MODULE.encode() in line and run_id.encode() in line:
                 found.append(int(entry.name))
     return found
 

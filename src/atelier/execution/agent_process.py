@@ -26,7 +26,7 @@ from typing import IO, Any
 # the stack a supervisor needs, imported once here and shared by every fork
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.client.http.transport import ssl_context
-from atelier.execution import pipeline_runner, reaper, supervisor
+from atelier.execution import pipeline_runner, reaper, supervisor_process
 from atelier.execution.agent import read_request, socket_path
 from atelier.execution.agent_workers import Workers, detach
 
@@ -84,7 +84,7 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
             if request.get("kind") == "pipeline":
                 _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
             else:
-                workers.launch(server, request, supervisor.run_forked)
+                workers.launch(server, request, supervisor_process.run_forked)
             watcher.watch(request)
         connection.sendall(b"ok")
 

@@ -50,7 +50,7 @@ from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution import agent
 from atelier.execution import pipeline_reuse as _reuse
-from atelier.execution.supervisor import launch
+from atelier.execution.supervisor_process import launch
 from atelier.execution.sweep_start import start_controller
 
 #: what a reused step run takes over from the run it reuses: where its outputs are

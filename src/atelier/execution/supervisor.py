@@ -4,18 +4,20 @@ It waits for a slot on the compute target (first in, first out), restores the sn
 gets the environment (a cached build), starts the script with the run's variables,
 streams its output to the run's log, heartbeats, enforces the time limit, obeys cancel,
 uploads ``./outputs`` and ``./logs`` and sets the final status with the exit code.
+
+Its process is started by :mod:`atelier.execution.supervisor_process`; the run's files
+reach the backend through :mod:`atelier.execution.run_files`.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -25,33 +27,24 @@ from typing import IO, Any
 
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
-from atelier.client.registry import backend_for, supervision_for
 from atelier.client.relay import ENV_SOCKET
 from atelier.core.errors import AtelierError
 from atelier.core.paths import LOG_NAME, run_work_dir
 from atelier.core.processes import process_start
-from atelier.core.settings import load_settings
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
-from atelier.execution import agent, distributed, run_data
+from atelier.execution import distributed, run_data
 from atelier.execution.compute import Executor, ScriptProcess, executor
 from atelier.execution.local import LocalExecutor
-
-# the poll-time check: still importable from here, where it always was
 from atelier.execution.reaper import reap
 from atelier.execution.relay_server import RelayServer
+from atelier.execution.run_files import SUPERVISOR_LOG, say, stream_log, upload_outputs
 from atelier.execution.sweep_start import wake_controller
 
-__all__ = ["HEARTBEAT_SECONDS", "NodeAttempt", "Supervisor", "launch", "main", "run_forked"]
+__all__ = ["HEARTBEAT_SECONDS", "NodeAttempt", "Supervisor"]
 
 HEARTBEAT_SECONDS = 1.0
-SUPERVISOR_LOG = "system_logs/supervisor.log"
-_KILL_GRACE_SECONDS = 5.0
 _TAIL_LINES = 30
-#: how often a supervisor on a Ray node sends the script's new output, and at most how much
-_STREAM_SECONDS = 0.5
-_STREAM_CHUNK = 1 << 20
-
 
 #: how long a reaper waits for a node supervisor with retries left (Ray may take this long to
 #: notice a dead node and let the submitting side resubmit)
@@ -103,7 +96,7 @@ class Supervisor:
 
     def _phase(self, log: IO[str], phase: str, message: str) -> None:
         """Say what the run is doing now, in its log and (with the next heartbeat) its record."""
-        _say(log, message)
+        say(log, message)
         self.info.update(phase=phase, message=message, updated_ms=now_ms())
 
     # --- heartbeat ---------------------------------------------------------------
@@ -194,12 +187,12 @@ class Supervisor:
             if exit_code != 0 and not self.cancel.is_set():
                 error = self._script_error(exit_code, definition)
         except _StopError:
-            _say(log, "canceled")
+            say(log, "canceled")
         except AtelierError as exc:
-            _say(log, f"failed: {exc.message}")
+            say(log, f"failed: {exc.message}")
             error = {"code": getattr(exc, "code", "SystemError"), "message": exc.message}
         except Exception as exc:  # any failure must still end the run truthfully
-            _say(log, traceback.format_exc())
+            say(log, traceback.format_exc())
             error = {"code": "SystemError", "message": f"{type(exc).__name__}: {exc}"}
         try:
             return self._finish(exit_code, error, log)
@@ -220,7 +213,10 @@ class Supervisor:
                 self.backend, self.workspace, self.run_id, self.run_dir / "wd",
                 {"outputs": self.data_outputs}, log,
             )  # fmt: skip
-        upload_error = self._upload_outputs(log)
+        upload_error = upload_outputs(
+            self.backend, self.workspace, self.run_id, self.run_dir, log,
+            functools.partial(self._phase, log, "finalizing"),
+        )  # fmt: skip
         if upload_error is not None and error is None and not canceled:
             error = upload_error
         if canceled:
@@ -244,7 +240,7 @@ class Supervisor:
             limit = int(compute.config.get("max_concurrent_runs") or 1)
             return runner, self._wait_for_slot(target, limit, log)
         if self.node.previous:
-            _say(log, f"attempt {self.node.attempt} of {self.node.attempts}: {self.node.previous}")
+            say(log, f"attempt {self.node.attempt} of {self.node.attempts}: {self.node.previous}")
         if self.status in TERMINAL_STATUSES:
             raise _StopError  # ended (e.g. canceled) while its job waited for a node
         return executor("local", {"die_with_supervisor": True}, self.home), None
@@ -328,8 +324,9 @@ class Supervisor:
         limit = float(definition.get("max_run_duration_seconds") or 0) or None
         command = self._command(python, workdir, definition)
         self._phase(log, "running", f"starting {command!r} in {workdir}")
+        out_path = self.run_dir / LOG_NAME
         with (
-            (self.run_dir / LOG_NAME).open("ab", buffering=0) as out,
+            out_path.open("ab", buffering=0) as out,
             self._relay(runner) as relay,
         ):
             env = self._environment(python, definition)
@@ -348,52 +345,28 @@ class Supervisor:
                 script = runner.start(command, workdir, env, out, self.stderr_tail)
             self._report_script(script)
             streamed = threading.Event()
-            streamer = threading.Thread(target=self._stream_log, args=(streamed,), daemon=True)
+            streamer = threading.Thread(
+                target=stream_log,
+                args=(self.supervision, self.workspace, self.run_id, out_path, streamed),
+                daemon=True,
+            )
             if self.node is not None:  # its readers are on other machines: send it as it comes
                 streamer.start()
             deadline = time.monotonic() + limit if limit else None
             while (code := script.wait(0.1)) is None:
                 if deadline is not None and time.monotonic() > deadline:
                     self.timed_out = True
-                    _say(log, f"time limit of {limit:g} s reached; stopping the script")
+                    say(log, f"time limit of {limit:g} s reached; stopping the script")
                     script.stop()
                 elif self.cancel.is_set():
-                    _say(log, "cancel requested; stopping the script")
+                    say(log, "cancel requested; stopping the script")
                     script.stop()
             script.close()
             streamed.set()
             if streamer.is_alive():
                 streamer.join(timeout=30)
-        _say(log, f"script exited with code {code}")
+        say(log, f"script exited with code {code}")
         return code
-
-    def _stream_log(self, ended: threading.Event) -> None:
-        """On a Ray node: send the script's output to the backend while it runs (every
-        ``_STREAM_SECONDS``, and once more when ``ended`` is set), after what earlier attempts
-        sent. A failed send is tried again at the next turn; the whole log is uploaded at the
-        end in any case."""
-        path = self.run_dir / LOG_NAME
-        base: int | None = None
-        sent = 0  # bytes of this attempt's output the backend has
-        while True:
-            last = ended.wait(_STREAM_SECONDS)
-            with contextlib.suppress(AtelierError, OSError):
-                if base is None:  # what earlier attempts sent stays before this one's
-                    base = self.supervision.stream_log(self.workspace, self.run_id, 0, b"")
-                with path.open("rb") as handle:
-                    while True:
-                        handle.seek(sent)
-                        data = handle.read(_STREAM_CHUNK)
-                        if not data:
-                            break
-                        size = self.supervision.stream_log(
-                            self.workspace, self.run_id, base + sent, data
-                        )
-                        if size - base <= sent:
-                            break  # the backend took nothing (the run has ended)
-                        sent = size - base
-            if last:
-                return
 
     def _relay(self, runner: Executor) -> contextlib.AbstractContextManager[RelayServer | None]:
         """A relay for a script that runs on this host and reports to a local store: it
@@ -427,111 +400,3 @@ class Supervisor:
             "message": f"the script exited with code {exit_code}: {last}",
             "stderr_tail": tail,
         }
-
-    # --- outputs ----------------------------------------------------------------------
-    def _upload_outputs(self, log: IO[str]) -> dict[str, Any] | None:
-        """Upload ./outputs, ./logs and the run's logs in one all-or-nothing step."""
-        workdir = self.run_dir / "wd"
-        files: list[tuple[str, Path]] = []
-        for folder in ("outputs", "logs"):
-            root = workdir / folder
-            if root.is_dir() and not root.is_symlink():
-                files += [
-                    (f"{folder}/{p.relative_to(root).as_posix()}", p)
-                    for p in sorted(root.rglob("*"))
-                    if p.is_file() and not p.is_symlink()
-                ]
-        log.flush()
-        for name in (LOG_NAME, SUPERVISOR_LOG):
-            if (self.run_dir / name).is_file():
-                files.append((name, self.run_dir / name))
-        try:
-            present = {r.path for r in self.backend.artifacts.list(self.workspace, self.run_id)}
-            files = [(name, path) for name, path in files if name not in present]
-            if files:
-                self._phase(log, "finalizing", f"uploading {len(files)} output and log files")
-                self.backend.artifacts.upload_files(self.workspace, self.run_id, files)
-        except (AtelierError, OSError) as exc:
-            message = getattr(exc, "message", str(exc))
-            _say(log, f"uploading outputs failed: {message}")
-            return {"code": "OutputUploadFailed", "message": f"uploading outputs failed: {message}"}
-        return None
-
-
-def _say(log: IO[str], message: str) -> None:
-    log.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    log.flush()
-
-
-def launch(backend: Backend, workspace: str, run_id: str) -> None:
-    """Start the run's supervisor as a detached process that outlives the caller: forked by
-    the home's warm agent when one answers, else a fresh interpreter (and an agent is
-    started for the next submissions). ``ATELIER_AGENT=0`` turns the agent off."""
-    child_env = {**os.environ, **backend.child_environment()}
-    if os.environ.get("ATELIER_AGENT", "1") != "0":
-        home = Path(child_env["ATELIER_HOME"])
-        payload = {"workspace": workspace, "run_id": run_id, "env": child_env}
-        if agent.request_launch(home, payload):
-            return
-        agent.start_agent(home, child_env)
-    agent.spawn_detached(
-        [
-            sys.executable,
-            "-m",
-            "atelier.execution.supervisor",
-            "--workspace",
-            workspace,
-            "--run-id",
-            run_id,
-        ],
-        child_env,
-    )
-
-
-def _record_crash(run_id: str) -> None:
-    """Leave the supervisor's own failure where ``supervisor.log`` would be."""
-    with contextlib.suppress(Exception):
-        folder = run_work_dir(load_settings().home, run_id) / "system_logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "supervisor-crash.log").open("a", encoding="utf-8") as handle:
-            handle.write(traceback.format_exc())
-
-
-def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
-    """The supervisor in a process forked by the agent: take the submitter's variables,
-    leave the agent's standard streams, supervise."""
-    os.environ.clear()
-    os.environ.update(env)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    if devnull > 2:  # a warm supervisor runs this once per run: no descriptor left open
-        os.close(devnull)
-    try:
-        return _supervise(workspace, run_id)
-    except BaseException:
-        _record_crash(run_id)
-        return 1
-
-
-def _supervise(workspace: str, run_id: str) -> int:
-    tracking_uri = os.environ.get("ATELIER_TRACKING_URI")
-    backend, supervision = backend_for(tracking_uri), supervision_for(tracking_uri)
-    home = load_settings().home.expanduser().resolve()
-    return Supervisor(backend, supervision, workspace, run_id, home).run()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Supervise one Atelier run.")
-    parser.add_argument("--workspace", required=True)
-    parser.add_argument("--run-id", required=True)
-    args = parser.parse_args(argv)
-    try:
-        return _supervise(args.workspace, args.run_id)
-    except BaseException:
-        _record_crash(args.run_id)
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.core.errors import ValidationError
 from atelier.core.schedules import ScheduleRecord
 from atelier.core.status import RunStatus
-from atelier.execution.supervisor import launch
+from atelier.execution.supervisor_process import launch
 from atelier.sdk.pipelines.published import submit_by_id
 from atelier.sdk.tracking._submit import SCRIPT_RUN_TYPE
 

@@ -31,7 +31,7 @@ from atelier.core.pipelines import OUTPUT_LOCATIONS
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
-from atelier.execution.supervisor import launch
+from atelier.execution.supervisor_process import launch
 from atelier.execution.sweep_start import Waker
 from atelier.sdk.sweeps import _launch, _study
 from atelier.sdk.sweeps.parameters import apply_arguments

@@ -9,7 +9,7 @@ from atelier.core.errors import AtelierError, NotFoundError, ValidationError
 from atelier.core.names import check_relative_path
 from atelier.core.paths import safe_join
 from atelier.core.status import RunStatus
-from atelier.execution.supervisor import launch
+from atelier.execution.supervisor_process import launch
 from atelier.sdk.data import _inputs as _data_inputs
 from atelier.sdk.tracking import _snapshot
 from atelier.sdk.tracking._git import git_properties
