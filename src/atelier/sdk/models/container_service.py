@@ -190,6 +190,7 @@ class AciWebservice(Webservice):
         does. ``auth_enabled`` can only stay as deployed; the TLS and Application Insights
         arguments are Azure's and change nothing here."""
         del ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname, enable_app_insights
+        del azureml_arguments  # the container era's other arguments
         details = {
             key: value
             for key, value in (
@@ -220,10 +221,7 @@ class AciWebservice(Webservice):
             return
         self._next_image = image
         try:
-            super().update(
-                models, inference_config, deployment_config, deployment_name, timeout_sec,
-                **azureml_arguments,
-            )  # fmt: skip
+            self._roll(models, inference_config, deployment_config, deployment_name, timeout_sec)
         finally:
             self._next_image = None
 

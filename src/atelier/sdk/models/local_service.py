@@ -18,8 +18,9 @@ from atelier.core.errors import (
 )
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models._service_rollout import model_ref
 from atelier.sdk.models.inference import InferenceConfig
-from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice, _model_ref
+from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
 
 if TYPE_CHECKING:
     from atelier.sdk.models.model import Model
@@ -42,7 +43,7 @@ class LocalWebservice(Webservice):
         self._refresh()
         revision = self._record.revision
         for deployment in self._record.deployments:
-            models = [self.workspace._model(*_model_ref(m)) for m in deployment.models]
+            models = [self.workspace._model(*model_ref(m)) for m in deployment.models]
             spec = self._new_spec(deployment.name, deployment.spec, models, None, None)
             revision = self._backend.endpoints.put_deployment(
                 self.workspace.name,
