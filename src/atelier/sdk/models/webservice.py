@@ -50,8 +50,9 @@ from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import (
     LocalWebserviceDeploymentConfiguration,
 )
+from atelier.sdk.models._service_access import ServiceAccessMixin
 from atelier.sdk.models._service_details import ServiceDetailsMixin
-from atelier.sdk.models._service_rollout import APPLY_TIMEOUT_SECONDS, ServiceRolloutMixin
+from atelier.sdk.models._service_rollout import APPLY_TIMEOUT_SECONDS
 from atelier.sdk.models.inference import InferenceConfig
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ DEFAULT_DEPLOYMENT = "default"
 _PROGRESS_EVERY = 10.0
 
 
-class Webservice(ServiceDetailsMixin, ServiceRolloutMixin):
+class Webservice(ServiceDetailsMixin, ServiceAccessMixin):
     """A deployed service. ``Webservice(ws, "iris-svc")`` opens it (``NotFoundError`` if
     there is none by that name)."""
 
@@ -104,11 +105,12 @@ class Webservice(ServiceDetailsMixin, ServiceRolloutMixin):
 
     @property
     def scoring_uri(self) -> str:
-        return f"http://{HOST}:{self.port}/score"
+        """``http://127.0.0.1:<port>/score``, ``https://`` with TLS on."""
+        return f"{self._scheme()}://{HOST}:{self.port}/score"
 
     @property
     def swagger_uri(self) -> str:
-        return f"http://{HOST}:{self.port}/swagger.json"
+        return f"{self._scheme()}://{HOST}:{self.port}/swagger.json"
 
     @property
     def image_id(self) -> str | None:
@@ -164,6 +166,9 @@ class Webservice(ServiceDetailsMixin, ServiceRolloutMixin):
             "properties": self.properties,
             "description": self.description,
             "createdTime": self.created_time.isoformat(),
+            "createdBy": self.created_by,
+            "authEnabled": self.auth_enabled,
+            "sslEnabled": self.ssl_enabled,
             "updatedTime": self.updated_time.isoformat(),
             "error": self.error,
         }
@@ -249,8 +254,12 @@ class Webservice(ServiceDetailsMixin, ServiceRolloutMixin):
         headers = {"Content-Type": "application/json"}
         if self._record.auth_enabled:
             headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
+        verify, extensions = self._client_tls()
         try:
-            response = httpx.post(self.scoring_uri, content=body, headers=headers, timeout=120)
+            with httpx.Client(verify=verify, timeout=120) as client:
+                response = client.post(
+                    self.scoring_uri, content=body, headers=headers, extensions=extensions
+                )
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # a replica that answers its connections itself took this one with it
             raise WebserviceError(
