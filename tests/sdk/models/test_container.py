@@ -155,6 +155,7 @@ def _access_changes_live(service: AciWebservice, tls: Path) -> None:
     """HTTPS from deploy time, then key auth and TLS turned off and on again on the live
     service: each scored with and without a key, over HTTP and HTTPS."""
     cert = tls / "cert.pem"
+    assert service.get_keys()[0] == "chosen-primary-key-1234"  # deploy_configuration's
     assert service.ssl_enabled and service.scoring_uri.startswith("https://127.0.0.1:")
     assert service.run({"data": [1]}) == [3]  # checked against the service's certificate
     trusting = ssl.create_default_context(cafile=str(cert))
@@ -206,6 +207,7 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
         ssl_enabled=True,
         ssl_cert_pem_file=str(self_signed(tmp_path / "tls")[0]),
         ssl_key_pem_file=str(tmp_path / "tls" / "key.pem"),
+        primary_key="chosen-primary-key-1234",
     )
     before = datetime.now(UTC)
     service = Model.deploy(ws, "aci-svc", [model], inference, config)
