@@ -160,12 +160,14 @@ def _auth_turns_off_and_on_again(service: Webservice, backend: str) -> None:
     assert service.serialize()["createdBy"] == service.created_by
     assert _open(service.workspace, replace(service._record, config={})).created_by is None
     assert isinstance(service, LocalWebservice)
+    replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
     service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=False), True, None)
     assert not Webservice(service.workspace, service.name).auth_enabled
     assert httpx.post(service.scoring_uri, json={"data": [1]}).json() == [3]  # no key needed
     service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=True), True, None)
     assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
     assert service.run({"data": [1]}) == [3]  # with its key
+    assert [r["pid"] for r in service.deployments["default"]["replicas"]] == replicas  # no restart
     with pytest.raises(WebserviceException, match="inference_config"):
         service.update(None, object())
 

@@ -76,7 +76,8 @@ class LocalWebservice(Webservice):
         environment) and/or ``deployment_config`` (replicas, autoscaling), with no failed
         request: the new replicas start beside the old ones and take over once all are
         ready. A ``deployment_config`` whose ``auth_enabled`` differs from the service's
-        turns key auth on or off at once.
+        turns key auth on or off at once (with nothing else to change, no replica
+        restarts).
 
         Whatever ``wait`` says, returns once the new replicas serve: when one fails to
         start, raises :class:`WebserviceError` with the log, and the old ones keep serving.
@@ -105,7 +106,23 @@ class LocalWebservice(Webservice):
             and deployment_config.auth_enabled != self._record.auth_enabled
         ):
             self._set_access({"auth_enabled": deployment_config.auth_enabled})
+            if (
+                models is None
+                and inference_config is None
+                and self._same_settings(deployment_config, deployment_name)
+            ):
+                return  # only the auth changed: the replicas keep serving
         self._roll(models, inference_config, deployment_config, deployment_name, timeout_sec)
+
+    def _same_settings(
+        self, config: LocalWebserviceDeploymentConfiguration, deployment_name: str | None
+    ) -> bool:
+        """Whether the deployment already runs with ``config``'s replica settings."""
+        deployment = self._record.deployment(self._deployment_name(deployment_name))
+        settings = config.deployment_settings()
+        return deployment is not None and all(
+            deployment.spec.get(key) == value for key, value in settings.items()
+        )
 
     @staticmethod
     def deploy_configuration(
