@@ -187,6 +187,7 @@ def _access_changes_live(service: AciWebservice, tls: Path) -> None:
     assert unkeyed.status_code == 401  # the key is needed again
     service.update(ssl_enabled=False)
     assert service.scoring_uri.startswith("http://") and service.auth_enabled
+    assert not (service._folder / "tls").exists()  # its private key is not left behind
     with pytest.raises(WebserviceException, match="ssl_enabled=True"):
         service.update(ssl_cname="svc.example.test")  # TLS is off: a name alone is not enough
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,8 +173,11 @@ class ServiceAccessMixin(ServiceRolloutMixin):
 
     def _set_access(self, changes: dict[str, Any], tls: TlsFiles | None = None) -> None:
         """Apply key auth and/or TLS changes to the live service and return once its
-        router has them (``tls`` files are written first when TLS is being set)."""
+        router has them (``tls`` files are written first when TLS is being set, and
+        removed once it is off)."""
         if tls is not None:
             changes = {**changes, "tls": install_tls(self._folder, tls)}
         record = self._backend.endpoints.set_access(self.workspace.name, self.name, changes)
         self._record = self._wait_applied(record.revision)
+        if "tls" in changes and changes["tls"] is None:  # off: no private key left behind
+            shutil.rmtree(self._folder / TLS_DIR, ignore_errors=True)
