@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import pytest
@@ -97,7 +98,7 @@ class TestEmbeddedSecret(SecretContract):
 
 
 class TestEmbeddedEndpoint(EndpointContract):
-    pass
+    deployer = getpass.getuser()
 
 
 class TestEmbeddedReporting(ReportingContract):

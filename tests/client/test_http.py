@@ -122,7 +122,7 @@ class TestHttpSecret(SecretContract):
 
 
 class TestHttpEndpoint(EndpointContract):
-    pass
+    deployer = "admin"  # the server's admin, whose token the connection holds
 
 
 class TestHttpReporting(ReportingContract):

@@ -17,6 +17,7 @@ Every change an endpoint's manager must act on raises the endpoint's ``revision`
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from atelier.services.endpoint_deployments import delete_deployment, put_deploym
 from atelier.services.endpoint_keys import open_keys, regenerate
 from atelier.services.endpoint_records import (
     KEY_SLOTS,
+    bump,
     deployments_using,
     get,
     get_row,
@@ -61,6 +63,7 @@ __all__ = [
     "put_deployment",
     "regenerate",
     "report",
+    "set_access",
     "set_details",
     "set_manager",
     "set_traffic",
@@ -128,6 +131,64 @@ def set_details(
     return get(session, workspace, name)
 
 
+#: who deployed the endpoint (the user name), kept in its config; set by the backend
+CREATED_BY = "created_by"
+#: the endpoint's TLS settings in its config: ``{"cname": str | None, "cert_sha256": hex}``;
+#: the certificate and key themselves stay in the endpoint's folder on its machine
+TLS = "tls"
+#: what ``set_access`` changes: whether requests need a key, and TLS
+ACCESS = ("auth_enabled", TLS)
+_CNAME = re.compile(r"[A-Za-z0-9*]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def check_tls(value: object) -> dict[str, Any] | None:
+    """TLS settings checked: None (plain HTTP) or ``{"cname": a host name or None,
+    "cert_sha256": the certificate's SHA-256 hex digest}``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"cname", "cert_sha256"}:
+        raise ValidationError(
+            "tls must be null or {'cname': a host name or null, 'cert_sha256': the "
+            f"certificate's SHA-256 hex digest}}; got {value!r}"
+        )
+    cname, digest = value["cname"], value["cert_sha256"]
+    if cname is not None and (not isinstance(cname, str) or not _CNAME.fullmatch(cname)):
+        raise ValidationError(
+            f"tls cname must be a host name such as 'svc.example.com'; got {cname!r}"
+        )
+    if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ValidationError("tls cert_sha256 must be 64 lowercase hex digits")
+    return {"cname": cname, "cert_sha256": digest}
+
+
+def set_access(
+    session: Session, workspace: str, name: str, changes: dict[str, Any]
+) -> EndpointRecord:
+    """Turn key auth on or off (``auth_enabled``) and/or set TLS (``tls``, see
+    :func:`check_tls`) on a live endpoint: its revision rises, so its manager applies them
+    (the keys exist from the endpoint's creation, whatever ``auth_enabled`` was).
+    ``ValidationError`` for another key or a bad value."""
+    unknown = sorted(set(changes) - set(ACCESS))
+    if unknown:
+        raise ValidationError(f"only {', '.join(ACCESS)} can be set; not {', '.join(unknown)}")
+    row = get_row(session, workspace, name)
+    if "auth_enabled" in changes:
+        if not isinstance(changes["auth_enabled"], bool):
+            raise ValidationError("auth_enabled must be true or false")
+        row.auth_enabled = changes["auth_enabled"]
+    if TLS in changes:
+        config = dict(row.config or {})
+        tls = check_tls(changes[TLS])
+        if tls is None:
+            config.pop(TLS, None)
+        else:
+            config[TLS] = tls
+        row.config = config
+    bump(row)
+    session.flush()
+    return get(session, workspace, name)
+
+
 def _check_port(port: object) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValidationError(f"port must be 1-65535; got {port!r}")
@@ -144,8 +205,10 @@ def create(
     port: int,
     auth_enabled: bool,
     config: dict[str, Any],
+    created_by: str | None = None,
 ) -> EndpointRecord:
-    """Create an endpoint (no deployments yet) with two new random keys sealed with ``box``.
+    """Create an endpoint (no deployments yet) with two new random keys sealed with ``box``;
+    ``created_by`` (the deploying user's name) replaces any the config carries.
     ``ValidationError`` for a bad name, kind or port, ``AlreadyExistsError`` if the name is
     taken, ``ConflictError`` if another endpoint of the workspace uses ``port``."""
     keys_by_slot = endpoint_keys.new_keys(box)
@@ -154,6 +217,11 @@ def create(
         raise ValidationError(f"endpoint kind must be one of {', '.join(KINDS)}; got {kind!r}")
     _check_port(port)
     config = {**config, **check_details({k: config[k] for k in DETAILS if k in config})}
+    config.pop(CREATED_BY, None)
+    if created_by:
+        config[CREATED_BY] = str(created_by)
+    if TLS in config:
+        config[TLS] = check_tls(config[TLS])
     ws = workspaces.get_row(session, workspace)
     if session.scalar(
         select(EndpointRow.id).where(EndpointRow.workspace_id == ws.id, EndpointRow.name == name)

@@ -10,7 +10,8 @@ there, while the :class:`~atelier.serving.manager.EndpointManager` runs the repl
 Each accepted connection is handed to a replica when the endpoint has a single
 deployment (:mod:`atelier.serving.handoff`: the replica then answers it, one hop);
 otherwise the :class:`~atelier.serving.router.Router` (uvicorn, with uvloop when
-installed) serves it and proxies to the replicas. SIGTERM stops the router, then every
+installed) serves it and proxies to the replicas. With TLS on (:mod:`atelier.serving.tls`)
+the router terminates it for every connection. SIGTERM stops the router, then every
 replica.
 
 The router's process and its replicas share their Prometheus numbers through a folder
@@ -84,9 +85,13 @@ class _Acceptor:
             return
         if self.manager.hand_over(connection):
             return
+        tls = self.manager.tls
+        if tls.required and tls.context is None:
+            connection.close()  # never in the clear while TLS is on
+            return
         connection.setblocking(False)
         task = self.loop.create_task(
-            self.loop.connect_accepted_socket(self._router_protocol, connection)
+            self.loop.connect_accepted_socket(self._router_protocol, connection, ssl=tls.context)
         )
         self._tasks.add(task)
         task.add_done_callback(self._adopted)

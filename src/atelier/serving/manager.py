@@ -61,6 +61,7 @@ from atelier.serving.scaling import (
     health_seconds,
     rollout_count,
 )
+from atelier.serving.tls import EndpointTls
 from atelier.serving.traffic import direct_deployment, route
 
 __all__ = ["EndpointManager"]
@@ -94,6 +95,7 @@ class EndpointManager:
         self.key_digests: tuple[str, ...] = ()
         self.auth_enabled = True
         self.config: dict[str, Any] = {}
+        self.tls = EndpointTls(log_path.parent)
         self.revision_seen = 0
         self._last_report: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -217,6 +219,7 @@ class EndpointManager:
             for replica in (*gone.active, *gone.starting):
                 self._spawn(self._drain(replica))
         if settings_changed:
+            self.tls.apply(record.config.get("tls"), self.say)
             for replica in self._replicas():
                 self._send_settings(replica)
         self._check_direct()
@@ -427,7 +430,10 @@ class EndpointManager:
 
     def direct_deployment(self) -> Deployment | None:
         """The deployment whose replicas take client connections themselves, if any
-        (:func:`atelier.serving.traffic.direct_deployment`)."""
+        (:func:`atelier.serving.traffic.direct_deployment`); none while TLS is on, since
+        the router terminates it."""
+        if self.tls.required:
+            return None
         return direct_deployment(self.deployments, self.traffic)
 
     def hand_over(self, connection: socket.socket) -> bool:

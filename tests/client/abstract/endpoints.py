@@ -19,6 +19,9 @@ def new_endpoint(connection: Any, workspace: str, name: str = "svc") -> Any:
 
 
 class EndpointContract:
+    #: who the backend records as an endpoint's creator (its user)
+    deployer: str
+
     def test_create_deploy_split_and_delete(self, connection: Any, workspace: str) -> None:
         made = new_endpoint(connection, workspace)
         assert len(made.key_digests) == 2
@@ -80,6 +83,45 @@ class EndpointContract:
             )  # fmt: skip
         with pytest.raises(NotFoundError):
             connection.endpoints.set_details(workspace, "absent", {"tags": {}})
+
+    def test_the_creator_is_recorded_whatever_the_config_says(
+        self, connection: Any, workspace: str
+    ) -> None:
+        made = connection.endpoints.create(
+            workspace, "svc", kind="local", port=18001, auth_enabled=True,
+            config={"created_by": "mallory"},
+        )  # fmt: skip
+        assert made.config["created_by"] == self.deployer
+        assert connection.endpoints.get(workspace, "svc").config["created_by"] == self.deployer
+
+    def test_access_turns_auth_and_tls_on_and_off(self, connection: Any, workspace: str) -> None:
+        made = connection.endpoints.create(
+            workspace, "svc", kind="local", port=18001, auth_enabled=False, config={}
+        )
+        assert len(made.key_digests) == 2  # keys exist for when auth is turned on
+        tls = {"cname": "svc.example.com", "cert_sha256": "ab" * 32}
+        changed = connection.endpoints.set_access(
+            workspace, "svc", {"auth_enabled": True, "tls": tls}
+        )
+        assert changed.auth_enabled and changed.config["tls"] == tls
+        assert changed.revision > made.revision  # the endpoint's process applies it
+        assert connection.endpoints.get_keys(workspace, "svc") != ("", "")
+        plain = connection.endpoints.set_access(workspace, "svc", {"tls": None})
+        assert "tls" not in plain.config and plain.auth_enabled  # what was not given stays
+        off = connection.endpoints.set_access(workspace, "svc", {"auth_enabled": False})
+        assert not off.auth_enabled and off.revision > plain.revision
+        for bad in (
+            {"auth_enabled": "yes"},
+            {"auth_enabled": None},
+            {"tls": {"cname": "svc", "cert_sha256": "not hex"}},
+            {"tls": {"cname": "bad name!", "cert_sha256": "ab" * 32}},
+            {"tls": "on"},
+            {"port": 1},
+        ):
+            with pytest.raises(ValidationError):
+                connection.endpoints.set_access(workspace, "svc", bad)
+        with pytest.raises(NotFoundError):
+            connection.endpoints.set_access(workspace, "absent", {"auth_enabled": True})
 
 
 class ReportingContract:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import pytest
 from atelier import Environment, Model, Workspace
 from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import AciWebservice, LocalWebservice, Webservice
+from atelier.azureml.exceptions import WebserviceException
 from atelier.containers import find_engine
 from atelier.core.errors import (
     ConflictError,
@@ -30,6 +32,7 @@ from atelier.serving.container_replica import LABEL, container_replica_command
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import SCORE
 from tests.helpers.server import free_port
+from tests.helpers.tls import self_signed
 
 
 def _model_and_config(
@@ -67,6 +70,30 @@ def test_deploy_without_an_engine_creates_nothing(
             AciWebservice.deploy_configuration(**bad)  # type: ignore[arg-type]
 
 
+def test_tls_files_are_checked_when_configured(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path / "one")
+    other_cert, _ = self_signed(tmp_path / "two")
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(WebserviceException, match="needs ssl_cert_pem_file and ssl_key_pem_file"):
+        AciWebservice.deploy_configuration(ssl_enabled=True, ssl_cert_pem_file=str(cert))
+    with pytest.raises(WebserviceException, match=r"cannot read ssl_key_pem_file .*readable"):
+        AciWebservice.deploy_configuration(
+            ssl_enabled=True, ssl_cert_pem_file=str(cert), ssl_key_pem_file=str(tmp_path / "no")
+        )
+    for bad_cert, bad_key in ((tmp_path / "junk.pem", key), (other_cert, key)):
+        with pytest.raises(WebserviceException, match="not a PEM certificate and its matching"):
+            AciWebservice.deploy_configuration(
+                ssl_enabled=True, ssl_cert_pem_file=str(bad_cert), ssl_key_pem_file=str(bad_key)
+            )
+    good = AciWebservice.deploy_configuration(
+        ssl_enabled=True, ssl_cert_pem_file=str(cert), ssl_key_pem_file=str(key), ssl_cname="a.b"
+    )
+    assert good.ssl_enabled and good.ssl_cname == "a.b" and "ssl_enabled=True" in repr(good)
+    assert good.tls is not None and good.tls.cert == cert.read_bytes()
+    plain = AciWebservice.deploy_configuration(ssl_enabled=False, ssl_cert_pem_file="ignored")
+    assert not plain.ssl_enabled and plain.tls is None
+
+
 def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
     spec = {
         "environment_variables": {"MODE": "fast"},
@@ -96,7 +123,7 @@ def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
 
 
 def _details_change_without_a_new_container(
-    ws: Workspace, service: AciWebservice, before: datetime
+    ws: Workspace, service: AciWebservice, before: datetime, tls: Path
 ) -> None:
     """azureml's descriptive members on a container service, and update(tags=,
     properties=, description=) changing them while the same container serves."""
@@ -119,10 +146,50 @@ def _details_change_without_a_new_container(
     assert Webservice(ws, service.name).tags == {"tier": "gold"}
     with pytest.raises(WebserviceError, match="no parameters"):
         service.update()
-    with pytest.raises(ValidationError, match="auth_enabled=True"):
-        service.update(auth_enabled=False)
+    _access_changes_live(service, tls)
     assert _containers(ws, service.name) == [container]  # none of it restarted the container
     assert service.run({"data": [1, 2]}) == [3, 6]
+
+
+def _access_changes_live(service: AciWebservice, tls: Path) -> None:
+    """HTTPS from deploy time, then key auth and TLS turned off and on again on the live
+    service: each scored with and without a key, over HTTP and HTTPS."""
+    cert = tls / "cert.pem"
+    assert service.get_keys()[0] == "chosen-primary-key-1234"  # deploy_configuration's
+    assert service.ssl_enabled and service.scoring_uri.startswith("https://127.0.0.1:")
+    assert service.run({"data": [1]}) == [3]  # checked against the service's certificate
+    trusting = ssl.create_default_context(cafile=str(cert))
+    keyed = {"Authorization": f"Bearer {service.get_keys()[0]}"}
+    assert httpx.post(
+        service.scoring_uri, json={"data": [2]}, headers=keyed, verify=trusting
+    ).json() == [6]
+    assert httpx.post(service.scoring_uri, json={"data": [2]}, verify=trusting).status_code == 401
+    with pytest.raises(httpx.TransportError):  # no answer in the clear
+        httpx.post(service.scoring_uri.replace("https:", "http:"), json={"data": [1]}, timeout=10)
+
+    service.update(auth_enabled=False, ssl_enabled=False)
+    assert service.scoring_uri.startswith("http://") and not service.auth_enabled
+    assert httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10).json() == [3]
+
+    named = self_signed(tls / "named", "svc.example.test")
+    service.update(
+        auth_enabled=True, ssl_enabled=True, ssl_cert_pem_file=str(named[0]),
+        ssl_key_pem_file=str(named[1]), ssl_cname="svc.example.test",
+    )  # fmt: skip
+    assert service.scoring_uri.startswith("https://") and service.ssl_cname == "svc.example.test"
+    assert service.run({"data": [1]}) == [3]  # the name is what the certificate is checked for
+    named_trust = ssl.create_default_context(cafile=str(named[0]))
+    with httpx.Client(verify=named_trust, timeout=10) as client:
+        unkeyed = client.post(
+            service.scoring_uri, json={"data": [1]},
+            extensions={"sni_hostname": "svc.example.test"},
+        )  # fmt: skip
+    assert unkeyed.status_code == 401  # the key is needed again
+    service.update(ssl_enabled=False)
+    assert service.scoring_uri.startswith("http://") and service.auth_enabled
+    assert not (service._folder / "tls").exists()  # its private key is not left behind
+    with pytest.raises(WebserviceException, match="ssl_enabled=True"):
+        service.update(ssl_cname="svc.example.test")  # TLS is off: a name alone is not enough
 
 
 @pytest.mark.slow
@@ -138,6 +205,10 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
         properties={"origin": "ci"},
         description="triples its input",
         collect_model_data=True,
+        ssl_enabled=True,
+        ssl_cert_pem_file=str(self_signed(tmp_path / "tls")[0]),
+        ssl_key_pem_file=str(tmp_path / "tls" / "key.pem"),
+        primary_key="chosen-primary-key-1234",
     )
     before = datetime.now(UTC)
     service = Model.deploy(ws, "aci-svc", [model], inference, config)
@@ -145,7 +216,7 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
         assert isinstance(service, AciWebservice) and service.compute_type == "ACI"
         assert service.state == "Healthy" and service.tags == {"team": "risk"}
         assert service.run({"data": [1, 2]}) == [3, 6]
-        _details_change_without_a_new_container(ws, service, before)
+        _details_change_without_a_new_container(ws, service, before, tmp_path / "tls")
         refused = httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10)
         assert refused.status_code == 401
         (container,) = _containers(ws, "aci-svc")

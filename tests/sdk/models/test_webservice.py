@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -18,7 +20,8 @@ import pytest
 from atelier import ConflictError, Model, NotFoundError, ValidationError, Workspace
 from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
-from atelier.sdk.models.webservice import WebserviceError
+from atelier.azureml.exceptions import WebserviceException
+from atelier.sdk.models.webservice import WebserviceError, _open
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -88,7 +91,7 @@ def deployed(ws: Workspace, tmp_path: Path) -> Iterator[tuple[Webservice, Model]
 
 
 def test_deploy_score_keys_and_delete(
-    ws: Workspace, deployed: tuple[Webservice, Model], tmp_path: Path
+    ws: Workspace, deployed: tuple[Webservice, Model], tmp_path: Path, backend: str
 ) -> None:
     service, model = deployed
     service.wait_for_deployment(timeout_sec=60)
@@ -127,6 +130,7 @@ def test_deploy_score_keys_and_delete(
     assert service.run({"data": [1]}) == [3]
     with pytest.raises(ValidationError):
         service.regen_key("Tertiary")
+    _auth_turns_off_and_on_again(service, backend)
 
     assert "Uvicorn running" in service.get_logs() or service.get_logs().strip()
     assert [s.name for s in Webservice.list(ws)] == ["coef-svc"]
@@ -145,6 +149,27 @@ def test_deploy_score_keys_and_delete(
     assert _gone(pid)
     assert Webservice.list(ws) == []
     model.delete()  # no longer deployed
+
+
+def _auth_turns_off_and_on_again(service: Webservice, backend: str) -> None:
+    """Who deployed it, and key auth changed on the live service with azureml's
+    positional order of LocalWebservice.update (models, image_config, deployment_config,
+    wait, inference_config)."""
+    deployer = getpass.getuser() if backend == "embedded" else "admin"  # the token's user
+    assert service.created_by is not None and service.created_by["userName"] == deployer
+    assert service.serialize()["createdBy"] == service.created_by
+    assert _open(service.workspace, replace(service._record, config={})).created_by is None
+    assert isinstance(service, LocalWebservice)
+    replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
+    service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=False), True, None)
+    assert not Webservice(service.workspace, service.name).auth_enabled
+    assert httpx.post(service.scoring_uri, json={"data": [1]}).json() == [3]  # no key needed
+    service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=True), True, None)
+    assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
+    assert service.run({"data": [1]}) == [3]  # with its key
+    assert [r["pid"] for r in service.deployments["default"]["replicas"]] == replicas  # no restart
+    with pytest.raises(WebserviceException, match="inference_config"):
+        service.update(None, object())
 
 
 def test_failing_init_raises_with_the_log(

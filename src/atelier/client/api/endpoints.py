@@ -13,6 +13,10 @@ class EndpointAPI(Protocol):
     """Endpoints and their deployments (``atelier.core.endpoints``). Keys are generated,
     encrypted and decrypted by the backend; records carry only their digests.
 
+    ``create`` records who deployed the endpoint: the server's authenticated user, or this
+    machine's user for the embedded backend. ``set_access`` turns key auth and TLS on or
+    off on the live endpoint.
+
     ``set_manager`` and ``mark_failed`` belong here, not to reporting: the SDK starts a
     local endpoint's process and records it, and marks the endpoint failed when it finds
     that process gone."""
@@ -49,6 +53,7 @@ class EndpointAPI(Protocol):
         self, workspace: str, name: str, slot: str, value: str | None = None
     ) -> EndpointRecord: ...
     def set_details(self, workspace: str, name: str, details: dict[str, Any]) -> EndpointRecord: ...
+    def set_access(self, workspace: str, name: str, changes: dict[str, Any]) -> EndpointRecord: ...
     def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord: ...
     def mark_failed(self, workspace: str, name: str, error: str) -> EndpointRecord: ...
     def model_data(

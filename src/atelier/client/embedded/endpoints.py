@@ -4,6 +4,7 @@ keys are sealed with this home's secret box (``services/endpoint_keys.py``)."""
 from __future__ import annotations
 
 import builtins
+import getpass
 import threading
 from typing import Any
 
@@ -55,6 +56,7 @@ class EmbeddedEndpoints:
                 port=port,
                 auth_enabled=auth_enabled,
                 config=config,
+                created_by=_local_user(),
             )
 
     def get(self, workspace: str, name: str) -> EndpointRecord:
@@ -106,6 +108,10 @@ class EmbeddedEndpoints:
         with self.db.session() as session:
             return endpoints.set_details(session, workspace, name, details)
 
+    def set_access(self, workspace: str, name: str, changes: dict[str, Any]) -> EndpointRecord:
+        with self.db.session() as session:
+            return endpoints.set_access(session, workspace, name, changes)
+
     def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord:
         with self.db.session() as session:
             return endpoints.set_manager(session, workspace, name, pid)
@@ -136,6 +142,15 @@ class EmbeddedEndpoints:
         """Every stored batch of the endpoint (or one deployment): (path, bytes), oldest
         day first."""
         return endpoints.model_data(self.blobs, workspace, endpoint, deployment)
+
+
+def _local_user() -> str | None:
+    """This machine's user, who deploys with the embedded backend (None if the system
+    cannot tell: no login name in the environment and no passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
 
 
 def _conforms(implementation: EmbeddedEndpoints) -> tuple[EndpointAPI, EndpointReportingAPI]:

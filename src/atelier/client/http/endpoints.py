@@ -130,6 +130,9 @@ class HttpEndpoints:
     def set_details(self, workspace: str, name: str, details: dict[str, Any]) -> EndpointRecord:
         return self._record("PATCH", self._one(workspace, name), json=details)
 
+    def set_access(self, workspace: str, name: str, changes: dict[str, Any]) -> EndpointRecord:
+        return self._record("PUT", f"{self._one(workspace, name)}/access", json=changes)
+
     def set_manager(self, workspace: str, name: str, pid: int) -> EndpointRecord:
         return self._record("PUT", f"{self._one(workspace, name)}/manager", json={"pid": pid})
 

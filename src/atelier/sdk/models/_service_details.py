@@ -1,6 +1,6 @@
 """azureml's descriptive members of a web service: ``tags``, ``properties``,
-``description``, ``created_time``, ``error`` and ``get_token()``, and the methods that
-change the first three: ``add_tags``, ``remove_tags``, ``add_properties`` (and
+``description``, ``created_time``, ``created_by``, ``error`` and ``get_token()``, and the
+methods that change the first three: ``add_tags``, ``remove_tags``, ``add_properties`` (and
 ``AciWebservice.update(tags=, properties=, description=)``)."""
 
 from __future__ import annotations
@@ -48,6 +48,24 @@ class ServiceDetailsMixin:
     @property
     def created_time(self) -> datetime:
         return datetime.fromtimestamp(self._record.created_ms / 1000, tz=UTC)
+
+    @property
+    def created_by(self) -> dict[str, str | None] | None:
+        """Who deployed the service, in azureml's shape (``userName`` is the server's
+        user, or this machine's for an embedded workspace; Azure's identity fields are
+        None); None for a service deployed before Atelier recorded it."""
+        name = self._record.config.get("created_by")
+        if not name:
+            return None
+        return {
+            "userObjectId": None,
+            "userPuId": None,
+            "userIdp": None,
+            "userAltSecId": None,
+            "userIss": None,
+            "userTenantId": None,
+            "userName": str(name),
+        }
 
     @property
     def updated_time(self) -> datetime:

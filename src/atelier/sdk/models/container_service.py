@@ -36,6 +36,7 @@ from atelier.core.packages import default_image_name
 from atelier.execution import packaging
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models._service_access import check_tls, install_tls
 from atelier.sdk.models._service_details import text_map
 from atelier.sdk.models.inference import InferenceConfig
 from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
@@ -56,7 +57,11 @@ _START_TIMEOUT_SECONDS = 180
 
 
 class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguration):
-    """CPU and memory limits of the container, key auth, port, tags and model data."""
+    """CPU and memory limits of the container, key auth, TLS, port, tags and model data.
+
+    With ``ssl_enabled``, ``ssl_cert_pem_file`` and ``ssl_key_pem_file`` are read and
+    checked here: :class:`WebserviceError` (azureml's ``WebserviceException``) when one is
+    missing, unreadable, or they are not a PEM certificate and its matching key."""
 
     def __init__(
         self,
@@ -70,6 +75,12 @@ class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguratio
         enable_app_insights: bool = False,
         collect_model_data: bool = False,
         properties: dict[str, str] | None = None,
+        ssl_enabled: bool | None = None,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        ssl_cname: str | None = None,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
     ) -> None:
         for name, value in (("cpu_cores", cpu_cores), ("memory_gb", memory_gb)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -84,13 +95,19 @@ class AciWebserviceDeploymentConfiguration(LocalWebserviceDeploymentConfiguratio
         self.properties = {str(k): str(v) for k, v in (properties or {}).items()}
         self.description = description
         self.enable_app_insights = bool(enable_app_insights)
+        self.tls = check_tls(ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname)
+        self.ssl_enabled = self.tls is not None
+        self.ssl_cname = self.tls.cname if self.tls is not None else None
+        self.primary_key = primary_key
+        self.secondary_key = secondary_key
         #: False for a local service run in a container (no CPU or memory limits)
         self.limited = True
 
     def __repr__(self) -> str:
         return (
             f"AciWebserviceDeploymentConfiguration(cpu_cores={self.cpu_cores:g}, "
-            f"memory_gb={self.memory_gb:g}, auth_enabled={self.auth_enabled})"
+            f"memory_gb={self.memory_gb:g}, auth_enabled={self.auth_enabled}, "
+            f"ssl_enabled={self.ssl_enabled})"
         )
 
 
@@ -127,15 +144,32 @@ class AciWebservice(Webservice):
         auth_enabled: bool = True,
         ssl_enabled: bool | None = None,
         enable_app_insights: bool = False,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        ssl_cname: str | None = None,
+        dns_name_label: str | None = None,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
         collect_model_data: bool = False,
+        cmk_vault_base_url: str | None = None,
+        cmk_key_name: str | None = None,
+        cmk_key_version: str | None = None,
+        vnet_name: str | None = None,
+        subnet_name: str | None = None,
         port: int | None = None,
         image: str | None = None,
         **azureml_arguments: Any,
     ) -> AciWebserviceDeploymentConfiguration:
-        """Its configuration: CPU cores and memory (GiB) limits, key auth, tags, model data
-        collection; ``port`` (None: a free one) and ``image`` (a package's ``location``,
-        instead of building one) are Atelier's."""
-        del location, ssl_enabled, azureml_arguments  # Azure placement and TLS
+        """Its configuration, azureml's arguments in its order: CPU cores and memory (GiB)
+        limits, key auth, tags, model data collection, and TLS: with ``ssl_enabled`` the
+        service answers HTTPS with the certificate and key of ``ssl_cert_pem_file`` and
+        ``ssl_key_pem_file`` (``scoring_uri`` is ``https://``; ``ssl_cname`` is the name
+        ``run()`` checks the certificate for). ``port`` (None: a free one) and ``image`` (a
+        package's ``location``, instead of building one) are Atelier's. The Azure
+        placement, DNS, key-vault and network arguments change nothing here, and
+        ``primary_key``/``secondary_key`` replace the random keys (16 characters at least)."""
+        del location, dns_name_label, cmk_vault_base_url, cmk_key_name, cmk_key_version
+        del vnet_name, subnet_name, azureml_arguments  # Azure placement and networking
         return AciWebserviceDeploymentConfiguration(
             cpu_cores=cpu_cores,
             memory_gb=memory_gb,
@@ -147,6 +181,12 @@ class AciWebservice(Webservice):
             enable_app_insights=enable_app_insights,
             collect_model_data=collect_model_data,
             properties=properties,
+            ssl_enabled=ssl_enabled,
+            ssl_cert_pem_file=ssl_cert_pem_file,
+            ssl_key_pem_file=ssl_key_pem_file,
+            ssl_cname=ssl_cname,
+            primary_key=primary_key,
+            secondary_key=secondary_key,
         )
 
     @property
@@ -187,9 +227,17 @@ class AciWebservice(Webservice):
         the new container starts beside the old one and takes over once ready, so no
         request fails; when it does not start, raises :class:`WebserviceError` and the old
         one keeps serving. With nothing to change, raises ``WebserviceError``, as azureml
-        does. ``auth_enabled`` can only stay as deployed; the TLS and Application Insights
-        arguments are Azure's and change nothing here."""
-        del ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname, enable_app_insights
+        does.
+
+        ``auth_enabled`` turns key auth on or off on the live service, and ``ssl_enabled``
+        (with ``ssl_cert_pem_file`` and ``ssl_key_pem_file``, or the current ones when only
+        ``ssl_cname`` changes) turns HTTPS on, off, or to a new certificate: both apply at
+        once, without a restart; the new ``scoring_uri`` follows. ``enable_app_insights``
+        is Azure's and changes nothing here."""
+        del enable_app_insights, azureml_arguments  # Azure's monitoring; the image era's
+        access, tls = self._access_changes(
+            auth_enabled, ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname
+        )
         details = {
             key: value
             for key, value in (
@@ -200,18 +248,15 @@ class AciWebservice(Webservice):
             if value is not None
         }
         rolls = any(v is not None for v in (image, models, inference_config, deployment_config))
-        if not details and not rolls and auth_enabled is None:
+        asked = (auth_enabled, ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname)
+        if not details and not rolls and all(v is None for v in asked):
             raise WebserviceError(
                 f"no parameters given to update service {self.name!r}: give tags, properties, "
-                "description, image, models, inference_config or deployment_config"
+                "description, auth_enabled, ssl_enabled, image, models, inference_config or "
+                "deployment_config"
             )
-        if auth_enabled is not None and bool(auth_enabled) != self._record.auth_enabled:
-            raise ValidationError(
-                f"service {self.name!r} was deployed with auth_enabled="
-                f"{self._record.auth_enabled}; to change it, deploy it again with "
-                f"AciWebservice.deploy_configuration(auth_enabled={bool(auth_enabled)}) and "
-                "overwrite=True"
-            )
+        if access or tls is not None:
+            self._set_access(access, tls)
         if details:
             self._set_details(
                 **{k: text_map(k, v) if k != "description" else str(v) for k, v in details.items()}
@@ -220,10 +265,7 @@ class AciWebservice(Webservice):
             return
         self._next_image = image
         try:
-            super().update(
-                models, inference_config, deployment_config, deployment_name, timeout_sec,
-                **azureml_arguments,
-            )  # fmt: skip
+            self._roll(models, inference_config, deployment_config, deployment_name, timeout_sec)
         finally:
             self._next_image = None
 
@@ -391,9 +433,13 @@ def deploy_container(
                 "cpu_cores": config.cpu_cores,
                 "memory_gb": config.memory_gb,
                 "enable_app_insights": config.enable_app_insights,
+                "tls": install_tls(folder, config.tls) if config.tls is not None else None,
             },
         )
         created = True
+        for slot, key in (("primary", config.primary_key), ("secondary", config.secondary_key)):
+            if key is not None:
+                backend.endpoints.regen_key(workspace.name, name, slot, key)
         backend.endpoints.put_deployment(
             workspace.name, name, DEFAULT_DEPLOYMENT, spec, [(m.name, m.version) for m in models]
         )

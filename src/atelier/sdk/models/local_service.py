@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import shutil
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from atelier.core.endpoints import FAILED, LOCAL, check_endpoint_name
 from atelier.core.errors import (
@@ -18,8 +18,9 @@ from atelier.core.errors import (
 )
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import LocalWebserviceDeploymentConfiguration
+from atelier.sdk.models._service_rollout import APPLY_TIMEOUT_SECONDS, model_ref
 from atelier.sdk.models.inference import InferenceConfig
-from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice, _model_ref
+from atelier.sdk.models.webservice import DEFAULT_DEPLOYMENT, HOST, Webservice
 
 if TYPE_CHECKING:
     from atelier.sdk.models.model import Model
@@ -42,7 +43,7 @@ class LocalWebservice(Webservice):
         self._refresh()
         revision = self._record.revision
         for deployment in self._record.deployments:
-            models = [self.workspace._model(*_model_ref(m)) for m in deployment.models]
+            models = [self.workspace._model(*model_ref(m)) for m in deployment.models]
             spec = self._new_spec(deployment.name, deployment.spec, models, None, None)
             revision = self._backend.endpoints.put_deployment(
                 self.workspace.name,
@@ -58,6 +59,70 @@ class LocalWebservice(Webservice):
                 raise WebserviceError(
                     f"service {self.name!r} did not restart: {failed[0].error or 'see get_logs()'}"
                 )
+
+    def update(  # type: ignore[override]
+        self,
+        models: builtins.list[Model] | None = None,
+        image_config: Any = None,
+        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
+        wait: bool = False,
+        inference_config: InferenceConfig | None = None,
+        *,
+        deployment_name: str | None = None,
+        timeout_sec: float = APPLY_TIMEOUT_SECONDS,
+    ) -> None:
+        """azureml's arguments, in its order. Rolls the deployment (the only one, or
+        ``deployment_name``) to new ``models``, ``inference_config`` (entry script,
+        environment) and/or ``deployment_config`` (replicas, autoscaling), with no failed
+        request: the new replicas start beside the old ones and take over once all are
+        ready. A ``deployment_config`` whose ``auth_enabled`` differs from the service's
+        turns key auth on or off at once (with nothing else to change, no replica
+        restarts).
+
+        Whatever ``wait`` says, returns once the new replicas serve: when one fails to
+        start, raises :class:`WebserviceError` with the log, and the old ones keep serving.
+        ``image_config`` (azureml's image era) is refused: give ``inference_config``."""
+        del wait  # the rollout is always awaited: its failure rolls back
+        if image_config is not None:
+            raise WebserviceError(
+                "image_config (ContainerImageConfig) belongs to azureml's retired image API; "
+                "pass inference_config=InferenceConfig(entry_script=..., environment=...)"
+            )
+        if deployment_config is not None and not isinstance(
+            deployment_config, LocalWebserviceDeploymentConfiguration
+        ):
+            raise WebserviceError(
+                "deployment_config must be LocalWebservice.deploy_configuration(...); got "
+                f"{type(deployment_config).__name__}"
+            )
+        if inference_config is not None and not isinstance(inference_config, InferenceConfig):
+            raise WebserviceError(
+                "inference_config must be an InferenceConfig; got "
+                f"{type(inference_config).__name__}"
+            )
+        self._refresh()
+        if (
+            deployment_config is not None
+            and deployment_config.auth_enabled != self._record.auth_enabled
+        ):
+            self._set_access({"auth_enabled": deployment_config.auth_enabled})
+            if (
+                models is None
+                and inference_config is None
+                and self._same_settings(deployment_config, deployment_name)
+            ):
+                return  # only the auth changed: the replicas keep serving
+        self._roll(models, inference_config, deployment_config, deployment_name, timeout_sec)
+
+    def _same_settings(
+        self, config: LocalWebserviceDeploymentConfiguration, deployment_name: str | None
+    ) -> bool:
+        """Whether the deployment already runs with ``config``'s replica settings."""
+        deployment = self._record.deployment(self._deployment_name(deployment_name))
+        settings = config.deployment_settings()
+        return deployment is not None and all(
+            deployment.spec.get(key) == value for key, value in settings.items()
+        )
 
     @staticmethod
     def deploy_configuration(

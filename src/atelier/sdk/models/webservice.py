@@ -32,7 +32,6 @@ import io
 import json
 import shutil
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from atelier.core.endpoints import (
@@ -42,7 +41,6 @@ from atelier.core.endpoints import (
     EndpointRecord,
 )
 from atelier.core.errors import (
-    AlreadyExistsError,
     NotFoundError,
     ValidationError,
     WebserviceError,
@@ -50,10 +48,11 @@ from atelier.core.errors import (
 from atelier.sdk.models import _answers
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models._deployment_config import (
-    SETTING_KEYS,
     LocalWebserviceDeploymentConfiguration,
 )
+from atelier.sdk.models._service_access import ServiceAccessMixin
 from atelier.sdk.models._service_details import ServiceDetailsMixin
+from atelier.sdk.models._service_rollout import APPLY_TIMEOUT_SECONDS
 from atelier.sdk.models.inference import InferenceConfig
 
 if TYPE_CHECKING:
@@ -65,13 +64,11 @@ __all__ = ["DEFAULT_DEPLOYMENT", "Webservice", "WebserviceError"]
 HOST = proc.HOST
 LOG_FILE = proc.LOG_FILE
 DEFAULT_DEPLOYMENT = "default"
-_LOG_TAIL_LINES = 40
-_APPLY_TIMEOUT_SECONDS = 300.0
 #: how often wait_for_deployment(show_output=True) repeats an unchanged state
 _PROGRESS_EVERY = 10.0
 
 
-class Webservice(ServiceDetailsMixin):
+class Webservice(ServiceDetailsMixin, ServiceAccessMixin):
     """A deployed service. ``Webservice(ws, "iris-svc")`` opens it (``NotFoundError`` if
     there is none by that name)."""
 
@@ -108,11 +105,12 @@ class Webservice(ServiceDetailsMixin):
 
     @property
     def scoring_uri(self) -> str:
-        return f"http://{HOST}:{self.port}/score"
+        """``http://127.0.0.1:<port>/score``, ``https://`` with TLS on."""
+        return f"{self._scheme()}://{HOST}:{self.port}/score"
 
     @property
     def swagger_uri(self) -> str:
-        return f"http://{HOST}:{self.port}/swagger.json"
+        return f"{self._scheme()}://{HOST}:{self.port}/swagger.json"
 
     @property
     def image_id(self) -> str | None:
@@ -168,6 +166,9 @@ class Webservice(ServiceDetailsMixin):
             "properties": self.properties,
             "description": self.description,
             "createdTime": self.created_time.isoformat(),
+            "createdBy": self.created_by,
+            "authEnabled": self.auth_enabled,
+            "sslEnabled": self.ssl_enabled,
             "updatedTime": self.updated_time.isoformat(),
             "error": self.error,
         }
@@ -178,9 +179,6 @@ class Webservice(ServiceDetailsMixin):
     def reload(self) -> None:
         """Read the service's state again."""
         self._refresh()
-
-    def _refresh(self) -> None:
-        self._record = self._backend.endpoints.get(self.workspace.name, self.name)
 
     # --- listing --------------------------------------------------------------------------
     @classmethod
@@ -256,8 +254,12 @@ class Webservice(ServiceDetailsMixin):
         headers = {"Content-Type": "application/json"}
         if self._record.auth_enabled:
             headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
+        verify, extensions = self._client_tls()
         try:
-            response = httpx.post(self.scoring_uri, content=body, headers=headers, timeout=120)
+            with httpx.Client(verify=verify, timeout=120) as client:
+                response = client.post(
+                    self.scoring_uri, content=body, headers=headers, extensions=extensions
+                )
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # a replica that answers its connections itself took this one with it
             raise WebserviceError(
@@ -330,156 +332,23 @@ class Webservice(ServiceDetailsMixin):
             self._backend.endpoints.delete(self.workspace.name, self.name)
         shutil.rmtree(self._folder, ignore_errors=True)
 
-    # --- changing it ---------------------------------------------------------------------------
+    # --- changing it ----------------------------------------------------------------------
     def update(
         self,
         models: builtins.list[Model] | None = None,
         inference_config: InferenceConfig | None = None,
         deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
         deployment_name: str | None = None,
-        timeout_sec: float = _APPLY_TIMEOUT_SECONDS,
+        timeout_sec: float = APPLY_TIMEOUT_SECONDS,
         **azureml_arguments: Any,
     ) -> None:
         """Roll a deployment (the only one, or ``deployment_name``) to new models, entry
-        script/environment and/or replica settings, with no failed request: the new
-        replicas start beside the old ones and take over once all are ready.
-
-        When a new replica fails (``init()`` raises, the process exits), raises
-        :class:`WebserviceError` with the traceback from the log; the old replicas keep
-        serving and the deployment keeps its previous models."""
+        script/environment and/or replica settings, with no failed request (see
+        ``LocalWebservice.update`` and ``AciWebservice.update`` for azureml's arguments)."""
         del azureml_arguments  # image, tags, properties…: the container era's arguments
-        self._refresh()
-        target = self._deployment_name(deployment_name)
-        current = self._record.deployment(target)
-        assert current is not None  # _deployment_name checked it
-        old_models = [_model_ref(m) for m in current.models]
-        chosen = (
-            models
-            if models is not None
-            else [self.workspace._model(name, version) for name, version in old_models]
-        )
-        spec = self._new_spec(target, current.spec, chosen, inference_config, deployment_config)
-        record = self._backend.endpoints.put_deployment(
-            self.workspace.name, self.name, target, spec, [(m.name, m.version) for m in chosen]
-        )
-        self._record = self._wait_applied(record.revision, timeout_sec)
-        deployment = self._record.deployment(target)
-        if deployment is not None and deployment.state == FAILED:
-            error = deployment.error or "the new replicas did not start"
-            back = self._backend.endpoints.put_deployment(
-                self.workspace.name, self.name, target, current.spec, old_models
-            )
-            with contextlib.suppress(WebserviceError):
-                self._record = self._wait_applied(back.revision, 30)
-            raise WebserviceError(
-                f"the update of {self.name!r} failed; it still serves the previous "
-                f"version ({', '.join(current.models)}). {error}"
-            )
-
-    def create_deployment(
-        self,
-        name: str,
-        models: builtins.list[Model],
-        inference_config: InferenceConfig | None = None,
-        deployment_config: LocalWebserviceDeploymentConfiguration | None = None,
-        timeout_sec: float = _APPLY_TIMEOUT_SECONDS,
-    ) -> None:
-        """Add deployment ``name`` (taking no traffic until :meth:`set_traffic`); returns
-        once its replicas are ready, or raises :class:`WebserviceError` with the log."""
-        self._refresh()
-        if self._record.deployment(name) is not None:
-            raise AlreadyExistsError(
-                f"service {self.name!r} already has a deployment {name!r}; update it with "
-                f"service.update(..., deployment_name={name!r})"
-            )
-        config = deployment_config or LocalWebserviceDeploymentConfiguration()
-        spec = proc.deployment_spec(
-            self._folder, name, list(models), inference_config, config.deployment_settings()
-        )
-        record = self._backend.endpoints.put_deployment(
-            self.workspace.name, self.name, name, spec, [(m.name, m.version) for m in models]
-        )
-        self._record = self._wait_applied(record.revision, timeout_sec)
-        deployment = self._record.deployment(name)
-        if deployment is not None and deployment.state == FAILED:
-            self._record = self._backend.endpoints.delete_deployment(
-                self.workspace.name, self.name, name
-            )
-            raise WebserviceError(f"deployment {name!r} failed to start. {deployment.error}")
-
-    def set_traffic(self, traffic: dict[str, int]) -> None:
-        """Split requests between deployments, e.g. ``{"blue": 90, "green": 10}`` (whole
-        percentages adding up to 100); applies at once."""
-        record = self._backend.endpoints.set_traffic(self.workspace.name, self.name, traffic)
-        self._record = self._wait_applied(record.revision)
-
-    def delete_deployment(self, name: str) -> None:
-        """Stop and remove a deployment that takes no traffic."""
-        record = self._backend.endpoints.delete_deployment(self.workspace.name, self.name, name)
-        self._record = self._wait_applied(record.revision)
+        self._roll(models, inference_config, deployment_config, deployment_name, timeout_sec)
 
     # --- helpers --------------------------------------------------------------------------
-    def _deployment_name(self, name: str | None) -> str:
-        names = [d.name for d in self._record.deployments]
-        if name is None:
-            if len(names) == 1:
-                return names[0]
-            raise ValidationError(
-                f"service {self.name!r} has deployments {', '.join(names)}; pass "
-                "deployment_name= to say which one to update"
-            )
-        if name not in names:
-            raise NotFoundError(
-                f"service {self.name!r} has no deployment {name!r}; it has {', '.join(names)}"
-            )
-        return name
-
-    def _new_spec(
-        self,
-        deployment: str,
-        old: dict[str, Any],
-        models: builtins.list[Model],
-        inference_config: InferenceConfig | None,
-        deployment_config: LocalWebserviceDeploymentConfiguration | None,
-    ) -> dict[str, Any]:
-        settings = {k: old[k] for k in SETTING_KEYS if k in old}
-        if deployment_config is not None:
-            settings = deployment_config.deployment_settings()
-        if inference_config is None and not old.get("no_code"):
-            inference_config = InferenceConfig(
-                entry_script=Path(old["entry_script"]).relative_to(old["source_directory"]),
-                source_directory=old["source_directory"],
-            )
-            spec = proc.deployment_spec(
-                self._folder, deployment, models, inference_config, settings
-            )
-            for key in ("python", "environment", "environment_variables"):
-                if key in old:
-                    spec[key] = old[key]
-            return spec
-        return proc.deployment_spec(self._folder, deployment, models, inference_config, settings)
-
-    def _wait_applied(
-        self, revision: int, timeout_sec: float = _APPLY_TIMEOUT_SECONDS
-    ) -> EndpointRecord:
-        """Wait until the endpoint's manager has acted on ``revision``."""
-        deadline = time.monotonic() + timeout_sec
-        while True:
-            record = self._backend.endpoints.get(self.workspace.name, self.name)
-            if record.applied_revision >= revision:
-                return record
-            if not proc.alive(record.manager_pid):
-                self._record = record
-                raise WebserviceError(
-                    f"service {self.name!r} is not running; the end of its log:\n{self._log_tail()}"
-                )
-            if time.monotonic() >= deadline:
-                raise WebserviceError(
-                    f"service {self.name!r} did not apply the change within {timeout_sec} s; "
-                    f"the end of its log:\n{self._log_tail()}"
-                )
-            time.sleep(0.05)
-
     def _probe(self) -> str:
         self._refresh()
         if not proc.alive(self._record.manager_pid):
@@ -499,9 +368,6 @@ class Webservice(ServiceDetailsMixin):
         errors = [f"{d.name}: {d.error}" for d in self._record.deployments if d.error]
         return "; ".join(errors) or "see the log"
 
-    def _log_tail(self) -> str:
-        return proc.tail(self._folder / LOG_FILE, _LOG_TAIL_LINES) or "(the log is empty)"
-
 
 def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
     """The service of ``record`` as the class of its kind (container, else local)."""
@@ -513,8 +379,3 @@ def _open(workspace: Workspace, record: EndpointRecord) -> Webservice:
     service._record = record
     service._folder = proc.endpoint_dir(workspace.name, record.name)
     return service
-
-
-def _model_ref(model_id: str) -> tuple[str, int]:
-    name, _, version = model_id.rpartition(":")
-    return name, int(version)

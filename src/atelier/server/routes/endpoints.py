@@ -7,8 +7,10 @@ digests.
 
 Roles: Readers read endpoints and collected model data; Contributors create endpoints,
 set their tags, properties and description, put deployments, set traffic, read the keys
-(to call the endpoint) and report as its manager; Owners regenerate keys and delete
-endpoints and deployments.
+(to call the endpoint) and report as its manager; Owners regenerate keys, turn key auth
+and TLS on or off, and delete endpoints and deployments.
+
+An endpoint records who created it: the authenticated user, whatever the body says.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
-from pydantic import Field
+from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from atelier.core.endpoints import EndpointRecord, ReplicaRecord, ReplicaReport
 from atelier.core.errors import ValidationError
-from atelier.server.auth import MANAGE, READ, WRITE, guard
+from atelier.server.auth import MANAGE, READ, WRITE, guard, principal_of
 from atelier.server.routes._common import blobs, database, secret_box
 from atelier.server.schemas import Body
 from atelier.server.streams import require_type
@@ -66,6 +68,19 @@ class Details(Body):
     tags: dict[str, str] | None = None
     properties: dict[str, str] | None = None
     description: str | None = Field(default=None, max_length=4096)
+
+
+class TlsSettings(Body):
+    cname: str | None = Field(max_length=253)
+    cert_sha256: str = Field(min_length=64, max_length=64)
+
+
+class Access(Body):
+    """What ``set_access`` changes; a field left out stays as it is (``tls: null`` turns
+    TLS off)."""
+
+    auth_enabled: StrictBool | None = None
+    tls: TlsSettings | None = None
 
 
 class Manager(Body):
@@ -128,6 +143,7 @@ def create(workspace: str, body: EndpointCreate, request: Request) -> EndpointRe
             port=body.port,
             auth_enabled=body.auth_enabled,
             config=body.config,
+            created_by=principal_of(request).user_name,
         )
 
 
@@ -162,6 +178,20 @@ def set_details(workspace: str, name: str, body: Details, request: Request) -> E
     details = {key: getattr(body, key) for key in body.model_fields_set}
     with database(request).session() as session:
         return endpoints.set_details(session, workspace, name, details)
+
+
+@router.put(f"{ENDPOINT}/access", dependencies=guard(MANAGE), response_model=EndpointRecord)
+def set_access(workspace: str, name: str, body: Access, request: Request) -> EndpointRecord:
+    """Turn key auth and/or TLS on or off on the live endpoint (the fields given)."""
+    changes: dict[str, Any] = {}
+    if "auth_enabled" in body.model_fields_set:
+        if body.auth_enabled is None:
+            raise ValidationError("auth_enabled must be true or false")
+        changes["auth_enabled"] = body.auth_enabled
+    if "tls" in body.model_fields_set:
+        changes["tls"] = body.tls.model_dump() if body.tls is not None else None
+    with database(request).session() as session:
+        return endpoints.set_access(session, workspace, name, changes)
 
 
 @router.put(DEPLOYMENT, dependencies=guard(WRITE), response_model=EndpointRecord)
