@@ -92,6 +92,11 @@ def test_tls_files_are_checked_when_configured(tmp_path: Path) -> None:
     assert good.tls is not None and good.tls.cert == cert.read_bytes()
     plain = AciWebservice.deploy_configuration(ssl_enabled=False, ssl_cert_pem_file="ignored")
     assert not plain.ssl_enabled and plain.tls is None
+    # azureml's defaults: an ACI service takes requests without a key unless asked
+    assert (
+        not plain.auth_enabled
+        and AciWebservice.deploy_configuration(auth_enabled=True).auth_enabled
+    )
 
 
 def test_the_replica_command_carries_the_limits_not_the_keys() -> None:
@@ -204,6 +209,7 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
         tags={"team": "risk"},
         properties={"origin": "ci"},
         description="triples its input",
+        auth_enabled=True,
         collect_model_data=True,
         ssl_enabled=True,
         ssl_cert_pem_file=str(self_signed(tmp_path / "tls")[0]),
