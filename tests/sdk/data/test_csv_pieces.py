@@ -17,13 +17,9 @@ from atelier.sdk.data.dataset import Dataset
 from atelier.sdk.data.tabular_dataset import TabularDataset
 
 
-@pytest.fixture
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ATELIER_HOME", str(home))
-    monkeypatch.delenv(_tabular_cache.CACHE_ENV, raising=False)
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
-    return home
 
 
 def _dataset(path: Path) -> TabularDataset:
@@ -37,7 +33,7 @@ def _leftovers(home: Path) -> list[str]:
 
 
 def test_pieces_read_as_the_whole_file_does(
-    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed_pieces: list[int]
 ) -> None:
     """Quoted values (with the separator inside) only in a late piece, a line longer than
     two pieces, and no line end after the last line: the first read for pandas and for
@@ -47,17 +43,8 @@ def test_pieces_read_as_the_whole_file_does(
     lines[100] = '99,"quoted, with a comma",1.25'
     path = tmp_path / "mixed.csv"
     path.write_text("\n".join(lines))  # no line end at the end
-    parsed: list[int] = []
-    real = _csv_pieces.csv_pieces
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        for piece in real(*args, **kwargs):
-            parsed.append(piece.num_rows)
-            yield piece
-
-    monkeypatch.setattr(_csv_pieces, "csv_pieces", counted)
     first = _dataset(path).to_pandas_dataframe()
-    assert len(parsed) > 10 and sum(parsed) == 120
+    assert len(parsed_pieces) > 10 and sum(parsed_pieces) == 120
     cached = _dataset(path).to_pandas_dataframe()
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
     whole = _dataset(path).to_pandas_dataframe()
@@ -68,9 +55,9 @@ def test_pieces_read_as_the_whole_file_does(
     monkeypatch.delenv(_tabular_cache.CACHE_ENV)
     arrow_home = tmp_path / "arrow-home"
     monkeypatch.setenv("ATELIER_HOME", str(arrow_home))
-    parsed.clear()
+    parsed_pieces.clear()
     table = _dataset(path).to_arrow()  # parsed in pieces, every piece kept
-    assert len(parsed) > 10
+    assert len(parsed_pieces) > 10
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
     assert table.equals(_dataset(path).to_arrow())
     assert table.column("name").to_pylist() == whole["name"].tolist()

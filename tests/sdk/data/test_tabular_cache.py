@@ -28,15 +28,6 @@ CSV = (
 )
 
 
-@pytest.fixture
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home of this test's own (the cache lives in it), with the default cap."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("ATELIER_HOME", str(home))
-    monkeypatch.delenv(_tabular_cache.CACHE_ENV, raising=False)
-    return home
-
-
 def entries(home: Path) -> list[Path]:
     _tabular_cache.wait_for_writes()  # the first read writes its entry in the background
     root = home / "cache" / "tabular"
@@ -359,7 +350,7 @@ def test_datastore_files_and_registered_versions_are_cached(
 
 
 def test_a_large_csv_read_in_pieces_equals_a_whole_read(
-    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed_pieces: list[int]
 ) -> None:
     """A CSV above twice the piece size is parsed a piece at a time (cuts fall mid-line)
     and then read back from the cache: the same frame as the one-pass reader gives."""
@@ -367,20 +358,11 @@ def test_a_large_csv_read_in_pieces_equals_a_whole_read(
     rows = [CSV.splitlines()[0]] + [line for _ in range(25) for line in CSV.splitlines()[1:]]
     path = tmp_path / "big.csv"
     path.write_text("\n".join(rows) + "\n")
-    pieces: list[int] = []
-    real = _csv_pieces.csv_pieces
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        for piece in real(*args, **kwargs):
-            pieces.append(piece.num_rows)
-            yield piece
-
-    monkeypatch.setattr(_csv_pieces, "csv_pieces", counted)
     cached = csv_dataset(path).to_pandas_dataframe()
-    assert len(pieces) > 5 and sum(pieces) == 100  # really cut into many pieces
+    assert len(parsed_pieces) > 5 and sum(parsed_pieces) == 100  # really cut into many pieces
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")  # the one-pass streaming reader
     whole = csv_dataset(path).to_pandas_dataframe()
-    assert sum(pieces) == 100  # not used without the cache
+    assert sum(parsed_pieces) == 100  # not used without the cache
     pd.testing.assert_frame_equal(cached, whole, check_exact=True)
     assert len(cached) == 100
     assert cached["id"].tolist()[:4] == [1, 2, 3, 4]
