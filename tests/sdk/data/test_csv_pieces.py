@@ -112,3 +112,44 @@ def test_a_csv_rewritten_to_the_same_size_while_it_is_read_is_an_error(
     with pytest.raises(ConflictError, match="read the dataset again"):
         _dataset(path).to_pandas_dataframe()
     assert _leftovers(cache_home) == []
+
+
+class _ReadOnlyStream:
+    """A datastore stream with ``read`` only (no ``readinto``)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._at = data, 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self._data[self._at : self._at + size]
+        self._at += len(chunk)
+        return chunk
+
+    def __enter__(self) -> _ReadOnlyStream:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def test_a_stream_without_readinto_is_read_in_pieces_too(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from atelier.client.data_files import ResolvedFile
+
+    data = ("id,name\n" + "".join(f"{i},n{i}\n" for i in range(100))).encode()
+
+    class Store:
+        def open(self, location: str) -> _ReadOnlyStream:
+            return _ReadOnlyStream(data)
+
+    item = ResolvedFile("store:x.csv", "x.csv", len(data), 0, Store(), "x.csv")  # type: ignore[arg-type]
+    options = {
+        "read_options": pcsv.ReadOptions(),
+        "parse_options": pcsv.ParseOptions(),
+        "convert_options": pcsv.ConvertOptions(),
+    }
+    pieces = list(_csv_pieces.csv_pieces(item, options))
+    assert len(pieces) > 5
+    assert pa.concat_tables(pieces).equals(pcsv.read_csv(pa.BufferReader(data)))

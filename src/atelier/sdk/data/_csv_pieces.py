@@ -142,11 +142,18 @@ def _text_pieces(item: ResolvedFile) -> Iterator[tuple[bytearray, int]]:
 
 
 def _fill(handle: Any, buffer: bytearray, start: int) -> int:
-    """Read into ``buffer`` from ``start`` until it is full or the file ends."""
+    """Read into ``buffer`` from ``start`` until it is full or the file ends (a stream
+    without ``readinto``, as some datastores give, is read and copied)."""
+    readinto = getattr(handle, "readinto", None)
     with memoryview(buffer) as view:
         position = start
         while position < len(buffer):
-            count = handle.readinto(view[position:])
+            if readinto is not None:
+                count = readinto(view[position:])
+            else:
+                data = handle.read(len(buffer) - position)
+                count = len(data)
+                view[position : position + count] = data
             if not count:
                 break
             position += count
