@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from atelier import ValidationError, Workspace
-from atelier.sdk.data import _tabular_cache, _tabular_entry, _tabular_read
+from atelier.sdk.data import _csv_pieces, _tabular_cache, _tabular_entry, _tabular_read
 from atelier.sdk.data.dataset import Dataset, DataType
 from atelier.sdk.data.datastore import Datastore
 from atelier.sdk.data.tabular_dataset import TabularDataset
@@ -26,15 +26,6 @@ CSV = (
     '3,0.25,"b, c",,2024-03-04 12:45:30,,9\n'
     "4,1.5,dan,2024-04-05,,true,10\n"
 )
-
-
-@pytest.fixture
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home of this test's own (the cache lives in it), with the default cap."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("ATELIER_HOME", str(home))
-    monkeypatch.delenv(_tabular_cache.CACHE_ENV, raising=False)
-    return home
 
 
 def entries(home: Path) -> list[Path]:
@@ -359,28 +350,19 @@ def test_datastore_files_and_registered_versions_are_cached(
 
 
 def test_a_large_csv_read_in_pieces_equals_a_whole_read(
-    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed_pieces: list[int]
 ) -> None:
     """A CSV above twice the piece size is parsed a piece at a time (cuts fall mid-line)
     and then read back from the cache: the same frame as the one-pass reader gives."""
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 100)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 100)
     rows = [CSV.splitlines()[0]] + [line for _ in range(25) for line in CSV.splitlines()[1:]]
     path = tmp_path / "big.csv"
     path.write_text("\n".join(rows) + "\n")
-    pieces: list[int] = []
-    real = _tabular_read.csv_pieces
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        for piece in real(*args, **kwargs):
-            pieces.append(piece.num_rows)
-            yield piece
-
-    monkeypatch.setattr(_tabular_read, "csv_pieces", counted)
     cached = csv_dataset(path).to_pandas_dataframe()
-    assert len(pieces) > 5 and sum(pieces) == 100  # really cut into many pieces
+    assert len(parsed_pieces) > 5 and sum(parsed_pieces) == 100  # really cut into many pieces
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")  # the one-pass streaming reader
     whole = csv_dataset(path).to_pandas_dataframe()
-    assert sum(pieces) == 100  # not used without the cache
+    assert sum(parsed_pieces) == 100  # not used without the cache
     pd.testing.assert_frame_equal(cached, whole, check_exact=True)
     assert len(cached) == 100
     assert cached["id"].tolist()[:4] == [1, 2, 3, 4]
@@ -389,7 +371,7 @@ def test_a_large_csv_read_in_pieces_equals_a_whole_read(
 def test_a_later_piece_that_does_not_fit_the_first_pieces_types_reads_the_whole_file(
     cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
     lines = ["id,value"] + [f"{i},{i}" for i in range(200)] + ["200,not a number"]
     path = tmp_path / "late.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -408,7 +390,7 @@ def test_a_first_read_writes_its_entry_piece_by_piece(
     """The entry is written while the file is parsed; a numeric column whose nulls only
     come in a later piece is written whole at the end; a failed write leaves no entry
     and the read still gives the data."""
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
     lines = ["id,score,name"] + [f"{i},{i / 2},n{i}" for i in range(150)] + ["150,,"]
     path = tmp_path / "pieces.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -483,7 +465,7 @@ def test_the_entry_is_complete_and_correct_when_a_first_read_returns(
     numeric column whose null came in a middle piece holds every value (the bare values
     written before it became the IPC file's first batch), and its frame equals an
     uncached read's."""
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
     path = tmp_path / "pieces.csv"
     _pieces_csv(path)
     first = csv_dataset(path).to_pandas_dataframe()
@@ -516,7 +498,7 @@ def test_a_write_failing_midway_loses_nothing_and_the_next_read_caches(
     """The pieces are not kept once written: when a write fails after some pieces, the
     file is read again the usual way (the same frame), what was written is removed, and
     the next read writes the entry."""
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
     path = tmp_path / "pieces.csv"
     _pieces_csv(path)
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
@@ -551,9 +533,9 @@ def test_a_write_failing_midway_loses_nothing_and_the_next_read_caches(
 
 _EXITING_READER = """
 import os, sys
-from atelier.sdk.data import _tabular_entry, _tabular_read
+from atelier.sdk.data import _csv_pieces, _tabular_entry
 from atelier.sdk.data.dataset import Dataset
-_tabular_read.PIECE_BYTES = 64
+_csv_pieces.PIECE_BYTES = 64
 how, path = sys.argv[1], sys.argv[2]
 if how == "killed":  # the process dies while the pieces are being written
     real = _tabular_entry.PieceWriter._write
@@ -584,7 +566,7 @@ def test_a_process_that_exits_right_after_a_first_read_leaves_no_half_entry(
 
     path = tmp_path / "pieces.csv"
     _pieces_csv(path)
-    monkeypatch.setattr(_tabular_read, "PIECE_BYTES", 64)
+    monkeypatch.setattr(_csv_pieces, "PIECE_BYTES", 64)
     monkeypatch.setenv(_tabular_cache.CACHE_ENV, "0")
     expected = csv_dataset(path).to_pandas_dataframe()
     monkeypatch.delenv(_tabular_cache.CACHE_ENV)

@@ -23,7 +23,8 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
 - The first read parses (a large UTF-8 CSV in 16 MB pieces by Arrow's multithreaded
-  reader, cut from the file mapped in memory: no copy of the text). For
+  reader, read into one reusable buffer: :mod:`._csv_pieces`; a file that changes while
+  it is read raises ``ConflictError`` and leaves no entry). For
   ``to_pandas_dataframe`` of one such CSV the entry is written piece by piece on a
   background thread while the next piece is parsed (:mod:`._tabular_entry`), each piece
   let go once written (so its memory serves the next), and the frame is made from the
@@ -63,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
 from atelier.core.settings import load_settings
-from atelier.sdk.data import _tabular_entry, _tabular_read
+from atelier.sdk.data import _csv_pieces, _tabular_entry, _tabular_read
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -239,7 +240,7 @@ def _read_and_write_pieces(
     return load(root / key, private_maps)
 
 
-text_as = _tabular_read.text_as
+text_as = _csv_pieces.text_as
 
 
 # --- writing behind the first read ----------------------------------------------------------

@@ -7,17 +7,15 @@ Errors name the file, and for CSV the line and column, so the user can fix the d
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import mmap
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import AtelierError, ValidationError
+from atelier.sdk.data import _csv_pieces
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,8 +29,6 @@ HEADER_MODES = (
     "no_headers",
     "combine_all_files_headers",
 )
-#: Arrow's jemalloc decay time, restored after ``lean_memory``
-_DEFAULT_DECAY_MS = 1000
 #: the column ``include_path=True`` adds (azureml's name)
 PATH_COLUMN = "Path"
 _TYPE_NAMES = {
@@ -74,10 +70,10 @@ def read_files(
     """All files in one table, in file order (schemas unified; missing columns null).
 
     ``in_pieces`` parses a large UTF-8 CSV a piece at a time with Arrow's multithreaded
-    reader (about 3x faster than its streaming reader here; see :func:`csv_pieces`), for a
-    caller that writes the table to the cache and converts from there: the pieces' columns
-    share buffers, so converting such a table to pandas directly would hold it whole until
-    the end."""
+    reader (about 3x faster than its streaming reader here; see
+    :func:`._csv_pieces.csv_pieces`), for a caller that writes the table to the cache and
+    converts from there: the pieces' columns share buffers, so converting such a table to
+    pandas directly would hold it whole until the end."""
     import pyarrow as pa
 
     check_on_error(on_error)
@@ -185,170 +181,54 @@ def _csv_options(
     return {"read_options": read, "parse_options": parse, "convert_options": convert}, has_header
 
 
-#: the raw text each multithreaded parse takes at once (see _read_csv_in_pieces)
-PIECE_BYTES = 16 * 1024 * 1024
-
-
 def _read_csv_streaming(item: ResolvedFile, options: dict[str, Any], in_pieces: bool) -> pa.Table:
     """Block by block (or piece by piece), so only a little raw text is in memory at once."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    if in_pieces and _can_cut(options):
-        if item.size > PIECE_BYTES * 2:
+    if in_pieces and _csv_pieces.can_cut(options):
+        if item.size > _csv_pieces.PIECE_BYTES * 2:
             return _read_csv_in_pieces(item, options)
         # small enough to hold whole: one multithreaded parse (the streaming reader parses
         # block after block on one thread, about twice as slow)
         with item.open() as handle:
             text = handle.read()
-        return pcsv.read_csv(pa.BufferReader(text), memory_pool=lean_pool(), **options)
+        return pcsv.read_csv(pa.BufferReader(text), memory_pool=_csv_pieces.lean_pool(), **options)
     source = _source(item)
     try:
-        reader = pcsv.open_csv(source, memory_pool=lean_pool(), **options)
+        reader = pcsv.open_csv(source, memory_pool=_csv_pieces.lean_pool(), **options)
         return pa.Table.from_batches(list(reader), schema=reader.schema)
     finally:
         if hasattr(source, "close"):
             source.close()
 
 
-def _can_cut(options: dict[str, Any]) -> bool:
-    """Whether the text can be cut at any line end: UTF-8 (pyarrow's own decoding) and no
-    line breaks inside values."""
-    return bool(
-        options["read_options"].encoding == "utf8"
-        and not options["parse_options"].newlines_in_values
-    )
-
-
 def _read_csv_in_pieces(item: ResolvedFile, options: dict[str, Any]) -> pa.Table:
-    """The whole file parsed piece by piece (:func:`csv_pieces`), as one table."""
+    """The whole file parsed piece by piece (:func:`._csv_pieces.csv_pieces`), as one table."""
     import pyarrow as pa
 
-    return pa.concat_tables(list(csv_pieces(item, options)))
+    return pa.concat_tables(list(_csv_pieces.csv_pieces(item, options)))
 
 
 def first_read_pieces(
     files: list[ResolvedFile], fmt: dict[str, Any], on_error: str
 ) -> Iterator[pa.Table] | None:
     """The pieces of a dataset that is one large UTF-8 CSV, text as ``large_string``
-    (:func:`csv_pieces`); None when it is not such a dataset (several files, column types
-    or a path column to apply, another encoding, line breaks in values, a small file)."""
+    (:func:`._csv_pieces.csv_pieces`); None when it is not such a dataset (several files,
+    column types or a path column to apply, another encoding, line breaks in values, a
+    small file)."""
     if (
         len(files) != 1
         or fmt.get("type") != "delimited"
         or fmt.get("column_types")
         or fmt.get("include_path")
-        or files[0].size <= PIECE_BYTES * 2
+        or files[0].size <= _csv_pieces.PIECE_BYTES * 2
     ):
         return None
     options, _ = _csv_options(fmt, on_error, 0, None)
-    if not _can_cut(options):
+    if not _csv_pieces.can_cut(options):
         return None
-    return csv_pieces(files[0], options, large_text=True)
-
-
-def csv_pieces(
-    item: ResolvedFile, options: dict[str, Any], large_text: bool = False
-) -> Iterator[pa.Table]:
-    """Parse the text cut at line ends into pieces of about PIECE_BYTES, each with Arrow's
-    multithreaded reader; later pieces take the first piece's column names and types
-    (with ``large_text``, text as ``large_string``, parsed so rather than cast). A later
-    piece whose values do not fit those types raises ``ArrowInvalid``: the caller reads
-    the whole file with types inferred over all of it."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    pool = lean_pool()
-    later: dict[str, Any] | None = None
-    for text in _text_pieces(item):
-        if later is not None:
-            yield pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **later)
-            continue
-        first = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **options)
-        first = text_as(first, large_text)
-        convert = options["convert_options"]
-        later = {
-            "read_options": pcsv.ReadOptions(
-                use_threads=True,
-                encoding=options["read_options"].encoding,
-                column_names=first.schema.names,
-                autogenerate_column_names=False,
-            ),
-            "parse_options": options["parse_options"],
-            "convert_options": pcsv.ConvertOptions(
-                column_types={field.name: field.type for field in first.schema},
-                strings_can_be_null=convert.strings_can_be_null,
-                quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
-            ),
-        }
-        yield first
-
-
-def _text_pieces(item: ResolvedFile) -> Iterator[Any]:
-    """The file's bytes in pieces of about PIECE_BYTES, each ending at a line end. A local
-    file is mapped into memory and cut into slices of the mapping (no copy, nothing
-    allocated); other files are read piece by piece."""
-    import pyarrow as pa
-
-    mapped = None
-    if item.store is None:
-        with contextlib.suppress(OSError, ValueError), Path(item.location).open("rb") as handle:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    if mapped is None:
-        with item.open() as handle:
-            while text := handle.read(PIECE_BYTES):
-                yield text + handle.readline()  # to the end of the line the cut fell in
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        mapped.madvise(mmap.MADV_SEQUENTIAL)
-    whole = pa.py_buffer(mapped)  # the slices keep the mapping alive as long as needed
-    size, start = len(mapped), 0
-    while start < size:
-        end = min(size, start + PIECE_BYTES)
-        if end < size:
-            line_end = mapped.find(b"\n", end)
-            end = size if line_end < 0 else line_end + 1
-        yield whole.slice(start, end - start)
-        start = end
-
-
-def text_as(table: pa.Table, large: bool) -> pa.Table:
-    """The table with its text columns as ``large_string`` (``large``) or ``string``."""
-    import pyarrow as pa
-
-    have, want = (pa.string(), pa.large_string()) if large else (pa.large_string(), pa.string())
-    for index, field in enumerate(table.schema):
-        if field.type == have:
-            table = table.set_column(index, field.with_type(want), table.column(index).cast(want))
-    return table
-
-
-def lean_pool() -> Any:
-    """Arrow's jemalloc pool where Arrow has it (``lean_memory`` makes it return freed
-    memory at once), else the default pool."""
-    import pyarrow as pa
-
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return pa.default_memory_pool()
-
-
-@contextlib.contextmanager
-def lean_memory() -> Iterator[None]:
-    """While converting a table to pandas, give memory back as soon as Arrow frees it, so
-    the table and the frame are not both held in full (peak close to the frame's size)."""
-    import pyarrow as pa
-
-    try:
-        pa.jemalloc_set_decay_ms(0)
-    except NotImplementedError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        pa.jemalloc_set_decay_ms(_DEFAULT_DECAY_MS)
+    return _csv_pieces.csv_pieces(files[0], options, large_text=True)
 
 
 def _csv_error(

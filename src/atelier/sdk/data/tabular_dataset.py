@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.core.data_expr import parse_filter
 from atelier.core.errors import ValidationError
-from atelier.sdk.data import _tabular_cache, _tabular_frame, _tabular_read, _tabular_steps
+from atelier.sdk.data import (
+    _csv_pieces,
+    _tabular_cache,
+    _tabular_frame,
+    _tabular_read,
+    _tabular_steps,
+)
 from atelier.sdk.data._dataset_base import AbstractDataset, _check_count, _check_fraction, _seed
 from atelier.sdk.data._profile import DatasetProfile, profile_table
 from atelier.sdk.data.datastore import DataPath, Datastore
@@ -105,7 +111,7 @@ class TabularDataset(AbstractDataset):
             # parsing reuses the memory Arrow frees (pieces, the parser's scratch); only
             # while converting is it given back at once, as pandas takes columns over
             table = self._to_arrow(on_error, for_pandas=True, private_maps=maps)
-            with _tabular_read.lean_memory():
+            with _csv_pieces.lean_memory():
                 # a cached read's numbers are taken over as mapped (copy-on-write), no copy
                 mapped = _tabular_frame.to_frame(table, maps, _convert) if maps else None
                 if mapped is not None:
