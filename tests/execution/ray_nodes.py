@@ -154,26 +154,38 @@ DEPS_IMAGE = "localhost/atelier-test/ray-node-deps"
 CONTAINER_ROOT = "/var/atelier-node"
 
 
-def node_image(engine: Any, folder: Path, log: Any) -> str:
-    """An image for a Ray node: the base image with Ray, uv and Atelier's dependencies from
-    the host's wheels (kept as ``DEPS_IMAGE``, once per machine and requirements) and this
-    checkout's Atelier package on top (a new image, removed by the caller)."""
+def deps_image(engine: Any, folder: Path, log: Any) -> str:
+    """The base image with Ray, uv and Atelier's dependencies from the host's wheels, built
+    once per machine and requirements (``.ci/run`` builds it beside the base image, before
+    the tests)."""
     from atelier.containers import BASE_IMAGE, VENV, host_wheels, wheels_key
 
     requirements = node_requirements()
     deps = f"{DEPS_IMAGE}:{wheels_key(requirements)}"
-    if not engine.image_exists(deps):
-        wheels = host_wheels(requirements, WHEELS_CACHE, log)
-        context = folder / "deps"
-        shutil.copytree(wheels, context / "wheels", copy_function=os.link)
-        (context / "requirements.txt").write_text("\n".join(requirements) + "\n")
-        (context / "Dockerfile").write_text(
-            f"FROM {BASE_IMAGE}\n"
-            "COPY wheels /tmp/wheels\nCOPY requirements.txt /tmp/requirements.txt\n"
-            f"RUN {VENV}/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels "
-            "-r /tmp/requirements.txt && rm -rf /tmp/wheels\n"
-        )
-        engine.build(context, [deps], log, timeout=1800)
+    if engine.image_exists(deps):
+        return deps
+    wheels = host_wheels(requirements, WHEELS_CACHE, log)
+    context = Path(tempfile.mkdtemp(prefix="deps-", dir=folder))
+    shutil.copytree(wheels, context / "wheels", copy_function=os.link)
+    (context / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {BASE_IMAGE}\n"
+        "COPY wheels /tmp/wheels\nCOPY requirements.txt /tmp/requirements.txt\n"
+        f"RUN {VENV}/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels "
+        "-r /tmp/requirements.txt && rm -rf /tmp/wheels\n"
+    )
+    engine.build(context, [deps], log, timeout=1800)
+    shutil.rmtree(context, ignore_errors=True)
+    return deps
+
+
+def node_image(engine: Any, folder: Path, log: Any) -> str:
+    """An image for a Ray node: the base image with Ray, uv and Atelier's dependencies from
+    the host's wheels (:func:`deps_image`) and this checkout's Atelier package on top (a new
+    image, removed by the caller)."""
+    from atelier.containers import VENV
+
+    deps = deps_image(engine, folder, log)
     context = folder / "node"
     context.mkdir(parents=True)
     # this checkout's Atelier as it is (pure Python): its package folder into the venv
