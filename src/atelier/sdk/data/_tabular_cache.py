@@ -9,16 +9,19 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   it matter), and every file's key, size and modification time (for local files also its
   nanosecond times, inode and device): a changed file gives a new key, so a stale entry is
   never read. Entries are immutable; unused ones age out.
-- One file per column, read back memory-mapped: a column of numbers without nulls as its
-  bare values (written chunk after chunk from the table's own buffers, so they lie in the
-  file in one run), any other column as an uncompressed Arrow IPC file of one record batch
-  per chunk. For ``to_pandas_dataframe`` a bare-values column is mapped copy-on-write and
-  becomes the frame's writable array as it is
-  (:mod:`atelier.sdk.data._tabular_frame`): no copy, no memory up front, pages read as they
-  are touched, and a write goes to a private page, never to the file. Other columns are
-  converted by pyarrow (numbers with nulls copied once). Text stays in Arrow memory in
-  pandas (its ``str`` dtype), here the mapping itself: entries are never changed in place
-  (only renamed away and unlinked), so a frame's data outlives eviction.
+- One file per column, read back memory-mapped (:mod:`._tabular_load`): a column of
+  numbers, dates or timestamps without nulls as its bare values (written chunk after chunk
+  from the table's own buffers, so they lie in the file in one run; dates as int64
+  milliseconds, what pandas makes of them, see :mod:`._tabular_entry`), any other column as
+  an uncompressed Arrow IPC file of one record batch per chunk. For
+  ``to_pandas_dataframe`` a bare-values column is mapped copy-on-write and becomes the
+  frame's writable array as it is (:mod:`atelier.sdk.data._tabular_frame`): no copy, no
+  memory up front, pages read as they are touched, and a write goes to a private page,
+  never to the file; so a date column is not converted to ``datetime64[ms]`` even on the
+  first read. Other columns are converted by pyarrow (numbers with nulls copied once).
+  Text stays in Arrow memory in pandas (its ``str`` dtype), here the mapping itself:
+  entries are never changed in place (only renamed away and unlinked), so a frame's data
+  outlives eviction.
 - Text is kept as ``large_string``, the type pandas' Arrow-backed ``str`` dtype holds, so
   a later read's frame takes the text buffers over as they are (a ``string`` column would
   be cast, copying all its text); ``to_arrow`` still gives ``string``.
@@ -40,7 +43,8 @@ entry) is kept under ``<ATELIER_HOME>/cache/tabular/<key>/``:
   concurrent reader never sees half of one; an entry that does not read back (truncated,
   garbled, another layout) is dropped and rebuilt: the cache never fails a read.
 - ``ATELIER_DATASET_CACHE_MB`` caps its size (default 10240); after each write, the least
-  recently used entries are removed until the cache fits. ``0`` turns the cache off.
+  recently used entries are removed until the cache fits (:mod:`._tabular_evict`). ``0``
+  turns the cache off.
 
 Parquet files are not cached (they are already columnar and typed; a copy would only cost
 disk), nor SQL queries (their result can change at any time).
@@ -52,19 +56,18 @@ import atexit
 import contextlib
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
 from atelier.core.settings import load_settings
 from atelier.sdk.data import _csv_pieces, _tabular_entry, _tabular_read
+from atelier.sdk.data._tabular_evict import discard, evict, touch
+from atelier.sdk.data._tabular_load import MAX_PRIVATE_MAPS, PrivateMap, load
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -77,12 +80,7 @@ DEFAULT_CACHE_MB = 10240
 #: formats whose reads are cached
 CACHED_FORMATS = ("delimited", "json_lines")
 LAYOUT = _tabular_entry.LAYOUT
-_META = _tabular_entry.META
-_SCHEMA = _tabular_entry.SCHEMA
-_IPC = _tabular_entry.IPC
-_RAW = _tabular_entry.RAW
-#: leftovers of a writer that crashed are removed once they are this old
-_STALE_SECONDS = 6 * 3600
+__all__ = ["MAX_PRIVATE_MAPS", "PrivateMap", "discard", "evict", "load", "read_files", "store"]
 
 
 def limit_bytes() -> int:
@@ -157,6 +155,7 @@ def read_files(
     large_text: bool = False,
     defer_write: bool = False,
     private_maps: list[PrivateMap] | None = None,
+    pandas_types: bool = False,
 ) -> pa.Table:
     """``_tabular_read.read_files`` through the cache: the same table, read from the cache
     when an entry for exactly these files and this format exists, else parsed and stored.
@@ -166,8 +165,10 @@ def read_files(
     them), else as ``string``. Entries keep text as ``large_string``. With ``defer_write``
     a first read's entry is written only once the caller calls :func:`start_writes` (after
     converting the table, so the write does not compete with the conversion for the CPU).
-    With ``private_maps`` (a list to fill), a cached entry's numeric columns are mapped
-    copy-on-write (see :func:`load`) and their mappings added to the list."""
+    With ``private_maps`` (a list to fill), a cached entry's columns of bare values are
+    mapped copy-on-write (see :func:`load`) and their mappings added to the list. With
+    ``pandas_types`` (for a table that becomes a pandas frame as it is), an entry's dates
+    come as ``date64``, as they are stored (see :mod:`._tabular_load`)."""
     _tabular_read.check_on_error(on_error)
     limit = limit_bytes()
     if limit == 0 or fmt.get("type") not in CACHED_FORMATS or not files:
@@ -175,11 +176,13 @@ def read_files(
     root = cache_root()
     key = cache_key(files, fmt, on_error, scope)
     _wait_for_write(key)
-    cached = load(root / key, private_maps)
+    cached = load(root / key, private_maps, pandas_types)
     if cached is not None:
         return text_as(cached, large_text)
     if private_maps is not None and files[0].size <= limit:
-        mapped = _read_and_write_pieces(root, key, files, fmt, on_error, limit, private_maps)
+        mapped = _read_and_write_pieces(
+            root, key, files, fmt, on_error, limit, private_maps, pandas_types
+        )
         if mapped is not None:
             return mapped
     table = _tabular_read.read_files(files, fmt, on_error, in_pieces=True)
@@ -188,7 +191,7 @@ def read_files(
     if private_maps is not None and store(root, key, table, limit):
         # written at once: the frame is made from the entry as a later read's is (no copy
         # of the numbers), and the parsed table is let go
-        mapped = load(root / key, private_maps)
+        mapped = load(root / key, private_maps, pandas_types)
         if mapped is not None:
             return mapped
     _store_later(root, key, table, limit, start=not defer_write)
@@ -203,6 +206,7 @@ def _read_and_write_pieces(
     on_error: str,
     limit: int,
     private_maps: list[PrivateMap],
+    pandas_types: bool,
 ) -> pa.Table | None:
     """A first read for pandas of one large CSV: its entry is written piece by piece while
     the file is parsed (the write overlaps the parse, and no piece is kept once written),
@@ -234,10 +238,10 @@ def _read_and_write_pieces(
         folder.rename(root / key)  # fails if another writer got there first
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
-    _touch(root / key)
+    touch(root / key)
     with contextlib.suppress(OSError, pa.ArrowException):
         evict(root, limit, keep=key)
-    return load(root / key, private_maps)
+    return load(root / key, private_maps, pandas_types)
 
 
 text_as = _csv_pieces.text_as
@@ -299,112 +303,6 @@ def wait_for_writes() -> None:
         _wait_for_write(key)
 
 
-# --- reading an entry -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PrivateMap:
-    """A column file mapped copy-on-write: its bytes as the file holds them, writable by
-    this process only (writes go to private pages; the file never changes)."""
-
-    address: int
-    size: int
-    mapping: mmap.mmap
-
-
-#: at most this many columns of one read are mapped copy-on-write (each mapping holds a
-#: file descriptor for as long as the frame uses it)
-MAX_PRIVATE_MAPS = 64
-
-
-def load(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table | None:
-    """The entry's table, or None when there is none or it does not read back (then it is
-    removed, to be rebuilt). With ``private_maps``, up to ``MAX_PRIVATE_MAPS`` numeric
-    columns are mapped copy-on-write instead of read-only, and their mappings listed."""
-    import pyarrow as pa
-
-    if not (entry / _META).is_file():
-        return None
-    try:
-        table = _read_entry(entry, private_maps)
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
-        if private_maps:
-            private_maps.clear()
-        discard(entry)
-        return None
-    _touch(entry)
-    return table
-
-
-_is_number = _tabular_entry.is_number
-
-
-def _is_raw(column: pa.ChunkedArray) -> bool:
-    """Whether a column is stored as its bare values (numbers without nulls)."""
-    return _is_number(column.type) and column.null_count == 0
-
-
-def _raw_column(
-    path: Path, kind: pa.DataType, rows: int, private_maps: list[PrivateMap] | None
-) -> pa.ChunkedArray:
-    """A column stored as its bare values, mapped read-only, or copy-on-write (listed in
-    ``private_maps``) when that list is given and not full."""
-    import pyarrow as pa
-
-    if rows == 0:
-        return pa.chunked_array([], kind)
-    if private_maps is not None and len(private_maps) < MAX_PRIVATE_MAPS:
-        with path.open("rb") as handle:
-            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-        buffer = pa.py_buffer(mapping)
-        private_maps.append(PrivateMap(buffer.address, buffer.size, mapping))
-    else:
-        with pa.memory_map(str(path)) as source:
-            buffer = source.read_buffer()
-    if buffer.size != rows * kind.bit_width // 8:
-        raise ValueError(f"{path.name} holds {buffer.size} bytes, not {rows} values")
-    return pa.chunked_array([pa.Array.from_buffers(kind, rows, [None, buffer])], kind)
-
-
-def _read_entry(entry: Path, private_maps: list[PrivateMap] | None = None) -> pa.Table:
-    import pyarrow as pa
-
-    meta = json.loads((entry / _META).read_text(encoding="utf-8"))
-    if meta.get("layout") != LAYOUT:
-        raise ValueError("another layout")
-    schema = pa.ipc.read_schema(pa.py_buffer((entry / _SCHEMA).read_bytes()))
-    rows, sizes = int(meta["rows"]), meta["sizes"]
-    if len(sizes) != len(schema):
-        raise ValueError("column count")
-    raw = set(meta.get("raw") or ())
-    columns = []
-    for index, field in enumerate(schema):
-        path = entry / f"{index}{_RAW if index in raw else _IPC}"
-        if path.stat().st_size != sizes[index]:
-            raise ValueError(f"{path.name} has the wrong size")
-        if index in raw:
-            if not _is_number(field.type):
-                raise ValueError(f"{path.name} is bare values of a {field.type} column")
-            columns.append(_raw_column(path, field.type, rows, private_maps))
-            continue
-        # closing the file right away keeps nothing open: the column's buffers hold the
-        # mapping until pandas has taken them over (or the table is dropped)
-        with pa.memory_map(str(path)) as source:
-            part = pa.ipc.open_file(source).read_all()
-        if part.num_columns != 1 or part.num_rows != rows or part.schema[0].type != field.type:
-            raise ValueError(f"{path.name} does not hold column {field.name!r}")
-        columns.append(part.column(0))
-    table = pa.Table.from_arrays(columns, schema=schema)
-    table.validate()
-    return table
-
-
-def _touch(entry: Path) -> None:
-    """Mark the entry used now (its meta file's mtime, from the fine clock: the kernel's
-    own file times can tie for reads a few milliseconds apart)."""
-    now = time.time_ns()
-    with contextlib.suppress(OSError):
-        os.utime(entry / _META, ns=(now, now))
-
-
 # --- writing an entry -----------------------------------------------------------------------
 def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
     """Write ``table`` as entry ``key`` (atomically, text as ``large_string``), then evict
@@ -424,7 +322,7 @@ def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
     except (OSError, pa.ArrowException):
         shutil.rmtree(temporary, ignore_errors=True)
         return False
-    _touch(root / key)
+    touch(root / key)
     evict(root, limit, keep=key)
     return True
 
@@ -432,61 +330,11 @@ def store(root: Path, key: str, table: pa.Table, limit: int) -> bool:
 def _write_entry(folder: Path, table: pa.Table, size: int) -> None:
     if shutil.disk_usage(folder).free < 2 * size:
         raise OSError("not enough free disk space for the dataset cache")
-    raw = [i for i in range(table.num_columns) if _is_raw(table.column(i))]
+    raw = [i for i in range(table.num_columns) if _tabular_entry.is_raw(table.column(i))]
     for i in range(table.num_columns):
         if i in raw:
-            with (folder / f"{i}{_RAW}").open("wb") as sink:
+            with (folder / f"{i}{_tabular_entry.RAW}").open("wb") as sink:
                 _tabular_entry.write_values(sink, table.column(i))
         else:
-            _tabular_entry.write_column(folder / f"{i}{_IPC}", table, i)
+            _tabular_entry.write_column(folder / f"{i}{_tabular_entry.IPC}", table, i)
     _tabular_entry.write_meta(folder, table.schema, table.num_rows, raw)
-
-
-# --- eviction ---------------------------------------------------------------------------------
-def discard(entry: Path) -> None:
-    """Remove an entry: renamed away first (readers then find it whole or not at all)."""
-    trash = entry.with_name(f".trash-{uuid.uuid4().hex}")
-    try:
-        entry.rename(trash)
-    except OSError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _folder_size(folder: Path) -> int:
-    total = 0
-    with os.scandir(folder) as found:
-        for item in found:
-            with contextlib.suppress(OSError):
-                total += item.stat(follow_symlinks=False).st_size
-    return total
-
-
-def evict(root: Path, limit: int, keep: str | None = None) -> None:
-    """Remove the least recently used entries until the cache holds at most ``limit``
-    bytes (``keep`` stays), and leftovers of writers that crashed long ago."""
-    entries: list[tuple[float, int, Path]] = []
-    now = time.time()
-    try:
-        children = list(root.iterdir())
-    except OSError:
-        return
-    for child in children:
-        try:
-            if child.name.startswith("."):
-                if now - child.stat().st_mtime > _STALE_SECONDS:
-                    shutil.rmtree(child, ignore_errors=True)
-                continue
-            meta = child / _META
-            used = meta.stat().st_mtime if meta.exists() else child.stat().st_mtime
-            entries.append((used, _folder_size(child), child))
-        except OSError:
-            continue
-    total = sum(size for _, size, _ in entries)
-    for _, size, entry in sorted(entries, key=lambda e: e[0]):
-        if total <= limit:
-            break
-        if entry.name == keep:
-            continue
-        discard(entry)
-        total -= size

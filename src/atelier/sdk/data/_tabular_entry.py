@@ -7,6 +7,11 @@ first read does not pay for writing the entry after parsing, and lets each piece
 written (their memory is reused by the next ones). A numeric column is appended as its
 bare values as long as its pieces have no nulls; when a piece brings nulls, the values so
 far become the first record batch of an IPC file that takes the rest.
+
+Bare values are what pandas makes of the column, so that a frame can take them over as
+they are mapped: numbers and timestamps as themselves, dates (which pandas turns into
+``datetime64[ms]``) as int64 milliseconds, i.e. ``date64``; the schema keeps the column's
+own type and ``meta.json`` records, per column, the type its bare values are stored as.
 """
 
 from __future__ import annotations
@@ -24,30 +29,46 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 #: bump when the layout of an entry changes: older entries then simply stop matching
-LAYOUT = 2
+LAYOUT = 3
 META = "meta.json"
 SCHEMA = "schema.arrow"
-#: a column file: Arrow IPC, or (numbers without nulls) the bare values
+#: a column file: Arrow IPC, or (numbers, dates, timestamps without nulls) the bare values
 IPC = ".arrow"
 RAW = ".values"
 
 
-def is_number(kind: pa.DataType) -> bool:
+def stored_kind(kind: pa.DataType) -> pa.DataType | None:
+    """The type a column of ``kind`` is stored as when kept as bare values (without nulls),
+    or None when it is kept as Arrow IPC: a number or a timestamp as itself, a date as
+    ``date64`` (milliseconds, the unit of pandas' dates)."""
     import pyarrow as pa
 
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_timestamp(kind):
+        return kind
+    if pa.types.is_date(kind):
+        return pa.date64()
+    return None
+
+
+def is_raw(column: pa.ChunkedArray) -> bool:
+    """Whether a column is stored as its bare values."""
+    return stored_kind(column.type) is not None and column.null_count == 0
 
 
 def write_values(sink: BinaryIO, column: pa.ChunkedArray) -> None:
-    """A column of numbers without nulls as its bare values, chunk after chunk (written
-    from the chunks' own buffers, no copy in memory): in the file they lie in one run, so
-    a read can hand them to pandas as they are mapped."""
-    width = column.type.bit_width // 8
+    """A column without nulls as its bare values of :func:`stored_kind`, chunk after chunk
+    (written from the chunks' own buffers, no copy in memory, except dates: each chunk is
+    converted to milliseconds first): in the file they lie in one run, so a read can hand
+    them to pandas as they are mapped."""
+    kind = stored_kind(column.type)
+    assert kind is not None
+    width = kind.bit_width // 8
     for chunk in column.chunks:
-        values = chunk.buffers()[1]
-        if values is not None and len(chunk):
-            start = chunk.offset * width
-            sink.write(memoryview(values)[start : start + len(chunk) * width])
+        stored = chunk if chunk.type == kind else chunk.cast(kind)
+        values = stored.buffers()[1]
+        if values is not None and len(stored):
+            start = stored.offset * width
+            sink.write(memoryview(values)[start : start + len(stored) * width])
 
 
 def write_column(path: Path, table: pa.Table, index: int) -> int:
@@ -65,7 +86,8 @@ def write_meta(folder: Path, schema: pa.Schema, rows: int, raw: list[int]) -> No
     """The schema, then the meta file (written last: an entry without it is never read)."""
     (folder / SCHEMA).write_bytes(schema.serialize().to_pybytes())
     sizes = [(folder / f"{i}{RAW if i in raw else IPC}").stat().st_size for i in range(len(schema))]
-    meta = {"layout": LAYOUT, "rows": rows, "sizes": sizes, "raw": raw}
+    stored = {str(i): str(stored_kind(schema.field(i).type)) for i in raw}
+    meta = {"layout": LAYOUT, "rows": rows, "sizes": sizes, "raw": raw, "stored": stored}
     meta["created"] = time.time()
     (folder / META).write_text(json.dumps(meta), encoding="utf-8")
 
@@ -118,7 +140,7 @@ class PieceWriter:
                 raise OSError("not enough free disk space for the dataset cache")
             self._schema = piece.schema
             for index, field in enumerate(piece.schema):
-                if is_number(field.type):
+                if stored_kind(field.type) is not None:
                     self._raw[index] = (self.folder / f"{index}{RAW}").open("wb")
                 else:
                     self._open_ipc(index)
@@ -146,8 +168,9 @@ class PieceWriter:
         return writer
 
     def _raw_to_ipc(self, index: int) -> None:
-        """A numeric column written as bare values until a piece brings nulls: the values
-        so far become the first record batch of an IPC file, which takes the rest."""
+        """A column written as bare values until a piece brings nulls: the values so far
+        (back in the column's own type) become the first record batch of an IPC file,
+        which takes the rest."""
         import pyarrow as pa
 
         assert self._schema is not None
@@ -156,9 +179,11 @@ class PieceWriter:
         writer = self._open_ipc(index)
         if self._rows:
             field = self._schema.field(index)
+            kind = stored_kind(field.type)
+            assert kind is not None
             with pa.memory_map(str(path)) as source:
                 values = source.read_buffer()
-            array = pa.Array.from_buffers(field.type, self._rows, [None, values])
+            array = pa.Array.from_buffers(kind, self._rows, [None, values]).cast(field.type)
             writer.write_batch(pa.record_batch([array], schema=pa.schema([field])))
         path.unlink()
 

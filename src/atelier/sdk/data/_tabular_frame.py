@@ -1,8 +1,9 @@
 """A cached read as a pandas DataFrame without copying its numbers.
 
-A later read of a tabular dataset maps its numeric columns copy-on-write
-(:class:`~atelier.sdk.data._tabular_cache.PrivateMap`): a column without nulls in one
-chunk becomes a writable NumPy array over the mapping itself, so the frame costs no copy
+A read of a tabular dataset from its cache entry maps its columns of bare values (numbers,
+dates, timestamps) copy-on-write (:class:`~atelier.sdk.data._tabular_load.PrivateMap`): a
+column without nulls in one chunk becomes a writable NumPy array (a date or a timestamp
+without time zone: ``datetime64``) over the mapping itself, so the frame costs no copy
 and no fresh memory up front; pages come from the page cache as they are touched, and a
 write goes to a private page of this process (the cache file never changes). Every other
 column is converted by pyarrow as usual, and the two are put together block by block with
@@ -20,25 +21,19 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from atelier.sdk.data._tabular_cache import PrivateMap
+    from atelier.sdk.data._tabular_load import PrivateMap
 
 
 def mapped_view(column: pa.ChunkedArray, maps: list[PrivateMap]) -> np.ndarray | None:
     """A writable array over the private mapping that holds ``column``'s values, or None
     (the column has nulls, several chunks, another type, or lies in no such mapping)."""
     import numpy as np
-    import pyarrow as pa
 
-    kind = column.type
-    if (
-        column.num_chunks != 1
-        or column.null_count
-        or not (pa.types.is_integer(kind) or pa.types.is_floating(kind))
-    ):
+    dtype = _numpy_type(column.type)
+    if column.num_chunks != 1 or column.null_count or dtype is None:
         return None
     chunk = column.chunk(0)
     data = chunk.buffers()[1]
-    dtype = np.dtype(kind.to_pandas_dtype())
     if data is None or len(chunk) == 0:
         return None
     start = data.address + chunk.offset * dtype.itemsize
@@ -49,6 +44,23 @@ def mapped_view(column: pa.ChunkedArray, maps: list[PrivateMap]) -> np.ndarray |
             return np.frombuffer(
                 found.mapping, dtype=dtype, count=len(chunk), offset=start - found.address
             )
+    return None
+
+
+def _numpy_type(kind: pa.DataType) -> np.dtype[Any] | None:
+    """The NumPy type pandas gives a column of ``kind``, for the types whose values NumPy
+    holds as they are: numbers, ``date64`` (``datetime64[ms]``) and timestamps without a
+    time zone (``datetime64`` of their unit)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        found: np.dtype[Any] = np.dtype(kind.to_pandas_dtype())
+        return found
+    if pa.types.is_date64(kind):
+        return np.dtype("datetime64[ms]")
+    if pa.types.is_timestamp(kind) and kind.tz is None:
+        return np.dtype(f"datetime64[{kind.unit}]")
     return None
 
 

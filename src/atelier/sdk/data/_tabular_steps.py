@@ -18,6 +18,16 @@ def _mask(rows: int, probability: float, seed: int) -> Any:
     return np.random.default_rng(seed).random(rows) < probability
 
 
+#: steps that only pick rows or columns, whatever the columns' types
+TYPE_BLIND = frozenset({"take", "skip", "sample", "split", "keep", "drop"})
+
+
+def type_blind(definition: dict[str, Any]) -> bool:
+    """Whether the dataset's steps give the same rows and values whatever type a date
+    column has (``date32`` or ``date64``): no filter compares them."""
+    return all(step["op"] in TYPE_BLIND for step in definition.get("steps", []))
+
+
 def apply(table: pa.Table, definition: dict[str, Any]) -> pa.Table:
     for step in definition.get("steps", []):
         table = _one(table, step, definition)

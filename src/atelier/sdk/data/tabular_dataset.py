@@ -89,6 +89,8 @@ class TabularDataset(AbstractDataset):
                 large_text=for_pandas,
                 defer_write=for_pandas,
                 private_maps=private_maps,
+                # dates as pandas takes them over, unless a step looks at their type
+                pandas_types=for_pandas and _tabular_steps.type_blind(self._definition),
             )
         return self._apply_steps(table)
 
@@ -310,6 +312,7 @@ def _own_numbers(table: pa.Table) -> pa.Table:
             or pa.types.is_floating(kind)
             or pa.types.is_timestamp(kind)
             or pa.types.is_duration(kind)
+            or pa.types.is_date64(kind)
         ):
             continue
         chunk = column.chunk(0)
