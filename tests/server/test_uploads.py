@@ -65,6 +65,7 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing(server: Any, team: Te
         assert listing.json()["items"] == []
 
 
+@pytest.mark.slow  # starts and kills a server
 def test_killing_the_server_mid_upload_leaves_no_visible_file(tmp_path: Path) -> None:
     server = start_server(tmp_path / "home", None)
     try:
