@@ -31,7 +31,8 @@ def _missing(component: str, reason: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the PostgreSQL variants that repeat what another variant already covers:
+    """Schedule the files with slow tests first (``_slow_files_first``), and leave out the
+    PostgreSQL variants that repeat what another variant already covers:
 
     - a test marked ``one_database`` exercises something the database kind does not change
       (a journey through processes, a page, a role check): it runs on SQLite only, while
@@ -49,7 +50,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (dropped if on_postgresql and repeats else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    items[:] = _slow_files_first(kept)
+
+
+def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The files holding a test marked ``slow`` first, each file's tests kept together and
+    in order: ``make test`` (xdist ``--dist loadfile --no-loadscope-reorder``) hands files
+    to the workers in this order, so a heavy file left for last no longer runs alone on one
+    worker while the other has finished."""
+    slow = {_file_of(item) for item in items if item.get_closest_marker("slow")}
+    return sorted(items, key=lambda item: _file_of(item) not in slow)
+
+
+def _file_of(item: pytest.Item) -> str:
+    """The file part of a test's id, the unit xdist's ``loadfile`` distributes."""
+    return item.nodeid.split("::", 1)[0]
 
 
 def _create_postgres_database(prefix: str) -> str:

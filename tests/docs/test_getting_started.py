@@ -47,6 +47,7 @@ def _stop_leftovers(folder: Path) -> None:
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
+@pytest.mark.slow  # each page runs its commands in fresh processes
 @pytest.mark.one_database
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_the_page_runs_as_written(page: Path, tmp_path: Path) -> None:

@@ -136,6 +136,7 @@ def test_a_file_dataset_is_scored_in_order_past_a_poison_file(
     assert {d["name"] for d in details["inputDatasets"]} == {"parts"}
 
 
+@pytest.mark.slow  # a pipeline step runs scoring processes
 @sqlite_only
 def test_a_tabular_dataset_is_scored_with_a_dataframe_per_mini_batch(
     ws: Workspace, source: Path, lake: Datastore, tmp_path: Path

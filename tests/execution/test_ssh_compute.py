@@ -309,6 +309,7 @@ def test_plain_addresses_pass_and_options_end_before_the_host(tmp_path: Path, ad
     assert command[command.index("-l") + 1] == "ci.user"
 
 
+@pytest.mark.slow  # trials run over SSH
 @sqlite_only
 def test_a_sweep_runs_its_trials_on_the_attached_machine(
     ws: Workspace, sshd: SshServer, tmp_path: Path

@@ -83,6 +83,7 @@ def _study_trials(run: HyperDriveRun) -> list[Any]:
         _study.close_study(study)
 
 
+@pytest.mark.slow  # runs a dozen trial scripts
 @pytest.mark.one_database
 def test_a_sweep_runs_every_trial_and_finds_the_best(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
@@ -143,6 +144,7 @@ def test_a_sweep_runs_every_trial_and_finds_the_best(ws: Workspace, tmp_path: Pa
     assert len(second.get_children()) == 1 and len(third.get_children()) == 1
 
 
+@pytest.mark.slow  # runs trial scripts
 @pytest.mark.one_database
 def test_bandit_cancels_a_trial_that_lags_the_best(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path)
@@ -208,6 +210,7 @@ def _poll(check: Any, what: str, seconds: float = 120) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow  # runs four trials one at a time
 def test_a_killed_controller_resumes_without_running_a_trial_twice(
     ws: Workspace, tmp_path: Path
 ) -> None:

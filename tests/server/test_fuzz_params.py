@@ -127,6 +127,7 @@ def _team_data(client: httpx.Client, workspace: str) -> dict[str, str]:
     return {**REAL, "workspace": workspace, "workspace_name": workspace, "run_id": run_id}
 
 
+@pytest.mark.slow  # calls every route many times
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_no_route_answers_5xx_to_huge_numbers_or_long_names(team: Team) -> None:
     assert len({(m, p) for m, p, *_ in PARAMETERS}) > 100  # the app's routes were found

@@ -13,6 +13,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_reliability_server.py"
 
 
+@pytest.mark.slow  # starts, kills and restarts a server
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_no_acknowledged_point_is_lost_when_the_server_is_killed(
     database: str, request: pytest.FixtureRequest

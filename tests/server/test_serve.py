@@ -79,6 +79,7 @@ def _healthz_answered(metrics: str) -> float:
     )
 
 
+@pytest.mark.slow  # starts a server with several worker processes
 def test_several_workers_serve_one_port(tmp_path: Path, sqlite_template: Path) -> None:
     """Requests on new connections are answered by more than one process: a worker whose
     counters miss some of the ``/healthz`` answers proves that another worker gave them."""

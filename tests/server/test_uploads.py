@@ -65,8 +65,12 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing(server: Any, team: Te
         assert listing.json()["items"] == []
 
 
-def test_killing_the_server_mid_upload_leaves_no_visible_file(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "home", None)
+@pytest.mark.slow  # starts and kills a server
+def test_killing_the_server_mid_upload_leaves_no_visible_file(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    # the migrated template: the schema's migrations are not what this test is about
+    server = start_server(tmp_path / "home", None, template=sqlite_template)
     try:
         admin = Person("admin", server.admin_token)
         with admin.client(server.url) as client:

@@ -295,6 +295,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
     older.delete()  # nothing serves version 1 any more
 
 
+@pytest.mark.slow  # trains and serves a model
 @SQLITE
 @pytest.mark.usefixtures("quick_health")
 def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
@@ -471,6 +472,7 @@ def _post(client: httpx.Client, url: str, data: list[int], **headers: str) -> ht
     return client.post(url, json={"data": data}, headers=headers)
 
 
+@pytest.mark.slow  # waits out health rounds
 @SQLITE
 def test_one_hop_a_single_deployment_answers_its_connections_itself(
     ws: Workspace, tmp_path: Path

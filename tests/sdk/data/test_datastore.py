@@ -123,6 +123,7 @@ class DatastoreContract:
         with pytest.raises(ValidationError, match="escapes"):
             store.list_files("../outside")
 
+    @pytest.mark.slow  # reads tables from each store kind
     def test_datasets_read_and_version_the_datastore_files(
         self, store: Datastore, ws: Workspace, tmp_path: Path
     ) -> None:
@@ -158,9 +159,13 @@ class DatastoreContract:
 
 
 class TestLocalDatastore(DatastoreContract):
-    @pytest.fixture
-    def store(self, ws: Workspace, tmp_path: Path, backend: str) -> Datastore:
+    @pytest.fixture(autouse=True)
+    def _embedded_only(self, backend: str) -> None:
+        """Skipped over HTTP before a workspace is made there (or the server started)."""
         embedded_only(backend, REFUSED_ON_A_SERVER)
+
+    @pytest.fixture
+    def store(self, ws: Workspace, tmp_path: Path) -> Datastore:
         return Datastore.register_local(ws, "local_store", tmp_path / "store")
 
 
@@ -362,7 +367,7 @@ store._files().upload_files(files, progress=slow)
 
 
 def test_a_killed_upload_leaves_nothing_visible(
-    ws: Workspace, tmp_path: Path, backend: str
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     import subprocess
     import sys
@@ -370,7 +375,7 @@ def test_a_killed_upload_leaves_nothing_visible(
     embedded_only(
         backend, REFUSED_ON_A_SERVER + " (a cut-off upload to a server: test_data_routes)"
     )
-
+    ws: Workspace = request.getfixturevalue("ws")  # skipped over HTTP before it is made there
     store = Datastore.register_local(ws, "killme", tmp_path / "store")
     source = tmp_path / "src"
     source.mkdir()

@@ -76,6 +76,7 @@ def _pipeline(ws: Workspace, source: Path, tmp_path: Path) -> Pipeline:
     return Pipeline(ws, [sweep, use])
 
 
+@pytest.mark.slow  # a pipeline runs a sweep's trials
 @pytest.mark.parametrize("backend", ["http"], indirect=True)
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_sweep_step_hands_its_best_trial_on(ws: Workspace, source: Path, tmp_path: Path) -> None:
@@ -138,6 +139,7 @@ def test_a_sweep_step_refuses_what_azure_refuses(ws: Workspace, source: Path) ->
         HyperDriveStep("sweep", config, metrics_output="m.json")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a pipeline runs a sweep's trials
 @pytest.mark.parametrize("backend", ["http"], indirect=True)
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_published_pipeline_with_a_sweep_step_runs_on_the_server(

@@ -167,6 +167,14 @@ class HyperDriveRun(Run):
         _launch.start_controller(self._backend, self._workspace_name, self.id)
         return True
 
+    def _resume_if_orphaned(self, record: RunRecord) -> None:
+        """Resume the sweep if its controller died (``resume`` finds its lock free). A new
+        sweep's first controller may still be starting, so it is given
+        ``_CONTROLLER_START_MS``, and its lock is not even tried meanwhile (trying takes
+        it for an instant); a sweep with a trial has had a controller: at once."""
+        if record.created_ms < now_ms() - _CONTROLLER_START_MS or self._trials():
+            self.resume()
+
     def wait_for_completion(
         self,
         show_output: bool = False,
@@ -188,9 +196,8 @@ class HyperDriveRun(Run):
             while (record := self._refresh()).status not in TERMINAL_STATUSES:
                 if table is not None:
                     table.update()
-                started_long_ago = record.created_ms < now_ms() - _CONTROLLER_START_MS
-                if started_long_ago and time.monotonic() - last_check > 2.0:
-                    self.resume()
+                if time.monotonic() - last_check > 2.0:
+                    self._resume_if_orphaned(record)
                     last_check = time.monotonic()
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"sweep {self.id} still {record.status.value} after waiting")
