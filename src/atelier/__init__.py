@@ -57,6 +57,7 @@ else:
         globals()["__version__"] = version
         return version
 
+
 __all__ = [
     "AlreadyExistsError",
     "AmlCompute",
