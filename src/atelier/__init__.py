@@ -8,7 +8,7 @@ with Experiment(ws, "iris").start_logging() as run:
 ```
 """
 
-from importlib import metadata as _metadata
+from typing import TYPE_CHECKING
 
 from atelier.core.errors import (
     AlreadyExistsError,
@@ -38,10 +38,25 @@ from atelier.sdk.models.model import Model
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from atelier.sdk.tracking.search import search_runs
 
-try:  # the one place the version is written is pyproject.toml: read it from the metadata
-    __version__ = _metadata.version("atelier-ml")
-except _metadata.PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    __version__: str
+else:
+
+    def __getattr__(name: str) -> str:
+        """``atelier.__version__``, read on first use: importlib.metadata (zipfile, email,
+        csv...) costs 0.05 s of CPU that each run's script and CLI call would pay."""
+        if name != "__version__":
+            raise AttributeError(f"module 'atelier' has no attribute {name!r}")
+        from importlib import metadata
+
+        # the one place the version is written is pyproject.toml: read it from the metadata
+        try:
+            version = metadata.version("atelier-ml")
+        except metadata.PackageNotFoundError:  # a source tree that was never installed
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
+
 
 __all__ = [
     "AlreadyExistsError",

@@ -8,6 +8,16 @@ import sys
 from pathlib import Path
 
 HEAVY = ("sqlalchemy", "alembic", "fastapi", "ray")
+#: what a run's script does not need, loaded by the functions that use them: each costs
+#: every script and CLI call CPU at start (httpx alone brings ssl, email, rich, pygments, click)
+DEFERRED = ("httpx", "rich", "pygments", "click", "pathspec", "yaml", "importlib.metadata", "ssl")
+#: the CLI needs rich and click (typer draws its help with them), not the others
+CLI_DEFERRED = ("httpx", "pathspec", "yaml", "importlib.metadata", "ssl")
+
+
+def _among(names: tuple[str, ...], modules: list[str]) -> list[str]:
+    """The modules that are one of ``names`` or inside one of them."""
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
 
 
 def _imported_modules(*python_args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -40,9 +50,12 @@ HELP = [
 #: exiting through SystemExit), and report the heavy modules loaded after each step
 PROBE = """
 import contextlib, io, json, sys
+import atelier
+light = list(sys.modules)
 from atelier.cli.main import app, main
+cli = list(sys.modules)
 heavy = lambda: [m for m in {heavy!r} if m in sys.modules]
-steps = [{{"args": None, "heavy": heavy(), "code": 0, "out": ""}}]
+steps = [{{"args": None, "heavy": heavy(), "code": 0, "out": "", "light": light, "cli": cli}}]
 for args in {helps!r}:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -63,6 +76,9 @@ def test_importing_the_cli_and_its_help_load_no_heavy_module(cli_home: Path) -> 
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
     steps = json.loads(completed.stdout)
     assert [step["args"] for step in steps] == [None, *(args for args, _ in HELP)]
+    assert "atelier.sdk.tracking.run" in steps[0]["light"]  # the probe sees modules at all
+    assert _among(DEFERRED, steps[0]["light"]) == []
+    assert _among(CLI_DEFERRED, steps[0]["cli"]) == []
     for step, (_, expected) in zip(steps[1:], HELP, strict=True):
         assert (step["code"], step["heavy"]) == (0, []), step
         for word in expected:
@@ -77,3 +93,37 @@ def test_a_command_does_load_the_store(cli_home: Path) -> None:
     assert completed.returncode == 3
     assert "sqlalchemy" in imported
     assert (cli_home / "atelier.db").is_file()
+
+
+#: ``import atelier`` as if one module on its path (atelier.core.status) began with
+#: ``import httpx``: a finder runs that import just before the module's own code
+INJECTED = """
+import importlib.machinery, json, sys
+
+class AddImport(importlib.machinery.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "atelier.core.status":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        original = spec.loader.exec_module
+        def exec_module(module):
+            import httpx
+            original(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, AddImport)
+import atelier
+print(json.dumps(list(sys.modules)))
+"""
+
+
+def test_the_light_import_guard_sees_a_module_that_imports_httpx_at_its_top() -> None:
+    """The guard above is not vacuous: an ``import httpx`` on the path is caught."""
+    completed = subprocess.run(
+        [sys.executable, "-c", INJECTED], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    caught = _among(DEFERRED, json.loads(completed.stdout))
+    assert {"httpx", "ssl", "rich", "click"} <= set(caught), caught

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -38,6 +37,9 @@ from atelier.cli.datastore import app as datastore_app
 
 def _version(value: bool) -> None:
     if value:
+        # importlib.metadata (zipfile, email, csv) would cost every CLI call 0.05 s of CPU
+        from importlib.metadata import version
+
         typer.echo(f"atelier {version('atelier-ml')}")
         raise typer.Exit
 

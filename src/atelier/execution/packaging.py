@@ -13,7 +13,6 @@ host, so a build needs no network and no certificate inside the container.
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import re
 import subprocess
 import sys
@@ -124,6 +123,9 @@ def locked_names(lock: list[str]) -> set[str]:
 def runtime_requirements(lock: list[str]) -> list[str]:
     """What the scoring server itself needs (Atelier's dependencies and its ``serve``
     extra), pinned at the versions installed here; the lock's own pins win."""
+    # importlib.metadata (zipfile, email, csv) is 0.05 s of CPU: kept out of `import atelier`
+    import importlib.metadata
+
     already = locked_names(lock)
     pins: list[str] = []
     for requirement in importlib.metadata.requires(_PACKAGE) or []:

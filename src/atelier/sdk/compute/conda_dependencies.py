@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from atelier.core.errors import NotFoundError, ValidationError
 
 _PYTHON_PIN = re.compile(r"python\s*={1,2}\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?")
@@ -219,6 +217,8 @@ class CondaDependencies:
         if self._channels:
             data["channels"] = list(self._channels)
         data["dependencies"] = dependencies
+        import yaml  # YAML is read and written on demand: kept out of `import atelier`
+
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
     def save(self, path: str | Path) -> str:
@@ -250,6 +250,8 @@ def _name(requirement: str) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # see serialize_to_string
+
     try:
         text = path.expanduser().read_text(encoding="utf-8")
     except FileNotFoundError as exc:

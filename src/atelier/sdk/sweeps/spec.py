@@ -24,8 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.sdk.compute.environment import Environment
 from atelier.sdk.sweeps.config import HyperDriveConfig
@@ -116,6 +114,8 @@ def load_sweep(path: Path, workspace: Workspace) -> SweepSpec:
     """The sweep ``path`` describes; ``ValidationError`` names the first thing wrong in it."""
     if not path.is_file():
         raise NotFoundError(f"sweep file {path} not found")
+    import yaml  # the CLI imports this module for every command: keep YAML out of its start
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from atelier.core.errors import ValidationError
 from atelier.core.paths import folder_files
+
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_MAX_MB = 300
 DEFAULT_MAX_FILES = 2000
@@ -23,6 +25,8 @@ IGNORE_FILES = (".amlignore", ".gitignore")
 
 
 def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
+    import pathspec  # only a submit snapshots a folder: kept out of `import atelier`
+
     # Python's bytecode caches come and go with imports: never part of a snapshot
     lines = [".git/", "__pycache__/", "*.py[co]"]
     for name in IGNORE_FILES:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from atelier.core.errors import NotFoundError, ValidationError
 from atelier.sdk.compute.environment import Environment
 from atelier.sdk.tracking.job_configs import (
@@ -137,6 +135,8 @@ class RunConfiguration:
         del separate_environment_yaml
         target = Path(path or ".") / CONFIG_DIR / f"{name or 'default'}.runconfig"
         target.parent.mkdir(parents=True, exist_ok=True)
+        import yaml  # YAML is read and written on demand: kept out of `import atelier`
+
         target.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
         return target
 
@@ -151,6 +151,8 @@ class RunConfiguration:
                 f"no run configuration at {source}; write one with "
                 "RunConfiguration.save(path, name)"
             )
+        import yaml  # see save
+
         try:
             data = yaml.safe_load(source.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
