@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import selectors
 import socket
 import time
@@ -50,6 +51,8 @@ class Workers:
     def launch(self, server: socket.socket, request: dict[str, Any], run: Supervise) -> None:
         """Hand the run to an idle supervisor of its store, else fork a new one."""
         key = store_key(request)
+        if not self.idle.get(key):
+            self._collect_idle(key)
         pool = self.idle.get(key) or []
         while pool:
             channel, _ = pool.pop()
@@ -66,6 +69,17 @@ class Workers:
         theirs.close()
         self.selector.register(ours, selectors.EVENT_READ, "worker")
         self.busy[ours] = key
+
+    def _collect_idle(self, key: str) -> None:
+        """Take in the idle messages already sent by busy supervisors of ``key``: a run
+        submitted as soon as the one before it ended can reach the agent in the same round
+        as that supervisor's "idle", and must still find it warm."""
+        mine = [channel for channel, owner in self.busy.items() if owner == key]
+        if not mine:
+            return
+        ready, _, _ = select.select(mine, [], [], 0)
+        for channel in ready:
+            self.readable(channel)
 
     def readable(self, channel: socket.socket) -> None:
         """A supervisor said it is idle, or its channel closed (it exited)."""
