@@ -8,9 +8,12 @@ hand connections to replicas then (a replica would get the encrypted bytes).
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # ssl loads where a context is made: the SDK imports the names below
+    import ssl
 
 __all__ = ["CERT_FILE", "KEY_FILE", "TLS_DIR", "EndpointTls", "server_context"]
 
@@ -28,6 +31,8 @@ def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
     """A server-side TLS context for this certificate (with its chain) and key. Raises
     ``ssl.SSLError`` when they are not PEM, do not match, or the key is encrypted, and
     ``OSError`` when a file cannot be read."""
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(cert_file), str(key_file), password=_no_password)
@@ -57,6 +62,8 @@ class EndpointTls:
         self.required = True
         if settings == self._loaded and self.context is not None:
             return
+        import ssl
+
         directory = self.folder / TLS_DIR
         try:
             self.context = server_context(directory / CERT_FILE, directory / KEY_FILE)

@@ -14,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import WebserviceError
 from atelier.sdk.models._service_rollout import ServiceRolloutMixin
-from atelier.serving.tls import CERT_FILE, KEY_FILE, TLS_DIR, server_context
+from atelier.serving.tls import CERT_FILE, KEY_FILE, TLS_DIR
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["ServiceAccessMixin", "TlsFiles", "check_tls"]
 
@@ -74,6 +76,10 @@ def check_tls(
         )
     cert = _read("ssl_cert_pem_file", ssl_cert_pem_file)
     key = _read("ssl_key_pem_file", ssl_key_pem_file)
+    import ssl  # here, not at the top: ``import atelier`` (and the CLI) stay without ssl
+
+    from atelier.serving.tls import server_context
+
     try:
         server_context(Path(ssl_cert_pem_file), Path(ssl_key_pem_file))
     except (OSError, ssl.SSLError) as exc:
@@ -131,6 +137,8 @@ class ServiceAccessMixin(ServiceRolloutMixin):
         """What ``run()`` gives httpx: ``verify`` and the request's extensions."""
         if not self.ssl_enabled:
             return True, {}
+        import ssl  # only a TLS service needs it (``import atelier`` stays without ssl)
+
         context = ssl.create_default_context()
         cert = self._folder / TLS_DIR / CERT_FILE
         if cert.is_file():
