@@ -41,6 +41,7 @@ def _on_a_terminal(args: list[str], answers: list[str], cwd: Path) -> tuple[int,
     os.close(follower)
     shown = b""
     pending = list(answers)
+    since = 0  # the output after the last answer: the next prompt must appear in it
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         ready, _, _ = select.select([leader], [], [], 0.1)
@@ -54,11 +55,14 @@ def _on_a_terminal(args: list[str], answers: list[str], cwd: Path) -> tuple[int,
             shown += chunk
         elif process.poll() is not None:
             break
-        # answer only once the prompt is out and echo is off, as a person would type
+        # answer only once a new prompt is out and echo is off, as a person would type:
+        # the last prompt, its echo still off until the CLI has read the answer, is no cue
+        # (an answer typed then is discarded when the CLI turns echo back on)
         echo_off = not termios.tcgetattr(leader)[3] & termios.ECHO
-        if pending and shown.rstrip().endswith(b":") and echo_off:
+        if pending and shown[since:].rstrip().endswith(b":") and echo_off:
             os.write(leader, pending.pop(0).encode() + b"\n")
             shown += b"\n"
+            since = len(shown)
     if process.poll() is None:
         process.kill()  # stuck at a prompt: fail below instead of hanging
     code = process.wait(timeout=30)
