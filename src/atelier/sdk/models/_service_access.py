@@ -133,10 +133,13 @@ class ServiceAccessMixin(ServiceRolloutMixin):
             return None
         return TlsFiles(cert=cert, key=key, cname=self.ssl_cname) if self.ssl_enabled else None
 
-    def _client_tls(self) -> tuple[ssl.SSLContext | bool, dict[str, Any]]:
+    def _client_tls(self) -> tuple[ssl.SSLContext, dict[str, Any]]:
         """What ``run()`` gives httpx: ``verify`` and the request's extensions."""
         if not self.ssl_enabled:
-            return True, {}
+            # the process's shared context: a new one would load the CA bundle each call
+            from atelier.client.http.transport import ssl_context
+
+            return ssl_context(), {}
         import ssl  # only a TLS service needs it (``import atelier`` stays without ssl)
 
         context = ssl.create_default_context()

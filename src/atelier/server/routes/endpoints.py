@@ -183,13 +183,8 @@ def set_details(workspace: str, name: str, body: Details, request: Request) -> E
 @router.put(f"{ENDPOINT}/access", dependencies=guard(MANAGE), response_model=EndpointRecord)
 def set_access(workspace: str, name: str, body: Access, request: Request) -> EndpointRecord:
     """Turn key auth and/or TLS on or off on the live endpoint (the fields given)."""
-    changes: dict[str, Any] = {}
-    if "auth_enabled" in body.model_fields_set:
-        if body.auth_enabled is None:
-            raise ValidationError("auth_enabled must be true or false")
-        changes["auth_enabled"] = body.auth_enabled
-    if "tls" in body.model_fields_set:
-        changes["tls"] = body.tls.model_dump() if body.tls is not None else None
+    # only the fields given; the service refuses a null auth_enabled and checks the TLS
+    changes = body.model_dump(include=body.model_fields_set)
     with database(request).session() as session:
         return endpoints.set_access(session, workspace, name, changes)
 
