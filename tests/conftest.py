@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import tempfile
 import uuid
@@ -54,17 +55,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The files holding a test marked ``slow`` first, each file's tests kept together and
-    in order: ``make test`` (xdist ``--dist loadfile --no-loadscope-reorder``) hands files
-    to the workers in this order, so a heavy file left for last no longer runs alone on one
+    """The Ray files first (one unit of work, see ``RAY_FILES``), then the other files
+    holding a test marked ``slow``, each file's tests kept together and in order:
+    ``make test`` (xdist ``--dist loadfile --no-loadscope-reorder``) hands files to the
+    workers in this order, so a heavy file left for last no longer runs alone on one
     worker while the other has finished."""
     slow = {_file_of(item) for item in items if item.get_closest_marker("slow")}
-    return sorted(items, key=lambda item: _file_of(item) not in slow)
+    for item in items:
+        if "ray_head" in getattr(item, "fixturenames", ()) and not _is_ray_file(_file_of(item)):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the Ray head but its file is not named like "
+                f"{RAY_FILES}: rename it so that make test runs it with the other Ray files"
+            )
+    return sorted(
+        items, key=lambda item: (not _is_ray_file(_file_of(item)), _file_of(item) not in slow)
+    )
 
 
 def _file_of(item: pytest.Item) -> str:
     """The file part of a test's id, the unit xdist's ``loadfile`` distributes."""
     return item.nodeid.split("::", 1)[0]
+
+
+#: the files whose tests use the session's Ray head (fixture ``ray_head``): xdist's
+#: ``loadfile`` hands them to one worker as one unit, so the suite starts one Ray head
+#: (about 10 s of CPU, and a few more each minute while it runs), which stops once the
+#: worker moves on to other files (tests/execution/conftest.py)
+RAY_FILES = "tests/execution/test_*ray*.py"
+
+
+def _is_ray_file(path: str) -> bool:
+    return fnmatch.fnmatchcase(path, RAY_FILES)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadfile``: xdist's file scheduling, the Ray files counted as one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class RayFilesTogether(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return RAY_FILES if _is_ray_file(path) else path
+
+    return RayFilesTogether(config, log)
 
 
 def _create_postgres_database(prefix: str) -> str:
