@@ -6,9 +6,9 @@ import json
 import socket
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.helpers import web
 from tests.helpers.cli import Atelier, assert_one_line_error
 from tests.helpers.scoring import SCORE
 
@@ -38,7 +38,7 @@ def test_endpoint_journey(atelier: Atelier, tmp_path: Path) -> None:
         assert created["state"] == "Healthy"
         assert created["models"] == ["coef:1"]
         keys = atelier("endpoint", "keys", "coef-cli", "-w", "lab", "-o", "json").json()
-        answer = httpx.post(
+        answer = web.post(
             created["scoringUri"],
             json={"data": [2]},
             headers={"Authorization": f"Bearer {keys['primaryKey']}"},
@@ -58,7 +58,7 @@ def test_endpoint_journey(atelier: Atelier, tmp_path: Path) -> None:
         assert updated.code == 0, updated.stderr
         assert "endpoint 'coef-cli' updated; it serves coef:2" in updated.stdout
         assert "endpoint coef-cli: done" in updated.stderr
-        assert httpx.post(
+        assert web.post(
             created["scoringUri"],
             json={"data": [2]},
             headers={"Authorization": f"Bearer {keys['primaryKey']}"},

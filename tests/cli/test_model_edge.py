@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import web
 from tests.helpers.cli import Atelier, assert_one_line_error
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import package_coef_scorer
@@ -50,7 +51,7 @@ def test_an_edge_bundle_serves_offline(atelier: Atelier, tmp_path: Path) -> None
         answer = None
         for _ in range(600):
             try:
-                answer = httpx.post(
+                answer = web.post(
                     f"http://127.0.0.1:{port}/score", json={"data": [1, 2]}, timeout=5,
                     headers={"Authorization": f"Bearer {key}"},
                 )  # fmt: skip

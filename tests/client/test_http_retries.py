@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from atelier.client.http import transport
@@ -16,6 +15,7 @@ from atelier.core.errors import StoreError
 from atelier.core.records import RunQuery
 from atelier.core.status import RunStatus
 from tests.conftest import unique
+from tests.helpers import web
 from tests.helpers.dropping_proxy import DroppingProxy, dropping_proxy
 from tests.helpers.server import free_port
 
@@ -72,7 +72,7 @@ def test_a_metric_batch_whose_answer_is_lost_is_not_sent_twice(
 
 def test_request_ids_replay_their_run_and_are_checked(sqlite_server: Any) -> None:
     headers = {"Authorization": f"Bearer {sqlite_server.admin_token}"}
-    with httpx.Client(base_url=f"{sqlite_server.url}/api/v1", headers=headers) as client:
+    with web.Client(base_url=f"{sqlite_server.url}/api/v1", headers=headers) as client:
         workspace = unique("requests")
         assert client.post("/workspaces", json={"name": workspace}).status_code == 201
         runs = f"/workspaces/{workspace}/experiments/e/runs"

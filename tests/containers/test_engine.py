@@ -15,6 +15,7 @@ import pytest
 from atelier.containers import BASE_IMAGE, containers_conf, find_engine
 from atelier.core.errors import ContainerEngineError, ImageBuildError
 from atelier.sdk.models._endpoint_process import free_port
+from tests.helpers import web
 from tests.helpers.containers import engine_with_base_image
 
 
@@ -88,7 +89,7 @@ def test_build_run_logs_inspect_and_remove(tmp_path: Path) -> None:
 def _get(url: str) -> str:
     for _ in range(100):
         try:
-            return httpx.get(url, timeout=2).text
+            return web.get(url, timeout=2).text
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError(f"{url} never answered")

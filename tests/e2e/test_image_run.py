@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import web
 from tests.helpers.cli import Atelier
 from tests.helpers.scoring import package_coef_scorer
 from tests.helpers.server import free_port
@@ -41,19 +42,19 @@ def test_image_run_serves_the_package_with_its_key(
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                if web.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert server.poll() is None, server.communicate()[0]
         body = json.dumps({"data": [1, 2]})
-        scored = httpx.post(
+        scored = web.post(
             f"{base}/score", content=body, timeout=30,
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         )  # fmt: skip
         assert scored.status_code == 200, scored.text
         assert scored.json() == [3, 6]
-        refused = httpx.post(
+        refused = web.post(
             f"{base}/score", content=body, timeout=30,
             headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"},
         )  # fmt: skip

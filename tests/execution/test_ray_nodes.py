@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from atelier import Experiment, Workspace
@@ -29,6 +28,7 @@ from atelier.sdk.tracking.run import Run
 from atelier.sdk.tracking.runconfig import RunConfiguration, ScriptRunConfig
 from tests.conftest import unique
 from tests.execution.ray_nodes import WorkerNode, container_node, host_node
+from tests.helpers import web
 from tests.helpers.cli import invoke
 
 
@@ -235,7 +235,7 @@ def test_a_run_lost_with_its_node_is_retried_after_the_submitter_is_gone(
         assert time.monotonic() < deadline, "the submitting side did not hand the run over"
         time.sleep(0.2)
     # the cluster's watcher (a Ray job on the head) follows it now
-    jobs = httpx.get(f"{ray_head['address']}/api/jobs/", timeout=30).json()
+    jobs = web.get(f"{ray_head['address']}/api/jobs/", timeout=30).json()
     watchers = [
         j for j in jobs if "--serve" in j["entrypoint"] and "ray_handover" in j["entrypoint"]
     ]

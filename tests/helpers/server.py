@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from tests.helpers import web
 from tests.helpers.databases import seed_home
 
 
@@ -119,7 +120,7 @@ def _launch(
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if web.get(f"{url}/readyz", timeout=2).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import unique
+from tests.helpers import web
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Person:
     token: str
 
     def client(self, url: str) -> httpx.Client:
-        return httpx.Client(
+        return web.Client(
             base_url=url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
         )
 

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from atelier.core.settings import Settings
 from atelier.server.app import create_app, route_table
+from tests.helpers import web
 from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Team
 
 
 def test_probes_and_metrics_answer(server: Any) -> None:
-    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
-    assert httpx.get(f"{server.url}/readyz").json() == {"status": "ready"}
-    metrics = httpx.get(f"{server.url}/metrics")
+    assert web.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert web.get(f"{server.url}/readyz").json() == {"status": "ready"}
+    metrics = web.get(f"{server.url}/metrics")
     assert metrics.status_code == 200
     assert "atelier_http_requests_total" in metrics.text
 
 
 def test_openapi_document_and_docs_are_served(server: Any) -> None:
-    document = httpx.get(f"{server.url}/openapi.json").json()
+    document = web.get(f"{server.url}/openapi.json").json()
     assert "/api/v1/workspaces/{workspace}/runs/{run_id}" in document["paths"]
-    docs = httpx.get(f"{server.url}/docs")
+    docs = web.get(f"{server.url}/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
 

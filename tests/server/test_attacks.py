@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.helpers import web
 from tests.server.conftest import Person, Team, make_user
 
 TRAVERSALS = [
@@ -175,7 +176,7 @@ def test_tokens_that_must_not_work(team: Team) -> None:
         "expired": expiring["token"],
         "revoked": revoked["token"],
     }
-    with httpx.Client(base_url=url) as client:
+    with web.Client(base_url=url) as client:
         for label, secret in cases.items():
             answer = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {secret}"})
             assert answer.status_code == 401, label

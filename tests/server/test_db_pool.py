@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 
 from atelier.server.app import create_app
 from atelier.server.config import ServerSettings
 from atelier.services import users
+from tests.helpers import web
 from tests.helpers.server import serve
 
 THREADS = 8
@@ -69,7 +69,7 @@ def test_concurrent_requests_reuse_the_pools_connections(
         event.listen(engine, name, getattr(crowd, name))
     headers = {"Authorization": f"Bearer {token}"}
     for url in serve(app, lifespan="on"):
-        with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(THREADS) as pool:
+        with web.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(THREADS) as pool:
             for _round in range(3):
                 crowd.armed = True
                 answers = list(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+from tests.helpers import web
 
 
 def test_docs_page_loads_only_local_assets(server: Any) -> None:
-    page = httpx.get(f"{server.url}/docs")
+    page = web.get(f"{server.url}/docs")
     assert page.status_code == 200
     urls = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]|url: ['"]([^'"]+)['"]""", page.text)
     loaded = [a or b for a, b in urls]
@@ -18,10 +18,10 @@ def test_docs_page_loads_only_local_assets(server: Any) -> None:
     assert not [u for u in loaded if u.startswith(("http:", "https:", "//"))], loaded
     assert "/docs/assets/swagger-ui-bundle.js" in loaded
     for url in loaded:
-        asset = httpx.get(f"{server.url}{url}")
+        asset = web.get(f"{server.url}{url}")
         assert asset.status_code == 200, url
-    script = httpx.get(f"{server.url}/docs/assets/swagger-ui-bundle.js")
+    script = web.get(f"{server.url}/docs/assets/swagger-ui-bundle.js")
     assert script.headers["content-type"].startswith("text/javascript")
     assert "SwaggerUIBundle" in script.text
-    assert httpx.get(f"{server.url}/docs/assets/LICENSE").status_code == 404
-    assert httpx.get(f"{server.url}/docs/assets/..%2Fapp.py").status_code == 404
+    assert web.get(f"{server.url}/docs/assets/LICENSE").status_code == 404
+    assert web.get(f"{server.url}/docs/assets/..%2Fapp.py").status_code == 404

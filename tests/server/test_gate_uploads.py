@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.helpers import web
 from tests.server.conftest import Team
 
 
@@ -31,7 +32,7 @@ def test_a_token_bearing_put_may_send_the_files_own_type(team: Team) -> None:
             )
             assert refused.status_code == 415, refused.text
         # without a token the rule applies too, before authentication
-        anonymous = httpx.put(
+        anonymous = web.put(
             team.url + target.replace("notes", "c"),
             content=b"x",
             headers={"Content-Type": "text/plain"},

@@ -12,12 +12,12 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from atelier import Experiment, Workspace
 from atelier.client.registry import reset_backends
 from tests.conftest import unique
+from tests.helpers import web
 from tests.helpers.server import start_server, stop_server
 
 
@@ -56,7 +56,7 @@ def test_the_server_home_is_private_to_its_user(
     home = tmp_path / "server-home"
     server = start_server(home, None)  # the test harness makes the home and its log
     try:
-        with httpx.Client(
+        with web.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {server.admin_token}"}
         ) as client:
             ws = f"/api/v1/workspaces/{unique('private')}"

@@ -17,6 +17,7 @@ from atelier.core.settings import Settings
 from atelier.server.app import route_table
 from atelier.server.auth import Rule
 from atelier.studio.site import create_site
+from tests.helpers import web
 from tests.helpers.mlflow_routes import is_mlflow_path
 from tests.server.conftest import Person, Team
 
@@ -107,7 +108,7 @@ def test_role_matrix(team: Team) -> None:
     people = {"run": _run_token(team), **people}
     failures: list[str] = []
     checked = 0
-    with httpx.Client(base_url=team.url, timeout=30) as client:
+    with web.Client(base_url=team.url, timeout=30) as client:
         for method, path, rule in _ordered(ROUTES):
             url = _url(path, team.workspace)
             for who, person in people.items():
@@ -157,7 +158,7 @@ def test_replacing_a_datastore_needs_the_owner_role(team: Team) -> None:
         assert owner.post(stores, json=body("first")).status_code == 201
     people = {"run": _run_token(team), "stranger": team.stranger, "reader": team.reader}
     people |= {"contributor": team.contributor, "owner": team.owner, "admin": team.admin}
-    with httpx.Client(base_url=team.url, timeout=30) as client:
+    with web.Client(base_url=team.url, timeout=30) as client:
         for who, person in people.items():
             headers = {"Authorization": f"Bearer {person.token}"}
             answer = client.post(stores, json=body(who), headers=headers)

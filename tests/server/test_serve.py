@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from atelier.server.serve import NoDelayHttpToolsProtocol, uvicorn_options
+from tests.helpers import web
 from tests.helpers.server import free_port, serve, start_server, stop_server
 
 
@@ -36,8 +37,8 @@ def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
     thread.start()
     try:
         with (
-            httpx.Client(base_url=f"http://127.0.0.1:{port}") as first,
-            httpx.Client(base_url=f"http://127.0.0.1:{port}") as second,
+            web.Client(base_url=f"http://127.0.0.1:{port}") as first,
+            web.Client(base_url=f"http://127.0.0.1:{port}") as second,
         ):
             for _ in range(100):
                 try:
@@ -67,6 +68,8 @@ def test_each_accepted_connection_gets_tcp_nodelay(tmp_path: Path) -> None:
 
     config = uvicorn.Config("atelier.server.serve:app_from_environment", **options)
     assert config.timeout_worker_healthcheck >= 30
+    # a pooled client connection idle for longer than uvicorn's default 5 s stays usable
+    assert config.timeout_keep_alive >= 60
 
 
 def _healthz_answered(metrics: str) -> float:
@@ -87,10 +90,10 @@ def test_several_workers_serve_one_port(tmp_path: Path, sqlite_template: Path) -
     total = 40
 
     def healthz(_: int) -> int:  # a new connection each time, so any worker may accept it
-        return httpx.get(f"{server.url}/healthz", timeout=30).status_code
+        return web.get(f"{server.url}/healthz", timeout=30).status_code
 
     def answered(_: int) -> float:
-        return _healthz_answered(httpx.get(f"{server.url}/metrics", timeout=30).text)
+        return _healthz_answered(web.get(f"{server.url}/metrics", timeout=30).text)
 
     try:
         with ThreadPoolExecutor(8) as pool:
@@ -100,7 +103,7 @@ def test_several_workers_serve_one_port(tmp_path: Path, sqlite_template: Path) -
                 seen.update(pool.map(answered, range(16)))
                 if min(seen) < total:
                     break
-        with httpx.Client(base_url=server.url) as client:
+        with web.Client(base_url=server.url) as client:
             headers = {"Authorization": f"Bearer {server.admin_token}"}
             me = client.get("/api/v1/whoami", headers=headers).json()
     finally:
@@ -152,7 +155,7 @@ def test_an_old_kept_alive_connection_is_closed_after_its_answer(
     from atelier.server.app import create_app
 
     for url in serve(create_app(Settings(home=tmp_path)), http=NoDelayHttpToolsProtocol):
-        with httpx.Client(base_url=url) as client:
+        with web.Client(base_url=url) as client:
             young = [client.get("/healthz") for _ in range(3)]
             monkeypatch.setattr(serving, "CONNECTION_MAX_SECONDS", 0.0)
             old = client.get("/healthz")

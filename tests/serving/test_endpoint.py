@@ -28,6 +28,7 @@ from atelier.serving.scaling import (
     health_seconds,
     health_timeout_seconds,
 )
+from tests.helpers import web
 
 SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 #: the rolling update, the most database-heavy path, runs on both databases
@@ -151,7 +152,7 @@ class _Load:
 
     def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.key}"}
-        with httpx.Client(headers=headers, timeout=30) as client:
+        with web.Client(headers=headers, timeout=30) as client:
             while not self.stop.is_set():
                 try:
                     response = client.post(self.url, json={"data": [1]})
@@ -178,20 +179,20 @@ class _Load:
 def test_bad_requests_are_answered_by_the_router(service: Webservice) -> None:
     primary, _ = service.get_keys()
     auth = {"Authorization": f"Bearer {primary}"}
-    assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
-    wrong = httpx.post(
+    assert web.post(service.scoring_uri, json={"data": [1]}).status_code == 401
+    wrong = web.post(
         service.scoring_uri, json={"data": [1]}, headers={"Authorization": "Bearer wrong"}
     )
     assert wrong.status_code == 401
     assert "Bearer" in wrong.json()["detail"]
-    big = httpx.post(service.scoring_uri, content=b"x" * 20_000, headers=auth)
+    big = web.post(service.scoring_uri, content=b"x" * 20_000, headers=auth)
     assert big.status_code == 413
-    broken = httpx.post(service.scoring_uri, content=b"{not json", headers=auth)
+    broken = web.post(service.scoring_uri, content=b"{not json", headers=auth)
     assert broken.status_code == 400
     assert "Traceback" not in broken.text
-    assert httpx.get(service.swagger_uri).json()["openapi"].startswith("3.")
-    assert httpx.get(service.scoring_uri.replace("/score", "/readyz")).status_code == 200
-    metrics = httpx.get(service.scoring_uri.replace("/score", "/metrics")).text
+    assert web.get(service.swagger_uri).json()["openapi"].startswith("3.")
+    assert web.get(service.scoring_uri.replace("/score", "/readyz")).status_code == 200
+    metrics = web.get(service.scoring_uri.replace("/score", "/metrics")).text
     assert 'atelier_scoring_requests_total{method="POST",path="/score",status="401"} 2.0' in metrics
 
     assert service.run({"data": [2, 4]}) == [6, 12]
@@ -249,7 +250,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
     assert service.run({"data": [1]}) == [3]
     key = service.get_keys()[0]
     headers = {"Authorization": f"Bearer {key}", "azureml-model-deployment": "green"}
-    routed = httpx.post(service.scoring_uri, json={"data": [1]}, headers=headers)
+    routed = web.post(service.scoring_uri, json={"data": [1]}, headers=headers)
     assert routed.json() == [7]
     assert routed.headers["azureml-model-deployment"] == "green"
 
@@ -264,7 +265,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
     answers: list[httpx.Response] = []
     slow = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(
+            web.post(
                 service.scoring_uri, json={"data": [1], "sleep": 5}, headers=headers, timeout=30
             )
         )
@@ -286,7 +287,7 @@ def test_blue_green_traffic_and_a_crashed_replica(
         time.sleep(0.1)
     assert pids and replica not in pids
     assert "exited with code -9; restarting it" in service.get_logs()
-    routed = httpx.post(service.scoring_uri, json={"data": [2]}, headers=headers)
+    routed = web.post(service.scoring_uri, json={"data": [2]}, headers=headers)
     assert routed.json() == [14]
 
     service.set_traffic({"green": 100})
@@ -310,10 +311,10 @@ def test_no_code_scikit_learn(ws: Workspace, tmp_path: Path) -> None:
         assert service.run({"data": [[0, 0], [1, 1]]}) == [0, 1]
         assert "no-code scoring: ONNX Runtime (verified on" in service.get_logs()
         auth = {"Authorization": f"Bearer {service.get_keys()[0]}"}
-        malformed = httpx.post(service.scoring_uri, content=b'{"data": [[0,', headers=auth)
+        malformed = web.post(service.scoring_uri, content=b'{"data": [[0,', headers=auth)
         assert malformed.status_code == 400
         assert "not valid JSON" in malformed.json()["detail"]
-        short = httpx.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
+        short = web.post(service.scoring_uri, json={"data": [[0]]}, headers=auth)
         assert short.status_code == 400
         assert "X has 1 features, but LogisticRegression is expecting 2" in short.json()["detail"]
 
@@ -452,9 +453,7 @@ def test_a_slow_run_is_not_taken_for_a_dead_replica(ws: Workspace, tmp_path: Pat
         svc.wait_for_deployment(timeout_sec=60)
         before = svc.deployments["default"]["replicas"][0]["pid"]
         headers = {"Authorization": f"Bearer {svc.get_keys()[0]}"}
-        answer = httpx.post(
-            svc.scoring_uri, json={"sleep": rounds + 2}, headers=headers, timeout=60
-        )
+        answer = web.post(svc.scoring_uri, json={"sleep": rounds + 2}, headers=headers, timeout=60)
         assert answer.status_code == 200, answer.text
         assert answer.json() == "awake"
         assert svc.deployments["default"]["replicas"][0]["pid"] == before
@@ -488,7 +487,7 @@ def test_one_hop_a_single_deployment_answers_its_connections_itself(
     try:
         svc.wait_for_deployment(timeout_sec=60)
         primary, secondary = svc.get_keys()
-        client = httpx.Client(headers={"Authorization": f"Bearer {primary}"}, timeout=30)
+        client = web.Client(headers={"Authorization": f"Bearer {primary}"}, timeout=30)
         first = _post(client, svc.scoring_uri, [1])
         assert first.json() == [3]
         assert first.headers["azureml-model-deployment"] == "default"
@@ -501,7 +500,7 @@ def test_one_hop_a_single_deployment_answers_its_connections_itself(
         finally:
             os.kill(router, signal.SIGCONT)
 
-        metrics = httpx.get(svc.scoring_uri.replace("/score", "/metrics")).text
+        metrics = web.get(svc.scoring_uri.replace("/score", "/metrics")).text
         assert 'atelier_scoring_requests_total{method="POST",path="/score",status="200"} 2.0' in (
             metrics
         ), metrics

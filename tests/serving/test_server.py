@@ -15,6 +15,7 @@ import pytest
 
 from atelier.core.errors import ValidationError
 from atelier.serving import server
+from tests.helpers import web
 
 SCRIPT = """
     import os
@@ -71,7 +72,7 @@ def test_server_with_two_workers_scores_over_http(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        with httpx.Client(base_url=base, timeout=5) as client:
+        with web.Client(base_url=base, timeout=5) as client:
             while True:
                 assert process.poll() is None, "the server exited before it was ready"
                 try:

@@ -10,6 +10,7 @@ import pytest
 
 from atelier import Model, NotFoundError, Workspace
 from atelier.sdk.models.local_service import LocalWebserviceDeploymentConfiguration
+from tests.helpers import web
 from tests.serving.test_endpoint import SCORE, _config, _gone, _model
 
 
@@ -22,11 +23,11 @@ def test_deleting_a_workspace_stops_its_endpoints(ws: Workspace, tmp_path: Path)
     manager = service._record.manager_pid
     url = service.scoring_uri
     key = service.get_keys()[0]
-    answer = httpx.post(url, json={"data": [2]}, headers={"Authorization": f"Bearer {key}"})
+    answer = web.post(url, json={"data": [2]}, headers={"Authorization": f"Bearer {key}"})
     assert answer.json() == [6]
     ws.delete()
     assert _gone(manager)
     with pytest.raises(httpx.HTTPError):
-        httpx.post(url, json={"data": [2]}, timeout=5)
+        web.post(url, json={"data": [2]}, timeout=5)
     with pytest.raises(NotFoundError):
         Workspace.get(ws.name)

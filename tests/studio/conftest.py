@@ -19,6 +19,7 @@ from atelier.services import members, users, workspaces
 from atelier.storage.blobstore import BlobStore
 from atelier.store.database import Database
 from atelier.studio.site import create_site
+from tests.helpers import web
 from tests.helpers.studio_data import seed_rich_run, seed_runs
 from tests.server.mlflow.conftest import serve
 
@@ -38,13 +39,13 @@ class Studio:
 
     def bearer(self, who: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+        return web.Client(base_url=self.url, headers=headers, timeout=120)
 
     @contextlib.contextmanager
     def browser_client(self, who: str) -> Iterator[httpx.Client]:
         """A client signed in with the session cookie, as a browser is."""
         headers = {"Accept": "text/html", "Origin": self.url}
-        with httpx.Client(base_url=self.url, timeout=120, headers=headers) as client:
+        with web.Client(base_url=self.url, timeout=120, headers=headers) as client:
             answer = client.post(
                 "/signin", files={"token": (None, self.tokens[who]), "next": (None, "/")}
             )

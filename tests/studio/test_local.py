@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from atelier.core.errors import UnauthenticatedError
@@ -17,6 +16,7 @@ from atelier.core.settings import Settings
 from atelier.services import studio_sessions
 from atelier.store.database import Database
 from atelier.store.models import StudioSessionRow
+from tests.helpers import web
 
 
 def test_atelier_studio_serves_the_home_through_its_launch_link(tmp_path: Path) -> None:
@@ -38,7 +38,7 @@ def test_atelier_studio_serves_the_home_through_its_launch_link(tmp_path: Path) 
         found = re.search(r"open (http://127\.0\.0\.1:(\d+)/local-signin/\S+)", line)
         assert found is not None, line
         link, base = found.group(1), f"http://127.0.0.1:{found.group(2)}"
-        with httpx.Client(base_url=base, headers={"Accept": "text/html"}, timeout=120) as client:
+        with web.Client(base_url=base, headers={"Accept": "text/html"}, timeout=120) as client:
             assert client.get("/").status_code == 303  # no session yet: to the sign-in page
             assert client.get(f"{base}/local-signin/wrong-key").status_code == 404
             opened = client.get(link)

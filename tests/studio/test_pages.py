@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from atelier.services import metrics, runs
+from tests.helpers import web
 from tests.helpers.studio_data import NASTY
 from tests.studio.conftest import EXPERIMENT, RUNS, WORKSPACE, Studio, csrf_of
 
@@ -22,7 +21,7 @@ def _names(html: str) -> list[str]:
 def test_signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_it(
     studio: Studio,
 ) -> None:
-    with httpx.Client(base_url=studio.url, headers=HTML) as client:
+    with web.Client(base_url=studio.url, headers=HTML) as client:
         anonymous = client.get("/workspaces/lab")
         assert anonymous.status_code == 303
         assert anonymous.headers["location"].startswith("/signin?next=%2Fworkspaces%2Flab")
@@ -54,7 +53,7 @@ def test_signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_it(
 
 
 def test_a_next_address_of_another_site_is_ignored(studio: Studio) -> None:
-    with httpx.Client(base_url=studio.url, headers=HTML) as client:
+    with web.Client(base_url=studio.url, headers=HTML) as client:
         answer = client.post(
             "/signin",
             files={"token": (None, studio.tokens["reader"]), "next": (None, "//evil.example/")},
@@ -82,7 +81,7 @@ def test_a_bearer_header_opens_pages_for_scripts_and_roles_hold(studio: Studio) 
         refused = client.get("/workspaces/lab")
     assert refused.status_code == 403
     assert refused.json()["code"] == "permission_denied"
-    with httpx.Client(base_url=studio.url) as client:
+    with web.Client(base_url=studio.url) as client:
         assert client.get("/workspaces/lab").status_code == 401
     with studio.bearer("reader") as client:
         assert client.get("/workspaces/lab/members").status_code == 403

@@ -15,6 +15,7 @@ from atelier.cli._output import OutputFormat, OutputOption, print_json, print_ta
 from atelier.core.errors import AtelierError
 from atelier.core.extras import EXTRAS, missing_modules
 from atelier.core.settings import Settings, load_settings
+from atelier.core.tls_context import ssl_context
 
 OK, WARN, FAIL, OFF = "ok", "warn", "FAIL", "-"
 KEY_FILE = "secret.key"
@@ -77,7 +78,7 @@ def _check_server(settings: Settings) -> tuple[str, str, str]:
 
     url = credentials["url"]
     try:
-        response = httpx.get(f"{url}/healthz", timeout=5)
+        response = httpx.get(f"{url}/healthz", timeout=5, verify=ssl_context())
     except httpx.HTTPError as exc:
         return ("server", FAIL, f"{url} cannot be reached ({exc}); start it or log in again")
     if response.status_code != 200:

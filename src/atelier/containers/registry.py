@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ImageRegistryError, NotFoundError
+from atelier.core.tls_context import ssl_context
 
 if TYPE_CHECKING:
     import httpx
@@ -65,7 +66,9 @@ class Registry:
         import httpx  # 0.08 s of CPU (ssl, email, rich): only when a registry is used
 
         try:
-            return httpx.request(method, f"{self.url}/v2/{path}", timeout=_TIMEOUT, **kwargs)
+            return httpx.request(
+                method, f"{self.url}/v2/{path}", timeout=_TIMEOUT, verify=ssl_context(), **kwargs
+            )
         except httpx.HTTPError as exc:
             raise ImageRegistryError(
                 f"the image registry at {self.url} cannot be reached ({exc}); start one with "

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 # the stack a supervisor needs, imported once here and shared by every fork
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
-from atelier.client.http.transport import ssl_context
+from atelier.core.tls_context import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor_process
 from atelier.execution.agent import read_request, socket_path
 from atelier.execution.agent_workers import Workers, detach

@@ -48,10 +48,10 @@ import httpx
 
 from atelier.client.api import SupervisionAPI
 from atelier.client.backend import Backend
-from atelier.client.http.transport import ssl_context
 from atelier.core.errors import AtelierError, ComputeTargetException
 from atelier.core.records import RunRecord
 from atelier.core.status import TERMINAL_STATUSES, RunStatus
+from atelier.core.tls_context import ssl_context
 from atelier.execution.ray_launcher import KEY_VARIABLE, Launcher, listen, use_node_home
 
 __all__ = ["hand_over", "job_resources", "node_entrypoint", "node_supervised"]

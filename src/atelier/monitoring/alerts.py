@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ValidationError
+from atelier.core.tls_context import ssl_context
 
 if TYPE_CHECKING:
     from atelier.sdk.workspace import Workspace
@@ -158,4 +159,6 @@ def _email(server: tuple[str, int, str], to: list[str], message: Mapping[str, An
 def _webhook(url: str, message: Mapping[str, Any]) -> None:
     import httpx
 
-    httpx.post(url, json=dict(message), timeout=SMTP_TIMEOUT_SECONDS).raise_for_status()
+    httpx.post(
+        url, json=dict(message), timeout=SMTP_TIMEOUT_SECONDS, verify=ssl_context()
+    ).raise_for_status()

@@ -66,6 +66,7 @@ def app_from_environment() -> FastAPI:
 
 #: see ``uvicorn_options``
 WORKER_HEALTHCHECK_SECONDS = 60
+KEEP_ALIVE_SECONDS = 75
 
 
 def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
@@ -85,6 +86,11 @@ def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         # machine takes longer than uvicorn's 5 s, so with the default the workers were
         # killed and replaced in a loop and the server never served
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
+        # how long an idle kept-alive connection stays open (uvicorn's default is 5 s):
+        # clients such as mlflow's (requests) reuse a pooled connection however long it
+        # sat idle, and one sent just as the server closes it fails with "Remote end
+        # closed connection without response"; idle gaps of over a minute are rarer
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
 
 

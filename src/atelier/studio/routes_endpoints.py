@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from atelier.core.errors import ValidationError
+from atelier.core.tls_context import ssl_context
 from atelier.server.auth import READ, WRITE
 from atelier.server.routes._common import secret_box
 from atelier.services import endpoint_records, endpoints
@@ -52,7 +53,9 @@ def endpoint_metrics(port: int) -> dict[str, Any]:
     """The endpoint's request counts and latency, or ``{"error": why}`` if it does not
     answer (stopped, still starting)."""
     try:
-        answer = httpx.get(f"http://{HOST}:{port}/metrics", timeout=METRICS_TIMEOUT_S)
+        answer = httpx.get(
+            f"http://{HOST}:{port}/metrics", timeout=METRICS_TIMEOUT_S, verify=ssl_context()
+        )
     except httpx.HTTPError as exc:
         return {"error": f"the endpoint does not answer on port {port} ({type(exc).__name__})"}
     if answer.status_code != 200:
@@ -116,6 +119,7 @@ def test_endpoint(workspace: str, name: str, sent: TestRequest, request: Request
             content=sent.body.encode(),
             headers=headers,
             timeout=TEST_TIMEOUT_S,
+            verify=ssl_context(),
         )
     except httpx.HTTPError as exc:
         body = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from sklearn.datasets import load_iris
 
 from atelier import Experiment, Model, Workspace
 from atelier.azureml.train.automl import AutoMLConfig
+from tests.helpers import web
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -35,7 +35,7 @@ def test_automl_register_and_deploy_without_an_entry_script(ws: Workspace) -> No
     best, fitted = run.get_output()
     # the Studio's leaderboard reads the iterations the search recorded, best marked
     transport = ws._backend.transport  # type: ignore[attr-defined]
-    page = httpx.get(
+    page = web.get(
         f"{transport.url}/workspaces/{ws.name}/automl/{run.id}",
         headers={"Authorization": f"Bearer {transport.token}", "Accept": "text/html"},
     )

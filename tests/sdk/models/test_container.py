@@ -29,6 +29,7 @@ from atelier.core.errors import (
 from atelier.sdk.models import _endpoint_process as proc
 from atelier.sdk.models.container_service import remove_containers
 from atelier.serving.container_replica import LABEL, container_replica_command
+from tests.helpers import web
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import SCORE
 from tests.helpers.server import free_port
@@ -165,16 +166,16 @@ def _access_changes_live(service: AciWebservice, tls: Path) -> None:
     assert service.run({"data": [1]}) == [3]  # checked against the service's certificate
     trusting = ssl.create_default_context(cafile=str(cert))
     keyed = {"Authorization": f"Bearer {service.get_keys()[0]}"}
-    assert httpx.post(
+    assert web.post(
         service.scoring_uri, json={"data": [2]}, headers=keyed, verify=trusting
     ).json() == [6]
-    assert httpx.post(service.scoring_uri, json={"data": [2]}, verify=trusting).status_code == 401
+    assert web.post(service.scoring_uri, json={"data": [2]}, verify=trusting).status_code == 401
     with pytest.raises(httpx.TransportError):  # no answer in the clear
-        httpx.post(service.scoring_uri.replace("https:", "http:"), json={"data": [1]}, timeout=10)
+        web.post(service.scoring_uri.replace("https:", "http:"), json={"data": [1]}, timeout=10)
 
     service.update(auth_enabled=False, ssl_enabled=False)
     assert service.scoring_uri.startswith("http://") and not service.auth_enabled
-    assert httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10).json() == [3]
+    assert web.post(service.scoring_uri, json={"data": [1]}, timeout=10).json() == [3]
 
     named = self_signed(tls / "named", "svc.example.test")
     service.update(
@@ -184,7 +185,7 @@ def _access_changes_live(service: AciWebservice, tls: Path) -> None:
     assert service.scoring_uri.startswith("https://") and service.ssl_cname == "svc.example.test"
     assert service.run({"data": [1]}) == [3]  # the name is what the certificate is checked for
     named_trust = ssl.create_default_context(cafile=str(named[0]))
-    with httpx.Client(verify=named_trust, timeout=10) as client:
+    with web.Client(verify=named_trust, timeout=10) as client:
         unkeyed = client.post(
             service.scoring_uri, json={"data": [1]},
             extensions={"sni_hostname": "svc.example.test"},
@@ -223,7 +224,7 @@ def test_a_container_service_scores_updates_and_goes(ws: Workspace, tmp_path: Pa
         assert service.state == "Healthy" and service.tags == {"team": "risk"}
         assert service.run({"data": [1, 2]}) == [3, 6]
         _details_change_without_a_new_container(ws, service, before, tmp_path / "tls")
-        refused = httpx.post(service.scoring_uri, json={"data": [1]}, timeout=10)
+        refused = web.post(service.scoring_uri, json={"data": [1]}, timeout=10)
         assert refused.status_code == 401
         (container,) = _containers(ws, "aci-svc")
         described = engine.inspect(container)

@@ -23,6 +23,7 @@ from atelier.sdk.models._endpoint_process import free_port
 from atelier.sdk.models.package import ModelPackage
 from atelier.sdk.models.package_image import push_to_registry
 from tests.conftest import _missing
+from tests.helpers import web
 from tests.helpers.containers import engine_with_base_image
 from tests.helpers.scoring import SCORE
 
@@ -45,14 +46,14 @@ def _score(engine: Engine, image: str, keys: list[str]) -> tuple[int, object]:
     try:
         for _ in range(300):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                if web.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
         headers = {"Authorization": f"Bearer {keys[0]}", "Content-Type": "application/json"}
         body = json.dumps({"data": [1, 2]})
-        done = httpx.post(f"http://127.0.0.1:{port}/score", content=body, headers=headers)
-        wrong = httpx.post(f"http://127.0.0.1:{port}/score", content=body, timeout=10)
+        done = web.post(f"http://127.0.0.1:{port}/score", content=body, headers=headers)
+        wrong = web.post(f"http://127.0.0.1:{port}/score", content=body, timeout=10)
         assert wrong.status_code == 401
         return done.status_code, done.json()
     finally:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from atelier import ConflictError, Model, NotFoundError, ValidationError, Workspace
@@ -22,6 +21,7 @@ from atelier.azureml.core.model import InferenceConfig
 from atelier.azureml.core.webservice import LocalWebservice, Webservice
 from atelier.azureml.exceptions import WebserviceException
 from atelier.sdk.models.webservice import WebserviceError, _open
+from tests.helpers import web
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -109,11 +109,11 @@ def test_deploy_score_keys_and_delete(
     primary, secondary = service.get_keys()
     assert primary != secondary
     assert len(primary) >= 40
-    wrong = httpx.post(
+    wrong = web.post(
         service.scoring_uri, json={"data": [1]}, headers={"Authorization": "Bearer nope"}
     )
     assert wrong.status_code == 401
-    ok = httpx.post(
+    ok = web.post(
         service.scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {secondary}"}
     )
     assert ok.json() == [3]
@@ -123,7 +123,7 @@ def test_deploy_score_keys_and_delete(
     assert new_primary != primary
     assert same_secondary == secondary
     assert Webservice(ws, "coef-svc").get_keys() == (new_primary, secondary)
-    old = httpx.post(
+    old = web.post(
         service.scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {primary}"}
     )
     assert old.status_code == 401
@@ -163,9 +163,9 @@ def _auth_turns_off_and_on_again(service: Webservice, backend: str) -> None:
     replicas = [r["pid"] for r in service.deployments["default"]["replicas"]]
     service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=False), True, None)
     assert not Webservice(service.workspace, service.name).auth_enabled
-    assert httpx.post(service.scoring_uri, json={"data": [1]}).json() == [3]  # no key needed
+    assert web.post(service.scoring_uri, json={"data": [1]}).json() == [3]  # no key needed
     service.update(None, None, LocalWebservice.deploy_configuration(auth_enabled=True), True, None)
-    assert httpx.post(service.scoring_uri, json={"data": [1]}).status_code == 401
+    assert web.post(service.scoring_uri, json={"data": [1]}).status_code == 401
     assert service.run({"data": [1]}) == [3]  # with its key
     assert [r["pid"] for r in service.deployments["default"]["replicas"]] == replicas  # no restart
     with pytest.raises(WebserviceException, match="inference_config"):

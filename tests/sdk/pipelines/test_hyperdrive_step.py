@@ -8,7 +8,6 @@ import json
 import textwrap
 from pathlib import Path
 
-import httpx
 import pytest
 
 from atelier import Experiment, Run, ValidationError, Workspace
@@ -23,6 +22,7 @@ from atelier.train.hyperdrive import (
     PrimaryMetricGoal,
     choice,
 )
+from tests.helpers import web
 
 TRAIN = """
     import argparse, pathlib
@@ -149,7 +149,7 @@ def test_a_published_pipeline_with_a_sweep_step_runs_on_the_server(
     the pipeline, and its sweep step runs every trial and hands the best one on."""
     server = request.getfixturevalue("server")
     published = _pipeline(ws, source, tmp_path).publish("hd-rest")
-    answer = httpx.post(
+    answer = web.post(
         published.endpoint,
         json={"ExperimentName": "hd-rest"},
         headers={"Authorization": f"Bearer {server.admin_token}"},

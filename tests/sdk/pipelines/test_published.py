@@ -20,6 +20,7 @@ from atelier.azureml.pipeline.core import (
 from atelier.azureml.pipeline.steps import PythonScriptStep
 from atelier.core.errors import UndeclaredParameterError, ValidationError
 from atelier.sdk.pipelines.published import submit_by_id
+from tests.helpers import web
 from tests.sdk.conftest import embedded_only
 
 pytestmark = pytest.mark.one_database  # the database kind is incidental here
@@ -94,7 +95,7 @@ def test_pipeline_endpoint_versions_and_submit(ws: Workspace, source: Path) -> N
 
 
 def _post(url: str, token: str, body: Any) -> httpx.Response:
-    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return web.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 def test_rest_submission_with_a_bearer_token(

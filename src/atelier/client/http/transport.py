@@ -5,10 +5,8 @@ credentials ``atelier login`` keeps."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
-import ssl
 import tarfile
 import tempfile
 import time
@@ -22,6 +20,7 @@ import httpx
 
 from atelier.core import errors
 from atelier.core.settings import load_settings
+from atelier.core.tls_context import ssl_context
 
 CREDENTIALS_FILE = "credentials.json"
 _CHUNK = 1024 * 1024
@@ -79,15 +78,6 @@ def segment(value: object) -> str:
 
 def file_path(value: str) -> str:
     return quote(value, safe="/")
-
-
-@functools.cache
-def ssl_context() -> ssl.SSLContext:
-    """One TLS context for every client of this process (as httpx makes it by default,
-    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` included): loading the CA bundle costs a large
-    part of a second on a small machine, which a new client would pay each time. A warm
-    launcher makes it before it forks, so its children have it at once."""
-    return httpx.create_ssl_context()
 
 
 class Transport:

@@ -137,7 +137,7 @@ class ServiceAccessMixin(ServiceRolloutMixin):
         """What ``run()`` gives httpx: ``verify`` and the request's extensions."""
         if not self.ssl_enabled:
             # the process's shared context: a new one would load the CA bundle each call
-            from atelier.client.http.transport import ssl_context
+            from atelier.core.tls_context import ssl_context
 
             return ssl_context(), {}
         import ssl  # only a TLS service needs it (``import atelier`` stays without ssl)
