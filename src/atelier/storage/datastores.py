@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import hashlib
 import importlib
 import json
@@ -95,6 +96,27 @@ def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[1] if "://" in url else url
 
 
+@functools.cache
+def _botocore_loader() -> Any:
+    """botocore's loader of its data files (endpoints, the S3 service model), shared by the
+    process: a new session loads and parses them again (about 0.1 s of CPU), which each
+    datastore call would pay, since every filesystem is made anew (credentials and the
+    network guard's pinned addresses are its own)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+def _s3_session() -> Any:
+    """A session of its own for each filesystem (sessions are not shared across threads),
+    reading botocore's data through the shared loader; credentials go to its client."""
+    from aiobotocore.session import AioSession
+
+    session = AioSession()
+    session.register_component("data_loader", _botocore_loader())
+    return session
+
+
 def _filesystem(
     kind: str, config: dict[str, Any], credentials: dict[str, str], guard: NetworkGuard | None
 ) -> Any:
@@ -107,6 +129,7 @@ def _filesystem(
         import s3fs
 
         fs = s3fs.S3FileSystem(
+            session=_s3_session(),
             key=credentials.get("access_key_id") or None,
             secret=credentials.get("secret_access_key") or None,
             token=credentials.get("session_token") or None,
