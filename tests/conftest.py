@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import tempfile
@@ -15,7 +16,7 @@ import pytest
 from atelier import Workspace
 from atelier.client.registry import reset_backends
 from atelier.execution.agent import SOCKET_VARIABLE
-from tests.helpers.databases import migrated_sqlite, seed_home
+from tests.helpers.databases import AGENT_IDLE_SECONDS, migrated_sqlite, seed_home
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ATELIER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -167,6 +168,31 @@ def _one_supervisor_agent() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(SOCKET_VARIABLE, str(path))
         yield
+    _stop_agent(path)
+
+
+def _stop_agent(path: Path) -> None:
+    """Stop the agent listening on ``path``, if one does (its pid is the socket peer's)."""
+    import signal
+    import socket
+    import struct
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(2)
+            client.connect(str(path))
+            credentials = client.getsockopt(
+                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+            )
+            client.sendall(b'{"ping": true}\n')  # a request it answers without launching
+            client.recv(16)
+    except OSError:
+        return  # none is running
+    pid = struct.unpack("3i", credentials)[0]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 @pytest.fixture
@@ -214,8 +240,7 @@ def home(
     monkeypatch.setenv("ATELIER_HOME", str(folder))
     monkeypatch.delenv("ATELIER_BLOB_URL", raising=False)
     monkeypatch.delenv("ATELIER_RUN_ID", raising=False)
-    # each test has its own home and so its own supervisor agent: let it go soon after
-    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", "10")
+    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", AGENT_IDLE_SECONDS)
     if database == "postgresql":
         monkeypatch.setenv("ATELIER_DATABASE_URL", request.getfixturevalue("postgres_url"))
     else:

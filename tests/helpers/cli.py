@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from atelier.client.registry import reset_backends
-from tests.helpers.databases import seed_home
+from tests.helpers.databases import AGENT_IDLE_SECONDS, seed_home
 
 
 @dataclass(frozen=True)
@@ -164,8 +164,7 @@ def use_home(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
         "COLUMNS",
     ):
         monkeypatch.delenv(name, raising=False)
-    # each test has its own home and so its own supervisor agent: let it go soon after
-    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", "10")
+    monkeypatch.setenv("ATELIER_AGENT_IDLE_SECONDS", AGENT_IDLE_SECONDS)
     reset_backends()
 
 

@@ -13,6 +13,12 @@ from pathlib import Path
 
 from atelier.store.database import Database
 
+#: how long an agent started by a test waits for another run before it exits: the shared
+#: one lives through the gaps between the tests that submit runs (an agent started again
+#: costs an interpreter and its imports) and is stopped when the session ends; a test's
+#: own agent (``per_home_agent``) leaves on its own a minute after its test
+AGENT_IDLE_SECONDS = "60"
+
 #: the file name ``Settings.resolved_database_url`` gives the metadata database in a home
 DATABASE_FILE = "atelier.db"
 

@@ -88,6 +88,13 @@ def test_several_workers_serve_one_port(tmp_path: Path, sqlite_template: Path) -
     counters miss some of the ``/healthz`` answers proves that another worker gave them."""
     server = start_server(tmp_path / "home", None, workers=2, template=sqlite_template)
     total = 40
+    # ready means one worker serves; the other may still be importing on a busy machine,
+    # and the first would then accept every connection: wait until both have started
+    log = tmp_path / "home" / "server.log"
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Application startup complete") < 2:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
 
     def healthz(_: int) -> int:  # a new connection each time, so any worker may accept it
         return web.get(f"{server.url}/healthz", timeout=30).status_code

@@ -13,7 +13,8 @@ from atelier.core.data_names import kind_of_url
 from atelier.core.data_records import DatastoreRecord
 from atelier.core.settings import Settings
 from atelier.services import datastores
-from atelier.storage.datastores import DatastoreFiles, require_driver
+from atelier.storage.datastore_drivers import require_driver
+from atelier.storage.datastores import DatastoreFiles
 from atelier.storage.network_guard import NetworkGuard
 from atelier.storage.secretbox import SecretBox, load_secret_box
 from atelier.store.database import Database

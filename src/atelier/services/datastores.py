@@ -24,7 +24,7 @@ from atelier.core.errors import (
 from atelier.core.ids import new_id
 from atelier.core.timeutil import now_ms
 from atelier.services import datastore_secrets, workspaces
-from atelier.storage.datastores import KNOWN_KINDS
+from atelier.storage.datastore_drivers import KNOWN_KINDS
 from atelier.storage.secretbox import SecretBox
 from atelier.store.models import DatasetRow, DatastoreRow
 

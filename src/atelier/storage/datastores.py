@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import functools
 import hashlib
-import importlib
-import json
 import re
 import tempfile
 import uuid
@@ -32,18 +29,11 @@ from atelier.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StorageError,
-    ValidationError,
 )
 from atelier.core.names import check_relative_path
-from atelier.storage.network_guard import NetworkGuard, pinned
+from atelier.storage.datastore_drivers import filesystem
+from atelier.storage.network_guard import NetworkGuard
 
-#: kind -> (module the kind needs, how to install it)
-KNOWN_KINDS: dict[str, tuple[str | None, str]] = {
-    "local": (None, "pip install atelier-ml"),
-    "s3": ("s3fs", "pip install 'atelier-ml[s3]'"),
-    "azure_blob": ("adlfs", "pip install 'atelier-ml[azure]'"),
-    "gcs": ("gcsfs", "pip install 'atelier-ml[gcs]'"),
-}
 #: where uploads are assembled before they become visible; never listed
 STAGING = ".atelier-staging"
 _CHUNK = 1024 * 1024
@@ -75,105 +65,8 @@ _UNREACHABLE_MARKERS = (
 )
 
 
-def require_driver(kind: str) -> None:
-    """Import the kind's driver now; a missing one says how to install it."""
-    if kind not in KNOWN_KINDS:
-        raise ValidationError(
-            f"unknown datastore kind {kind!r}; use one of {', '.join(sorted(KNOWN_KINDS))}"
-        )
-    module, hint = KNOWN_KINDS[kind]
-    if module is None:
-        return
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise ValidationError(
-            f"{kind} datastores need the {module} package, which is not installed; {hint}"
-        ) from exc
-
-
 def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[1] if "://" in url else url
-
-
-@functools.cache
-def _botocore_loader() -> Any:
-    """botocore's loader of its data files (endpoints, the S3 service model), shared by the
-    process: a new session loads and parses them again (about 0.1 s of CPU), which each
-    datastore call would pay, since every filesystem is made anew (credentials and the
-    network guard's pinned addresses are its own)."""
-    from botocore.loaders import create_loader
-
-    return create_loader()
-
-
-def _s3_session() -> Any:
-    """A session of its own for each filesystem (sessions are not shared across threads),
-    reading botocore's data through the shared loader; credentials go to its client."""
-    from aiobotocore.session import AioSession
-
-    session = AioSession()
-    session.register_component("data_loader", _botocore_loader())
-    return session
-
-
-def _filesystem(
-    kind: str, config: dict[str, Any], credentials: dict[str, str], guard: NetworkGuard | None
-) -> Any:
-    require_driver(kind)
-    if kind == "local":
-        from fsspec.implementations.local import LocalFileSystem
-
-        return LocalFileSystem()
-    if kind == "s3":
-        import s3fs
-
-        fs = s3fs.S3FileSystem(
-            session=_s3_session(),
-            key=credentials.get("access_key_id") or None,
-            secret=credentials.get("secret_access_key") or None,
-            token=credentials.get("session_token") or None,
-            anon=not credentials and bool(config.get("anonymous")),
-            endpoint_url=config.get("endpoint_url") or None,
-            # us-east-1 is S3's default and may not be named when creating a bucket
-            client_kwargs={"region_name": config["region"]} if config.get("region") else None,
-            config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 2}, **pinned(guard)},
-            skip_instance_cache=True,
-        )
-        # s3fs retries five times with growing pauses; an endpoint that refuses connections
-        # should be reported within seconds
-        fs.retries = 2
-        return fs
-    if kind == "azure_blob":
-        import adlfs
-
-        options: dict[str, Any] = {"account_name": config.get("account_name")}
-        endpoint = config.get("endpoint")
-        if endpoint:
-            secret = (
-                f"AccountKey={credentials['account_key']}"
-                if credentials.get("account_key")
-                else f"SharedAccessSignature={credentials.get('sas_token', '').lstrip('?')}"
-            )
-            options = {
-                "connection_string": f"DefaultEndpointsProtocol={endpoint.split('://')[0]};"
-                f"AccountName={config.get('account_name')};{secret};BlobEndpoint={endpoint};"
-            }
-        else:
-            options["account_key"] = credentials.get("account_key") or None
-            options["sas_token"] = credentials.get("sas_token") or None
-        return adlfs.AzureBlobFileSystem(skip_instance_cache=True, **options)
-    import gcsfs
-
-    token: Any = credentials.get("service_account_json") or "anon"
-    if isinstance(token, str) and token.strip().startswith("{"):
-        token = json.loads(token)
-    return gcsfs.GCSFileSystem(
-        project=config.get("project") or None,
-        token=token,
-        endpoint_url=config.get("endpoint_url") or None,
-        skip_instance_cache=True,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +111,7 @@ class DatastoreFiles:
         self.root = root.rstrip("/") or "/"
         self._secrets = _Secrets(tuple((credentials or {}).values()), self.root)
         with self.translate("opening"):
-            self.fs: Any = _filesystem(kind, dict(config or {}), dict(credentials or {}), guard)
+            self.fs: Any = filesystem(kind, dict(config or {}), dict(credentials or {}), guard)
 
     # --- errors ------------------------------------------------------------------------
     @contextlib.contextmanager
