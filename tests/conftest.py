@@ -17,6 +17,7 @@ from atelier import Workspace
 from atelier.client.registry import reset_backends
 from atelier.execution.agent import SOCKET_VARIABLE
 from tests.helpers.databases import AGENT_IDLE_SECONDS, migrated_sqlite, seed_home
+from tests.helpers.leftover_runs import closed_at_end
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ATELIER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -247,7 +248,8 @@ def home(
         monkeypatch.delenv("ATELIER_DATABASE_URL", raising=False)
         seed_home(folder, request.getfixturevalue("sqlite_template"))
     reset_backends()
-    yield folder
+    with closed_at_end():
+        yield folder
     reset_backends()
 
 

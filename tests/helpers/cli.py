@@ -29,6 +29,7 @@ import pytest
 
 from atelier.client.registry import reset_backends
 from tests.helpers.databases import AGENT_IDLE_SECONDS, seed_home
+from tests.helpers.leftover_runs import closed_at_end
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty ``ATELIER_HOME`` shared by this process's SDK and the CLI."""
     folder = tmp_path / "atelier-home"
     use_home(monkeypatch, folder)
-    yield folder
+    with closed_at_end():
+        yield folder
     reset_backends()
 
 

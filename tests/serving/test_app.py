@@ -353,3 +353,32 @@ def test_timeout_off_the_main_thread_still_answers_504(write_script: WriteScript
     worker.start()
     worker.join(timeout=30)
     assert [answer.status_code for answer in answers] == [504, 200]
+
+
+async def test_a_direct_request_stops_counting_as_in_flight_before_its_answer_leaves(
+    write_script: WriteScript,
+) -> None:
+    """The manager does not count the health checks a busy replica misses; a replica
+    frozen just as its client had the answer must not look busy for ever."""
+    from atelier.serving.direct import DIRECT_SCOPE_KEY
+
+    app = create_app(Path("score.py"), write_script(RAW), None, None)
+    await app.startup()
+    app.load = memoryview(bytearray(8)).cast("q")
+    body = b'{"data": [1, 2]}'
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+    counts_when_sent: list[tuple[str, int]] = []
+
+    async def receive() -> dict[str, object]:
+        return received.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        assert app.load is not None
+        counts_when_sent.append((str(message["type"]), app.load[0]))
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/score", "headers": [],
+        DIRECT_SCOPE_KEY: True,
+    }  # fmt: skip
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert counts_when_sent == [("http.response.start", 0), ("http.response.body", 0)]

@@ -176,15 +176,17 @@ class ScoringApp:
             load[0] += 1
         status = 500
         try:
-            if path == "/score" and method == "POST":
-                status, content_type, content = await self._score(
-                    headers, receive, request_id, direct
+            try:
+                status, content_type, content = await self._answer(
+                    path, method, headers, receive, request_id, direct
                 )
-            elif method != "GET" or path not in _GETS:
-                status, content_type = 404, _PROBLEM
-                content = problem_body(404, "Not Found", f"no route {method} {path}")
-            else:
-                status, content_type, content = _GETS[path](self)
+            finally:
+                # no longer in flight once the answer is ready: counted until it was sent,
+                # a replica stopped just as its client had the answer kept the count up,
+                # looked busy for ever, and so was never taken for one missing its health
+                # checks (the manager does not count a busy replica's misses)
+                if load is not None:
+                    load[0] -= 1
             response_headers = [
                 (b"content-type", content_type),
                 (b"content-length", str(len(content)).encode()),
@@ -199,13 +201,27 @@ class ScoringApp:
             )
             await send({"type": "http.response.body", "body": content})
         finally:
-            if load is not None:
-                load[0] -= 1
             if counted:
                 metrics.in_flight.dec()
                 label = ScoringMetrics.path_label(path)
                 metrics.latency.labels(label).observe(time.perf_counter() - started)
                 metrics.requests.labels(label, method, str(status)).inc()
+
+    async def _answer(
+        self,
+        path: str,
+        method: str,
+        headers: dict[bytes, bytes],
+        receive: Receive,
+        request_id: str,
+        direct: bool,
+    ) -> tuple[int, bytes, bytes]:
+        """The status, content type and body of one request's answer."""
+        if path == "/score" and method == "POST":
+            return await self._score(headers, receive, request_id, direct)
+        if method != "GET" or path not in _GETS:
+            return 404, _PROBLEM, problem_body(404, "Not Found", f"no route {method} {path}")
+        return _GETS[path](self)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
