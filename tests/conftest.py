@@ -90,6 +90,7 @@ def _is_ray_file(path: str) -> bool:
     return fnmatch.fnmatchcase(path, RAY_FILES)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest -p no:xdist still runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With ``--dist loadfile``: xdist's file scheduling, the Ray files counted as one."""
     if config.getoption("dist") != "loadfile":
