@@ -17,10 +17,11 @@ from tests.execution.sshd import SshdUnavailableError, SshServer, running_sshd
 
 class _SessionHead:
     """The test process's Ray head: started by the first test that asks for it, kept while
-    the tests that follow ask for it too, and stopped as soon as the next test does not
-    (``pytest_runtest_teardown`` below), so an idle head does not spend the CPU of the rest
-    of the session. ``make test`` hands every file that uses it to one worker, one after
-    another (tests/conftest.py, ``RAY_FILES``), so a session starts one head at most."""
+    the tests that follow are in files that use it too, and stopped once the next test is
+    in a file that does not (``pytest_runtest_teardown`` below), so an idle head does not
+    spend the CPU of the rest of the session. ``make test`` hands every file that uses it
+    to one worker, one after another (tests/conftest.py, ``RAY_FILES``), so a session
+    starts one head at most."""
 
     def __init__(self) -> None:
         self.config: dict[str, Any] | None = None
