@@ -7,8 +7,6 @@ These wrappers take httpx's own arguments and pass the process's shared context
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,10 +17,6 @@ from atelier.core.tls_context import ssl_context
 def _verified(kwargs: dict[str, Any]) -> dict[str, Any]:
     kwargs.setdefault("verify", ssl_context())
     return kwargs
-
-
-def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, url, **_verified(kwargs))
 
 
 def get(url: str, **kwargs: Any) -> httpx.Response:
@@ -37,15 +31,5 @@ def put(url: str, **kwargs: Any) -> httpx.Response:
     return httpx.put(url, **_verified(kwargs))
 
 
-def delete(url: str, **kwargs: Any) -> httpx.Response:
-    return httpx.delete(url, **_verified(kwargs))
-
-
-@contextlib.contextmanager
-def stream(method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
-    with httpx.stream(method, url, **_verified(kwargs)) as response:
-        yield response
-
-
-def Client(**kwargs: Any) -> httpx.Client:
+def Client(**kwargs: Any) -> httpx.Client:  # named as httpx.Client, which it stands for
     return httpx.Client(**_verified(kwargs))
