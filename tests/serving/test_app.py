@@ -382,3 +382,32 @@ async def test_a_direct_request_stops_counting_as_in_flight_before_its_answer_le
     }  # fmt: skip
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert counts_when_sent == [("http.response.start", 0), ("http.response.body", 0)]
+
+
+async def test_a_request_is_counted_in_metrics_before_its_answer_leaves(
+    write_script: WriteScript,
+) -> None:
+    """A client that has its answer and then reads /metrics finds the request there
+    (counted after the send, it could be missing for a moment), counted once, with the
+    status it was answered with, and no longer in flight."""
+    app = create_app(Path("score.py"), write_script(RAW), None, None)
+    await app.startup()
+    seen_at_body: list[str] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b'{"data": [1]}', "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            seen_at_body.append(app.metrics.render().decode())
+
+    for path in ("/score", "/nowhere"):
+        scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    scored, missing = seen_at_body
+    assert 'requests_total{method="POST",path="/score",status="200"} 1.0' in scored
+    assert "atelier_scoring_requests_in_flight 0.0" in scored
+    assert 'path="other",status="404"} 1.0' in missing
+    final = app.metrics.render().decode()
+    assert 'requests_total{method="POST",path="/score",status="200"} 1.0' in final
+    assert 'requests_total{method="POST",path="other",status="404"} 1.0' in final

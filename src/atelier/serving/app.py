@@ -30,7 +30,6 @@ import json
 import logging
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,7 @@ from typing import Any
 from atelier.core.errors import InputError
 from atelier.serving.direct import DIRECT_SCOPE_KEY
 from atelier.serving.entry import EntryScript, load_entry_script
-from atelier.serving.metrics import ScoringMetrics
+from atelier.serving.metrics import CountedRequest, ScoringMetrics
 from atelier.serving.openapi import openapi_document
 
 __all__ = [
@@ -166,12 +165,15 @@ class ScoringApp:
         request_id = (request_id or str(uuid.uuid4()))[:200]
         path, method = scope["path"], scope["method"]
         direct = scope.get(DIRECT_SCOPE_KEY, False)
-        started = time.perf_counter()
-        counted = direct or not self.direct_only_metrics
-        metrics = self.metrics
+        # requests on handed-over connections only, when the router counts the rest
+        counted = (
+            CountedRequest(self.metrics, path, method)
+            if direct or not self.direct_only_metrics
+            else None
+        )
+        if counted is not None:
+            send = counted.sending(send)
         load = self.load if direct else None
-        if counted:
-            metrics.in_flight.inc()
         if load is not None:
             load[0] += 1
         status = 500
@@ -201,11 +203,8 @@ class ScoringApp:
             )
             await send({"type": "http.response.body", "body": content})
         finally:
-            if counted:
-                metrics.in_flight.dec()
-                label = ScoringMetrics.path_label(path)
-                metrics.latency.labels(label).observe(time.perf_counter() - started)
-                metrics.requests.labels(label, method, str(status)).inc()
+            if counted is not None:
+                counted.finish()
 
     async def _answer(
         self,

@@ -10,12 +10,17 @@ processes only.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-__all__ = ["MULTIPROCESS_DIR", "ScoringMetrics", "process_gone", "summarize"]
+__all__ = ["MULTIPROCESS_DIR", "CountedRequest", "ScoringMetrics", "process_gone", "summarize"]
+
+_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # Label values are limited to the app's own routes so a scan of random URLs cannot
 # grow the series without bound.
@@ -70,6 +75,44 @@ class ScoringMetrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class CountedRequest:
+    """One request as ``metrics`` counts it: in flight from now, then counted (status,
+    latency) just before its last body chunk is sent, so that a client that has its
+    answer and then reads ``/metrics`` finds it there (counted after the send, it could
+    be missing for a moment); a request that ends without a body is counted by
+    :meth:`finish`, with status 500 if no response was started."""
+
+    def __init__(self, metrics: ScoringMetrics, path: str, method: str) -> None:
+        self._metrics = metrics
+        self._path = ScoringMetrics.path_label(path)
+        self._method = method
+        self._started = time.perf_counter()
+        self._status = 500
+        self._counted = False
+        metrics.in_flight.inc()
+
+    def sending(self, send: _Send) -> _Send:
+        """``send``, counting the request before the response's last body chunk."""
+
+        async def counted(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self._status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                self.finish()
+            await send(message)
+
+        return counted
+
+    def finish(self) -> None:
+        if self._counted:
+            return
+        self._counted = True
+        metrics = self._metrics
+        metrics.in_flight.dec()
+        metrics.latency.labels(self._path).observe(time.perf_counter() - self._started)
+        metrics.requests.labels(self._path, self._method, str(self._status)).inc()
 
 
 def process_gone(pid: int) -> None:

@@ -31,15 +31,14 @@ import asyncio
 import json
 import logging
 import random
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from atelier.serving.app import bearer_matches
 from atelier.serving.collector import ModelDataCollector
 from atelier.serving.manager import EndpointManager
-from atelier.serving.metrics import ScoringMetrics
+from atelier.serving.metrics import CountedRequest, ScoringMetrics
 from atelier.serving.upstream import UpstreamError
 
 __all__ = ["Router"]
@@ -49,7 +48,7 @@ logger = logging.getLogger("atelier.serving.router")
 DEPLOYMENT_HEADER = b"azureml-model-deployment"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 _FORWARDED = (b"content-type", b"x-request-id", b"x-ms-request-id")
 
 
@@ -75,33 +74,28 @@ class Router:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        started = time.perf_counter()
-        status = 500
-        self.metrics.in_flight.inc()
+        counted = CountedRequest(self.metrics, path, method)
+        send = counted.sending(send)
         try:
             if path == "/score" and method == "POST":
-                status = await self._score(scope, receive, send)
+                await self._score(scope, receive, send)
             elif path == "/healthz" and method == "GET":
-                status = await _json(send, 200, {"status": "ok"})
+                await _json(send, 200, {"status": "ok"})
             elif path == "/readyz" and method == "GET":
                 ready = self.manager.ready()
-                status = await _json(
+                await _json(
                     send, 200 if ready else 503, {"status": "ready" if ready else "not ready"}
                 )
             elif path == "/metrics" and method == "GET":
-                status = 200
                 await _send(
                     send, 200, self.metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
                 )
             elif path == "/swagger.json" and method == "GET":
-                status = await self._swagger(send)
+                await self._swagger(send)
             else:
-                status = await _problem(send, 404, "Not Found", f"no route {method} {path}")
+                await _problem(send, 404, "Not Found", f"no route {method} {path}")
         finally:
-            self.metrics.in_flight.dec()
-            label = ScoringMetrics.path_label(path)
-            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(label, method, str(status)).inc()
+            counted.finish()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -153,3 +153,51 @@ def test_a_stream_without_readinto_is_read_in_pieces_too(tmp_path: Path) -> None
     pieces = list(_csv_pieces.csv_pieces(item, options))
     assert len(pieces) > 5
     assert pa.concat_tables(pieces).equals(pcsv.read_csv(pa.BufferReader(data)))
+
+
+def test_later_pieces_parse_side_by_side_and_stopping_early_stops_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first piece is parsed alone (it settles the types); later ones on the pool's
+    threads, handed on in file order; a reader that stops after a few pieces leaves no
+    parse running and has read only a few pieces ahead (memory stays bounded)."""
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from atelier.client.data_files import ResolvedFile
+
+    path = tmp_path / "many.csv"
+    path.write_text("id,half\n" + "".join(f"{i},{i / 2}\n" for i in range(2000)))
+    item = ResolvedFile(str(path), "many.csv", path.stat().st_size, 0, None, str(path))
+    options = {
+        "read_options": pcsv.ReadOptions(),
+        "parse_options": pcsv.ParseOptions(),
+        "convert_options": pcsv.ConvertOptions(),
+    }
+    threads: list[str] = []
+    real = pcsv.read_csv
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pcsv, "read_csv", watched)
+    pieces = list(_csv_pieces.csv_pieces(item, options))
+    assert len(pieces) > 100 and len(threads) == len(pieces)
+    assert threads[0] == threading.current_thread().name
+    assert all(name.startswith("atelier-csv") for name in threads[1:])
+    whole = pa.concat_tables(pieces)
+    assert whole.column("id").to_pylist() == list(range(2000))  # in file order
+    assert whole.column("half").to_pylist()[-1] == 1999 / 2
+
+    threads.clear()
+    reader = _csv_pieces.csv_pieces(item, options)
+    taken = [next(reader) for _ in range(5)]
+    reader.close()
+    assert [p.column("id")[0].as_py() for p in taken] == sorted(
+        p.column("id")[0].as_py() for p in taken
+    )
+    assert len(threads) <= 5 + pa.cpu_count() + 1  # read ahead by at most the pool's width
+    assert not [t for t in threading.enumerate() if t.name.startswith("atelier-csv")]

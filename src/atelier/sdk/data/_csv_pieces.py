@@ -1,10 +1,14 @@
-"""A large UTF-8 CSV parsed a piece at a time with Arrow's multithreaded reader.
+"""A large UTF-8 CSV parsed a piece at a time, pieces side by side on Arrow's cores.
 
-The text is read into one reusable buffer, cut at a line end into pieces of about
-``PIECE_BYTES``, and each piece parsed by ``pyarrow.csv.read_csv`` (about 3x faster here
-than its streaming reader, which parses block after block on one thread). Arrow's parser
-copies every value out of its input, so the buffer is refilled for the next piece as soon
-as a piece is parsed: a read holds one piece of text, never the file.
+The text is read into a few reusable buffers, cut at a line end into pieces of about
+``PIECE_BYTES``. The first piece is parsed alone by ``pyarrow.csv.read_csv`` with its
+threads (it settles the column names and types); every later piece is then parsed on one
+thread of a pool as wide as Arrow's CPU count, the next pieces while earlier ones are
+still parsed, and handed on in file order. One single-threaded parse per core keeps every
+core busy; one multithreaded parse after another leaves cores idle at each piece's end
+and, measured on 2 cores, took 1.85-2.7 s of 1 GB where the pool takes 1.7-1.85 s.
+Arrow's parser copies every value out of its input, so a buffer is refilled as soon as
+its piece is parsed: a read holds a few pieces of text, never the file.
 
 The file is read, not memory-mapped: a local file truncated by another process while it
 is mapped kills the reader with SIGBUS. Read, a file that shrinks or changes under the
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from atelier.core.errors import ConflictError
@@ -46,41 +52,71 @@ def can_cut(options: dict[str, Any]) -> bool:
 
 def csv_pieces(
     item: ResolvedFile, options: dict[str, Any], large_text: bool = False
-) -> Iterator[pa.Table]:
-    """Parse the text cut at line ends into pieces of about PIECE_BYTES, each with Arrow's
-    multithreaded reader; later pieces take the first piece's column names and types
-    (with ``large_text``, text as ``large_string``, parsed so rather than cast). A later
-    piece whose values do not fit those types raises ``ArrowInvalid``: the caller reads
-    the whole file with types inferred over all of it. A file that changes while it is
-    read raises ``ConflictError``."""
+) -> Generator[pa.Table]:
+    """Parse the text cut at line ends into pieces of about PIECE_BYTES (see above), in
+    file order; later pieces take the first piece's column names and types (with
+    ``large_text``, text as ``large_string``, parsed so rather than cast). A later piece
+    whose values do not fit those types raises ``ArrowInvalid``: the caller reads the
+    whole file with types inferred over all of it. A file that changes while it is read
+    raises ``ConflictError``."""
     import pyarrow as pa
-    import pyarrow.csv as pcsv
 
+    width = max(1, pa.cpu_count())
+    # a buffer is refilled only once its piece is parsed: ``width`` pieces in the pool,
+    # one being read, one handed on
+    texts = _text_pieces(item, buffers=width + 2)
+    with contextlib.closing(texts):
+        yield from _parse_in_order(texts, options, large_text, width)
+
+
+def _parse_in_order(
+    texts: Iterator[tuple[bytearray, int]], options: dict[str, Any], large_text: bool, width: int
+) -> Iterator[pa.Table]:
+    import pyarrow as pa
+
+    first = next(texts, None)
+    if first is None:
+        return
     pool = lean_pool()
     quote = options["parse_options"].quote_char
     unquoted = _without_quotes(options["parse_options"])
-    later: dict[str, Any] | None = None
-    for buffer, size in _text_pieces(item):
-        chosen = dict(later or options)
+
+    def parse(chosen: dict[str, Any], buffer: bytearray, size: int) -> pa.Table:
+        import pyarrow.csv as pcsv
+
         if quote and buffer.find(quote.encode(), 0, size) < 0:
-            chosen["parse_options"] = unquoted
+            chosen = {**chosen, "parse_options": unquoted}
         text = pa.py_buffer(buffer).slice(0, size)
-        parsed = pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **chosen)
-        del text  # the buffer is refilled for the next piece
-        if later is None:
-            parsed = text_as(parsed, large_text)
-            later = _options_of_later_pieces(options, parsed.schema)
-        yield parsed
+        return pcsv.read_csv(pa.BufferReader(text), memory_pool=pool, **chosen)
+
+    parsed = text_as(parse(options, *first), large_text)
+    later = _options_of_later_pieces(options, parsed.schema, threads=False)
+    yield parsed
+    del parsed
+    waiting: deque[Future[pa.Table]] = deque()
+    with ThreadPoolExecutor(width, thread_name_prefix="atelier-csv") as workers:
+        try:
+            for buffer, size in texts:
+                waiting.append(workers.submit(parse, later, buffer, size))
+                if len(waiting) > width:
+                    yield waiting.popleft().result()
+            while waiting:
+                yield waiting.popleft().result()
+        finally:  # stopped early or failed: parses not started are dropped
+            for future in waiting:
+                future.cancel()
 
 
-def _options_of_later_pieces(options: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+def _options_of_later_pieces(
+    options: dict[str, Any], schema: pa.Schema, threads: bool
+) -> dict[str, Any]:
     """The first piece's options with its column names and types given, not inferred."""
     import pyarrow.csv as pcsv
 
     convert = options["convert_options"]
     return {
         "read_options": pcsv.ReadOptions(
-            use_threads=True,
+            use_threads=threads,
             encoding=options["read_options"].encoding,
             column_names=schema.names,
             autogenerate_column_names=False,
@@ -108,12 +144,15 @@ def _without_quotes(parse: Any) -> Any:
     )
 
 
-def _text_pieces(item: ResolvedFile) -> Iterator[tuple[bytearray, int]]:
+def _text_pieces(item: ResolvedFile, buffers: int) -> Generator[tuple[bytearray, int]]:
     """The file's bytes in pieces of about PIECE_BYTES, each ending at a line end (the last
-    one at the end of the file): the first ``size`` bytes of one buffer, which the next
-    piece overwrites. A line longer than the buffer makes it grow."""
-    buffer = bytearray(PIECE_BYTES)
-    kept = 0  # the bytes after the last cut, moved to the front of the buffer
+    one at the end of the file): the first ``size`` bytes of one of ``buffers`` buffers,
+    taken in turn, so a piece's buffer is refilled ``buffers`` pieces later. A line longer
+    than a buffer makes it grow."""
+    ring = [bytearray(PIECE_BYTES) for _ in range(buffers)]
+    turn = 0
+    buffer = ring[0]
+    kept = 0  # the bytes after the last cut, moved to the front of the next buffer
     total = 0
     with item.open() as handle:
         before = _stamp(handle) if item.store is None else None
@@ -122,7 +161,7 @@ def _text_pieces(item: ResolvedFile) -> Iterator[tuple[bytearray, int]]:
                 # a new buffer: Arrow's threads may let go of the last one only later,
                 # which forbids resizing it (they no longer read it: a parse's values are
                 # copied out before ``read_csv`` returns)
-                buffer = buffer + bytes(len(buffer))
+                buffer = ring[turn] = buffer + bytes(len(buffer))
             count = _fill(handle, buffer, kept)
             total += count
             filled = kept + count
@@ -138,7 +177,12 @@ def _text_pieces(item: ResolvedFile) -> Iterator[tuple[bytearray, int]]:
                 continue
             yield buffer, cut
             kept = filled - cut
-            buffer[:kept] = buffer[cut:filled]
+            turn = (turn + 1) % buffers
+            following = ring[turn]
+            if len(following) < kept:
+                following = ring[turn] = bytearray(max(PIECE_BYTES, kept))
+            following[:kept] = buffer[cut:filled]
+            buffer = following
 
 
 def _fill(handle: Any, buffer: bytearray, start: int) -> int:
