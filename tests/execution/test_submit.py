@@ -166,6 +166,30 @@ def test_bytecode_caches_are_never_in_a_snapshot(tmp_path: Path) -> None:
     assert sorted(relative for relative, _, _ in collect(folder)) == ["pkg/mod.py", "train.py"]
 
 
+def test_the_atelier_home_inside_the_source_is_never_in_a_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A home kept in the project folder (its database, blobs, earlier runs' working
+    folders) is left out, wherever it lies below the folder; a folder of the same name
+    elsewhere is kept."""
+    from atelier.sdk.tracking._snapshot import collect
+
+    folder = _source(tmp_path, "print('hi')\n")
+    home = folder / "state" / ".atelier"
+    (home / "blobs").mkdir(parents=True)
+    (home / "blobs" / "object").write_bytes(b"\x00")
+    (home / "atelier.db").write_bytes(b"\x00")
+    (folder / ".atelier").mkdir()
+    (folder / ".atelier" / "notes.txt").write_text("kept")
+    monkeypatch.setenv("ATELIER_HOME", str(home))
+    assert sorted(relative for relative, _, _ in collect(folder)) == [
+        ".atelier/notes.txt",
+        "train.py",
+    ]
+    monkeypatch.setenv("ATELIER_HOME", str(tmp_path / "elsewhere"))
+    assert "state/.atelier/atelier.db" in {relative for relative, _, _ in collect(folder)}
+
+
 @pytest.mark.one_database
 def test_time_limit_stops_the_script(ws: Workspace, tmp_path: Path) -> None:
     folder = _source(tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")

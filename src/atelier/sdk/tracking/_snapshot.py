@@ -1,8 +1,9 @@
 """Choosing what a submitted source directory's snapshot holds.
 
 ``.amlignore`` (else ``.gitignore``) at the folder's top, in gitignore syntax, says what
-to leave out; ``.git`` and Python's bytecode caches (``__pycache__``, ``*.pyc``) are
-always left out. The limits (300 MB, 2,000 files by default;
+to leave out; ``.git``, Python's bytecode caches (``__pycache__``, ``*.pyc``) and Atelier's
+own home (``ATELIER_HOME``, when it lies inside the folder: its database, blobs and the
+working folders of earlier runs) are always left out. The limits (300 MB, 2,000 files by default;
 ``ATELIER_SNAPSHOT_MAX_MB`` / ``ATELIER_SNAPSHOT_MAX_FILES``) stop a submit that would
 copy a data set or a virtualenv by mistake, naming the largest offenders.
 """
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from atelier.core.errors import ValidationError
 from atelier.core.paths import folder_files
+from atelier.core.settings import load_settings
 
 if TYPE_CHECKING:
     import pathspec
@@ -29,12 +31,30 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
 
     # Python's bytecode caches come and go with imports: never part of a snapshot
     lines = [".git/", "__pycache__/", "*.py[co]"]
+    home = _home_inside(root)
+    if home is not None:  # each run would copy the store, earlier runs' copies included
+        lines.append(f"/{home}/")
     for name in IGNORE_FILES:
         candidate = root / name
         if candidate.is_file():
             lines += candidate.read_text(encoding="utf-8", errors="replace").splitlines()
             break
     return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _home_inside(root: Path) -> str | None:
+    """Atelier's home as a path relative to ``root`` (``/`` separated, special characters
+    escaped for gitignore syntax), or None when it is not inside ``root``."""
+    import glob
+
+    home = load_settings().home.expanduser()
+    try:
+        relative = home.resolve().relative_to(root.resolve())
+    except (OSError, ValueError):
+        return None
+    if not relative.parts:  # the home itself submitted as the source: nothing to leave out
+        return None
+    return glob.escape(relative.as_posix())
 
 
 def _limits() -> tuple[int, int]:
