@@ -1,5 +1,6 @@
-"""The image registry over a server: a package goes up as one tar stream, and an
-extraction is assembled beside its place and renamed in, as in the embedded backend."""
+"""The image registry over a server: a package goes up as one tar stream and comes down as
+one (``.../archive``), and an extraction is assembled beside its place and renamed in, as
+in the embedded backend."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from atelier.client.api.models import PackageAPI
-from atelier.client.http.transport import Transport, file_path, iter_stream, segment, tar_of
+from atelier.client.http.archives import RawStream, unpack_listed
+from atelier.client.http.transport import Transport, iter_stream, segment, tar_of
 from atelier.core.errors import AlreadyExistsError, StorageError
 from atelier.core.names import check_relative_path, check_workspace_name
 from atelier.core.packages import PackageFileRecord, PackageRecord, check_image_name
-from atelier.core.paths import safe_join
 
 MANIFEST_FILE = "manifest.json"
 STAGING_PREFIX = ".atelier-extract-"
@@ -93,11 +94,9 @@ class HttpPackages:
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
         except OSError as exc:
             raise StorageError(f"cannot write into {target.parent}: {exc}") from exc
-        base = f"{self._version(workspace, name, version)}/files"
         try:
-            self.t.download_all(
-                [(f"{base}/{file_path(e.path)}", safe_join(staging, e.path)) for e in found]
-            )
+            with self.t.stream(f"{self._version(workspace, name, version)}/archive") as response:
+                unpack_listed(RawStream(response.iter_bytes()), staging, found)
             manifest = json.dumps(record.manifest, indent=2, sort_keys=True) + "\n"
             (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
             if target.is_dir():

@@ -1,6 +1,7 @@
 """``/workspaces/{workspace}/packages``: the image registry (model packages) over HTTP.
 
-Roles: Readers list, read and download packages; Contributors create them (packages are
+Roles: Readers list, read and download packages (a file, or all of them as one tar
+stream); Contributors create them (packages are
 immutable, so there is nothing to manage). A new package arrives as one tar stream:
 ``package.json`` (label, models, manifest, build log) and the build context's own files
 under ``files/``; it is unpacked into a private scratch folder (regular files only, no
@@ -21,7 +22,13 @@ from atelier.core.errors import ValidationError
 from atelier.core.packages import PackageFileRecord, PackageRecord
 from atelier.server.auth import READ, WRITE, guard
 from atelier.server.paths import check_location
-from atelier.server.routes._common import blobs, database, settings, stream_listed_file
+from atelier.server.routes._common import (
+    blobs,
+    database,
+    settings,
+    stream_listed_file,
+    stream_tar,
+)
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.streams import consume_body, require_type, scratch_folder, unpack_tar
 from atelier.services import packages
@@ -138,3 +145,18 @@ def download(
     with database(request).session() as session:
         found = packages.files(session, workspace, name, version, path=clean)
     return stream_listed_file(request, found, clean, f"package {name}:{version}")
+
+
+@router.get(
+    f"{VERSION}/archive",
+    dependencies=guard(READ),
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-tar": {}}}},
+)
+def archive(workspace: str, name: str, version: Version, request: Request) -> StreamingResponse:
+    """Every file of the package as one tar stream (application/x-tar), by its path in the
+    package: how a client extracts it (a package holds Atelier's runtime, some 500 files,
+    which one request per file made a round trip each)."""
+    with database(request).session() as session:
+        found = packages.files(session, workspace, name, version)
+    return stream_tar(blobs(request), found)
