@@ -1,9 +1,9 @@
-"""A real workspace server for tests: ``atelier server init`` + ``atelier server start``
-in a subprocess on loopback, over a database of the test's kind."""
+"""A real workspace server for tests: its database initialized as ``atelier server init``
+does (in this process), then ``atelier server start`` in a subprocess on loopback, over a
+database of the test's kind."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from atelier.core.settings import Settings
+from atelier.server import bootstrap
 from tests.helpers import web
 from tests.helpers.databases import seed_home
 
@@ -70,26 +72,9 @@ def start_server(
         seed_home(home, template)
     if not initialize:
         return _launch(home, env, database_url, "", workers)
-    init = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "atelier.cli.main",
-            "server",
-            "init",
-            "--admin",
-            "admin",
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert init.returncode == 0, init.stderr
-    token = json.loads(init.stdout)["token"]
+    # in this process, as ``atelier server init`` would (tests/server/test_app.py runs the
+    # command itself): an interpreter and its imports saved on every server start
+    token = bootstrap.initialize(Settings(home=home, database_url=database_url), "admin").secret
     return _launch(home, env, database_url, token, workers)
 
 
