@@ -3,12 +3,13 @@
 The text is read into a few reusable buffers, cut at a line end into pieces of about
 ``PIECE_BYTES``. The first piece is parsed alone by ``pyarrow.csv.read_csv`` with its
 threads (it settles the column names and types); every later piece is then parsed on one
-thread of a pool as wide as Arrow's CPU count, the next pieces while earlier ones are
-still parsed, and handed on in file order. One single-threaded parse per core keeps every
-core busy; one multithreaded parse after another leaves cores idle at each piece's end
-and, measured on 2 cores, took 1.85-2.7 s of 1 GB where the pool takes 1.7-1.85 s.
-Arrow's parser copies every value out of its input, so a buffer is refilled as soon as
-its piece is parsed: a read holds a few pieces of text, never the file.
+thread of a pool as wide as Arrow's CPU count (at most ``MAX_PARALLEL_PIECES``), the next
+pieces while earlier ones are still parsed, and handed on in file order. One
+single-threaded parse per core keeps every core busy; one multithreaded parse after
+another leaves cores idle at each piece's end and, measured on 2 cores, took 1.85-2.7 s
+of 1 GB where the pool takes 1.7-1.85 s. Arrow's parser copies every value out of its
+input, so a buffer is refilled as soon as its piece is parsed: a read holds a few pieces
+of text, never the file.
 
 The file is read, not memory-mapped: a local file truncated by another process while it
 is mapped kills the reader with SIGBUS. Read, a file that shrinks or changes under the
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 #: the raw text each multithreaded parse takes at once
 PIECE_BYTES = 16 * 1024 * 1024
+#: at most this many pieces are parsed at once (each holds its text and its table)
+MAX_PARALLEL_PIECES = 8
 #: Arrow's jemalloc decay time, restored after ``lean_memory``
 _DEFAULT_DECAY_MS = 1000
 
@@ -61,7 +64,7 @@ def csv_pieces(
     raises ``ConflictError``."""
     import pyarrow as pa
 
-    width = max(1, pa.cpu_count())
+    width = max(1, min(pa.cpu_count(), MAX_PARALLEL_PIECES))
     # a buffer is refilled only once its piece is parsed: ``width`` pieces in the pool,
     # one being read, one handed on
     texts = _text_pieces(item, buffers=width + 2)
@@ -149,7 +152,7 @@ def _text_pieces(item: ResolvedFile, buffers: int) -> Generator[tuple[bytearray,
     one at the end of the file): the first ``size`` bytes of one of ``buffers`` buffers,
     taken in turn, so a piece's buffer is refilled ``buffers`` pieces later. A line longer
     than a buffer makes it grow."""
-    ring = [bytearray(PIECE_BYTES) for _ in range(buffers)]
+    ring = [bytearray(PIECE_BYTES)]  # grown to ``buffers`` as the pieces need them
     turn = 0
     buffer = ring[0]
     kept = 0  # the bytes after the last cut, moved to the front of the next buffer
@@ -178,6 +181,8 @@ def _text_pieces(item: ResolvedFile, buffers: int) -> Generator[tuple[bytearray,
             yield buffer, cut
             kept = filled - cut
             turn = (turn + 1) % buffers
+            if turn == len(ring):
+                ring.append(bytearray(max(PIECE_BYTES, kept)))
             following = ring[turn]
             if len(following) < kept:
                 following = ring[turn] = bytearray(max(PIECE_BYTES, kept))
