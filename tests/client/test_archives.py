@@ -1,4 +1,4 @@
-"""A package's tar stream from a server is unpacked only as its listing says: regular
+"""A package's or a model's tar stream from a server is unpacked only as its listing says: regular
 files it names, of the sizes it records, below the folder; anything else is refused with
 a StorageError that says to download again."""
 
@@ -42,9 +42,8 @@ def _chunks(data: bytes, size: int = 700) -> RawStream:
 def test_the_listed_files_are_written_in_their_folders(tmp_path: Path) -> None:
     long_name = "runtime/" + "deep/" * 30 + "module.py"  # longer than a plain tar header
     members = [("score.py", b"print(1)\n"), (long_name, b"x" * 5000), ("empty.txt", b"")]
-    unpack_listed(
-        _chunks(_tar(members)), tmp_path, [Entry(name, len(data)) for name, data in members]
-    )
+    listed = [Entry(name, len(data)) for name, data in members]
+    unpack_listed(_chunks(_tar(members)), tmp_path, listed, "package p:1")
     for name, data in members:
         assert (tmp_path / name).read_bytes() == data
 
@@ -53,11 +52,11 @@ def test_the_listed_files_are_written_in_their_folders(tmp_path: Path) -> None:
     ("members", "link", "listed", "message"),
     [
         ([("../escape.py", b"x")], None, [Entry("../escape.py", 1)], "outside|escape|not"),
-        ([("a.py", b"x")], "a-link", [Entry("a.py", 1)], "does not list"),
-        ([("a.py", b"x"), ("extra.py", b"y")], None, [Entry("a.py", 1)], "does not list"),
+        ([("a.py", b"x")], "a-link", [Entry("a.py", 1)], "p:1 does not list"),
+        ([("a.py", b"x"), ("extra.py", b"y")], None, [Entry("a.py", 1)], "p:1 does not list"),
         ([("a.py", b"xx")], None, [Entry("a.py", 1)], "with 2 bytes"),
         ([("a.py", b"x")], None, [Entry("a.py", 1), Entry("b.py", 1)], "lacks 1 listed"),
-        ([("a.py", b"x"), ("a.py", b"x")], None, [Entry("a.py", 1)], "does not list"),
+        ([("a.py", b"x"), ("a.py", b"x")], None, [Entry("a.py", 1)], "p:1 does not list"),
     ],
 )
 def test_what_the_listing_does_not_say_is_refused(
@@ -70,12 +69,12 @@ def test_what_the_listing_does_not_say_is_refused(
     folder = tmp_path / "staging"
     folder.mkdir()
     with pytest.raises(StorageError, match=message):
-        unpack_listed(_chunks(_tar(members, link)), folder, listed)
+        unpack_listed(_chunks(_tar(members, link)), folder, listed, "package p:1")
     assert not (tmp_path / "escape.py").exists()
     assert not (folder / "a-link").exists()
 
 
 def test_a_stream_cut_short_is_an_error(tmp_path: Path) -> None:
     data = _tar([("big.bin", b"z" * 20_000)])
-    with pytest.raises(StorageError, match="cut short or is garbled"):
-        unpack_listed(_chunks(data[:9000]), tmp_path, [Entry("big.bin", 20_000)])
+    with pytest.raises(StorageError, match="archive of model m:2 was cut short"):
+        unpack_listed(_chunks(data[:9000]), tmp_path, [Entry("big.bin", 20_000)], "model m:2")

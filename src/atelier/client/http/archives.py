@@ -1,7 +1,7 @@
-"""Unpacking a tar stream a server sends (a package's files) into a folder, trusting only
-what the listing says: each member must be a regular file the listing names, of the size
-it records, below the folder; anything else, a member missing or the stream cut short is
-a ``StorageError`` (the caller's folder is a staging one it then removes)."""
+"""Unpacking a tar stream a server sends (a package's or a model's files) into a folder,
+trusting only what the listing says: each member must be a regular file the listing names,
+of the size it records, below the folder; anything else, a member missing or the stream
+cut short is a ``StorageError`` (the caller's folder is a staging one it then removes)."""
 
 from __future__ import annotations
 
@@ -46,9 +46,12 @@ class RawStream(io.RawIOBase):
         return count
 
 
-def unpack_listed(stream: io.RawIOBase, folder: Path, listed: Iterable[_Listed]) -> None:
+def unpack_listed(
+    stream: io.RawIOBase, folder: Path, listed: Iterable[_Listed], owner: str
+) -> None:
     """Write every member of the tar ``stream`` below ``folder``, checking it against
-    ``listed`` (see the module); returns once every listed file is written."""
+    ``listed``, the files of ``owner`` (e.g. "package scorer:1"; see the module); returns
+    once every listed file is written."""
     expected = {entry.path: entry.size for entry in listed}
     written: set[str] = set()
     try:
@@ -57,13 +60,13 @@ def unpack_listed(stream: io.RawIOBase, folder: Path, listed: Iterable[_Listed])
                 size = expected.get(member.name)
                 if not member.isfile() or size is None or member.name in written:
                     raise StorageError(
-                        f"the server sent {member.name!r}, which the package does not list "
+                        f"the server sent {member.name!r}, which {owner} does not list "
                         "as a file; download it again"
                     )
                 if member.size != size:
                     raise StorageError(
                         f"the server sent {member.name!r} with {member.size} bytes, where "
-                        f"the package lists {size}; download it again"
+                        f"{owner} lists {size}; download it again"
                     )
                 source = archive.extractfile(member)
                 if source is None:
@@ -77,14 +80,14 @@ def unpack_listed(stream: io.RawIOBase, folder: Path, listed: Iterable[_Listed])
                     shutil.copyfileobj(source, sink, _CHUNK)
                 written.add(member.name)
     except (tarfile.TarError, EOFError) as exc:
-        raise StorageError(f"the package's archive was cut short or is garbled: {exc}") from exc
+        raise StorageError(f"the archive of {owner} was cut short or is garbled: {exc}") from exc
     except AtelierError:
         raise
     except OSError as exc:
-        raise StorageError(f"cannot write the package into {folder}: {exc}") from exc
+        raise StorageError(f"cannot write {owner} into {folder}: {exc}") from exc
     missing = sorted(set(expected) - written)
     if missing:
         raise StorageError(
-            f"the package's archive lacks {len(missing)} listed file(s), e.g. {missing[0]!r}; "
+            f"the archive of {owner} lacks {len(missing)} listed file(s), e.g. {missing[0]!r}; "
             "download it again"
         )

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from atelier.client.api.models import ModelAPI
-from atelier.client.http.transport import Transport, file_path, iter_stream, segment, tar_of
+from atelier.client.http.archives import RawStream, unpack_listed
+from atelier.client.http.transport import Transport, iter_stream, segment, tar_of
 from atelier.core.errors import AlreadyExistsError, StorageError, ValidationError
 from atelier.core.names import check_model_name
-from atelier.core.paths import safe_join
 from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, ModelSpec
 
 STAGING_PREFIX = ".atelier-download-"
@@ -127,11 +127,10 @@ class HttpModels:
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
         except OSError as exc:
             raise StorageError(f"cannot write into {target_dir}: {exc}") from exc
-        base = f"{self._version(workspace, name, version)}/files"
         try:
-            self.t.download_all(
-                [(f"{base}/{file_path(e.path)}", safe_join(staging, e.path)) for e in found]
-            )
+            with self.t.stream(f"{self._version(workspace, name, version)}/archive") as response:
+                owner = f"model {name}:{version}"
+                unpack_listed(RawStream(response.iter_bytes()), staging, found, owner)
             try:
                 if final.exists() or final.is_symlink():
                     final.rename(staging / f"replaced-{uuid.uuid4().hex}")

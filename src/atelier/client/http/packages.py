@@ -96,7 +96,9 @@ class HttpPackages:
             raise StorageError(f"cannot write into {target.parent}: {exc}") from exc
         try:
             with self.t.stream(f"{self._version(workspace, name, version)}/archive") as response:
-                unpack_listed(RawStream(response.iter_bytes()), staging, found)
+                unpack_listed(
+                    RawStream(response.iter_bytes()), staging, found, f"package {name}:{version}"
+                )
             manifest = json.dumps(record.manifest, indent=2, sort_keys=True) + "\n"
             (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
             if target.is_dir():

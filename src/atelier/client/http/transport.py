@@ -11,7 +11,6 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -24,9 +23,6 @@ from atelier.core.tls_context import ssl_context
 
 CREDENTIALS_FILE = "credentials.json"
 _CHUNK = 1024 * 1024
-#: downloads of one package or model version under way at once
-_PARALLEL_DOWNLOADS = 4
-
 
 _BY_STATUS: dict[int, type[errors.AtelierError]] = {
     400: errors.ValidationError,
@@ -167,24 +163,6 @@ class Transport:
             Path(tmp).replace(destination)
         finally:
             Path(tmp).unlink(missing_ok=True)
-
-    def download_all(self, files: list[tuple[str, Path]]) -> None:
-        """Download each ``(path, destination)``, a few at a time: a package or model of
-        hundreds of small files is bound by round trips, not by bandwidth. The first
-        failure is raised once the downloads under way have ended."""
-        if len(files) <= 1:
-            for path, destination in files:
-                self.download(path, destination)
-            return
-        with ThreadPoolExecutor(_PARALLEL_DOWNLOADS) as pool:
-            pending = [pool.submit(self.download, path, target) for path, target in files]
-            try:
-                for future in pending:
-                    future.result()
-            except BaseException:
-                for future in pending:
-                    future.cancel()  # those not started yet; the running ones end first
-                raise
 
     def close(self) -> None:
         self.client.close()

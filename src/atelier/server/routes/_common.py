@@ -82,8 +82,9 @@ _READ = 1024 * 1024
 def stream_tar(store: BlobStore, entries: Iterable[_StoredFile]) -> StreamingResponse:
     """Every entry's blob as one tar stream (application/x-tar, its length known up front):
     a folder of many small files in one request, where a download file by file costs a
-    round trip each. A blob that turns out shorter or longer than its record breaks the
-    stream off, so the client sees a truncated archive, never a wrong file."""
+    round trip each. A blob that turns out missing, shorter or longer than its record
+    breaks the stream off (the status is sent by then), so the client sees a truncated
+    archive, never a wrong file."""
     made = int(time.time())
     listed = []
     length = 2 * _BLOCK  # the two empty blocks that end an archive

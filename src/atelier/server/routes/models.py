@@ -13,7 +13,13 @@ from atelier.core.records import ModelFileRecord, ModelQuery, ModelRecord, Model
 from atelier.server.auth import MANAGE, READ, WRITE, guard
 from atelier.server.pages import LimitQuery, Page, PageTokenQuery, page
 from atelier.server.paths import check_location
-from atelier.server.routes._common import blobs, database, settings, stream_listed_file
+from atelier.server.routes._common import (
+    blobs,
+    database,
+    settings,
+    stream_listed_file,
+    stream_tar,
+)
 from atelier.server.routes.files import _TAR_DOC
 from atelier.server.schemas import ModelFromRun, ModelPatch, ModelSearch, ModelSpecBody
 from atelier.server.streams import consume_body, require_type, scratch_folder, unpack_tar
@@ -116,6 +122,20 @@ def download(
     with database(request).session() as session:
         found = models.files(session, workspace, name, version, path=clean)
     return stream_listed_file(request, found, clean, f"model {name}:{version}")
+
+
+@router.get(
+    f"{VERSION}/archive",
+    dependencies=guard(READ),
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-tar": {}}}},
+)
+def archive(workspace: str, name: str, version: int, request: Request) -> StreamingResponse:
+    """Every file of the model version as one tar stream (application/x-tar), by its path:
+    how a client downloads a model (one request, whatever its number of files)."""
+    with database(request).session() as session:
+        found = models.files(session, workspace, name, version)
+    return stream_tar(blobs(request), found)
 
 
 @router.patch(VERSION, dependencies=guard(WRITE), response_model=ModelRecord)
