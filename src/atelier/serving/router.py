@@ -123,10 +123,10 @@ class Router:
         known = [digest.encode() for digest in self.manager.key_digests]
         return bearer_matches(headers, known, hashed=True)
 
-    async def _score(self, scope: dict[str, Any], receive: Receive, send: Send) -> int:
+    async def _score(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         if not self._authorized(headers):
-            return await _problem(
+            await _problem(
                 send,
                 401,
                 "Unauthorized",
@@ -134,21 +134,24 @@ class Router:
                 "(service.get_keys() or 'atelier endpoint keys')",
                 extra=[(b"www-authenticate", b"Bearer")],
             )
+            return
         limit = int(self.manager.config.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES)
         try:
             body = await _read_body(receive, headers, limit)
         except _TooLargeError:
-            return await _problem(
+            await _problem(
                 send, 413, "Payload Too Large", f"the request body is larger than {limit} bytes"
             )
+            return
         requested = headers.get(DEPLOYMENT_HEADER)
         name = requested.decode("latin-1") if requested else None
         deployment, replica = self.manager.route(name, random.random())
         if replica is None or deployment is None:
             detail = f"deployment {name!r} has no ready replica" if name else "no replica is ready"
-            return await _problem(
+            await _problem(
                 send, 503, "Service Unavailable", f"{detail}; check the endpoint's state and logs"
             )
+            return
         request_id = (
             headers.get(b"x-request-id") or headers.get(b"x-ms-request-id") or b""
         ).decode("latin-1")[:200] or str(uuid.uuid4())
@@ -162,7 +165,7 @@ class Router:
         except UpstreamError as exc:
             self.metrics.errors.labels("replica").inc()
             logger.warning("replica %s failed a request: %r", replica.label, exc)
-            return await _problem(
+            await _problem(
                 send,
                 502,
                 "Bad Gateway",
@@ -170,6 +173,7 @@ class Router:
                 "restarted: retry the request",
                 request_id=request_id,
             )
+            return
         finally:
             replica.in_flight -= 1
         content = response.body
@@ -185,18 +189,18 @@ class Router:
                 (b"azureml-model-deployment", deployment.name.encode("latin-1")),
             ],
         )
-        return response.status
 
-    async def _swagger(self, send: Send) -> int:
+    async def _swagger(self, send: Send) -> None:
         replica = self.manager.any_replica()
         if replica is None:
-            return await _problem(send, 503, "Service Unavailable", "no replica is ready")
+            await _problem(send, 503, "Service Unavailable", "no replica is ready")
+            return
         try:
             response = await replica.client.request("GET", "/swagger.json")
         except UpstreamError:
-            return await _problem(send, 502, "Bad Gateway", "the replica did not answer; retry")
+            await _problem(send, 502, "Bad Gateway", "the replica did not answer; retry")
+            return
         await _send(send, response.status, response.body, b"application/json")
-        return response.status
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
@@ -230,9 +234,8 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _json(send: Send, status: int, document: dict[str, Any]) -> int:
+async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
     await _send(send, status, json.dumps(document).encode(), b"application/json")
-    return status
 
 
 async def _problem(
@@ -242,10 +245,9 @@ async def _problem(
     detail: str,
     request_id: str | None = None,
     extra: list[tuple[bytes, bytes]] | None = None,
-) -> int:
+) -> None:
     document: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     document["detail"] = detail
     if request_id is not None:
         document["request_id"] = request_id
     await _send(send, status, json.dumps(document).encode(), b"application/problem+json", extra)
-    return status

@@ -31,9 +31,6 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
 
     # Python's bytecode caches come and go with imports: never part of a snapshot
     lines = [".git/", "__pycache__/", "*.py[co]"]
-    home = _home_inside(root)
-    if home is not None:  # each run would copy the store, earlier runs' copies included
-        lines.append(f"/{home}/")
     for name in IGNORE_FILES:
         candidate = root / name
         if candidate.is_file():
@@ -43,10 +40,8 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
 
 
 def _home_inside(root: Path) -> str | None:
-    """Atelier's home as a path relative to ``root`` (``/`` separated, special characters
-    escaped for gitignore syntax), or None when it is not inside ``root``."""
-    import glob
-
+    """Atelier's home as a folder path relative to ``root`` (``/`` separated, ending in
+    ``/``), or None when it is not inside ``root``."""
     home = load_settings().home.expanduser()
     try:
         relative = home.resolve().relative_to(root.resolve())
@@ -54,7 +49,7 @@ def _home_inside(root: Path) -> str | None:
         return None
     if not relative.parts:  # the home itself submitted as the source: nothing to leave out
         return None
-    return glob.escape(relative.as_posix())
+    return relative.as_posix() + "/"
 
 
 def _limits() -> tuple[int, int]:
@@ -72,9 +67,11 @@ def collect(source_directory: Path) -> list[tuple[str, Path, int]]:
     if not root.is_dir():
         raise ValidationError(f"source_directory {root} does not exist or is not a folder")
     spec = _ignore_spec(root)
+    # each run would copy the store, earlier runs' copies included; no ignore file re-adds it
+    home = _home_inside(root)
     chosen = []
     for relative, local in folder_files(root):
-        if spec.match_file(relative):
+        if (home is not None and relative.startswith(home)) or spec.match_file(relative):
             continue
         chosen.append((relative, local, local.stat().st_mode & 0o777))
     max_bytes, max_files = _limits()
