@@ -33,6 +33,28 @@ def _missing(component: str, reason: str) -> None:
     pytest.skip(message)
 
 
+#: the temporary folders of a test session go to this memory file system when it has room
+MEMORY_TEMPROOT = Path("/dev/shm")
+#: the room it must have (a session writes about 1.5 GB under its temporary folders)
+MEMORY_TEMPROOT_MIN_FREE = 8 * 1024**3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's temporary folders (``tmp_path``: every test's home, database, runs and
+    packages) on a memory file system when the machine has one with room: a test then
+    never waits on the disk for what it throws away (SQLite's syncs, run snapshots, image
+    archives). Set ``PYTEST_DEBUG_TEMPROOT`` to choose another place."""
+    if "PYTEST_DEBUG_TEMPROOT" in os.environ or hasattr(config, "workerinput"):
+        return  # chosen already; xdist's workers take their folders from the controller
+    try:
+        room = os.statvfs(MEMORY_TEMPROOT)
+    except OSError:
+        return
+    executable = not room.f_flag & (os.ST_NOEXEC | os.ST_RDONLY)  # tests run scripts there
+    if executable and room.f_bavail * room.f_frsize >= MEMORY_TEMPROOT_MIN_FREE:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TEMPROOT)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Schedule the files with slow tests first (``_slow_files_first``), and leave out the
     PostgreSQL variants that repeat what another variant already covers:
@@ -115,6 +137,9 @@ def _create_postgres_database(prefix: str) -> str:
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+            # a commit returns before its log reaches the disk: a test's database outlives
+            # no crash of PostgreSQL itself, and the tests then never wait for the disk
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except psycopg.OperationalError as exc:
         _missing("PostgreSQL", str(exc).strip().splitlines()[0])
     return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"

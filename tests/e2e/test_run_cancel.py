@@ -16,6 +16,8 @@ from tests.helpers.cli import Atelier, assert_one_line_error
 pytestmark = pytest.mark.slow  # submits a script and starts the CLI several times
 
 SLEEP = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
+#: between two polls, each a CLI process (about 1 s of CPU): not one after another
+_PAUSE = 0.5
 
 
 def _poll(atelier: Atelier, run_id: str, done: str, timeout: float = 60.0) -> dict[str, object]:
@@ -28,6 +30,7 @@ def _poll(atelier: Atelier, run_id: str, done: str, timeout: float = 60.0) -> di
         if details["status"] == done or time.monotonic() > deadline:
             assert details["status"] == done, details
             return details
+        time.sleep(_PAUSE)
 
 
 def _interrupt_following(run_id: str) -> None:
@@ -64,6 +67,7 @@ def test_cancel_a_run_submitted_without_following(atelier_process: Atelier, tmp_
     while "sleeping" not in (logs := atelier("run", "logs", run_id, "-w", "lab")).stdout:
         assert logs.code == 0, logs.stderr
         assert time.monotonic() < deadline, "the script never started"
+        time.sleep(_PAUSE)
 
     _interrupt_following(run_id)
 
