@@ -24,7 +24,8 @@ demo: $(STAMP)
 # xdist's default order by test count, which leaves a heavy file with few tests for last.
 # Three workers on two cores: about a sixth of a test's time is spent waiting (for a run's
 # processes, a server, a timeout), so with two workers the cores sat idle 17 % of the run;
-# a third fills those waits (measured: 438 s with 2 workers, 356 s with 3, 364 s with 4)
+# a third fills those waits (measured on the same machine: 438-440 s with 2 workers,
+# 356-461 s with 3 (median about 415 s), 364 s with 4)
 test: $(STAMP)
 	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder
 
