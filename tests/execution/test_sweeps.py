@@ -215,7 +215,12 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
     ws: Workspace, tmp_path: Path
 ) -> None:
     folder = _source(tmp_path)
-    config = _config(folder, {"--quality": choice(1, 2, 3, 4)}, max_concurrent_runs=1)
+    # each trial lasts at least 1.5 s: the sweep is still going when its second trial has
+    # started and the controller is killed (quick trials on a loaded machine could all
+    # end before the test gets to the kill)
+    config = _config(
+        folder, {"--quality": choice(1, 2, 3, 4)}, ["--pause", 0.5], max_concurrent_runs=1
+    )
     run = Experiment(ws, "resume").submit(config)
     pid = _poll(lambda: _controller_pid(run.id), "the controller")
     _poll(lambda: len(run.get_children()) >= 2, "two trials")
