@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,59 @@ def test_the_light_import_guard_sees_a_module_that_imports_httpx_at_its_top() ->
     assert completed.returncode == 0, completed.stderr
     caught = _among(DEFERRED, json.loads(completed.stdout))
     assert {"httpx", "ssl", "rich", "click"} <= set(caught), caught
+
+
+#: call the CLI as the ``atelier`` script does, then print the ``atelier.cli`` modules loaded
+CALL = """
+import json, sys
+from atelier.cli.main import main
+sys.argv[0] = "atelier"  # the name the script has, which completion's variable follows
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code
+print(json.dumps([code, sorted(m for m in sys.modules if m.startswith("atelier.cli."))]))
+"""
+
+
+def _cli_modules_loaded(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """Run the CLI with ``args`` in a new interpreter; return what it printed (before the
+    probe's own line) and the ``atelier.cli`` modules it imported."""
+    completed = subprocess.run(
+        [sys.executable, "-c", CALL, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    *printed, last = completed.stdout.splitlines()
+    code, modules = json.loads(last)
+    assert code in (0, None), completed.stderr[-2000:]
+    return "\n".join(printed), set(modules)
+
+
+def test_a_call_that_names_a_command_loads_only_that_command(cli_home: Path) -> None:
+    from atelier.cli.main import COMMANDS
+
+    every = {module for module, _ in COMMANDS.values()}
+    out, loaded = _cli_modules_loaded("workspace", "--help")
+    assert {"atelier.cli.workspace", "atelier.cli.member"} <= loaded
+    assert "member" in out  # the workspace group keeps its own sub-command
+    assert loaded & every == {"atelier.cli.workspace"}, sorted(loaded & every)
+    # help at the root lists every command, so it loads them all
+    out, loaded = _cli_modules_loaded("--help")
+    assert every <= loaded, sorted(every - loaded)
+    for name in COMMANDS:
+        assert name in out, name
+
+
+def test_shell_completion_sees_every_command(cli_home: Path) -> None:
+    """Completion runs the script with the words typed so far in its environment, whatever
+    its own arguments: it always builds the whole tree."""
+    env = {**os.environ, "_ATELIER_COMPLETE": "complete_bash", "COMP_CWORD": "1"}
+    out, loaded = _cli_modules_loaded(env={**env, "COMP_WORDS": "atelier wor"})
+    assert "workspace" in out.split()
+    out, loaded = _cli_modules_loaded("run", env={**env, "COMP_WORDS": "atelier mod"})
+    assert "model" in out.split()
+    assert "atelier.cli.model" in loaded

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import importlib
+import os
+import sys
+from typing import Annotated, Any
 
 import typer
 
-from atelier.cli import (
-    audit,
-    automl,
-    compute,
-    doctor,
-    endpoint,
-    environment,
-    experiment,
-    login,
-    member,
-    model,
-    run,
-    server,
-    studio,
-    sweep,
-    token,
-    user,
-    workspace,
-)
-from atelier.cli import drift as drift_cli
-from atelier.cli import image as image_cli
-from atelier.cli import pipeline as pipeline_cli
-from atelier.cli import schedule as schedule_cli
-from atelier.cli import secret as secret_cli
 from atelier.cli._errors import AtelierGroup, exit_codes_help
-from atelier.cli.dataset import app as dataset_app
-from atelier.cli.datastore import app as datastore_app
 
 
 def _version(value: bool) -> None:
@@ -44,55 +22,93 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-app = typer.Typer(
-    name="atelier",
-    cls=AtelierGroup,
-    help="Atelier: a self-hosted machine-learning workspace.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(workspace.app, name="workspace")
-app.add_typer(experiment.app, name="experiment")
-app.add_typer(run.app, name="run")
-app.add_typer(sweep.app, name="sweep")
-app.add_typer(automl.app, name="automl")
-app.add_typer(environment.app, name="environment")
-app.add_typer(compute.app, name="compute")
-app.add_typer(model.app, name="model")
-app.add_typer(datastore_app, name="datastore")
-app.add_typer(dataset_app, name="dataset")
-app.add_typer(secret_cli.app, name="secret")
-app.add_typer(pipeline_cli.app, name="pipeline")
-app.add_typer(schedule_cli.app, name="schedule")
-app.command("scheduler")(schedule_cli.scheduler)
-app.add_typer(drift_cli.app, name="drift")
-app.add_typer(image_cli.app, name="image")
-app.add_typer(endpoint.app, name="endpoint")
-app.add_typer(server.app, name="server")
-app.add_typer(user.app, name="user")
-app.add_typer(token.app, name="token")
-app.add_typer(audit.app, name="audit")
-workspace.app.add_typer(member.app, name="member")
-app.command("doctor")(doctor.doctor)
-app.command("login")(login.login)
-app.command("logout")(login.logout)
-app.command("studio")(studio.studio)
+#: every command of the root: its name -> (module, attribute): a Typer app of sub-commands
+#: or a command function; in the order ``atelier --help`` lists them
+COMMANDS: dict[str, tuple[str, str]] = {
+    "workspace": ("atelier.cli.workspace", "app"),
+    "experiment": ("atelier.cli.experiment", "app"),
+    "run": ("atelier.cli.run", "app"),
+    "sweep": ("atelier.cli.sweep", "app"),
+    "automl": ("atelier.cli.automl", "app"),
+    "environment": ("atelier.cli.environment", "app"),
+    "compute": ("atelier.cli.compute", "app"),
+    "model": ("atelier.cli.model", "app"),
+    "datastore": ("atelier.cli.datastore", "app"),
+    "dataset": ("atelier.cli.dataset", "app"),
+    "secret": ("atelier.cli.secret", "app"),
+    "pipeline": ("atelier.cli.pipeline", "app"),
+    "schedule": ("atelier.cli.schedule", "app"),
+    "scheduler": ("atelier.cli.schedule", "scheduler"),
+    "drift": ("atelier.cli.drift", "app"),
+    "image": ("atelier.cli.image", "app"),
+    "endpoint": ("atelier.cli.endpoint", "app"),
+    "server": ("atelier.cli.server", "app"),
+    "user": ("atelier.cli.user", "app"),
+    "token": ("atelier.cli.token", "app"),
+    "audit": ("atelier.cli.audit", "app"),
+    "doctor": ("atelier.cli.doctor", "doctor"),
+    "login": ("atelier.cli.login", "login"),
+    "logout": ("atelier.cli.login", "logout"),
+    "studio": ("atelier.cli.studio", "studio"),
+}
 
 
-@app.callback(help=f"Atelier: a self-hosted machine-learning workspace.\n\n{exit_codes_help()}")
 def root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """Atelier's root command (its help, with the exit codes, is set above)."""
+    """Atelier's root command (its help, with the exit codes, is set by :func:`build`)."""
+
+
+def build(only: str | None = None) -> typer.Typer:
+    """The root app with every command, or with only the command ``only`` (and its
+    sub-commands): what one call of the script needs."""
+    root_app = typer.Typer(
+        name="atelier",
+        cls=AtelierGroup,
+        help="Atelier: a self-hosted machine-learning workspace.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+    )
+    for name, (module, attribute) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            root_app.add_typer(target, name=name)
+        else:
+            root_app.command(name)(target)
+    root_app.callback(
+        help=f"Atelier: a self-hosted machine-learning workspace.\n\n{exit_codes_help()}"
+    )(root)
+    return root_app
+
+
+@functools.cache
+def full_app() -> typer.Typer:
+    """The whole command tree (for ``typer.testing``, the documentation's generator)."""
+    return build()
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: :func:`full_app`, built on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return full_app()
 
 
 def main() -> None:
-    """Run the CLI (the ``atelier`` console script)."""
-    app()
+    """Run the CLI (the ``atelier`` console script). A call that names a command builds
+    only that command's part of the tree: importing every command's module and turning
+    the whole tree into Click commands (about 0.5 s of CPU) would cost every call, where
+    help at the root and shell completion need all of it."""
+    args = sys.argv[1:]
+    named = args[0] if args and args[0] in COMMANDS else None
+    completing = any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ)
+    build(None if completing else named)()
 
 
 if __name__ == "__main__":

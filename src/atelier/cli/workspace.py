@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from atelier import Workspace
+from atelier.cli import member
 from atelier.cli._output import (
     OutputFormat,
     OutputOption,
@@ -89,3 +90,6 @@ def delete(
 
     Workspace.get(name).delete()
     typer.echo(f"deleted workspace {name!r}")
+
+
+app.add_typer(member.app, name="member")
