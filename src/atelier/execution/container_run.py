@@ -109,7 +109,7 @@ def _dockerfile() -> str:
     whole = packaging.render_dockerfile(
         {"baseImage": BASE_IMAGE, "entryScript": "-", "modelDir": "-"}
     )
-    cut = whole.index(f"COPY {packaging.RUNTIME_DIR}/")
+    cut = whole.index(packaging.RUNTIME_LINE)
     if not whole.startswith("#") or cut <= 0:
         raise ImageBuildError("the package Dockerfile changed shape; the run image needs its start")
     return whole[:cut]

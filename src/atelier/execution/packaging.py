@@ -5,17 +5,25 @@ builds the image with the engine of ``atelier.containers``).
 
 The lock is the built environment's ``uv pip freeze`` (what scripts were really run
 with), not a fresh resolution: a run and its package then use the same versions. The
-image carries the Atelier runtime's source (``runtime/atelier``) rather than installing
-Atelier from an index; every package is installed offline from wheels resolved on the
-host, so a build needs no network and no certificate inside the container.
+image carries the Atelier runtime's source rather than installing Atelier from an index;
+every package is installed offline from wheels resolved on the host, so a build needs no
+network and no certificate inside the container.
+
+The runtime's source travels as one archive, ``runtime.tar`` (the Dockerfile's ``ADD``
+unpacks it into ``runtime/``), made the same byte for byte from the same source: every
+package of one Atelier version then shares one stored blob, and creating a package
+stores, uploads and lists one file for the runtime instead of its five hundred modules.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import io
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +40,10 @@ RUNTIME_REQUIREMENTS_FILE = "runtime-requirements.txt"
 DOCKERFILE = "Dockerfile"
 SOURCE_DIR = "source"
 RUNTIME_DIR = "runtime"
+#: the runtime's source as one archive in the build context, unpacked into RUNTIME_DIR
+RUNTIME_ARCHIVE = "runtime.tar"
+#: the Dockerfile line that puts the runtime into the image
+RUNTIME_LINE = f"ADD {RUNTIME_ARCHIVE} {RUNTIME_DIR}/\n"
 APP_ROOT = "/opt/atelier"
 IMAGE_PORT = 5001
 #: the build context's folder of wheels (runtime/ and env/), made on the host at build time
@@ -146,16 +158,37 @@ def runtime_requirements(lock: list[str]) -> list[str]:
     return sorted(pins, key=str.lower)
 
 
-def runtime_files() -> list[tuple[str, Path]]:
-    """The Atelier runtime's source as (path in the build context, local file)."""
+def _runtime_files() -> list[tuple[str, Path]]:
+    """The Atelier runtime's source as (path under :data:`RUNTIME_DIR`, local file)."""
     found = []
     for path in sorted(_ATELIER_DIR.rglob("*")):
         if "__pycache__" in path.parts or not path.is_file():
             continue
         if path.suffix in (".py", ".typed", ".ini", ".mako"):
-            relative = path.relative_to(_ATELIER_DIR.parent).as_posix()
-            found.append((f"{RUNTIME_DIR}/{relative}", path))
+            found.append((path.relative_to(_ATELIER_DIR.parent).as_posix(), path))
     return found
+
+
+def runtime_archive(folder: Path) -> tuple[str, Path]:
+    """The runtime's source written as :data:`RUNTIME_ARCHIVE` into ``folder``: (path in
+    the build context, local file)."""
+    target = folder / RUNTIME_ARCHIVE
+    target.write_bytes(_runtime_archive_bytes())
+    return RUNTIME_ARCHIVE, target
+
+
+@functools.cache
+def _runtime_archive_bytes() -> bytes:
+    """The archive, made once per process: files in name order, with no times, owners or
+    modes of this machine in it, so the same source always gives the same bytes."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for relative, path in _runtime_files():
+            data = path.read_bytes()
+            member = tarfile.TarInfo(relative)
+            member.size, member.mode, member.mtime = len(data), 0o644, 0
+            archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def python_version_of(spec: dict[str, Any] | None) -> str:
@@ -203,7 +236,7 @@ def render_dockerfile(manifest: dict[str, Any]) -> str:
         f"COPY {LOCK_FILE} ./\n"
         f"RUN --mount=type=bind,source={WHEELS_DIR}/env,target=/wheels \\\n"
         f"    if [ -s {LOCK_FILE} ]; then {install} -r {LOCK_FILE}; fi\n"
-        f"COPY {RUNTIME_DIR}/ {RUNTIME_DIR}/\n"
+        f"{RUNTIME_LINE}"
         "COPY models/ models/\n"
         f"COPY {SOURCE_DIR}/ {SOURCE_DIR}/\n"
         f"EXPOSE {IMAGE_PORT}\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from atelier import Environment, Model, NotFoundError, ValidationError, Workspac
 from atelier.azureml.core.model import InferenceConfig
 from atelier.containers import BASE_IMAGE
 from atelier.core.errors import AlreadyExistsError, ContainerEngineError
+from atelier.execution import packaging
 from atelier.sdk.models.package import ModelPackage
 
 SCORE = """
@@ -68,7 +70,8 @@ def test_a_package_holds_models_source_lock_dockerfile_and_manifest(
     paths = {f["path"] for f in manifest["files"]}
     assert {"models/coef/1/coef.json", "source/score.py", "source/helpers/util.py",
             "Dockerfile", "requirements.lock", "runtime-requirements.txt",
-            "runtime/atelier/serving/server.py"} <= paths  # fmt: skip
+            "runtime.tar"} <= paths  # fmt: skip
+    assert not any(p.startswith("runtime/") for p in paths)  # one archive, not its modules
     assert manifest["models"] == [
         {"name": "coef", "version": 1, "id": "coef:1", "asset": "coef.json"}
     ]
@@ -90,6 +93,15 @@ def test_a_package_holds_models_source_lock_dockerfile_and_manifest(
         '"atelier.serving.server", "--entry-script", "/opt/atelier/source/score.py"' in dockerfile
     )
     assert '"--model-dir", "/opt/atelier/models/coef/1"' in dockerfile
+    assert "ADD runtime.tar runtime/\n" in dockerfile
+    assert "PYTHONPATH=/opt/atelier/runtime" in dockerfile
+    with tarfile.open(context / "runtime.tar") as runtime_archive:
+        served = runtime_archive.extractfile("atelier/serving/server.py")
+        assert served is not None
+        assert (
+            served.read()
+            == Path(packaging.__file__).parents[1].joinpath("serving", "server.py").read_bytes()
+        )
     assert (context / "requirements.lock").read_text() == ""
     runtime = (context / "runtime-requirements.txt").read_text()
     assert "uvicorn[standard]==" in runtime and "fastapi==" in runtime
@@ -105,6 +117,24 @@ def test_a_package_holds_models_source_lock_dockerfile_and_manifest(
     assert ModelPackage.get(ws, "coef-scorer", 1) == package
     default = Model.package(ws, model, _config(tmp_path), generate_dockerfile=True)
     assert default.image_name == "coef"  # the model's name
+
+
+def test_the_runtime_archive_is_the_same_bytes_from_the_same_source(tmp_path: Path) -> None:
+    """Packages share one stored runtime blob only if every build of the archive gives the
+    same bytes: no file times, owners or modes of this machine in it, names in order."""
+    fresh = packaging._runtime_archive_bytes.__wrapped__
+    assert fresh() == fresh()
+    path, local = packaging.runtime_archive(tmp_path)
+    assert path == "runtime.tar" and local.read_bytes() == fresh()
+    with tarfile.open(local) as archive:
+        members = archive.getmembers()
+    names = [m.name for m in members]
+    assert names == sorted(names) and "atelier/__init__.py" in names
+    assert "atelier/py.typed" in names and not any("__pycache__" in n for n in names)
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) for m in members} == {
+        (0, 0, 0, "", "", 0o644)
+    }
+    assert all(m.isfile() for m in members)
 
 
 def test_a_package_outlives_its_model_version(ws: Workspace, tmp_path: Path) -> None:

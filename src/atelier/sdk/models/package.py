@@ -200,7 +200,8 @@ class ModelPackage:
     # --- using it -----------------------------------------------------------------------
     def save(self, output_dir: str | os.PathLike[str]) -> str:
         """Write the build context into the new (or empty) folder ``output_dir``:
-        ``Dockerfile``, ``models/``, ``source/``, ``runtime/``, ``requirements.lock``,
+        ``Dockerfile``, ``models/``, ``source/``, ``runtime.tar`` (the Atelier runtime,
+        which the Dockerfile unpacks into ``runtime/``), ``requirements.lock``,
         ``runtime-requirements.txt`` and ``manifest.json``. It appears whole or not at all."""
         target = Path(output_dir)
         self._backend.packages.extract(self.workspace.name, self.image_name, self.version, target)
@@ -423,7 +424,7 @@ def create_package(
     manifest["generateDockerfile"] = bool(generate_dockerfile)
     with tempfile.TemporaryDirectory(prefix="atelier-package-") as scratch:
         generated = _generated_files(Path(scratch), lock, manifest)
-        files = [*generated, *sources, *packaging.runtime_files()]
+        files = [*generated, *sources, packaging.runtime_archive(Path(scratch))]
         engine, reference = None, None
         if not generate_dockerfile:
             engine = find_engine()  # before any work: no engine, nothing made
