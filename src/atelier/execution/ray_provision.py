@@ -318,6 +318,10 @@ def start_local_head(
     # this loaded machine time to join before calling it lost
     env["AUTOSCALER_UPDATE_INTERVAL_S"] = "1"
     env["AUTOSCALER_HEARTBEAT_TIMEOUT_S"] = "120"
+    # no metrics export from the head's processes, its nodes' and its workers': nothing
+    # here scrapes them (Atelier records a run's metrics itself), and collecting them costs
+    # every Ray process CPU all the time
+    env["RAY_enable_metrics_collection"] = "false"
     log_path = state_dir / "head.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
