@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from atelier import Experiment, HomeError, Workspace
+from atelier.cli.main import build
 from atelier.client.registry import reset_backends
 from tests.helpers.cli import Atelier, assert_one_line_error
 
@@ -81,11 +83,15 @@ def test_doctor_reports_the_home_extras_and_what_to_fix(atelier: Atelier, cli_ho
     assert "chmod 600" in broken.stdout
 
 
-def test_shell_completion_is_offered(atelier: Atelier) -> None:
+def test_shell_completion_is_offered(atelier: Atelier, monkeypatch: pytest.MonkeyPatch) -> None:
     result = atelier("--help")
     assert "--install-completion" in result.stdout
-    script = atelier("--show-completion", "bash")
-    assert script.code == 0, script.stderr
+    # the shell named rather than looked for among this process's parents (a test started
+    # from a detached job has none): Typer then takes the option's value as the shell. It
+    # reads the variable as it builds the Click command, so this builds the app afresh.
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    script = CliRunner().invoke(build(), ["--show-completion", "bash"], prog_name="atelier")
+    assert script.exit_code == 0, script.output
     assert "_ATELIER_COMPLETE=complete_bash" in script.stdout
     completed = atelier(
         env={"_ATELIER_COMPLETE": "complete_bash", "COMP_WORDS": "atelier wor", "COMP_CWORD": "1"}

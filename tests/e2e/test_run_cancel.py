@@ -33,18 +33,35 @@ def _poll(atelier: Atelier, run_id: str, done: str, timeout: float = 60.0) -> di
         time.sleep(_PAUSE)
 
 
+#: ``python -m atelier.cli.main`` with Ctrl-C's handler in place, as in a terminal, even when
+#: this test runs in a background job (whose shell starts children ignoring SIGINT, and
+#: Python then keeps ignoring it)
+_CLI_WITH_INTERRUPT = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from atelier.cli.main import main\n"
+    "sys.argv[0] = 'atelier'\n"
+    "main()\n"
+)
+
+
 def _interrupt_following(run_id: str) -> None:
     """Ctrl-C on ``run logs --follow`` stops following, says how to go on, and exits 130."""
     follower = subprocess.Popen(
-        [sys.executable, "-m", "atelier.cli.main", "run", "logs", run_id, "-w", "lab", "--follow"],
+        [sys.executable, "-c", _CLI_WITH_INTERRUPT, "run", "logs", run_id, "-w", "lab", "--follow"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert follower.stdout is not None
-    assert follower.stdout.readline() == "sleeping\n"
-    follower.send_signal(signal.SIGINT)
-    _, stderr = follower.communicate(timeout=30)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "sleeping\n"
+        follower.send_signal(signal.SIGINT)
+        _, stderr = follower.communicate(timeout=30)
+    finally:
+        if follower.poll() is None:  # not left running for a later test to collect
+            follower.kill()
+            follower.communicate()
     assert follower.returncode == 130, stderr
     assert f"atelier run cancel {run_id} -w lab" in stderr
     assert "Traceback" not in stderr
