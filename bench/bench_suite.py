@@ -116,14 +116,17 @@ def run_suite(tree: Path, label: str) -> dict[str, Any]:
     return result
 
 
+#: pytest's last line: ``==== 3 failed, 1926 passed, 18 skipped in 723.76s (0:12:03) ====``
+_SUMMARY = re.compile(r"^=+ ((.*) in ([0-9.]+)s.*?) =+$", re.MULTILINE)
+
+
 def _summary(output: str) -> dict[str, Any]:
-    lines = [line for line in output.splitlines() if re.search(r" in [0-9.]+s", line)]
-    if not lines:
+    found = _SUMMARY.findall(output)
+    if not found:
         return {}
-    line = lines[-1].strip("= ")
-    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", line.split(" in ")[0])}
-    seconds = float(re.search(r" in ([0-9.]+)s", line).group(1))  # type: ignore[union-attr]
-    return {"line": line, "counts": counts, "seconds": seconds}
+    line, counted, seconds = found[-1]
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", counted)}
+    return {"line": line, "counts": counts, "seconds": float(seconds)}
 
 
 def main() -> None:
