@@ -188,19 +188,6 @@ def test_bad_submissions_leave_nothing_behind(ws: Workspace, tmp_path: Path) -> 
     assert list(Experiment(ws, "bad").get_runs()) == []
 
 
-def _controller_pid(run_id: str) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            arguments = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"atelier.sdk.sweeps._controller" in arguments and run_id.encode() in arguments:
-            return int(entry.name)
-    return None
-
-
 def _poll(check: Any, what: str, seconds: float = 120) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -222,7 +209,7 @@ def test_a_killed_controller_resumes_without_running_a_trial_twice(
         folder, {"--quality": choice(1, 2, 3, 4)}, ["--pause", 0.5], max_concurrent_runs=1
     )
     run = Experiment(ws, "resume").submit(config)
-    pid = _poll(lambda: _controller_pid(run.id), "the controller")
+    pid = _poll(lambda: _launch.controller_pid(run._backend, run.id), "the controller")
     _poll(lambda: len(run.get_children()) >= 2, "two trials")
     os.kill(pid, signal.SIGKILL)
     _poll(lambda: not _launch.controller_alive(run._backend, run.id), "the lock to be free")
@@ -291,7 +278,7 @@ def test_max_duration_cancels_the_trials_still_running(ws: Workspace, tmp_path: 
         max_duration_minutes=1,
     )
     run = Experiment(ws, "deadline").submit(config)
-    pid = _poll(lambda: _controller_pid(run.id), "the controller")
+    pid = _poll(lambda: _launch.controller_pid(run._backend, run.id), "the controller")
     _poll(lambda: any(c.get_status() == "Running" for c in run.get_children()), "a trial")
     os.kill(pid, signal.SIGKILL)
     _poll(lambda: not _launch.controller_alive(run._backend, run.id), "the lock to be free")

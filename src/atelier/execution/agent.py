@@ -93,16 +93,49 @@ def read_request(connection: socket.socket) -> dict[str, Any]:
     return request
 
 
-def start_agent(home: Path, env: dict[str, str]) -> None:
-    """Start the home's agent in the background unless one is starting or running."""
+#: what the agent can run besides a run's supervisor, by a request's ``kind``: the module
+#: of each, whose ``run_forked(workspace, run_id, env)`` a fork of the agent calls, and
+#: whose ``main`` a fresh interpreter runs (``python -m``). Named, not imported: a sweep's
+#: controller lives in the SDK, above this layer, and the agent imports it only once a
+#: sweep asks for it (later sweeps then fork with it imported)
+ENTRY_MODULES = {
+    "run": "atelier.execution.supervisor_process",
+    "pipeline": "atelier.execution.pipeline_runner",
+    "sweep": "atelier.sdk.sweeps._controller",
+}
+
+
+def hand_over(home: Path, payload: dict[str, Any], env: dict[str, str]) -> None:
+    """Run ``payload`` (``workspace``, ``run_id``, ``kind``, ``env``) in a detached process:
+    forked by the home's warm agent when one answers; else an agent is started that forks
+    it as soon as it listens (one interpreter started, not two); else (``ATELIER_AGENT=0``,
+    or another process is starting the agent right now) a fresh interpreter."""
+    if os.environ.get("ATELIER_AGENT", "1") != "0":
+        if request_launch(home, payload):
+            return
+        if start_agent(home, env, first=payload):
+            return
+    module = ENTRY_MODULES[str(payload.get("kind") or "run")]
+    command = [sys.executable, "-m", module, "--workspace", str(payload["workspace"])]
+    spawn_detached([*command, "--run-id", str(payload["run_id"])], env)
+
+
+def start_agent(home: Path, env: dict[str, str], first: dict[str, Any] | None = None) -> bool:
+    """Start the home's agent in the background unless one is starting or running. With
+    ``first`` (a launch request whose ``env`` is ``env``), the agent started runs it once
+    it listens, or the agent found running is asked to: True when one of them took it."""
     lock_path = socket_path(home).with_suffix(".lock")
     with lock_path.open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return  # another process is starting it
+            return False  # another process is starting it
         if request_launch(home, {"ping": True}, timeout=0.5):
-            return
-        spawn_detached(
-            [sys.executable, "-m", "atelier.execution.agent_process", "--home", str(home)], env
-        )
+            return first is not None and request_launch(home, first)
+        command = [sys.executable, "-m", "atelier.execution.agent_process", "--home", str(home)]
+        if first is not None:
+            # the agent's own variables are the request's: only what names the run is passed
+            named = {key: first[key] for key in ("workspace", "run_id", "kind") if key in first}
+            command += ["--first", json.dumps(named)]
+        spawn_detached(command, env)
+        return first is not None

@@ -2,7 +2,9 @@
 
 It imports the stack a supervisor needs once, at start, then listens on the home's Unix
 socket (:func:`atelier.execution.agent.socket_path`) and forks a supervisor per request,
-so every fork starts with that stack already imported. It exits after
+so every fork starts with that stack already imported; likewise a pipeline's runner and a
+sweep's controller (``kind`` in :data:`atelier.execution.agent.ENTRY_MODULES`). Started
+with ``--first``, it first runs the request of the process that started it. It exits after
 ``ATELIER_AGENT_IDLE_SECONDS`` (default 300) without requests once no run it launched is
 left unfinished; meanwhile it looks every few seconds (in a forked child) for launched runs
 whose supervisor died, fails them and kills what they left running.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import selectors
@@ -27,21 +30,29 @@ from typing import IO, Any
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.core.tls_context import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor_process
-from atelier.execution.agent import read_request, socket_path
+from atelier.execution.agent import ENTRY_MODULES, read_request, socket_path, spawn_detached
 from atelier.execution.agent_workers import Workers, detach
 
 #: checks in a row a watched store may fail to answer before the agent stops watching it
 _MAX_UNANSWERED = 60
 
 
-def _serve(home: Path, idle_seconds: float) -> None:
+def _serve(home: Path, idle_seconds: float, first: dict[str, Any] | None = None) -> None:
+    """Listen on the home's socket and answer requests until idle; ``first`` (the request
+    of the process that started this agent) is run as soon as the socket listens."""
     path = socket_path(home)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    path.chmod(0o600)
-    server.listen(16)
+    try:
+        server.bind(str(path))
+        path.chmod(0o600)
+        server.listen(16)
+    except OSError:
+        server.close()
+        if first is not None:
+            _run_fresh(first)  # no agent here: the run must still start
+        raise
     server.settimeout(1.0)  # accept() only follows select(); never wait long on it
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     selector = selectors.DefaultSelector()
@@ -50,6 +61,8 @@ def _serve(home: Path, idle_seconds: float) -> None:
     watcher = _Watcher()
     last_request = time.monotonic()
     try:
+        if first is not None and not _dispatch(server, workers, watcher, first):
+            _run_fresh(first)
         while True:
             watcher.tick(server)
             workers.expire()
@@ -80,13 +93,41 @@ def _answer(server: socket.socket, workers: Workers, watcher: _Watcher) -> None:
         return
     with connection:
         request = read_request(connection)
-        if not request.get("ping"):
-            if request.get("kind") == "pipeline":
-                _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
-            else:
-                workers.launch(server, request, supervisor_process.run_forked)
-            watcher.watch(request)
-        connection.sendall(b"ok")
+        if request.get("ping") or _dispatch(server, workers, watcher, request):
+            connection.sendall(b"ok")
+        else:
+            connection.sendall(b"no")  # the caller starts it in a fresh interpreter
+
+
+def _dispatch(
+    server: socket.socket, workers: Workers, watcher: _Watcher, request: dict[str, Any]
+) -> bool:
+    """Fork what ``request`` asks for: a run's supervisor (a warm one when one is idle), a
+    pipeline's runner or a sweep's controller; and watch the run until it ends. False when
+    this agent cannot (a kind it does not know, an entry module that does not import)."""
+    kind = request.get("kind") or "run"
+    if kind == "run":
+        workers.launch(server, request, supervisor_process.run_forked)
+    elif kind == "pipeline":
+        _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
+    elif kind in ENTRY_MODULES:
+        try:
+            # imported here, before the fork, so the next request of this kind forks warm
+            entry = importlib.import_module(ENTRY_MODULES[kind])
+        except ImportError:
+            return False
+        _fork_supervisor(server, workers, request, entry.run_forked)
+    else:
+        return False
+    watcher.watch(request)
+    return True
+
+
+def _run_fresh(request: dict[str, Any]) -> None:
+    """Start ``request`` in a fresh interpreter (this process could not serve it)."""
+    command = [sys.executable, "-m", ENTRY_MODULES[str(request.get("kind") or "run")]]
+    command += ["--workspace", str(request["workspace"]), "--run-id", str(request["run_id"])]
+    spawn_detached(command, dict(request.get("env") or os.environ))
 
 
 class _Watcher:
@@ -172,10 +213,18 @@ def _fork_supervisor(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Atelier's supervisor launcher for one home.")
     parser.add_argument("--home", required=True)
+    parser.add_argument(
+        "--first", help="the launch request (JSON, without its env: this process's) to run first"
+    )
     args = parser.parse_args(argv)
+    first = None
+    if args.first:
+        first = {**json.loads(args.first), "env": dict(os.environ)}
+        if first.get("kind", "run") not in ENTRY_MODULES:
+            parser.error(f"unknown kind in --first: {first.get('kind')!r}")
     ssl_context()  # the CA bundle of a server's clients, loaded once for every fork
     idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))
-    _serve(Path(args.home), idle)
+    _serve(Path(args.home), idle, first)
     return 0
 
 

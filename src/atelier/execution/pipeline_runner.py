@@ -350,19 +350,10 @@ def fail(backend: Backend, workspace: str, run_id: str, message: str) -> None:
 
 def start_runner(backend: Backend, workspace: str, run_id: str) -> None:
     """Continue the pipeline run in a detached process that outlives the caller: forked by
-    the home's warm agent when one answers (no interpreter to start), else a fresh one."""
+    the home's warm agent (:func:`atelier.execution.agent.hand_over`), else a fresh one."""
     env = {**os.environ, **backend.child_environment()}
-    if os.environ.get("ATELIER_AGENT", "1") != "0":
-        home = Path(env["ATELIER_HOME"])
-        payload = {"workspace": workspace, "run_id": run_id, "env": env, "kind": "pipeline"}
-        if agent.request_launch(home, payload):
-            return
-        agent.start_agent(home, env)
-    agent.spawn_detached(
-        [sys.executable, "-m", "atelier.execution.pipeline_runner", "--workspace", workspace,
-         "--run-id", run_id],
-        env,
-    )  # fmt: skip
+    payload = {"workspace": workspace, "run_id": run_id, "env": env, "kind": "pipeline"}
+    agent.hand_over(Path(env["ATELIER_HOME"]), payload, env)
 
 
 def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:

@@ -27,24 +27,16 @@ from atelier.execution.supervisor import Supervisor
 __all__ = ["SUPERVISOR_MODULE", "launch", "main", "run_forked"]
 
 #: what a supervisor started afresh runs (``python -m``): this module
-SUPERVISOR_MODULE = "atelier.execution.supervisor_process"
+SUPERVISOR_MODULE = agent.ENTRY_MODULES["run"]
 
 
 def launch(backend: Backend, workspace: str, run_id: str) -> None:
     """Start the run's supervisor as a detached process that outlives the caller: forked by
-    the home's warm agent when one answers, else a fresh interpreter (and an agent is
-    started for the next submissions). ``ATELIER_AGENT=0`` turns the agent off."""
+    the home's warm agent (:func:`atelier.execution.agent.hand_over`; an agent is started
+    when none answers), else a fresh interpreter. ``ATELIER_AGENT=0`` turns the agent off."""
     child_env = {**os.environ, **backend.child_environment()}
-    if os.environ.get("ATELIER_AGENT", "1") != "0":
-        home = Path(child_env["ATELIER_HOME"])
-        payload = {"workspace": workspace, "run_id": run_id, "env": child_env}
-        if agent.request_launch(home, payload):
-            return
-        agent.start_agent(home, child_env)
-    agent.spawn_detached(
-        [sys.executable, "-m", SUPERVISOR_MODULE, "--workspace", workspace, "--run-id", run_id],
-        child_env,
-    )
+    payload = {"workspace": workspace, "run_id": run_id, "env": child_env}
+    agent.hand_over(Path(child_env["ATELIER_HOME"]), payload, child_env)
 
 
 def _record_crash(run_id: str) -> None:

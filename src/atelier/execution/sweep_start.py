@@ -3,7 +3,8 @@
 Both ``Experiment.submit(HyperDriveConfig)`` and the pipeline runner (for a
 HyperDriveStep) start one here, and the trials' supervisors wake it here when a trial
 ends. The controller's code sits in the SDK (:mod:`atelier.sdk.sweeps._controller`, the
-sweep's domain); it is started by module name, so nothing here imports it.
+sweep's domain); it is started by module name (forked by the home's warm agent, which
+imports it then, or in a fresh interpreter), so nothing here imports it.
 """
 
 from __future__ import annotations
@@ -12,23 +13,19 @@ import contextlib
 import os
 import select
 import socket
-import sys
 import time
+from pathlib import Path
 
 from atelier.client.backend import Backend
-from atelier.execution.agent import spawn_detached
-
-CONTROLLER_MODULE = "atelier.sdk.sweeps._controller"
+from atelier.execution.agent import hand_over
 
 
-def start_controller(backend: Backend, workspace: str, run_id: str) -> int:
-    """Start the sweep's controller; its pid. A second controller for the same sweep exits
-    at once (it cannot take the sweep's lock), so this is safe to repeat."""
+def start_controller(backend: Backend, workspace: str, run_id: str) -> None:
+    """Start the sweep's controller in a detached process. A second controller for the
+    same sweep exits at once (it cannot take the sweep's lock), so this is safe to repeat."""
     env = {**os.environ, **backend.child_environment()}
-    return spawn_detached(
-        [sys.executable, "-m", CONTROLLER_MODULE, "--workspace", workspace, "--run-id", run_id],
-        env,
-    )
+    payload = {"workspace": workspace, "run_id": run_id, "env": env, "kind": "sweep"}
+    hand_over(Path(env["ATELIER_HOME"]), payload, env)
 
 
 def _wake_address(run_id: str) -> str:
