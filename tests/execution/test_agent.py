@@ -194,6 +194,6 @@ def test_an_agent_that_cannot_listen_still_starts_its_first_run(
     with pytest.raises(OSError):
         agent_process._serve(tmp_path, 1.0, first)
     assert started == [[
-        sys.executable, "-m", "atelier.sdk.sweeps._controller", "--workspace", "w",
+        sys.executable, "-m", "atelier.sdk.sweeps._controller_process", "--workspace", "w",
         "--run-id", "r",
     ]]  # fmt: skip

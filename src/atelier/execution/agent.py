@@ -101,7 +101,7 @@ def read_request(connection: socket.socket) -> dict[str, Any]:
 ENTRY_MODULES = {
     "run": "atelier.execution.supervisor_process",
     "pipeline": "atelier.execution.pipeline_runner",
-    "sweep": "atelier.sdk.sweeps._controller",
+    "sweep": "atelier.sdk.sweeps._controller_process",
 }
 
 

@@ -15,17 +15,13 @@ pruned if the sweep ends first), a recorded trial is never started a second time
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import math
-import os
-import sys
 import time
 from typing import Any
 
 from atelier.client.backend import Backend
-from atelier.client.registry import backend_for
 from atelier.core.errors import AtelierError, StoreError
 from atelier.core.pipelines import OUTPUT_LOCATIONS
 from atelier.core.records import RunRecord
@@ -33,7 +29,7 @@ from atelier.core.status import TERMINAL_STATUSES, RunStatus
 from atelier.core.timeutil import now_ms
 from atelier.execution.supervisor_process import launch
 from atelier.execution.sweep_start import Waker
-from atelier.sdk.sweeps import _launch, _study
+from atelier.sdk.sweeps import _study
 from atelier.sdk.sweeps.parameters import apply_arguments
 from atelier.sdk.sweeps.policies import NoTerminationPolicy, decide, policy_from_dict
 from atelier.sdk.sweeps.run import metric_series
@@ -459,52 +455,3 @@ def _trial_output(entry: dict[str, Any], number: int) -> dict[str, Any]:
         return entry
     store, prefix = destination
     return {**entry, "destination": [store, f"{prefix}.trials/{number}"]}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Drive one Atelier sweep.")
-    parser.add_argument("--workspace", required=True)
-    parser.add_argument("--run-id", required=True)
-    args = parser.parse_args(argv)
-    return _drive_sweep(args.workspace, args.run_id)
-
-
-def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
-    """The controller in a process forked by the home's agent
-    (:mod:`atelier.execution.agent_process`): take the submitter's variables, leave the
-    agent's standard streams, drive the sweep."""
-    os.environ.clear()
-    os.environ.update(env)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    try:
-        return _drive_sweep(workspace, run_id)
-    except BaseException:
-        return 1
-
-
-def _drive_sweep(workspace: str, run_id: str) -> int:
-    backend = backend_for(os.environ.get("ATELIER_TRACKING_URI"))
-    lock = _launch.acquire(_launch.home_of(backend), run_id)
-    if lock is None:
-        return 0  # another controller drives this sweep
-    try:
-        controller = Controller(backend, workspace, run_id)
-        controller.drive()
-    except Exception as exc:  # the sweep must end truthfully
-        with contextlib.suppress(Exception):
-            backend.runs.transition(
-                workspace,
-                run_id,
-                RunStatus.FAILED,
-                {"code": "SweepControllerError", "message": f"{type(exc).__name__}: {exc}"},
-            )
-        raise
-    finally:
-        lock.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
