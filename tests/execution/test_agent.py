@@ -188,7 +188,7 @@ def test_an_agent_that_cannot_listen_still_starts_its_first_run(
     from atelier.execution import agent_process
 
     started: list[list[str]] = []
-    monkeypatch.setattr(agent_process, "spawn_detached", lambda args, env: started.append(args))
+    monkeypatch.setattr(agent, "spawn_detached", lambda args, env: started.append(args))
     monkeypatch.setenv(agent.SOCKET_VARIABLE, str(tmp_path / "missing" / "agent.sock"))
     first = {"workspace": "w", "run_id": "r", "kind": "sweep", "env": {"A": "1"}}
     with pytest.raises(OSError):

@@ -115,6 +115,11 @@ def hand_over(home: Path, payload: dict[str, Any], env: dict[str, str]) -> None:
             return
         if start_agent(home, env, first=payload):
             return
+    run_fresh(payload, env)
+
+
+def run_fresh(payload: dict[str, Any], env: dict[str, str]) -> None:
+    """Start what ``payload`` asks for in a fresh interpreter (``python -m`` its module)."""
     module = ENTRY_MODULES[str(payload.get("kind") or "run")]
     command = [sys.executable, "-m", module, "--workspace", str(payload["workspace"])]
     spawn_detached([*command, "--run-id", str(payload["run_id"])], env)

@@ -30,7 +30,7 @@ from typing import IO, Any
 import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
 from atelier.core.tls_context import ssl_context
 from atelier.execution import pipeline_runner, reaper, supervisor_process
-from atelier.execution.agent import ENTRY_MODULES, read_request, socket_path, spawn_detached
+from atelier.execution.agent import ENTRY_MODULES, read_request, run_fresh, socket_path
 from atelier.execution.agent_workers import Workers, detach
 
 #: checks in a row a watched store may fail to answer before the agent stops watching it
@@ -51,7 +51,7 @@ def _serve(home: Path, idle_seconds: float, first: dict[str, Any] | None = None)
     except OSError:
         server.close()
         if first is not None:
-            _run_fresh(first)  # no agent here: the run must still start
+            run_fresh(first, first["env"])  # no agent here: the run must still start
         raise
     server.settimeout(1.0)  # accept() only follows select(); never wait long on it
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -61,8 +61,13 @@ def _serve(home: Path, idle_seconds: float, first: dict[str, Any] | None = None)
     watcher = _Watcher()
     last_request = time.monotonic()
     try:
-        if first is not None and not _dispatch(server, workers, watcher, first):
-            _run_fresh(first)
+        if first is not None:
+            try:
+                handed = _dispatch(server, workers, watcher, first)
+            except OSError:  # no fork possible now (a process limit): not lost either way
+                handed = False
+            if not handed:
+                run_fresh(first, first["env"])
         while True:
             watcher.tick(server)
             workers.expire()
@@ -121,13 +126,6 @@ def _dispatch(
         return False
     watcher.watch(request)
     return True
-
-
-def _run_fresh(request: dict[str, Any]) -> None:
-    """Start ``request`` in a fresh interpreter (this process could not serve it)."""
-    command = [sys.executable, "-m", ENTRY_MODULES[str(request.get("kind") or "run")]]
-    command += ["--workspace", str(request["workspace"]), "--run-id", str(request["run_id"])]
-    spawn_detached(command, dict(request.get("env") or os.environ))
 
 
 class _Watcher:
