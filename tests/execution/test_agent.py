@@ -148,9 +148,8 @@ def test_a_sweeps_controller_is_forked_by_the_agent(ws: Workspace, tmp_path: Pat
     sweep.wait_for_completion(timeout_seconds=120)
     assert sweep.get_status() == "Completed"
     assert len(list(sweep.get_children())) == 2
-    while (
-        _launch.controller_pid(sweep._backend, sweep.id) is not None
-    ):  # it ends the sweep, then exits
+    # the controller ends the sweep, then exits
+    while _launch.controller_pid(sweep._backend, sweep.id) is not None:
         assert time.monotonic() < deadline + 60, "the controller outlived its sweep"
         time.sleep(0.05)
 

@@ -118,6 +118,18 @@ def hand_over(home: Path, payload: dict[str, Any], env: dict[str, str]) -> None:
     run_fresh(payload, env)
 
 
+def enter_fork(env: dict[str, str]) -> None:
+    """In a process forked by the agent for a request: take the submitter's variables and
+    leave the agent's standard streams (for /dev/null)."""
+    os.environ.clear()
+    os.environ.update(env)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    if devnull > 2:  # a warm supervisor enters once per run: no descriptor left open
+        os.close(devnull)
+
+
 def run_fresh(payload: dict[str, Any], env: dict[str, str]) -> None:
     """Start what ``payload`` asks for in a fresh interpreter (``python -m`` its module)."""
     module = ENTRY_MODULES[str(payload.get("kind") or "run")]

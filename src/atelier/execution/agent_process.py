@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import IO, Any
 
 # the stack a supervisor needs, imported once here and shared by every fork
-import atelier.client.embedded.backend  # noqa: F401 - imported for its cost, not its names
+import atelier.client.embedded.backend  # imported for its cost, not its names
+import atelier.execution.pipeline_runner  # noqa: F401 - a pipeline's runner, forked warm
 from atelier.core.tls_context import ssl_context
-from atelier.execution import pipeline_runner, reaper, supervisor_process
+from atelier.execution import reaper, supervisor_process
 from atelier.execution.agent import ENTRY_MODULES, read_request, run_fresh, socket_path
 from atelier.execution.agent_workers import Workers, detach
 
@@ -113,11 +114,9 @@ def _dispatch(
     kind = request.get("kind") or "run"
     if kind == "run":
         workers.launch(server, request, supervisor_process.run_forked)
-    elif kind == "pipeline":
-        _fork_supervisor(server, workers, request, pipeline_runner.run_forked)
     elif kind in ENTRY_MODULES:
         try:
-            # imported here, before the fork, so the next request of this kind forks warm
+            # imported (if it is not yet) before the fork: later requests fork it warm
             entry = importlib.import_module(ENTRY_MODULES[kind])
         except ImportError:
             return False
@@ -218,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     first = None
     if args.first:
         first = {**json.loads(args.first), "env": dict(os.environ)}
-        if first.get("kind", "run") not in ENTRY_MODULES:
+        if (first.get("kind") or "run") not in ENTRY_MODULES:
             parser.error(f"unknown kind in --first: {first.get('kind')!r}")
     ssl_context()  # the CA bundle of a server's clients, loaded once for every fork
     idle = float(os.environ.get("ATELIER_AGENT_IDLE_SECONDS", "300"))

@@ -359,11 +359,7 @@ def start_runner(backend: Backend, workspace: str, run_id: str) -> None:
 def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     """The runner in a process forked by the agent: take the submitter's variables, leave
     the agent's standard streams, run."""
-    os.environ.clear()
-    os.environ.update(env)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    agent.enter_fork(env)
     uri = os.environ.get("ATELIER_TRACKING_URI")
     try:
         return drive(backend_for(uri), supervision_for(uri), workspace, run_id)

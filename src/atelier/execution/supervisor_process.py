@@ -51,13 +51,7 @@ def _record_crash(run_id: str) -> None:
 def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     """The supervisor in a process forked by the agent: take the submitter's variables,
     leave the agent's standard streams, supervise."""
-    os.environ.clear()
-    os.environ.update(env)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    if devnull > 2:  # a warm supervisor runs this once per run: no descriptor left open
-        os.close(devnull)
+    agent.enter_fork(env)
     try:
         return _supervise(workspace, run_id)
     except BaseException:

@@ -2,9 +2,10 @@
 
 Both ``Experiment.submit(HyperDriveConfig)`` and the pipeline runner (for a
 HyperDriveStep) start one here, and the trials' supervisors wake it here when a trial
-ends. The controller's code sits in the SDK (:mod:`atelier.sdk.sweeps._controller_process`, the
-sweep's domain); it is started by module name (forked by the home's warm agent, which
-imports it then, or in a fresh interpreter), so nothing here imports it.
+ends. The controller's code sits in the SDK, the sweep's domain
+(:mod:`atelier.sdk.sweeps._controller_process`); it is started by module name (forked by
+the home's warm agent, which imports it then, or in a fresh interpreter), so nothing here
+imports it.
 """
 
 from __future__ import annotations

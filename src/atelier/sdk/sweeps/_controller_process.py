@@ -12,6 +12,7 @@ import sys
 
 from atelier.client.registry import backend_for
 from atelier.core.status import RunStatus
+from atelier.execution.agent import enter_fork
 from atelier.sdk.sweeps import _launch
 from atelier.sdk.sweeps._controller import Controller
 
@@ -28,11 +29,7 @@ def run_forked(workspace: str, run_id: str, env: dict[str, str]) -> int:
     """The controller in a process forked by the home's agent
     (:mod:`atelier.execution.agent_process`): take the submitter's variables, leave the
     agent's standard streams, drive the sweep."""
-    os.environ.clear()
-    os.environ.update(env)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    enter_fork(env)
     try:
         return _drive_sweep(workspace, run_id)
     except BaseException:
